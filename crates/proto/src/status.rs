@@ -71,6 +71,8 @@ impl std::fmt::Display for Violations {
     }
 }
 
+impl std::error::Error for Violations {}
+
 impl From<Violations> for Status {
     fn from(v: Violations) -> Self {
         let mut details = ErrorDetails::new();

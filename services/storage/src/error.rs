@@ -1,0 +1,48 @@
+//! What the storage service can answer besides success, mapped once to gRPC.
+
+use tonic::Status;
+
+use crate::store::StoreError;
+
+/// Errors of the storage API.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The input chunk does not exist.
+    #[error("input chunk {chunk_index} of job {job_id} not found")]
+    InputChunkNotFound {
+        /// The job.
+        job_id: String,
+        /// The chunk.
+        chunk_index: u32,
+    },
+    /// A stored payload could not be decoded.
+    #[error("stored chunk {chunk_index} of job {job_id} is corrupt: {source}")]
+    Corrupt {
+        /// The job.
+        job_id: String,
+        /// The chunk.
+        chunk_index: u32,
+        /// The decoding error.
+        source: prost::DecodeError,
+    },
+    /// The request is invalid.
+    #[error(transparent)]
+    Invalid(#[from] molbatch_proto::Violations),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<StorageError> for Status {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::InputChunkNotFound { .. } => Status::not_found(err.to_string()),
+            StorageError::Invalid(v) => v.into(),
+            StorageError::Store(e) if e.is_transient() => Status::unavailable("storage unavailable, retry"),
+            StorageError::Corrupt { .. } | StorageError::Store(_) => {
+                tracing::error!(error = %err, "storage failure");
+                Status::internal("internal storage error")
+            }
+        }
+    }
+}

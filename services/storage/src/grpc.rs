@@ -1,0 +1,195 @@
+//! The tonic implementation of `molbatch.internal.v1.Storage`: decoding,
+//! paging and filtering over the [`BatchStore`] and the [`Cache`].
+
+use std::sync::Arc;
+
+use molbatch_proto::{internal as ipb, v1 as pb, Violations};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::cache::Cache;
+use crate::error::StorageError;
+use crate::store::{BatchStore, StoredChunk};
+
+/// Default and largest result page sizes.
+const DEFAULT_PAGE_SIZE: u32 = 100;
+const MAX_PAGE_SIZE: u32 = 1000;
+/// Result chunks read per store round trip while filling a page.
+const CHUNKS_PER_READ: u32 = 4;
+
+/// The storage API over a store and a cache.
+#[derive(Clone)]
+pub struct StorageApi {
+    store: Arc<dyn BatchStore>,
+    cache: Arc<dyn Cache>,
+    cache_ttl: std::time::Duration,
+}
+
+impl StorageApi {
+    /// An API over `store`, caching hot inputs in `cache` for `cache_ttl`.
+    pub fn new(store: Arc<dyn BatchStore>, cache: Arc<dyn Cache>, cache_ttl: std::time::Duration) -> Self {
+        Self { store, cache, cache_ttl }
+    }
+
+    fn input_key(job_id: &str, chunk_index: u32) -> String {
+        format!("input:{job_id}:{chunk_index}")
+    }
+}
+
+/// Which results a page keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultFilter {
+    All,
+    Valid,
+    Invalid,
+    Pains,
+}
+
+impl ResultFilter {
+    fn parse(text: &str) -> Result<Self, Violations> {
+        match text.trim() {
+            "" => Ok(Self::All),
+            "valid" => Ok(Self::Valid),
+            "invalid" => Ok(Self::Invalid),
+            "pains" => Ok(Self::Pains),
+            other => Err(Violations::one(
+                "filter",
+                format!("unknown filter {other:?}; use valid, invalid or pains"),
+            )),
+        }
+    }
+
+    fn keeps(self, r: &pb::MoleculeResult) -> bool {
+        match self {
+            Self::All => true,
+            Self::Valid => r.valid,
+            Self::Invalid => !r.valid,
+            Self::Pains => r.pains,
+        }
+    }
+}
+
+fn page_start(token: &str) -> Result<u64, Violations> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token.parse().map_err(|_| Violations::one("page_token", "not a token from a previous page"))
+}
+
+#[tonic::async_trait]
+impl ipb::storage_server::Storage for StorageApi {
+    async fn put_input_chunk(
+        &self,
+        request: Request<ipb::InputChunk>,
+    ) -> Result<Response<ipb::PutInputChunkResponse>, Status> {
+        let chunk = request.into_inner();
+        let chunk_ref = chunk.chunk.clone().unwrap_or_default();
+        let first_index = chunk.records.first().map_or(0, |r| r.index);
+        let payload = chunk.encode_to_vec();
+        let stored = StoredChunk {
+            chunk_index: chunk_ref.chunk_index,
+            first_index,
+            molecule_count: chunk.records.len() as u32,
+            payload: payload.clone(),
+        };
+        self.store.put_input_chunk(&chunk_ref.job_id, stored).await.map_err(StorageError::from)?;
+        self.cache.set(&Self::input_key(&chunk_ref.job_id, chunk_ref.chunk_index), payload, self.cache_ttl).await;
+        Ok(Response::new(ipb::PutInputChunkResponse {}))
+    }
+
+    async fn get_input_chunk(&self, request: Request<ipb::ChunkRef>) -> Result<Response<ipb::InputChunk>, Status> {
+        let ipb::ChunkRef { job_id, chunk_index } = request.into_inner();
+        let key = Self::input_key(&job_id, chunk_index);
+        let payload = match self.cache.get(&key).await {
+            Some(payload) => payload,
+            None => {
+                let stored = self
+                    .store
+                    .input_chunk(&job_id, chunk_index)
+                    .await
+                    .map_err(StorageError::from)?
+                    .ok_or_else(|| StorageError::InputChunkNotFound { job_id: job_id.clone(), chunk_index })?;
+                self.cache.set(&key, stored.payload.clone(), self.cache_ttl).await;
+                stored.payload
+            }
+        };
+        let chunk = ipb::InputChunk::decode(payload.as_slice())
+            .map_err(|source| StorageError::Corrupt { job_id, chunk_index, source })?;
+        Ok(Response::new(chunk))
+    }
+
+    async fn put_result_chunk(
+        &self,
+        request: Request<ipb::ResultChunk>,
+    ) -> Result<Response<ipb::PutResultChunkResponse>, Status> {
+        let chunk = request.into_inner();
+        let chunk_ref = chunk.chunk.clone().unwrap_or_default();
+        let stored = StoredChunk {
+            chunk_index: chunk_ref.chunk_index,
+            first_index: chunk.results.first().map_or(0, |r| r.index),
+            molecule_count: chunk.results.len() as u32,
+            payload: chunk.encode_to_vec(),
+        };
+        self.store.put_result_chunk(&chunk_ref.job_id, stored).await.map_err(StorageError::from)?;
+        Ok(Response::new(ipb::PutResultChunkResponse {}))
+    }
+
+    async fn list_results(
+        &self,
+        request: Request<ipb::ListResultsRequest>,
+    ) -> Result<Response<pb::ListResultsResponse>, Status> {
+        let ipb::ListResultsRequest { query, total_molecules } = request.into_inner();
+        let pb::ListResultsRequest { job_id, page_size, page_token, filter, include_fingerprint } =
+            query.unwrap_or_default();
+        let mut violations = Violations::default();
+        let filter = ResultFilter::parse(&filter).unwrap_or_else(|v| {
+            violations.field("filter", v.to_string());
+            ResultFilter::All
+        });
+        let mut cursor = page_start(&page_token).unwrap_or_else(|v| {
+            violations.field("page_token", v.to_string());
+            0
+        });
+        if page_size > MAX_PAGE_SIZE {
+            violations.field("page_size", format!("at most {MAX_PAGE_SIZE}"));
+        }
+        violations.check().map_err(StorageError::from)?;
+        let page_size = if page_size == 0 { DEFAULT_PAGE_SIZE } else { page_size } as usize;
+
+        let mut results = Vec::with_capacity(page_size);
+        let mut exhausted = false;
+        'fill: while results.len() < page_size {
+            let chunks = self
+                .store
+                .result_chunks_from(&job_id, cursor, CHUNKS_PER_READ)
+                .await
+                .map_err(StorageError::from)?;
+            if chunks.is_empty() {
+                exhausted = true;
+                break;
+            }
+            for stored in chunks {
+                let chunk = ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
+                    StorageError::Corrupt { job_id: job_id.clone(), chunk_index: stored.chunk_index, source }
+                })?;
+                let start = cursor;
+                for mut result in chunk.results.into_iter().filter(|r| r.index >= start) {
+                    cursor = result.index + 1;
+                    if filter.keeps(&result) {
+                        if !include_fingerprint {
+                            result.morgan_fingerprint.clear();
+                        }
+                        results.push(result);
+                        if results.len() == page_size {
+                            break 'fill;
+                        }
+                    }
+                }
+                cursor = cursor.max(stored.first_index + u64::from(stored.molecule_count));
+            }
+        }
+        let more = !exhausted && (total_molecules == 0 || cursor < total_molecules);
+        let next_page_token = if more { cursor.to_string() } else { String::new() };
+        Ok(Response::new(pb::ListResultsResponse { results, next_page_token, total_size: total_molecules }))
+    }
+}

@@ -1,0 +1,17 @@
+//! `molbatch-storage`: the storage service on its own, for Kubernetes.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "molbatch storage service")]
+struct Args {
+    #[command(flatten)]
+    config: molbatch_storage::Config,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    molbatch_telemetry::init_tracing();
+    molbatch_storage::serve(Args::parse().config).await?;
+    Ok(())
+}

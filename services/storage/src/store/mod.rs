@@ -1,0 +1,108 @@
+//! Where inputs and results live. SQL exists only below this module, behind
+//! [`BatchStore`]; the embedded backend is SQLite ([`SqliteBatchStore`]), the
+//! Postgres backend implements the same trait and passes the same
+//! conformance tests.
+
+mod sqlite;
+
+pub use sqlite::SqliteBatchStore;
+
+/// A chunk's encoded payload with its position in the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChunk {
+    /// The chunk's position in the job.
+    pub chunk_index: u32,
+    /// Input index of the chunk's first molecule.
+    pub first_index: u64,
+    /// Molecules in the chunk.
+    pub molecule_count: u32,
+    /// The encoded message (`InputChunk` or `ResultChunk`).
+    pub payload: Vec<u8>,
+}
+
+/// A failure of the backing database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (connection lost, pool busy).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    }
+}
+
+/// Durable storage of batch inputs and results, keyed by job and chunk.
+#[async_trait::async_trait]
+pub trait BatchStore: Send + Sync + 'static {
+    /// Stores an input chunk, replacing one with the same key.
+    async fn put_input_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
+
+    /// Reads an input chunk.
+    async fn input_chunk(&self, job_id: &str, chunk_index: u32) -> Result<Option<StoredChunk>, StoreError>;
+
+    /// Stores a result chunk, replacing one with the same key (idempotent).
+    async fn put_result_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
+
+    /// Result chunks of a job holding indexes at or after `from_index`, in
+    /// input order, at most `limit` chunks.
+    async fn result_chunks_from(
+        &self,
+        job_id: &str,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredChunk>, StoreError>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! One suite every [`BatchStore`] backend must pass.
+    use super::*;
+
+    fn chunk(index: u32, first: u64, count: u32, byte: u8) -> StoredChunk {
+        StoredChunk { chunk_index: index, first_index: first, molecule_count: count, payload: vec![byte; 8] }
+    }
+
+    pub(crate) async fn batch_store_conforms(store: &dyn BatchStore) {
+        input_chunks_round_trip(store).await;
+        result_upsert_replaces_and_never_duplicates(store).await;
+        result_paging_starts_at_the_chunk_holding_the_index(store).await;
+    }
+
+    async fn input_chunks_round_trip(store: &dyn BatchStore) {
+        store.put_input_chunk("job-a", chunk(0, 0, 3, 1)).await.unwrap();
+        assert_eq!(store.input_chunk("job-a", 0).await.unwrap(), Some(chunk(0, 0, 3, 1)));
+        assert_eq!(store.input_chunk("job-a", 1).await.unwrap(), None);
+        assert_eq!(store.input_chunk("job-b", 0).await.unwrap(), None);
+    }
+
+    async fn result_upsert_replaces_and_never_duplicates(store: &dyn BatchStore) {
+        store.put_result_chunk("job-u", chunk(0, 0, 2, 1)).await.unwrap();
+        store.put_result_chunk("job-u", chunk(0, 0, 2, 2)).await.unwrap();
+        let chunks = store.result_chunks_from("job-u", 0, 10).await.unwrap();
+        assert_eq!(chunks, vec![chunk(0, 0, 2, 2)]);
+    }
+
+    async fn result_paging_starts_at_the_chunk_holding_the_index(store: &dyn BatchStore) {
+        // Chunks stored out of order, as workers finish them.
+        store.put_result_chunk("job-p", chunk(2, 20, 5, 3)).await.unwrap();
+        store.put_result_chunk("job-p", chunk(0, 0, 10, 1)).await.unwrap();
+        store.put_result_chunk("job-p", chunk(1, 10, 10, 2)).await.unwrap();
+        let from_12: Vec<u32> =
+            store.result_chunks_from("job-p", 12, 10).await.unwrap().iter().map(|c| c.chunk_index).collect();
+        assert_eq!(from_12, vec![1, 2]);
+        let limited: Vec<u32> =
+            store.result_chunks_from("job-p", 0, 2).await.unwrap().iter().map(|c| c.chunk_index).collect();
+        assert_eq!(limited, vec![0, 1]);
+        assert!(store.result_chunks_from("job-p", 25, 10).await.unwrap().is_empty());
+    }
+}
