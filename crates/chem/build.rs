@@ -1,0 +1,48 @@
+//! Compiles the C++ half of the RDKit bridge (`src/ffi/`) against Debian's
+//! librdkit-dev and links the RDKit libraries it calls.
+
+/// RDKit libraries the bridge calls into, directly or through inline headers.
+const RDKIT_LIBS: &[&str] = &[
+    "FilterCatalog",
+    "MolStandardize",
+    "Fingerprints",
+    "Descriptors",
+    "ChemTransforms",
+    "SubstructMatch",
+    "FileParsers",
+    "SmilesParse",
+    "Catalogs",
+    "GraphMol",
+    "DataStructs",
+    "RDGeometryLib",
+    "RDGeneral",
+];
+
+fn main() {
+    let include =
+        std::env::var("RDKIT_INCLUDE_DIR").unwrap_or_else(|_| "/usr/include/rdkit".into());
+    let lib_dir = std::env::var("RDKIT_LIB_DIR").unwrap_or_else(|_| "/usr/lib".into());
+
+    cxx_build::bridge("src/ffi/mod.rs")
+        .file("src/ffi/pipeline.cc")
+        .include(&include)
+        .std("c++17")
+        // RDKit's headers are noisy under -Wall; our own code is small.
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-deprecated-declarations")
+        .compile("molbatch_chem_rdkit");
+
+    println!("cargo:rustc-link-search=native={lib_dir}");
+    for lib in RDKIT_LIBS {
+        println!("cargo:rustc-link-lib=dylib=RDKit{lib}");
+    }
+    for path in [
+        "src/ffi/mod.rs",
+        "src/ffi/pipeline.cc",
+        "src/ffi/pipeline.h",
+    ] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    println!("cargo:rerun-if-env-changed=RDKIT_INCLUDE_DIR");
+    println!("cargo:rerun-if-env-changed=RDKIT_LIB_DIR");
+}

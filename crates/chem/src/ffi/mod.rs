@@ -1,0 +1,130 @@
+//! The cxx bridge to RDKit: the only module of molbatch-chem that contains
+//! `unsafe` code or knows about C++.
+//!
+//! One C++ call per molecule ([`process`]) runs the whole RDKit part of the
+//! pipeline (parse, canonical SMILES, standardise, canonical tautomer,
+//! descriptors, QED property counts, structural alerts, Morgan fingerprint)
+//! and returns a plain shared struct, so a molecule costs a single FFI
+//! crossing and no intermediate molecule ever reaches Rust.
+//!
+//! Invariants:
+//! - every bridged C++ function returns `Result`, so cxx converts a C++
+//!   exception into `Err` instead of terminating the process; `pipeline.h`
+//!   also widens cxx's catch to non-`std::exception` throws;
+//! - [`Context`] is immutable after construction and only used through
+//!   `const` C++ methods (see the `Send`/`Sync` impls below).
+#![allow(unsafe_code)]
+
+// cxx generates `pub` items; the module itself is private.
+#[allow(unreachable_pub)]
+#[cxx::bridge(namespace = "molbatch::ffi")]
+mod bridge {
+    /// Which parser reads the input text.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum InputKind {
+        /// A SMILES string, read like `Chem.MolFromSmiles`.
+        Smiles,
+        /// An MDL Molblock, read like `Chem.MolFromMolBlock`.
+        Molblock,
+    }
+
+    /// How far the C++ pipeline got; anything but `Ok` is an invalid molecule.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Status {
+        /// Every field of [`RawRecord`] is filled.
+        Ok,
+        /// The SMILES parser rejected the text.
+        SmilesSyntax,
+        /// The Molblock parser rejected the text.
+        MolblockSyntax,
+        /// Sanitisation found an atom with an impossible valence.
+        Valence,
+        /// Sanitisation could not kekulize an aromatic system.
+        Kekulize,
+        /// Sanitisation failed for another reason.
+        Sanitization,
+        /// Cleanup, fragment parent, uncharger or tautomer canonicalisation failed.
+        Standardization,
+        /// A later step (descriptors, alerts, fingerprint) threw.
+        Internal,
+    }
+
+    /// Everything C++ computes for one molecule, flat so it crosses the
+    /// bridge by value. Descriptor fields are of the standardised molecule;
+    /// `qed_*` fields are the QED property counts of its `RemoveHs` copy.
+    #[derive(Debug, Clone)]
+    struct RawRecord {
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        canonical_smiles: String,
+        standardized_smiles: String,
+        tautomer_smiles: String,
+        mol_wt: f64,
+        exact_mol_wt: f64,
+        logp: f64,
+        tpsa: f64,
+        hbd: u32,
+        hba: u32,
+        rotatable_bonds: u32,
+        ring_count: u32,
+        aromatic_rings: u32,
+        fraction_csp3: f64,
+        heavy_atoms: u32,
+        formal_charge: i32,
+        qed_mw: f64,
+        qed_alogp: f64,
+        qed_hba: u32,
+        qed_hbd: u32,
+        qed_psa: f64,
+        qed_rotb: u32,
+        qed_arom: u32,
+        qed_alerts: u32,
+        /// Morgan radius 2, 2048 bits; bit i is word i / 64, bit i % 64.
+        fingerprint: [u64; 32],
+        /// Index into [`CATALOG_NAMES`](super::CATALOG_NAMES), one per alert.
+        alert_catalogs: Vec<u8>,
+        /// Entry description, parallel to `alert_catalogs`.
+        alert_names: Vec<String>,
+    }
+
+    unsafe extern "C++" {
+        include!("molbatch-chem/src/ffi/pipeline.h");
+
+        /// Shared, read-only RDKit state: filter catalogs, tautomer
+        /// enumerator, Morgan generator and compiled QED SMARTS.
+        type Context;
+
+        /// Turns off RDKit's `rdApp.*` logs (they go to stderr otherwise).
+        fn silence_rdkit_logs() -> Result<()>;
+
+        /// Builds the shared state; the expensive part of `Pipeline::new`.
+        fn new_context() -> Result<UniquePtr<Context>>;
+
+        /// Runs the RDKit part of the pipeline on one input.
+        fn process(ctx: &Context, kind: InputKind, text: &str) -> Result<RawRecord>;
+    }
+}
+
+pub(crate) use bridge::{
+    new_context, process, silence_rdkit_logs, Context, InputKind, RawRecord, Status,
+};
+
+/// Catalog names in the order of the C++ `kCatalogs` table (`pipeline.cc`);
+/// `RawRecord::alert_catalogs` indexes into this.
+pub(crate) const CATALOG_NAMES: [&str; 5] = ["PAINS_A", "PAINS_B", "PAINS_C", "BRENK", "NIH"];
+
+// SAFETY: `Context` owns its RDKit objects outright (no pointers into
+// thread-local or caller-owned data) and is never mutated after
+// `new_context` returns: Rust only ever holds `&Context`, and `process`
+// calls nothing but `const` RDKit methods on it (FilterCatalog::getMatches,
+// TautomerEnumerator::canonicalize, FingerprintGenerator::getFingerprint,
+// SubstructMatch against the stored query molecules). RDKit documents these
+// as safe to call concurrently, and Debian builds it with
+// RDK_BUILD_THREADSAFE_SSS, which guards the per-query caches of recursive
+// SMARTS. The one non-const helper (MolStandardize::Uncharger) is
+// thread-local in C++. Moving the owner between threads is therefore fine.
+unsafe impl Send for Context {}
+// SAFETY: see the `Send` impl: all access through `&Context` is const and
+// thread-safe in RDKit.
+unsafe impl Sync for Context {}

@@ -1,0 +1,397 @@
+// C++ half of the molbatch-chem RDKit bridge; see src/ffi/mod.rs.
+//
+// process() mirrors scripts/reference_fixtures.py call for call, in the same
+// order: several RDKit descriptors cache computed properties on the molecule,
+// so the order is part of the contract, not a style choice.
+#include "molbatch-chem/src/ffi/pipeline.h"
+#include "molbatch-chem/src/ffi/mod.rs.h"
+
+#include <GraphMol/ChemTransforms/ChemTransforms.h>
+#include <GraphMol/Descriptors/Crippen.h>
+#include <GraphMol/Descriptors/Lipinski.h>
+#include <GraphMol/Descriptors/MolDescriptors.h>
+#include <GraphMol/Descriptors/MolSurf.h>
+#include <GraphMol/FileParsers/FileParsers.h>
+#include <GraphMol/FilterCatalog/FilterCatalog.h>
+#include <GraphMol/Fingerprints/MorganGenerator.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/MolStandardize/Charge.h>
+#include <GraphMol/MolStandardize/MolStandardize.h>
+#include <GraphMol/MolStandardize/Tautomer.h>
+#include <GraphMol/SanitException.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <GraphMol/Substruct/SubstructMatch.h>
+#include <RDGeneral/RDLog.h>
+
+#include <array>
+#include <string>
+
+namespace molbatch {
+namespace ffi {
+
+namespace {
+
+using RDKit::FilterCatalogParams;
+
+// Same order as CATALOG_NAMES in mod.rs.
+constexpr std::array<FilterCatalogParams::FilterCatalogs, 5> kCatalogs = {
+    FilterCatalogParams::PAINS_A, FilterCatalogParams::PAINS_B,
+    FilterCatalogParams::PAINS_C, FilterCatalogParams::BRENK,
+    FilterCatalogParams::NIH};
+
+// RDKit 2022.09.3 rdkit/Chem/QED.py, verbatim.
+const char *const kQedAliphaticRings = "[$([A;R][!a])]";
+
+const char *const kQedAcceptors[] = {
+    "[oH0;X2]",
+    "[OH1;X2;v2]",
+    "[OH0;X2;v2]",
+    "[OH0;X1;v2]",
+    "[O-;X1]",
+    "[SH0;X2;v2]",
+    "[SH0;X1;v2]",
+    "[S-;X1]",
+    "[nH0;X2]",
+    "[NH0;X1;v3]",
+    "[$([N;+0;X3;v3]);!$(N[C,S]=O)]",
+};
+
+const char *const kQedStructuralAlerts[] = {
+    "*1[O,S,N]*1",
+    "[S,C](=[O,S])[F,Br,Cl,I]",
+    "[CX4][Cl,Br,I]",
+    "[#6]S(=O)(=O)O[#6]",
+    "[$([CH]),$(CC)]#CC(=O)[#6]",
+    "[$([CH]),$(CC)]#CC(=O)O[#6]",
+    "n[OH]",
+    "[$([CH]),$(CC)]#CS(=O)(=O)[#6]",
+    "C=C(C=O)C=O",
+    "n1c([F,Cl,Br,I])cccc1",
+    "[CH1](=O)",
+    "[#8][#8]",
+    "[C;!R]=[N;!R]",
+    "[N!R]=[N!R]",
+    "[#6](=O)[#6](=O)",
+    "[#16][#16]",
+    "[#7][NH2]",
+    "C(=O)N[NH2]",
+    "[#6]=S",
+    "[$([CH2]),$([CH][CX4]),$(C([CX4])[CX4])]=[$([CH2]),$([CH][CX4]),$(C([CX4])"
+    "[CX4])]",
+    "C1(=[O,N])C=CC(=[O,N])C=C1",
+    "C1(=[O,N])C(=[O,N])C=CC=C1",
+    "a21aa3a(aa1aaaa2)aaaa3",
+    "a31a(a2a(aa1)aaaa2)aaaa3",
+    "a1aa2a3a(a1)A=AA=A3=AA=A2",
+    "c1cc([NH2])ccc1",
+    "[Hg,Fe,As,Sb,Zn,Se,se,Te,B,Si,Na,Ca,Ge,Ag,Mg,K,Ba,Sr,Be,Ti,Mo,Mn,Ru,Pd,Ni,"
+    "Cu,Au,Cd,Al,Ga,Sn,Rh,Tl,Bi,Nb,Li,Pb,Hf,Ho]",
+    "I",
+    "OS(=O)(=O)[O-]",
+    "[N+](=O)[O-]",
+    "C(=O)N[OH]",
+    "C1NC(=O)NC(=O)1",
+    "[SH]",
+    "[S-]",
+    "c1ccc([Cl,Br,I,F])c([Cl,Br,I,F])c1[Cl,Br,I,F]",
+    "c1cc([Cl,Br,I,F])cc([Cl,Br,I,F])c1[Cl,Br,I,F]",
+    "[CR1]1[CR1][CR1][CR1][CR1][CR1][CR1]1",
+    "[CR1]1[CR1][CR1]cc[CR1][CR1]1",
+    "[CR2]1[CR2][CR2][CR2][CR2][CR2][CR2][CR2]1",
+    "[CR2]1[CR2][CR2]cc[CR2][CR2][CR2]1",
+    "[CH2R2]1N[CH2R2][CH2R2][CH2R2][CH2R2][CH2R2]1",
+    "[CH2R2]1N[CH2R2][CH2R2][CH2R2][CH2R2][CH2R2][CH2R2]1",
+    "C#C",
+    "[OR2,NR2]@[CR2]@[CR2]@[OR2,NR2]@[CR2]@[CR2]@[OR2,NR2]",
+    "[$([N+R]),$([n+R]),$([N+]=C)][O-]",
+    "[#6]=N[OH]",
+    "[#6]=NOC=O",
+    "[#6](=O)[CX4,CR0X3,O][#6](=O)",
+    "c1ccc2c(c1)ccc(=O)o2",
+    "[O+,o+,S+,s+]",
+    "N=C=O",
+    "[NX3,NX4][F,Cl,Br,I]",
+    "c1ccccc1OC(=O)[#6]",
+    "[CR0]=[CR0][CR0]=[CR0]",
+    "[C+,c+,C-,c-]",
+    "N=[N+]=[N-]",
+    "C12C(NC(N1)=O)CSC2",
+    "c1c([OH])c([OH,NH2,NH])ccc1",
+    "P",
+    "[N,O,S]C#N",
+    "C=C=O",
+    "[Si][F,Cl,Br,I]",
+    "[SX2]O",
+    "[SiR0,CR0](c1ccccc1)(c2ccccc2)(c3ccccc3)",
+    "O1CCCCC1OC2CCC3CCCCC3C2",
+    "N=[CR0][N,n,O,S]",
+    "[cR2]1[cR2][cR2]([Nv3X3,Nv4X4])[cR2][cR2][cR2]1[cR2]2[cR2][cR2][cR2]([Nv3X3,"
+    "Nv4X4])[cR2][cR2]2",
+    "C=[C!r]C#N",
+    "[cR2]1[cR2]c([N+0X3R0,nX3R0])c([N+0X3R0,nX3R0])[cR2][cR2]1",
+    "[cR2]1[cR2]c([N+0X3R0,nX3R0])[cR2]c([N+0X3R0,nX3R0])[cR2]1",
+    "[cR2]1[cR2]c([N+0X3R0,nX3R0])[cR2][cR2]c1([N+0X3R0,nX3R0])",
+    "[OH]c1ccc([OH,NH2,NH])cc1",
+    "c1ccccc1OC(=O)O",
+    "[SX2H0][N]",
+    "c12ccccc1(SC(S)=N2)",
+    "c12ccccc1(SC(=S)N2)",
+    "c1nnnn1C=O",
+    "s1c(S)nnc1NC=O",
+    "S1C=CSC1=S",
+    "C(=O)Onnn",
+    "OS(=O)(=O)C(F)(F)F",
+    "N#CC[OH]",
+    "N#CC(=O)",
+    "S(=O)(=O)C#N",
+    "N[CH2]C#N",
+    "C1(=O)NCC1",
+    "S(=O)(=O)[O-,OH]",
+    "NC[F,Cl,Br,I]",
+    "C=[C!r]O",
+    "[NX2+0]=[O+0]",
+    "[OR0,NR0][OR0,NR0]",
+    "C(=O)O[C,H1].C(=O)O[C,H1].C(=O)O[C,H1]",
+    "[CX2R0][NX3R0]",
+    "c1ccccc1[C;!R]=[C;!R]c2ccccc2",
+    "[NX3R0,NX4R0,OR0,SX2R0][CX4][NX3R0,NX4R0,OR0,SX2R0]",
+    "[s,S,c,C,n,N,o,O]~[n+,N+](~[s,S,c,C,n,N,o,O])(~[s,S,c,C,n,N,o,O])~[s,S,c,"
+    "C,n,N,o,O]",
+    "[s,S,c,C,n,N,o,O]~[nX3+,NX3+](~[s,S,c,C,n,N])~[s,S,c,C,n,N]",
+    "[*]=[N+]=[*]",
+    "[SX3](=O)[O-,OH]",
+    "N#N",
+    "F.F.F.F",
+    "[R0;D2][R0;D2][R0;D2][R0;D2]",
+    "[cR,CR]~C(=O)NC(=O)~[cR,CR]",
+    "C=!@CC=[O,S]",
+    "[#6,#8,#16][#6](=O)O[#6]",
+    "c[C;R0](=[O,S])[#6]",
+    "c[SX2][C;!R]",
+    "C=C=C",
+    "c1nc([F,Cl,Br,I,S])ncc1",
+    "c1ncnc([F,Cl,Br,I,S])c1",
+    "c1nc(c2c(n1)nc(n2)[F,Cl,Br,I])",
+    "[#6]S(=O)(=O)c1ccc(cc1)F",
+    "[15N]",
+    "[13C]",
+    "[18O]",
+    "[34S]",
+};
+
+std::unique_ptr<RDKit::ROMol> compile_smarts(const std::string &smarts) {
+  std::unique_ptr<RDKit::ROMol> query(RDKit::SmartsToMol(smarts));
+  if (!query) {
+    throw std::runtime_error("cannot compile SMARTS " + smarts);
+  }
+  return query;
+}
+
+// MolStandardize::Uncharger::uncharge is not const (it may touch its cached
+// query molecules), so each thread gets its own; the constructor only
+// compiles four SMARTS. Python builds a fresh Uncharger per molecule.
+RDKit::MolStandardize::Uncharger &thread_uncharger() {
+  thread_local RDKit::MolStandardize::Uncharger uncharger;
+  return uncharger;
+}
+
+// Python's MolToSmiles defaults (isomeric, canonical, not kekulized).
+rust::String smiles_of(const RDKit::ROMol &mol) {
+  return rust::String(RDKit::MolToSmiles(mol));
+}
+
+// Fills the parse-failure status. `failure` is the exception from the
+// sanitising parser, or null when it returned no molecule. Mirrors
+// classify_failure() in the reference script: a text the non-sanitising
+// parser cannot read either is a syntax error, anything else a sanitisation
+// error classified by exception type.
+void classify_parse_failure(InputKind kind, const std::string &text,
+                            const std::exception *failure, RawRecord &out) {
+  const bool smiles = kind == InputKind::Smiles;
+  std::unique_ptr<RDKit::RWMol> raw;
+  try {
+    raw.reset(smiles ? RDKit::SmilesToMol(text, 0, false)
+                     : RDKit::MolBlockToMol(text, false));
+  } catch (const std::exception &e) {
+    out.status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
+    out.message = rust::String::lossy(e.what());
+    return;
+  }
+  if (!raw) {
+    out.status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
+    out.message = smiles ? "SMILES parse error" : "Molblock parse error";
+    return;
+  }
+  out.status = Status::Sanitization;
+  if (failure == nullptr) {
+    out.message = "sanitization failed";
+    return;
+  }
+  out.message = rust::String::lossy(failure->what());
+  if (dynamic_cast<const RDKit::AtomValenceException *>(failure)) {
+    out.status = Status::Valence;
+  } else if (dynamic_cast<const RDKit::KekulizeException *>(failure) ||
+             dynamic_cast<const RDKit::AtomKekulizeException *>(failure)) {
+    out.status = Status::Kekulize;
+  }
+}
+
+// QED.properties(): counts on Chem.RemoveHs(mol), same calls and options.
+void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
+                    RawRecord &out) {
+  std::unique_ptr<RDKit::ROMol> mol(RDKit::MolOps::removeHs(std_mol));
+  out.qed_mw = RDKit::Descriptors::calcAMW(*mol);
+  double mr = 0.0;
+  RDKit::Descriptors::calcCrippenDescriptors(*mol, out.qed_alogp, mr);
+
+  // sum(len(GetSubstructMatches(p)) for p in Acceptors if HasSubstructMatch(p))
+  RDKit::SubstructMatchParameters all;  // uniquify, maxMatches=1000
+  unsigned int hba = 0;
+  for (const auto &pattern : ctx.qed_acceptors) {
+    hba += static_cast<unsigned int>(
+        RDKit::SubstructMatch(*mol, *pattern, all).size());
+  }
+  out.qed_hba = hba;
+  out.qed_hbd = RDKit::Descriptors::calcNumHBD(*mol);
+  out.qed_psa = RDKit::Descriptors::calcTPSA(*mol);
+  out.qed_rotb = RDKit::Descriptors::calcNumRotatableBonds(
+      *mol, RDKit::Descriptors::NumRotatableBondsOptions::Strict);
+
+  std::unique_ptr<RDKit::ROMol> aromatic_part(
+      RDKit::deleteSubstructs(*mol, *ctx.qed_aliphatic_rings));
+  RDKit::VECT_INT_VECT rings;
+  RDKit::MolOps::findSSSR(*aromatic_part, rings);
+  out.qed_arom = static_cast<unsigned int>(rings.size());
+
+  RDKit::SubstructMatchParameters first;
+  first.maxMatches = 1;
+  unsigned int alerts = 0;
+  for (const auto &alert : ctx.qed_alerts) {
+    if (!RDKit::SubstructMatch(*mol, *alert, first).empty()) {
+      ++alerts;
+    }
+  }
+  out.qed_alerts = alerts;
+}
+
+void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
+  namespace D = RDKit::Descriptors;
+  out.mol_wt = D::calcAMW(mol);
+  out.exact_mol_wt = D::calcExactMW(mol);
+  double mr = 0.0;
+  D::calcCrippenDescriptors(mol, out.logp, mr);
+  out.tpsa = D::calcTPSA(mol);
+  out.hbd = D::calcNumHBD(mol);
+  out.hba = D::calcNumHBA(mol);
+  out.rotatable_bonds = D::calcNumRotatableBonds(mol);
+  out.ring_count = D::calcNumRings(mol);
+  out.aromatic_rings = D::calcNumAromaticRings(mol);
+  out.fraction_csp3 = D::calcFractionCSP3(mol);
+  out.heavy_atoms = mol.getNumHeavyAtoms();
+  out.formal_charge = RDKit::MolOps::getFormalCharge(mol);
+  qed_properties(ctx, mol, out);
+}
+
+void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
+  for (std::size_t i = 0; i < ctx.catalogs.size(); ++i) {
+    for (const auto &entry : ctx.catalogs[i]->getMatches(mol)) {
+      out.alert_catalogs.push_back(static_cast<std::uint8_t>(i));
+      out.alert_names.push_back(rust::String::lossy(entry->getDescription()));
+    }
+  }
+}
+
+void fingerprint(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
+  std::unique_ptr<ExplicitBitVect> fp(ctx.morgan->getFingerprint(mol));
+  const auto &bits = *fp->dp_bits;
+  if (bits.size() != out.fingerprint.size() * 64) {
+    throw std::runtime_error("unexpected Morgan fingerprint size");
+  }
+  for (auto i = bits.find_first(); i != bits.npos; i = bits.find_next(i)) {
+    out.fingerprint[i / 64] |= std::uint64_t{1} << (i % 64);
+  }
+}
+
+}  // namespace
+
+Context::Context() {
+  for (auto which : kCatalogs) {
+    catalogs.push_back(std::make_unique<RDKit::FilterCatalog>(which));
+  }
+  // rdMolStandardize.TautomerEnumerator(): default CleanupParameters.
+  tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();
+  // rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048); a null
+  // atom-invariant generator makes RDKit build the same default
+  // MorganAtomInvGenerator(includeRingMembership=true) Python does.
+  morgan.reset(RDKit::MorganFingerprint::getMorganGenerator<std::uint64_t>(
+      2, false, false, true, false, nullptr, nullptr, 2048));
+  qed_aliphatic_rings = compile_smarts(kQedAliphaticRings);
+  for (const char *smarts : kQedAcceptors) {
+    qed_acceptors.push_back(compile_smarts(smarts));
+  }
+  for (const char *smarts : kQedStructuralAlerts) {
+    qed_alerts.push_back(compile_smarts(smarts));
+  }
+}
+
+Context::~Context() = default;
+
+void silence_rdkit_logs() { boost::logging::disable_logs("rdApp.*"); }
+
+std::unique_ptr<Context> new_context() { return std::make_unique<Context>(); }
+
+RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
+  RawRecord out{};
+  out.status = Status::Ok;
+  const std::string input(text);
+
+  // Chem.MolFromSmiles(smi) / Chem.MolFromMolBlock(block): sanitising parse.
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(kind == InputKind::Smiles ? RDKit::SmilesToMol(input)
+                                        : RDKit::MolBlockToMol(input));
+  } catch (const std::exception &e) {
+    classify_parse_failure(kind, input, &e, out);
+    return out;
+  }
+  if (!mol) {
+    classify_parse_failure(kind, input, nullptr, out);
+    return out;
+  }
+
+  std::unique_ptr<RDKit::ROMol> std_mol;
+  try {
+    out.canonical_smiles = smiles_of(*mol);
+    std::unique_ptr<RDKit::RWMol> cleaned(RDKit::MolStandardize::cleanup(*mol));
+    std::unique_ptr<RDKit::RWMol> parent(
+        RDKit::MolStandardize::fragmentParent(*cleaned));
+    std_mol.reset(thread_uncharger().uncharge(*parent));
+    if (std_mol->getNumAtoms() == 0) {
+      out.status = Status::Standardization;
+      out.message = "no atoms left after standardization";
+      return out;
+    }
+    out.standardized_smiles = smiles_of(*std_mol);
+    std::unique_ptr<RDKit::ROMol> tautomer(ctx.tautomers->canonicalize(*std_mol));
+    out.tautomer_smiles = smiles_of(*tautomer);
+  } catch (const std::exception &e) {
+    out.status = Status::Standardization;
+    out.message = rust::String::lossy(e.what());
+    return out;
+  }
+
+  try {
+    descriptors(ctx, *std_mol, out);
+    alerts(ctx, *std_mol, out);
+    fingerprint(ctx, *std_mol, out);
+  } catch (const std::exception &e) {
+    out.status = Status::Internal;
+    out.message = rust::String::lossy(e.what());
+  }
+  return out;
+}
+
+}  // namespace ffi
+}  // namespace molbatch

@@ -1,0 +1,67 @@
+// C++ half of the molbatch-chem RDKit bridge; see src/ffi/mod.rs.
+//
+// Everything here runs inside a cxx `Result` shim: an escaping exception
+// becomes a Rust `Err`, never std::terminate.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "rust/cxx.h"
+
+// cxx's default shim only catches std::exception; RDKit and boost almost
+// always throw those, but a stray foreign type must still not abort the
+// worker. cxx looks this customisation point up before its own.
+namespace rust {
+namespace behavior {
+template <typename Try, typename Fail>
+static void trycatch(Try &&func, Fail &&fail) noexcept try {
+  func();
+} catch (const std::exception &e) {
+  fail(e.what());
+} catch (...) {
+  fail("unknown C++ exception");
+}
+}  // namespace behavior
+}  // namespace rust
+
+namespace RDKit {
+class ROMol;
+class FilterCatalog;
+template <typename OutputType>
+class FingerprintGenerator;
+namespace MolStandardize {
+class TautomerEnumerator;
+}
+}  // namespace RDKit
+
+namespace molbatch {
+namespace ffi {
+
+enum class InputKind : std::uint8_t;
+struct RawRecord;
+
+// Read-only state shared by every thread; built once by new_context().
+class Context {
+ public:
+  Context();
+  ~Context();
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+
+  // One entry per alert family, in the order of CATALOG_NAMES (mod.rs).
+  std::vector<std::unique_ptr<RDKit::FilterCatalog>> catalogs;
+  std::unique_ptr<RDKit::MolStandardize::TautomerEnumerator> tautomers;
+  std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>> morgan;
+  // QED (RDKit's Chem/QED.py), compiled once.
+  std::unique_ptr<RDKit::ROMol> qed_aliphatic_rings;
+  std::vector<std::unique_ptr<RDKit::ROMol>> qed_acceptors;
+  std::vector<std::unique_ptr<RDKit::ROMol>> qed_alerts;
+};
+
+void silence_rdkit_logs();
+std::unique_ptr<Context> new_context();
+RawRecord process(const Context &ctx, InputKind kind, rust::Str text);
+
+}  // namespace ffi
+}  // namespace molbatch

@@ -1,0 +1,32 @@
+//! molbatch-chem: the chemistry core of molbatch and the only crate that
+//! touches RDKit. A plain synchronous library with no I/O and no async:
+//! molecules in, results out, called from rayon pools or `spawn_blocking`.
+//!
+//! - [`pipeline`]: [`Pipeline`] (built once, `Send + Sync`) and
+//!   [`MolInput`]; `process` runs parse → standardise → tautomer →
+//!   descriptors → QED → alerts → Morgan fingerprint for one molecule.
+//! - [`outcome`]: what `process` returns — [`MoleculeOutcome`],
+//!   [`MoleculeRecord`], [`Descriptors`], [`Alert`], and for rejected
+//!   molecules [`InvalidMolecule`] with a stable [`ErrorCode`].
+//! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers.
+//! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
+//! - [`error`]: [`ChemError`], failures outside the per-molecule path.
+//! - `ffi` (private): the cxx bridge to RDKit, the only place with `unsafe`.
+//!
+//! Every result is defined as what RDKit 2022.09.3's Python API returns for
+//! the same steps; `scripts/reference_fixtures.py` writes those reference
+//! values and `tests/reference.rs` checks them.
+
+pub mod error;
+mod ffi;
+pub mod fingerprint;
+pub mod outcome;
+pub mod pipeline;
+pub mod qed;
+
+pub use error::ChemError;
+pub use fingerprint::Fingerprint;
+pub use outcome::{
+    Alert, Descriptors, ErrorCode, InvalidMolecule, MoleculeOutcome, MoleculeRecord,
+};
+pub use pipeline::{MolInput, Pipeline};

@@ -1,0 +1,284 @@
+//! The per-molecule pipeline: one input text in, one [`MoleculeOutcome`] out.
+//!
+//! [`Pipeline`] owns the RDKit state that is expensive to build (filter
+//! catalogs, tautomer enumerator, Morgan generator, QED SMARTS) and is shared
+//! by reference across threads. [`Pipeline::process`] never panics and never
+//! aborts: every failure, including a C++ exception, becomes an
+//! [`MoleculeOutcome::Invalid`] with an [`ErrorCode`].
+
+use crate::ffi;
+use crate::qed::{self, QedProperties};
+use crate::{
+    Alert, ChemError, Descriptors, ErrorCode, Fingerprint, MoleculeOutcome, MoleculeRecord,
+};
+
+/// Input text of one molecule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MolInput<'a> {
+    /// A SMILES string (an optional CXSMILES extension or name may follow a space).
+    Smiles(&'a str),
+    /// An MDL Molblock (V2000 or V3000).
+    Molblock(&'a str),
+}
+
+impl<'a> MolInput<'a> {
+    /// The raw text.
+    pub fn text(&self) -> &'a str {
+        match *self {
+            Self::Smiles(text) | Self::Molblock(text) => text,
+        }
+    }
+
+    fn kind(&self) -> ffi::InputKind {
+        match self {
+            Self::Smiles(_) => ffi::InputKind::Smiles,
+            Self::Molblock(_) => ffi::InputKind::Molblock,
+        }
+    }
+}
+
+/// The chemistry pipeline, built once and shared by all worker threads
+/// (`Send + Sync`).
+///
+/// For each molecule it reproduces, call for call, this RDKit 2022.09 Python:
+/// parse (`MolFromSmiles` / `MolFromMolBlock`), canonical SMILES,
+/// `rdMolStandardize.Cleanup`, `FragmentParent`, `Uncharger().uncharge`,
+/// `TautomerEnumerator().Canonicalize`, descriptors and QED of the
+/// standardised molecule, PAINS/Brenk/NIH `FilterCatalog` matches and a
+/// Morgan radius-2 2048-bit fingerprint (`scripts/reference_fixtures.py`).
+pub struct Pipeline {
+    ctx: cxx::UniquePtr<ffi::Context>,
+}
+
+impl Pipeline {
+    /// Builds the shared RDKit state and silences RDKit's stderr logging.
+    pub fn new() -> Result<Self, ChemError> {
+        let init = |e: cxx::Exception| ChemError::PipelineInit {
+            message: e.what().to_owned(),
+        };
+        ffi::silence_rdkit_logs().map_err(init)?;
+        let ctx = ffi::new_context().map_err(init)?;
+        if ctx.is_null() {
+            return Err(ChemError::PipelineInit {
+                message: "RDKit returned no context".into(),
+            });
+        }
+        Ok(Self { ctx })
+    }
+
+    /// Runs the full per-molecule pipeline. Never panics, never aborts: any
+    /// failure is an [`MoleculeOutcome::Invalid`].
+    ///
+    /// ```
+    /// use molbatch_chem::{ErrorCode, MolInput, MoleculeOutcome, Pipeline};
+    ///
+    /// let pipeline = Pipeline::new()?;
+    /// match pipeline.process(MolInput::Smiles("CC(=O)Oc1ccccc1C(=O)[O-].[Na+]")) {
+    ///     MoleculeOutcome::Valid(record) => {
+    ///         assert_eq!(record.standardized_smiles, "CC(=O)Oc1ccccc1C(=O)O");
+    ///         assert_eq!(record.descriptors.hbd, 1);
+    ///     }
+    ///     MoleculeOutcome::Invalid(invalid) => panic!("{invalid:?}"),
+    /// }
+    /// let bad = pipeline.process(MolInput::Smiles("C(C)(C)(C)(C)C"));
+    /// assert_eq!(bad.invalid().map(|i| i.code), Some(ErrorCode::Valence));
+    /// # Ok::<(), molbatch_chem::ChemError>(())
+    /// ```
+    pub fn process(&self, input: MolInput<'_>) -> MoleculeOutcome {
+        let text = input.text();
+        if text.trim().is_empty() {
+            return MoleculeOutcome::invalid_with(ErrorCode::EmptyInput, "empty input");
+        }
+        let Some(ctx) = self.ctx.as_ref() else {
+            return MoleculeOutcome::invalid_with(
+                ErrorCode::Internal,
+                "pipeline has no RDKit context",
+            );
+        };
+        match ffi::process(ctx, input.kind(), text) {
+            Ok(raw) => outcome_of(raw),
+            Err(e) => MoleculeOutcome::invalid_with(ErrorCode::Internal, e.what()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+/// Turns the bridge's flat record into the public types, computing what is
+/// pure arithmetic (QED, Lipinski) on the Rust side.
+fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
+    let code = match raw.status {
+        ffi::Status::Ok => None,
+        ffi::Status::SmilesSyntax => Some(ErrorCode::SmilesSyntax),
+        ffi::Status::MolblockSyntax => Some(ErrorCode::MolblockSyntax),
+        ffi::Status::Valence => Some(ErrorCode::Valence),
+        ffi::Status::Kekulize => Some(ErrorCode::Kekulize),
+        ffi::Status::Sanitization => Some(ErrorCode::Sanitization),
+        ffi::Status::Standardization => Some(ErrorCode::Standardization),
+        // `Status` is a cxx shared enum (a struct of constants), so unknown
+        // values are possible in principle and are a bridge bug.
+        _ => Some(ErrorCode::Internal),
+    };
+    if let Some(code) = code {
+        return MoleculeOutcome::invalid_with(code, raw.message);
+    }
+
+    let mut alerts = Vec::with_capacity(raw.alert_names.len());
+    for (&catalog, name) in raw.alert_catalogs.iter().zip(raw.alert_names) {
+        let Some(catalog) = ffi::CATALOG_NAMES.get(usize::from(catalog)) else {
+            return MoleculeOutcome::invalid_with(
+                ErrorCode::Internal,
+                "unknown alert catalog index",
+            );
+        };
+        alerts.push(Alert {
+            catalog: (*catalog).to_owned(),
+            name,
+        });
+    }
+    alerts.sort_unstable();
+    let pains = alerts.iter().any(Alert::is_pains);
+
+    let qed = qed::qed(&QedProperties {
+        mw: raw.qed_mw,
+        alogp: raw.qed_alogp,
+        hba: f64::from(raw.qed_hba),
+        hbd: f64::from(raw.qed_hbd),
+        psa: raw.qed_psa,
+        rotb: f64::from(raw.qed_rotb),
+        arom: f64::from(raw.qed_arom),
+        alerts: f64::from(raw.qed_alerts),
+    });
+    let descriptors = Descriptors {
+        mol_wt: raw.mol_wt,
+        exact_mol_wt: raw.exact_mol_wt,
+        logp: raw.logp,
+        tpsa: raw.tpsa,
+        hbd: raw.hbd,
+        hba: raw.hba,
+        rotatable_bonds: raw.rotatable_bonds,
+        ring_count: raw.ring_count,
+        aromatic_rings: raw.aromatic_rings,
+        fraction_csp3: raw.fraction_csp3,
+        heavy_atoms: raw.heavy_atoms,
+        formal_charge: raw.formal_charge,
+        qed,
+    };
+    MoleculeOutcome::Valid(Box::new(MoleculeRecord {
+        canonical_smiles: raw.canonical_smiles,
+        standardized_smiles: raw.standardized_smiles,
+        tautomer_smiles: raw.tautomer_smiles,
+        lipinski_violations: descriptors.lipinski_violations(),
+        descriptors,
+        alerts,
+        pains,
+        fingerprint: Fingerprint(raw.fingerprint),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline() -> Pipeline {
+        Pipeline::new().expect("RDKit context builds")
+    }
+
+    fn code_of(p: &Pipeline, input: MolInput<'_>) -> Option<ErrorCode> {
+        p.process(input).invalid().map(|i| i.code)
+    }
+
+    #[test]
+    fn error_codes_name_the_failing_step() {
+        let p = pipeline();
+        let cases = [
+            ("", ErrorCode::EmptyInput),
+            (" \t\n", ErrorCode::EmptyInput),
+            ("C1CC", ErrorCode::SmilesSyntax),
+            ("not a smiles", ErrorCode::SmilesSyntax),
+            ("C(C)(C)(C)(C)C", ErrorCode::Valence),
+            ("[NH4]", ErrorCode::Valence),
+            ("c1cccc1", ErrorCode::Kekulize),
+            ("c1ccnc1", ErrorCode::Kekulize),
+        ];
+        for (smiles, expected) in cases {
+            assert_eq!(
+                code_of(&p, MolInput::Smiles(smiles)),
+                Some(expected),
+                "{smiles:?}"
+            );
+        }
+        assert_eq!(
+            code_of(&p, MolInput::Molblock("")),
+            Some(ErrorCode::EmptyInput)
+        );
+        assert_eq!(
+            code_of(&p, MolInput::Molblock("not\na\nmolblock\n")),
+            Some(ErrorCode::MolblockSyntax)
+        );
+    }
+
+    #[test]
+    fn invalid_outcomes_carry_rdkit_text() {
+        let p = pipeline();
+        let outcome = p.process(MolInput::Smiles("C(C)(C)(C)(C)C"));
+        let invalid = outcome.invalid().expect("pentavalent carbon is invalid");
+        assert!(invalid.message.contains("valence"), "{}", invalid.message);
+    }
+
+    #[test]
+    fn error_code_names_are_stable_and_round_trip() {
+        let names: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "EMPTY_INPUT",
+                "SMILES_SYNTAX",
+                "MOLBLOCK_SYNTAX",
+                "VALENCE",
+                "KEKULIZE",
+                "SANITIZATION",
+                "STANDARDIZATION",
+                "INTERNAL"
+            ]
+        );
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_name("nope"), None);
+    }
+
+    #[test]
+    fn salt_is_stripped_and_alerts_are_sorted() {
+        let p = pipeline();
+        let outcome = p.process(MolInput::Smiles("Oc1ccccc1O.Cl"));
+        let record = outcome.valid().expect("catechol is valid");
+        assert_eq!(record.standardized_smiles, "Oc1ccccc1O");
+        assert!(record.pains);
+        let mut sorted = record.alerts.clone();
+        sorted.sort();
+        assert_eq!(sorted, record.alerts);
+        assert!(record.fingerprint.popcount() > 0);
+    }
+
+    #[test]
+    fn pipeline_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Pipeline>();
+        let p = pipeline();
+        let smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "C1CC"];
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| smiles.map(|smi| p.process(MolInput::Smiles(smi)))))
+                .collect();
+            let first = smiles.map(|smi| p.process(MolInput::Smiles(smi)));
+            for h in handles {
+                assert_eq!(h.join().expect("worker thread"), first);
+            }
+        });
+    }
+}
