@@ -2,7 +2,7 @@
 //! [`Record`]s, one per molecule, read as the bytes arrive so the gateway can cut chunks of
 //! molecules without ever holding the file (which may be a gigabyte) in memory.
 //!
-//! - [`format`]: [`Format`] (SMILES, CSV/TSV, SDF) and [`ReaderOptions`].
+//! - [`format`](mod@format): [`Format`] (SMILES, CSV/TSV, SDF) and [`ReaderOptions`].
 //! - [`record`]: [`Record`] and [`MolText`], what the readers yield.
 //! - [`error`]: [`FormatError`], a file problem with its 1-based line and the request field
 //!   to blame, ready to become an `INVALID_ARGUMENT` / HTTP 400.
