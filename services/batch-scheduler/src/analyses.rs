@@ -1,0 +1,33 @@
+//! Analysis statuses as the public API shows them. Analyses are computed by
+//! the batch-analytics work (issue 5); this module only maps stored rows.
+
+use molbatch_proto::{v1 as pb, JobId};
+
+use crate::store::AnalysisRecord;
+
+fn status(text: &str) -> pb::AnalysisStatus {
+    match text {
+        "pending" => pb::AnalysisStatus::Pending,
+        "computing" => pb::AnalysisStatus::Computing,
+        "complete" => pb::AnalysisStatus::Complete,
+        "failed" => pb::AnalysisStatus::Failed,
+        "skipped" => pb::AnalysisStatus::Skipped,
+        _ => pb::AnalysisStatus::Unspecified,
+    }
+}
+
+fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+}
+
+/// The public form of a stored analysis.
+pub(crate) fn to_proto(job: JobId, a: AnalysisRecord) -> pb::Analysis {
+    pb::Analysis {
+        job_id: job.to_string(),
+        r#type: a.kind,
+        status: status(&a.status) as i32,
+        reason: a.reason,
+        create_time: Some(timestamp(a.created_at_ms)),
+        update_time: Some(timestamp(a.updated_at_ms)),
+    }
+}

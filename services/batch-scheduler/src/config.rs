@@ -1,0 +1,54 @@
+//! Scheduler configuration: flags, or `MOLBATCH_SCHEDULER_*` environment
+//! variables for Kubernetes. Defaults are the embedded single-machine set-up.
+
+use std::net::SocketAddr;
+
+use crate::jobs::RetryPolicy;
+
+/// Settings of the batch scheduler.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to serve gRPC on (port 0 picks a free one).
+    #[arg(long = "scheduler-listen", env = "MOLBATCH_SCHEDULER_LISTEN", default_value = "127.0.0.1:50052")]
+    pub listen: SocketAddr,
+    /// Database URL: `sqlite://PATH` for the embedded backend.
+    #[arg(
+        long = "scheduler-database-url",
+        env = "MOLBATCH_SCHEDULER_DATABASE_URL",
+        default_value = "sqlite://molbatch-data/scheduler.db"
+    )]
+    pub database_url: String,
+    /// How long a lease lasts without renewal, in milliseconds.
+    #[arg(long = "lease-ttl-ms", env = "MOLBATCH_SCHEDULER_LEASE_TTL_MS", default_value_t = 30_000)]
+    pub lease_ttl_ms: u32,
+    /// Leases a chunk gets before its job fails.
+    #[arg(long = "max-attempts", env = "MOLBATCH_SCHEDULER_MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Backoff before a chunk's second attempt, doubling after each further
+    /// one, in milliseconds.
+    #[arg(long = "retry-backoff-ms", env = "MOLBATCH_SCHEDULER_RETRY_BACKOFF_MS", default_value_t = 1_000)]
+    pub retry_backoff_ms: u32,
+}
+
+impl Config {
+    /// The embedded set-up with its database under `data_dir`, on a free
+    /// loopback port.
+    pub fn embedded(data_dir: &std::path::Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: format!("sqlite://{}", data_dir.join("scheduler.db").display()),
+            lease_ttl_ms: 30_000,
+            max_attempts: 3,
+            retry_backoff_ms: 1_000,
+        }
+    }
+
+    /// The retry policy these settings describe.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base_backoff_ms: i64::from(self.retry_backoff_ms),
+            max_backoff_ms: 60_000,
+        }
+    }
+}

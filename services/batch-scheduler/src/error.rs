@@ -1,0 +1,75 @@
+//! What the scheduler can answer besides success, mapped once to gRPC.
+
+use molbatch_proto::{JobId, Violations};
+use tonic::Status;
+
+use crate::jobs::JobState;
+
+/// A failure of the backing database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds a value this version does not know.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    }
+}
+
+/// Errors of the scheduler API.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// No such job for this tenant (another tenant's job is not found too).
+    #[error("job {0} not found")]
+    JobNotFound(JobId),
+    /// The job is not in a state that allows the request.
+    #[error("job {job} is {state}, cannot {action}", state = .state.as_str())]
+    WrongState {
+        /// The job.
+        job: JobId,
+        /// Its current state.
+        state: JobState,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// The request is invalid.
+    #[error(transparent)]
+    Invalid(#[from] Violations),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SchedulerError {
+    fn from(e: sqlx::Error) -> Self {
+        SchedulerError::Store(StoreError::Database(e))
+    }
+}
+
+impl From<SchedulerError> for Status {
+    fn from(err: SchedulerError) -> Self {
+        match err {
+            SchedulerError::JobNotFound(_) => Status::not_found(err.to_string()),
+            SchedulerError::WrongState { .. } => Status::failed_precondition(err.to_string()),
+            SchedulerError::Invalid(v) => v.into(),
+            SchedulerError::Store(e) if e.is_transient() => Status::unavailable("scheduler database unavailable, retry"),
+            SchedulerError::Store(e) => {
+                tracing::error!(error = %e, "scheduler store failure");
+                Status::internal("internal scheduler error")
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The tonic implementation of `molbatch.internal.v1.Scheduler`: request
+//! validation, long-poll leasing, progress events and the watch stream over
+//! the [`JobStore`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use molbatch_proto::{internal as ipb, v1 as pb, JobId, TenantId, Violations};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::error::SchedulerError;
+use crate::jobs::{FailOutcome, JobRecord, RetryPolicy};
+use crate::store::JobStore;
+
+/// Longest long-poll a worker may ask for.
+const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
+/// How often a long-poll looks again for expired leases and passed backoffs,
+/// which no event announces.
+const LEASE_POLL: Duration = Duration::from_millis(200);
+/// A watcher sees the job at least this often while it runs.
+const WATCH_HEARTBEAT: Duration = Duration::from_secs(1);
+/// Default and largest job pages.
+const DEFAULT_JOB_PAGE: u32 = 50;
+const MAX_JOB_PAGE: u32 = 1000;
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The scheduler API: a store plus the in-process signals that wake
+/// long-polling workers and watchers.
+#[derive(Clone)]
+pub struct SchedulerApi {
+    store: Arc<dyn JobStore>,
+    policy: RetryPolicy,
+    lease_ttl_ms: u32,
+    work_available: Arc<Notify>,
+    job_changed: broadcast::Sender<JobId>,
+}
+
+impl SchedulerApi {
+    /// An API over `store`.
+    pub fn new(store: Arc<dyn JobStore>, policy: RetryPolicy, lease_ttl_ms: u32) -> Self {
+        let (job_changed, _) = broadcast::channel(1024);
+        Self { store, policy, lease_ttl_ms, work_available: Arc::new(Notify::new()), job_changed }
+    }
+
+    /// The store, for background loops.
+    pub(crate) fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// The retry policy, for background loops.
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Tells watchers that `job` changed.
+    pub(crate) fn announce(&self, job: JobId) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.job_changed.send(job);
+    }
+
+    fn announce_work(&self) {
+        self.work_available.notify_waiters();
+    }
+}
+
+fn tenant_of(tenant_id: &str) -> TenantId {
+    if tenant_id.is_empty() {
+        TenantId::default_tenant()
+    } else {
+        TenantId(tenant_id.to_owned())
+    }
+}
+
+fn parse_job_id(field: &str, text: &str) -> Result<JobId, Violations> {
+    text.parse().map_err(|e: molbatch_proto::ids::BadJobId| Violations::one(field, e.to_string()))
+}
+
+fn job_ref(job: Option<ipb::JobRef>) -> Result<(TenantId, JobId), SchedulerError> {
+    let ipb::JobRef { tenant_id, job_id } = job.unwrap_or_default();
+    Ok((tenant_of(&tenant_id), parse_job_id("job_id", &job_id)?))
+}
+
+#[tonic::async_trait]
+impl ipb::scheduler_server::Scheduler for SchedulerApi {
+    async fn create_job(&self, request: Request<ipb::CreateJobRequest>) -> Result<Response<pb::Job>, Status> {
+        let ipb::CreateJobRequest { tenant_id, display_name } = request.into_inner();
+        let job = self.store.create_job(JobId::new(), &tenant_of(&tenant_id), &display_name, now_ms()).await?;
+        tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
+        Ok(Response::new(job.into()))
+    }
+
+    async fn seal_job(&self, request: Request<ipb::SealJobRequest>) -> Result<Response<pb::Job>, Status> {
+        let ipb::SealJobRequest { job, total_molecules, chunk_sizes } = request.into_inner();
+        let (tenant, id) = job_ref(job)?;
+        let mut v = Violations::default();
+        if chunk_sizes.is_empty() || chunk_sizes.contains(&0) {
+            v.field("chunk_sizes", "every chunk holds at least one molecule, and there is at least one");
+        }
+        if chunk_sizes.iter().map(|&s| u64::from(s)).sum::<u64>() != total_molecules {
+            v.field("total_molecules", "must equal the sum of chunk_sizes");
+        }
+        v.check().map_err(SchedulerError::from)?;
+        let job = self.store.seal_job(&tenant, id, total_molecules, &chunk_sizes, now_ms()).await?;
+        tracing::info!(job_id = %id, molecules = total_molecules, chunks = chunk_sizes.len(), "job sealed");
+        self.announce(id);
+        self.announce_work();
+        Ok(Response::new(job.into()))
+    }
+
+    async fn abort_job(&self, request: Request<ipb::AbortJobRequest>) -> Result<Response<pb::Job>, Status> {
+        let ipb::AbortJobRequest { job, reason } = request.into_inner();
+        let (tenant, id) = job_ref(job)?;
+        let job = self.store.abort_job(&tenant, id, &reason, now_ms()).await?;
+        tracing::info!(job_id = %id, %reason, "upload rejected");
+        self.announce(id);
+        Ok(Response::new(job.into()))
+    }
+
+    async fn get_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
+        let (tenant, id) = job_ref(Some(request.into_inner()))?;
+        Ok(Response::new(self.store.job(&tenant, id).await?.into()))
+    }
+
+    async fn list_jobs(
+        &self,
+        request: Request<ipb::ListJobsRequest>,
+    ) -> Result<Response<pb::ListJobsResponse>, Status> {
+        let ipb::ListJobsRequest { tenant_id, page_size, page_token } = request.into_inner();
+        let mut v = Violations::default();
+        if page_size > MAX_JOB_PAGE {
+            v.field("page_size", format!("at most {MAX_JOB_PAGE}"));
+        }
+        let offset: u64 = if page_token.is_empty() {
+            0
+        } else {
+            page_token.parse().unwrap_or_else(|_| {
+                v.field("page_token", "not a token from a previous page");
+                0
+            })
+        };
+        v.check().map_err(SchedulerError::from)?;
+        let limit = if page_size == 0 { DEFAULT_JOB_PAGE } else { page_size };
+        let jobs = self.store.list_jobs(&tenant_of(&tenant_id), offset, limit + 1).await?;
+        let more = jobs.len() > limit as usize;
+        let jobs: Vec<pb::Job> = jobs.into_iter().take(limit as usize).map(pb::Job::from).collect();
+        let next_page_token = if more { (offset + u64::from(limit)).to_string() } else { String::new() };
+        Ok(Response::new(pb::ListJobsResponse { jobs, next_page_token }))
+    }
+
+    async fn cancel_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
+        let (tenant, id) = job_ref(Some(request.into_inner()))?;
+        let job = self.store.cancel_job(&tenant, id, now_ms()).await?;
+        tracing::info!(job_id = %id, "job cancelled");
+        self.announce(id);
+        Ok(Response::new(job.into()))
+    }
+
+    type WatchJobStream = ReceiverStream<Result<pb::JobEvent, Status>>;
+
+    async fn watch_job(&self, request: Request<ipb::JobRef>) -> Result<Response<Self::WatchJobStream>, Status> {
+        let (tenant, id) = job_ref(Some(request.into_inner()))?;
+        // Subscribe before the first read so no change falls between them.
+        let mut changes = self.job_changed.subscribe();
+        let first = self.store.job(&tenant, id).await?;
+        let (tx, rx) = mpsc::channel(16);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut last: Option<JobRecord> = None;
+            let mut current = first;
+            loop {
+                if last.as_ref() != Some(&current) {
+                    let event = pb::JobEvent { job: Some(current.clone().into()) };
+                    if tx.send(Ok(event)).await.is_err() {
+                        return; // the watcher left
+                    }
+                }
+                if current.state.is_terminal() {
+                    return;
+                }
+                last = Some(current.clone());
+                let wake = tokio::time::timeout(WATCH_HEARTBEAT, async {
+                    loop {
+                        match changes.recv().await {
+                            Ok(changed) if changed == id => return,
+                            Ok(_) => {}
+                            Err(broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                        }
+                    }
+                });
+                let _ = wake.await;
+                current = match store.job(&tenant, id).await {
+                    Ok(job) => job,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(e))).await;
+                        return;
+                    }
+                };
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn list_analyses(
+        &self,
+        request: Request<ipb::JobRef>,
+    ) -> Result<Response<pb::ListAnalysesResponse>, Status> {
+        let (tenant, id) = job_ref(Some(request.into_inner()))?;
+        let analyses = self
+            .store
+            .analyses(&tenant, id)
+            .await?
+            .into_iter()
+            .map(|a| crate::analyses::to_proto(id, a))
+            .collect();
+        Ok(Response::new(pb::ListAnalysesResponse { analyses }))
+    }
+
+    async fn lease_tasks(
+        &self,
+        request: Request<ipb::LeaseTasksRequest>,
+    ) -> Result<Response<ipb::LeaseTasksResponse>, Status> {
+        let ipb::LeaseTasksRequest { worker_id, max_tasks, wait_ms } = request.into_inner();
+        let max = max_tasks.clamp(1, 64);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::from(wait_ms)).min(MAX_LEASE_WAIT);
+        loop {
+            let notified = self.work_available.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let leases = self
+                .store
+                .lease_tasks(&worker_id, max, i64::from(self.lease_ttl_ms), &self.policy, now_ms())
+                .await?;
+            if !leases.is_empty() {
+                let mut announced: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
+                announced.dedup();
+                for job in announced {
+                    self.announce(job);
+                }
+                let tasks = leases
+                    .into_iter()
+                    .map(|l| ipb::TaskLease {
+                        task_id: l.task_id,
+                        lease_id: l.lease_id,
+                        job_id: l.job_id.to_string(),
+                        chunk_index: l.chunk_index,
+                        first_index: l.first_index,
+                        molecule_count: l.molecule_count,
+                        attempt: l.attempt,
+                        lease_ttl_ms: self.lease_ttl_ms,
+                    })
+                    .collect();
+                return Ok(Response::new(ipb::LeaseTasksResponse { tasks }));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Response::new(ipb::LeaseTasksResponse { tasks: Vec::new() }));
+            }
+            let _ = tokio::time::timeout((deadline - now).min(LEASE_POLL), notified).await;
+        }
+    }
+
+    async fn renew_lease(
+        &self,
+        request: Request<ipb::LeaseRef>,
+    ) -> Result<Response<ipb::RenewLeaseResponse>, Status> {
+        let ipb::LeaseRef { task_id, lease_id } = request.into_inner();
+        let keep_working =
+            self.store.renew_lease(task_id, &lease_id, i64::from(self.lease_ttl_ms), now_ms()).await?;
+        Ok(Response::new(ipb::RenewLeaseResponse { keep_working }))
+    }
+
+    async fn complete_task(
+        &self,
+        request: Request<ipb::CompleteTaskRequest>,
+    ) -> Result<Response<ipb::CompleteTaskResponse>, Status> {
+        let ipb::CompleteTaskRequest { lease, valid_molecules, invalid_molecules } = request.into_inner();
+        let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
+        let job = self.store.complete_task(task_id, &lease_id, valid_molecules, invalid_molecules, now_ms()).await?;
+        if let Some(job) = job {
+            self.announce(job);
+        }
+        Ok(Response::new(ipb::CompleteTaskResponse { accepted: job.is_some() }))
+    }
+
+    async fn fail_task(
+        &self,
+        request: Request<ipb::FailTaskRequest>,
+    ) -> Result<Response<ipb::FailTaskResponse>, Status> {
+        let ipb::FailTaskRequest { lease, reason, retryable } = request.into_inner();
+        let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
+        let (outcome, job) =
+            self.store.fail_task(task_id, &lease_id, &reason, retryable, &self.policy, now_ms()).await?;
+        tracing::warn!(task_id, ?outcome, %reason, "task failed");
+        if let Some(job) = job {
+            self.announce(job);
+        }
+        if outcome == FailOutcome::Retry {
+            self.announce_work();
+        }
+        Ok(Response::new(ipb::FailTaskResponse { will_retry: outcome == FailOutcome::Retry }))
+    }
+}

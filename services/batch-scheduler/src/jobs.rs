@@ -1,0 +1,228 @@
+//! Jobs: the state machine and the record the scheduler keeps per batch.
+//! [`JobState::can_become`] is the one place that decides legal transitions;
+//! the store enforces it with `where state = ...` on every update.
+
+use molbatch_proto::{v1 as pb, JobId, TenantId};
+
+/// The state of a job (see `molbatch.v1.JobState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Input still arriving.
+    Uploading,
+    /// Sealed, chunks queued.
+    Queued,
+    /// At least one chunk leased.
+    Running,
+    /// Every molecule has a result.
+    Completed,
+    /// Cannot finish.
+    Failed,
+    /// Cancelled by a user.
+    Cancelled,
+}
+
+impl JobState {
+    /// The only place that decides which transitions are legal.
+    pub fn can_become(self, next: Self) -> bool {
+        matches!(
+            (self, next),
+            (Self::Uploading, Self::Queued | Self::Failed)
+                | (Self::Queued, Self::Running | Self::Completed | Self::Failed)
+                | (Self::Running, Self::Completed | Self::Failed)
+                | (Self::Uploading | Self::Queued | Self::Running, Self::Cancelled)
+        )
+    }
+
+    /// True for COMPLETED, FAILED and CANCELLED.
+    pub fn is_terminal(self) -> bool {
+        match self {
+            Self::Completed | Self::Failed | Self::Cancelled => true,
+            Self::Uploading | Self::Queued | Self::Running => false,
+        }
+    }
+
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uploading => "uploading",
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "uploading" => Self::Uploading,
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl From<JobState> for pb::JobState {
+    fn from(state: JobState) -> Self {
+        match state {
+            JobState::Uploading => pb::JobState::Uploading,
+            JobState::Queued => pb::JobState::Queued,
+            JobState::Running => pb::JobState::Running,
+            JobState::Completed => pb::JobState::Completed,
+            JobState::Failed => pb::JobState::Failed,
+            JobState::Cancelled => pb::JobState::Cancelled,
+        }
+    }
+}
+
+/// A job as the scheduler stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The id.
+    pub id: JobId,
+    /// The owning tenant.
+    pub tenant: TenantId,
+    /// Current state.
+    pub state: JobState,
+    /// The batch's name.
+    pub display_name: String,
+    /// Molecules in the batch (0 until sealed).
+    pub total_molecules: u64,
+    /// Molecules with a result.
+    pub processed_molecules: u64,
+    /// Valid results.
+    pub valid_molecules: u64,
+    /// Invalid results.
+    pub invalid_molecules: u64,
+    /// Chunks in the batch.
+    pub total_chunks: u32,
+    /// Chunks done.
+    pub completed_chunks: u32,
+    /// Why it failed or was cancelled.
+    pub error: String,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the epoch.
+    pub updated_at_ms: i64,
+    /// End time, ms since the epoch.
+    pub ended_at_ms: Option<i64>,
+}
+
+fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+}
+
+impl From<JobRecord> for pb::Job {
+    fn from(job: JobRecord) -> Self {
+        pb::Job {
+            job_id: job.id.to_string(),
+            state: pb::JobState::from(job.state) as i32,
+            create_time: Some(timestamp(job.created_at_ms)),
+            update_time: Some(timestamp(job.updated_at_ms)),
+            end_time: job.ended_at_ms.map(timestamp),
+            display_name: job.display_name,
+            total_molecules: job.total_molecules,
+            processed_molecules: job.processed_molecules,
+            valid_molecules: job.valid_molecules,
+            invalid_molecules: job.invalid_molecules,
+            total_chunks: job.total_chunks,
+            completed_chunks: job.completed_chunks,
+            error: job.error,
+        }
+    }
+}
+
+/// A chunk task leased to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The task.
+    pub task_id: i64,
+    /// The lease; renewals and completion present it.
+    pub lease_id: String,
+    /// The job.
+    pub job_id: JobId,
+    /// The chunk.
+    pub chunk_index: u32,
+    /// Input index of the chunk's first molecule.
+    pub first_index: u64,
+    /// Molecules in the chunk.
+    pub molecule_count: u32,
+    /// 1 on the first lease.
+    pub attempt: u32,
+}
+
+/// What happened to a failed task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Offered again after backoff.
+    Retry,
+    /// Out of attempts or not retryable: the job failed.
+    JobFailed,
+    /// The lease was no longer held; nothing changed.
+    LeaseLost,
+}
+
+/// Retry policy of chunk tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Leases a task gets before it is given up.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt, doubling after each further one.
+    pub base_backoff_ms: i64,
+    /// Longest backoff.
+    pub max_backoff_ms: i64,
+}
+
+impl RetryPolicy {
+    /// Delay before the attempt after `attempt` (1-based).
+    pub fn backoff_ms(&self, attempt: u32) -> i64 {
+        let doublings = attempt.saturating_sub(1).min(20);
+        (self.base_backoff_ms << doublings).min(self.max_backoff_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unfinished_jobs_can_be_cancelled() {
+        use JobState::*;
+        for s in [Uploading, Queued, Running] {
+            assert!(s.can_become(Cancelled));
+        }
+        for s in [Completed, Failed, Cancelled] {
+            assert!(!s.can_become(Cancelled));
+            assert!(s.is_terminal());
+        }
+        assert!(!Completed.can_become(Running));
+    }
+
+    #[test]
+    fn states_round_trip_through_storage_text() {
+        use JobState::*;
+        for s in [Uploading, Queued, Running, Completed, Failed, Cancelled] {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let p = RetryPolicy { max_attempts: 5, base_backoff_ms: 500, max_backoff_ms: 3000 };
+        assert_eq!(p.backoff_ms(1), 500);
+        assert_eq!(p.backoff_ms(2), 1000);
+        assert_eq!(p.backoff_ms(3), 2000);
+        assert_eq!(p.backoff_ms(4), 3000);
+    }
+
+    #[test]
+    fn timestamps_split_milliseconds() {
+        let t = timestamp(1_500);
+        assert_eq!((t.seconds, t.nanos), (1, 500_000_000));
+    }
+}

@@ -1,0 +1,120 @@
+//! The batch scheduler: job records and the chunk task queue. It owns the job
+//! state machine, chunk tasks, leases, retries with backoff, cancellation,
+//! progress events and completion. Only this service writes the job, task and
+//! analysis tables; everyone else calls `molbatch.internal.v1.Scheduler`.
+//!
+//! - [`jobs`]: the state machine and domain records.
+//! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded).
+//! - [`grpc`]: the API, long-poll leasing and the watch stream.
+//! - the lease reaper, a background loop that fails jobs whose chunks ran
+//!   out of attempts.
+
+pub mod analyses;
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod jobs;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use molbatch_proto::internal::scheduler_server::SchedulerServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+
+/// How often the reaper looks for exhausted leases.
+const REAP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the scheduler database: {0}")]
+    Store(#[from] error::StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A scheduler whose migrations have run and whose listener is bound.
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    api: grpc::SchedulerApi,
+}
+
+impl Server {
+    /// Opens the database, applies migrations and binds the listener.
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let store = store::SqliteJobStore::connect(&config.database_url).await?;
+        let api = grpc::SchedulerApi::new(Arc::new(store), config.retry_policy(), config.lease_ttl_ms);
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        Ok(Self { listener, addr, api })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then stops the reaper and drains.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<SchedulerServer<grpc::SchedulerApi>>().await;
+        let stop = CancellationToken::new();
+        let reaper = tokio::spawn(reap_exhausted_leases(self.api.clone(), stop.clone()));
+        tracing::info!(addr = %self.addr, "scheduler serving");
+        let served = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(SchedulerServer::new(self.api))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+        stop.cancel();
+        let _ = reaper.await;
+        served?;
+        Ok(())
+    }
+}
+
+/// Fails the jobs of chunks whose lease expired on their last attempt, so no
+/// job is left waiting for a worker that died.
+async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(REAP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match api.store().reap_exhausted(api.policy(), grpc::now_ms()).await {
+            Ok(jobs) => {
+                for job in jobs {
+                    tracing::warn!(job_id = %job, "job failed: a chunk's lease expired on its last attempt");
+                    api.announce(job);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "lease reaper failed; retrying"),
+        }
+    }
+}
+
+/// Entry point for the binary and for `molbatch serve`.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+}

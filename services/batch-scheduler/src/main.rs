@@ -1,0 +1,17 @@
+//! `molbatch-scheduler`: the batch scheduler on its own, for Kubernetes.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "molbatch batch scheduler")]
+struct Args {
+    #[command(flatten)]
+    config: molbatch_scheduler::Config,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    molbatch_telemetry::init_tracing();
+    molbatch_scheduler::serve(Args::parse().config).await?;
+    Ok(())
+}
