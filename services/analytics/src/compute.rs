@@ -1,0 +1,88 @@
+//! The per-molecule pipeline of a chunk: the chemistry core's outcomes mapped
+//! to `MoleculeResult`s, computed on all cores.
+
+use molbatch_chem::{MolInput, MoleculeOutcome, Pipeline};
+use molbatch_proto::{internal as ipb, v1 as pb};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The chunk was abandoned (its lease was lost or its job cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("chunk abandoned")]
+pub struct Abandoned;
+
+/// Results of a chunk's records in input order, with the counts of valid and
+/// invalid molecules. Stops early with [`Abandoned`] once `stop` is set.
+pub fn compute_chunk(
+    pipeline: &Pipeline,
+    records: &[ipb::InputRecord],
+    stop: &AtomicBool,
+) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
+    let results: Vec<pb::MoleculeResult> = records
+        .par_iter()
+        .map(|record| {
+            if stop.load(Ordering::Relaxed) {
+                return Err(Abandoned);
+            }
+            Ok(compute_one(pipeline, record))
+        })
+        .collect::<Result<_, _>>()?;
+    let valid = results.iter().filter(|r| r.valid).count() as u32;
+    let invalid = results.len() as u32 - valid;
+    Ok((results, valid, invalid))
+}
+
+/// The result of one input record.
+pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::MoleculeResult {
+    let molecule = record.molecule.clone().unwrap_or_default();
+    let input = if molecule.molblock.is_empty() {
+        MolInput::Smiles(&molecule.smiles)
+    } else {
+        MolInput::Molblock(&molecule.molblock)
+    };
+    let outcome = pipeline.process(input);
+    let mut result = pb::MoleculeResult {
+        index: record.index,
+        input_id: molecule.id,
+        input_smiles: molecule.smiles,
+        properties: molecule.properties,
+        ..Default::default()
+    };
+    match outcome {
+        MoleculeOutcome::Valid(m) => {
+            if result.input_smiles.is_empty() {
+                // SDF input: the molblock as parsed stands in for the input SMILES.
+                result.input_smiles = m.canonical_smiles.clone();
+            }
+            let d = &m.descriptors;
+            result.valid = true;
+            result.canonical_smiles = m.canonical_smiles;
+            result.standardized_smiles = m.standardized_smiles;
+            result.tautomer_smiles = m.tautomer_smiles;
+            result.mol_wt = Some(d.mol_wt);
+            result.exact_mol_wt = Some(d.exact_mol_wt);
+            result.logp = Some(d.logp);
+            result.tpsa = Some(d.tpsa);
+            result.hbd = Some(d.hbd);
+            result.hba = Some(d.hba);
+            result.rotatable_bonds = Some(d.rotatable_bonds);
+            result.ring_count = Some(d.ring_count);
+            result.aromatic_rings = Some(d.aromatic_rings);
+            result.fraction_csp3 = Some(d.fraction_csp3);
+            result.heavy_atoms = Some(d.heavy_atoms);
+            result.formal_charge = Some(d.formal_charge);
+            result.qed = Some(d.qed);
+            result.lipinski_violations = Some(m.lipinski_violations);
+            result.pains = m.pains;
+            result.alerts =
+                m.alerts.into_iter().map(|a| pb::Alert { catalog: a.catalog, name: a.name }).collect();
+            result.morgan_fingerprint = m.fingerprint.on_bits().collect();
+        }
+        MoleculeOutcome::Invalid(e) => {
+            result.valid = false;
+            result.error_code = e.code.as_str().to_owned();
+            result.error_message = e.message;
+        }
+    }
+    result
+}

@@ -1,0 +1,51 @@
+//! Analytics worker configuration: flags, or `MOLBATCH_ANALYTICS_*`
+//! environment variables for Kubernetes.
+
+use std::net::SocketAddr;
+
+/// Settings of an analytics worker process.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to serve gRPC health on (port 0 picks a free one).
+    #[arg(long = "analytics-listen", env = "MOLBATCH_ANALYTICS_LISTEN", default_value = "127.0.0.1:50054")]
+    pub listen: SocketAddr,
+    /// The scheduler's gRPC address.
+    #[arg(long = "scheduler-url", env = "MOLBATCH_SCHEDULER_URL", default_value = "http://127.0.0.1:50052")]
+    pub scheduler_url: String,
+    /// The storage service's gRPC address.
+    #[arg(long = "storage-url", env = "MOLBATCH_STORAGE_URL", default_value = "http://127.0.0.1:50053")]
+    pub storage_url: String,
+    /// Chunks worked on at once; each spreads its molecules over all cores,
+    /// so two keep the cores busy while the other chunk does I/O.
+    #[arg(long = "concurrent-chunks", env = "MOLBATCH_ANALYTICS_CONCURRENT_CHUNKS", default_value_t = 2)]
+    pub concurrent_chunks: u32,
+    /// Longest long-poll for work, in milliseconds.
+    #[arg(long = "lease-wait-ms", env = "MOLBATCH_ANALYTICS_LEASE_WAIT_MS", default_value_t = 5_000)]
+    pub lease_wait_ms: u32,
+    /// Name of this worker in leases and logs (default: host name and pid).
+    #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]
+    pub worker_id: Option<String>,
+}
+
+impl Config {
+    /// The embedded set-up: a free loopback port, talking to the given
+    /// scheduler and storage.
+    pub fn embedded(scheduler_url: String, storage_url: String) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scheduler_url,
+            storage_url,
+            concurrent_chunks: 2,
+            lease_wait_ms: 5_000,
+            worker_id: None,
+        }
+    }
+
+    /// The worker id to present.
+    pub fn worker_id(&self) -> String {
+        self.worker_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            format!("{}-{}", host.trim(), std::process::id())
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! Analytics workers: stateless processes that lease chunk tasks from the
+//! scheduler, run the per-molecule chemistry pipeline on all cores, store the
+//! results in storage and complete the task. They own no tables.
+//!
+//! - [`worker`]: the lease → compute → store → complete loop.
+//! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s.
+
+pub mod compute;
+pub mod config;
+pub mod worker;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use molbatch_proto::internal::scheduler_client::SchedulerClient;
+use molbatch_proto::internal::storage_client::StorageClient;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+pub use config::Config;
+
+/// Largest message a worker sends or receives (a chunk of large molecules).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Why the worker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The chemistry core could not be set up.
+    #[error("cannot set up the chemistry pipeline: {0}")]
+    Chem(#[from] molbatch_chem::ChemError),
+    /// A service URL is not valid.
+    #[error("invalid URL {url:?}: {source}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: tonic::transport::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The health server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+fn channel(url: &str) -> Result<Channel, StartError> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .map_err(|source| StartError::Url { url: url.to_owned(), source })?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(120))
+        .connect_lazy())
+}
+
+/// A worker process whose pipeline is built and whose health listener is bound.
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    worker: worker::Worker,
+    loops: u32,
+}
+
+impl Server {
+    /// Builds the chemistry pipeline, prepares connections (lazily, so start
+    /// order does not matter) and binds the health listener.
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        // Building the filter catalogs takes a moment, once, before serving.
+        let pipeline = Arc::new(molbatch_chem::Pipeline::new()?);
+        let scheduler = SchedulerClient::new(channel(&config.scheduler_url)?)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let storage = StorageClient::new(channel(&config.storage_url)?)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let worker = worker::Worker {
+            pipeline,
+            scheduler,
+            storage,
+            worker_id: config.worker_id(),
+            lease_wait_ms: config.lease_wait_ms,
+        };
+        Ok(Self { listener, addr, worker, loops: config.concurrent_chunks.max(1) })
+    }
+
+    /// The bound health address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Works until `shutdown` resolves; chunks in progress are finished.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        let stop = CancellationToken::new();
+        let loops: Vec<_> = (0..self.loops).map(|_| tokio::spawn(self.worker.clone().run(stop.clone()))).collect();
+        tracing::info!(addr = %self.addr, loops = self.loops, "analytics worker running");
+        let served = tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+        stop.cancel();
+        for handle in loops {
+            let _ = handle.await;
+        }
+        served?;
+        Ok(())
+    }
+}
+
+/// Entry point for the binary and for `molbatch serve`.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+}

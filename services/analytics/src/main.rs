@@ -1,0 +1,17 @@
+//! `molbatch-analytics`: an analytics worker on its own, for Kubernetes.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "molbatch analytics worker")]
+struct Args {
+    #[command(flatten)]
+    config: molbatch_analytics::Config,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    molbatch_telemetry::init_tracing();
+    molbatch_analytics::serve(Args::parse().config).await?;
+    Ok(())
+}
