@@ -1,0 +1,146 @@
+//! The gateway: molbatch's only public door. It serves `molbatch.v1` over
+//! gRPC (and HTTP health) on one port, validates requests, scopes them to the
+//! caller's tenant, parses uploads as streams and forwards to the scheduler
+//! and storage. It owns no tables.
+//!
+//! - [`grpc`]: the public service.
+//! - [`upload`] (private): streaming intake of batch files and inline batches.
+
+pub mod config;
+pub mod grpc;
+mod upload;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use molbatch_proto::internal::scheduler_client::SchedulerClient;
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::v1::mol_batch_server::MolBatchServer;
+use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
+
+pub use config::Config;
+
+/// Largest gRPC message accepted or sent (inline batches, result pages).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Why the gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A service URL is not valid.
+    #[error("invalid URL {url:?}: {source}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        source: tonic::transport::Error,
+    },
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+    /// The reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+fn channel(url: &str) -> Result<Channel, StartError> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .map_err(|source| StartError::Url { url: url.to_owned(), source })?
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, bound))
+}
+
+/// A gateway whose listeners are bound.
+pub struct Server {
+    http: (TcpListener, SocketAddr),
+    grpc: Option<(TcpListener, SocketAddr)>,
+    api: grpc::GatewayApi,
+}
+
+impl Server {
+    /// Prepares connections (lazily) and binds the listeners.
+    pub async fn bind(config: Config) -> Result<Self, StartError> {
+        let scheduler = SchedulerClient::new(channel(&config.scheduler_url)?);
+        let storage = StorageClient::new(channel(&config.storage_url)?)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let api = grpc::GatewayApi::new(scheduler, storage, config.chunk_size, config.max_inline_molecules);
+        let http = bind(config.http).await?;
+        let grpc = match config.grpc {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { http, grpc, api })
+    }
+
+    /// The public (gRPC + HTTP) address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.http.1
+    }
+
+    /// The extra gRPC-only address, if configured.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().map(|g| g.1)
+    }
+
+    fn router(api: grpc::GatewayApi) -> Result<axum::Router, StartError> {
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(molbatch_proto::FILE_DESCRIPTOR_SET)
+            .with_service_name("molbatch.v1.MolBatch")
+            .build_v1()?;
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        let public = MolBatchServer::new(api)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let routes = tonic::service::Routes::new(public).add_service(health).add_service(reflection);
+        Ok(routes.into_axum_router().route("/healthz", get(|| async { "ok\n" })))
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let router = Self::router(self.api)?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        tracing::info!(addr = %self.http.1, "gateway serving gRPC and HTTP");
+        let extra = self.grpc.map(|(listener, addr)| {
+            tracing::info!(%addr, "gateway serving gRPC");
+            let router = router.clone();
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stop).await })
+        });
+        let served = axum::serve(self.http.0, router).with_graceful_shutdown(stopped(stop_rx)).await;
+        if let Some(handle) = extra {
+            if let Ok(Err(e)) = handle.await {
+                return Err(StartError::Serve(e));
+            }
+        }
+        served.map_err(StartError::Serve)
+    }
+}
+
+/// Entry point for the binary and for `molbatch serve`.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+}

@@ -1,0 +1,296 @@
+//! Batch intake: a file streamed by a client (or inline molecules) becomes a
+//! job whose input chunks are in storage, sealed only when every chunk is
+//! stored. The file is parsed as it arrives on a blocking thread, so memory
+//! stays bounded by a few chunks whatever the file's size; a malformed record
+//! or an empty file fails the job with its reason and leaves no task.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use bytes::Bytes;
+use molbatch_formats::{read_records, Format, FormatError, MolText, ReaderOptions, Record};
+use molbatch_proto::internal::scheduler_client::SchedulerClient;
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::{internal as ipb, v1 as pb, TenantId, Violations};
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+use tonic::Status;
+
+/// Upload bytes buffered between the network and the parser.
+const BYTE_BUFFER: usize = 16;
+/// Parsed chunks buffered between the parser and storage.
+const CHUNK_BUFFER: usize = 2;
+
+/// A `Read` over byte pieces arriving on a channel (from the async side).
+struct ChannelReader {
+    pieces: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.pieces.blocking_recv() {
+                Some(Ok(piece)) => self.current = piece,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Reader settings from the client's upload options, or every bad field.
+pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOptions, Violations> {
+    let pb::UploadOptions { format, smiles_column, id_column, delimiter, display_name } = options;
+    let mut v = Violations::default();
+    let format = match pb::InputFormat::try_from(*format) {
+        Ok(pb::InputFormat::Smiles) => Some(Format::Smiles),
+        Ok(pb::InputFormat::Csv) => Some(Format::Csv),
+        Ok(pb::InputFormat::Sdf) => Some(Format::Sdf),
+        Ok(pb::InputFormat::Unspecified) => {
+            let found = Format::from_path(display_name);
+            if found.is_none() {
+                v.field(
+                    "options.format",
+                    format!("cannot tell the format of {display_name:?} from its name; give smi, csv or sdf"),
+                );
+            }
+            found
+        }
+        Err(_) => {
+            v.field("options.format", format!("unknown format value {format}"));
+            None
+        }
+    };
+    let delimiter = match delimiter.as_bytes() {
+        [] => None,
+        [d] => Some(*d),
+        _ => {
+            v.field("options.delimiter", "must be a single ASCII character");
+            None
+        }
+    };
+    v.check()?;
+    let mut reader = ReaderOptions::new(format.unwrap_or(Format::Smiles));
+    reader.smiles_column = Some(smiles_column.clone()).filter(|c| !c.is_empty());
+    reader.id_column = Some(id_column.clone()).filter(|c| !c.is_empty());
+    reader.delimiter = delimiter;
+    Ok(reader)
+}
+
+fn input_record(index: u64, record: Record) -> ipb::InputRecord {
+    let Record { line: _, id, molecule, properties } = record;
+    let (smiles, molblock) = match molecule {
+        MolText::Smiles(s) => (s, String::new()),
+        MolText::Molblock(m) => (String::new(), m),
+    };
+    let properties: HashMap<String, String> = properties.into_iter().collect();
+    ipb::InputRecord {
+        index,
+        molecule: Some(pb::InputMolecule { smiles, molblock, id: id.unwrap_or_default(), properties }),
+    }
+}
+
+fn format_violation(e: &FormatError) -> Violations {
+    Violations::one(if e.field == "file" { "file".to_owned() } else { format!("options.{}", e.field) }, e.to_string())
+}
+
+/// The gateway's side of batch intake.
+#[derive(Clone)]
+pub(crate) struct Intake {
+    pub(crate) scheduler: SchedulerClient<Channel>,
+    pub(crate) storage: StorageClient<Channel>,
+    pub(crate) chunk_size: usize,
+}
+
+/// Why an intake did not produce a sealed job.
+enum IntakeError {
+    /// The client's input is wrong: the job fails with this reason.
+    Input(Violations),
+    /// A service failed: the job fails, the client may retry.
+    Service(Status),
+}
+
+impl Intake {
+    /// Creates a job from an upload: `data` yields the file's bytes.
+    pub(crate) async fn upload(
+        &self,
+        tenant: &TenantId,
+        options: pb::UploadOptions,
+        mut data: tonic::Streaming<pb::UploadBatchRequest>,
+    ) -> Result<pb::Job, Status> {
+        let reader_options = reader_options(&options)?;
+        let job = self.create(tenant, &options.display_name).await?;
+        let (byte_tx, byte_rx) = mpsc::channel(BYTE_BUFFER);
+        let forward = async move {
+            loop {
+                let piece = match data.message().await {
+                    Ok(Some(pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Data(bytes)) })) => {
+                        Ok(Bytes::from(bytes))
+                    }
+                    Ok(Some(_)) => Err(std::io::Error::other("only the first upload message may carry options")),
+                    Ok(None) => return,
+                    Err(status) => Err(std::io::Error::other(format!("upload interrupted: {}", status.message()))),
+                };
+                let failed = piece.is_err();
+                if byte_tx.send(piece).await.is_err() || failed {
+                    return; // the parser stopped (bad record) or the stream broke
+                }
+            }
+        };
+        let reader = ChannelReader { pieces: byte_rx, current: Bytes::new() };
+        let (parsed, ()) = tokio::join!(self.store_parsed(&job, reader, reader_options), forward);
+        self.finish(tenant, job, parsed).await
+    }
+
+    /// Creates a job from inline molecules.
+    pub(crate) async fn submit(
+        &self,
+        tenant: &TenantId,
+        display_name: &str,
+        molecules: Vec<pb::InputMolecule>,
+    ) -> Result<pb::Job, Status> {
+        let job = self.create(tenant, display_name).await?;
+        let mut chunk_sizes = Vec::new();
+        let mut stored = Ok(());
+        let mut index = 0u64;
+        let mut molecules = molecules.into_iter().peekable();
+        while molecules.peek().is_some() {
+            let records: Vec<ipb::InputRecord> = molecules
+                .by_ref()
+                .take(self.chunk_size)
+                .map(|molecule| {
+                    index += 1;
+                    ipb::InputRecord { index: index - 1, molecule: Some(molecule) }
+                })
+                .collect();
+            let size = records.len() as u32;
+            if let Err(status) = self.put_chunk(&job, chunk_sizes.len() as u32, records).await {
+                stored = Err(IntakeError::Service(status));
+                break;
+            }
+            chunk_sizes.push(size);
+        }
+        self.finish(tenant, job, stored.map(|()| chunk_sizes)).await
+    }
+
+    async fn create(&self, tenant: &TenantId, display_name: &str) -> Result<pb::Job, Status> {
+        let request = ipb::CreateJobRequest { tenant_id: tenant.to_string(), display_name: display_name.to_owned() };
+        Ok(self.scheduler.clone().create_job(request).await?.into_inner())
+    }
+
+    async fn put_chunk(&self, job: &pb::Job, chunk_index: u32, records: Vec<ipb::InputRecord>) -> Result<(), Status> {
+        let chunk = ipb::InputChunk { chunk: Some(ipb::ChunkRef { job_id: job.job_id.clone(), chunk_index }), records };
+        self.storage.clone().put_input_chunk(chunk).await?;
+        Ok(())
+    }
+
+    /// Parses on a blocking thread and stores chunks as they come; returns
+    /// the chunk sizes.
+    async fn store_parsed(
+        &self,
+        job: &pb::Job,
+        reader: ChannelReader,
+        options: ReaderOptions,
+    ) -> Result<Vec<u32>, IntakeError> {
+        let (chunk_tx, mut chunk_rx) = mpsc::channel::<Vec<ipb::InputRecord>>(CHUNK_BUFFER);
+        let chunk_size = self.chunk_size;
+        let parser = tokio::task::spawn_blocking(move || -> Result<(), FormatError> {
+            let mut chunk = Vec::with_capacity(chunk_size);
+            let mut index = 0u64;
+            for record in read_records(reader, &options)? {
+                chunk.push(input_record(index, record?));
+                index += 1;
+                if chunk.len() == chunk_size && chunk_tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
+                    return Ok(()); // storing failed; that error is reported
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = chunk_tx.blocking_send(chunk);
+            }
+            Ok(())
+        });
+        let mut chunk_sizes = Vec::new();
+        let mut stored = Ok(());
+        while let Some(records) = chunk_rx.recv().await {
+            let size = records.len() as u32;
+            if let Err(status) = self.put_chunk(job, chunk_sizes.len() as u32, records).await {
+                stored = Err(IntakeError::Service(status));
+                break;
+            }
+            chunk_sizes.push(size);
+        }
+        drop(chunk_rx);
+        match parser.await {
+            Ok(Ok(())) => stored.map(|()| chunk_sizes),
+            Ok(Err(e)) => Err(IntakeError::Input(format_violation(&e))),
+            Err(e) => Err(IntakeError::Service(Status::internal(format!("the upload parser died: {e}")))),
+        }
+    }
+
+    /// Seals the job, or fails it with the reason and returns the error.
+    async fn finish(
+        &self,
+        tenant: &TenantId,
+        job: pb::Job,
+        stored: Result<Vec<u32>, IntakeError>,
+    ) -> Result<pb::Job, Status> {
+        let job_ref = ipb::JobRef { tenant_id: tenant.to_string(), job_id: job.job_id.clone() };
+        let outcome = match stored {
+            Ok(sizes) if sizes.is_empty() => Err(IntakeError::Input(Violations::one("file", "no molecules in the input"))),
+            other => other,
+        };
+        match outcome {
+            Ok(chunk_sizes) => {
+                let total_molecules = chunk_sizes.iter().map(|&s| u64::from(s)).sum();
+                let seal = ipb::SealJobRequest { job: Some(job_ref), total_molecules, chunk_sizes };
+                Ok(self.scheduler.clone().seal_job(seal).await?.into_inner())
+            }
+            Err(error) => {
+                let (reason, status) = match error {
+                    IntakeError::Input(v) => (format!("upload rejected: {v}"), Status::from(v)),
+                    IntakeError::Service(s) => (format!("upload failed: {}", s.message()), s),
+                };
+                let abort = ipb::AbortJobRequest { job: Some(job_ref), reason };
+                if let Err(e) = self.scheduler.clone().abort_job(abort).await {
+                    tracing::warn!(job_id = %job.job_id, status = %e, "could not mark the rejected upload failed");
+                }
+                Err(status)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_comes_from_the_name_through_gz() {
+        let options = pb::UploadOptions { display_name: "batch.csv.gz".into(), ..Default::default() };
+        assert_eq!(reader_options(&options).unwrap().format, Format::Csv);
+    }
+
+    #[test]
+    fn unknown_format_and_long_delimiter_are_both_reported() {
+        let options =
+            pb::UploadOptions { display_name: "batch.xyz".into(), delimiter: ";;".into(), ..Default::default() };
+        let v = reader_options(&options).unwrap_err();
+        let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, vec!["options.format", "options.delimiter"]);
+    }
+
+    #[test]
+    fn channel_reader_reassembles_pieces() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Ok(Bytes::from_static(b"CC"))).unwrap();
+        tx.try_send(Ok(Bytes::from_static(b"O\n"))).unwrap();
+        drop(tx);
+        let mut text = String::new();
+        ChannelReader { pieces: rx, current: Bytes::new() }.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "CCO\n");
+    }
+}
