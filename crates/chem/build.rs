@@ -25,6 +25,7 @@ fn main() {
 
     cxx_build::bridge("src/ffi/mod.rs")
         .file("src/ffi/pipeline.cc")
+        .file("src/ffi/screen.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.

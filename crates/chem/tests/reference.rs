@@ -201,43 +201,54 @@ fn pipeline_matches_python_rdkit_reference() {
     );
 }
 
-/// Rough throughput on the MOSES part of the fixture; prints only.
-/// `cargo test -p molbatch-chem --release --test reference -- --ignored --nocapture`
-#[test]
-#[ignore = "timing, run in release by hand"]
-fn throughput_on_moses() {
-    use rayon::prelude::*;
-
-    let cases = load_cases();
-    let smiles: Vec<&str> = cases
+fn moses_smiles(cases: &[Case]) -> Vec<&str> {
+    cases
         .iter()
         .filter(|c| c.source == "moses")
         .map(|c| c.input.as_str())
-        .collect();
-    let pipeline = Pipeline::new().unwrap();
+        .collect()
+}
 
+/// Rough single-threaded throughput on the MOSES part of the fixture; prints
+/// only. `cargo test -p molbatch-chem --release --test reference -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, run in release by hand"]
+fn throughput_single_thread() {
+    let cases = load_cases();
+    let smiles = moses_smiles(&cases);
+    let pipeline = Pipeline::new().unwrap();
     let start = std::time::Instant::now();
     let valid = smiles
         .iter()
         .filter(|s| pipeline.process(MolInput::Smiles(s)).valid().is_some())
         .count();
-    let single = start.elapsed();
+    let elapsed = start.elapsed();
     println!(
-        "single thread: {} molecules ({valid} valid) in {single:.2?}: {:.0} mol/s",
+        "single thread: {} molecules ({valid} valid) in {elapsed:.2?}: {:.0} mol/s",
         smiles.len(),
-        smiles.len() as f64 / single.as_secs_f64()
+        smiles.len() as f64 / elapsed.as_secs_f64()
     );
+}
 
+/// Rough throughput with rayon's default pool; prints only.
+#[test]
+#[ignore = "timing, run in release by hand"]
+fn throughput_rayon() {
+    use rayon::prelude::*;
+
+    let cases = load_cases();
+    let smiles = moses_smiles(&cases);
+    let pipeline = Pipeline::new().unwrap();
     let start = std::time::Instant::now();
     let valid = smiles
         .par_iter()
         .filter(|s| pipeline.process(MolInput::Smiles(s)).valid().is_some())
         .count();
-    let parallel = start.elapsed();
+    let elapsed = start.elapsed();
     println!(
-        "rayon ({} threads): {} molecules ({valid} valid) in {parallel:.2?}: {:.0} mol/s",
+        "rayon ({} threads): {} molecules ({valid} valid) in {elapsed:.2?}: {:.0} mol/s",
         rayon::current_num_threads(),
         smiles.len(),
-        smiles.len() as f64 / parallel.as_secs_f64()
+        smiles.len() as f64 / elapsed.as_secs_f64()
     );
 }

@@ -15,6 +15,7 @@
 #include <GraphMol/FilterCatalog/FilterCatalog.h>
 #include <GraphMol/Fingerprints/MorganGenerator.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/QueryAtom.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/MolStandardize/Charge.h>
 #include <GraphMol/MolStandardize/MolStandardize.h>
@@ -25,8 +26,23 @@
 #include <GraphMol/Substruct/SubstructMatch.h>
 #include <RDGeneral/RDLog.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
+
+// Declared in RDKit's GraphMol/FilterCatalog/Filters.h, which Debian does
+// not install; exported by libRDKitFilterCatalog. These are the built-in
+// catalog definitions FilterCatalogParams::fillCatalog turns into entries.
+namespace RDKit {
+struct FilterData_t {
+  const char *name;
+  const char *smarts;
+  unsigned int max;
+  const char *comment;
+};
+unsigned int GetNumEntries(FilterCatalogParams::FilterCatalogs catalog);
+const FilterData_t *GetFilterData(FilterCatalogParams::FilterCatalogs catalog);
+}  // namespace RDKit
 
 namespace molbatch {
 namespace ffi {
@@ -197,6 +213,12 @@ RDKit::MolStandardize::Uncharger &thread_uncharger() {
   return uncharger;
 }
 
+// Scratch memo of the substructure screens, reused across molecules.
+ScreenState &thread_screen_state() {
+  thread_local ScreenState state;
+  return state;
+}
+
 // Python's MolToSmiles defaults (isomeric, canonical, not kekulized).
 rust::String smiles_of(const RDKit::ROMol &mol) {
   return rust::String(RDKit::MolToSmiles(mol));
@@ -267,9 +289,14 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
 
   RDKit::SubstructMatchParameters first;
   first.maxMatches = 1;
+  ScreenState &state = thread_screen_state();
+  const bool screen = state.reset(ctx.screen_tables, *mol);
   unsigned int alerts = 0;
-  for (const auto &alert : ctx.qed_alerts) {
-    if (!RDKit::SubstructMatch(*mol, *alert, first).empty()) {
+  for (std::size_t i = 0; i < ctx.qed_alerts.size(); ++i) {
+    if (screen && !ctx.qed_alert_screens[i].may_match(state)) {
+      continue;
+    }
+    if (!RDKit::SubstructMatch(*mol, *ctx.qed_alerts[i], first).empty()) {
       ++alerts;
     }
   }
@@ -294,13 +321,58 @@ void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
   qed_properties(ctx, mol, out);
 }
 
+// FilterCatalog::getMatches(mol) is, in RDKit 2022.09, exactly "every entry,
+// in order, whose hasFilterMatch(mol) is true"; the screen only skips
+// entries that provably cannot match.
 void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
-  for (std::size_t i = 0; i < ctx.catalogs.size(); ++i) {
-    for (const auto &entry : ctx.catalogs[i]->getMatches(mol)) {
-      out.alert_catalogs.push_back(static_cast<std::uint8_t>(i));
-      out.alert_names.push_back(rust::String::lossy(entry->getDescription()));
+  ScreenState &state = thread_screen_state();
+  const bool screen = state.reset(ctx.screen_tables, mol);
+  for (std::size_t c = 0; c < ctx.catalogs.size(); ++c) {
+    const auto &cat = ctx.catalogs[c];
+    const unsigned int n = cat.catalog->getNumEntries();
+    const bool screened = screen && cat.screens.size() == n;
+    for (unsigned int i = 0; i < n; ++i) {
+      if (screened && !cat.screens[i].may_match(state)) {
+        continue;
+      }
+      const RDKit::FilterCatalogEntry *entry = cat.catalog->getEntryWithIdx(i);
+      if (entry->hasFilterMatch(mol)) {
+        out.alert_catalogs.push_back(static_cast<std::uint8_t>(c));
+        out.alert_names.push_back(rust::String::lossy(entry->getDescription()));
+      }
     }
   }
+}
+
+// Builds the catalog and lines its entries up with the built-in data they
+// were made from (same SMARTS, parsed the way MakeFilterCatalogEntry does:
+// mergeHs=true). Any disagreement leaves the catalog unscreened.
+ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
+                                 ScreenTables &tables) {
+  ScreenedCatalog cat;
+  cat.catalog = std::make_unique<RDKit::FilterCatalog>(which);
+  const unsigned int n = RDKit::GetNumEntries(which);
+  const RDKit::FilterData_t *data = RDKit::GetFilterData(which);
+  if (data == nullptr || n != cat.catalog->getNumEntries()) {
+    return cat;
+  }
+  std::vector<std::unique_ptr<RDKit::ROMol>> patterns;
+  for (unsigned int i = 0; i < n; ++i) {
+    if (cat.catalog->getEntryWithIdx(i)->getDescription() != data[i].name) {
+      return cat;
+    }
+    std::unique_ptr<RDKit::ROMol> pattern(
+        RDKit::SmartsToMol(data[i].smarts, 0, true));
+    if (!pattern) {
+      return cat;
+    }
+    patterns.push_back(std::move(pattern));
+  }
+  cat.patterns = std::move(patterns);
+  for (const auto &pattern : cat.patterns) {
+    cat.screens.emplace_back(*pattern, tables);
+  }
+  return cat;
 }
 
 void fingerprint(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
@@ -318,7 +390,7 @@ void fingerprint(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
 
 Context::Context() {
   for (auto which : kCatalogs) {
-    catalogs.push_back(std::make_unique<RDKit::FilterCatalog>(which));
+    catalogs.push_back(screened_catalog(which, screen_tables));
   }
   // rdMolStandardize.TautomerEnumerator(): default CleanupParameters.
   tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();
@@ -333,6 +405,7 @@ Context::Context() {
   }
   for (const char *smarts : kQedStructuralAlerts) {
     qed_alerts.push_back(compile_smarts(smarts));
+    qed_alert_screens.emplace_back(*qed_alerts.back(), screen_tables);
   }
 }
 

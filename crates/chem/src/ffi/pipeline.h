@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "molbatch-chem/src/ffi/screen.h"
 #include "rust/cxx.h"
 
 // cxx's default shim only catches std::exception; RDKit and boost almost
@@ -28,6 +29,7 @@ static void trycatch(Try &&func, Fail &&fail) noexcept try {
 namespace RDKit {
 class ROMol;
 class FilterCatalog;
+class FilterCatalogEntry;
 template <typename OutputType>
 class FingerprintGenerator;
 namespace MolStandardize {
@@ -41,6 +43,15 @@ namespace ffi {
 enum class InputKind : std::uint8_t;
 struct RawRecord;
 
+// One RDKit filter catalog plus, per entry, the screen of its pattern.
+struct ScreenedCatalog {
+  std::unique_ptr<RDKit::FilterCatalog> catalog;
+  // Parallel to the catalog's entries; empty when the catalog's built-in
+  // data could not be lined up with its entries (then no screening).
+  std::vector<std::unique_ptr<RDKit::ROMol>> patterns;
+  std::vector<PatternScreen> screens;
+};
+
 // Read-only state shared by every thread; built once by new_context().
 class Context {
  public:
@@ -50,13 +61,16 @@ class Context {
   Context &operator=(const Context &) = delete;
 
   // One entry per alert family, in the order of CATALOG_NAMES (mod.rs).
-  std::vector<std::unique_ptr<RDKit::FilterCatalog>> catalogs;
+  std::vector<ScreenedCatalog> catalogs;
   std::unique_ptr<RDKit::MolStandardize::TautomerEnumerator> tautomers;
   std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>> morgan;
   // QED (RDKit's Chem/QED.py), compiled once.
   std::unique_ptr<RDKit::ROMol> qed_aliphatic_rings;
   std::vector<std::unique_ptr<RDKit::ROMol>> qed_acceptors;
   std::vector<std::unique_ptr<RDKit::ROMol>> qed_alerts;
+  std::vector<PatternScreen> qed_alert_screens;
+  // Interned queries of every screen above.
+  ScreenTables screen_tables;
 };
 
 void silence_rdkit_logs();

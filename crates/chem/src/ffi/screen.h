@@ -1,0 +1,98 @@
+// Substructure screens: cheap, provably sound necessary conditions for an
+// RDKit substructure match, checked before RDKit's full match.
+//
+// Why: RDKit evaluates every recursive SMARTS of a query against the whole
+// molecule before VF2 starts, for every query, even when the query cannot
+// match. With ~770 PAINS/Brenk/NIH entries and ~120 QED alerts per molecule
+// that dominated the pipeline. A screen never changes a result: it only
+// rejects a (query, molecule) pair when a match is impossible, and RDKit's
+// own matcher decides every pair that passes.
+//
+// A match maps every query atom q to a molecule atom a with q->Match(a) and
+// every query bond to a molecule bond b with qb->Match(b) (RDKit's atomCompat
+// and bondCompat reduce to these without chirality or query-query matching,
+// dative-bond direction only restricts further). So a match is impossible if
+//  1. the elements a query atom's query tree allows are all absent, or
+//  2. some query atom without a recursive-SMARTS part matches no atom, or
+//  3. some query bond matches no molecule bond whose end atoms match the
+//     bond's end query atoms (recursive ones count as wildcards).
+// Identical atom and bond queries across all patterns are interned, so each
+// is evaluated at most once per molecule.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace RDKit {
+class Atom;
+class Bond;
+class ROMol;
+}  // namespace RDKit
+
+namespace molbatch {
+namespace ffi {
+
+// Atomic numbers as a bit set; RDKit has no element beyond 127.
+using ElementSet = std::bitset<128>;
+
+// Distinct atom and bond queries of every screened pattern, each kept by a
+// representative that lives in a pattern molecule owned by the Context.
+struct ScreenTables {
+  std::vector<const RDKit::Atom *> atoms;
+  std::vector<const RDKit::Bond *> bonds;
+  std::unordered_map<std::string, std::uint32_t> atom_ids;
+  std::unordered_map<std::string, std::uint32_t> bond_ids;
+};
+
+// Per-molecule memo of which molecule atoms/bonds each interned query
+// matches; one per thread, reset for every molecule.
+class ScreenState {
+ public:
+  // Prepares for `mol`; false when screening is not possible (ring
+  // information missing), in which case callers must not screen.
+  bool reset(const ScreenTables &tables, const RDKit::ROMol &mol);
+  const ElementSet &elements() const { return elements_; }
+  // Bit set over molecule atoms (or bonds) matched by interned query `id`.
+  const std::uint64_t *atom_hits(std::uint32_t id);
+  const std::uint64_t *bond_hits(std::uint32_t id);
+  bool atom_any(std::uint32_t id);
+  const RDKit::ROMol &mol() const { return *mol_; }
+  std::size_t atom_words() const { return atom_words_; }
+
+ private:
+  const ScreenTables *tables_ = nullptr;
+  const RDKit::ROMol *mol_ = nullptr;
+  ElementSet elements_;
+  std::size_t atom_words_ = 0;
+  std::size_t bond_words_ = 0;
+  std::vector<std::int8_t> atom_state_;  // -1 unknown, 0 none, 1 some
+  std::vector<std::uint64_t> atom_bits_;
+  std::vector<std::int8_t> bond_state_;
+  std::vector<std::uint64_t> bond_bits_;
+};
+
+// The screen of one query molecule.
+class PatternScreen {
+ public:
+  // Interns the query's atoms and bonds into `tables`; `query` must outlive
+  // the tables.
+  PatternScreen(const RDKit::ROMol &query, ScreenTables &tables);
+  // False only if `state.mol()` cannot contain the query.
+  bool may_match(ScreenState &state) const;
+
+ private:
+  struct Edge {
+    std::int64_t begin;  // interned atom query, or -1 for "any atom"
+    std::int64_t end;
+    std::uint32_t bond;
+  };
+  std::vector<ElementSet> element_sets_;
+  std::vector<std::uint32_t> atoms_;  // rarest element sets first
+  std::vector<Edge> edges_;
+};
+
+}  // namespace ffi
+}  // namespace molbatch
