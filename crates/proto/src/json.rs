@@ -33,7 +33,9 @@ pub fn pool() -> &'static DescriptorPool {
 
 /// Serialises `message` (of proto type `type_name`, e.g.
 /// `molbatch.v1.MoleculeResult`) as proto3 JSON. Fields with default values
-/// are written too, so `"valid": false` is never silently missing.
+/// are written too, so `"valid": false` is never silently missing, and 64-bit
+/// integers are written as numbers (`"index": 3`); proto3 JSON readers accept
+/// both forms.
 pub fn to_json<M: prost::Message>(type_name: &str, message: &M) -> Result<serde_json::Value, JsonError> {
     let descriptor = pool()
         .get_message_by_name(type_name)
@@ -41,7 +43,7 @@ pub fn to_json<M: prost::Message>(type_name: &str, message: &M) -> Result<serde_
     let mapping = |reason: String| JsonError::Mapping { type_name: type_name.to_owned(), reason };
     let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
         .map_err(|e| mapping(e.to_string()))?;
-    let options = SerializeOptions::new().skip_default_fields(false);
+    let options = SerializeOptions::new().skip_default_fields(false).stringify_64_bit_integers(false);
     dynamic
         .serialize_with_options(serde_json::value::Serializer, &options)
         .map_err(|e| mapping(e.to_string()))
@@ -63,6 +65,7 @@ mod tests {
         };
         let json = to_json("molbatch.v1.MoleculeResult", &result).unwrap();
         assert_eq!(json["inputSmiles"], "C1CC");
+        assert_eq!(json["index"], 3);
         assert_eq!(json["valid"], false);
         assert_eq!(json["errorCode"], "SMILES_SYNTAX");
         assert!(json.get("molWt").is_none(), "absent optional descriptors stay absent");

@@ -1,0 +1,214 @@
+//! A client for the public molbatch gRPC API, used by the `molbatch` command
+//! and by tests; other Rust programs can use it too.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), molbatch_client::ClientError> {
+//! let mut client = molbatch_client::Client::connect("http://127.0.0.1:8080", None).await?;
+//! let file = tokio::fs::File::open("batch.smi").await.map_err(molbatch_client::ClientError::Io)?;
+//! let options = molbatch_proto::v1::UploadOptions { display_name: "batch.smi".into(), ..Default::default() };
+//! let job = client.upload(file, options).await?;
+//! let job = client.wait(&job.job_id, |_| {}).await?;
+//! # Ok(()) }
+//! ```
+
+use std::time::Duration;
+
+use molbatch_proto::v1 as pb;
+use molbatch_proto::v1::mol_batch_client::MolBatchClient;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+/// Bytes per upload message.
+const UPLOAD_PIECE_BYTES: usize = 256 << 10;
+/// Largest message accepted (result pages of big molecules).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// What can go wrong talking to molbatch.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server address is invalid or unreachable.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The address.
+        url: String,
+        /// Why.
+        source: tonic::transport::Error,
+    },
+    /// The API key cannot be sent as a header.
+    #[error("the API key contains characters not allowed in a header")]
+    BadApiKey,
+    /// The server answered with an error.
+    #[error("{}", describe(.0))]
+    Status(Status),
+    /// Reading local input failed.
+    #[error("reading input: {0}")]
+    Io(std::io::Error),
+    /// The watch stream ended before the job did.
+    #[error("the server closed the watch stream before job {0} ended")]
+    WatchEnded(String),
+}
+
+impl From<Status> for ClientError {
+    fn from(status: Status) -> Self {
+        // Not `#[from]`: that would make the status a `source` and print it twice.
+        ClientError::Status(status)
+    }
+}
+
+/// A status as a person should read it: code, message and each field
+/// violation on its own line.
+pub fn describe(status: &Status) -> String {
+    let violations = molbatch_proto::Violations::from_status(status);
+    let mut text = format!("{:?}: {}", status.code(), status.message());
+    if violations.fields().len() > 1 {
+        for (field, description) in violations.fields() {
+            text.push_str(&format!("\n  {field}: {description}"));
+        }
+    }
+    text
+}
+
+/// Adds `authorization: Bearer KEY` to every call when a key is set.
+#[derive(Clone)]
+pub struct ApiKey(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for ApiKey {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(key) = &self.0 {
+            request.metadata_mut().insert("authorization", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The raw generated client with the API key interceptor.
+pub type RawClient = MolBatchClient<InterceptedService<Channel, ApiKey>>;
+
+/// A connection to a molbatch gateway.
+#[derive(Clone)]
+pub struct Client {
+    inner: RawClient,
+}
+
+fn is_terminal(state: i32) -> bool {
+    matches!(
+        pb::JobState::try_from(state),
+        Ok(pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled)
+    )
+}
+
+impl Client {
+    /// Connects to `url` (e.g. `http://127.0.0.1:8080`), sending `api_key`
+    /// with every call if given.
+    pub async fn connect(url: &str, api_key: Option<&str>) -> Result<Self, ClientError> {
+        let connect = |source| ClientError::Connect { url: url.to_owned(), source };
+        let channel = Endpoint::from_shared(url.to_owned())
+            .map_err(connect)?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(connect)?;
+        let key = api_key
+            .map(|k| MetadataValue::try_from(format!("Bearer {k}")).map_err(|_| ClientError::BadApiKey))
+            .transpose()?;
+        let inner = MolBatchClient::with_interceptor(channel, ApiKey(key))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        Ok(Self { inner })
+    }
+
+    /// The generated client, for calls this wrapper does not cover.
+    pub fn raw(&mut self) -> &mut RawClient {
+        &mut self.inner
+    }
+
+    /// Uploads a batch file read from `input`, streaming it in pieces.
+    pub async fn upload(
+        &mut self,
+        mut input: impl AsyncRead + Unpin + Send + 'static,
+        options: pb::UploadOptions,
+    ) -> Result<pb::Job, ClientError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let first = pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Options(options)) };
+        tx.send(first).await.ok();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; UPLOAD_PIECE_BYTES];
+            loop {
+                let n = input.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let piece = pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Data(buf[..n].to_vec())) };
+                if tx.send(piece).await.is_err() {
+                    return Ok(()); // the server answered early (a bad record)
+                }
+            }
+        });
+        let answer = self.inner.upload_batch(tokio_stream::wrappers::ReceiverStream::new(rx)).await;
+        let read: std::io::Result<()> = reader.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let job = answer?.into_inner();
+        read.map_err(ClientError::Io)?;
+        Ok(job)
+    }
+
+    /// Submits molecules inline.
+    pub async fn submit(&mut self, molecules: Vec<pb::InputMolecule>, display_name: &str) -> Result<pb::Job, ClientError> {
+        let request = pb::SubmitBatchRequest { molecules, display_name: display_name.to_owned() };
+        Ok(self.inner.submit_batch(request).await?.into_inner())
+    }
+
+    /// One job.
+    pub async fn job(&mut self, job_id: &str) -> Result<pb::Job, ClientError> {
+        Ok(self.inner.get_job(pb::GetJobRequest { job_id: job_id.to_owned() }).await?.into_inner())
+    }
+
+    /// Cancels a job.
+    pub async fn cancel(&mut self, job_id: &str) -> Result<pb::Job, ClientError> {
+        Ok(self.inner.cancel_job(pb::CancelJobRequest { job_id: job_id.to_owned() }).await?.into_inner())
+    }
+
+    /// Follows a job until it ends, calling `on_event` with every snapshot;
+    /// returns the final job.
+    pub async fn wait(&mut self, job_id: &str, mut on_event: impl FnMut(&pb::Job)) -> Result<pb::Job, ClientError> {
+        let mut events = self.inner.watch_job(pb::WatchJobRequest { job_id: job_id.to_owned() }).await?.into_inner();
+        while let Some(event) = events.message().await? {
+            if let Some(job) = event.job {
+                on_event(&job);
+                if is_terminal(job.state) {
+                    return Ok(job);
+                }
+            }
+        }
+        Err(ClientError::WatchEnded(job_id.to_owned()))
+    }
+
+    /// Pages through every result of a job in input order, calling `on_page`
+    /// with each page.
+    pub async fn for_each_result_page(
+        &mut self,
+        job_id: &str,
+        filter: &str,
+        include_fingerprint: bool,
+        mut on_page: impl FnMut(Vec<pb::MoleculeResult>) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListResultsRequest {
+                job_id: job_id.to_owned(),
+                page_size: 1000,
+                page_token: page_token.clone(),
+                filter: filter.to_owned(),
+                include_fingerprint,
+            };
+            let page = self.inner.list_results(request).await?.into_inner();
+            on_page(page.results)?;
+            if page.next_page_token.is_empty() {
+                return Ok(());
+            }
+            page_token = page.next_page_token;
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The `molbatch` subcommands: argument types and what each does. Every read
+//! command prints text for people or, with `--output json`, proto3 JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use molbatch_client::Client;
+use molbatch_proto::v1 as pb;
+
+use crate::embedded::{Embedded, ServeOptions};
+use crate::output::{job_line, state_name, write_jsonl, CsvResults};
+
+/// Exit code of `submit --wait` and `watch` when the job ended but did not
+/// complete (FAILED or CANCELLED).
+pub const EXIT_JOB_NOT_COMPLETED: u8 = 3;
+
+/// molbatch: batch cheminformatics analytics.
+#[derive(Debug, Parser)]
+#[command(name = "molbatch", version, about)]
+pub struct Cli {
+    /// Server address.
+    #[arg(long, global = true, env = "MOLBATCH_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Output of read commands.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How read commands print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    Text,
+    /// Proto3 JSON.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run all four services in one process on embedded storage.
+    Serve(ServeArgs),
+    /// Upload a batch file and print the job id.
+    Submit(SubmitArgs),
+    /// Show a job's state and counters.
+    Status {
+        /// The job id.
+        job: String,
+    },
+    /// Follow a job until it ends.
+    Watch {
+        /// The job id.
+        job: String,
+    },
+    /// List your jobs, newest first.
+    Jobs,
+    /// Cancel a job.
+    Cancel {
+        /// The job id.
+        job: String,
+    },
+    /// Write every per-molecule result of a job, in input order.
+    Results(ResultsArgs),
+    /// Show a job's analyses, or one of them.
+    Analytics {
+        /// The job id.
+        job: String,
+        /// One analysis type.
+        kind: Option<String>,
+    },
+}
+
+/// `molbatch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory of the embedded databases.
+    #[arg(long, env = "MOLBATCH_DATA_DIR", default_value = "./molbatch-data")]
+    pub data_dir: PathBuf,
+    /// Public gRPC + HTTP address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: std::net::SocketAddr,
+    /// An extra gRPC-only address.
+    #[arg(long)]
+    pub grpc: Option<std::net::SocketAddr>,
+}
+
+/// Input file formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// SMILES lines.
+    Smi,
+    /// CSV/TSV with a header.
+    Csv,
+    /// SD file.
+    Sdf,
+}
+
+/// `molbatch submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The file (`-` reads standard input); plain or gzip.
+    pub file: String,
+    /// Format (default: from the file's extension).
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormatArg>,
+    /// CSV column holding SMILES.
+    #[arg(long)]
+    pub smiles_column: Option<String>,
+    /// Column or SDF field holding the molecule id.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// CSV delimiter (default: sniffed).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Name of the batch (default: the file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Show progress and exit when the job ends (exit code 0 only if it
+    /// completed).
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Result file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultsFormat {
+    /// CSV with the contract's column names.
+    Csv,
+    /// One proto3 JSON object per line.
+    Jsonl,
+}
+
+/// `molbatch results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The job id.
+    pub job: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Csv)]
+    pub format: ResultsFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long)]
+    pub output_file: Option<PathBuf>,
+    /// Keep only `valid`, `invalid` or `pains` results.
+    #[arg(long, default_value = "")]
+    pub filter: String,
+    /// Include Morgan fingerprints (on-bit indices).
+    #[arg(long)]
+    pub fingerprints: bool,
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Cli { server, output, command } = cli;
+    let connect = || async {
+        let api_key = std::env::var("MOLBATCH_API_KEY").ok().filter(|k| !k.is_empty());
+        Client::connect(&server, api_key.as_deref())
+            .await
+            .with_context(|| format!("is `molbatch serve` running at {server}?"))
+    };
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Submit(args) => submit(&mut connect().await?, args, output).await,
+        Command::Status { job } => {
+            print_job(&connect().await?.job(&job).await?, output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch { job } => watch(&mut connect().await?, &job, output).await,
+        Command::Jobs => {
+            let jobs = connect().await?.raw().list_jobs(pb::ListJobsRequest::default()).await?.into_inner();
+            match output {
+                OutputFormat::Json => {
+                    println!("{}", molbatch_proto::json::to_json("molbatch.v1.ListJobsResponse", &jobs)?)
+                }
+                OutputFormat::Text => jobs.jobs.iter().for_each(|j| println!("{}", job_line(j))),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { job } => {
+            print_job(&connect().await?.cancel(&job).await?, output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Results(args) => results(&mut connect().await?, args).await,
+        Command::Analytics { job, kind } => analytics(&mut connect().await?, &job, kind, output).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let options = ServeOptions { data_dir: args.data_dir, http: args.http, grpc: args.grpc };
+    let embedded = Embedded::start(&options).await?;
+    eprintln!(
+        "molbatch serving on http://{} (gRPC and HTTP); data in {}",
+        embedded.gateway_addr(),
+        options.data_dir.display()
+    );
+    if let Some(grpc) = embedded.grpc_addr() {
+        eprintln!("gRPC also on http://{grpc}");
+    }
+    molbatch_telemetry::shutdown_signal().await;
+    embedded.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_job(job: &pb::Job, output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => println!("{}", molbatch_proto::json::to_json("molbatch.v1.Job", job)?),
+        OutputFormat::Text => println!("{}", job_line(job)),
+    }
+    Ok(())
+}
+
+async fn submit(client: &mut Client, args: SubmitArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let SubmitArgs { file, format, smiles_column, id_column, delimiter, name, wait } = args;
+    let format = match format {
+        None => pb::InputFormat::Unspecified,
+        Some(InputFormatArg::Smi) => pb::InputFormat::Smiles,
+        Some(InputFormatArg::Csv) => pb::InputFormat::Csv,
+        Some(InputFormatArg::Sdf) => pb::InputFormat::Sdf,
+    };
+    if file == "-" && format == pb::InputFormat::Unspecified {
+        bail!("reading standard input needs --format smi|csv|sdf");
+    }
+    let display_name = name.unwrap_or_else(|| {
+        std::path::Path::new(&file).file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned())
+    });
+    let options = pb::UploadOptions {
+        format: format as i32,
+        smiles_column: smiles_column.unwrap_or_default(),
+        id_column: id_column.unwrap_or_default(),
+        delimiter: delimiter.unwrap_or_default(),
+        display_name,
+    };
+    let job = if file == "-" {
+        client.upload(tokio::io::stdin(), options).await?
+    } else {
+        let input = tokio::fs::File::open(&file).await.with_context(|| format!("cannot open {file}"))?;
+        client.upload(input, options).await?
+    };
+    println!("{}", job.job_id);
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    watch(client, &job.job_id, output).await
+}
+
+async fn watch(client: &mut Client, job_id: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:>9} [{bar:40}] {pos}/{len} molecules ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let job = client
+        .wait(job_id, |job| {
+            bar.set_length(job.total_molecules);
+            bar.set_position(job.processed_molecules);
+            bar.set_message(state_name(job.state));
+        })
+        .await;
+    bar.finish_and_clear();
+    let job = job?;
+    match output {
+        OutputFormat::Json => print_job(&job, output)?,
+        OutputFormat::Text => eprintln!("{}", job_line(&job)),
+    }
+    if job.state == pb::JobState::Completed as i32 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(EXIT_JOB_NOT_COMPLETED))
+    }
+}
+
+async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitCode> {
+    let ResultsArgs { job, format, output_file, filter, fingerprints } = args;
+    let out: Box<dyn Write + Send> = match &output_file {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    match format {
+        ResultsFormat::Csv => {
+            let mut writer = CsvResults::new(out, fingerprints);
+            let mut failed = None;
+            client
+                .for_each_result_page(&job, &filter, fingerprints, |page| {
+                    if let Err(e) = writer.write_page(&page) {
+                        failed = Some(e);
+                    }
+                    Ok(())
+                })
+                .await?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            writer.finish()?;
+        }
+        ResultsFormat::Jsonl => {
+            let mut out = out;
+            let mut failed = None;
+            client
+                .for_each_result_page(&job, &filter, fingerprints, |page| {
+                    if let Err(e) = write_jsonl(&mut out, &page) {
+                        failed = Some(e);
+                    }
+                    Ok(())
+                })
+                .await?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn analytics(
+    client: &mut Client,
+    job: &str,
+    kind: Option<String>,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let analyses = match kind {
+        Some(kind) => {
+            let request = pb::GetAnalysisRequest { job_id: job.to_owned(), r#type: kind };
+            vec![client.raw().get_analysis(request).await?.into_inner()]
+        }
+        None => client.raw().list_analyses(pb::ListAnalysesRequest { job_id: job.to_owned() }).await?.into_inner().analyses,
+    };
+    for analysis in &analyses {
+        match output {
+            OutputFormat::Json => println!("{}", molbatch_proto::json::to_json("molbatch.v1.Analysis", analysis)?),
+            OutputFormat::Text => {
+                let status = pb::AnalysisStatus::try_from(analysis.status)
+                    .map_or("UNKNOWN", |s| s.as_str_name().trim_start_matches("ANALYSIS_STATUS_"));
+                println!("{:<18} {:<10} {}", analysis.r#type, status, analysis.reason);
+            }
+        }
+    }
+    if analyses.is_empty() && output == OutputFormat::Text {
+        println!("no analyses requested for job {job}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

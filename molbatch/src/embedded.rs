@@ -1,0 +1,137 @@
+//! `molbatch serve`: storage, scheduler, an analytics worker and the gateway
+//! in one process on embedded storage (SQLite files under a data directory,
+//! in-process caches). Each service binds its own loopback port and they talk
+//! gRPC to each other exactly as they do on Kubernetes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Where `molbatch serve` listens and keeps its data.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Directory of the SQLite databases (created if missing).
+    pub data_dir: PathBuf,
+    /// Public gRPC + HTTP address.
+    pub http: SocketAddr,
+    /// Extra gRPC-only address.
+    pub grpc: Option<SocketAddr>,
+}
+
+/// Why the embedded services could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Storage failed to start.
+    #[error("storage: {0}")]
+    Storage(#[from] molbatch_storage::StartError),
+    /// The scheduler failed to start.
+    #[error("scheduler: {0}")]
+    Scheduler(#[from] molbatch_scheduler::StartError),
+    /// The analytics worker failed to start.
+    #[error("analytics: {0}")]
+    Analytics(#[from] molbatch_analytics::StartError),
+    /// The gateway failed to start.
+    #[error("gateway: {0}")]
+    Gateway(#[from] molbatch_gateway::StartError),
+}
+
+/// All four services running; dropping it does not stop them, call
+/// [`Embedded::shutdown`].
+pub struct Embedded {
+    gateway_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
+    front: CancellationToken,
+    back: CancellationToken,
+    front_tasks: Vec<JoinHandle<()>>,
+    back_tasks: Vec<JoinHandle<()>>,
+}
+
+fn spawn<E: std::fmt::Display + Send + 'static>(
+    name: &'static str,
+    run: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = run.await {
+            tracing::error!(service = name, error = %e, "service stopped with an error");
+        }
+    })
+}
+
+impl Embedded {
+    /// Starts the four services; returns once every listener is bound.
+    pub async fn start(options: &ServeOptions) -> Result<Self, ServeError> {
+        let dir: &Path = &options.data_dir;
+        std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir { path: dir.to_owned(), source })?;
+        let storage = molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir)).await?;
+        let scheduler = molbatch_scheduler::Server::bind(molbatch_scheduler::Config::embedded(dir)).await?;
+        let storage_url = format!("http://{}", storage.local_addr());
+        let scheduler_url = format!("http://{}", scheduler.local_addr());
+        let analytics = molbatch_analytics::Server::bind(molbatch_analytics::Config::embedded(
+            scheduler_url.clone(),
+            storage_url.clone(),
+        ))
+        .await?;
+        let gateway = molbatch_gateway::Server::bind(molbatch_gateway::Config::embedded(
+            options.http,
+            options.grpc,
+            scheduler_url,
+            storage_url,
+        ))
+        .await?;
+        let gateway_addr = gateway.local_addr();
+        let grpc_addr = gateway.grpc_addr();
+        // The front (gateway, workers) stops before the back (scheduler,
+        // storage) so in-flight chunks can still store and complete.
+        let (front, back) = (CancellationToken::new(), CancellationToken::new());
+        let front_tasks = vec![
+            spawn("gateway", gateway.run(front.clone().cancelled_owned())),
+            spawn("analytics", analytics.run(front.clone().cancelled_owned())),
+        ];
+        let back_tasks = vec![
+            spawn("scheduler", scheduler.run(back.clone().cancelled_owned())),
+            spawn("storage", storage.run(back.clone().cancelled_owned())),
+        ];
+        Ok(Self { gateway_addr, grpc_addr, front, back, front_tasks, back_tasks })
+    }
+
+    /// The public gRPC + HTTP address.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway_addr
+    }
+
+    /// The extra gRPC-only address, if configured.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
+    }
+
+    /// Stops every service: the gateway and workers first, then the rest.
+    /// Connections that stay open (a watch stream) are cut after a grace
+    /// period.
+    pub async fn shutdown(self) {
+        self.front.cancel();
+        stop_within_grace(self.front_tasks).await;
+        self.back.cancel();
+        stop_within_grace(self.back_tasks).await;
+    }
+}
+
+/// How long services get to drain on shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn stop_within_grace(tasks: Vec<JoinHandle<()>>) {
+    for mut task in tasks {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}
