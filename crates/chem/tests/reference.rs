@@ -151,10 +151,13 @@ fn pipeline_matches_python_rdkit_reference() {
 
     let mut mismatches = Vec::new();
     let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut outcomes = Vec::with_capacity(cases.len());
     for case in &cases {
         let mut diffs = Vec::new();
         let want_valid = case.expected["valid"].as_bool().unwrap();
-        match pipeline.process(case.input()) {
+        let outcome = pipeline.process(case.input());
+        outcomes.push(outcome.clone());
+        match outcome {
             MoleculeOutcome::Valid(record) if want_valid => {
                 valid += 1;
                 compare_valid(&record, &case.expected, &mut diffs);

@@ -117,13 +117,15 @@ pub(crate) const CATALOG_NAMES: [&str; 5] = ["PAINS_A", "PAINS_B", "PAINS_C", "B
 // SAFETY: `Context` owns its RDKit objects outright (no pointers into
 // thread-local or caller-owned data) and is never mutated after
 // `new_context` returns: Rust only ever holds `&Context`, and `process`
-// calls nothing but `const` RDKit methods on it (FilterCatalog::getMatches,
-// TautomerEnumerator::canonicalize, FingerprintGenerator::getFingerprint,
-// SubstructMatch against the stored query molecules). RDKit documents these
-// as safe to call concurrently, and Debian builds it with
-// RDK_BUILD_THREADSAFE_SSS, which guards the per-query caches of recursive
-// SMARTS. The one non-const helper (MolStandardize::Uncharger) is
-// thread-local in C++. Moving the owner between threads is therefore fine.
+// calls nothing but `const` RDKit methods on it (FilterCatalog entries'
+// hasFilterMatch, TautomerEnumerator::canonicalize,
+// FingerprintGenerator::getFingerprint, SubstructMatch and Atom/Bond::Match
+// against the stored query molecules) plus const reads of the screen tables.
+// RDKit documents these as safe to call concurrently, and Debian builds it
+// with RDK_BUILD_THREADSAFE_SSS, which guards the per-query caches of
+// recursive SMARTS. Mutable per-call state (MolStandardize::Uncharger, the
+// screens' ScreenState memo) is thread-local in C++. Moving the owner
+// between threads is therefore fine.
 unsafe impl Send for Context {}
 // SAFETY: see the `Send` impl: all access through `&Context` is const and
 // thread-safe in RDKit.

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what molbatch needs to build and test on Debian, skipping what is
+# already there: RDKit (C++ headers and libraries, and Python for reference
+# fixtures and the bench), Boost, protoc, PostgreSQL and Redis servers, and
+# cargo-nextest. Safe to run again; it only acts on what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  librdkit-dev libboost-dev libboost-serialization-dev python3-rdkit
+  protobuf-compiler libprotobuf-dev
+  postgresql redis-server
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install a Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
