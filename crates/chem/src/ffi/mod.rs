@@ -7,6 +7,12 @@
 //! and returns a plain shared struct, so a molecule costs a single FFI
 //! crossing and no intermediate molecule ever reaches Rust.
 //!
+//! C++ files: `pipeline.{h,cc}` (the per-molecule steps, in the same order
+//! as `scripts/reference_fixtures.py`) and `screen.{h,cc}` (sound
+//! pre-checks that skip substructure queries which cannot match, so RDKit's
+//! filter catalogs and QED alerts only run where they might; results are
+//! unchanged by construction).
+//!
 //! Invariants:
 //! - every bridged C++ function returns `Result`, so cxx converts a C++
 //!   exception into `Err` instead of terminating the process; `pipeline.h`
@@ -88,6 +94,9 @@ mod bridge {
         alert_names: Vec<String>,
     }
 
+    // SAFETY: these declarations mirror `pipeline.h` exactly (cxx's generated
+    // C++ fails to compile otherwise); every function returns `Result`, so a
+    // C++ exception is caught in the shim and never unwinds into Rust.
     unsafe extern "C++" {
         include!("molbatch-chem/src/ffi/pipeline.h");
 
