@@ -1,1 +1,7 @@
-//! End-to-end tests.
+//! Cross-service tests: all four services in one test process on loopback
+//! (and the `molbatch` command against `molbatch serve`), on embedded storage.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod batch;
+mod cli;
+mod support;

@@ -1,6 +1,8 @@
 //! The embedded backend: one SQLite file (WAL mode) through sqlx. Leasing is a
 //! single `update ... returning` statement, which SQLite runs atomically, so
-//! two workers can never lease the same task.
+//! two workers can never lease the same task. Every write transaction starts
+//! with `begin immediate`: a deferred one that reads first and then writes
+//! cannot wait for another writer and fails at once with "database is locked".
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -124,7 +126,7 @@ impl SqliteJobStore {
         error: Option<&str>,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let job = Self::job_in(&mut tx, id)
             .await?
             .filter(|j| &j.tenant == tenant)
@@ -192,7 +194,7 @@ impl JobStore for SqliteJobStore {
         display_name: &str,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         sqlx::query(
             "insert into job (id, tenant_id, state, display_name, created_at_ms, updated_at_ms)
              values (?, ?, 'uploading', ?, ?, ?)",
@@ -217,7 +219,7 @@ impl JobStore for SqliteJobStore {
         chunk_sizes: &[u32],
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let job = Self::job_in(&mut tx, id)
             .await?
             .filter(|j| &j.tenant == tenant)
@@ -299,7 +301,7 @@ impl JobStore for SqliteJobStore {
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<Vec<Lease>, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let lease_prefix = uuid::Uuid::new_v4().to_string();
         let rows: Vec<LeaseRow> = sqlx::query_as(
             "update task set state = 'leased', lease_id = ?1 || ':' || id, lease_deadline_ms = ?2,
@@ -358,7 +360,7 @@ impl JobStore for SqliteJobStore {
         invalid: u32,
         now: i64,
     ) -> Result<Option<JobId>, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let done: Option<(String, i64)> = sqlx::query_as(
             "update task set state = 'done', finished_at_ms = ?
              where id = ? and lease_id = ? and state = 'leased'
@@ -407,7 +409,7 @@ impl JobStore for SqliteJobStore {
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<(FailOutcome, Option<JobId>), SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let task: Option<(String, i64, i64)> = sqlx::query_as(
             "select job_id, chunk_index, attempt from task where id = ? and lease_id = ? and state = 'leased'",
         )
@@ -446,7 +448,7 @@ impl JobStore for SqliteJobStore {
     }
 
     async fn reap_exhausted(&self, policy: &RetryPolicy, now: i64) -> Result<Vec<JobId>, SchedulerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let dead: Vec<(i64, String, i64, i64)> = sqlx::query_as(
             "select id, job_id, chunk_index, attempt from task
              where state = 'leased' and lease_deadline_ms < ? and attempt >= ?",

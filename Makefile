@@ -1,0 +1,41 @@
+# molbatch: `make run` to start the server on one machine, `make test` to run
+# every test, `make bench` for the throughput benchmarks. Each installs what is
+# missing first.
+
+CARGO ?= cargo
+DATA ?= $(abspath ../shared/data)
+export MOLBATCH_SHARED_DATA ?= $(DATA)
+
+.PHONY: deps services build run test lint unit bench fixtures
+
+deps:
+	@scripts/install-deps.sh
+
+services: deps
+	@scripts/ensure-services.sh
+
+build: deps
+	$(CARGO) build --release --bin molbatch
+
+## Start molbatch serve on the embedded default (./molbatch-data, http://127.0.0.1:8080).
+run: build
+	$(CARGO) run --release --bin molbatch -- serve
+
+## Every test, the formatting check and clippy.
+test: services lint unit
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: deps
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+## Throughput: chemistry core, end to end, and Python RDKit in the same run.
+bench: deps
+	$(CARGO) build --release --bin molbatch --example pipeline_bench -p molbatch-chem
+	scripts/bench.sh
+
+## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.
+fixtures: deps
+	/usr/bin/python3 scripts/reference_fixtures.py

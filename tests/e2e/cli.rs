@@ -1,0 +1,101 @@
+//! The `molbatch` command as a user runs it: `serve` in the background,
+//! `submit --wait`, `status`, `results` in CSV and JSONL, and a broken file.
+
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
+
+struct Serve {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn molbatch(url: &str, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("MOLBATCH_SERVER", url).env_remove("MOLBATCH_API_KEY").output().unwrap()
+}
+
+/// Starts `molbatch serve` on a port the OS picks and reads the address it
+/// prints, so no two tests can race for a port.
+fn start_serve() -> Serve {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir", dir.path().to_str().unwrap(), "--http", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    let url = loop {
+        let line = lines.next().expect("molbatch serve exited before listening").unwrap();
+        if let Some(rest) = line.strip_prefix("molbatch serving on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Serve { child, url, _dir: dir }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_chemist_submits_waits_and_reads_results() {
+    let serve = start_serve();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("batch.smi");
+    std::fs::write(&file, "CCO ethanol\nC1CC broken\nc1ccccc1C(=O)O.[Na+] benzoate\n").unwrap();
+
+    let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = text(&out.stdout).trim().to_owned();
+    assert!(text(&out.stderr).contains("COMPLETED"), "{}", text(&out.stderr));
+
+    let status = molbatch(&serve.url, &["status", &job, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "JOB_STATE_COMPLETED");
+    assert_eq!(status["totalMolecules"], 3);
+
+    let jsonl = molbatch(&serve.url, &["results", &job, "--format", "jsonl"]);
+    let lines: Vec<serde_json::Value> =
+        text(&jsonl.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["canonicalSmiles"], "CCO");
+    assert_eq!(lines[0]["inputId"], "ethanol");
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["errorCode"], "SMILES_SYNTAX");
+    assert_eq!(lines[2]["standardizedSmiles"], "O=C(O)c1ccccc1");
+
+    let csv_path = dir.path().join("out.csv");
+    let csv = molbatch(&serve.url, &["results", &job, "--format", "csv", "-o", csv_path.to_str().unwrap()]);
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.starts_with("index,inputId,inputSmiles,valid,errorCode"));
+}
+
+#[test]
+fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
+    let serve = start_serve();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.csv");
+    std::fs::write(&file, "smiles,pKi\nCCO,5\nCCN,6,7\n").unwrap();
+    let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("InvalidArgument"), "{err}");
+    let stdin = Command::new(BIN).args(["submit", "-"]).env("MOLBATCH_SERVER", &serve.url).output().unwrap();
+    assert!(text(&stdin.stderr).contains("--format"), "stdin needs a format");
+}

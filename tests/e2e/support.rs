@@ -1,0 +1,62 @@
+//! Test support: all four services started in this test process on loopback
+//! ports chosen by the OS, on embedded storage in a temporary directory.
+
+use std::path::PathBuf;
+
+use molbatch::embedded::{Embedded, ServeOptions};
+use molbatch_client::Client;
+
+/// A running molbatch and a client connected to it.
+pub struct Molbatch {
+    pub client: Client,
+    embedded: Option<Embedded>,
+    _dir: tempfile::TempDir,
+}
+
+impl Molbatch {
+    /// Starts every service; returns once they listen.
+    pub async fn start() -> Self {
+        // Logs are captured per test and shown when it fails.
+        molbatch_telemetry::init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let options = ServeOptions {
+            data_dir: dir.path().to_owned(),
+            http: "127.0.0.1:0".parse().unwrap(),
+            grpc: None,
+        };
+        let embedded = Embedded::start(&options).await.unwrap();
+        let url = format!("http://{}", embedded.gateway_addr());
+        let client = Client::connect(&url, None).await.unwrap();
+        Self { client, embedded: Some(embedded), _dir: dir }
+    }
+
+    /// Stops every service.
+    pub async fn stop(mut self) {
+        if let Some(embedded) = self.embedded.take() {
+            embedded.shutdown().await;
+        }
+    }
+}
+
+/// `shared/data` beside the repository (or `MOLBATCH_SHARED_DATA`).
+pub fn shared_data() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("MOLBATCH_SHARED_DATA").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")),
+        Some(PathBuf::from("/work/shared/data")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.join("moses/test.csv.gz").exists())
+}
+
+/// The first `n` lines (header included) of a gzip CSV, as plain text.
+pub fn head_of_gzip(path: &std::path::Path, n: usize) -> String {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file));
+    let mut text = String::new();
+    for line in reader.lines().take(n) {
+        text.push_str(&line.unwrap());
+        text.push('\n');
+    }
+    text
+}
