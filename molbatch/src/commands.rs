@@ -23,7 +23,12 @@ pub const EXIT_JOB_NOT_COMPLETED: u8 = 3;
 #[command(name = "molbatch", version, about)]
 pub struct Cli {
     /// Server address.
-    #[arg(long, global = true, env = "MOLBATCH_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "MOLBATCH_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// Output of read commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -158,9 +163,15 @@ pub struct ResultsArgs {
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let Cli { server, output, command } = cli;
+    let Cli {
+        server,
+        output,
+        command,
+    } = cli;
     let connect = || async {
-        let api_key = std::env::var("MOLBATCH_API_KEY").ok().filter(|k| !k.is_empty());
+        let api_key = std::env::var("MOLBATCH_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
         Client::connect(&server, api_key.as_deref())
             .await
             .with_context(|| format!("is `molbatch serve` running at {server}?"))
@@ -174,10 +185,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Watch { job } => watch(&mut connect().await?, &job, output).await,
         Command::Jobs => {
-            let jobs = connect().await?.raw().list_jobs(pb::ListJobsRequest::default()).await?.into_inner();
+            let jobs = connect()
+                .await?
+                .raw()
+                .list_jobs(pb::ListJobsRequest::default())
+                .await?
+                .into_inner();
             match output {
                 OutputFormat::Json => {
-                    println!("{}", molbatch_proto::json::to_json("molbatch.v1.ListJobsResponse", &jobs)?)
+                    println!(
+                        "{}",
+                        molbatch_proto::json::to_json("molbatch.v1.ListJobsResponse", &jobs)?
+                    )
                 }
                 OutputFormat::Text => jobs.jobs.iter().for_each(|j| println!("{}", job_line(j))),
             }
@@ -188,12 +207,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Results(args) => results(&mut connect().await?, args).await,
-        Command::Analytics { job, kind } => analytics(&mut connect().await?, &job, kind, output).await,
+        Command::Analytics { job, kind } => {
+            analytics(&mut connect().await?, &job, kind, output).await
+        }
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let options = ServeOptions { data_dir: args.data_dir, http: args.http, grpc: args.grpc };
+    let options = ServeOptions {
+        data_dir: args.data_dir,
+        http: args.http,
+        grpc: args.grpc,
+    };
     let embedded = Embedded::start(&options).await?;
     eprintln!(
         "molbatch serving on http://{} (gRPC and HTTP); data in {}",
@@ -210,14 +235,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn print_job(job: &pb::Job, output: OutputFormat) -> anyhow::Result<()> {
     match output {
-        OutputFormat::Json => println!("{}", molbatch_proto::json::to_json("molbatch.v1.Job", job)?),
+        OutputFormat::Json => {
+            println!("{}", molbatch_proto::json::to_json("molbatch.v1.Job", job)?)
+        }
         OutputFormat::Text => println!("{}", job_line(job)),
     }
     Ok(())
 }
 
-async fn submit(client: &mut Client, args: SubmitArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
-    let SubmitArgs { file, format, smiles_column, id_column, delimiter, name, wait } = args;
+async fn submit(
+    client: &mut Client,
+    args: SubmitArgs,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let SubmitArgs {
+        file,
+        format,
+        smiles_column,
+        id_column,
+        delimiter,
+        name,
+        wait,
+    } = args;
     let format = match format {
         None => pb::InputFormat::Unspecified,
         Some(InputFormatArg::Smi) => pb::InputFormat::Smiles,
@@ -228,7 +267,9 @@ async fn submit(client: &mut Client, args: SubmitArgs, output: OutputFormat) -> 
         bail!("reading standard input needs --format smi|csv|sdf");
     }
     let display_name = name.unwrap_or_else(|| {
-        std::path::Path::new(&file).file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned())
+        std::path::Path::new(&file)
+            .file_name()
+            .map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned())
     });
     let options = pb::UploadOptions {
         format: format as i32,
@@ -240,7 +281,9 @@ async fn submit(client: &mut Client, args: SubmitArgs, output: OutputFormat) -> 
     let job = if file == "-" {
         client.upload(tokio::io::stdin(), options).await?
     } else {
-        let input = tokio::fs::File::open(&file).await.with_context(|| format!("cannot open {file}"))?;
+        let input = tokio::fs::File::open(&file)
+            .await
+            .with_context(|| format!("cannot open {file}"))?;
         client.upload(input, options).await?
     };
     println!("{}", job.job_id);
@@ -250,12 +293,18 @@ async fn submit(client: &mut Client, args: SubmitArgs, output: OutputFormat) -> 
     watch(client, &job.job_id, output).await
 }
 
-async fn watch(client: &mut Client, job_id: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
+async fn watch(
+    client: &mut Client,
+    job_id: &str,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:>9} [{bar:40}] {pos}/{len} molecules ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg:>9} [{bar:40}] {pos}/{len} molecules ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let job = client
         .wait(job_id, |job| {
@@ -278,10 +327,17 @@ async fn watch(client: &mut Client, job_id: &str, output: OutputFormat) -> anyho
 }
 
 async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    let ResultsArgs { job, format, output_file, filter, fingerprints } = args;
+    let ResultsArgs {
+        job,
+        format,
+        output_file,
+        filter,
+        fingerprints,
+    } = args;
     let out: Box<dyn Write + Send> = match &output_file {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
@@ -330,17 +386,33 @@ async fn analytics(
 ) -> anyhow::Result<ExitCode> {
     let analyses = match kind {
         Some(kind) => {
-            let request = pb::GetAnalysisRequest { job_id: job.to_owned(), r#type: kind };
+            let request = pb::GetAnalysisRequest {
+                job_id: job.to_owned(),
+                r#type: kind,
+            };
             vec![client.raw().get_analysis(request).await?.into_inner()]
         }
-        None => client.raw().list_analyses(pb::ListAnalysesRequest { job_id: job.to_owned() }).await?.into_inner().analyses,
+        None => {
+            client
+                .raw()
+                .list_analyses(pb::ListAnalysesRequest {
+                    job_id: job.to_owned(),
+                })
+                .await?
+                .into_inner()
+                .analyses
+        }
     };
     for analysis in &analyses {
         match output {
-            OutputFormat::Json => println!("{}", molbatch_proto::json::to_json("molbatch.v1.Analysis", analysis)?),
+            OutputFormat::Json => println!(
+                "{}",
+                molbatch_proto::json::to_json("molbatch.v1.Analysis", analysis)?
+            ),
             OutputFormat::Text => {
-                let status = pb::AnalysisStatus::try_from(analysis.status)
-                    .map_or("UNKNOWN", |s| s.as_str_name().trim_start_matches("ANALYSIS_STATUS_"));
+                let status = pb::AnalysisStatus::try_from(analysis.status).map_or("UNKNOWN", |s| {
+                    s.as_str_name().trim_start_matches("ANALYSIS_STATUS_")
+                });
                 println!("{:<18} {:<10} {}", analysis.r#type, status, analysis.reason);
             }
         }

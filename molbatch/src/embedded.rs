@@ -71,9 +71,14 @@ impl Embedded {
     /// Starts the four services; returns once every listener is bound.
     pub async fn start(options: &ServeOptions) -> Result<Self, ServeError> {
         let dir: &Path = &options.data_dir;
-        std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir { path: dir.to_owned(), source })?;
-        let storage = molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir)).await?;
-        let scheduler = molbatch_scheduler::Server::bind(molbatch_scheduler::Config::embedded(dir)).await?;
+        std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let storage =
+            molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir)).await?;
+        let scheduler =
+            molbatch_scheduler::Server::bind(molbatch_scheduler::Config::embedded(dir)).await?;
         let storage_url = format!("http://{}", storage.local_addr());
         let scheduler_url = format!("http://{}", scheduler.local_addr());
         let analytics = molbatch_analytics::Server::bind(molbatch_analytics::Config::embedded(
@@ -101,7 +106,14 @@ impl Embedded {
             spawn("scheduler", scheduler.run(back.clone().cancelled_owned())),
             spawn("storage", storage.run(back.clone().cancelled_owned())),
         ];
-        Ok(Self { gateway_addr, grpc_addr, front, back, front_tasks, back_tasks })
+        Ok(Self {
+            gateway_addr,
+            grpc_addr,
+            front,
+            back,
+            front_tasks,
+            back_tasks,
+        })
     }
 
     /// The public gRPC + HTTP address.
@@ -130,7 +142,10 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn stop_within_grace(tasks: Vec<JoinHandle<()>>) {
     for mut task in tasks {
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
             task.abort();
         }
     }

@@ -3,6 +3,6 @@
 //! [`output`] writes results and jobs the way the command prints them. The
 //! binary in `main.rs` only parses arguments and calls these.
 
+pub mod commands;
 pub mod embedded;
 pub mod output;
-pub mod commands;

@@ -65,13 +65,18 @@ impl<W: Write> CsvResults<W> {
     /// A writer; `fingerprints` adds a `morganFingerprint` column of
     /// space-separated on-bits.
     pub fn new(out: W, fingerprints: bool) -> Self {
-        Self { writer: csv::Writer::from_writer(out), properties: None, fingerprints }
+        Self {
+            writer: csv::Writer::from_writer(out),
+            properties: None,
+            fingerprints,
+        }
     }
 
     /// Writes one page (the header before the first).
     pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
         if self.properties.is_none() {
-            let keys: BTreeSet<&String> = results.iter().flat_map(|r| r.properties.keys()).collect();
+            let keys: BTreeSet<&String> =
+                results.iter().flat_map(|r| r.properties.keys()).collect();
             let properties: Vec<String> = keys.into_iter().cloned().collect();
             let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
             if self.fingerprints {
@@ -83,7 +88,11 @@ impl<W: Write> CsvResults<W> {
         }
         let properties = self.properties.clone().unwrap_or_default();
         for r in results {
-            let alerts: Vec<String> = r.alerts.iter().map(|a| format!("{}:{}", a.catalog, a.name)).collect();
+            let alerts: Vec<String> = r
+                .alerts
+                .iter()
+                .map(|a| format!("{}:{}", a.catalog, a.name))
+                .collect();
             let mut row = vec![
                 r.index.to_string(),
                 r.input_id.clone(),
@@ -108,14 +117,22 @@ impl<W: Write> CsvResults<W> {
                 opt(r.formal_charge),
                 opt(r.qed),
                 opt(r.lipinski_violations),
-                if r.valid { r.pains.to_string() } else { String::new() },
+                if r.valid {
+                    r.pains.to_string()
+                } else {
+                    String::new()
+                },
                 alerts.join("|"),
             ];
             if self.fingerprints {
                 let bits: Vec<String> = r.morgan_fingerprint.iter().map(u32::to_string).collect();
                 row.push(bits.join(" "));
             }
-            row.extend(properties.iter().map(|k| r.properties.get(k).cloned().unwrap_or_default()));
+            row.extend(
+                properties
+                    .iter()
+                    .map(|k| r.properties.get(k).cloned().unwrap_or_default()),
+            );
             self.writer.write_record(&row)?;
         }
         Ok(())
@@ -129,7 +146,10 @@ impl<W: Write> CsvResults<W> {
 }
 
 /// Writes one proto3 JSON object per result and line.
-pub fn write_jsonl(out: &mut impl Write, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
+pub fn write_jsonl(
+    out: &mut impl Write,
+    results: &[pb::MoleculeResult],
+) -> Result<(), OutputError> {
     for r in results {
         let json = molbatch_proto::json::to_json("molbatch.v1.MoleculeResult", r)?;
         writeln!(out, "{json}")?;
@@ -173,10 +193,23 @@ mod tests {
 
     #[test]
     fn csv_has_contract_columns_and_input_properties() {
-        let mut r = pb::MoleculeResult { index: 0, input_smiles: "CCO".into(), valid: true, mol_wt: Some(46.069), ..Default::default() };
+        let mut r = pb::MoleculeResult {
+            index: 0,
+            input_smiles: "CCO".into(),
+            valid: true,
+            mol_wt: Some(46.069),
+            ..Default::default()
+        };
         r.properties.insert("pKi".into(), "7.1".into());
-        r.alerts.push(pb::Alert { catalog: "BRENK".into(), name: "x".into() });
-        let invalid = pb::MoleculeResult { index: 1, error_code: "SMILES_SYNTAX".into(), ..Default::default() };
+        r.alerts.push(pb::Alert {
+            catalog: "BRENK".into(),
+            name: "x".into(),
+        });
+        let invalid = pb::MoleculeResult {
+            index: 1,
+            error_code: "SMILES_SYNTAX".into(),
+            ..Default::default()
+        };
         let mut out = Vec::new();
         let mut w = CsvResults::new(&mut out, false);
         w.write_page(&[r, invalid]).unwrap();

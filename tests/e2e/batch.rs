@@ -12,11 +12,20 @@ use tonic::Code;
 use crate::support::{head_of_gzip, shared_data, Molbatch};
 
 fn options(name: &str) -> pb::UploadOptions {
-    pb::UploadOptions { display_name: name.into(), ..Default::default() }
+    pb::UploadOptions {
+        display_name: name.into(),
+        ..Default::default()
+    }
 }
 
-async fn upload(mb: &mut Molbatch, name: &str, body: impl Into<Vec<u8>>) -> Result<pb::Job, ClientError> {
-    mb.client.upload(std::io::Cursor::new(body.into()), options(name)).await
+async fn upload(
+    mb: &mut Molbatch,
+    name: &str,
+    body: impl Into<Vec<u8>>,
+) -> Result<pb::Job, ClientError> {
+    mb.client
+        .upload(std::io::Cursor::new(body.into()), options(name))
+        .await
 }
 
 async fn all_results(mb: &mut Molbatch, job: &str, fingerprints: bool) -> Vec<pb::MoleculeResult> {
@@ -50,7 +59,11 @@ async fn csv_batch_completes_with_every_molecule_once_in_input_order() {
                m6;\"c1ccccc1O\";3.3\n";
     let mut opts = options("activities.csv");
     opts.id_column = "id".into();
-    let job = mb.client.upload(std::io::Cursor::new(csv.as_bytes().to_vec()), opts).await.unwrap();
+    let job = mb
+        .client
+        .upload(std::io::Cursor::new(csv.as_bytes().to_vec()), opts)
+        .await
+        .unwrap();
     assert_eq!(job.state, pb::JobState::Queued as i32);
     let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
     assert_eq!(job.state, pb::JobState::Completed as i32, "{job:?}");
@@ -63,11 +76,23 @@ async fn csv_batch_completes_with_every_molecule_once_in_input_order() {
     let ids: Vec<&str> = results.iter().map(|r| r.input_id.as_str()).collect();
     assert_eq!(ids, vec!["m1", "m2", "m3", "m4", "m5", "m6"]);
     let codes: Vec<&str> = results.iter().map(|r| r.error_code.as_str()).collect();
-    assert_eq!(codes, vec!["", "SMILES_SYNTAX", "", "EMPTY_INPUT", "VALENCE", ""]);
-    assert_eq!(results[2].standardized_smiles, "CC(=O)Oc1ccccc1C(=O)O", "salt stripped");
-    assert_eq!(results[2].properties.get("pKi").map(String::as_str), Some("7.25"));
+    assert_eq!(
+        codes,
+        vec!["", "SMILES_SYNTAX", "", "EMPTY_INPUT", "VALENCE", ""]
+    );
+    assert_eq!(
+        results[2].standardized_smiles, "CC(=O)Oc1ccccc1C(=O)O",
+        "salt stripped"
+    );
+    assert_eq!(
+        results[2].properties.get("pKi").map(String::as_str),
+        Some("7.25")
+    );
     assert!(results[1].mol_wt.is_none() && !results[1].error_message.is_empty());
-    assert!(results.iter().all(|r| r.morgan_fingerprint.is_empty()), "fingerprints only on request");
+    assert!(
+        results.iter().all(|r| r.morgan_fingerprint.is_empty()),
+        "fingerprints only on request"
+    );
 
     let with_fp = all_results(&mut mb, &job.job_id, true).await;
     assert!(!with_fp[0].morgan_fingerprint.is_empty());
@@ -113,8 +138,14 @@ async fn moses_molecules_through_the_services_equal_the_core_exactly() {
                 assert!(result.valid, "{smiles}");
                 assert_eq!(result.canonical_smiles, m.canonical_smiles);
                 assert_eq!(result.tautomer_smiles, m.tautomer_smiles);
-                assert_eq!(result.qed.map(f64::to_bits), Some(m.descriptors.qed.to_bits()));
-                assert_eq!(result.morgan_fingerprint, m.fingerprint.on_bits().collect::<Vec<_>>());
+                assert_eq!(
+                    result.qed.map(f64::to_bits),
+                    Some(m.descriptors.qed.to_bits())
+                );
+                assert_eq!(
+                    result.morgan_fingerprint,
+                    m.fingerprint.on_bits().collect::<Vec<_>>()
+                );
             }
             MoleculeOutcome::Invalid(e) => assert_eq!(result.error_code, e.code.as_str()),
         }
@@ -132,12 +163,21 @@ async fn malformed_upload_names_the_line_and_leaves_a_failed_job_without_results
     assert_eq!(violations.fields()[0].0, "file");
     assert!(violations.fields()[0].1.contains("line 3"), "{violations}");
 
-    let jobs = mb.client.raw().list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs;
+    let jobs = mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .jobs;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].state, pb::JobState::Failed as i32);
     assert!(jobs[0].error.contains("line 3"), "{}", jobs[0].error);
     assert_eq!(jobs[0].total_chunks, 0);
-    assert!(all_results(&mut mb, &jobs[0].job_id, false).await.is_empty());
+    assert!(all_results(&mut mb, &jobs[0].job_id, false)
+        .await
+        .is_empty());
     mb.stop().await;
 }
 
@@ -146,20 +186,46 @@ async fn every_kind_of_bad_upload_gets_its_own_field() {
     let mut mb = Molbatch::start().await;
     let cases: [(&str, Vec<u8>, &str, &str); 5] = [
         ("empty.smi", Vec::new(), "file", "empty"),
-        ("header-only.csv", b"smiles,name\n".to_vec(), "file", "no molecules"),
-        ("no-smiles.csv", b"a,b\n1,2\n".to_vec(), "options.smiles_column", "available: a, b"),
-        ("bad-utf8.smi", b"CCO\n\xff\xfe\n".to_vec(), "file", "line 2"),
-        ("truncated.sdf", b"mol\n  x\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n".to_vec(), "file", "line"),
+        (
+            "header-only.csv",
+            b"smiles,name\n".to_vec(),
+            "file",
+            "no molecules",
+        ),
+        (
+            "no-smiles.csv",
+            b"a,b\n1,2\n".to_vec(),
+            "options.smiles_column",
+            "available: a, b",
+        ),
+        (
+            "bad-utf8.smi",
+            b"CCO\n\xff\xfe\n".to_vec(),
+            "file",
+            "line 2",
+        ),
+        (
+            "truncated.sdf",
+            b"mol\n  x\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n".to_vec(),
+            "file",
+            "line",
+        ),
     ];
     for (name, body, field, needle) in cases {
         let status = status_of(upload(&mut mb, name, body).await.unwrap_err());
         assert_eq!(status.code(), Code::InvalidArgument, "{name}");
         let v = Violations::from_status(&status);
         assert_eq!(v.fields()[0].0, field, "{name}: {v}");
-        assert!(v.fields()[0].1.to_lowercase().contains(needle), "{name}: {v}");
+        assert!(
+            v.fields()[0].1.to_lowercase().contains(needle),
+            "{name}: {v}"
+        );
     }
     let unknown = status_of(upload(&mut mb, "batch.xyz", "CCO\n").await.unwrap_err());
-    assert_eq!(Violations::from_status(&unknown).fields()[0].0, "options.format");
+    assert_eq!(
+        Violations::from_status(&unknown).fields()[0].0,
+        "options.format"
+    );
     mb.stop().await;
 }
 
@@ -191,7 +257,10 @@ async fn sdf_upload_keeps_titles_and_data_fields() {
     assert_eq!(results[0].input_id, "ethanol");
     assert_eq!(results[0].canonical_smiles, "CCO");
     assert_eq!(results[0].input_smiles, "CCO");
-    assert_eq!(results[0].properties, HashMap::from([("pKi".to_owned(), "6.5".to_owned())]));
+    assert_eq!(
+        results[0].properties,
+        HashMap::from([("pKi".to_owned(), "6.5".to_owned())])
+    );
     mb.stop().await;
 }
 
@@ -199,16 +268,36 @@ async fn sdf_upload_keeps_titles_and_data_fields() {
 async fn inline_batches_jobs_and_their_errors() {
     let mut mb = Molbatch::start().await;
     let molecules = vec![
-        pb::InputMolecule { smiles: "CCO".into(), id: "a".into(), ..Default::default() },
-        pb::InputMolecule { smiles: "c1ccccc1".into(), id: "b".into(), ..Default::default() },
+        pb::InputMolecule {
+            smiles: "CCO".into(),
+            id: "a".into(),
+            ..Default::default()
+        },
+        pb::InputMolecule {
+            smiles: "c1ccccc1".into(),
+            id: "b".into(),
+            ..Default::default()
+        },
     ];
     let job = mb.client.submit(molecules, "inline").await.unwrap();
     let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
-    assert_eq!((job.state, job.valid_molecules), (pb::JobState::Completed as i32, 2));
+    assert_eq!(
+        (job.state, job.valid_molecules),
+        (pb::JobState::Completed as i32, 2)
+    );
 
     let again = status_of(mb.client.cancel(&job.job_id).await.unwrap_err());
-    assert_eq!(again.code(), Code::FailedPrecondition, "a finished job cannot be cancelled");
-    let missing = status_of(mb.client.job(&molbatch_proto::JobId::new().to_string()).await.unwrap_err());
+    assert_eq!(
+        again.code(),
+        Code::FailedPrecondition,
+        "a finished job cannot be cancelled"
+    );
+    let missing = status_of(
+        mb.client
+            .job(&molbatch_proto::JobId::new().to_string())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(missing.code(), Code::NotFound);
     let garbage = status_of(mb.client.job("not-a-job").await.unwrap_err());
     assert_eq!(Violations::from_status(&garbage).fields()[0].0, "job_id");
@@ -217,14 +306,21 @@ async fn inline_batches_jobs_and_their_errors() {
     let bad_filter = mb
         .client
         .raw()
-        .list_results(pb::ListResultsRequest { job_id: job.job_id.clone(), filter: "nope".into(), ..Default::default() })
+        .list_results(pb::ListResultsRequest {
+            job_id: job.job_id.clone(),
+            filter: "nope".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(Violations::from_status(&bad_filter).fields()[0].0, "filter");
     let analyses = mb
         .client
         .raw()
-        .get_analysis(pb::GetAnalysisRequest { job_id: job.job_id.clone(), r#type: "magic".into() })
+        .get_analysis(pb::GetAnalysisRequest {
+            job_id: job.job_id.clone(),
+            r#type: "magic".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(Violations::from_status(&analyses).fields()[0].0, "type");
@@ -235,7 +331,10 @@ async fn inline_batches_jobs_and_their_errors() {
 async fn results_page_through_chunks_with_tokens() {
     let mut mb = Molbatch::start().await;
     let molecules: Vec<pb::InputMolecule> = (0..2_345)
-        .map(|i| pb::InputMolecule { smiles: "C".repeat(1 + i % 7), ..Default::default() })
+        .map(|i| pb::InputMolecule {
+            smiles: "C".repeat(1 + i % 7),
+            ..Default::default()
+        })
         .collect();
     let job = mb.client.submit(molecules, "paging").await.unwrap();
     mb.client.wait(&job.job_id, |_| {}).await.unwrap();
@@ -248,7 +347,13 @@ async fn results_page_through_chunks_with_tokens() {
             page_token: token.clone(),
             ..Default::default()
         };
-        let page = mb.client.raw().list_results(request).await.unwrap().into_inner();
+        let page = mb
+            .client
+            .raw()
+            .list_results(request)
+            .await
+            .unwrap()
+            .into_inner();
         assert!(page.results.len() <= 700);
         assert_eq!(page.total_size, 2_345);
         seen.extend(page.results.iter().map(|r| r.index));

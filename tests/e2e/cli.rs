@@ -19,7 +19,12 @@ impl Drop for Serve {
 }
 
 fn molbatch(url: &str, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("MOLBATCH_SERVER", url).env_remove("MOLBATCH_API_KEY").output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("MOLBATCH_SERVER", url)
+        .env_remove("MOLBATCH_API_KEY")
+        .output()
+        .unwrap()
 }
 
 /// Starts `molbatch serve` on a port the OS picks and reads the address it
@@ -28,7 +33,13 @@ fn start_serve() -> Serve {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir", dir.path().to_str().unwrap(), "--http", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -37,14 +48,21 @@ fn start_serve() -> Serve {
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut lines = stderr.lines();
     let url = loop {
-        let line = lines.next().expect("molbatch serve exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("molbatch serve exited before listening")
+            .unwrap();
         if let Some(rest) = line.strip_prefix("molbatch serving on ") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Serve { child, url, _dir: dir }
+    Serve {
+        child,
+        url,
+        _dir: dir,
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -56,12 +74,20 @@ fn a_chemist_submits_waits_and_reads_results() {
     let serve = start_serve();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("batch.smi");
-    std::fs::write(&file, "CCO ethanol\nC1CC broken\nc1ccccc1C(=O)O.[Na+] benzoate\n").unwrap();
+    std::fs::write(
+        &file,
+        "CCO ethanol\nC1CC broken\nc1ccccc1C(=O)O.[Na+] benzoate\n",
+    )
+    .unwrap();
 
     let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let job = text(&out.stdout).trim().to_owned();
-    assert!(text(&out.stderr).contains("COMPLETED"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("COMPLETED"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let status = molbatch(&serve.url, &["status", &job, "--output", "json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -69,8 +95,10 @@ fn a_chemist_submits_waits_and_reads_results() {
     assert_eq!(status["totalMolecules"], 3);
 
     let jsonl = molbatch(&serve.url, &["results", &job, "--format", "jsonl"]);
-    let lines: Vec<serde_json::Value> =
-        text(&jsonl.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["canonicalSmiles"], "CCO");
     assert_eq!(lines[0]["inputId"], "ethanol");
@@ -79,7 +107,17 @@ fn a_chemist_submits_waits_and_reads_results() {
     assert_eq!(lines[2]["standardizedSmiles"], "O=C(O)c1ccccc1");
 
     let csv_path = dir.path().join("out.csv");
-    let csv = molbatch(&serve.url, &["results", &job, "--format", "csv", "-o", csv_path.to_str().unwrap()]);
+    let csv = molbatch(
+        &serve.url,
+        &[
+            "results",
+            &job,
+            "--format",
+            "csv",
+            "-o",
+            csv_path.to_str().unwrap(),
+        ],
+    );
     assert!(csv.status.success(), "{}", text(&csv.stderr));
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert_eq!(csv.lines().count(), 4);
@@ -95,7 +133,17 @@ fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
     let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("line 3") && err.contains("InvalidArgument"), "{err}");
-    let stdin = Command::new(BIN).args(["submit", "-"]).env("MOLBATCH_SERVER", &serve.url).output().unwrap();
-    assert!(text(&stdin.stderr).contains("--format"), "stdin needs a format");
+    assert!(
+        err.contains("line 3") && err.contains("InvalidArgument"),
+        "{err}"
+    );
+    let stdin = Command::new(BIN)
+        .args(["submit", "-"])
+        .env("MOLBATCH_SERVER", &serve.url)
+        .output()
+        .unwrap();
+    assert!(
+        text(&stdin.stderr).contains("--format"),
+        "stdin needs a format"
+    );
 }

@@ -27,7 +27,11 @@ impl Molbatch {
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());
         let client = Client::connect(&url, None).await.unwrap();
-        Self { client, embedded: Some(embedded), _dir: dir }
+        Self {
+            client,
+            embedded: Some(embedded),
+            _dir: dir,
+        }
     }
 
     /// Stops every service.
@@ -45,7 +49,10 @@ pub fn shared_data() -> Option<PathBuf> {
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")),
         Some(PathBuf::from("/work/shared/data")),
     ];
-    candidates.into_iter().flatten().find(|p| p.join("moses/test.csv.gz").exists())
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("moses/test.csv.gz").exists())
 }
 
 /// The first `n` lines (header included) of a gzip CSV, as plain text.

@@ -104,7 +104,10 @@ impl Client {
     /// Connects to `url` (e.g. `http://127.0.0.1:8080`), sending `api_key`
     /// with every call if given.
     pub async fn connect(url: &str, api_key: Option<&str>) -> Result<Self, ClientError> {
-        let connect = |source| ClientError::Connect { url: url.to_owned(), source };
+        let connect = |source| ClientError::Connect {
+            url: url.to_owned(),
+            source,
+        };
         let channel = Endpoint::from_shared(url.to_owned())
             .map_err(connect)?
             .connect_timeout(Duration::from_secs(5))
@@ -112,7 +115,9 @@ impl Client {
             .await
             .map_err(connect)?;
         let key = api_key
-            .map(|k| MetadataValue::try_from(format!("Bearer {k}")).map_err(|_| ClientError::BadApiKey))
+            .map(|k| {
+                MetadataValue::try_from(format!("Bearer {k}")).map_err(|_| ClientError::BadApiKey)
+            })
             .transpose()?;
         let inner = MolBatchClient::with_interceptor(channel, ApiKey(key))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -132,7 +137,9 @@ impl Client {
         options: pb::UploadOptions,
     ) -> Result<pb::Job, ClientError> {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        let first = pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Options(options)) };
+        let first = pb::UploadBatchRequest {
+            part: Some(pb::upload_batch_request::Part::Options(options)),
+        };
         tx.send(first).await.ok();
         let reader = tokio::spawn(async move {
             let mut buf = vec![0u8; UPLOAD_PIECE_BYTES];
@@ -141,39 +148,75 @@ impl Client {
                 if n == 0 {
                     return Ok(());
                 }
-                let piece = pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Data(buf[..n].to_vec())) };
+                let piece = pb::UploadBatchRequest {
+                    part: Some(pb::upload_batch_request::Part::Data(buf[..n].to_vec())),
+                };
                 if tx.send(piece).await.is_err() {
                     return Ok(()); // the server answered early (a bad record)
                 }
             }
         });
-        let answer = self.inner.upload_batch(tokio_stream::wrappers::ReceiverStream::new(rx)).await;
-        let read: std::io::Result<()> = reader.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let answer = self
+            .inner
+            .upload_batch(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await;
+        let read: std::io::Result<()> = reader
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         let job = answer?.into_inner();
         read.map_err(ClientError::Io)?;
         Ok(job)
     }
 
     /// Submits molecules inline.
-    pub async fn submit(&mut self, molecules: Vec<pb::InputMolecule>, display_name: &str) -> Result<pb::Job, ClientError> {
-        let request = pb::SubmitBatchRequest { molecules, display_name: display_name.to_owned() };
+    pub async fn submit(
+        &mut self,
+        molecules: Vec<pb::InputMolecule>,
+        display_name: &str,
+    ) -> Result<pb::Job, ClientError> {
+        let request = pb::SubmitBatchRequest {
+            molecules,
+            display_name: display_name.to_owned(),
+        };
         Ok(self.inner.submit_batch(request).await?.into_inner())
     }
 
     /// One job.
     pub async fn job(&mut self, job_id: &str) -> Result<pb::Job, ClientError> {
-        Ok(self.inner.get_job(pb::GetJobRequest { job_id: job_id.to_owned() }).await?.into_inner())
+        Ok(self
+            .inner
+            .get_job(pb::GetJobRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner())
     }
 
     /// Cancels a job.
     pub async fn cancel(&mut self, job_id: &str) -> Result<pb::Job, ClientError> {
-        Ok(self.inner.cancel_job(pb::CancelJobRequest { job_id: job_id.to_owned() }).await?.into_inner())
+        Ok(self
+            .inner
+            .cancel_job(pb::CancelJobRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner())
     }
 
     /// Follows a job until it ends, calling `on_event` with every snapshot;
     /// returns the final job.
-    pub async fn wait(&mut self, job_id: &str, mut on_event: impl FnMut(&pb::Job)) -> Result<pb::Job, ClientError> {
-        let mut events = self.inner.watch_job(pb::WatchJobRequest { job_id: job_id.to_owned() }).await?.into_inner();
+    pub async fn wait(
+        &mut self,
+        job_id: &str,
+        mut on_event: impl FnMut(&pb::Job),
+    ) -> Result<pb::Job, ClientError> {
+        let mut events = self
+            .inner
+            .watch_job(pb::WatchJobRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner();
         while let Some(event) = events.message().await? {
             if let Some(job) = event.job {
                 on_event(&job);

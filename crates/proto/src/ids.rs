@@ -36,7 +36,9 @@ pub struct BadJobId(pub String);
 impl FromStr for JobId {
     type Err = BadJobId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim()).map(Self).map_err(|_| BadJobId(s.to_owned()))
+        Uuid::parse_str(s.trim())
+            .map(Self)
+            .map_err(|_| BadJobId(s.to_owned()))
     }
 }
 

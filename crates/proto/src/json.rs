@@ -36,14 +36,22 @@ pub fn pool() -> &'static DescriptorPool {
 /// are written too, so `"valid": false` is never silently missing, and 64-bit
 /// integers are written as numbers (`"index": 3`); proto3 JSON readers accept
 /// both forms.
-pub fn to_json<M: prost::Message>(type_name: &str, message: &M) -> Result<serde_json::Value, JsonError> {
+pub fn to_json<M: prost::Message>(
+    type_name: &str,
+    message: &M,
+) -> Result<serde_json::Value, JsonError> {
     let descriptor = pool()
         .get_message_by_name(type_name)
         .ok_or_else(|| JsonError::UnknownType(type_name.to_owned()))?;
-    let mapping = |reason: String| JsonError::Mapping { type_name: type_name.to_owned(), reason };
+    let mapping = |reason: String| JsonError::Mapping {
+        type_name: type_name.to_owned(),
+        reason,
+    };
     let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
         .map_err(|e| mapping(e.to_string()))?;
-    let options = SerializeOptions::new().skip_default_fields(false).stringify_64_bit_integers(false);
+    let options = SerializeOptions::new()
+        .skip_default_fields(false)
+        .stringify_64_bit_integers(false);
     dynamic
         .serialize_with_options(serde_json::value::Serializer, &options)
         .map_err(|e| mapping(e.to_string()))
@@ -68,6 +76,9 @@ mod tests {
         assert_eq!(json["index"], 3);
         assert_eq!(json["valid"], false);
         assert_eq!(json["errorCode"], "SMILES_SYNTAX");
-        assert!(json.get("molWt").is_none(), "absent optional descriptors stay absent");
+        assert!(
+            json.get("molWt").is_none(),
+            "absent optional descriptors stay absent"
+        );
     }
 }

@@ -56,6 +56,8 @@ mod tests {
     fn descriptor_set_decodes_and_holds_the_public_service() {
         let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET).unwrap();
         assert!(pool.get_service_by_name("molbatch.v1.MolBatch").is_some());
-        assert!(pool.get_service_by_name("molbatch.internal.v1.Scheduler").is_some());
+        assert!(pool
+            .get_service_by_name("molbatch.internal.v1.Scheduler")
+            .is_some());
     }
 }

@@ -74,8 +74,14 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
             result.qed = Some(d.qed);
             result.lipinski_violations = Some(m.lipinski_violations);
             result.pains = m.pains;
-            result.alerts =
-                m.alerts.into_iter().map(|a| pb::Alert { catalog: a.catalog, name: a.name }).collect();
+            result.alerts = m
+                .alerts
+                .into_iter()
+                .map(|a| pb::Alert {
+                    catalog: a.catalog,
+                    name: a.name,
+                })
+                .collect();
             result.morgan_fingerprint = m.fingerprint.on_bits().collect();
         }
         MoleculeOutcome::Invalid(e) => {

@@ -7,20 +7,40 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to serve gRPC health on (port 0 picks a free one).
-    #[arg(long = "analytics-listen", env = "MOLBATCH_ANALYTICS_LISTEN", default_value = "127.0.0.1:50054")]
+    #[arg(
+        long = "analytics-listen",
+        env = "MOLBATCH_ANALYTICS_LISTEN",
+        default_value = "127.0.0.1:50054"
+    )]
     pub listen: SocketAddr,
     /// The scheduler's gRPC address.
-    #[arg(long = "scheduler-url", env = "MOLBATCH_SCHEDULER_URL", default_value = "http://127.0.0.1:50052")]
+    #[arg(
+        long = "scheduler-url",
+        env = "MOLBATCH_SCHEDULER_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
     pub scheduler_url: String,
     /// The storage service's gRPC address.
-    #[arg(long = "storage-url", env = "MOLBATCH_STORAGE_URL", default_value = "http://127.0.0.1:50053")]
+    #[arg(
+        long = "storage-url",
+        env = "MOLBATCH_STORAGE_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
     pub storage_url: String,
     /// Chunks worked on at once; each spreads its molecules over all cores,
     /// so two keep the cores busy while the other chunk does I/O.
-    #[arg(long = "concurrent-chunks", env = "MOLBATCH_ANALYTICS_CONCURRENT_CHUNKS", default_value_t = 2)]
+    #[arg(
+        long = "concurrent-chunks",
+        env = "MOLBATCH_ANALYTICS_CONCURRENT_CHUNKS",
+        default_value_t = 2
+    )]
     pub concurrent_chunks: u32,
     /// Longest long-poll for work, in milliseconds.
-    #[arg(long = "lease-wait-ms", env = "MOLBATCH_ANALYTICS_LEASE_WAIT_MS", default_value_t = 5_000)]
+    #[arg(
+        long = "lease-wait-ms",
+        env = "MOLBATCH_ANALYTICS_LEASE_WAIT_MS",
+        default_value_t = 5_000
+    )]
     pub lease_wait_ms: u32,
     /// Name of this worker in leases and logs (default: host name and pid).
     #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]

@@ -55,7 +55,10 @@ pub enum StartError {
 
 fn channel(url: &str) -> Result<Channel, StartError> {
     Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|source| StartError::Url { url: url.to_owned(), source })?
+        .map_err(|source| StartError::Url {
+            url: url.to_owned(),
+            source,
+        })?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(120))
         .connect_lazy())
@@ -81,8 +84,16 @@ impl Server {
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let worker = worker::Worker {
             pipeline,
             scheduler,
@@ -90,7 +101,12 @@ impl Server {
             worker_id: config.worker_id(),
             lease_wait_ms: config.lease_wait_ms,
         };
-        Ok(Self { listener, addr, worker, loops: config.concurrent_chunks.max(1) })
+        Ok(Self {
+            listener,
+            addr,
+            worker,
+            loops: config.concurrent_chunks.max(1),
+        })
     }
 
     /// The bound health address.
@@ -99,11 +115,18 @@ impl Server {
     }
 
     /// Works until `shutdown` resolves; chunks in progress are finished.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
         let stop = CancellationToken::new();
-        let loops: Vec<_> = (0..self.loops).map(|_| tokio::spawn(self.worker.clone().run(stop.clone()))).collect();
+        let loops: Vec<_> = (0..self.loops)
+            .map(|_| tokio::spawn(self.worker.clone().run(stop.clone())))
+            .collect();
         tracing::info!(addr = %self.addr, loops = self.loops, "analytics worker running");
         let served = tonic::transport::Server::builder()
             .add_service(health)
@@ -120,5 +143,8 @@ impl Server {
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+    Server::bind(config)
+        .await?
+        .run(molbatch_telemetry::shutdown_signal())
+        .await
 }

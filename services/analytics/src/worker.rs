@@ -53,8 +53,11 @@ impl Worker {
     /// is finished first.
     pub async fn run(mut self, stop: CancellationToken) {
         loop {
-            let request =
-                ipb::LeaseTasksRequest { worker_id: self.worker_id.clone(), max_tasks: 1, wait_ms: self.lease_wait_ms };
+            let request = ipb::LeaseTasksRequest {
+                worker_id: self.worker_id.clone(),
+                max_tasks: 1,
+                wait_ms: self.lease_wait_ms,
+            };
             let leased = tokio::select! {
                 () = stop.cancelled() => return,
                 leased = self.scheduler.lease_tasks(request) => leased,
@@ -77,7 +80,10 @@ impl Worker {
 
     #[tracing::instrument(skip_all, fields(job_id = %task.job_id, chunk_index = task.chunk_index, task_id = task.task_id, attempt = task.attempt))]
     async fn work(&mut self, task: ipb::TaskLease) {
-        let lease = ipb::LeaseRef { task_id: task.task_id, lease_id: task.lease_id.clone() };
+        let lease = ipb::LeaseRef {
+            task_id: task.task_id,
+            lease_id: task.lease_id.clone(),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let renewal = tokio::spawn(renew_until_done(
             self.scheduler.clone(),
@@ -96,16 +102,24 @@ impl Worker {
                 };
                 match self.scheduler.complete_task(request).await {
                     Ok(r) if r.get_ref().accepted => tracing::debug!("chunk completed"),
-                    Ok(_) => tracing::info!("chunk stored but its lease was lost; another worker owns it"),
+                    Ok(_) => tracing::info!(
+                        "chunk stored but its lease was lost; another worker owns it"
+                    ),
                     // The lease will expire and the chunk will be redone; the
                     // upsert keeps the results single.
                     Err(status) => tracing::warn!(%status, "completing the task failed"),
                 }
             }
-            Err(ChunkError::Abandoned(_)) => tracing::info!("chunk abandoned: lease lost or job cancelled"),
+            Err(ChunkError::Abandoned(_)) => {
+                tracing::info!("chunk abandoned: lease lost or job cancelled")
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "chunk failed; giving it back");
-                let request = ipb::FailTaskRequest { lease: Some(lease), reason: e.to_string(), retryable: true };
+                let request = ipb::FailTaskRequest {
+                    lease: Some(lease),
+                    reason: e.to_string(),
+                    retryable: true,
+                };
                 if let Err(status) = self.scheduler.fail_task(request).await {
                     tracing::warn!(%status, "reporting the failure failed; the lease will expire");
                 }
@@ -113,14 +127,34 @@ impl Worker {
         }
     }
 
-    async fn compute_and_store(&mut self, task: &ipb::TaskLease, stop: Arc<AtomicBool>) -> Result<(u32, u32), ChunkError> {
-        let chunk_ref = ipb::ChunkRef { job_id: task.job_id.clone(), chunk_index: task.chunk_index };
-        let input = self.storage.get_input_chunk(chunk_ref.clone()).await.map_err(ChunkError::Input)?.into_inner();
+    async fn compute_and_store(
+        &mut self,
+        task: &ipb::TaskLease,
+        stop: Arc<AtomicBool>,
+    ) -> Result<(u32, u32), ChunkError> {
+        let chunk_ref = ipb::ChunkRef {
+            job_id: task.job_id.clone(),
+            chunk_index: task.chunk_index,
+        };
+        let input = self
+            .storage
+            .get_input_chunk(chunk_ref.clone())
+            .await
+            .map_err(ChunkError::Input)?
+            .into_inner();
         let pipeline = self.pipeline.clone();
-        let computed = tokio::task::spawn_blocking(move || compute_chunk(&pipeline, &input.records, &stop)).await??;
+        let computed =
+            tokio::task::spawn_blocking(move || compute_chunk(&pipeline, &input.records, &stop))
+                .await??;
         let (results, valid, invalid) = computed;
-        let chunk = ipb::ResultChunk { chunk: Some(chunk_ref), results };
-        self.storage.put_result_chunk(chunk).await.map_err(ChunkError::Store)?;
+        let chunk = ipb::ResultChunk {
+            chunk: Some(chunk_ref),
+            results,
+        };
+        self.storage
+            .put_result_chunk(chunk)
+            .await
+            .map_err(ChunkError::Store)?;
         Ok((valid, invalid))
     }
 }

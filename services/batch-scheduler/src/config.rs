@@ -9,7 +9,11 @@ use crate::jobs::RetryPolicy;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to serve gRPC on (port 0 picks a free one).
-    #[arg(long = "scheduler-listen", env = "MOLBATCH_SCHEDULER_LISTEN", default_value = "127.0.0.1:50052")]
+    #[arg(
+        long = "scheduler-listen",
+        env = "MOLBATCH_SCHEDULER_LISTEN",
+        default_value = "127.0.0.1:50052"
+    )]
     pub listen: SocketAddr,
     /// Database URL: `sqlite://PATH` for the embedded backend.
     #[arg(
@@ -19,14 +23,26 @@ pub struct Config {
     )]
     pub database_url: String,
     /// How long a lease lasts without renewal, in milliseconds.
-    #[arg(long = "lease-ttl-ms", env = "MOLBATCH_SCHEDULER_LEASE_TTL_MS", default_value_t = 30_000)]
+    #[arg(
+        long = "lease-ttl-ms",
+        env = "MOLBATCH_SCHEDULER_LEASE_TTL_MS",
+        default_value_t = 30_000
+    )]
     pub lease_ttl_ms: u32,
     /// Leases a chunk gets before its job fails.
-    #[arg(long = "max-attempts", env = "MOLBATCH_SCHEDULER_MAX_ATTEMPTS", default_value_t = 3)]
+    #[arg(
+        long = "max-attempts",
+        env = "MOLBATCH_SCHEDULER_MAX_ATTEMPTS",
+        default_value_t = 3
+    )]
     pub max_attempts: u32,
     /// Backoff before a chunk's second attempt, doubling after each further
     /// one, in milliseconds.
-    #[arg(long = "retry-backoff-ms", env = "MOLBATCH_SCHEDULER_RETRY_BACKOFF_MS", default_value_t = 1_000)]
+    #[arg(
+        long = "retry-backoff-ms",
+        env = "MOLBATCH_SCHEDULER_RETRY_BACKOFF_MS",
+        default_value_t = 1_000
+    )]
     pub retry_backoff_ms: u32,
 }
 

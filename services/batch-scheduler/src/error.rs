@@ -24,7 +24,9 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
         )
     }
 }
@@ -65,7 +67,9 @@ impl From<SchedulerError> for Status {
             SchedulerError::JobNotFound(_) => Status::not_found(err.to_string()),
             SchedulerError::WrongState { .. } => Status::failed_precondition(err.to_string()),
             SchedulerError::Invalid(v) => v.into(),
-            SchedulerError::Store(e) if e.is_transient() => Status::unavailable("scheduler database unavailable, retry"),
+            SchedulerError::Store(e) if e.is_transient() => {
+                Status::unavailable("scheduler database unavailable, retry")
+            }
             SchedulerError::Store(e) => {
                 tracing::error!(error = %e, "scheduler store failure");
                 Status::internal("internal scheduler error")

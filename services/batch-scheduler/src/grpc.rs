@@ -27,7 +27,10 @@ const MAX_JOB_PAGE: u32 = 1000;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The scheduler API: a store plus the in-process signals that wake
@@ -45,7 +48,13 @@ impl SchedulerApi {
     /// An API over `store`.
     pub fn new(store: Arc<dyn JobStore>, policy: RetryPolicy, lease_ttl_ms: u32) -> Self {
         let (job_changed, _) = broadcast::channel(1024);
-        Self { store, policy, lease_ttl_ms, work_available: Arc::new(Notify::new()), job_changed }
+        Self {
+            store,
+            policy,
+            lease_ttl_ms,
+            work_available: Arc::new(Notify::new()),
+            job_changed,
+        }
     }
 
     /// The store, for background loops.
@@ -78,7 +87,8 @@ fn tenant_of(tenant_id: &str) -> TenantId {
 }
 
 fn parse_job_id(field: &str, text: &str) -> Result<JobId, Violations> {
-    text.parse().map_err(|e: molbatch_proto::ids::BadJobId| Violations::one(field, e.to_string()))
+    text.parse()
+        .map_err(|e: molbatch_proto::ids::BadJobId| Violations::one(field, e.to_string()))
 }
 
 fn job_ref(job: Option<ipb::JobRef>) -> Result<(TenantId, JobId), SchedulerError> {
@@ -88,32 +98,62 @@ fn job_ref(job: Option<ipb::JobRef>) -> Result<(TenantId, JobId), SchedulerError
 
 #[tonic::async_trait]
 impl ipb::scheduler_server::Scheduler for SchedulerApi {
-    async fn create_job(&self, request: Request<ipb::CreateJobRequest>) -> Result<Response<pb::Job>, Status> {
-        let ipb::CreateJobRequest { tenant_id, display_name } = request.into_inner();
-        let job = self.store.create_job(JobId::new(), &tenant_of(&tenant_id), &display_name, now_ms()).await?;
+    async fn create_job(
+        &self,
+        request: Request<ipb::CreateJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let ipb::CreateJobRequest {
+            tenant_id,
+            display_name,
+        } = request.into_inner();
+        let job = self
+            .store
+            .create_job(
+                JobId::new(),
+                &tenant_of(&tenant_id),
+                &display_name,
+                now_ms(),
+            )
+            .await?;
         tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
         Ok(Response::new(job.into()))
     }
 
-    async fn seal_job(&self, request: Request<ipb::SealJobRequest>) -> Result<Response<pb::Job>, Status> {
-        let ipb::SealJobRequest { job, total_molecules, chunk_sizes } = request.into_inner();
+    async fn seal_job(
+        &self,
+        request: Request<ipb::SealJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        let ipb::SealJobRequest {
+            job,
+            total_molecules,
+            chunk_sizes,
+        } = request.into_inner();
         let (tenant, id) = job_ref(job)?;
         let mut v = Violations::default();
         if chunk_sizes.is_empty() || chunk_sizes.contains(&0) {
-            v.field("chunk_sizes", "every chunk holds at least one molecule, and there is at least one");
+            v.field(
+                "chunk_sizes",
+                "every chunk holds at least one molecule, and there is at least one",
+            );
         }
         if chunk_sizes.iter().map(|&s| u64::from(s)).sum::<u64>() != total_molecules {
             v.field("total_molecules", "must equal the sum of chunk_sizes");
         }
         v.check().map_err(SchedulerError::from)?;
-        let job = self.store.seal_job(&tenant, id, total_molecules, &chunk_sizes, now_ms()).await?;
+        let job = self
+            .store
+            .seal_job(&tenant, id, total_molecules, &chunk_sizes, now_ms())
+            .await?;
         tracing::info!(job_id = %id, molecules = total_molecules, chunks = chunk_sizes.len(), "job sealed");
         self.announce(id);
         self.announce_work();
         Ok(Response::new(job.into()))
     }
 
-    async fn abort_job(&self, request: Request<ipb::AbortJobRequest>) -> Result<Response<pb::Job>, Status> {
+    async fn abort_job(
+        &self,
+        request: Request<ipb::AbortJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
         let ipb::AbortJobRequest { job, reason } = request.into_inner();
         let (tenant, id) = job_ref(job)?;
         let job = self.store.abort_job(&tenant, id, &reason, now_ms()).await?;
@@ -131,7 +171,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         &self,
         request: Request<ipb::ListJobsRequest>,
     ) -> Result<Response<pb::ListJobsResponse>, Status> {
-        let ipb::ListJobsRequest { tenant_id, page_size, page_token } = request.into_inner();
+        let ipb::ListJobsRequest {
+            tenant_id,
+            page_size,
+            page_token,
+        } = request.into_inner();
         let mut v = Violations::default();
         if page_size > MAX_JOB_PAGE {
             v.field("page_size", format!("at most {MAX_JOB_PAGE}"));
@@ -145,12 +189,30 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             })
         };
         v.check().map_err(SchedulerError::from)?;
-        let limit = if page_size == 0 { DEFAULT_JOB_PAGE } else { page_size };
-        let jobs = self.store.list_jobs(&tenant_of(&tenant_id), offset, limit + 1).await?;
+        let limit = if page_size == 0 {
+            DEFAULT_JOB_PAGE
+        } else {
+            page_size
+        };
+        let jobs = self
+            .store
+            .list_jobs(&tenant_of(&tenant_id), offset, limit + 1)
+            .await?;
         let more = jobs.len() > limit as usize;
-        let jobs: Vec<pb::Job> = jobs.into_iter().take(limit as usize).map(pb::Job::from).collect();
-        let next_page_token = if more { (offset + u64::from(limit)).to_string() } else { String::new() };
-        Ok(Response::new(pb::ListJobsResponse { jobs, next_page_token }))
+        let jobs: Vec<pb::Job> = jobs
+            .into_iter()
+            .take(limit as usize)
+            .map(pb::Job::from)
+            .collect();
+        let next_page_token = if more {
+            (offset + u64::from(limit)).to_string()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListJobsResponse {
+            jobs,
+            next_page_token,
+        }))
     }
 
     async fn cancel_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
@@ -163,7 +225,10 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
 
     type WatchJobStream = ReceiverStream<Result<pb::JobEvent, Status>>;
 
-    async fn watch_job(&self, request: Request<ipb::JobRef>) -> Result<Response<Self::WatchJobStream>, Status> {
+    async fn watch_job(
+        &self,
+        request: Request<ipb::JobRef>,
+    ) -> Result<Response<Self::WatchJobStream>, Status> {
         let (tenant, id) = job_ref(Some(request.into_inner()))?;
         // Subscribe before the first read so no change falls between them.
         let mut changes = self.job_changed.subscribe();
@@ -175,7 +240,9 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             let mut current = first;
             loop {
                 if last.as_ref() != Some(&current) {
-                    let event = pb::JobEvent { job: Some(current.clone().into()) };
+                    let event = pb::JobEvent {
+                        job: Some(current.clone().into()),
+                    };
                     if tx.send(Ok(event)).await.is_err() {
                         return; // the watcher left
                     }
@@ -190,7 +257,9 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                             Ok(changed) if changed == id => return,
                             Ok(_) => {}
                             Err(broadcast::error::RecvError::Lagged(_)) => return,
-                            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                            Err(broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
                         }
                     }
                 });
@@ -226,16 +295,27 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         &self,
         request: Request<ipb::LeaseTasksRequest>,
     ) -> Result<Response<ipb::LeaseTasksResponse>, Status> {
-        let ipb::LeaseTasksRequest { worker_id, max_tasks, wait_ms } = request.into_inner();
+        let ipb::LeaseTasksRequest {
+            worker_id,
+            max_tasks,
+            wait_ms,
+        } = request.into_inner();
         let max = max_tasks.clamp(1, 64);
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::from(wait_ms)).min(MAX_LEASE_WAIT);
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(u64::from(wait_ms)).min(MAX_LEASE_WAIT);
         loop {
             let notified = self.work_available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let leases = self
                 .store
-                .lease_tasks(&worker_id, max, i64::from(self.lease_ttl_ms), &self.policy, now_ms())
+                .lease_tasks(
+                    &worker_id,
+                    max,
+                    i64::from(self.lease_ttl_ms),
+                    &self.policy,
+                    now_ms(),
+                )
                 .await?;
             if !leases.is_empty() {
                 let mut announced: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
@@ -271,8 +351,10 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         request: Request<ipb::LeaseRef>,
     ) -> Result<Response<ipb::RenewLeaseResponse>, Status> {
         let ipb::LeaseRef { task_id, lease_id } = request.into_inner();
-        let keep_working =
-            self.store.renew_lease(task_id, &lease_id, i64::from(self.lease_ttl_ms), now_ms()).await?;
+        let keep_working = self
+            .store
+            .renew_lease(task_id, &lease_id, i64::from(self.lease_ttl_ms), now_ms())
+            .await?;
         Ok(Response::new(ipb::RenewLeaseResponse { keep_working }))
     }
 
@@ -280,23 +362,51 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         &self,
         request: Request<ipb::CompleteTaskRequest>,
     ) -> Result<Response<ipb::CompleteTaskResponse>, Status> {
-        let ipb::CompleteTaskRequest { lease, valid_molecules, invalid_molecules } = request.into_inner();
+        let ipb::CompleteTaskRequest {
+            lease,
+            valid_molecules,
+            invalid_molecules,
+        } = request.into_inner();
         let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
-        let job = self.store.complete_task(task_id, &lease_id, valid_molecules, invalid_molecules, now_ms()).await?;
+        let job = self
+            .store
+            .complete_task(
+                task_id,
+                &lease_id,
+                valid_molecules,
+                invalid_molecules,
+                now_ms(),
+            )
+            .await?;
         if let Some(job) = job {
             self.announce(job);
         }
-        Ok(Response::new(ipb::CompleteTaskResponse { accepted: job.is_some() }))
+        Ok(Response::new(ipb::CompleteTaskResponse {
+            accepted: job.is_some(),
+        }))
     }
 
     async fn fail_task(
         &self,
         request: Request<ipb::FailTaskRequest>,
     ) -> Result<Response<ipb::FailTaskResponse>, Status> {
-        let ipb::FailTaskRequest { lease, reason, retryable } = request.into_inner();
+        let ipb::FailTaskRequest {
+            lease,
+            reason,
+            retryable,
+        } = request.into_inner();
         let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
-        let (outcome, job) =
-            self.store.fail_task(task_id, &lease_id, &reason, retryable, &self.policy, now_ms()).await?;
+        let (outcome, job) = self
+            .store
+            .fail_task(
+                task_id,
+                &lease_id,
+                &reason,
+                retryable,
+                &self.policy,
+                now_ms(),
+            )
+            .await?;
         tracing::warn!(task_id, ?outcome, %reason, "task failed");
         if let Some(job) = job {
             self.announce(job);
@@ -304,6 +414,8 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         if outcome == FailOutcome::Retry {
             self.announce_work();
         }
-        Ok(Response::new(ipb::FailTaskResponse { will_retry: outcome == FailOutcome::Retry }))
+        Ok(Response::new(ipb::FailTaskResponse {
+            will_retry: outcome == FailOutcome::Retry,
+        }))
     }
 }

@@ -29,7 +29,10 @@ impl JobState {
             (Self::Uploading, Self::Queued | Self::Failed)
                 | (Self::Queued, Self::Running | Self::Completed | Self::Failed)
                 | (Self::Running, Self::Completed | Self::Failed)
-                | (Self::Uploading | Self::Queued | Self::Running, Self::Cancelled)
+                | (
+                    Self::Uploading | Self::Queued | Self::Running,
+                    Self::Cancelled
+                )
         )
     }
 
@@ -114,7 +117,10 @@ pub struct JobRecord {
 }
 
 fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
 }
 
 impl From<JobRecord> for pb::Job {
@@ -213,7 +219,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
-        let p = RetryPolicy { max_attempts: 5, base_backoff_ms: 500, max_backoff_ms: 3000 };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_backoff_ms: 500,
+            max_backoff_ms: 3000,
+        };
         assert_eq!(p.backoff_ms(1), 500);
         assert_eq!(p.backoff_ms(2), 1000);
         assert_eq!(p.backoff_ms(3), 2000);

@@ -61,11 +61,24 @@ impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = store::SqliteJobStore::connect(&config.database_url).await?;
-        let api = grpc::SchedulerApi::new(Arc::new(store), config.retry_policy(), config.lease_ttl_ms);
+        let api =
+            grpc::SchedulerApi::new(Arc::new(store), config.retry_policy(), config.lease_ttl_ms);
         let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, addr, api })
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            addr,
+            api,
+        })
     }
 
     /// The bound address.
@@ -74,9 +87,14 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then stops the reaper and drains.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_serving::<SchedulerServer<grpc::SchedulerApi>>().await;
+        reporter
+            .set_serving::<SchedulerServer<grpc::SchedulerApi>>()
+            .await;
         let stop = CancellationToken::new();
         let reaper = tokio::spawn(reap_exhausted_leases(self.api.clone(), stop.clone()));
         tracing::info!(addr = %self.addr, "scheduler serving");
@@ -102,7 +120,11 @@ async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken)
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match api.store().reap_exhausted(api.policy(), grpc::now_ms()).await {
+        match api
+            .store()
+            .reap_exhausted(api.policy(), grpc::now_ms())
+            .await
+        {
             Ok(jobs) => {
                 for job in jobs {
                     tracing::warn!(job_id = %job, "job failed: a chunk's lease expired on its last attempt");
@@ -116,5 +138,8 @@ async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken)
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+    Server::bind(config)
+        .await?
+        .run(molbatch_telemetry::shutdown_signal())
+        .await
 }

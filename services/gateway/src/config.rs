@@ -8,28 +8,60 @@ use std::net::SocketAddr;
 pub struct Config {
     /// Address of the public port: gRPC and HTTP (health now, REST later) on
     /// one listener.
-    #[arg(long = "http", env = "MOLBATCH_GATEWAY_HTTP", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long = "http",
+        env = "MOLBATCH_GATEWAY_HTTP",
+        default_value = "127.0.0.1:8080"
+    )]
     pub http: SocketAddr,
     /// An extra gRPC-only listener, if wanted.
     #[arg(long = "grpc", env = "MOLBATCH_GATEWAY_GRPC")]
     pub grpc: Option<SocketAddr>,
     /// The scheduler's gRPC address.
-    #[arg(long = "scheduler-url", env = "MOLBATCH_SCHEDULER_URL", default_value = "http://127.0.0.1:50052")]
+    #[arg(
+        long = "scheduler-url",
+        env = "MOLBATCH_SCHEDULER_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
     pub scheduler_url: String,
     /// The storage service's gRPC address.
-    #[arg(long = "storage-url", env = "MOLBATCH_STORAGE_URL", default_value = "http://127.0.0.1:50053")]
+    #[arg(
+        long = "storage-url",
+        env = "MOLBATCH_STORAGE_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
     pub storage_url: String,
     /// Molecules per input chunk (one task each).
-    #[arg(long = "chunk-size", env = "MOLBATCH_GATEWAY_CHUNK_SIZE", default_value_t = 1_000)]
+    #[arg(
+        long = "chunk-size",
+        env = "MOLBATCH_GATEWAY_CHUNK_SIZE",
+        default_value_t = 1_000
+    )]
     pub chunk_size: u32,
     /// Most molecules SubmitBatch accepts inline; larger batches are uploaded.
-    #[arg(long = "max-inline-molecules", env = "MOLBATCH_GATEWAY_MAX_INLINE_MOLECULES", default_value_t = 100_000)]
+    #[arg(
+        long = "max-inline-molecules",
+        env = "MOLBATCH_GATEWAY_MAX_INLINE_MOLECULES",
+        default_value_t = 100_000
+    )]
     pub max_inline_molecules: u32,
 }
 
 impl Config {
     /// The embedded set-up in front of the given scheduler and storage.
-    pub fn embedded(http: SocketAddr, grpc: Option<SocketAddr>, scheduler_url: String, storage_url: String) -> Self {
-        Self { http, grpc, scheduler_url, storage_url, chunk_size: 1_000, max_inline_molecules: 100_000 }
+    pub fn embedded(
+        http: SocketAddr,
+        grpc: Option<SocketAddr>,
+        scheduler_url: String,
+        storage_url: String,
+    ) -> Self {
+        Self {
+            http,
+            grpc,
+            scheduler_url,
+            storage_url,
+            chunk_size: 1_000,
+            max_inline_molecules: 100_000,
+        }
     }
 }

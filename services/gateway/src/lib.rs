@@ -55,14 +55,21 @@ pub enum StartError {
 
 fn channel(url: &str) -> Result<Channel, StartError> {
     Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|source| StartError::Url { url: url.to_owned(), source })?
+        .map_err(|source| StartError::Url {
+            url: url.to_owned(),
+            source,
+        })?
         .connect_timeout(Duration::from_secs(5))
         .connect_lazy())
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
-    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-    let bound = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
     Ok((listener, bound))
 }
 
@@ -80,7 +87,12 @@ impl Server {
         let storage = StorageClient::new(channel(&config.storage_url)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let api = grpc::GatewayApi::new(scheduler, storage, config.chunk_size, config.max_inline_molecules);
+        let api = grpc::GatewayApi::new(
+            scheduler,
+            storage,
+            config.chunk_size,
+            config.max_inline_molecules,
+        );
         let http = bind(config.http).await?;
         let grpc = match config.grpc {
             Some(addr) => Some(bind(addr).await?),
@@ -108,12 +120,19 @@ impl Server {
         let public = MolBatchServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let routes = tonic::service::Routes::new(public).add_service(health).add_service(reflection);
-        Ok(routes.into_axum_router().route("/healthz", get(|| async { "ok\n" })))
+        let routes = tonic::service::Routes::new(public)
+            .add_service(health)
+            .add_service(reflection);
+        Ok(routes
+            .into_axum_router()
+            .route("/healthz", get(|| async { "ok\n" })))
     }
 
     /// Serves until `shutdown` resolves.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let router = Self::router(self.api)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -128,9 +147,15 @@ impl Server {
             tracing::info!(%addr, "gateway serving gRPC");
             let router = router.clone();
             let stop = stopped(stop_rx.clone());
-            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stop).await })
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+            })
         });
-        let served = axum::serve(self.http.0, router).with_graceful_shutdown(stopped(stop_rx)).await;
+        let served = axum::serve(self.http.0, router)
+            .with_graceful_shutdown(stopped(stop_rx))
+            .await;
         if let Some(handle) = extra {
             if let Ok(Err(e)) = handle.await {
                 return Err(StartError::Serve(e));
@@ -142,5 +167,8 @@ impl Server {
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+    Server::bind(config)
+        .await?
+        .run(molbatch_telemetry::shutdown_signal())
+        .await
 }

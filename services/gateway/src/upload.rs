@@ -44,7 +44,13 @@ impl Read for ChannelReader {
 
 /// Reader settings from the client's upload options, or every bad field.
 pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOptions, Violations> {
-    let pb::UploadOptions { format, smiles_column, id_column, delimiter, display_name } = options;
+    let pb::UploadOptions {
+        format,
+        smiles_column,
+        id_column,
+        delimiter,
+        display_name,
+    } = options;
     let mut v = Violations::default();
     let format = match pb::InputFormat::try_from(*format) {
         Ok(pb::InputFormat::Smiles) => Some(Format::Smiles),
@@ -82,7 +88,12 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
 }
 
 fn input_record(index: u64, record: Record) -> ipb::InputRecord {
-    let Record { line: _, id, molecule, properties } = record;
+    let Record {
+        line: _,
+        id,
+        molecule,
+        properties,
+    } = record;
     let (smiles, molblock) = match molecule {
         MolText::Smiles(s) => (s, String::new()),
         MolText::Molblock(m) => (String::new(), m),
@@ -90,12 +101,24 @@ fn input_record(index: u64, record: Record) -> ipb::InputRecord {
     let properties: HashMap<String, String> = properties.into_iter().collect();
     ipb::InputRecord {
         index,
-        molecule: Some(pb::InputMolecule { smiles, molblock, id: id.unwrap_or_default(), properties }),
+        molecule: Some(pb::InputMolecule {
+            smiles,
+            molblock,
+            id: id.unwrap_or_default(),
+            properties,
+        }),
     }
 }
 
 fn format_violation(e: &FormatError) -> Violations {
-    Violations::one(if e.field == "file" { "file".to_owned() } else { format!("options.{}", e.field) }, e.to_string())
+    Violations::one(
+        if e.field == "file" {
+            "file".to_owned()
+        } else {
+            format!("options.{}", e.field)
+        },
+        e.to_string(),
+    )
 }
 
 /// The gateway's side of batch intake.
@@ -128,12 +151,17 @@ impl Intake {
         let forward = async move {
             loop {
                 let piece = match data.message().await {
-                    Ok(Some(pb::UploadBatchRequest { part: Some(pb::upload_batch_request::Part::Data(bytes)) })) => {
-                        Ok(Bytes::from(bytes))
-                    }
-                    Ok(Some(_)) => Err(std::io::Error::other("only the first upload message may carry options")),
+                    Ok(Some(pb::UploadBatchRequest {
+                        part: Some(pb::upload_batch_request::Part::Data(bytes)),
+                    })) => Ok(Bytes::from(bytes)),
+                    Ok(Some(_)) => Err(std::io::Error::other(
+                        "only the first upload message may carry options",
+                    )),
                     Ok(None) => return,
-                    Err(status) => Err(std::io::Error::other(format!("upload interrupted: {}", status.message()))),
+                    Err(status) => Err(std::io::Error::other(format!(
+                        "upload interrupted: {}",
+                        status.message()
+                    ))),
                 };
                 let failed = piece.is_err();
                 if byte_tx.send(piece).await.is_err() || failed {
@@ -141,7 +169,10 @@ impl Intake {
                 }
             }
         };
-        let reader = ChannelReader { pieces: byte_rx, current: Bytes::new() };
+        let reader = ChannelReader {
+            pieces: byte_rx,
+            current: Bytes::new(),
+        };
         let (parsed, ()) = tokio::join!(self.store_parsed(&job, reader, reader_options), forward);
         self.finish(tenant, job, parsed).await
     }
@@ -164,11 +195,17 @@ impl Intake {
                 .take(self.chunk_size)
                 .map(|molecule| {
                     index += 1;
-                    ipb::InputRecord { index: index - 1, molecule: Some(molecule) }
+                    ipb::InputRecord {
+                        index: index - 1,
+                        molecule: Some(molecule),
+                    }
                 })
                 .collect();
             let size = records.len() as u32;
-            if let Err(status) = self.put_chunk(&job, chunk_sizes.len() as u32, records).await {
+            if let Err(status) = self
+                .put_chunk(&job, chunk_sizes.len() as u32, records)
+                .await
+            {
                 stored = Err(IntakeError::Service(status));
                 break;
             }
@@ -178,12 +215,31 @@ impl Intake {
     }
 
     async fn create(&self, tenant: &TenantId, display_name: &str) -> Result<pb::Job, Status> {
-        let request = ipb::CreateJobRequest { tenant_id: tenant.to_string(), display_name: display_name.to_owned() };
-        Ok(self.scheduler.clone().create_job(request).await?.into_inner())
+        let request = ipb::CreateJobRequest {
+            tenant_id: tenant.to_string(),
+            display_name: display_name.to_owned(),
+        };
+        Ok(self
+            .scheduler
+            .clone()
+            .create_job(request)
+            .await?
+            .into_inner())
     }
 
-    async fn put_chunk(&self, job: &pb::Job, chunk_index: u32, records: Vec<ipb::InputRecord>) -> Result<(), Status> {
-        let chunk = ipb::InputChunk { chunk: Some(ipb::ChunkRef { job_id: job.job_id.clone(), chunk_index }), records };
+    async fn put_chunk(
+        &self,
+        job: &pb::Job,
+        chunk_index: u32,
+        records: Vec<ipb::InputRecord>,
+    ) -> Result<(), Status> {
+        let chunk = ipb::InputChunk {
+            chunk: Some(ipb::ChunkRef {
+                job_id: job.job_id.clone(),
+                chunk_index,
+            }),
+            records,
+        };
         self.storage.clone().put_input_chunk(chunk).await?;
         Ok(())
     }
@@ -204,7 +260,9 @@ impl Intake {
             for record in read_records(reader, &options)? {
                 chunk.push(input_record(index, record?));
                 index += 1;
-                if chunk.len() == chunk_size && chunk_tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
+                if chunk.len() == chunk_size
+                    && chunk_tx.blocking_send(std::mem::take(&mut chunk)).is_err()
+                {
                     return Ok(()); // storing failed; that error is reported
                 }
             }
@@ -227,7 +285,9 @@ impl Intake {
         match parser.await {
             Ok(Ok(())) => stored.map(|()| chunk_sizes),
             Ok(Err(e)) => Err(IntakeError::Input(format_violation(&e))),
-            Err(e) => Err(IntakeError::Service(Status::internal(format!("the upload parser died: {e}")))),
+            Err(e) => Err(IntakeError::Service(Status::internal(format!(
+                "the upload parser died: {e}"
+            )))),
         }
     }
 
@@ -238,15 +298,25 @@ impl Intake {
         job: pb::Job,
         stored: Result<Vec<u32>, IntakeError>,
     ) -> Result<pb::Job, Status> {
-        let job_ref = ipb::JobRef { tenant_id: tenant.to_string(), job_id: job.job_id.clone() };
+        let job_ref = ipb::JobRef {
+            tenant_id: tenant.to_string(),
+            job_id: job.job_id.clone(),
+        };
         let outcome = match stored {
-            Ok(sizes) if sizes.is_empty() => Err(IntakeError::Input(Violations::one("file", "no molecules in the input"))),
+            Ok(sizes) if sizes.is_empty() => Err(IntakeError::Input(Violations::one(
+                "file",
+                "no molecules in the input",
+            ))),
             other => other,
         };
         match outcome {
             Ok(chunk_sizes) => {
                 let total_molecules = chunk_sizes.iter().map(|&s| u64::from(s)).sum();
-                let seal = ipb::SealJobRequest { job: Some(job_ref), total_molecules, chunk_sizes };
+                let seal = ipb::SealJobRequest {
+                    job: Some(job_ref),
+                    total_molecules,
+                    chunk_sizes,
+                };
                 Ok(self.scheduler.clone().seal_job(seal).await?.into_inner())
             }
             Err(error) => {
@@ -254,7 +324,10 @@ impl Intake {
                     IntakeError::Input(v) => (format!("upload rejected: {v}"), Status::from(v)),
                     IntakeError::Service(s) => (format!("upload failed: {}", s.message()), s),
                 };
-                let abort = ipb::AbortJobRequest { job: Some(job_ref), reason };
+                let abort = ipb::AbortJobRequest {
+                    job: Some(job_ref),
+                    reason,
+                };
                 if let Err(e) = self.scheduler.clone().abort_job(abort).await {
                     tracing::warn!(job_id = %job.job_id, status = %e, "could not mark the rejected upload failed");
                 }
@@ -270,14 +343,20 @@ mod tests {
 
     #[test]
     fn format_comes_from_the_name_through_gz() {
-        let options = pb::UploadOptions { display_name: "batch.csv.gz".into(), ..Default::default() };
+        let options = pb::UploadOptions {
+            display_name: "batch.csv.gz".into(),
+            ..Default::default()
+        };
         assert_eq!(reader_options(&options).unwrap().format, Format::Csv);
     }
 
     #[test]
     fn unknown_format_and_long_delimiter_are_both_reported() {
-        let options =
-            pb::UploadOptions { display_name: "batch.xyz".into(), delimiter: ";;".into(), ..Default::default() };
+        let options = pb::UploadOptions {
+            display_name: "batch.xyz".into(),
+            delimiter: ";;".into(),
+            ..Default::default()
+        };
         let v = reader_options(&options).unwrap_err();
         let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, vec!["options.format", "options.delimiter"]);
@@ -290,7 +369,12 @@ mod tests {
         tx.try_send(Ok(Bytes::from_static(b"O\n"))).unwrap();
         drop(tx);
         let mut text = String::new();
-        ChannelReader { pieces: rx, current: Bytes::new() }.read_to_string(&mut text).unwrap();
+        ChannelReader {
+            pieces: rx,
+            current: Bytes::new(),
+        }
+        .read_to_string(&mut text)
+        .unwrap();
         assert_eq!(text, "CCO\n");
     }
 }

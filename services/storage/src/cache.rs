@@ -41,13 +41,19 @@ impl Entries {
         if self.bytes + needed <= capacity {
             return;
         }
-        let expired: Vec<String> =
-            self.map.iter().filter(|(_, (exp, _))| *exp <= now).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, (exp, _))| *exp <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in expired {
             self.remove(&key);
         }
         while self.bytes + needed > capacity {
-            let Some(key) = self.map.keys().next().cloned() else { break };
+            let Some(key) = self.map.keys().next().cloned() else {
+                break;
+            };
             self.remove(&key);
         }
     }
@@ -56,13 +62,18 @@ impl Entries {
 impl MemoryCache {
     /// A cache holding at most `capacity_bytes` of values.
     pub fn new(capacity_bytes: usize) -> Self {
-        Self { capacity_bytes, inner: Mutex::new(Entries::default()) }
+        Self {
+            capacity_bytes,
+            inner: Mutex::new(Entries::default()),
+        }
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         // A panic while holding the lock leaves a consistent map (every
         // mutation is a single insert or remove), so poisoning is ignored.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -112,11 +123,15 @@ mod tests {
     async fn capacity_is_never_exceeded() {
         let cache = MemoryCache::new(10);
         for i in 0..20u8 {
-            cache.set(&format!("k{i}"), vec![i; 4], Duration::from_secs(60)).await;
+            cache
+                .set(&format!("k{i}"), vec![i; 4], Duration::from_secs(60))
+                .await;
             assert!(cache.entries().bytes <= 10);
         }
         assert_eq!(cache.get("k19").await, Some(vec![19; 4]));
-        cache.set("huge", vec![0; 11], Duration::from_secs(60)).await;
+        cache
+            .set("huge", vec![0; 11], Duration::from_secs(60))
+            .await;
         assert_eq!(cache.get("huge").await, None);
     }
 }

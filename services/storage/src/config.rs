@@ -8,7 +8,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to serve gRPC on (port 0 picks a free one).
-    #[arg(long = "storage-listen", env = "MOLBATCH_STORAGE_LISTEN", default_value = "127.0.0.1:50053")]
+    #[arg(
+        long = "storage-listen",
+        env = "MOLBATCH_STORAGE_LISTEN",
+        default_value = "127.0.0.1:50053"
+    )]
     pub listen: SocketAddr,
     /// Database URL: `sqlite://PATH` for the embedded backend.
     #[arg(
@@ -18,7 +22,11 @@ pub struct Config {
     )]
     pub database_url: String,
     /// Time to live of cached input chunks, in seconds.
-    #[arg(long = "storage-cache-ttl-secs", env = "MOLBATCH_STORAGE_CACHE_TTL_SECS", default_value_t = 86_400)]
+    #[arg(
+        long = "storage-cache-ttl-secs",
+        env = "MOLBATCH_STORAGE_CACHE_TTL_SECS",
+        default_value_t = 86_400
+    )]
     pub cache_ttl_secs: u64,
     /// Most bytes the in-process cache holds.
     #[arg(long = "storage-cache-bytes", env = "MOLBATCH_STORAGE_CACHE_BYTES", default_value_t = 256 << 20)]

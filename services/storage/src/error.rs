@@ -38,7 +38,9 @@ impl From<StorageError> for Status {
         match err {
             StorageError::InputChunkNotFound { .. } => Status::not_found(err.to_string()),
             StorageError::Invalid(v) => v.into(),
-            StorageError::Store(e) if e.is_transient() => Status::unavailable("storage unavailable, retry"),
+            StorageError::Store(e) if e.is_transient() => {
+                Status::unavailable("storage unavailable, retry")
+            }
             StorageError::Corrupt { .. } | StorageError::Store(_) => {
                 tracing::error!(error = %err, "storage failure");
                 Status::internal("internal storage error")

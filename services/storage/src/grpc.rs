@@ -27,8 +27,16 @@ pub struct StorageApi {
 
 impl StorageApi {
     /// An API over `store`, caching hot inputs in `cache` for `cache_ttl`.
-    pub fn new(store: Arc<dyn BatchStore>, cache: Arc<dyn Cache>, cache_ttl: std::time::Duration) -> Self {
-        Self { store, cache, cache_ttl }
+    pub fn new(
+        store: Arc<dyn BatchStore>,
+        cache: Arc<dyn Cache>,
+        cache_ttl: std::time::Duration,
+    ) -> Self {
+        Self {
+            store,
+            cache,
+            cache_ttl,
+        }
     }
 
     fn input_key(job_id: &str, chunk_index: u32) -> String {
@@ -73,7 +81,9 @@ fn page_start(token: &str) -> Result<u64, Violations> {
     if token.is_empty() {
         return Ok(0);
     }
-    token.parse().map_err(|_| Violations::one("page_token", "not a token from a previous page"))
+    token
+        .parse()
+        .map_err(|_| Violations::one("page_token", "not a token from a previous page"))
 }
 
 #[tonic::async_trait]
@@ -92,13 +102,28 @@ impl ipb::storage_server::Storage for StorageApi {
             molecule_count: chunk.records.len() as u32,
             payload: payload.clone(),
         };
-        self.store.put_input_chunk(&chunk_ref.job_id, stored).await.map_err(StorageError::from)?;
-        self.cache.set(&Self::input_key(&chunk_ref.job_id, chunk_ref.chunk_index), payload, self.cache_ttl).await;
+        self.store
+            .put_input_chunk(&chunk_ref.job_id, stored)
+            .await
+            .map_err(StorageError::from)?;
+        self.cache
+            .set(
+                &Self::input_key(&chunk_ref.job_id, chunk_ref.chunk_index),
+                payload,
+                self.cache_ttl,
+            )
+            .await;
         Ok(Response::new(ipb::PutInputChunkResponse {}))
     }
 
-    async fn get_input_chunk(&self, request: Request<ipb::ChunkRef>) -> Result<Response<ipb::InputChunk>, Status> {
-        let ipb::ChunkRef { job_id, chunk_index } = request.into_inner();
+    async fn get_input_chunk(
+        &self,
+        request: Request<ipb::ChunkRef>,
+    ) -> Result<Response<ipb::InputChunk>, Status> {
+        let ipb::ChunkRef {
+            job_id,
+            chunk_index,
+        } = request.into_inner();
         let key = Self::input_key(&job_id, chunk_index);
         let payload = match self.cache.get(&key).await {
             Some(payload) => payload,
@@ -108,13 +133,23 @@ impl ipb::storage_server::Storage for StorageApi {
                     .input_chunk(&job_id, chunk_index)
                     .await
                     .map_err(StorageError::from)?
-                    .ok_or_else(|| StorageError::InputChunkNotFound { job_id: job_id.clone(), chunk_index })?;
-                self.cache.set(&key, stored.payload.clone(), self.cache_ttl).await;
+                    .ok_or_else(|| StorageError::InputChunkNotFound {
+                        job_id: job_id.clone(),
+                        chunk_index,
+                    })?;
+                self.cache
+                    .set(&key, stored.payload.clone(), self.cache_ttl)
+                    .await;
                 stored.payload
             }
         };
-        let chunk = ipb::InputChunk::decode(payload.as_slice())
-            .map_err(|source| StorageError::Corrupt { job_id, chunk_index, source })?;
+        let chunk = ipb::InputChunk::decode(payload.as_slice()).map_err(|source| {
+            StorageError::Corrupt {
+                job_id,
+                chunk_index,
+                source,
+            }
+        })?;
         Ok(Response::new(chunk))
     }
 
@@ -130,7 +165,10 @@ impl ipb::storage_server::Storage for StorageApi {
             molecule_count: chunk.results.len() as u32,
             payload: chunk.encode_to_vec(),
         };
-        self.store.put_result_chunk(&chunk_ref.job_id, stored).await.map_err(StorageError::from)?;
+        self.store
+            .put_result_chunk(&chunk_ref.job_id, stored)
+            .await
+            .map_err(StorageError::from)?;
         Ok(Response::new(ipb::PutResultChunkResponse {}))
     }
 
@@ -138,9 +176,17 @@ impl ipb::storage_server::Storage for StorageApi {
         &self,
         request: Request<ipb::ListResultsRequest>,
     ) -> Result<Response<pb::ListResultsResponse>, Status> {
-        let ipb::ListResultsRequest { query, total_molecules } = request.into_inner();
-        let pb::ListResultsRequest { job_id, page_size, page_token, filter, include_fingerprint } =
-            query.unwrap_or_default();
+        let ipb::ListResultsRequest {
+            query,
+            total_molecules,
+        } = request.into_inner();
+        let pb::ListResultsRequest {
+            job_id,
+            page_size,
+            page_token,
+            filter,
+            include_fingerprint,
+        } = query.unwrap_or_default();
         let mut violations = Violations::default();
         let filter = ResultFilter::parse(&filter).unwrap_or_else(|v| {
             violations.field("filter", v.to_string());
@@ -154,7 +200,11 @@ impl ipb::storage_server::Storage for StorageApi {
             violations.field("page_size", format!("at most {MAX_PAGE_SIZE}"));
         }
         violations.check().map_err(StorageError::from)?;
-        let page_size = if page_size == 0 { DEFAULT_PAGE_SIZE } else { page_size } as usize;
+        let page_size = if page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            page_size
+        } as usize;
 
         let mut results = Vec::with_capacity(page_size);
         let mut exhausted = false;
@@ -169,9 +219,14 @@ impl ipb::storage_server::Storage for StorageApi {
                 break;
             }
             for stored in chunks {
-                let chunk = ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
-                    StorageError::Corrupt { job_id: job_id.clone(), chunk_index: stored.chunk_index, source }
-                })?;
+                let chunk =
+                    ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
+                        StorageError::Corrupt {
+                            job_id: job_id.clone(),
+                            chunk_index: stored.chunk_index,
+                            source,
+                        }
+                    })?;
                 let start = cursor;
                 for mut result in chunk.results.into_iter().filter(|r| r.index >= start) {
                     cursor = result.index + 1;
@@ -189,7 +244,15 @@ impl ipb::storage_server::Storage for StorageApi {
             }
         }
         let more = !exhausted && (total_molecules == 0 || cursor < total_molecules);
-        let next_page_token = if more { cursor.to_string() } else { String::new() };
-        Ok(Response::new(pb::ListResultsResponse { results, next_page_token, total_size: total_molecules }))
+        let next_page_token = if more {
+            cursor.to_string()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListResultsResponse {
+            results,
+            next_page_token,
+            total_size: total_molecules,
+        }))
     }
 }

@@ -56,9 +56,21 @@ impl Server {
         let cache = cache::MemoryCache::new(config.cache_bytes);
         let api = grpc::StorageApi::new(Arc::new(store), Arc::new(cache), config.cache_ttl());
         let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, addr, api })
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            addr,
+            api,
+        })
     }
 
     /// The bound address.
@@ -67,9 +79,14 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight calls.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_serving::<StorageServer<grpc::StorageApi>>().await;
+        reporter
+            .set_serving::<StorageServer<grpc::StorageApi>>()
+            .await;
         tracing::info!(addr = %self.addr, "storage serving");
         tonic::transport::Server::builder()
             .add_service(health)
@@ -82,5 +99,8 @@ impl Server {
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    Server::bind(config).await?.run(molbatch_telemetry::shutdown_signal()).await
+    Server::bind(config)
+        .await?
+        .run(molbatch_telemetry::shutdown_signal())
+        .await
 }

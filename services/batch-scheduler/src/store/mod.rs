@@ -51,17 +51,32 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<JobRecord, SchedulerError>;
 
     /// Moves an UPLOADING job to FAILED with `reason`.
-    async fn abort_job(&self, tenant: &TenantId, id: JobId, reason: &str, now: i64)
-        -> Result<JobRecord, SchedulerError>;
+    async fn abort_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        reason: &str,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError>;
 
     /// A job of `tenant`.
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError>;
 
     /// `tenant`'s jobs, newest first, skipping `offset`.
-    async fn list_jobs(&self, tenant: &TenantId, offset: u64, limit: u32) -> Result<Vec<JobRecord>, SchedulerError>;
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, SchedulerError>;
 
     /// Cancels an unfinished job and its queued tasks.
-    async fn cancel_job(&self, tenant: &TenantId, id: JobId, now: i64) -> Result<JobRecord, SchedulerError>;
+    async fn cancel_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError>;
 
     /// Leases up to `max` ready tasks (queued and past backoff, or leased with
     /// an expired lease and attempts left) until `now + ttl_ms`.
@@ -75,7 +90,13 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<Vec<Lease>, SchedulerError>;
 
     /// Extends a lease; false when it is lost or its job is no longer running.
-    async fn renew_lease(&self, task_id: i64, lease_id: &str, ttl_ms: i64, now: i64) -> Result<bool, SchedulerError>;
+    async fn renew_lease(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<bool, SchedulerError>;
 
     /// Marks a leased task done and moves its job's counters (and state, on
     /// the last chunk) in the same transaction. `None` when the lease was
@@ -102,10 +123,18 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Fails the jobs of tasks whose lease expired on their last attempt;
     /// returns the jobs that changed.
-    async fn reap_exhausted(&self, policy: &RetryPolicy, now: i64) -> Result<Vec<JobId>, SchedulerError>;
+    async fn reap_exhausted(
+        &self,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError>;
 
     /// A job's analyses.
-    async fn analyses(&self, tenant: &TenantId, id: JobId) -> Result<Vec<AnalysisRecord>, SchedulerError>;
+    async fn analyses(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Vec<AnalysisRecord>, SchedulerError>;
 }
 
 #[cfg(test)]

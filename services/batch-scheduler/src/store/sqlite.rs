@@ -21,7 +21,8 @@ pub struct SqliteJobStore {
     pool: SqlitePool,
 }
 
-const JOB_COLUMNS: &str = "id, tenant_id, state, display_name, total_molecules, processed_molecules, \
+const JOB_COLUMNS: &str =
+    "id, tenant_id, state, display_name, total_molecules, processed_molecules, \
      valid_molecules, invalid_molecules, total_chunks, completed_chunks, error, created_at_ms, \
      updated_at_ms, ended_at_ms";
 
@@ -46,9 +47,12 @@ struct JobRow {
 impl TryFrom<JobRow> for JobRecord {
     type Error = StoreError;
     fn try_from(row: JobRow) -> Result<Self, StoreError> {
-        let id = row.id.parse().map_err(|_| StoreError::Corrupt(format!("job id {:?}", row.id)))?;
-        let state =
-            JobState::parse(&row.state).ok_or_else(|| StoreError::Corrupt(format!("job state {:?}", row.state)))?;
+        let id = row
+            .id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("job id {:?}", row.id)))?;
+        let state = JobState::parse(&row.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {:?}", row.state)))?;
         // Counters were written from unsigned values by this module.
         Ok(JobRecord {
             id,
@@ -86,7 +90,10 @@ impl TryFrom<LeaseRow> for Lease {
         Ok(Lease {
             task_id: row.id,
             lease_id: row.lease_id,
-            job_id: row.job_id.parse().map_err(|_| StoreError::Corrupt(format!("task job id {:?}", row.job_id)))?,
+            job_id: row
+                .job_id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("task job id {:?}", row.job_id)))?,
             chunk_index: row.chunk_index as u32,
             first_index: row.first_index as u64,
             molecule_count: row.molecule_count as u32,
@@ -103,16 +110,23 @@ impl SqliteJobStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
 
-    async fn job_in(tx: &mut Transaction<'_, Sqlite>, id: JobId) -> Result<Option<JobRecord>, SchedulerError> {
-        let row: Option<JobRow> = sqlx::query_as(&format!("select {JOB_COLUMNS} from job where id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
+    async fn job_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: JobId,
+    ) -> Result<Option<JobRecord>, SchedulerError> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("select {JOB_COLUMNS} from job where id = ?"))
+                .bind(id.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
         Ok(row.map(JobRecord::try_from).transpose()?)
     }
 
@@ -132,7 +146,11 @@ impl SqliteJobStore {
             .filter(|j| &j.tenant == tenant)
             .ok_or(SchedulerError::JobNotFound(id))?;
         if !job.state.can_become(to) {
-            return Err(SchedulerError::WrongState { job: id, state: job.state, action });
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action,
+            });
         }
         let ended = to.is_terminal().then_some(now);
         sqlx::query(
@@ -154,7 +172,9 @@ impl SqliteJobStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let job = Self::job_in(&mut tx, id).await?.ok_or(SchedulerError::JobNotFound(id))?;
+        let job = Self::job_in(&mut tx, id)
+            .await?
+            .ok_or(SchedulerError::JobNotFound(id))?;
         tx.commit().await?;
         Ok(job)
     }
@@ -206,7 +226,9 @@ impl JobStore for SqliteJobStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let job = Self::job_in(&mut tx, id).await?.ok_or(SchedulerError::JobNotFound(id))?;
+        let job = Self::job_in(&mut tx, id)
+            .await?
+            .ok_or(SchedulerError::JobNotFound(id))?;
         tx.commit().await?;
         Ok(job)
     }
@@ -225,7 +247,11 @@ impl JobStore for SqliteJobStore {
             .filter(|j| &j.tenant == tenant)
             .ok_or(SchedulerError::JobNotFound(id))?;
         if job.state != JobState::Uploading {
-            return Err(SchedulerError::WrongState { job: id, state: job.state, action: "seal" });
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action: "seal",
+            });
         }
         let mut first_index: u64 = 0;
         for (chunk_index, size) in chunk_sizes.iter().enumerate() {
@@ -251,7 +277,9 @@ impl JobStore for SqliteJobStore {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        let job = Self::job_in(&mut tx, id).await?.ok_or(SchedulerError::JobNotFound(id))?;
+        let job = Self::job_in(&mut tx, id)
+            .await?
+            .ok_or(SchedulerError::JobNotFound(id))?;
         tx.commit().await?;
         Ok(job)
     }
@@ -263,20 +291,30 @@ impl JobStore for SqliteJobStore {
         reason: &str,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
-        self.transition(tenant, id, JobState::Failed, "abort", Some(reason), now).await
+        self.transition(tenant, id, JobState::Failed, "abort", Some(reason), now)
+            .await
     }
 
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError> {
-        let row: Option<JobRow> =
-            sqlx::query_as(&format!("select {JOB_COLUMNS} from job where id = ? and tenant_id = ?"))
-                .bind(id.to_string())
-                .bind(tenant.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(JobRecord::try_from).transpose()?.ok_or(SchedulerError::JobNotFound(id))?)
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "select {JOB_COLUMNS} from job where id = ? and tenant_id = ?"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(JobRecord::try_from)
+            .transpose()?
+            .ok_or(SchedulerError::JobNotFound(id))?)
     }
 
-    async fn list_jobs(&self, tenant: &TenantId, offset: u64, limit: u32) -> Result<Vec<JobRecord>, SchedulerError> {
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, SchedulerError> {
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "select {JOB_COLUMNS} from job where tenant_id = ?
              order by created_at_ms desc, id desc limit ? offset ?"
@@ -286,11 +324,27 @@ impl JobStore for SqliteJobStore {
         .bind(offset as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(JobRecord::try_from).collect::<Result<_, _>>()?)
+        Ok(rows
+            .into_iter()
+            .map(JobRecord::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
-    async fn cancel_job(&self, tenant: &TenantId, id: JobId, now: i64) -> Result<JobRecord, SchedulerError> {
-        self.transition(tenant, id, JobState::Cancelled, "cancel", Some("cancelled by user"), now).await
+    async fn cancel_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        self.transition(
+            tenant,
+            id,
+            JobState::Cancelled,
+            "cancel",
+            Some("cancelled by user"),
+            now,
+        )
+        .await
     }
 
     async fn lease_tasks(
@@ -323,7 +377,10 @@ impl JobStore for SqliteJobStore {
         .bind(i64::from(max))
         .fetch_all(&mut *tx)
         .await?;
-        let mut leases: Vec<Lease> = rows.into_iter().map(Lease::try_from).collect::<Result<_, _>>()?;
+        let mut leases: Vec<Lease> = rows
+            .into_iter()
+            .map(Lease::try_from)
+            .collect::<Result<_, _>>()?;
         leases.sort_by_key(|l| (l.job_id, l.chunk_index));
         let mut jobs: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
         jobs.dedup();
@@ -338,7 +395,13 @@ impl JobStore for SqliteJobStore {
         Ok(leases)
     }
 
-    async fn renew_lease(&self, task_id: i64, lease_id: &str, ttl_ms: i64, now: i64) -> Result<bool, SchedulerError> {
+    async fn renew_lease(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<bool, SchedulerError> {
         let done = sqlx::query(
             "update task set lease_deadline_ms = ?
              where id = ? and lease_id = ? and state = 'leased'
@@ -396,7 +459,9 @@ impl JobStore for SqliteJobStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let id = job_id.parse().map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
+        let id = job_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
         Ok(Some(id))
     }
 
@@ -432,22 +497,30 @@ impl JobStore for SqliteJobStore {
             .await?;
             FailOutcome::Retry
         } else {
-            sqlx::query("update task set state = 'failed', last_error = ?, finished_at_ms = ? where id = ?")
-                .bind(reason)
-                .bind(now)
-                .bind(task_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "update task set state = 'failed', last_error = ?, finished_at_ms = ? where id = ?",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
             let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): {reason}");
             Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
             FailOutcome::JobFailed
         };
         tx.commit().await?;
-        let id = job_id.parse().map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
+        let id = job_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
         Ok((outcome, Some(id)))
     }
 
-    async fn reap_exhausted(&self, policy: &RetryPolicy, now: i64) -> Result<Vec<JobId>, SchedulerError> {
+    async fn reap_exhausted(
+        &self,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
         let dead: Vec<(i64, String, i64, i64)> = sqlx::query_as(
             "select id, job_id, chunk_index, attempt from task
@@ -468,13 +541,21 @@ impl JobStore for SqliteJobStore {
             .await?;
             let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): worker lost (lease expired)");
             Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
-            jobs.push(job_id.parse().map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?);
+            jobs.push(
+                job_id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?,
+            );
         }
         tx.commit().await?;
         Ok(jobs)
     }
 
-    async fn analyses(&self, tenant: &TenantId, id: JobId) -> Result<Vec<AnalysisRecord>, SchedulerError> {
+    async fn analyses(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Vec<AnalysisRecord>, SchedulerError> {
         self.job(tenant, id).await?;
         let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
             "select type, status, reason, created_at_ms, updated_at_ms from analysis where job_id = ? order by type",
@@ -484,13 +565,15 @@ impl JobStore for SqliteJobStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(kind, status, reason, created_at_ms, updated_at_ms)| AnalysisRecord {
-                kind,
-                status,
-                reason,
-                created_at_ms,
-                updated_at_ms,
-            })
+            .map(
+                |(kind, status, reason, created_at_ms, updated_at_ms)| AnalysisRecord {
+                    kind,
+                    status,
+                    reason,
+                    created_at_ms,
+                    updated_at_ms,
+                },
+            )
             .collect())
     }
 }

@@ -36,7 +36,9 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
         )
     }
 }
@@ -48,7 +50,11 @@ pub trait BatchStore: Send + Sync + 'static {
     async fn put_input_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
 
     /// Reads an input chunk.
-    async fn input_chunk(&self, job_id: &str, chunk_index: u32) -> Result<Option<StoredChunk>, StoreError>;
+    async fn input_chunk(
+        &self,
+        job_id: &str,
+        chunk_index: u32,
+    ) -> Result<Option<StoredChunk>, StoreError>;
 
     /// Stores a result chunk, replacing one with the same key (idempotent).
     async fn put_result_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
@@ -69,7 +75,12 @@ pub(crate) mod conformance {
     use super::*;
 
     fn chunk(index: u32, first: u64, count: u32, byte: u8) -> StoredChunk {
-        StoredChunk { chunk_index: index, first_index: first, molecule_count: count, payload: vec![byte; 8] }
+        StoredChunk {
+            chunk_index: index,
+            first_index: first,
+            molecule_count: count,
+            payload: vec![byte; 8],
+        }
     }
 
     pub(crate) async fn batch_store_conforms(store: &dyn BatchStore) {
@@ -79,30 +90,65 @@ pub(crate) mod conformance {
     }
 
     async fn input_chunks_round_trip(store: &dyn BatchStore) {
-        store.put_input_chunk("job-a", chunk(0, 0, 3, 1)).await.unwrap();
-        assert_eq!(store.input_chunk("job-a", 0).await.unwrap(), Some(chunk(0, 0, 3, 1)));
+        store
+            .put_input_chunk("job-a", chunk(0, 0, 3, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.input_chunk("job-a", 0).await.unwrap(),
+            Some(chunk(0, 0, 3, 1))
+        );
         assert_eq!(store.input_chunk("job-a", 1).await.unwrap(), None);
         assert_eq!(store.input_chunk("job-b", 0).await.unwrap(), None);
     }
 
     async fn result_upsert_replaces_and_never_duplicates(store: &dyn BatchStore) {
-        store.put_result_chunk("job-u", chunk(0, 0, 2, 1)).await.unwrap();
-        store.put_result_chunk("job-u", chunk(0, 0, 2, 2)).await.unwrap();
+        store
+            .put_result_chunk("job-u", chunk(0, 0, 2, 1))
+            .await
+            .unwrap();
+        store
+            .put_result_chunk("job-u", chunk(0, 0, 2, 2))
+            .await
+            .unwrap();
         let chunks = store.result_chunks_from("job-u", 0, 10).await.unwrap();
         assert_eq!(chunks, vec![chunk(0, 0, 2, 2)]);
     }
 
     async fn result_paging_starts_at_the_chunk_holding_the_index(store: &dyn BatchStore) {
         // Chunks stored out of order, as workers finish them.
-        store.put_result_chunk("job-p", chunk(2, 20, 5, 3)).await.unwrap();
-        store.put_result_chunk("job-p", chunk(0, 0, 10, 1)).await.unwrap();
-        store.put_result_chunk("job-p", chunk(1, 10, 10, 2)).await.unwrap();
-        let from_12: Vec<u32> =
-            store.result_chunks_from("job-p", 12, 10).await.unwrap().iter().map(|c| c.chunk_index).collect();
+        store
+            .put_result_chunk("job-p", chunk(2, 20, 5, 3))
+            .await
+            .unwrap();
+        store
+            .put_result_chunk("job-p", chunk(0, 0, 10, 1))
+            .await
+            .unwrap();
+        store
+            .put_result_chunk("job-p", chunk(1, 10, 10, 2))
+            .await
+            .unwrap();
+        let from_12: Vec<u32> = store
+            .result_chunks_from("job-p", 12, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.chunk_index)
+            .collect();
         assert_eq!(from_12, vec![1, 2]);
-        let limited: Vec<u32> =
-            store.result_chunks_from("job-p", 0, 2).await.unwrap().iter().map(|c| c.chunk_index).collect();
+        let limited: Vec<u32> = store
+            .result_chunks_from("job-p", 0, 2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.chunk_index)
+            .collect();
         assert_eq!(limited, vec![0, 1]);
-        assert!(store.result_chunks_from("job-p", 25, 10).await.unwrap().is_empty());
+        assert!(store
+            .result_chunks_from("job-p", 25, 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

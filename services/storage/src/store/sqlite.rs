@@ -35,7 +35,10 @@ impl From<ChunkRow> for StoredChunk {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl SqliteBatchStore {
@@ -47,7 +50,10 @@ impl SqliteBatchStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -96,7 +102,11 @@ impl BatchStore for SqliteBatchStore {
         self.put(Table::Input, job_id, chunk).await
     }
 
-    async fn input_chunk(&self, job_id: &str, chunk_index: u32) -> Result<Option<StoredChunk>, StoreError> {
+    async fn input_chunk(
+        &self,
+        job_id: &str,
+        chunk_index: u32,
+    ) -> Result<Option<StoredChunk>, StoreError> {
         let row: Option<ChunkRow> = sqlx::query_as(
             "select chunk_index, first_index, molecule_count, payload
              from input_chunk where job_id = ? and chunk_index = ?",
