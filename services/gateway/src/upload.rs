@@ -256,10 +256,8 @@ impl Intake {
         let chunk_size = self.chunk_size;
         let parser = tokio::task::spawn_blocking(move || -> Result<(), FormatError> {
             let mut chunk = Vec::with_capacity(chunk_size);
-            let mut index = 0u64;
-            for record in read_records(reader, &options)? {
-                chunk.push(input_record(index, record?));
-                index += 1;
+            for (index, record) in read_records(reader, &options)?.enumerate() {
+                chunk.push(input_record(index as u64, record?));
                 if chunk.len() == chunk_size
                     && chunk_tx.blocking_send(std::mem::take(&mut chunk)).is_err()
                 {
