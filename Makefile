@@ -33,7 +33,8 @@ unit: deps
 
 ## Throughput: chemistry core, end to end, and Python RDKit in the same run.
 bench: deps
-	$(CARGO) build --release --bin molbatch --example pipeline_bench -p molbatch-chem
+	$(CARGO) build --release --bin molbatch
+	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	scripts/bench.sh
 
 ## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.

@@ -15,8 +15,8 @@ on PATH has no RDKit):
 Optional: `--timing` prints a per-step time breakdown instead of writing.
 
 Input set (deterministic): the first 2,000 SMILES of
-/work/shared/data/moses/test.csv.gz, 300 ChEMBL SMILES from
-/work/shared/data/chembl-activity/*.csv (per file, the first 30 carrying a
+shared/data/moses/test.csv.gz, 300 ChEMBL SMILES from
+shared/data/chembl-activity/*.csv (per file, the first 30 carrying a
 charge or several fragments and the first 30 others), a few Molblocks, and the
 hand-picked hard cases in HARD_CASES.
 """
@@ -38,8 +38,10 @@ RDLogger.DisableLog("rdApp.*")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "crates", "chem", "tests", "fixtures", "reference.jsonl.gz")
-MOSES = "/work/shared/data/moses/test.csv.gz"
-CHEMBL = "/work/shared/data/chembl-activity/*.csv"
+# shared/data beside the repository, or MOLBATCH_SHARED_DATA.
+DATA = os.environ.get("MOLBATCH_SHARED_DATA") or os.path.join(os.path.dirname(REPO), "shared", "data")
+MOSES = os.path.join(DATA, "moses", "test.csv.gz")
+CHEMBL = os.path.join(DATA, "chembl-activity", "*.csv")
 
 CATALOGS = ["PAINS_A", "PAINS_B", "PAINS_C", "BRENK", "NIH"]
 

@@ -1,6 +1,11 @@
 //! Cross-service tests: all four services in one test process on loopback
 //! (and the `molbatch` command against `molbatch serve`), on embedded storage.
-#![allow(clippy::unwrap_used, clippy::wildcard_enum_match_arm, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::wildcard_enum_match_arm,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod batch;
 mod cli;
