@@ -3,6 +3,7 @@
 
 /// RDKit libraries the bridge calls into, directly or through inline headers.
 const RDKIT_LIBS: &[&str] = &[
+    "Depictor",
     "FilterCatalog",
     "MolStandardize",
     "Fingerprints",
@@ -26,6 +27,7 @@ fn main() {
     cxx_build::bridge("src/ffi/mod.rs")
         .file("src/ffi/pipeline.cc")
         .file("src/ffi/screen.cc")
+        .file("src/ffi/depict.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -41,6 +43,8 @@ fn main() {
         "src/ffi/mod.rs",
         "src/ffi/pipeline.cc",
         "src/ffi/pipeline.h",
+        "src/ffi/depict.cc",
+        "src/ffi/depict.h",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }

@@ -1,5 +1,6 @@
 //! Errors of the chemistry core itself: failing to build the shared RDKit
-//! state, or malformed values handed to a helper. A molecule that RDKit
+//! state, malformed values handed to a helper, or a structure that cannot be
+//! depicted. A molecule that RDKit
 //! rejects is *not* an error here; it is a
 //! [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
 
@@ -24,5 +25,14 @@ pub enum ChemError {
     FingerprintBit {
         /// The offending index.
         bit: u32,
+    },
+    /// RDKit could not parse or lay out a SMILES for a 2D Molblock
+    /// ([`molblock_2d`](crate::depict::molblock_2d)).
+    #[error("cannot depict {smiles:?}: {message}")]
+    Depiction {
+        /// The SMILES that was given.
+        smiles: String,
+        /// RDKit's error text.
+        message: String,
     },
 }

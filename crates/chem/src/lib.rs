@@ -8,6 +8,8 @@
 //! - [`outcome`]: what `process` returns — [`MoleculeOutcome`],
 //!   [`MoleculeRecord`], [`Descriptors`], [`Alert`], and for rejected
 //!   molecules [`InvalidMolecule`] with a stable [`ErrorCode`].
+//! - [`depict`]: [`molblock_2d`], a 2D Molblock from a SMILES, for SD
+//!   output (outside the per-molecule pipeline).
 //! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers.
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
 //! - [`error`]: [`ChemError`], failures outside the per-molecule path.
@@ -17,6 +19,7 @@
 //! the same steps; `scripts/reference_fixtures.py` writes those reference
 //! values and `tests/reference.rs` checks them.
 
+pub mod depict;
 pub mod error;
 mod ffi;
 pub mod fingerprint;
@@ -24,6 +27,7 @@ pub mod outcome;
 pub mod pipeline;
 pub mod qed;
 
+pub use depict::molblock_2d;
 pub use error::ChemError;
 pub use fingerprint::Fingerprint;
 pub use outcome::{

@@ -8,10 +8,11 @@
 //! crossing and no intermediate molecule ever reaches Rust.
 //!
 //! C++ files: `pipeline.{h,cc}` (the per-molecule steps, in the same order
-//! as `scripts/reference_fixtures.py`) and `screen.{h,cc}` (sound
+//! as `scripts/reference_fixtures.py`), `screen.{h,cc}` (sound
 //! pre-checks that skip substructure queries which cannot match, so RDKit's
 //! filter catalogs and QED alerts only run where they might; results are
-//! unchanged by construction).
+//! unchanged by construction) and `depict.{h,cc}` (2D coordinates and
+//! Molblock text for SD output, outside the per-molecule pipeline).
 //!
 //! Invariants:
 //! - every bridged C++ function returns `Result`, so cxx converts a C++
@@ -94,9 +95,10 @@ mod bridge {
         alert_names: Vec<String>,
     }
 
-    // SAFETY: these declarations mirror `pipeline.h` exactly (cxx's generated
-    // C++ fails to compile otherwise); every function returns `Result`, so a
-    // C++ exception is caught in the shim and never unwinds into Rust.
+    // SAFETY: these declarations mirror `pipeline.h` and `depict.h` exactly
+    // (cxx's generated C++ fails to compile otherwise); every function
+    // returns `Result`, so a C++ exception is caught in the shim and never
+    // unwinds into Rust.
     unsafe extern "C++" {
         include!("molbatch-chem/src/ffi/pipeline.h");
 
@@ -112,11 +114,16 @@ mod bridge {
 
         /// Runs the RDKit part of the pipeline on one input.
         fn process(ctx: &Context, kind: InputKind, text: &str) -> Result<RawRecord>;
+
+        include!("molbatch-chem/src/ffi/depict.h");
+
+        /// Parses a SMILES, computes 2D coordinates and writes a Molblock.
+        fn molblock_2d(smiles: &str) -> Result<String>;
     }
 }
 
 pub(crate) use bridge::{
-    new_context, process, silence_rdkit_logs, Context, InputKind, RawRecord, Status,
+    molblock_2d, new_context, process, silence_rdkit_logs, Context, InputKind, RawRecord, Status,
 };
 
 /// Catalog names in the order of the C++ `kCatalogs` table (`pipeline.cc`);
