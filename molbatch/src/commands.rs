@@ -12,7 +12,7 @@ use molbatch_client::Client;
 use molbatch_proto::v1 as pb;
 
 use crate::embedded::{Embedded, ServeOptions};
-use crate::output::{job_line, state_name, write_jsonl, CsvResults};
+use crate::output::{job_line, state_name, write_jsonl, CsvResults, OutputError, SdfResults};
 
 /// Exit code of `submit --wait` and `watch` when the job ended but did not
 /// complete (FAILED or CANCELLED).
@@ -140,6 +140,10 @@ pub enum ResultsFormat {
     Csv,
     /// One proto3 JSON object per line.
     Jsonl,
+    /// SD file: a 2D structure of the standardised molecule per result (no
+    /// atoms for an invalid one), titled by the input id, with the CSV
+    /// columns as data items.
+    Sdf,
 }
 
 /// `molbatch results`.
@@ -161,7 +165,9 @@ pub struct ResultsArgs {
     pub fingerprints: bool,
 }
 
-/// Runs the command line.
+/// Runs the command line. Needs tokio's multi-thread runtime (as
+/// `#[tokio::main]` builds): `results --format sdf` lays out structures
+/// with `block_in_place`.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Cli {
         server,
@@ -344,38 +350,56 @@ async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitC
     match format {
         ResultsFormat::Csv => {
             let mut writer = CsvResults::new(out, fingerprints);
-            let mut failed = None;
-            client
-                .for_each_result_page(&job, &filter, fingerprints, |page| {
-                    if let Err(e) = writer.write_page(&page) {
-                        failed = Some(e);
-                    }
-                    Ok(())
-                })
-                .await?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
+            write_pages(client, &job, &filter, fingerprints, &mut |page| {
+                writer.write_page(page)
+            })
+            .await?;
             writer.finish()?;
         }
         ResultsFormat::Jsonl => {
             let mut out = out;
-            let mut failed = None;
-            client
-                .for_each_result_page(&job, &filter, fingerprints, |page| {
-                    if let Err(e) = write_jsonl(&mut out, &page) {
-                        failed = Some(e);
-                    }
-                    Ok(())
-                })
-                .await?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
+            write_pages(client, &job, &filter, fingerprints, &mut |page| {
+                write_jsonl(&mut out, page)
+            })
+            .await?;
             out.flush()?;
+        }
+        ResultsFormat::Sdf => {
+            let mut writer = SdfResults::new(out, fingerprints);
+            // Depicting a page runs RDKit for up to a second; let the
+            // runtime move the connection's tasks to another worker meanwhile.
+            write_pages(client, &job, &filter, fingerprints, &mut |page| {
+                tokio::task::block_in_place(|| writer.write_page(page))
+            })
+            .await?;
+            writer.finish()?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hands every page of a job's results to `write`, in input order; after the
+/// first failure, later pages are skipped and the failure returned.
+async fn write_pages(
+    client: &mut Client,
+    job: &str,
+    filter: &str,
+    fingerprints: bool,
+    write: &mut dyn FnMut(&[pb::MoleculeResult]) -> Result<(), OutputError>,
+) -> anyhow::Result<()> {
+    let mut failed = None;
+    client
+        .for_each_result_page(job, filter, fingerprints, |page| {
+            if failed.is_none() {
+                failed = write(&page).err();
+            }
+            Ok(())
+        })
+        .await?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 async fn analytics(

@@ -1,5 +1,6 @@
 //! The `molbatch` command as a user runs it: `serve` in the background,
-//! `submit --wait`, `status`, `results` in CSV and JSONL, and a broken file.
+//! `submit --wait`, `status`, `results` in CSV, JSONL and SDF, and a broken
+//! file.
 
 use std::process::{Child, Command, Output, Stdio};
 
@@ -122,6 +123,41 @@ fn a_chemist_submits_waits_and_reads_results() {
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert_eq!(csv.lines().count(), 4);
     assert!(csv.starts_with("index,inputId,inputSmiles,valid,errorCode"));
+
+    let sdf_path = dir.path().join("out.sdf");
+    let sdf = molbatch(
+        &serve.url,
+        &[
+            "results",
+            &job,
+            "--format",
+            "sdf",
+            "-o",
+            sdf_path.to_str().unwrap(),
+        ],
+    );
+    assert!(sdf.status.success(), "{}", text(&sdf.stderr));
+    let sdf = std::fs::read_to_string(&sdf_path).unwrap();
+    assert_eq!(sdf.lines().filter(|l| *l == "$$$$").count(), 3, "{sdf}");
+    let records: Vec<&str> = sdf.split_terminator("$$$$\n").collect();
+    assert_eq!(records.len(), 3, "{sdf}");
+    assert!(records[0].starts_with("ethanol\n"), "{}", records[0]);
+    assert!(records[0].contains("\n> <canonicalSmiles>\nCCO\n\n"));
+    assert!(records[1].starts_with("broken\n"), "{}", records[1]);
+    assert!(records[1].contains("\n> <errorCode>\nSMILES_SYNTAX\n\n"));
+    assert!(records[2].contains("\n> <standardizedSmiles>\nO=C(O)c1ccccc1\n\n"));
+    // Each structure is what RDKit reads back as the standardised molecule;
+    // the invalid molecule's record has a structure without atoms.
+    let pipeline = molbatch_chem::Pipeline::new().unwrap();
+    let structures: Vec<&str> = records
+        .iter()
+        .map(|r| &r[..r.find("M  END\n").unwrap() + "M  END\n".len()])
+        .collect();
+    for (structure, expected) in [(structures[0], "CCO"), (structures[2], "O=C(O)c1ccccc1")] {
+        let outcome = pipeline.process(molbatch_chem::MolInput::Molblock(structure));
+        assert_eq!(outcome.valid().unwrap().canonical_smiles, expected);
+    }
+    assert!(structures[1].lines().nth(3).unwrap().starts_with("  0  0"));
 }
 
 #[test]
