@@ -21,7 +21,7 @@ serve_pid=""
 cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-zcat "$DATA/moses/test.csv.gz" | head -n $((N + 1)) > "$work/batch.csv"
+{ zcat "$DATA/moses/test.csv.gz" || true; } | head -n $((N + 1)) > "$work/batch.csv"  # zcat stops on SIGPIPE
 tail -n +2 "$work/batch.csv" > "$work/batch.smi"
 echo "== $N molecules from moses/test.csv.gz, $RUNS runs each, $(nproc) cores"
 
