@@ -1,6 +1,8 @@
-//! What every service shares around its core: structured logging set-up and
-//! the shutdown signal. Metrics and OpenTelemetry export join this crate when
+//! What every service shares around its core: structured logging set-up, the
+//! shutdown signal, and binding/dialling ([`net`]). Metrics and OpenTelemetry export join this crate when
 //! the observability work lands (issue 8); nothing here knows about molecules.
+
+pub mod net;
 
 use tracing_subscriber::EnvFilter;
 

@@ -16,15 +16,17 @@ use std::time::Duration;
 
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_telemetry::net::{bind, lazy_channel};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
 
 pub use config::Config;
 
 /// Largest message a worker sends or receives (a chunk of large molecules).
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Longest call to another service (long-polls included).
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the worker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -33,35 +35,14 @@ pub enum StartError {
     #[error("cannot set up the chemistry pipeline: {0}")]
     Chem(#[from] molbatch_chem::ChemError),
     /// A service URL is not valid.
-    #[error("invalid URL {url:?}: {source}")]
-    Url {
-        /// The URL.
-        url: String,
-        /// Why.
-        source: tonic::transport::Error,
-    },
+    #[error(transparent)]
+    Url(#[from] molbatch_telemetry::net::UrlError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] molbatch_telemetry::net::BindError),
     /// The health server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-}
-
-fn channel(url: &str) -> Result<Channel, StartError> {
-    Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|source| StartError::Url {
-            url: url.to_owned(),
-            source,
-        })?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(120))
-        .connect_lazy())
 }
 
 /// A worker process whose pipeline is built and whose health listener is bound.
@@ -78,22 +59,13 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         // Building the filter catalogs takes a moment, once, before serving.
         let pipeline = Arc::new(molbatch_chem::Pipeline::new()?);
-        let scheduler = SchedulerClient::new(channel(&config.scheduler_url)?)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let storage = StorageClient::new(channel(&config.storage_url)?)
+        let scheduler =
+            SchedulerClient::new(lazy_channel(&config.scheduler_url, Some(CALL_TIMEOUT))?)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let storage = StorageClient::new(lazy_channel(&config.storage_url, Some(CALL_TIMEOUT))?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(config.listen).await?;
         let worker = worker::Worker {
             pipeline,
             scheduler,

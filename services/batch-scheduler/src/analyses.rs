@@ -3,6 +3,7 @@
 
 use molbatch_proto::{v1 as pb, JobId};
 
+use crate::jobs::timestamp;
 use crate::store::AnalysisRecord;
 
 fn status(text: &str) -> pb::AnalysisStatus {
@@ -13,13 +14,6 @@ fn status(text: &str) -> pb::AnalysisStatus {
         "failed" => pb::AnalysisStatus::Failed,
         "skipped" => pb::AnalysisStatus::Skipped,
         _ => pb::AnalysisStatus::Unspecified,
-    }
-}
-
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
     }
 }
 

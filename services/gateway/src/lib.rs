@@ -12,14 +12,13 @@ mod upload;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::routing::get;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::v1::mol_batch_server::MolBatchServer;
+use molbatch_telemetry::net::{bind, lazy_channel};
 use tokio::net::TcpListener;
-use tonic::transport::{Channel, Endpoint};
 
 pub use config::Config;
 
@@ -30,47 +29,17 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A service URL is not valid.
-    #[error("invalid URL {url:?}: {source}")]
-    Url {
-        /// The URL.
-        url: String,
-        /// Why.
-        source: tonic::transport::Error,
-    },
+    #[error(transparent)]
+    Url(#[from] molbatch_telemetry::net::UrlError),
     /// A listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] molbatch_telemetry::net::BindError),
     /// Serving failed.
     #[error("server failed: {0}")]
     Serve(std::io::Error),
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-}
-
-fn channel(url: &str) -> Result<Channel, StartError> {
-    Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|source| StartError::Url {
-            url: url.to_owned(),
-            source,
-        })?
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy())
-}
-
-async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
-    Ok((listener, bound))
 }
 
 /// A gateway whose listeners are bound.
@@ -83,8 +52,8 @@ pub struct Server {
 impl Server {
     /// Prepares connections (lazily) and binds the listeners.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let scheduler = SchedulerClient::new(channel(&config.scheduler_url)?);
-        let storage = StorageClient::new(channel(&config.storage_url)?)
+        let scheduler = SchedulerClient::new(lazy_channel(&config.scheduler_url, None)?);
+        let storage = StorageClient::new(lazy_channel(&config.storage_url, None)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let api = grpc::GatewayApi::new(
