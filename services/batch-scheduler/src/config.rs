@@ -15,7 +15,10 @@ pub struct Config {
         default_value = "127.0.0.1:50052"
     )]
     pub listen: SocketAddr,
-    /// Database URL: `sqlite://PATH` for the embedded backend.
+    /// Database URL; its scheme picks the backend. `postgres://` or
+    /// `postgresql://` (e.g. `postgres://user:password@host:5432/molbatch`) is
+    /// the production backend shared by every replica; `sqlite://PATH` is the
+    /// embedded single-machine one. Any other scheme is refused at start-up.
     #[arg(
         long = "scheduler-database-url",
         env = "MOLBATCH_SCHEDULER_DATABASE_URL",

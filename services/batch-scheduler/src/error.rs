@@ -22,13 +22,29 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| is_transient_sqlstate(pg.code())),
+            // No connection (refused, reset, Postgres restarting) or none free.
+            StoreError::Database(e) => matches!(
+                e,
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+            ),
+            StoreError::Migrate(_) | StoreError::Corrupt(_) => false,
+        }
     }
+}
+
+/// Postgres errors a retry may not meet: connection exceptions (class 08),
+/// serialization failures and deadlocks, too many connections, and a server
+/// shutting down or starting up.
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
+        )
 }
 
 /// Errors of the scheduler API.

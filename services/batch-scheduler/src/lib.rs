@@ -4,7 +4,8 @@
 //! analysis tables; everyone else calls `molbatch.internal.v1.Scheduler`.
 //!
 //! - [`jobs`]: the state machine and domain records.
-//! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded).
+//! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded,
+//!   Postgres in production; [`Config::database_url`] picks one).
 //! - [`grpc`]: the API, long-poll leasing and the watch stream.
 //! - the lease reaper, a background loop that fails jobs whose chunks ran
 //!   out of attempts.
@@ -37,6 +38,14 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("cannot open the scheduler database: {0}")]
     Store(#[from] error::StoreError),
+    /// The database URL names no backend this service has.
+    #[error(
+        "unsupported scheduler database URL {url:?}: expected postgres://, postgresql:// or sqlite://"
+    )]
+    UnsupportedDatabaseUrl {
+        /// The URL, its password masked.
+        url: String,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -60,9 +69,8 @@ pub struct Server {
 impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let store = store::SqliteJobStore::connect(&config.database_url).await?;
-        let api =
-            grpc::SchedulerApi::new(Arc::new(store), config.retry_policy(), config.lease_ttl_ms);
+        let store = open_store(&config.database_url).await?;
+        let api = grpc::SchedulerApi::new(store, config.retry_policy(), config.lease_ttl_ms);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -110,6 +118,36 @@ impl Server {
     }
 }
 
+/// The backend `url`'s scheme names, connected and migrated.
+async fn open_store(url: &str) -> Result<Arc<dyn store::JobStore>, StartError> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    Ok(match scheme {
+        Some("postgres" | "postgresql") => Arc::new(store::PgJobStore::connect(url).await?),
+        Some("sqlite") => Arc::new(store::SqliteJobStore::connect(url).await?),
+        Some(_) | None => {
+            return Err(StartError::UnsupportedDatabaseUrl {
+                url: mask_password(url),
+            })
+        }
+    })
+}
+
+/// `url` with the password of its `user:password@` part replaced by `***`,
+/// so an error naming the URL leaks no secret.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// Fails the jobs of chunks whose lease expired on their last attempt, so no
 /// job is left waiting for a worker that died.
 async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken) {
@@ -142,4 +180,42 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .await?
         .run(molbatch_telemetry::shutdown_signal())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_database_scheme_is_refused_by_name() {
+        for url in ["mysql://u:secret@db/x", "scheduler.db"] {
+            let err = Server::bind(Config {
+                database_url: url.to_owned(),
+                ..Config::embedded(std::path::Path::new("unused"))
+            })
+            .await
+            .err()
+            .unwrap();
+            let message = err.to_string();
+            assert!(
+                matches!(err, StartError::UnsupportedDatabaseUrl { .. }),
+                "{message}"
+            );
+            assert!(!message.contains("secret"), "{message}");
+            assert!(message.contains(&mask_password(url)), "{message}");
+        }
+    }
+
+    #[test]
+    fn only_the_password_is_masked() {
+        assert_eq!(
+            mask_password("postgres://app:pw@db:5432/molbatch"),
+            "postgres://app:***@db:5432/molbatch"
+        );
+        assert_eq!(
+            mask_password("postgres://app@db/molbatch"),
+            "postgres://app@db/molbatch"
+        );
+        assert_eq!(mask_password("sqlite://a/b.db"), "sqlite://a/b.db");
+    }
 }

@@ -1,10 +1,14 @@
 //! Job, task and analysis tables. SQL exists only below this module, behind
-//! [`JobStore`]; the embedded backend is SQLite, Postgres implements the same
-//! trait and passes the same conformance suite. Every method takes `now` (ms
-//! since the epoch) so tests control time.
+//! [`JobStore`]; the embedded backend is SQLite ([`SqliteJobStore`]), the
+//! production one Postgres ([`PgJobStore`]), and both pass the same
+//! conformance suite. Every method takes `now` (ms since the epoch) so tests
+//! control time.
 
+mod postgres;
+mod rows;
 mod sqlite;
 
+pub use postgres::PgJobStore;
 pub use sqlite::SqliteJobStore;
 
 use molbatch_proto::{JobId, TenantId};

@@ -1,0 +1,694 @@
+//! The production backend: Postgres through a sqlx pool, shared by every
+//! scheduler replica. Semantics are those of the SQLite store, statement for
+//! statement; what differs is concurrency. Leasing selects ready tasks with
+//! `for update of t skip locked`, so concurrent leasers never take the same
+//! task and never wait for each other's rows. Transactions that touch both a
+//! job and its queued tasks lock the tasks first, as leasing does, so the two
+//! cannot deadlock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use molbatch_proto::{JobId, TenantId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::rows::{JobRow, LeaseRow, JOB_COLUMNS};
+use super::{AnalysisRecord, JobStore};
+use crate::error::{SchedulerError, StoreError};
+use crate::jobs::{FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+
+/// Connections per replica: leasing, completions and the watch stream are
+/// short statements, so a few connections serve many workers.
+const MAX_CONNECTIONS: u32 = 10;
+/// How long a request waits for a free connection before it is answered
+/// UNAVAILABLE (`PoolTimedOut` is transient).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`JobStore`] on a Postgres database.
+#[derive(Debug, Clone)]
+pub struct PgJobStore {
+    pool: PgPool,
+}
+
+fn parse_job_id(id: &str) -> Result<JobId, StoreError> {
+    id.parse()
+        .map_err(|_| StoreError::Corrupt(format!("task job id {id:?}")))
+}
+
+impl PgJobStore {
+    /// Connects to the database at `url` (`postgres://` or `postgresql://`)
+    /// and applies migrations. Concurrent replicas may start together: sqlx
+    /// serialises migrations under an advisory lock.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn job_for_update(
+        tx: &mut Transaction<'_, Postgres>,
+        id: JobId,
+    ) -> Result<Option<JobRecord>, SchedulerError> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "select {JOB_COLUMNS} from job where id = $1 for update"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(JobRecord::try_from).transpose()?)
+    }
+
+    /// Locks a job's queued tasks. Leasing locks tasks before their job, so
+    /// anything that changes a job and then its queued tasks calls this first.
+    async fn lock_queued_tasks(
+        tx: &mut Transaction<'_, Postgres>,
+        job_id: &str,
+    ) -> Result<(), SchedulerError> {
+        sqlx::query(
+            "select id from task where job_id = $1 and state = 'queued' order by id for update",
+        )
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a job to `to`, or explains why it cannot.
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        to: JobState,
+        action: &'static str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_queued_tasks(&mut tx, &id.to_string()).await?;
+        let job = Self::job_for_update(&mut tx, id)
+            .await?
+            .filter(|j| &j.tenant == tenant)
+            .ok_or(SchedulerError::JobNotFound(id))?;
+        if !job.state.can_become(to) {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action,
+            });
+        }
+        let ended = to.is_terminal().then_some(now);
+        sqlx::query(
+            "update job set state = $1, error = coalesce($2, error), updated_at_ms = $3, ended_at_ms = $4
+             where id = $5 and state = $6",
+        )
+        .bind(to.as_str())
+        .bind(error)
+        .bind(now)
+        .bind(ended)
+        .bind(id.to_string())
+        .bind(job.state.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if to == JobState::Cancelled {
+            sqlx::query(
+                "update task set state = 'cancelled', finished_at_ms = $1
+                 where job_id = $2 and state = 'queued'",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let job = Self::job_for_update(&mut tx, id)
+            .await?
+            .ok_or(SchedulerError::JobNotFound(id))?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Fails an unfinished job (inside a transaction) and cancels its queued
+    /// tasks.
+    async fn fail_job_in(
+        tx: &mut Transaction<'_, Postgres>,
+        job_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), SchedulerError> {
+        Self::lock_queued_tasks(tx, job_id).await?;
+        sqlx::query(
+            "update job set state = 'failed', error = $1, updated_at_ms = $2, ended_at_ms = $3
+             where id = $4 and state in ('queued', 'running')",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "update task set state = 'cancelled', finished_at_ms = $1
+             where job_id = $2 and state = 'queued'",
+        )
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for PgJobStore {
+    async fn create_job(
+        &self,
+        id: JobId,
+        tenant: &TenantId,
+        display_name: &str,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let row: JobRow = sqlx::query_as(&format!(
+            "insert into job (id, tenant_id, state, display_name, created_at_ms, updated_at_ms)
+             values ($1, $2, 'uploading', $3, $4, $5)
+             returning {JOB_COLUMNS}"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.as_str())
+        .bind(display_name)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(JobRecord::try_from(row)?)
+    }
+
+    async fn seal_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        total_molecules: u64,
+        chunk_sizes: &[u32],
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        let job = Self::job_for_update(&mut tx, id)
+            .await?
+            .filter(|j| &j.tenant == tenant)
+            .ok_or(SchedulerError::JobNotFound(id))?;
+        if job.state != JobState::Uploading {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action: "seal",
+            });
+        }
+        // One statement for every chunk: a million-molecule batch is a
+        // thousand rows, not a thousand round trips.
+        let mut chunk_indexes = Vec::with_capacity(chunk_sizes.len());
+        let mut first_indexes = Vec::with_capacity(chunk_sizes.len());
+        let mut counts = Vec::with_capacity(chunk_sizes.len());
+        let mut first_index: u64 = 0;
+        for (chunk_index, size) in chunk_sizes.iter().enumerate() {
+            chunk_indexes.push(chunk_index as i64);
+            first_indexes.push(first_index as i64);
+            counts.push(i64::from(*size));
+            first_index += u64::from(*size);
+        }
+        sqlx::query(
+            "insert into task (job_id, chunk_index, first_index, molecule_count, state)
+             select $1, chunk_index, first_index, molecule_count, 'queued'
+             from unnest($2::bigint[], $3::bigint[], $4::bigint[])
+                 as chunk (chunk_index, first_index, molecule_count)",
+        )
+        .bind(id.to_string())
+        .bind(chunk_indexes)
+        .bind(first_indexes)
+        .bind(counts)
+        .execute(&mut *tx)
+        .await?;
+        let row: JobRow = sqlx::query_as(&format!(
+            "update job set state = 'queued', total_molecules = $1, total_chunks = $2, updated_at_ms = $3
+             where id = $4 and state = 'uploading'
+             returning {JOB_COLUMNS}"
+        ))
+        .bind(total_molecules as i64)
+        .bind(chunk_sizes.len() as i64)
+        .bind(now)
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(JobRecord::try_from(row)?)
+    }
+
+    async fn abort_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        reason: &str,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        self.transition(tenant, id, JobState::Failed, "abort", Some(reason), now)
+            .await
+    }
+
+    async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "select {JOB_COLUMNS} from job where id = $1 and tenant_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(JobRecord::try_from)
+            .transpose()?
+            .ok_or(SchedulerError::JobNotFound(id))?)
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, SchedulerError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "select {JOB_COLUMNS} from job where tenant_id = $1
+             order by created_at_ms desc, id desc limit $2 offset $3"
+        ))
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .bind(offset as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(JobRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn cancel_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        self.transition(
+            tenant,
+            id,
+            JobState::Cancelled,
+            "cancel",
+            Some("cancelled by user"),
+            now,
+        )
+        .await
+    }
+
+    async fn lease_tasks(
+        &self,
+        worker_id: &str,
+        max: u32,
+        ttl_ms: i64,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<Lease>, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        let lease_prefix = uuid::Uuid::new_v4().to_string();
+        // Only task rows are locked (`of t`): jobs are read, and a row
+        // another leaser holds is skipped rather than waited for. Postgres
+        // applies the limit after locking, so up to `max` free tasks come back.
+        let rows: Vec<LeaseRow> = sqlx::query_as(
+            "with ready as (
+                select t.id from task t join job j on j.id = t.job_id
+                where j.state in ('queued', 'running')
+                  and ((t.state = 'queued' and t.not_before_ms <= $4)
+                       or (t.state = 'leased' and t.lease_deadline_ms < $4 and t.attempt < $5))
+                order by j.created_at_ms, t.chunk_index
+                limit $6
+                for update of t skip locked)
+             update task set state = 'leased', lease_id = $1 || ':' || task.id,
+                lease_deadline_ms = $2, attempt = task.attempt + 1, worker_id = $3
+             from ready where task.id = ready.id
+             returning task.id, task.lease_id, task.job_id, task.chunk_index, task.first_index,
+                task.molecule_count, task.attempt",
+        )
+        .bind(&lease_prefix)
+        .bind(now + ttl_ms)
+        .bind(worker_id)
+        .bind(now)
+        .bind(i64::from(policy.max_attempts))
+        .bind(i64::from(max))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut leases: Vec<Lease> = rows
+            .into_iter()
+            .map(Lease::try_from)
+            .collect::<Result<_, _>>()?;
+        leases.sort_by_key(|l| (l.job_id, l.chunk_index));
+        let mut jobs: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
+        jobs.dedup();
+        // In job order, so two leasers starting the same jobs cannot deadlock;
+        // once a job is running the guard matches nothing and locks nothing.
+        for job in jobs {
+            sqlx::query(
+                "update job set state = 'running', updated_at_ms = $1
+                 where id = $2 and state = 'queued'",
+            )
+            .bind(now)
+            .bind(job.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(leases)
+    }
+
+    async fn renew_lease(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<bool, SchedulerError> {
+        let done = sqlx::query(
+            "update task set lease_deadline_ms = $1
+             where id = $2 and lease_id = $3 and state = 'leased'
+               and exists (select 1 from job where job.id = task.job_id and job.state in ('queued', 'running'))",
+        )
+        .bind(now + ttl_ms)
+        .bind(task_id)
+        .bind(lease_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_task(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        valid: u32,
+        invalid: u32,
+        now: i64,
+    ) -> Result<Option<JobId>, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        let done: Option<(String, i64)> = sqlx::query_as(
+            "update task set state = 'done', finished_at_ms = $1
+             where id = $2 and lease_id = $3 and state = 'leased'
+             returning job_id, molecule_count",
+        )
+        .bind(now)
+        .bind(task_id)
+        .bind(lease_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((job_id, count)) = done else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "update job set
+                processed_molecules = processed_molecules + $1,
+                valid_molecules = valid_molecules + $2,
+                invalid_molecules = invalid_molecules + $3,
+                completed_chunks = completed_chunks + 1,
+                updated_at_ms = $4,
+                state = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
+                             then 'completed' else state end,
+                ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
+                                   then $4 else ended_at_ms end
+             where id = $5",
+        )
+        .bind(count)
+        .bind(i64::from(valid))
+        .bind(i64::from(invalid))
+        .bind(now)
+        .bind(&job_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(parse_job_id(&job_id)?))
+    }
+
+    async fn fail_task(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        reason: &str,
+        retryable: bool,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<(FailOutcome, Option<JobId>), SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        let task: Option<(String, i64, i64)> = sqlx::query_as(
+            "select job_id, chunk_index, attempt from task
+             where id = $1 and lease_id = $2 and state = 'leased'
+             for update",
+        )
+        .bind(task_id)
+        .bind(lease_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((job_id, chunk_index, attempt)) = task else {
+            return Ok((FailOutcome::LeaseLost, None));
+        };
+        let outcome = if retryable && attempt < i64::from(policy.max_attempts) {
+            sqlx::query(
+                "update task set state = 'queued', lease_id = null, lease_deadline_ms = null,
+                    not_before_ms = $1, last_error = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(now + policy.backoff_ms(attempt as u32))
+            .bind(reason)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            FailOutcome::Retry
+        } else {
+            sqlx::query(
+                "update task set state = 'failed', last_error = $1, finished_at_ms = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): {reason}");
+            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
+            FailOutcome::JobFailed
+        };
+        tx.commit().await?;
+        Ok((outcome, Some(parse_job_id(&job_id)?)))
+    }
+
+    async fn reap_exhausted(
+        &self,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        // Another replica's reaper may hold some of these; it will fail
+        // their jobs, so skip them rather than wait.
+        let dead: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+            "select id, job_id, chunk_index, attempt from task
+             where state = 'leased' and lease_deadline_ms < $1 and attempt >= $2
+             order by id
+             for update skip locked",
+        )
+        .bind(now)
+        .bind(i64::from(policy.max_attempts))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::new();
+        for (task_id, job_id, chunk_index, attempt) in dead {
+            sqlx::query(
+                "update task set state = 'failed', last_error = 'lease expired', finished_at_ms = $1
+                 where id = $2 and state = 'leased'",
+            )
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            let why = format!(
+                "chunk {chunk_index} failed after {attempt} attempt(s): worker lost (lease expired)"
+            );
+            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
+            jobs.push(parse_job_id(&job_id)?);
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn analyses(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Vec<AnalysisRecord>, SchedulerError> {
+        self.job(tenant, id).await?;
+        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "select type, status, reason, created_at_ms, updated_at_ms from analysis
+             where job_id = $1 order by type",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(kind, status, reason, created_at_ms, updated_at_ms)| AnalysisRecord {
+                    kind,
+                    status,
+                    reason,
+                    created_at_ms,
+                    updated_at_ms,
+                },
+            )
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::future::Future;
+
+    use sqlx::{Connection, Executor, PgConnection};
+
+    use super::*;
+
+    const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+    /// Runs `test` on a store over a fresh database, then closes the pool and
+    /// drops the database, also when `test` panics (the panic is re-raised
+    /// after clean-up).
+    async fn with_fresh_database<F, Fut>(test: F)
+    where
+        F: FnOnce(PgJobStore) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let admin_url = std::env::var("MOLBATCH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_URL.to_owned());
+        let admin = PgConnectOptions::from_str(&admin_url).unwrap();
+        let name = format!("molbatch_sched_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&admin).await.unwrap();
+        conn.execute(format!("create database {name}").as_str())
+            .await
+            .unwrap();
+        let outcome: Result<(), Box<dyn std::any::Any + Send>> =
+            match PgJobStore::connect_with(admin.clone().database(&name)).await {
+                Ok(store) => {
+                    let pool = store.pool.clone();
+                    let ran = tokio::spawn(test(store)).await;
+                    pool.close().await;
+                    ran.map_err(|e| match e.try_into_panic() {
+                        Ok(panic) => panic,
+                        Err(e) => Box::new(format!("test task did not finish: {e}")) as _,
+                    })
+                }
+                Err(e) => Err(Box::new(format!("cannot open {name}: {e}")) as _),
+            };
+        conn.execute(format!("drop database if exists {name} with (force)").as_str())
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_conforms() {
+        with_fresh_database(|store| async move {
+            crate::store::conformance::job_store_conforms(&store).await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_leasers_take_every_chunk_exactly_once() {
+        const CHUNKS: usize = 200;
+        const LEASERS: usize = 8;
+        const TTL: i64 = 600_000;
+        const POLICY: RetryPolicy = RetryPolicy {
+            max_attempts: 3,
+            base_backoff_ms: 1_000,
+            max_backoff_ms: 60_000,
+        };
+        with_fresh_database(|store| async move {
+            let tenant = TenantId("race".to_owned());
+            let id = JobId::new();
+            store.create_job(id, &tenant, "", 1_000).await.unwrap();
+            store
+                .seal_job(&tenant, id, CHUNKS as u64, &[1; CHUNKS], 1_000)
+                .await
+                .unwrap();
+            let leasers: Vec<_> = (0..LEASERS)
+                .map(|n| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        let worker = format!("w{n}");
+                        let mut taken = Vec::new();
+                        loop {
+                            let leases = store
+                                .lease_tasks(&worker, 1, TTL, &POLICY, 2_000)
+                                .await
+                                .unwrap();
+                            let Some(lease) = leases.into_iter().next() else {
+                                return taken;
+                            };
+                            assert_eq!(lease.attempt, 1, "{lease:?}");
+                            // Even chunks are valid molecules, odd ones invalid.
+                            let valid = u32::from(lease.chunk_index % 2 == 0);
+                            let done = store
+                                .complete_task(
+                                    lease.task_id,
+                                    &lease.lease_id,
+                                    valid,
+                                    1 - valid,
+                                    3_000,
+                                )
+                                .await
+                                .unwrap();
+                            assert_eq!(done, Some(id));
+                            taken.push(lease.chunk_index);
+                        }
+                    })
+                })
+                .collect();
+            let mut taken = Vec::new();
+            for leaser in leasers {
+                taken.extend(leaser.await.unwrap());
+            }
+            let distinct: BTreeSet<u32> = taken.iter().copied().collect();
+            assert_eq!(taken.len(), CHUNKS, "a chunk was leased twice or never");
+            assert_eq!(distinct, (0..CHUNKS as u32).collect::<BTreeSet<_>>());
+            let job = store.job(&tenant, id).await.unwrap();
+            assert_eq!(job.state, JobState::Completed);
+            assert_eq!(
+                (
+                    job.processed_molecules,
+                    job.valid_molecules,
+                    job.invalid_molecules,
+                    job.completed_chunks,
+                    job.ended_at_ms,
+                ),
+                (
+                    CHUNKS as u64,
+                    CHUNKS as u64 / 2,
+                    CHUNKS as u64 / 2,
+                    CHUNKS as u32,
+                    Some(3_000)
+                )
+            );
+        })
+        .await;
+    }
+}
