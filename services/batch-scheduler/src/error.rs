@@ -93,3 +93,22 @@ impl From<SchedulerError> for Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_and_lock_conflicts_are_transient_constraint_errors_are_not() {
+        for code in [
+            "08006", "08001", "40001", "40P01", "53300", "57P01", "57P03",
+        ] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "23514", "42P01", "22001"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!StoreError::Corrupt("x".to_owned()).is_transient());
+    }
+}

@@ -605,6 +605,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unreachable_database_is_transient() {
+        // Port 1 on loopback: nothing listens, the connection is refused.
+        let err = PgJobStore::connect("postgres://postgres@127.0.0.1:1/test")
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+    }
+
+    #[tokio::test]
     async fn postgres_conforms() {
         with_fresh_database(|store| async move {
             crate::store::conformance::job_store_conforms(&store).await;
