@@ -47,13 +47,8 @@ pub enum StartError {
         url: String,
     },
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] molbatch_telemetry::net::BindError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -71,17 +66,7 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database_url).await?;
         let api = grpc::SchedulerApi::new(store, config.retry_policy(), config.lease_ttl_ms);
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
