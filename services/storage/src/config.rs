@@ -14,7 +14,9 @@ pub struct Config {
         default_value = "127.0.0.1:50053"
     )]
     pub listen: SocketAddr,
-    /// Database URL: `sqlite://PATH` for the embedded backend.
+    /// Database URL; its scheme picks the backend: `sqlite://PATH` for the
+    /// embedded one, `postgres://` or `postgresql://` for production. The
+    /// service does not start on any other scheme.
     #[arg(
         long = "storage-database-url",
         env = "MOLBATCH_STORAGE_DATABASE_URL",
@@ -28,9 +30,16 @@ pub struct Config {
         default_value_t = 86_400
     )]
     pub cache_ttl_secs: u64,
-    /// Most bytes the in-process cache holds.
+    /// Most bytes the in-process cache holds (only used without
+    /// `cache_url`; Redis bounds itself with its own `maxmemory`).
     #[arg(long = "storage-cache-bytes", env = "MOLBATCH_STORAGE_CACHE_BYTES", default_value_t = 256 << 20)]
     pub cache_bytes: usize,
+    /// Cache URL: `redis://[:password@]host:port[/db]` puts
+    /// the hot copy in Redis, shared by every replica; absent, each process
+    /// keeps its own in-memory cache. Redis being down never stops the
+    /// service: it runs without a cache and reconnects in the background.
+    #[arg(long = "storage-cache-url", env = "MOLBATCH_STORAGE_CACHE_URL")]
+    pub cache_url: Option<String>,
 }
 
 impl Config {
@@ -42,6 +51,7 @@ impl Config {
             database_url: format!("sqlite://{}", data_dir.join("storage.db").display()),
             cache_ttl_secs: 86_400,
             cache_bytes: 256 << 20,
+            cache_url: None,
         }
     }
 

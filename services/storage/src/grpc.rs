@@ -256,3 +256,93 @@ impl ipb::storage_server::Storage for StorageApi {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ipb::storage_server::Storage as _;
+
+    use super::*;
+    use crate::cache::{testing as redis_testing, RedisCache};
+    use crate::store::{testing as pg_testing, PgBatchStore};
+
+    fn input_chunk(job_id: &str, chunk_index: u32) -> ipb::InputChunk {
+        ipb::InputChunk {
+            chunk: Some(ipb::ChunkRef {
+                job_id: job_id.to_owned(),
+                chunk_index,
+            }),
+            records: (0..3)
+                .map(|i| ipb::InputRecord {
+                    index: u64::from(chunk_index) * 3 + i,
+                    molecule: Some(pb::InputMolecule {
+                        smiles: "c1ccccc1O".to_owned(),
+                        id: format!("mol-{i}"),
+                        ..Default::default()
+                    }),
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn input_chunks_survive_losing_the_redis_copy() {
+        redis_testing::with_fresh_prefix(|prefix| async move {
+            pg_testing::with_fresh_database(move |url| async move {
+                let store = PgBatchStore::connect(&url).await.unwrap();
+                let cache = RedisCache::connect(&redis_testing::redis_url(), prefix.clone())
+                    .await
+                    .unwrap();
+                let api =
+                    StorageApi::new(Arc::new(store), Arc::new(cache), Duration::from_secs(60));
+                let chunk = input_chunk("job-r", 1);
+                api.put_input_chunk(Request::new(chunk.clone()))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    redis_testing::keys(&prefix).await.len(),
+                    1,
+                    "put fills the cache"
+                );
+
+                // As if Redis were flushed or restarted: only this test's keys.
+                redis_testing::delete_keys(&prefix).await;
+                assert!(redis_testing::keys(&prefix).await.is_empty());
+
+                let chunk_ref = ipb::ChunkRef {
+                    job_id: "job-r".to_owned(),
+                    chunk_index: 1,
+                };
+                let read = api
+                    .get_input_chunk(Request::new(chunk_ref.clone()))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(read, chunk, "answered from Postgres");
+                assert_eq!(
+                    redis_testing::keys(&prefix).await.len(),
+                    1,
+                    "a miss refills"
+                );
+                let again = api
+                    .get_input_chunk(Request::new(chunk_ref))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(again, chunk);
+
+                let missing = api
+                    .get_input_chunk(Request::new(ipb::ChunkRef {
+                        job_id: "job-r".to_owned(),
+                        chunk_index: 9,
+                    }))
+                    .await
+                    .unwrap_err();
+                assert_eq!(missing.code(), tonic::Code::NotFound);
+            })
+            .await;
+        })
+        .await;
+    }
+}

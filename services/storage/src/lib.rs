@@ -3,8 +3,10 @@
 //! cache. Only this service writes the input and result tables; everyone else
 //! calls `molbatch.internal.v1.Storage`.
 //!
-//! - [`store`]: the durable tables behind [`store::BatchStore`].
-//! - [`cache`]: the hot copy behind [`cache::Cache`].
+//! - [`store`]: the durable tables behind [`store::BatchStore`]: SQLite or
+//!   Postgres, chosen by the scheme of [`Config::database_url`].
+//! - [`cache`]: the hot copy behind [`cache::Cache`]: in-process, or Redis
+//!   when [`Config::cache_url`] is set.
 //! - [`grpc`]: the API, paging and filtering.
 
 pub mod cache;
@@ -26,6 +28,22 @@ pub use config::Config;
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The database URL names no backend this service has. Only the scheme
+    /// is kept: the rest of the URL may hold a password.
+    #[error("unsupported storage database URL scheme {scheme:?}: use sqlite://PATH, postgres:// or postgresql://")]
+    UnsupportedDatabaseUrl {
+        /// What came before the first `:` (empty without one).
+        scheme: String,
+    },
+    /// The cache URL names no backend this service has.
+    #[error("unsupported storage cache URL scheme {scheme:?}: use redis://, or leave it unset for the in-process cache")]
+    UnsupportedCacheUrl {
+        /// What came before the first `:` (empty without one).
+        scheme: String,
+    },
+    /// The Redis URL could not be parsed.
+    #[error("invalid storage cache URL: {0}")]
+    InvalidCacheUrl(#[source] redis::RedisError),
     /// The database could not be opened or migrated.
     #[error("cannot open the storage database: {0}")]
     Store(#[from] store::StoreError),
@@ -49,12 +67,56 @@ pub struct Server {
     api: grpc::StorageApi,
 }
 
+/// The scheme of `url` (before the first `:`; empty without one). Errors
+/// show only this, never the rest, which may hold a password.
+fn scheme(url: &str) -> String {
+    url.split_once(':')
+        .map_or_else(String::new, |(scheme, _)| scheme.to_owned())
+}
+
+/// The store `database_url` names, connected and migrated.
+async fn open_store(database_url: &str) -> Result<Arc<dyn store::BatchStore>, StartError> {
+    match scheme(database_url).as_str() {
+        "sqlite" => Ok(Arc::new(
+            store::SqliteBatchStore::connect(database_url).await?,
+        )),
+        "postgres" | "postgresql" => {
+            Ok(Arc::new(store::PgBatchStore::connect(database_url).await?))
+        }
+        other => Err(StartError::UnsupportedDatabaseUrl {
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
+/// The cache `cache_url` names; without one, an in-process cache of
+/// `cache_bytes`. Never waits for Redis to be up (see [`cache::RedisCache`]).
+async fn open_cache(
+    cache_url: Option<&str>,
+    cache_bytes: usize,
+) -> Result<Arc<dyn cache::Cache>, StartError> {
+    let Some(url) = cache_url else {
+        return Ok(Arc::new(cache::MemoryCache::new(cache_bytes)));
+    };
+    match scheme(url).as_str() {
+        "redis" => Ok(Arc::new(
+            cache::RedisCache::connect(url, cache::REDIS_KEY_PREFIX)
+                .await
+                .map_err(StartError::InvalidCacheUrl)?,
+        )),
+        other => Err(StartError::UnsupportedCacheUrl {
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
 impl Server {
-    /// Opens the database, applies migrations and binds the listener.
+    /// Opens the store (backend chosen by the database URL's scheme), applies
+    /// migrations, opens the cache and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let store = store::SqliteBatchStore::connect(&config.database_url).await?;
-        let cache = cache::MemoryCache::new(config.cache_bytes);
-        let api = grpc::StorageApi::new(Arc::new(store), Arc::new(cache), config.cache_ttl());
+        let store = open_store(&config.database_url).await?;
+        let cache = open_cache(config.cache_url.as_deref(), config.cache_bytes).await?;
+        let api = grpc::StorageApi::new(store, cache, config.cache_ttl());
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -103,4 +165,88 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .await?
         .run(molbatch_telemetry::shutdown_signal())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use molbatch_proto::internal as ipb;
+    use molbatch_proto::internal::storage_client::StorageClient;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn config(database_url: String, cache_url: Option<&str>) -> Config {
+        let mut config = Config::embedded(std::path::Path::new("unused"));
+        config.database_url = database_url;
+        config.cache_url = cache_url.map(str::to_owned);
+        config
+    }
+
+    #[tokio::test]
+    async fn unknown_database_scheme_is_refused_without_the_rest_of_the_url() {
+        let Err(err) = Server::bind(config("mysql://u:secret@h/db".into(), None)).await else {
+            panic!("bound on mysql://");
+        };
+        assert!(
+            matches!(err, StartError::UnsupportedDatabaseUrl { ref scheme } if scheme == "mysql")
+        );
+        assert!(!err.to_string().contains("secret"));
+        let Err(err) = Server::bind(config("host=h password=secret".into(), None)).await else {
+            panic!("bound on a key/value string");
+        };
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn unknown_cache_scheme_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("s.db").display());
+        let Err(err) = Server::bind(config(db, Some("memcached://h:11211"))).await else {
+            panic!("bound on memcached://");
+        };
+        assert!(
+            matches!(err, StartError::UnsupportedCacheUrl { ref scheme } if scheme == "memcached")
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_backend_serves_while_redis_is_down() {
+        store::testing::with_fresh_database(|url| async move {
+            // Redis unreachable at start-up must not stop the service.
+            let server = Server::bind(config(url, Some("redis://127.0.0.1:1")))
+                .await
+                .unwrap();
+            let addr = server.local_addr();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let running = tokio::spawn(server.run(async move {
+                stopped.await.ok();
+            }));
+            let mut client = StorageClient::connect(format!("http://{addr}"))
+                .await
+                .unwrap();
+            let chunk = ipb::InputChunk {
+                chunk: Some(ipb::ChunkRef {
+                    job_id: "job-s".to_owned(),
+                    chunk_index: 0,
+                }),
+                records: vec![ipb::InputRecord {
+                    index: 0,
+                    molecule: None,
+                }],
+            };
+            client.put_input_chunk(chunk.clone()).await.unwrap();
+            let read = client
+                .get_input_chunk(ipb::ChunkRef {
+                    job_id: "job-s".to_owned(),
+                    chunk_index: 0,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(read, chunk);
+            stop.send(()).ok();
+            running.await.unwrap().unwrap();
+        })
+        .await;
+    }
 }

@@ -1,11 +1,25 @@
 //! Where inputs and results live. SQL exists only below this module, behind
 //! [`BatchStore`]; the embedded backend is SQLite ([`SqliteBatchStore`]), the
-//! Postgres backend implements the same trait and passes the same
-//! conformance tests.
+//! production backend is Postgres ([`PgBatchStore`]). Both pass the same
+//! conformance suite, so the embedded mode cannot drift.
 
+mod postgres;
 mod sqlite;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[cfg(test)]
+pub(crate) use postgres::testing;
+pub use postgres::PgBatchStore;
 pub use sqlite::SqliteBatchStore;
+
+/// Unix milliseconds now, for `created_at_ms` columns.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// A chunk's encoded payload with its position in the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,15 +46,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when retrying later may succeed (connection lost, pool busy).
+    /// True when retrying later may succeed (connection lost, pool busy, or
+    /// a Postgres server that is restarting or dropped the connection).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|code| is_transient_sqlstate(&code))
+            }
+            StoreError::Database(_) | StoreError::Migrate(_) => false,
+        }
     }
+}
+
+/// Postgres SQLSTATEs a retry can outlive: class 08 (connection exception)
+/// and 57P01..57P03 (the server is shutting down or not yet accepting
+/// connections, as during a restart). SQLite codes are numeric and never
+/// match.
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// Durable storage of batch inputs and results, keyed by job and chunk.

@@ -1,12 +1,12 @@
 //! The embedded backend: one SQLite file (WAL mode) through sqlx.
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{BatchStore, StoreError, StoredChunk};
+use super::{now_ms, BatchStore, StoreError, StoredChunk};
 
 /// [`BatchStore`] on a SQLite database.
 #[derive(Debug, Clone)]
@@ -32,13 +32,6 @@ impl From<ChunkRow> for StoredChunk {
             payload: row.payload,
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl SqliteBatchStore {
