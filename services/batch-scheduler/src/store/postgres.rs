@@ -36,6 +36,30 @@ fn parse_job_id(id: &str) -> Result<JobId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("task job id {id:?}")))
 }
 
+/// The schema holding the scheduler's tables and its migration history, so
+/// the scheduler and storage can share one database (`molbatch serve
+/// --postgres`) without sharing a table.
+const SCHEMA: &str = "scheduler";
+
+/// Creates [`SCHEMA`] unless it exists; a replica racing to create it too is
+/// fine.
+async fn create_schema(options: &PgConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = options.connect().await?;
+    let created = sqlx::query(&format!("create schema if not exists {SCHEMA}"))
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    match created {
+        Ok(_) => Ok(()),
+        // 42P06 duplicate_schema, 23505 unique_violation: another replica won.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P06" | "23505")) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl PgJobStore {
     /// Connects to the database at `url` (`postgres://` or `postgresql://`)
     /// and applies migrations. Concurrent replicas may start together: sqlx
@@ -45,6 +69,8 @@ impl PgJobStore {
     }
 
     async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        create_schema(&options).await?;
+        let options = options.options([("search_path", SCHEMA)]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
