@@ -1,3 +1,6 @@
+-- Applied with search_path = storage (see src/store/postgres.rs), so these
+-- tables and the migration history live in the storage schema.
+
 -- Batch inputs: one row per chunk of a job, the chunk's records encoded as a
 -- molbatch.internal.v1.InputChunk message. Indexes and counts are bigint
 -- because Postgres has no unsigned types and they hold u32/u64 values.

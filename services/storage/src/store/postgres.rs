@@ -3,7 +3,8 @@
 //! checked at run time because one crate cannot compile-check two databases.
 //! Several storage replicas may share one database: writes are single-row
 //! upserts, and `sqlx::migrate!` serialises concurrent migrations with an
-//! advisory lock.
+//! advisory lock. Other services may share it too: the tables and their
+//! migration history live in the `storage` schema, never in `public`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,6 +19,11 @@ const MAX_CONNECTIONS: u32 = 16;
 /// How long a query waits for a free connection before the call fails as
 /// transient (`UNAVAILABLE`, the client retries).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema holding the storage tables and their migration history, so
+/// storage and the scheduler can share one database without sharing a table
+/// or a `_sqlx_migrations` (whose version numbers would collide).
+const SCHEMA: &str = "storage";
 
 /// [`BatchStore`] on a Postgres database.
 #[derive(Debug, Clone)]
@@ -70,6 +76,10 @@ impl PgBatchStore {
 
     /// As [`PgBatchStore::connect`], from parsed options.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        create_schema(&options).await?;
+        // Every pooled connection, the migrator's included, resolves
+        // unqualified names in the storage schema only.
+        let options = options.options([("search_path", SCHEMA)]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -100,6 +110,25 @@ impl PgBatchStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// Creates [`SCHEMA`] unless it exists.
+async fn create_schema(options: &PgConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = options.connect().await?;
+    let created = sqlx::query(&format!("create schema if not exists {SCHEMA}"))
+        .execute(&mut conn)
+        .await;
+    conn.close().await.ok();
+    match created {
+        Ok(_) => Ok(()),
+        // 42P06 duplicate_schema, 23505 unique_violation: a replica starting
+        // at the same moment created it first.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P06" | "23505")) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -214,6 +243,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Connection;
+
     use super::*;
 
     #[tokio::test]
@@ -221,6 +252,30 @@ mod tests {
         testing::with_fresh_database(|url| async move {
             let store = PgBatchStore::connect(&url).await.unwrap();
             crate::store::conformance::batch_store_conforms(&store).await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn tables_and_history_live_in_the_storage_schema() {
+        testing::with_fresh_database(|url| async move {
+            // Another service's table of the same name in `public` is not ours.
+            let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query("create table public.input_chunk (unrelated text)")
+                .execute(&mut other)
+                .await
+                .unwrap();
+            let store = PgBatchStore::connect(&url).await.unwrap();
+            crate::store::conformance::batch_store_conforms(&store).await;
+            let ours: Vec<String> = sqlx::query_scalar(
+                "select table_name::text from information_schema.tables
+                 where table_schema = 'storage' order by table_name",
+            )
+            .fetch_all(&mut other)
+            .await
+            .unwrap();
+            assert_eq!(ours, ["_sqlx_migrations", "input_chunk", "result_chunk"]);
+            other.close().await.unwrap();
         })
         .await;
     }
