@@ -472,6 +472,127 @@ mod tests {
             .unwrap();
     }
 
+    /// A private `redis-server` on a free port, so a test may stop and
+    /// restart it without touching the shared one.
+    struct PrivateRedis {
+        port: u16,
+        process: Option<std::process::Child>,
+    }
+
+    impl PrivateRedis {
+        async fn start() -> Self {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut redis = Self {
+                port,
+                process: None,
+            };
+            redis.restart().await;
+            redis
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+
+        async fn restart(&mut self) {
+            self.stop().await;
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            self.process = Some(child);
+            // Wait until it answers; the deadline only guards a hang.
+            let client = redis::Client::open(self.url()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while client.get_multiplexed_async_connection().await.is_err() {
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+
+        async fn stop(&mut self) {
+            if let Some(mut child) = self.process.take() {
+                child.kill().ok();
+                child.wait().ok();
+            }
+        }
+    }
+
+    impl Drop for PrivateRedis {
+        fn drop(&mut self) {
+            if let Some(mut child) = self.process.take() {
+                child.kill().ok();
+                child.wait().ok();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn redis_restart_is_a_miss_then_the_cache_reconnects() {
+        let run = async {
+            let mut redis = PrivateRedis::start().await;
+            let cache = RedisCache::connect(&redis.url(), "molbatch-test:")
+                .await
+                .unwrap();
+            cache.set("k", vec![1], Duration::from_secs(60)).await;
+            assert_eq!(cache.get("k").await, Some(vec![1]));
+
+            // Down: misses, no errors. Back (empty, as after a flush): the
+            // connection manager reconnects and the cache works again.
+            redis.stop().await;
+            assert_eq!(cache.get("k").await, None);
+            cache.set("k", vec![2], Duration::from_secs(60)).await;
+            redis.restart().await;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                cache.set("k", vec![3], Duration::from_secs(60)).await;
+                if cache.get("k").await == Some(vec![3]) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cache never reconnected");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            redis.stop().await;
+        };
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn redis_down_at_start_up_is_connected_later() {
+        let run = async {
+            let mut redis = PrivateRedis::start().await;
+            redis.stop().await;
+            let cache = RedisCache::connect(&redis.url(), "molbatch-test:")
+                .await
+                .unwrap();
+            assert_eq!(cache.get("k").await, None);
+            redis.restart().await;
+            // The background task retries with backoff (first pauses 250 ms,
+            // 500 ms, ...); wait for the condition, the deadline guards a hang.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                cache.set("k", vec![1], Duration::from_secs(60)).await;
+                if cache.get("k").await == Some(vec![1]) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cache never connected");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            redis.stop().await;
+        };
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn malformed_redis_url_is_refused() {
         assert!(RedisCache::connect("http://127.0.0.1:6379", "p:")
