@@ -48,13 +48,8 @@ pub enum StartError {
     #[error("cannot open the storage database: {0}")]
     Store(#[from] store::StoreError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] molbatch_telemetry::net::BindError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -117,17 +112,7 @@ impl Server {
         let store = open_store(&config.database_url).await?;
         let cache = open_cache(config.cache_url.as_deref(), config.cache_bytes).await?;
         let api = grpc::StorageApi::new(store, cache, config.cache_ttl());
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
