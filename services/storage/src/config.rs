@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Settings of the storage service.
-#[derive(Debug, Clone, clap::Args)]
+/// Settings of the storage service. `Debug` masks the passwords the URLs
+/// may carry.
+#[derive(Clone, clap::Args)]
 pub struct Config {
     /// Address to serve gRPC on (port 0 picks a free one).
     #[arg(
@@ -42,6 +43,40 @@ pub struct Config {
     pub cache_url: Option<String>,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            listen,
+            database_url,
+            cache_ttl_secs,
+            cache_bytes,
+            cache_url,
+        } = self;
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("database_url", &mask_password(database_url))
+            .field("cache_ttl_secs", cache_ttl_secs)
+            .field("cache_bytes", cache_bytes)
+            .field("cache_url", &cache_url.as_deref().map(mask_password))
+            .finish()
+    }
+}
+
+/// `url` with the password of its `user:password@` part replaced by `***`.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 impl Config {
     /// The embedded set-up with its database under `data_dir`, on a free
     /// loopback port.
@@ -58,5 +93,29 @@ impl Config {
     /// Time to live of cache entries.
     pub fn cache_ttl(&self) -> Duration {
         Duration::from_secs(self.cache_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_passwords() {
+        let mut config = Config::embedded(std::path::Path::new("d"));
+        config.database_url = "postgres://app:s3cret@db:5432/molbatch?sslmode=require".into();
+        config.cache_url = Some("redis://:hunter2@cache:6379/0".into());
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://app:***@db:5432/molbatch?sslmode=require"));
+        assert!(shown.contains("redis://:***@cache:6379/0"));
+        assert_eq!(
+            mask_password("sqlite://d/storage.db"),
+            "sqlite://d/storage.db"
+        );
+        assert_eq!(mask_password("postgres://app@db/x"), "postgres://app@db/x");
     }
 }
