@@ -94,6 +94,13 @@ pub struct ServeArgs {
     /// An extra gRPC-only address.
     #[arg(long)]
     pub grpc: Option<std::net::SocketAddr>,
+    /// Keep jobs, the queue and results in Postgres (`postgres://...`)
+    /// instead of SQLite files under --data-dir.
+    #[arg(long, env = "MOLBATCH_POSTGRES_URL")]
+    pub postgres: Option<String>,
+    /// Use Redis (`redis://...`) for the hot caches instead of memory.
+    #[arg(long, env = "MOLBATCH_REDIS_URL")]
+    pub redis: Option<String>,
 }
 
 /// Input file formats on the command line.
@@ -220,16 +227,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let ServeArgs {
+        data_dir,
+        http,
+        grpc,
+        postgres,
+        redis,
+    } = args;
+    let backend = match (&postgres, &redis) {
+        (None, None) => "embedded storage".to_owned(),
+        (Some(_), None) => "Postgres, in-process cache".to_owned(),
+        (None, Some(_)) => "SQLite, Redis cache".to_owned(),
+        (Some(_), Some(_)) => "Postgres and Redis".to_owned(),
+    };
     let options = ServeOptions {
-        data_dir: args.data_dir,
-        http: args.http,
-        grpc: args.grpc,
+        data_dir,
+        http,
+        grpc,
+        postgres,
+        redis,
     };
     let embedded = Embedded::start(&options).await?;
+    let place = match &options.postgres {
+        Some(_) => backend,
+        None => format!("{backend}, data in {}", options.data_dir.display()),
+    };
     eprintln!(
-        "molbatch serving on http://{} (gRPC and HTTP); data in {}",
-        embedded.gateway_addr(),
-        options.data_dir.display()
+        "molbatch serving on http://{} (gRPC and HTTP); {place}",
+        embedded.gateway_addr()
     );
     if let Some(grpc) = embedded.grpc_addr() {
         eprintln!("gRPC also on http://{grpc}");

@@ -1,6 +1,6 @@
 //! `molbatch serve`: storage, scheduler, an analytics worker and the gateway
-//! in one process on embedded storage (SQLite files under a data directory,
-//! in-process caches). Each service binds its own loopback port and they talk
+//! in one process, on embedded storage (SQLite files under a data directory,
+//! in-process caches) or on Postgres and Redis. Each service binds its own loopback port and they talk
 //! gRPC to each other exactly as they do on Kubernetes.
 
 use std::net::SocketAddr;
@@ -18,6 +18,11 @@ pub struct ServeOptions {
     pub http: SocketAddr,
     /// Extra gRPC-only address.
     pub grpc: Option<SocketAddr>,
+    /// Postgres URL for job records, the queue and results instead of the
+    /// SQLite files (the scheduler and storage each keep their own schema).
+    pub postgres: Option<String>,
+    /// Redis URL for the hot caches instead of the in-process cache.
+    pub redis: Option<String>,
 }
 
 /// Why the embedded services could not start.
@@ -75,10 +80,15 @@ impl Embedded {
             path: dir.to_owned(),
             source,
         })?;
-        let storage =
-            molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir)).await?;
-        let scheduler =
-            molbatch_scheduler::Server::bind(molbatch_scheduler::Config::embedded(dir)).await?;
+        let mut storage_config = molbatch_storage::Config::embedded(dir);
+        let mut scheduler_config = molbatch_scheduler::Config::embedded(dir);
+        if let Some(url) = &options.postgres {
+            storage_config.database_url = url.clone();
+            scheduler_config.database_url = url.clone();
+        }
+        storage_config.cache_url = options.redis.clone();
+        let storage = molbatch_storage::Server::bind(storage_config).await?;
+        let scheduler = molbatch_scheduler::Server::bind(scheduler_config).await?;
         let storage_url = format!("http://{}", storage.local_addr());
         let scheduler_url = format!("http://{}", scheduler.local_addr());
         let analytics = molbatch_analytics::Server::bind(molbatch_analytics::Config::embedded(

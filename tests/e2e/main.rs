@@ -9,4 +9,5 @@
 
 mod batch;
 mod cli;
+mod production;
 mod support;

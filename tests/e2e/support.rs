@@ -14,8 +14,14 @@ pub struct Molbatch {
 }
 
 impl Molbatch {
-    /// Starts every service; returns once they listen.
+    /// Starts every service on embedded storage; returns once they listen.
     pub async fn start() -> Self {
+        Self::start_on(None, None).await
+    }
+
+    /// Starts every service on the given Postgres database and Redis (or
+    /// embedded storage where `None`).
+    pub async fn start_on(postgres: Option<String>, redis: Option<String>) -> Self {
         // Logs are captured per test and shown when it fails.
         molbatch_telemetry::init_tracing();
         let dir = tempfile::tempdir().unwrap();
@@ -23,6 +29,8 @@ impl Molbatch {
             data_dir: dir.path().to_owned(),
             http: "127.0.0.1:0".parse().unwrap(),
             grpc: None,
+            postgres,
+            redis,
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());
@@ -66,4 +74,50 @@ pub fn head_of_gzip(path: &std::path::Path, n: usize) -> String {
         text.push('\n');
     }
     text
+}
+
+/// A Postgres database of its own for one test, dropped by [`TestDatabase::drop_now`].
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    /// URL of the new database.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Creates `molbatch_e2e_<uuid>` on `MOLBATCH_TEST_POSTGRES_URL` (default
+    /// the local server's `test` database).
+    pub async fn create() -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("MOLBATCH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("molbatch_e2e_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// Drops the database (closing its connections).
+    pub async fn drop_now(self) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(&format!(
+            "drop database if exists {} with (force)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
 }
