@@ -31,10 +31,11 @@ lint: deps
 unit: deps
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-## Throughput: chemistry core, end to end, and Python RDKit in the same run.
-bench: deps
+## Throughput: chemistry core, end to end and Python RDKit in the same run; queue on Postgres.
+bench: services
 	$(CARGO) build --release --bin molbatch
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
+	$(CARGO) build --release -p molbatch-scheduler --example queue_bench
 	scripts/bench.sh
 
 ## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.

@@ -6,7 +6,9 @@
 #      storage) with `molbatch submit --wait`,
 #   3. the same per-molecule steps in Python RDKit with multiprocessing on
 #      both cores,
-# and the ratios core/Python and end-to-end/core. Numbers only, no asserts.
+# and the ratios core/Python and end-to-end/core; then the queue itself:
+# single-molecule tasks leased and completed per second through the
+# scheduler on Postgres with 1 and 4 workers. Numbers only, no asserts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ DATA=${MOLBATCH_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 TARGET=${CARGO_TARGET_DIR:-target}
 MOLBATCH="$TARGET/release/molbatch"
 CORE="$TARGET/release/examples/pipeline_bench"
+QUEUE="$TARGET/release/examples/queue_bench"
 work=$(mktemp -d)
 serve_pid=""
 cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -56,3 +59,7 @@ printf "end to end (molbatch serve)   %8.0f mol/s\n" "$e2e"
 printf "python rdkit (2 processes)    %8.0f mol/s\n" "$python"
 printf "core / python                 %8.2fx   (target >= 1.5x)\n" "$(echo "$core / $python" | bc -l)"
 printf "core / end to end             %8.2fx   (target <= 1.2x)\n" "$(echo "$core / $e2e" | bc -l)"
+
+echo
+echo "-- queue on Postgres (single-molecule tasks through the scheduler's gRPC API)"
+"$QUEUE" "${BENCH_QUEUE_TASKS:-2000}"
