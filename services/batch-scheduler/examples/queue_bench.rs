@@ -16,20 +16,36 @@ async fn drain(mut client: SchedulerClient<Channel>, job_id: String) -> Result<u
     let mut done = 0;
     loop {
         let leased = client
-            .lease_tasks(ipb::LeaseTasksRequest { worker_id: "bench".into(), max_tasks: 1, wait_ms: 200 })
+            .lease_tasks(ipb::LeaseTasksRequest {
+                worker_id: "bench".into(),
+                max_tasks: 1,
+                wait_ms: 200,
+            })
             .await?
             .into_inner()
             .tasks;
         if leased.is_empty() {
-            let job = client.get_job(ipb::JobRef { tenant_id: String::new(), job_id: job_id.clone() }).await?;
+            let job = client
+                .get_job(ipb::JobRef {
+                    tenant_id: String::new(),
+                    job_id: job_id.clone(),
+                })
+                .await?;
             if job.get_ref().completed_chunks == job.get_ref().total_chunks {
                 return Ok(done);
             }
             continue;
         }
         for task in leased {
-            let lease = ipb::LeaseRef { task_id: task.task_id, lease_id: task.lease_id };
-            let request = ipb::CompleteTaskRequest { lease: Some(lease), valid_molecules: 1, invalid_molecules: 0 };
+            let lease = ipb::LeaseRef {
+                task_id: task.task_id,
+                lease_id: task.lease_id,
+            };
+            let request = ipb::CompleteTaskRequest {
+                lease: Some(lease),
+                valid_molecules: 1,
+                invalid_molecules: 0,
+            };
             client.complete_task(request).await?;
             done += 1;
         }
@@ -40,11 +56,17 @@ async fn drain(mut client: SchedulerClient<Channel>, job_id: String) -> Result<u
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let tasks: u32 = args.next().map_or(Ok(2_000), |a| a.parse())?;
-    let admin = args.next().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let admin = args
+        .next()
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let name = format!("molbatch_queue_bench_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await?;
-    sqlx::query(&format!("create database {name}")).execute(&mut conn).await?;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await?;
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
 
     let mut config = molbatch_scheduler::Config::embedded(std::path::Path::new("."));
     config.database_url = format!("{base}/{name}");
@@ -59,9 +81,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for workers in [1usize, 4] {
         let mut c = client.clone();
-        let job = c.create_job(ipb::CreateJobRequest { tenant_id: String::new(), display_name: "bench".into() }).await?;
+        let job = c
+            .create_job(ipb::CreateJobRequest {
+                tenant_id: String::new(),
+                display_name: "bench".into(),
+            })
+            .await?;
         let job_id = job.into_inner().job_id;
-        let job_ref = ipb::JobRef { tenant_id: String::new(), job_id: job_id.clone() };
+        let job_ref = ipb::JobRef {
+            tenant_id: String::new(),
+            job_id: job_id.clone(),
+        };
         let seal = ipb::SealJobRequest {
             job: Some(job_ref),
             total_molecules: u64::from(tasks),
@@ -69,7 +99,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         c.seal_job(seal).await?;
         let start = Instant::now();
-        let handles: Vec<_> = (0..workers).map(|_| tokio::spawn(drain(client.clone(), job_id.clone()))).collect();
+        let handles: Vec<_> = (0..workers)
+            .map(|_| tokio::spawn(drain(client.clone(), job_id.clone())))
+            .collect();
         let mut done = 0;
         for handle in handles {
             done += handle.await??;
@@ -82,7 +114,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     stop.send(()).ok();
-    tokio::time::timeout(Duration::from_secs(10), running).await.ok();
-    sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await?;
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .ok();
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
