@@ -32,7 +32,8 @@ pub struct Config {
         default_value_t = 30_000
     )]
     pub lease_ttl_ms: u32,
-    /// Leases a chunk gets before its job fails.
+    /// Leases a chunk gets before it is split in halves (a single molecule is
+    /// then handed out poisoned and reported as an error).
     #[arg(
         long = "max-attempts",
         env = "MOLBATCH_SCHEDULER_MAX_ATTEMPTS",

@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::error::SchedulerError;
-use crate::jobs::{FailOutcome, JobRecord, RetryPolicy};
+use crate::jobs::{JobRecord, RetryPolicy};
 use crate::store::JobStore;
 
 /// Longest long-poll a worker may ask for.
@@ -73,7 +73,8 @@ impl SchedulerApi {
         let _ = self.job_changed.send(job);
     }
 
-    fn announce_work(&self) {
+    /// Wakes long-polling workers: tasks became ready.
+    pub(crate) fn announce_work(&self) {
         self.work_available.notify_waiters();
     }
 }
@@ -334,6 +335,9 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                         molecule_count: l.molecule_count,
                         attempt: l.attempt,
                         lease_ttl_ms: self.lease_ttl_ms,
+                        input_chunk_index: l.input_chunk_index,
+                        input_offset: l.input_offset,
+                        poisoned: l.poisoned,
                     })
                     .collect();
                 return Ok(Response::new(ipb::LeaseTasksResponse { tasks }));
@@ -411,11 +415,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         if let Some(job) = job {
             self.announce(job);
         }
-        if outcome == FailOutcome::Retry {
+        if outcome.will_retry() {
             self.announce_work();
         }
         Ok(Response::new(ipb::FailTaskResponse {
-            will_retry: outcome == FailOutcome::Retry,
+            will_retry: outcome.will_retry(),
         }))
     }
 }

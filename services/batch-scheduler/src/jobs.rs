@@ -159,25 +159,74 @@ pub struct Lease {
     pub first_index: u64,
     /// Molecules in the chunk.
     pub molecule_count: u32,
+    /// The stored input chunk holding the molecules (the task's own chunk
+    /// unless it is a half of a split one).
+    pub input_chunk_index: u32,
+    /// Position of the first molecule inside that input chunk.
+    pub input_offset: u32,
     /// 1 on the first lease.
     pub attempt: u32,
+    /// Workers died repeatedly on this one molecule: report it as an error
+    /// without running the chemistry.
+    pub poisoned: bool,
 }
 
-/// What happened to a failed task.
+/// The halves a task of `molecule_count` molecules starting at `first_index`
+/// (and at `input_offset` of its input chunk) is split into, as
+/// `(first_index, input_offset, molecule_count)`; `None` for a single
+/// molecule, which cannot be split.
+pub fn split_halves(
+    first_index: u64,
+    input_offset: u32,
+    molecule_count: u32,
+) -> Option<[(u64, u32, u32); 2]> {
+    if molecule_count < 2 {
+        return None;
+    }
+    let left = molecule_count.div_ceil(2);
+    Some([
+        (first_index, input_offset, left),
+        (
+            first_index + u64::from(left),
+            input_offset + left,
+            molecule_count - left,
+        ),
+    ])
+}
+
+/// What happened to a failed task. A task is never the reason a job fails:
+/// out of attempts, a chunk is split in halves until the molecule that kills
+/// workers is alone, and that one is handed out poisoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOutcome {
     /// Offered again after backoff.
     Retry,
-    /// Out of attempts or not retryable: the job failed.
-    JobFailed,
+    /// Out of attempts or not retryable: two queued halves replaced it.
+    Split,
+    /// Out of attempts or not retryable with a single molecule: queued again,
+    /// poisoned, so the next worker reports it as an error.
+    Poisoned,
+    /// Its job had already ended (cancelled); the task was dropped.
+    JobEnded,
     /// The lease was no longer held; nothing changed.
     LeaseLost,
+}
+
+impl FailOutcome {
+    /// True when the task's molecules will be worked again.
+    pub fn will_retry(self) -> bool {
+        match self {
+            Self::Retry | Self::Split | Self::Poisoned => true,
+            Self::JobEnded | Self::LeaseLost => false,
+        }
+    }
 }
 
 /// Retry policy of chunk tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Leases a task gets before it is given up.
+    /// Leases a task gets before it is split in halves (or, holding one
+    /// molecule, handed out poisoned).
     pub max_attempts: u32,
     /// Backoff before the second attempt, doubling after each further one.
     pub base_backoff_ms: i64,
@@ -229,6 +278,17 @@ mod tests {
         assert_eq!(p.backoff_ms(2), 1000);
         assert_eq!(p.backoff_ms(3), 2000);
         assert_eq!(p.backoff_ms(4), 3000);
+    }
+
+    #[test]
+    fn halves_cover_the_chunk_without_overlap() {
+        assert_eq!(split_halves(10, 0, 1), None);
+        assert_eq!(split_halves(10, 0, 0), None);
+        assert_eq!(split_halves(10, 0, 2), Some([(10, 0, 1), (11, 1, 1)]));
+        assert_eq!(
+            split_halves(1_500, 500, 5),
+            Some([(1_500, 500, 3), (1_503, 503, 2)])
+        );
     }
 
     #[test]

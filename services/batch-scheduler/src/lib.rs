@@ -7,8 +7,9 @@
 //! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded,
 //!   Postgres in production; [`Config::database_url`] picks one).
 //! - [`grpc`]: the API, long-poll leasing and the watch stream.
-//! - the lease reaper, a background loop that fails jobs whose chunks ran
-//!   out of attempts.
+//! - the lease reaper, a background loop that splits chunks whose lease
+//!   expired on their last attempt (a single molecule comes back poisoned),
+//!   so a molecule that kills workers never strands or fails its batch.
 
 pub mod analyses;
 pub mod config;
@@ -133,8 +134,9 @@ fn mask_password(url: &str) -> String {
     }
 }
 
-/// Fails the jobs of chunks whose lease expired on their last attempt, so no
-/// job is left waiting for a worker that died.
+/// Splits chunks whose lease expired on their last attempt (a single
+/// molecule is queued again, poisoned), so no job is left waiting for a
+/// worker that died and the molecule that killed it is isolated.
 async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken) {
     let mut tick = tokio::time::interval(REAP_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -149,9 +151,12 @@ async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken)
             .await
         {
             Ok(jobs) => {
-                for job in jobs {
-                    tracing::warn!(job_id = %job, "job failed: a chunk's lease expired on its last attempt");
-                    api.announce(job);
+                for job in &jobs {
+                    tracing::warn!(job_id = %job, "a chunk's lease expired on its last attempt: split, or poisoned if it held one molecule");
+                    api.announce(*job);
+                }
+                if !jobs.is_empty() {
+                    api.announce_work();
                 }
             }
             Err(e) => tracing::warn!(error = %e, "lease reaper failed; retrying"),

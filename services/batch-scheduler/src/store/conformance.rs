@@ -5,7 +5,7 @@ use molbatch_proto::{JobId, TenantId};
 
 use super::JobStore;
 use crate::error::SchedulerError;
-use crate::jobs::{FailOutcome, JobState, RetryPolicy};
+use crate::jobs::{FailOutcome, JobState, Lease, RetryPolicy};
 
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
@@ -23,11 +23,14 @@ pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
     sealing_queues_every_chunk(store).await;
     leases_complete_the_job_in_order(store).await;
     expired_lease_is_offered_again_and_stale_completion_is_refused(store).await;
-    failed_task_backs_off_then_fails_the_job_when_out_of_attempts(store).await;
-    exhausted_expired_lease_fails_the_job(store).await;
+    failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store).await;
+    exhausted_single_molecule_comes_back_poisoned(store).await;
     cancel_stops_queued_tasks_and_running_ones_at_renewal(store).await;
     other_tenants_jobs_are_not_found(store).await;
     aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store).await;
+    exhausted_chunk_splits_in_halves_and_the_job_completes(store).await;
+    repeated_splitting_isolates_the_poison_molecule(store).await;
+    cancel_stops_split_children(store).await;
 }
 
 async fn sealing_queues_every_chunk(store: &dyn JobStore) {
@@ -186,7 +189,7 @@ async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &
     );
 }
 
-async fn failed_task_backs_off_then_fails_the_job_when_out_of_attempts(store: &dyn JobStore) {
+async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store: &dyn JobStore) {
     let t = tenant("retry");
     let id = JobId::new();
     store.create_job(id, &t, "", 100_000).await.unwrap();
@@ -232,35 +235,98 @@ async fn failed_task_backs_off_then_fails_the_job_when_out_of_attempts(store: &d
         .fail_task(lease.task_id, &lease.lease_id, "boom", true, &POLICY, now)
         .await
         .unwrap();
-    assert_eq!((outcome, job), (FailOutcome::JobFailed, Some(id)));
+    // Out of attempts is never a job failure: a single molecule comes back
+    // poisoned, its attempts reset, for a worker to report as an error.
+    assert_eq!((outcome, job), (FailOutcome::Poisoned, Some(id)));
+    assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Running);
+    let poisoned = store
+        .lease_tasks("w", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            poisoned.task_id,
+            poisoned.attempt,
+            poisoned.poisoned,
+            poisoned.molecule_count
+        ),
+        (bad.task_id, 1, true, 1)
+    );
+    store
+        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, now)
+        .await
+        .unwrap();
     let job = store.job(&t, id).await.unwrap();
-    assert_eq!(job.state, JobState::Failed);
-    assert!(job.error.contains("boom"), "{}", job.error);
+    assert_eq!(
+        (
+            job.state,
+            job.processed_molecules,
+            job.valid_molecules,
+            job.invalid_molecules
+        ),
+        (JobState::Completed, 2, 1, 1)
+    );
+    assert!(job.error.is_empty(), "{}", job.error);
 }
 
-async fn exhausted_expired_lease_fails_the_job(store: &dyn JobStore) {
+async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
     let t = tenant("reap");
     let id = JobId::new();
     store.create_job(id, &t, "", 200_000).await.unwrap();
     store.seal_job(&t, id, 1, &[1], 200_000).await.unwrap();
     let mut now = 200_000;
+    let mut task_id = None;
     for attempt in 1..=POLICY.max_attempts {
         let lease = store
             .lease_tasks("dies", 1, TTL, &POLICY, now)
             .await
             .unwrap()
             .remove(0);
-        assert_eq!(lease.attempt, attempt);
+        assert_eq!((lease.attempt, lease.poisoned), (attempt, false));
+        task_id = Some(lease.task_id);
         now += TTL + 1;
     }
+    // Out of attempts: only the reaper may act on it.
     assert!(store
         .lease_tasks("w", 1, TTL, &POLICY, now)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(store.reap_exhausted(&POLICY, now).await.unwrap(), vec![id]);
-    assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Failed);
     assert!(store.reap_exhausted(&POLICY, now).await.unwrap().is_empty());
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!((job.state, job.total_chunks), (JobState::Running, 1));
+    let poisoned = store
+        .lease_tasks("w", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            Some(poisoned.task_id),
+            poisoned.attempt,
+            poisoned.poisoned,
+            poisoned.first_index,
+            poisoned.input_chunk_index,
+            poisoned.input_offset
+        ),
+        (task_id, 1, true, 0, 0, 0)
+    );
+    store
+        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, now)
+        .await
+        .unwrap();
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!(
+        (
+            job.state,
+            job.processed_molecules,
+            job.invalid_molecules,
+            job.completed_chunks
+        ),
+        (JobState::Completed, 1, 1, 1)
+    );
 }
 
 async fn cancel_stops_queued_tasks_and_running_ones_at_renewal(store: &dyn JobStore) {
@@ -343,4 +409,235 @@ async fn aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store: &dyn J
         .unwrap()
         .iter()
         .all(|l| l.job_id != id));
+}
+
+/// `(chunk_index, first_index, input_chunk_index, input_offset,
+/// molecule_count, attempt, poisoned)` of a lease.
+fn shape(l: &Lease) -> (u32, u64, u32, u32, u32, u32, bool) {
+    (
+        l.chunk_index,
+        l.first_index,
+        l.input_chunk_index,
+        l.input_offset,
+        l.molecule_count,
+        l.attempt,
+        l.poisoned,
+    )
+}
+
+async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobStore) {
+    let t = tenant("split");
+    let id = JobId::new();
+    store.create_job(id, &t, "", 800_000).await.unwrap();
+    store.seal_job(&t, id, 14, &[4, 10], 800_000).await.unwrap();
+    let mut now = 800_000;
+    let first = store
+        .lease_tasks("w", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(shape(&first), (0, 0, 0, 0, 4, 1, false));
+    store
+        .complete_task(first.task_id, &first.lease_id, 4, 0, now)
+        .await
+        .unwrap();
+    // Chunk 1 kills every worker that takes it.
+    let mut lost = None;
+    for attempt in 1..=POLICY.max_attempts {
+        let lease = store
+            .lease_tasks("dies", 1, TTL, &POLICY, now)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(shape(&lease), (1, 4, 1, 0, 10, attempt, false));
+        lost = Some(lease);
+        now += TTL + 1;
+    }
+    let lost = lost.unwrap();
+    assert_eq!(store.reap_exhausted(&POLICY, now).await.unwrap(), vec![id]);
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!(
+        (job.state, job.total_chunks, job.completed_chunks),
+        (JobState::Running, 3, 1)
+    );
+    // The dead worker's lease is gone for good.
+    assert!(!store
+        .renew_lease(lost.task_id, &lost.lease_id, TTL, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .complete_task(lost.task_id, &lost.lease_id, 10, 0, now)
+            .await
+            .unwrap(),
+        None
+    );
+    // Two halves under new chunk indexes, reading the same input chunk.
+    let halves = store.lease_tasks("w", 10, TTL, &POLICY, now).await.unwrap();
+    assert_eq!(
+        halves.iter().map(shape).collect::<Vec<_>>(),
+        vec![(2, 4, 1, 0, 5, 1, false), (3, 9, 1, 5, 5, 1, false)]
+    );
+    // A half that fails for good (not retryable) splits again at once.
+    let (outcome, job) = store
+        .fail_task(
+            halves[0].task_id,
+            &halves[0].lease_id,
+            "worker crashed",
+            false,
+            &POLICY,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome, job), (FailOutcome::Split, Some(id)));
+    let quarters = store.lease_tasks("w", 10, TTL, &POLICY, now).await.unwrap();
+    assert_eq!(
+        quarters.iter().map(shape).collect::<Vec<_>>(),
+        vec![(4, 4, 1, 0, 3, 1, false), (5, 7, 1, 3, 2, 1, false)]
+    );
+    for leaf in quarters.iter().chain(&halves[1..]) {
+        assert_eq!(
+            store
+                .complete_task(leaf.task_id, &leaf.lease_id, leaf.molecule_count, 0, now)
+                .await
+                .unwrap(),
+            Some(id)
+        );
+    }
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!(job.state, JobState::Completed);
+    assert_eq!(
+        (
+            job.processed_molecules,
+            job.valid_molecules,
+            job.invalid_molecules,
+            job.completed_chunks,
+            job.total_chunks
+        ),
+        (14, 14, 0, 4, 4)
+    );
+    assert!(job.error.is_empty(), "{}", job.error);
+}
+
+async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
+    const POISON: u64 = 7;
+    let t = tenant("poison");
+    let id = JobId::new();
+    store.create_job(id, &t, "", 900_000).await.unwrap();
+    store.seal_job(&t, id, 9, &[3, 6], 900_000).await.unwrap();
+    let now = 900_000;
+    let mut results = vec![0u32; 9];
+    let mut poisoned_seen = 0;
+    for _ in 0..50 {
+        let leases = store.lease_tasks("w", 10, TTL, &POLICY, now).await.unwrap();
+        if leases.is_empty() {
+            break;
+        }
+        for l in leases {
+            assert_eq!(l.job_id, id);
+            // Every task reads its molecules where sealing stored them.
+            let (input_chunk, chunk_start) = if l.first_index < 3 { (0, 0) } else { (1, 3) };
+            assert_eq!(
+                (l.input_chunk_index, u64::from(l.input_offset)),
+                (input_chunk, l.first_index - chunk_start),
+                "{l:?}"
+            );
+            let range = l.first_index..l.first_index + u64::from(l.molecule_count);
+            if l.poisoned {
+                assert_eq!((l.first_index, l.molecule_count), (POISON, 1), "{l:?}");
+                poisoned_seen += 1;
+                store
+                    .complete_task(l.task_id, &l.lease_id, 0, 1, now)
+                    .await
+                    .unwrap();
+            } else if range.contains(&POISON) {
+                let (outcome, _) = store
+                    .fail_task(l.task_id, &l.lease_id, "worker died", false, &POLICY, now)
+                    .await
+                    .unwrap();
+                let expected = if l.molecule_count > 1 {
+                    FailOutcome::Split
+                } else {
+                    FailOutcome::Poisoned
+                };
+                assert_eq!(outcome, expected, "{l:?}");
+                continue;
+            } else {
+                store
+                    .complete_task(l.task_id, &l.lease_id, l.molecule_count, 0, now)
+                    .await
+                    .unwrap();
+            }
+            for index in range {
+                results[index as usize] += 1;
+            }
+        }
+    }
+    assert_eq!(poisoned_seen, 1);
+    assert_eq!(results, vec![1; 9], "every molecule done exactly once");
+    let job = store.job(&t, id).await.unwrap();
+    // Leaves: chunk 0, [3,6), [6,7), [7,8) poisoned, [8,9).
+    assert_eq!(
+        (
+            job.state,
+            job.processed_molecules,
+            job.valid_molecules,
+            job.invalid_molecules,
+            job.completed_chunks,
+            job.total_chunks
+        ),
+        (JobState::Completed, 9, 8, 1, 5, 5)
+    );
+}
+
+async fn cancel_stops_split_children(store: &dyn JobStore) {
+    let t = tenant("cancel-split");
+    let id = JobId::new();
+    store.create_job(id, &t, "", 1_000_000).await.unwrap();
+    store.seal_job(&t, id, 8, &[8], 1_000_000).await.unwrap();
+    let now = 1_000_000;
+    let whole = store
+        .lease_tasks("w", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    let (outcome, _) = store
+        .fail_task(whole.task_id, &whole.lease_id, "died", false, &POLICY, now)
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::Split);
+    let running = store
+        .lease_tasks("w", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(shape(&running), (1, 0, 0, 0, 4, 1, false));
+    let job = store.cancel_job(&t, id, now + 1).await.unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+    assert!(!store
+        .renew_lease(running.task_id, &running.lease_id, TTL, now + 2)
+        .await
+        .unwrap());
+    assert!(store
+        .lease_tasks("w", 10, TTL, &POLICY, now + 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|l| l.job_id != id));
+    // A split child that fails after the cancel is dropped, not split again.
+    let (outcome, _) = store
+        .fail_task(
+            running.task_id,
+            &running.lease_id,
+            "died",
+            false,
+            &POLICY,
+            now + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::JobEnded);
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!((job.state, job.total_chunks), (JobState::Cancelled, 2));
 }

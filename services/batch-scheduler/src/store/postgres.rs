@@ -13,10 +13,10 @@ use molbatch_proto::{JobId, TenantId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::rows::{JobRow, LeaseRow, JOB_COLUMNS};
+use super::rows::{ExhaustedRow, JobRow, LeaseRow, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS};
 use super::{AnalysisRecord, JobStore};
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
 
 /// Connections per replica: leasing, completions and the watch stream are
 /// short statements, so a few connections serve many workers.
@@ -161,34 +161,114 @@ impl PgJobStore {
         Ok(job)
     }
 
-    /// Fails an unfinished job (inside a transaction) and cancels its queued
-    /// tasks.
-    async fn fail_job_in(
+    /// Gives up on a leased task that ran out of attempts or failed for
+    /// good, inside a transaction that already holds the task's row lock:
+    /// more than one molecule and it becomes 'split', two queued halves
+    /// taking its molecules under new chunk indexes (the job counts one more
+    /// leaf chunk); a single molecule goes back to the queue poisoned, its
+    /// attempts reset. The job never fails.
+    ///
+    /// The job row is locked after the task, the order leasing and completion
+    /// use; holding it also serialises two splits of one job, so both cannot
+    /// pick the same new chunk indexes.
+    async fn give_up_in(
         tx: &mut Transaction<'_, Postgres>,
-        job_id: &str,
+        task: &ExhaustedRow,
         reason: &str,
         now: i64,
-    ) -> Result<(), SchedulerError> {
-        Self::lock_queued_tasks(tx, job_id).await?;
-        sqlx::query(
-            "update job set state = 'failed', error = $1, updated_at_ms = $2, ended_at_ms = $3
-             where id = $4 and state in ('queued', 'running')",
+    ) -> Result<FailOutcome, SchedulerError> {
+        let unfinished: Option<(String,)> = sqlx::query_as(
+            "select id from job where id = $1 and state in ('queued', 'running') for update",
+        )
+        .bind(&task.job_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if unfinished.is_none() {
+            sqlx::query(
+                "update task set state = 'cancelled', last_error = $1, finished_at_ms = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(FailOutcome::JobEnded);
+        }
+        let Some(halves) = split_halves(
+            task.first_index as u64,
+            task.input_offset as u32,
+            task.molecule_count as u32,
+        ) else {
+            let requeued = sqlx::query(
+                "update task set state = 'queued', poisoned = true, attempt = 0, lease_id = null,
+                    lease_deadline_ms = null, not_before_ms = $1, last_error = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(if requeued.rows_affected() == 1 {
+                FailOutcome::Poisoned
+            } else {
+                FailOutcome::LeaseLost
+            });
+        };
+        let split = sqlx::query(
+            "update task set state = 'split', last_error = $1, lease_deadline_ms = null,
+                finished_at_ms = $2
+             where id = $3 and state = 'leased'",
         )
         .bind(reason)
         .bind(now)
-        .bind(now)
-        .bind(job_id)
+        .bind(task.id)
         .execute(&mut **tx)
         .await?;
+        if split.rows_affected() != 1 {
+            return Ok(FailOutcome::LeaseLost);
+        }
+        let mut chunk_indexes = Vec::with_capacity(2);
+        let mut first_indexes = Vec::with_capacity(2);
+        let mut offsets = Vec::with_capacity(2);
+        let mut counts = Vec::with_capacity(2);
+        for (n, (first_index, input_offset, molecule_count)) in halves.into_iter().enumerate() {
+            chunk_indexes.push(n as i64);
+            first_indexes.push(first_index as i64);
+            offsets.push(i64::from(input_offset));
+            counts.push(i64::from(molecule_count));
+        }
         sqlx::query(
-            "update task set state = 'cancelled', finished_at_ms = $1
-             where job_id = $2 and state = 'queued'",
+            "insert into task (job_id, chunk_index, first_index, molecule_count,
+                input_chunk_index, input_offset, state, not_before_ms)
+             select $1, next.chunk_index + half.n, half.first_index, half.molecule_count,
+                $2, half.input_offset, 'queued', $3
+             from (select coalesce(max(chunk_index), -1) + 1 as chunk_index
+                   from task where job_id = $1) as next,
+                  unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+                   as half (n, first_index, input_offset, molecule_count)",
+        )
+        .bind(&task.job_id)
+        .bind(task.input_chunk_index)
+        .bind(now)
+        .bind(chunk_indexes)
+        .bind(first_indexes)
+        .bind(offsets)
+        .bind(counts)
+        .execute(&mut **tx)
+        .await?;
+        // Two leaves replace one: `completed_chunks == total_chunks` still
+        // means every molecule has a result.
+        sqlx::query(
+            "update job set total_chunks = total_chunks + 1, updated_at_ms = $1
+             where id = $2 and state in ('queued', 'running')",
         )
         .bind(now)
-        .bind(job_id)
+        .bind(&task.job_id)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(FailOutcome::Split)
     }
 }
 
@@ -249,8 +329,9 @@ impl JobStore for PgJobStore {
             first_index += u64::from(*size);
         }
         sqlx::query(
-            "insert into task (job_id, chunk_index, first_index, molecule_count, state)
-             select $1, chunk_index, first_index, molecule_count, 'queued'
+            "insert into task (job_id, chunk_index, first_index, molecule_count,
+                input_chunk_index, input_offset, state)
+             select $1, chunk_index, first_index, molecule_count, chunk_index, 0, 'queued'
              from unnest($2::bigint[], $3::bigint[], $4::bigint[])
                  as chunk (chunk_index, first_index, molecule_count)",
         )
@@ -351,9 +432,9 @@ impl JobStore for PgJobStore {
         // Only task rows are locked (`of t`): jobs are read, and a row
         // another leaser holds is skipped rather than waited for. Postgres
         // applies the limit after locking, so up to `max` free tasks come back.
-        let rows: Vec<LeaseRow> = sqlx::query_as(
+        let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "with ready as (
-                select t.id from task t join job j on j.id = t.job_id
+                select t.id as ready_id from task t join job j on j.id = t.job_id
                 where j.state in ('queued', 'running')
                   and ((t.state = 'queued' and t.not_before_ms <= $4)
                        or (t.state = 'leased' and t.lease_deadline_ms < $4 and t.attempt < $5))
@@ -362,10 +443,9 @@ impl JobStore for PgJobStore {
                 for update of t skip locked)
              update task set state = 'leased', lease_id = $1 || ':' || task.id,
                 lease_deadline_ms = $2, attempt = task.attempt + 1, worker_id = $3
-             from ready where task.id = ready.id
-             returning task.id, task.lease_id, task.job_id, task.chunk_index, task.first_index,
-                task.molecule_count, task.attempt",
-        )
+             from ready where task.id = ready.ready_id
+             returning {LEASE_COLUMNS}"
+        ))
         .bind(&lease_prefix)
         .bind(now + ttl_ms)
         .bind(worker_id)
@@ -473,46 +553,39 @@ impl JobStore for PgJobStore {
         now: i64,
     ) -> Result<(FailOutcome, Option<JobId>), SchedulerError> {
         let mut tx = self.pool.begin().await?;
-        let task: Option<(String, i64, i64)> = sqlx::query_as(
-            "select job_id, chunk_index, attempt from task
+        let task: Option<ExhaustedRow> = sqlx::query_as(&format!(
+            "select {EXHAUSTED_COLUMNS} from task
              where id = $1 and lease_id = $2 and state = 'leased'
-             for update",
-        )
+             for update"
+        ))
         .bind(task_id)
         .bind(lease_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((job_id, chunk_index, attempt)) = task else {
+        let Some(task) = task else {
             return Ok((FailOutcome::LeaseLost, None));
         };
-        let outcome = if retryable && attempt < i64::from(policy.max_attempts) {
+        let outcome = if retryable && task.attempt < i64::from(policy.max_attempts) {
             sqlx::query(
                 "update task set state = 'queued', lease_id = null, lease_deadline_ms = null,
                     not_before_ms = $1, last_error = $2
                  where id = $3 and state = 'leased'",
             )
-            .bind(now + policy.backoff_ms(attempt as u32))
+            .bind(now + policy.backoff_ms(task.attempt as u32))
             .bind(reason)
             .bind(task_id)
             .execute(&mut *tx)
             .await?;
             FailOutcome::Retry
         } else {
-            sqlx::query(
-                "update task set state = 'failed', last_error = $1, finished_at_ms = $2
-                 where id = $3 and state = 'leased'",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-            let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): {reason}");
-            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
-            FailOutcome::JobFailed
+            let why = format!(
+                "chunk {} failed on attempt {}: {reason}",
+                task.chunk_index, task.attempt
+            );
+            Self::give_up_in(&mut tx, &task, &why, now).await?
         };
         tx.commit().await?;
-        Ok((outcome, Some(parse_job_id(&job_id)?)))
+        Ok((outcome, Some(parse_job_id(&task.job_id)?)))
     }
 
     async fn reap_exhausted(
@@ -521,33 +594,33 @@ impl JobStore for PgJobStore {
         now: i64,
     ) -> Result<Vec<JobId>, SchedulerError> {
         let mut tx = self.pool.begin().await?;
-        // Another replica's reaper may hold some of these; it will fail
-        // their jobs, so skip them rather than wait.
-        let dead: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-            "select id, job_id, chunk_index, attempt from task
+        // Another replica's reaper may hold some of these; it will split
+        // them, so skip them rather than wait. Jobs are then locked in job
+        // order, so two reapers cannot deadlock on each other's jobs.
+        let mut dead: Vec<ExhaustedRow> = sqlx::query_as(&format!(
+            "select {EXHAUSTED_COLUMNS} from task
              where state = 'leased' and lease_deadline_ms < $1 and attempt >= $2
              order by id
-             for update skip locked",
-        )
+             for update skip locked"
+        ))
         .bind(now)
         .bind(i64::from(policy.max_attempts))
         .fetch_all(&mut *tx)
         .await?;
-        let mut jobs = Vec::new();
-        for (task_id, job_id, chunk_index, attempt) in dead {
-            sqlx::query(
-                "update task set state = 'failed', last_error = 'lease expired', finished_at_ms = $1
-                 where id = $2 and state = 'leased'",
-            )
-            .bind(now)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
+        dead.sort_by(|a, b| (&a.job_id, a.id).cmp(&(&b.job_id, b.id)));
+        let mut jobs: Vec<JobId> = Vec::new();
+        for task in dead {
             let why = format!(
-                "chunk {chunk_index} failed after {attempt} attempt(s): worker lost (lease expired)"
+                "chunk {} lost its worker (lease expired) on attempt {}, the last",
+                task.chunk_index, task.attempt
             );
-            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
-            jobs.push(parse_job_id(&job_id)?);
+            let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
+            if outcome.will_retry() {
+                let id = parse_job_id(&task.job_id)?;
+                if jobs.last() != Some(&id) {
+                    jobs.push(id);
+                }
+            }
         }
         tx.commit().await?;
         Ok(jobs)

@@ -70,7 +70,33 @@ pub(super) struct LeaseRow {
     chunk_index: i64,
     first_index: i64,
     molecule_count: i64,
+    input_chunk_index: i64,
+    input_offset: i64,
     attempt: i64,
+    poisoned: bool,
+}
+
+/// Columns of [`LeaseRow`] as a `returning` clause names them.
+pub(super) const LEASE_COLUMNS: &str =
+    "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
+     input_offset, attempt, poisoned";
+
+/// Columns of [`ExhaustedRow`].
+pub(super) const EXHAUSTED_COLUMNS: &str =
+    "id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, input_offset, attempt";
+
+/// A leased task that ran out of attempts (or failed for good), as the split
+/// reads it.
+#[derive(sqlx::FromRow)]
+pub(super) struct ExhaustedRow {
+    pub(super) id: i64,
+    pub(super) job_id: String,
+    pub(super) chunk_index: i64,
+    pub(super) first_index: i64,
+    pub(super) molecule_count: i64,
+    pub(super) input_chunk_index: i64,
+    pub(super) input_offset: i64,
+    pub(super) attempt: i64,
 }
 
 impl TryFrom<LeaseRow> for Lease {
@@ -86,7 +112,10 @@ impl TryFrom<LeaseRow> for Lease {
             chunk_index: row.chunk_index as u32,
             first_index: row.first_index as u64,
             molecule_count: row.molecule_count as u32,
+            input_chunk_index: row.input_chunk_index as u32,
+            input_offset: row.input_offset as u32,
             attempt: row.attempt as u32,
+            poisoned: row.poisoned,
         })
     }
 }

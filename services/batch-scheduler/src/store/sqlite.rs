@@ -11,10 +11,10 @@ use molbatch_proto::{JobId, TenantId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::rows::{JobRow, LeaseRow, JOB_COLUMNS};
+use super::rows::{ExhaustedRow, JobRow, LeaseRow, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS};
 use super::{AnalysisRecord, JobStore};
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
 
 /// [`JobStore`] on a SQLite database.
 #[derive(Debug, Clone)]
@@ -99,29 +99,100 @@ impl SqliteJobStore {
         Ok(job)
     }
 
-    /// Fails an unfinished job (inside a transaction) and cancels its queued tasks.
-    async fn fail_job_in(
+    /// Gives up on a leased task that ran out of attempts or failed for
+    /// good, inside a transaction: more than one molecule and it becomes
+    /// 'split', two queued halves taking its molecules under new chunk
+    /// indexes (the job counts one more leaf chunk); a single molecule goes
+    /// back to the queue poisoned, its attempts reset. The job never fails.
+    async fn give_up_in(
         tx: &mut Transaction<'_, Sqlite>,
-        job_id: &str,
+        task: &ExhaustedRow,
         reason: &str,
         now: i64,
-    ) -> Result<(), SchedulerError> {
-        sqlx::query(
-            "update job set state = 'failed', error = ?, updated_at_ms = ?, ended_at_ms = ?
-             where id = ? and state in ('queued', 'running')",
+    ) -> Result<FailOutcome, SchedulerError> {
+        let unfinished: Option<(String,)> =
+            sqlx::query_as("select id from job where id = ? and state in ('queued', 'running')")
+                .bind(&task.job_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if unfinished.is_none() {
+            sqlx::query(
+                "update task set state = 'cancelled', last_error = ?, finished_at_ms = ?
+                 where id = ? and state = 'leased'",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(FailOutcome::JobEnded);
+        }
+        let Some(halves) = split_halves(
+            task.first_index as u64,
+            task.input_offset as u32,
+            task.molecule_count as u32,
+        ) else {
+            let requeued = sqlx::query(
+                "update task set state = 'queued', poisoned = 1, attempt = 0, lease_id = null,
+                    lease_deadline_ms = null, not_before_ms = ?, last_error = ?
+                 where id = ? and state = 'leased'",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(if requeued.rows_affected() == 1 {
+                FailOutcome::Poisoned
+            } else {
+                FailOutcome::LeaseLost
+            });
+        };
+        let split = sqlx::query(
+            "update task set state = 'split', last_error = ?, lease_deadline_ms = null,
+                finished_at_ms = ?
+             where id = ? and state = 'leased'",
         )
         .bind(reason)
         .bind(now)
-        .bind(now)
-        .bind(job_id)
+        .bind(task.id)
         .execute(&mut **tx)
         .await?;
-        sqlx::query("update task set state = 'cancelled', finished_at_ms = ? where job_id = ? and state = 'queued'")
+        if split.rows_affected() != 1 {
+            return Ok(FailOutcome::LeaseLost);
+        }
+        let (next_chunk,): (i64,) =
+            sqlx::query_as("select coalesce(max(chunk_index), -1) + 1 from task where job_id = ?")
+                .bind(&task.job_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        for (n, (first_index, input_offset, molecule_count)) in halves.into_iter().enumerate() {
+            sqlx::query(
+                "insert into task (job_id, chunk_index, first_index, molecule_count,
+                    input_chunk_index, input_offset, state, not_before_ms)
+                 values (?, ?, ?, ?, ?, ?, 'queued', ?)",
+            )
+            .bind(&task.job_id)
+            .bind(next_chunk + n as i64)
+            .bind(first_index as i64)
+            .bind(i64::from(molecule_count))
+            .bind(task.input_chunk_index)
+            .bind(i64::from(input_offset))
             .bind(now)
-            .bind(job_id)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        }
+        // Two leaves replace one: `completed_chunks == total_chunks` still
+        // means every molecule has a result.
+        sqlx::query(
+            "update job set total_chunks = total_chunks + 1, updated_at_ms = ?
+             where id = ? and state in ('queued', 'running')",
+        )
+        .bind(now)
+        .bind(&task.job_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(FailOutcome::Split)
     }
 }
 
@@ -176,13 +247,15 @@ impl JobStore for SqliteJobStore {
         let mut first_index: u64 = 0;
         for (chunk_index, size) in chunk_sizes.iter().enumerate() {
             sqlx::query(
-                "insert into task (job_id, chunk_index, first_index, molecule_count, state)
-                 values (?, ?, ?, ?, 'queued')",
+                "insert into task (job_id, chunk_index, first_index, molecule_count,
+                    input_chunk_index, input_offset, state)
+                 values (?, ?, ?, ?, ?, 0, 'queued')",
             )
             .bind(id.to_string())
             .bind(chunk_index as i64)
             .bind(first_index as i64)
             .bind(i64::from(*size))
+            .bind(chunk_index as i64)
             .execute(&mut *tx)
             .await?;
             first_index += u64::from(*size);
@@ -277,7 +350,7 @@ impl JobStore for SqliteJobStore {
     ) -> Result<Vec<Lease>, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
         let lease_prefix = uuid::Uuid::new_v4().to_string();
-        let rows: Vec<LeaseRow> = sqlx::query_as(
+        let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "update task set state = 'leased', lease_id = ?1 || ':' || id, lease_deadline_ms = ?2,
                 attempt = attempt + 1, worker_id = ?3
              where id in (
@@ -287,8 +360,8 @@ impl JobStore for SqliteJobStore {
                        or (t.state = 'leased' and t.lease_deadline_ms < ?4 and t.attempt < ?5))
                 order by j.created_at_ms, t.chunk_index
                 limit ?6)
-             returning id, lease_id, job_id, chunk_index, first_index, molecule_count, attempt",
-        )
+             returning {LEASE_COLUMNS}"
+        ))
         .bind(&lease_prefix)
         .bind(now + ttl_ms)
         .bind(worker_id)
@@ -395,44 +468,39 @@ impl JobStore for SqliteJobStore {
         now: i64,
     ) -> Result<(FailOutcome, Option<JobId>), SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        let task: Option<(String, i64, i64)> = sqlx::query_as(
-            "select job_id, chunk_index, attempt from task where id = ? and lease_id = ? and state = 'leased'",
-        )
+        let task: Option<ExhaustedRow> = sqlx::query_as(&format!(
+            "select {EXHAUSTED_COLUMNS} from task where id = ? and lease_id = ? and state = 'leased'"
+        ))
         .bind(task_id)
         .bind(lease_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((job_id, chunk_index, attempt)) = task else {
+        let Some(task) = task else {
             return Ok((FailOutcome::LeaseLost, None));
         };
-        let outcome = if retryable && attempt < i64::from(policy.max_attempts) {
+        let outcome = if retryable && task.attempt < i64::from(policy.max_attempts) {
             sqlx::query(
                 "update task set state = 'queued', lease_id = null, lease_deadline_ms = null,
                     not_before_ms = ?, last_error = ? where id = ?",
             )
-            .bind(now + policy.backoff_ms(attempt as u32))
+            .bind(now + policy.backoff_ms(task.attempt as u32))
             .bind(reason)
             .bind(task_id)
             .execute(&mut *tx)
             .await?;
             FailOutcome::Retry
         } else {
-            sqlx::query(
-                "update task set state = 'failed', last_error = ?, finished_at_ms = ? where id = ?",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-            let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): {reason}");
-            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
-            FailOutcome::JobFailed
+            let why = format!(
+                "chunk {} failed on attempt {}: {reason}",
+                task.chunk_index, task.attempt
+            );
+            Self::give_up_in(&mut tx, &task, &why, now).await?
         };
         tx.commit().await?;
-        let id = job_id
+        let id = task
+            .job_id
             .parse()
-            .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
+            .map_err(|_| StoreError::Corrupt(format!("task job id {:?}", task.job_id)))?;
         Ok((outcome, Some(id)))
     }
 
@@ -442,30 +510,31 @@ impl JobStore for SqliteJobStore {
         now: i64,
     ) -> Result<Vec<JobId>, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        let dead: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-            "select id, job_id, chunk_index, attempt from task
-             where state = 'leased' and lease_deadline_ms < ? and attempt >= ?",
-        )
+        let dead: Vec<ExhaustedRow> = sqlx::query_as(&format!(
+            "select {EXHAUSTED_COLUMNS} from task
+             where state = 'leased' and lease_deadline_ms < ? and attempt >= ?
+             order by job_id, id"
+        ))
         .bind(now)
         .bind(i64::from(policy.max_attempts))
         .fetch_all(&mut *tx)
         .await?;
-        let mut jobs = Vec::new();
-        for (task_id, job_id, chunk_index, attempt) in dead {
-            sqlx::query(
-                "update task set state = 'failed', last_error = 'lease expired', finished_at_ms = ? where id = ?",
-            )
-            .bind(now)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-            let why = format!("chunk {chunk_index} failed after {attempt} attempt(s): worker lost (lease expired)");
-            Self::fail_job_in(&mut tx, &job_id, &why, now).await?;
-            jobs.push(
-                job_id
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?,
+        let mut jobs: Vec<JobId> = Vec::new();
+        for task in dead {
+            let why = format!(
+                "chunk {} lost its worker (lease expired) on attempt {}, the last",
+                task.chunk_index, task.attempt
             );
+            let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
+            if outcome.will_retry() {
+                let id = task
+                    .job_id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("task job id {:?}", task.job_id)))?;
+                if jobs.last() != Some(&id) {
+                    jobs.push(id);
+                }
+            }
         }
         tx.commit().await?;
         Ok(jobs)
