@@ -11,12 +11,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[error("chunk abandoned")]
 pub struct Abandoned;
 
+/// The error code of a molecule on which workers died repeatedly.
+pub const WORKER_CRASH: &str = "WORKER_CRASH";
+
 /// Results of a chunk's records in input order, with the counts of valid and
 /// invalid molecules. Stops early with [`Abandoned`] once `stop` is set.
+///
+/// `test_abort_on_smiles` is the test-only poison trigger
+/// (`--test-abort-on-smiles`): the process aborts, as a crash inside RDKit
+/// would, before computing a molecule whose input SMILES equals it.
 pub fn compute_chunk(
     pipeline: &Pipeline,
     records: &[ipb::InputRecord],
     stop: &AtomicBool,
+    test_abort_on_smiles: Option<&str>,
 ) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
     let results: Vec<pb::MoleculeResult> = records
         .par_iter()
@@ -24,12 +32,44 @@ pub fn compute_chunk(
             if stop.load(Ordering::Relaxed) {
                 return Err(Abandoned);
             }
+            if let (Some(poison), Some(molecule)) = (test_abort_on_smiles, &record.molecule) {
+                if molecule.smiles == poison {
+                    std::process::abort();
+                }
+            }
             Ok(compute_one(pipeline, record))
         })
         .collect::<Result<_, _>>()?;
+    Ok(counted(results))
+}
+
+/// Results of a poisoned task's records: workers died repeatedly on them, so
+/// they are reported as WORKER_CRASH errors and the chemistry is not run.
+pub fn crashed_chunk(records: &[ipb::InputRecord]) -> (Vec<pb::MoleculeResult>, u32, u32) {
+    counted(records.iter().map(worker_crash).collect())
+}
+
+/// The WORKER_CRASH error result of `record`.
+pub fn worker_crash(record: &ipb::InputRecord) -> pb::MoleculeResult {
+    let molecule = record.molecule.clone().unwrap_or_default();
+    pb::MoleculeResult {
+        index: record.index,
+        input_id: molecule.id,
+        input_smiles: molecule.smiles,
+        properties: molecule.properties,
+        valid: false,
+        error_code: WORKER_CRASH.to_owned(),
+        error_message: "analytics workers died repeatedly while processing this molecule; \
+                        it was isolated and not processed again"
+            .to_owned(),
+        ..Default::default()
+    }
+}
+
+fn counted(results: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, u32, u32) {
     let valid = results.iter().filter(|r| r.valid).count() as u32;
     let invalid = results.len() as u32 - valid;
-    Ok((results, valid, invalid))
+    (results, valid, invalid)
 }
 
 /// The result of one input record.
@@ -91,4 +131,36 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_molecule_is_an_error_result_with_its_input() {
+        let record = ipb::InputRecord {
+            index: 7,
+            molecule: Some(pb::InputMolecule {
+                smiles: "C1CC".to_owned(),
+                id: "m7".to_owned(),
+                ..Default::default()
+            }),
+        };
+        let (results, valid, invalid) = crashed_chunk(std::slice::from_ref(&record));
+        assert_eq!((valid, invalid), (0, 1));
+        let r = &results[0];
+        assert_eq!(
+            (
+                r.index,
+                r.input_id.as_str(),
+                r.input_smiles.as_str(),
+                r.valid
+            ),
+            (7, "m7", "C1CC", false)
+        );
+        assert_eq!(r.error_code, WORKER_CRASH);
+        assert!(r.error_message.contains("died repeatedly"));
+        assert!(r.canonical_smiles.is_empty());
+    }
 }

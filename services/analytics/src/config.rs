@@ -45,6 +45,16 @@ pub struct Config {
     /// Name of this worker in leases and logs (default: host name and pid).
     #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]
     pub worker_id: Option<String>,
+    /// TEST ONLY, never set in production: the worker process aborts (as if
+    /// RDKit crashed it) when it is about to compute a molecule whose input
+    /// SMILES is exactly this. Failure tests use it to plant a poison
+    /// molecule in a batch. Off by default.
+    #[arg(
+        long = "test-abort-on-smiles",
+        env = "MOLBATCH_ANALYTICS_TEST_ABORT_ON_SMILES",
+        value_name = "SMILES"
+    )]
+    pub test_abort_on_smiles: Option<String>,
 }
 
 impl Config {
@@ -58,6 +68,7 @@ impl Config {
             concurrent_chunks: 2,
             lease_wait_ms: 5_000,
             worker_id: None,
+            test_abort_on_smiles: None,
         }
     }
 

@@ -3,7 +3,9 @@
 //! results in storage and complete the task. They own no tables.
 //!
 //! - [`worker`]: the lease → compute → store → complete loop.
-//! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s.
+//! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
+//!   WORKER_CRASH error results of a poisoned task (a molecule on which
+//!   workers died repeatedly, which the chemistry is never run on again).
 
 pub mod compute;
 pub mod config;
@@ -72,7 +74,11 @@ impl Server {
             storage,
             worker_id: config.worker_id(),
             lease_wait_ms: config.lease_wait_ms,
+            test_abort_on_smiles: config.test_abort_on_smiles.map(Arc::from),
         };
+        if let Some(smiles) = &worker.test_abort_on_smiles {
+            tracing::warn!(%smiles, "TEST ONLY: this worker aborts on a planted poison molecule");
+        }
         Ok(Self {
             listener,
             addr,

@@ -1,6 +1,8 @@
-//! The worker loop: lease a chunk, read its input, compute on all cores while
-//! renewing the lease, store the results (an idempotent upsert), complete the
-//! task. Anything that goes wrong gives the task back for a retry; a lost
+//! The worker loop: lease a chunk, read its slice of the input chunk it names,
+//! compute on all cores while renewing the lease, store the results (an
+//! idempotent upsert), complete the task. A poisoned lease (workers died on
+//! its molecule again and again) is stored as WORKER_CRASH error results
+//! without touching RDKit. Anything that goes wrong gives the task back for a retry; a lost
 //! lease or a cancelled job abandons the chunk without storing anything.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +16,7 @@ use molbatch_proto::internal::storage_client::StorageClient;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use crate::compute::{compute_chunk, Abandoned};
+use crate::compute::{compute_chunk, crashed_chunk, Abandoned};
 
 /// Pause after an error talking to the scheduler, so a restarting scheduler
 /// is not hammered.
@@ -33,6 +35,9 @@ pub struct Worker {
     pub worker_id: String,
     /// Longest long-poll, ms.
     pub lease_wait_ms: u32,
+    /// Test only: abort the process before computing this input SMILES
+    /// (see [`crate::Config::test_abort_on_smiles`]).
+    pub test_abort_on_smiles: Option<Arc<str>>,
 }
 
 /// Why a chunk was not completed.
@@ -40,6 +45,17 @@ pub struct Worker {
 enum ChunkError {
     #[error("reading the input chunk failed: {0}")]
     Input(tonic::Status),
+    #[error(
+        "input chunk {input_chunk_index} has {records} records; the task wants \
+         [{offset}, {offset} + {count}) starting at input index {first_index}"
+    )]
+    InputRange {
+        input_chunk_index: u32,
+        records: usize,
+        offset: u32,
+        count: u32,
+        first_index: u64,
+    },
     #[error("storing the results failed: {0}")]
     Store(tonic::Status),
     #[error("the chemistry task died: {0}")]
@@ -132,23 +148,38 @@ impl Worker {
         task: &ipb::TaskLease,
         stop: Arc<AtomicBool>,
     ) -> Result<(u32, u32), ChunkError> {
-        let chunk_ref = ipb::ChunkRef {
+        // A half of a split chunk reads the input chunk sealing stored and
+        // takes its own slice of it.
+        let input_ref = ipb::ChunkRef {
             job_id: task.job_id.clone(),
-            chunk_index: task.chunk_index,
+            chunk_index: task.input_chunk_index,
         };
-        let input = self
+        let records = self
             .storage
-            .get_input_chunk(chunk_ref.clone())
+            .get_input_chunk(input_ref)
             .await
             .map_err(ChunkError::Input)?
-            .into_inner();
-        let pipeline = self.pipeline.clone();
-        let computed =
-            tokio::task::spawn_blocking(move || compute_chunk(&pipeline, &input.records, &stop))
-                .await??;
-        let (results, valid, invalid) = computed;
+            .into_inner()
+            .records;
+        let records = task_records(task, records)?;
+        let (results, valid, invalid) = if task.poisoned {
+            tracing::warn!("poisoned task: workers died on it repeatedly; reporting WORKER_CRASH");
+            crashed_chunk(&records)
+        } else {
+            let pipeline = self.pipeline.clone();
+            let poison = self.test_abort_on_smiles.clone();
+            tokio::task::spawn_blocking(move || {
+                compute_chunk(&pipeline, &records, &stop, poison.as_deref())
+            })
+            .await??
+        };
+        // Results are stored under the task's own chunk index: the halves of
+        // a split chunk each have one, and ListResults reads in index order.
         let chunk = ipb::ResultChunk {
-            chunk: Some(chunk_ref),
+            chunk: Some(ipb::ChunkRef {
+                job_id: task.job_id.clone(),
+                chunk_index: task.chunk_index,
+            }),
             results,
         };
         self.storage
@@ -157,6 +188,32 @@ impl Worker {
             .map_err(ChunkError::Store)?;
         Ok((valid, invalid))
     }
+}
+
+/// The task's records out of its input chunk: `molecule_count` of them from
+/// `input_offset`, the first being input index `first_index`.
+fn task_records(
+    task: &ipb::TaskLease,
+    mut records: Vec<ipb::InputRecord>,
+) -> Result<Vec<ipb::InputRecord>, ChunkError> {
+    let start = task.input_offset as usize;
+    let end = start + task.molecule_count as usize;
+    let in_range = end <= records.len()
+        && records
+            .get(start)
+            .is_some_and(|r| r.index == task.first_index);
+    if !in_range {
+        return Err(ChunkError::InputRange {
+            input_chunk_index: task.input_chunk_index,
+            records: records.len(),
+            offset: task.input_offset,
+            count: task.molecule_count,
+            first_index: task.first_index,
+        });
+    }
+    records.truncate(end);
+    records.drain(..start);
+    Ok(records)
 }
 
 /// Renews `lease` every `every` until aborted; sets `stop` when the scheduler
@@ -180,5 +237,54 @@ async fn renew_until_done(
             // Keep working: a scheduler hiccup should not waste the chunk.
             Err(status) => tracing::warn!(%status, "lease renewal failed; retrying"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(first_index: u64, n: u64) -> Vec<ipb::InputRecord> {
+        (first_index..first_index + n)
+            .map(|index| ipb::InputRecord {
+                index,
+                molecule: None,
+            })
+            .collect()
+    }
+
+    fn task(first_index: u64, input_offset: u32, molecule_count: u32) -> ipb::TaskLease {
+        ipb::TaskLease {
+            first_index,
+            input_offset,
+            molecule_count,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_split_half_takes_its_slice_of_the_input_chunk() {
+        let indexes = |records: Vec<ipb::InputRecord>| {
+            records.into_iter().map(|r| r.index).collect::<Vec<_>>()
+        };
+        let whole = task_records(&task(100, 0, 4), input(100, 4)).unwrap();
+        assert_eq!(indexes(whole), vec![100, 101, 102, 103]);
+        let half = task_records(&task(102, 2, 2), input(100, 4)).unwrap();
+        assert_eq!(indexes(half), vec![102, 103]);
+        let one = task_records(&task(101, 1, 1), input(100, 4)).unwrap();
+        assert_eq!(indexes(one), vec![101]);
+    }
+
+    #[test]
+    fn a_slice_outside_the_input_chunk_is_an_error() {
+        assert!(matches!(
+            task_records(&task(102, 2, 3), input(100, 4)),
+            Err(ChunkError::InputRange { .. })
+        ));
+        // The offset must land on the task's first input index.
+        assert!(matches!(
+            task_records(&task(105, 2, 1), input(100, 4)),
+            Err(ChunkError::InputRange { .. })
+        ));
     }
 }
