@@ -1,0 +1,166 @@
+//! A poison molecule that kills every worker process that computes it, inside
+//! a batch of a few thousand: the scheduler splits the chunk that holds it
+//! down to that one molecule, which is reported as a WORKER_CRASH error, and
+//! the rest of the batch completes with every result present exactly once.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use molbatch_proto::internal as ipb;
+use molbatch_proto::v1 as pb;
+
+use crate::support::{molecules, Backend, RestartedWorker};
+
+/// A molecule no MOSES SMILES equals, planted with `--test-abort-on-smiles`.
+const POISON: &str = "CC(C)(C)C(=O)OCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+/// Where the poison sits in the batch: inside the second chunk, off-centre.
+const POISON_INDEX: usize = 1_234;
+/// Only guards a hang; the test ends when the job does.
+const DEADLINE: Duration = Duration::from_secs(240);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn poison_molecule_is_isolated_and_the_batch_completes() {
+    let started = Instant::now();
+    let mut smiles = molecules(2_000);
+    smiles.insert(POISON_INDEX, POISON.to_owned());
+    let total = smiles.len() as u64;
+
+    // Short leases and two attempts, so a dead worker costs little time.
+    let mut backend = Backend::start(|config| molbatch_scheduler::Config {
+        lease_ttl_ms: 500,
+        max_attempts: 2,
+        retry_backoff_ms: 50,
+        ..config
+    })
+    .await;
+    let job = backend.submit(&smiles, 500).await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let worker = RestartedWorker::start(
+        vec![
+            "--scheduler-url".to_owned(),
+            backend.scheduler_url.clone(),
+            "--storage-url".to_owned(),
+            backend.storage_url.clone(),
+            "--analytics-listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--concurrent-chunks".to_owned(),
+            "1".to_owned(),
+            "--lease-wait-ms".to_owned(),
+            "1000".to_owned(),
+            "--test-abort-on-smiles".to_owned(),
+            POISON.to_owned(),
+        ],
+        log.path().to_owned(),
+    );
+
+    let finished = watch_until_done(&mut backend, &job).await;
+    let job_time = started.elapsed();
+    let deaths = worker.stop().await;
+    let finished = finished.unwrap_or_else(|| {
+        let log = std::fs::read_to_string(log.path()).unwrap_or_default();
+        let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+        panic!(
+            "the job did not end within {DEADLINE:?}; last worker log lines, newest first:\n{tail}"
+        )
+    });
+    assert_eq!(
+        pb::JobState::try_from(finished.state).unwrap(),
+        pb::JobState::Completed,
+        "{finished:?}"
+    );
+    assert!(finished.error.is_empty(), "{}", finished.error);
+    assert!(deaths >= 2, "the poison killed the worker {deaths} times");
+    assert_eq!(finished.completed_chunks, finished.total_chunks);
+    assert!(finished.total_chunks > 5, "the poisoned chunk was split");
+
+    let results = backend.results(&job.job_id, total).await;
+    let indexes: Vec<u64> = results.iter().map(|r| r.index).collect();
+    assert_eq!(
+        indexes,
+        (0..total).collect::<Vec<_>>(),
+        "every molecule exactly once, in input order"
+    );
+    let poisoned = &results[POISON_INDEX];
+    assert_eq!(
+        (
+            poisoned.input_smiles.as_str(),
+            poisoned.valid,
+            poisoned.error_code.as_str()
+        ),
+        (POISON, false, molbatch_analytics::compute::WORKER_CRASH)
+    );
+    assert!(poisoned.error_message.contains("died repeatedly"));
+
+    // Every other molecule exactly as an undisturbed worker computes it.
+    let pipeline = molbatch_chem::Pipeline::new().unwrap();
+    let mut records: Vec<ipb::InputRecord> = smiles
+        .iter()
+        .enumerate()
+        .map(|(index, s)| ipb::InputRecord {
+            index: index as u64,
+            molecule: Some(pb::InputMolecule {
+                smiles: s.clone(),
+                id: format!("m{index}"),
+                ..Default::default()
+            }),
+        })
+        .collect();
+    records.remove(POISON_INDEX);
+    let (expected, _, _) = tokio::task::spawn_blocking(move || {
+        molbatch_analytics::compute::compute_chunk(
+            &pipeline,
+            &records,
+            &AtomicBool::new(false),
+            None,
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mut others = results;
+    others.remove(POISON_INDEX);
+    assert_eq!(others.len(), expected.len());
+    for (got, want) in others.iter().zip(&expected) {
+        assert_eq!(got, want, "molecule {}", want.index);
+    }
+    let invalid = 1 + expected.iter().filter(|r| !r.valid).count() as u64;
+    assert_eq!(
+        (
+            finished.processed_molecules,
+            finished.invalid_molecules,
+            finished.valid_molecules
+        ),
+        (total, invalid, total - invalid)
+    );
+    eprintln!(
+        "poison batch of {total}: job ended after {job_time:?}, the worker died {deaths} times, \
+         {} leaf chunks",
+        finished.total_chunks
+    );
+    backend.stop().await;
+}
+
+/// Watches the job until it ends; `None` when [`DEADLINE`] passes first.
+async fn watch_until_done(backend: &mut Backend, job: &ipb::JobRef) -> Option<pb::Job> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut events = backend
+        .scheduler
+        .watch_job(job.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.message())
+            .await
+            .ok()?
+            .unwrap()?;
+        let job = event.job.unwrap();
+        let state = pb::JobState::try_from(job.state).unwrap();
+        if matches!(
+            state,
+            pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled
+        ) {
+            return Some(job);
+        }
+    }
+}

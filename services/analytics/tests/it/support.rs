@@ -1,0 +1,273 @@
+//! Test support: scheduler and storage on loopback over SQLite in a temporary
+//! directory, a batch written straight through their internal APIs (as the
+//! gateway would), and a worker process restarted whenever it dies.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use molbatch_proto::internal as ipb;
+use molbatch_proto::internal::scheduler_client::SchedulerClient;
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::v1 as pb;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// The scheduler and storage, running in this process.
+pub struct Backend {
+    pub scheduler: SchedulerClient<Channel>,
+    pub storage: StorageClient<Channel>,
+    pub scheduler_url: String,
+    pub storage_url: String,
+    stops: Vec<oneshot::Sender<()>>,
+    running: Vec<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    /// Starts both services; returns once they listen.
+    pub async fn start(
+        scheduler: impl FnOnce(molbatch_scheduler::Config) -> molbatch_scheduler::Config,
+    ) -> Self {
+        molbatch_telemetry::init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let storage =
+            molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir.path()))
+                .await
+                .unwrap();
+        let sched = molbatch_scheduler::Server::bind(scheduler(
+            molbatch_scheduler::Config::embedded(dir.path()),
+        ))
+        .await
+        .unwrap();
+        let storage_url = format!("http://{}", storage.local_addr());
+        let scheduler_url = format!("http://{}", sched.local_addr());
+        let (stop_storage, storage_stopped) = oneshot::channel::<()>();
+        let (stop_scheduler, scheduler_stopped) = oneshot::channel::<()>();
+        let running = vec![
+            tokio::spawn(async move {
+                storage
+                    .run(async move {
+                        storage_stopped.await.ok();
+                    })
+                    .await
+                    .unwrap();
+            }),
+            tokio::spawn(async move {
+                sched
+                    .run(async move {
+                        scheduler_stopped.await.ok();
+                    })
+                    .await
+                    .unwrap();
+            }),
+        ];
+        let scheduler = SchedulerClient::connect(scheduler_url.clone())
+            .await
+            .unwrap();
+        let storage = StorageClient::connect(storage_url.clone())
+            .await
+            .unwrap()
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        Self {
+            scheduler,
+            storage,
+            scheduler_url,
+            storage_url,
+            stops: vec![stop_scheduler, stop_storage],
+            running,
+            _dir: dir,
+        }
+    }
+
+    /// Creates a job, stores its input in chunks of `chunk_size` and seals
+    /// it, as the gateway does; returns the job reference.
+    pub async fn submit(&mut self, smiles: &[String], chunk_size: usize) -> ipb::JobRef {
+        let job = self
+            .scheduler
+            .create_job(ipb::CreateJobRequest {
+                tenant_id: "poison".to_owned(),
+                display_name: "poison.smi".to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut chunk_sizes = Vec::new();
+        for (chunk_index, chunk) in smiles.chunks(chunk_size).enumerate() {
+            let first = chunk_index * chunk_size;
+            let records = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, s)| ipb::InputRecord {
+                    index: (first + i) as u64,
+                    molecule: Some(pb::InputMolecule {
+                        smiles: s.clone(),
+                        id: format!("m{}", first + i),
+                        ..Default::default()
+                    }),
+                })
+                .collect();
+            self.storage
+                .put_input_chunk(ipb::InputChunk {
+                    chunk: Some(ipb::ChunkRef {
+                        job_id: job.job_id.clone(),
+                        chunk_index: chunk_index as u32,
+                    }),
+                    records,
+                })
+                .await
+                .unwrap();
+            chunk_sizes.push(chunk.len() as u32);
+        }
+        let job_ref = ipb::JobRef {
+            tenant_id: "poison".to_owned(),
+            job_id: job.job_id,
+        };
+        self.scheduler
+            .seal_job(ipb::SealJobRequest {
+                job: Some(job_ref.clone()),
+                total_molecules: smiles.len() as u64,
+                chunk_sizes,
+            })
+            .await
+            .unwrap();
+        job_ref
+    }
+
+    /// Every result of the job, paged in input order.
+    pub async fn results(&mut self, job_id: &str, total: u64) -> Vec<pb::MoleculeResult> {
+        let mut results = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .storage
+                .list_results(ipb::ListResultsRequest {
+                    query: Some(pb::ListResultsRequest {
+                        job_id: job_id.to_owned(),
+                        page_size: 700,
+                        page_token,
+                        include_fingerprint: true,
+                        ..Default::default()
+                    }),
+                    total_molecules: total,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            results.extend(page.results);
+            if page.next_page_token.is_empty() {
+                return results;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Stops both services.
+    pub async fn stop(self) {
+        for stop in self.stops {
+            stop.send(()).ok();
+        }
+        for running in self.running {
+            running.await.unwrap();
+        }
+    }
+}
+
+/// A `molbatch-analytics` process started again every time it dies, until
+/// stopped.
+pub struct RestartedWorker {
+    stop: oneshot::Sender<()>,
+    supervisor: JoinHandle<u32>,
+}
+
+impl RestartedWorker {
+    /// Starts the worker binary with `args`; each time it exits it is started
+    /// again.
+    pub fn start(args: Vec<String>, log: PathBuf) -> Self {
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let supervisor = tokio::spawn(async move {
+            let mut deaths = 0;
+            loop {
+                let log_file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap();
+                // No core dump for each planted crash.
+                let mut child = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg("ulimit -c 0; exec \"$0\" \"$@\"")
+                    .arg(env!("CARGO_BIN_EXE_molbatch-analytics"))
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log_file)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap();
+                tokio::select! {
+                    _ = &mut stopped => {
+                        child.kill().await.unwrap();
+                        return deaths;
+                    }
+                    status = child.wait() => {
+                        let status = status.unwrap();
+                        deaths += 1;
+                        tracing::info!(%status, deaths, "worker died; starting it again");
+                        // Not a busy loop if the binary cannot start at all.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        });
+        Self { stop, supervisor }
+    }
+
+    /// Kills the worker; returns how many times it died before.
+    pub async fn stop(self) -> u32 {
+        self.stop.send(()).ok();
+        self.supervisor.await.unwrap()
+    }
+}
+
+/// `shared/data` beside the repository (or `MOLBATCH_SHARED_DATA`).
+pub fn shared_data() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("MOLBATCH_SHARED_DATA").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(PathBuf::from("/work/shared/data")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("moses/test.csv.gz").exists())
+}
+
+/// The first `n` SMILES of MOSES' test set, or `n` generated ones when the
+/// data is absent.
+pub fn molecules(n: usize) -> Vec<String> {
+    use std::io::BufRead;
+    if let Some(data) = shared_data() {
+        let file = std::fs::File::open(data.join("moses/test.csv.gz")).unwrap();
+        let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file));
+        return reader
+            .lines()
+            .skip(1) // header
+            .take(n)
+            .map(|line| line.unwrap().split(',').next().unwrap().to_owned())
+            .collect();
+    }
+    // Small distinct molecules: alkyl chains with a varying substituent.
+    let tails = ["O", "N", "Cl", "C(=O)O", "c1ccccc1", "F", "S", "C#N"];
+    (0..n)
+        .map(|i| {
+            format!(
+                "{}{}",
+                "C".repeat(1 + i / tails.len() % 40),
+                tails[i % tails.len()]
+            )
+        })
+        .collect()
+}
