@@ -799,4 +799,89 @@ mod tests {
         })
         .await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_splits_of_one_job_take_distinct_chunk_indexes() {
+        const CHUNKS: usize = 40;
+        const POLICY: RetryPolicy = RetryPolicy {
+            max_attempts: 1,
+            base_backoff_ms: 1_000,
+            max_backoff_ms: 60_000,
+        };
+        with_fresh_database(|store| async move {
+            let tenant = TenantId("splits".to_owned());
+            let id = JobId::new();
+            store.create_job(id, &tenant, "", 1_000).await.unwrap();
+            store
+                .seal_job(&tenant, id, 2 * CHUNKS as u64, &[2; CHUNKS], 1_000)
+                .await
+                .unwrap();
+            let leases = store
+                .lease_tasks("w", CHUNKS as u32, 600_000, &POLICY, 2_000)
+                .await
+                .unwrap();
+            assert_eq!(leases.len(), CHUNKS);
+            // Every chunk fails for good at once: each split must lock the
+            // job before picking its new chunk indexes.
+            let failures: Vec<_> = leases
+                .into_iter()
+                .map(|lease| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .fail_task(lease.task_id, &lease.lease_id, "died", true, &POLICY, 3_000)
+                            .await
+                            .unwrap()
+                            .0
+                    })
+                })
+                .collect();
+            for failure in failures {
+                assert_eq!(failure.await.unwrap(), FailOutcome::Split);
+            }
+            let halves = store
+                .lease_tasks("w", 64, 600_000, &POLICY, 4_000)
+                .await
+                .unwrap();
+            let halves: Vec<_> = halves
+                .into_iter()
+                .chain(
+                    store
+                        .lease_tasks("w", 64, 600_000, &POLICY, 4_000)
+                        .await
+                        .unwrap(),
+                )
+                .collect();
+            assert_eq!(halves.len(), 2 * CHUNKS);
+            let indexes: BTreeSet<u32> = halves.iter().map(|l| l.chunk_index).collect();
+            assert_eq!(
+                indexes,
+                (CHUNKS as u32..3 * CHUNKS as u32).collect::<BTreeSet<_>>()
+            );
+            let firsts: BTreeSet<u64> = halves.iter().map(|l| l.first_index).collect();
+            assert_eq!(firsts, (0..2 * CHUNKS as u64).collect::<BTreeSet<_>>());
+            for half in &halves {
+                store
+                    .complete_task(half.task_id, &half.lease_id, 1, 0, 5_000)
+                    .await
+                    .unwrap();
+            }
+            let job = store.job(&tenant, id).await.unwrap();
+            assert_eq!(
+                (
+                    job.state,
+                    job.processed_molecules,
+                    job.completed_chunks,
+                    job.total_chunks
+                ),
+                (
+                    JobState::Completed,
+                    2 * CHUNKS as u64,
+                    2 * CHUNKS as u32,
+                    2 * CHUNKS as u32
+                )
+            );
+        })
+        .await;
+    }
 }
