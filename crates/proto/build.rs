@@ -2,7 +2,9 @@
 //! that reflection, proto3 JSON and the REST transcoder read.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with env!(): a build script binary can be reused
+    // by another checkout of the same workspace.
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files = [
         "molbatch/v1/molbatch.proto",
         "molbatch/internal/v1/scheduler.proto",
