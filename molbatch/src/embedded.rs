@@ -89,18 +89,18 @@ impl Embedded {
         storage_config.cache_url = options.redis.clone();
         let storage = molbatch_storage::Server::bind(storage_config).await?;
         let scheduler = molbatch_scheduler::Server::bind(scheduler_config).await?;
-        let storage_url = format!("http://{}", storage.local_addr());
-        let scheduler_url = format!("http://{}", scheduler.local_addr());
+        let upstreams = molbatch_telemetry::net::Upstreams {
+            scheduler_url: format!("http://{}", scheduler.local_addr()),
+            storage_url: format!("http://{}", storage.local_addr()),
+        };
         let analytics = molbatch_analytics::Server::bind(molbatch_analytics::Config::embedded(
-            scheduler_url.clone(),
-            storage_url.clone(),
+            upstreams.clone(),
         ))
         .await?;
         let gateway = molbatch_gateway::Server::bind(molbatch_gateway::Config::embedded(
             options.http,
             options.grpc,
-            scheduler_url,
-            storage_url,
+            upstreams,
         ))
         .await?;
         let gateway_addr = gateway.local_addr();

@@ -54,3 +54,23 @@ pub fn lazy_channel(url: &str, timeout: Option<Duration>) -> Result<Channel, Url
     };
     Ok(endpoint.connect_lazy())
 }
+
+/// Where the services a gateway or worker calls are: the same flags and
+/// environment variables everywhere.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Upstreams {
+    /// The scheduler's gRPC address.
+    #[arg(
+        long = "scheduler-url",
+        env = "MOLBATCH_SCHEDULER_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub scheduler_url: String,
+    /// The storage service's gRPC address.
+    #[arg(
+        long = "storage-url",
+        env = "MOLBATCH_STORAGE_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub storage_url: String,
+}

@@ -13,20 +13,9 @@ pub struct Config {
         default_value = "127.0.0.1:50054"
     )]
     pub listen: SocketAddr,
-    /// The scheduler's gRPC address.
-    #[arg(
-        long = "scheduler-url",
-        env = "MOLBATCH_SCHEDULER_URL",
-        default_value = "http://127.0.0.1:50052"
-    )]
-    pub scheduler_url: String,
-    /// The storage service's gRPC address.
-    #[arg(
-        long = "storage-url",
-        env = "MOLBATCH_STORAGE_URL",
-        default_value = "http://127.0.0.1:50053"
-    )]
-    pub storage_url: String,
+    /// The scheduler and storage to call.
+    #[command(flatten)]
+    pub upstreams: molbatch_telemetry::net::Upstreams,
     /// Chunks worked on at once; each spreads its molecules over all cores,
     /// so two keep the cores busy while the other chunk does I/O.
     #[arg(
@@ -60,11 +49,10 @@ pub struct Config {
 impl Config {
     /// The embedded set-up: a free loopback port, talking to the given
     /// scheduler and storage.
-    pub fn embedded(scheduler_url: String, storage_url: String) -> Self {
+    pub fn embedded(upstreams: molbatch_telemetry::net::Upstreams) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            scheduler_url,
-            storage_url,
+            upstreams,
             concurrent_chunks: 2,
             lease_wait_ms: 5_000,
             worker_id: None,

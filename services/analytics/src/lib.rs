@@ -61,12 +61,17 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         // Building the filter catalogs takes a moment, once, before serving.
         let pipeline = Arc::new(molbatch_chem::Pipeline::new()?);
-        let scheduler =
-            SchedulerClient::new(lazy_channel(&config.scheduler_url, Some(CALL_TIMEOUT))?)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let storage = StorageClient::new(lazy_channel(&config.storage_url, Some(CALL_TIMEOUT))?)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let scheduler = SchedulerClient::new(lazy_channel(
+            &config.upstreams.scheduler_url,
+            Some(CALL_TIMEOUT),
+        )?)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let storage = StorageClient::new(lazy_channel(
+            &config.upstreams.storage_url,
+            Some(CALL_TIMEOUT),
+        )?)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let (listener, addr) = bind(config.listen).await?;
         let worker = worker::Worker {
             pipeline,

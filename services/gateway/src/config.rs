@@ -17,20 +17,9 @@ pub struct Config {
     /// An extra gRPC-only listener, if wanted.
     #[arg(long = "grpc", env = "MOLBATCH_GATEWAY_GRPC")]
     pub grpc: Option<SocketAddr>,
-    /// The scheduler's gRPC address.
-    #[arg(
-        long = "scheduler-url",
-        env = "MOLBATCH_SCHEDULER_URL",
-        default_value = "http://127.0.0.1:50052"
-    )]
-    pub scheduler_url: String,
-    /// The storage service's gRPC address.
-    #[arg(
-        long = "storage-url",
-        env = "MOLBATCH_STORAGE_URL",
-        default_value = "http://127.0.0.1:50053"
-    )]
-    pub storage_url: String,
+    /// The scheduler and storage to call.
+    #[command(flatten)]
+    pub upstreams: molbatch_telemetry::net::Upstreams,
     /// Molecules per input chunk (one task each).
     #[arg(
         long = "chunk-size",
@@ -52,14 +41,12 @@ impl Config {
     pub fn embedded(
         http: SocketAddr,
         grpc: Option<SocketAddr>,
-        scheduler_url: String,
-        storage_url: String,
+        upstreams: molbatch_telemetry::net::Upstreams,
     ) -> Self {
         Self {
             http,
             grpc,
-            scheduler_url,
-            storage_url,
+            upstreams,
             chunk_size: 1_000,
             max_inline_molecules: 100_000,
         }

@@ -52,8 +52,8 @@ pub struct Server {
 impl Server {
     /// Prepares connections (lazily) and binds the listeners.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let scheduler = SchedulerClient::new(lazy_channel(&config.scheduler_url, None)?);
-        let storage = StorageClient::new(lazy_channel(&config.storage_url, None)?)
+        let scheduler = SchedulerClient::new(lazy_channel(&config.upstreams.scheduler_url, None)?);
+        let storage = StorageClient::new(lazy_channel(&config.upstreams.storage_url, None)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let api = grpc::GatewayApi::new(
