@@ -235,7 +235,9 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Delay before the attempt after `attempt` (1-based).
+    /// Delay before the attempt after `attempt` (1-based), counted from a
+    /// reported failure or from an expired lease's deadline. The stores'
+    /// lease queries compute the same numbers in SQL.
     pub fn backoff_ms(&self, attempt: u32) -> i64 {
         let doublings = attempt.saturating_sub(1).min(20);
         (self.base_backoff_ms << doublings).min(self.max_backoff_ms)

@@ -23,6 +23,7 @@ pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
     sealing_queues_every_chunk(store).await;
     leases_complete_the_job_in_order(store).await;
     expired_lease_is_offered_again_and_stale_completion_is_refused(store).await;
+    expired_lease_is_offered_again_only_after_its_backoff(store).await;
     failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store).await;
     exhausted_single_molecule_comes_back_poisoned(store).await;
     cancel_stops_queued_tasks_and_running_ones_at_renewal(store).await;
@@ -158,7 +159,7 @@ async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &
         .unwrap()
         .is_empty());
     let again = store
-        .lease_tasks("w", 1, TTL, &POLICY, 20_000 + TTL + 1)
+        .lease_tasks("w", 1, TTL, &POLICY, 20_000 + TTL + POLICY.backoff_ms(1))
         .await
         .unwrap()
         .remove(0);
@@ -187,6 +188,65 @@ async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &
         (job.state, job.processed_molecules),
         (JobState::Completed, 3)
     );
+}
+
+/// When a lease with `deadline` taken on `attempt` is next acted on: once
+/// its backoff has passed (leasable again), or on the last attempt right
+/// after the deadline (the reaper does not wait for a backoff).
+fn past_expiry(deadline: i64, attempt: u32) -> i64 {
+    if attempt < POLICY.max_attempts {
+        deadline + POLICY.backoff_ms(attempt)
+    } else {
+        deadline + 1
+    }
+}
+
+async fn expired_lease_is_offered_again_only_after_its_backoff(store: &dyn JobStore) {
+    let t = tenant("expiry-backoff");
+    let id = JobId::new();
+    store.create_job(id, &t, "", 30_000).await.unwrap();
+    store.seal_job(&t, id, 2, &[2], 30_000).await.unwrap();
+    let mut now = 30_000;
+    let mut lease = store
+        .lease_tasks("dies", 1, TTL, &POLICY, now)
+        .await
+        .unwrap()
+        .remove(0);
+    // Each expiry waits out the backoff of the attempt that was lost, the
+    // same numbers a reported failure gets: 1 s after the first, 2 s after
+    // the second.
+    for attempt in 1..POLICY.max_attempts {
+        assert_eq!(lease.attempt, attempt);
+        let deadline = now + TTL;
+        let ready = deadline + POLICY.backoff_ms(attempt);
+        for early in [deadline + 1, ready - 1] {
+            assert!(
+                store
+                    .lease_tasks("w", 1, TTL, &POLICY, early)
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "offered at {early} after attempt {attempt}, ready at {ready}"
+            );
+        }
+        let again = store
+            .lease_tasks("w", 1, TTL, &POLICY, ready)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!((again.task_id, again.attempt), (lease.task_id, attempt + 1));
+        lease = again;
+        now = ready;
+    }
+    assert_eq!(POLICY.backoff_ms(2), 2 * POLICY.backoff_ms(1));
+    assert_eq!(
+        store
+            .complete_task(lease.task_id, &lease.lease_id, 2, 0, now)
+            .await
+            .unwrap(),
+        Some(id)
+    );
+    assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Completed);
 }
 
 async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store: &dyn JobStore) {
@@ -285,7 +345,7 @@ async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
             .remove(0);
         assert_eq!((lease.attempt, lease.poisoned), (attempt, false));
         task_id = Some(lease.task_id);
-        now += TTL + 1;
+        now = past_expiry(now + TTL, attempt);
     }
     // Out of attempts: only the reaper may act on it.
     assert!(store
@@ -451,7 +511,7 @@ async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobS
             .remove(0);
         assert_eq!(shape(&lease), (1, 4, 1, 0, 10, attempt, false));
         lost = Some(lease);
-        now += TTL + 1;
+        now = past_expiry(now + TTL, attempt);
     }
     let lost = lost.unwrap();
     assert_eq!(store.reap_exhausted(&POLICY, now).await.unwrap(), vec![id]);

@@ -83,7 +83,8 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<JobRecord, SchedulerError>;
 
     /// Leases up to `max` ready tasks (queued and past backoff, or leased with
-    /// an expired lease and attempts left) until `now + ttl_ms`.
+    /// attempts left and a lease that expired at least
+    /// `policy.backoff_ms(attempt)` ago) until `now + ttl_ms`.
     async fn lease_tasks(
         &self,
         worker_id: &str,

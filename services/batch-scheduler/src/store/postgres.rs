@@ -432,12 +432,17 @@ impl JobStore for PgJobStore {
         // Only task rows are locked (`of t`): jobs are read, and a row
         // another leaser holds is skipped rather than waited for. Postgres
         // applies the limit after locking, so up to `max` free tasks come back.
+        // An expired lease waits out `RetryPolicy::backoff_ms(attempt)` past
+        // its deadline; the SQL computes it the same way ($7 base, $8 cap).
         let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "with ready as (
                 select t.id as ready_id from task t join job j on j.id = t.job_id
                 where j.state in ('queued', 'running')
                   and ((t.state = 'queued' and t.not_before_ms <= $4)
-                       or (t.state = 'leased' and t.lease_deadline_ms < $4 and t.attempt < $5))
+                       or (t.state = 'leased' and t.attempt < $5
+                           and t.lease_deadline_ms
+                               + least($7 << least(greatest(t.attempt - 1, 0), 20)::int, $8)
+                               <= $4))
                 order by j.created_at_ms, t.chunk_index
                 limit $6
                 for update of t skip locked)
@@ -452,6 +457,8 @@ impl JobStore for PgJobStore {
         .bind(now)
         .bind(i64::from(policy.max_attempts))
         .bind(i64::from(max))
+        .bind(policy.base_backoff_ms)
+        .bind(policy.max_backoff_ms)
         .fetch_all(&mut *tx)
         .await?;
         let mut leases: Vec<Lease> = rows

@@ -350,6 +350,8 @@ impl JobStore for SqliteJobStore {
     ) -> Result<Vec<Lease>, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
         let lease_prefix = uuid::Uuid::new_v4().to_string();
+        // An expired lease waits out `RetryPolicy::backoff_ms(attempt)` past
+        // its deadline; the SQL computes it the same way (?7 base, ?8 cap).
         let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "update task set state = 'leased', lease_id = ?1 || ':' || id, lease_deadline_ms = ?2,
                 attempt = attempt + 1, worker_id = ?3
@@ -357,7 +359,9 @@ impl JobStore for SqliteJobStore {
                 select t.id from task t join job j on j.id = t.job_id
                 where j.state in ('queued', 'running')
                   and ((t.state = 'queued' and t.not_before_ms <= ?4)
-                       or (t.state = 'leased' and t.lease_deadline_ms < ?4 and t.attempt < ?5))
+                       or (t.state = 'leased' and t.attempt < ?5
+                           and t.lease_deadline_ms
+                               + min(?7 << min(max(t.attempt - 1, 0), 20), ?8) <= ?4))
                 order by j.created_at_ms, t.chunk_index
                 limit ?6)
              returning {LEASE_COLUMNS}"
@@ -368,6 +372,8 @@ impl JobStore for SqliteJobStore {
         .bind(now)
         .bind(i64::from(policy.max_attempts))
         .bind(i64::from(max))
+        .bind(policy.base_backoff_ms)
+        .bind(policy.max_backoff_ms)
         .fetch_all(&mut *tx)
         .await?;
         let mut leases: Vec<Lease> = rows
