@@ -8,5 +8,6 @@
     unreachable_pub
 )]
 
+mod kill;
 mod poison;
 mod support;

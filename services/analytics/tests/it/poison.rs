@@ -3,13 +3,13 @@
 //! down to that one molecule, which is reported as a WORKER_CRASH error, and
 //! the rest of the batch completes with every result present exactly once.
 
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use molbatch_proto::internal as ipb;
 use molbatch_proto::v1 as pb;
 
-use crate::support::{molecules, Backend, RestartedWorker};
+use crate::support::{
+    assert_same_results, computed, molecules, records, watch_until_done, Backend, RestartedWorker,
+};
 
 /// A molecule no MOSES SMILES equals, planted with `--test-abort-on-smiles`.
 const POISON: &str = "CC(C)(C)C(=O)OCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
@@ -53,7 +53,7 @@ async fn poison_molecule_is_isolated_and_the_batch_completes() {
         log.path().to_owned(),
     );
 
-    let finished = watch_until_done(&mut backend, &job).await;
+    let finished = watch_until_done(&mut backend, &job, DEADLINE).await;
     let job_time = started.elapsed();
     let deaths = worker.stop().await;
     let finished = finished.unwrap_or_else(|| {
@@ -92,37 +92,12 @@ async fn poison_molecule_is_isolated_and_the_batch_completes() {
     assert!(poisoned.error_message.contains("died repeatedly"));
 
     // Every other molecule exactly as an undisturbed worker computes it.
-    let pipeline = molbatch_chem::Pipeline::new().unwrap();
-    let mut records: Vec<ipb::InputRecord> = smiles
-        .iter()
-        .enumerate()
-        .map(|(index, s)| ipb::InputRecord {
-            index: index as u64,
-            molecule: Some(pb::InputMolecule {
-                smiles: s.clone(),
-                id: format!("m{index}"),
-                ..Default::default()
-            }),
-        })
-        .collect();
+    let mut records = records(&smiles);
     records.remove(POISON_INDEX);
-    let (expected, _, _) = tokio::task::spawn_blocking(move || {
-        molbatch_analytics::compute::compute_chunk(
-            &pipeline,
-            &records,
-            &AtomicBool::new(false),
-            None,
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let expected = computed(records).await;
     let mut others = results;
     others.remove(POISON_INDEX);
-    assert_eq!(others.len(), expected.len());
-    for (got, want) in others.iter().zip(&expected) {
-        assert_eq!(got, want, "molecule {}", want.index);
-    }
+    assert_same_results(&others, &expected);
     let invalid = 1 + expected.iter().filter(|r| !r.valid).count() as u64;
     assert_eq!(
         (
@@ -138,29 +113,4 @@ async fn poison_molecule_is_isolated_and_the_batch_completes() {
         finished.total_chunks
     );
     backend.stop().await;
-}
-
-/// Watches the job until it ends; `None` when [`DEADLINE`] passes first.
-async fn watch_until_done(backend: &mut Backend, job: &ipb::JobRef) -> Option<pb::Job> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let mut events = backend
-        .scheduler
-        .watch_job(job.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.message())
-            .await
-            .ok()?
-            .unwrap()?;
-        let job = event.job.unwrap();
-        let state = pb::JobState::try_from(job.state).unwrap();
-        if matches!(
-            state,
-            pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled
-        ) {
-            return Some(job);
-        }
-    }
 }

@@ -10,7 +10,7 @@ use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::v1 as pb;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -30,10 +30,19 @@ impl Backend {
     pub async fn start(
         scheduler: impl FnOnce(molbatch_scheduler::Config) -> molbatch_scheduler::Config,
     ) -> Self {
+        Self::start_with(scheduler, |config| config).await
+    }
+
+    /// Starts both services, each with its embedded configuration changed by
+    /// its function; returns once they listen.
+    pub async fn start_with(
+        scheduler: impl FnOnce(molbatch_scheduler::Config) -> molbatch_scheduler::Config,
+        storage: impl FnOnce(molbatch_storage::Config) -> molbatch_storage::Config,
+    ) -> Self {
         molbatch_telemetry::init_tracing();
         let dir = tempfile::tempdir().unwrap();
         let storage =
-            molbatch_storage::Server::bind(molbatch_storage::Config::embedded(dir.path()))
+            molbatch_storage::Server::bind(storage(molbatch_storage::Config::embedded(dir.path())))
                 .await
                 .unwrap();
         let sched = molbatch_scheduler::Server::bind(scheduler(
@@ -176,9 +185,10 @@ impl Backend {
 }
 
 /// A `molbatch-analytics` process started again every time it dies, until
-/// stopped.
+/// stopped. Dropped (a failing test), its process is killed with it.
 pub struct RestartedWorker {
     stop: oneshot::Sender<()>,
+    kill: mpsc::UnboundedSender<()>,
     supervisor: JoinHandle<u32>,
 }
 
@@ -187,6 +197,7 @@ impl RestartedWorker {
     /// again.
     pub fn start(args: Vec<String>, log: PathBuf) -> Self {
         let (stop, mut stopped) = oneshot::channel::<()>();
+        let (kill, mut kills) = mpsc::unbounded_channel::<()>();
         let supervisor = tokio::spawn(async move {
             let mut deaths = 0;
             loop {
@@ -207,22 +218,39 @@ impl RestartedWorker {
                     .kill_on_drop(true)
                     .spawn()
                     .unwrap();
-                tokio::select! {
-                    _ = &mut stopped => {
-                        child.kill().await.unwrap();
-                        return deaths;
-                    }
-                    status = child.wait() => {
-                        let status = status.unwrap();
-                        deaths += 1;
-                        tracing::info!(%status, deaths, "worker died; starting it again");
-                        // Not a busy loop if the binary cannot start at all.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => {
+                            child.kill().await.unwrap();
+                            return deaths;
+                        }
+                        Some(()) = kills.recv() => {
+                            // SIGKILL; `wait` below sees it die.
+                            child.start_kill().ok();
+                        }
+                        status = child.wait() => {
+                            let status = status.unwrap();
+                            deaths += 1;
+                            tracing::info!(%status, deaths, "worker died; starting it again");
+                            break;
+                        }
                     }
                 }
+                // Not a busy loop if the binary cannot start at all.
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
-        Self { stop, supervisor }
+        Self {
+            stop,
+            kill,
+            supervisor,
+        }
+    }
+
+    /// Kills the running worker process with SIGKILL, wherever it is; it is
+    /// started again like after any other death.
+    pub fn kill(&self) {
+        self.kill.send(()).unwrap();
     }
 
     /// Kills the worker; returns how many times it died before.
@@ -270,4 +298,80 @@ pub fn molecules(n: usize) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// `smiles` as input records, index `i` with id `m{i}`, as [`Backend::submit`]
+/// stores them.
+pub fn records(smiles: &[String]) -> Vec<ipb::InputRecord> {
+    smiles
+        .iter()
+        .enumerate()
+        .map(|(index, s)| ipb::InputRecord {
+            index: index as u64,
+            molecule: Some(pb::InputMolecule {
+                smiles: s.clone(),
+                id: format!("m{index}"),
+                ..Default::default()
+            }),
+        })
+        .collect()
+}
+
+/// The results an undisturbed worker computes for `records`, in this process.
+pub async fn computed(records: Vec<ipb::InputRecord>) -> Vec<pb::MoleculeResult> {
+    let pipeline = molbatch_chem::Pipeline::new().unwrap();
+    let (expected, _, _) = tokio::task::spawn_blocking(move || {
+        molbatch_analytics::compute::compute_chunk(
+            &pipeline,
+            &records,
+            &std::sync::atomic::AtomicBool::new(false),
+            None,
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    expected
+}
+
+/// Asserts `results` equal `expected` one by one.
+pub fn assert_same_results(results: &[pb::MoleculeResult], expected: &[pb::MoleculeResult]) {
+    assert_eq!(results.len(), expected.len());
+    for (got, want) in results.iter().zip(expected) {
+        assert_eq!(got, want, "molecule {}", want.index);
+    }
+}
+
+/// Watches the job until it ends; `None` when `deadline` (only a guard against
+/// a hang) passes first.
+pub async fn watch_until_done(
+    backend: &mut Backend,
+    job: &ipb::JobRef,
+    deadline: Duration,
+) -> Option<pb::Job> {
+    let deadline = tokio::time::Instant::now() + deadline;
+    let mut events = backend
+        .scheduler
+        .watch_job(job.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.message())
+            .await
+            .ok()?
+            .unwrap()?;
+        let job = event.job.unwrap();
+        if ended(&job) {
+            return Some(job);
+        }
+    }
+}
+
+/// Whether the job has ended: completed, failed or cancelled.
+pub fn ended(job: &pb::Job) -> bool {
+    matches!(
+        pb::JobState::try_from(job.state).unwrap(),
+        pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled
+    )
 }
