@@ -10,4 +10,5 @@
 
 mod kill;
 mod poison;
+mod redis_flush;
 mod support;
