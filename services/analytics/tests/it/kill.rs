@@ -36,18 +36,7 @@ async fn worker_killed_mid_lease_many_times_loses_and_duplicates_nothing() {
     let job = backend.submit(&smiles, 50).await;
     let log = tempfile::NamedTempFile::new().unwrap();
     let worker = RestartedWorker::start(
-        vec![
-            "--scheduler-url".to_owned(),
-            backend.scheduler_url.clone(),
-            "--storage-url".to_owned(),
-            backend.storage_url.clone(),
-            "--analytics-listen".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--concurrent-chunks".to_owned(),
-            "1".to_owned(),
-            "--lease-wait-ms".to_owned(),
-            "1000".to_owned(),
-        ],
+        backend.worker_args(&["--concurrent-chunks", "1"]),
         log.path().to_owned(),
     );
 

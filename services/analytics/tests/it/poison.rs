@@ -36,20 +36,7 @@ async fn poison_molecule_is_isolated_and_the_batch_completes() {
     let job = backend.submit(&smiles, 500).await;
     let log = tempfile::NamedTempFile::new().unwrap();
     let worker = RestartedWorker::start(
-        vec![
-            "--scheduler-url".to_owned(),
-            backend.scheduler_url.clone(),
-            "--storage-url".to_owned(),
-            backend.storage_url.clone(),
-            "--analytics-listen".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--concurrent-chunks".to_owned(),
-            "1".to_owned(),
-            "--lease-wait-ms".to_owned(),
-            "1000".to_owned(),
-            "--test-abort-on-smiles".to_owned(),
-            POISON.to_owned(),
-        ],
+        backend.worker_args(&["--concurrent-chunks", "1", "--test-abort-on-smiles", POISON]),
         log.path().to_owned(),
     );
 

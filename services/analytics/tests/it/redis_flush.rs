@@ -50,19 +50,7 @@ async fn redis_flushed_and_restarted_mid_job_loses_nothing_and_readers_see_no_er
         "the input chunks went into the private Redis"
     );
     let log = tempfile::NamedTempFile::new().unwrap();
-    let worker = RestartedWorker::start(
-        vec![
-            "--scheduler-url".to_owned(),
-            backend.scheduler_url.clone(),
-            "--storage-url".to_owned(),
-            backend.storage_url.clone(),
-            "--analytics-listen".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--lease-wait-ms".to_owned(),
-            "1000".to_owned(),
-        ],
-        log.path().to_owned(),
-    );
+    let worker = RestartedWorker::start(backend.worker_args(&[]), log.path().to_owned());
 
     // Readers all along: each call must answer, cache or no cache.
     let reading = Arc::new(AtomicBool::new(true));

@@ -26,6 +26,22 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// Command-line arguments of a worker process talking to this backend on
+    /// a free loopback port, followed by `extra`.
+    pub fn worker_args(&self, extra: &[&str]) -> Vec<String> {
+        let base = [
+            "--scheduler-url",
+            &self.scheduler_url,
+            "--storage-url",
+            &self.storage_url,
+            "--analytics-listen",
+            "127.0.0.1:0",
+            "--lease-wait-ms",
+            "1000",
+        ];
+        base.iter().chain(extra).map(|a| (*a).to_owned()).collect()
+    }
+
     /// Starts both services; returns once they listen.
     pub async fn start(
         scheduler: impl FnOnce(molbatch_scheduler::Config) -> molbatch_scheduler::Config,
