@@ -21,6 +21,43 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// A chunk row as both backends read it.
+#[derive(sqlx::FromRow)]
+struct ChunkRow {
+    chunk_index: i64,
+    first_index: i64,
+    molecule_count: i64,
+    payload: Vec<u8>,
+}
+
+impl From<ChunkRow> for StoredChunk {
+    fn from(row: ChunkRow) -> Self {
+        // Values were written from u32/u64 by the backends.
+        StoredChunk {
+            chunk_index: row.chunk_index as u32,
+            first_index: row.first_index as u64,
+            molecule_count: row.molecule_count as u32,
+            payload: row.payload,
+        }
+    }
+}
+
+/// The two chunk tables, identical in shape.
+#[derive(Clone, Copy)]
+enum Table {
+    Input,
+    Result,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Input => "input_chunk",
+            Table::Result => "result_chunk",
+        }
+    }
+}
+
 /// A chunk's encoded payload with its position in the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChunk {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::{now_ms, BatchStore, StoreError, StoredChunk};
+use super::{now_ms, BatchStore, ChunkRow, StoreError, StoredChunk, Table};
 
 /// Most connections one storage replica opens.
 const MAX_CONNECTIONS: u32 = 16;
@@ -29,41 +29,6 @@ const SCHEMA: &str = "storage";
 #[derive(Debug, Clone)]
 pub struct PgBatchStore {
     pool: PgPool,
-}
-
-#[derive(sqlx::FromRow)]
-struct ChunkRow {
-    chunk_index: i64,
-    first_index: i64,
-    molecule_count: i64,
-    payload: Vec<u8>,
-}
-
-impl From<ChunkRow> for StoredChunk {
-    fn from(row: ChunkRow) -> Self {
-        // Values were written from u32/u64 by this module.
-        StoredChunk {
-            chunk_index: row.chunk_index as u32,
-            first_index: row.first_index as u64,
-            molecule_count: row.molecule_count as u32,
-            payload: row.payload,
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Table {
-    Input,
-    Result,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Input => "input_chunk",
-            Table::Result => "result_chunk",
-        }
-    }
 }
 
 impl PgBatchStore {

@@ -6,32 +6,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{now_ms, BatchStore, StoreError, StoredChunk};
+use super::{now_ms, BatchStore, ChunkRow, StoreError, StoredChunk, Table};
 
 /// [`BatchStore`] on a SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteBatchStore {
     pool: SqlitePool,
-}
-
-#[derive(sqlx::FromRow)]
-struct ChunkRow {
-    chunk_index: i64,
-    first_index: i64,
-    molecule_count: i64,
-    payload: Vec<u8>,
-}
-
-impl From<ChunkRow> for StoredChunk {
-    fn from(row: ChunkRow) -> Self {
-        // Values were written from u32/u64 by this module.
-        StoredChunk {
-            chunk_index: row.chunk_index as u32,
-            first_index: row.first_index as u64,
-            molecule_count: row.molecule_count as u32,
-            payload: row.payload,
-        }
-    }
 }
 
 impl SqliteBatchStore {
@@ -71,21 +51,6 @@ impl SqliteBatchStore {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Table {
-    Input,
-    Result,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Input => "input_chunk",
-            Table::Result => "result_chunk",
-        }
     }
 }
 
