@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what molbatch needs to build and test on Debian, skipping what is
 # already there: RDKit (C++ headers and libraries, and Python for reference
-# fixtures and the bench), Boost, protoc, PostgreSQL and Redis servers, and
+# fixtures and the bench, with numpy, pandas, scikit-learn and scipy for the
+# analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers, and
 # cargo-nextest. Safe to run again; it only acts on what is missing.
 set -euo pipefail
 
 packages=(
   build-essential pkg-config
   librdkit-dev libboost-dev libboost-serialization-dev python3-rdkit
+  python3-numpy python3-pandas python3-sklearn python3-scipy
   protobuf-compiler libprotobuf-dev
   postgresql redis-server
 )
