@@ -9,4 +9,6 @@
 //! Everything parallel runs on the current rayon pool: call inside
 //! `ThreadPool::install` to bound the threads used.
 
+pub mod groups;
 pub mod similarity;
+pub mod stats;
