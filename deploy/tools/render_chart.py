@@ -30,6 +30,33 @@ def merge(base: dict, override: dict) -> dict:
     return out
 
 
+BASE_HEADER = """\
+# GENERATED from deploy/helm/molbatch with deploy/k8s/base/chart-values.yaml by
+#   deploy/tools/render_chart.py --kustomize-base (see deploy/README.md).
+# Do not edit: change the chart or chart-values.yaml and regenerate;
+# scripts/check-deploy.sh fails when this file is stale.
+"""
+
+
+def as_kustomize_base(obj: dict) -> dict:
+    """Helm's bookkeeping out: chart labels and hook annotations."""
+    def clean(meta: dict) -> None:
+        labels = meta.get("labels") or {}
+        labels.pop("helm.sh/chart", None)
+        if "app.kubernetes.io/managed-by" in labels:
+            labels["app.kubernetes.io/managed-by"] = "kustomize"
+        annotations = meta.get("annotations") or {}
+        for key in [k for k in annotations if k.startswith("helm.sh/")]:
+            del annotations[key]
+        if "annotations" in meta and not annotations:
+            del meta["annotations"]
+    clean(obj["metadata"])
+    template = obj.get("spec", {}).get("template") if isinstance(obj.get("spec"), dict) else None
+    if isinstance(template, dict) and "metadata" in template:
+        clean(template["metadata"])
+    return obj
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chart")
@@ -37,6 +64,8 @@ def main() -> int:
     parser.add_argument("-f", "--values", action="append", default=[])
     parser.add_argument("--name", default="molbatch")
     parser.add_argument("--namespace", default="molbatch")
+    parser.add_argument("--kustomize-base", action="store_true",
+                        help="write plain manifests for deploy/k8s/base (no Helm labels or hook annotations)")
     args = parser.parse_args()
 
     values: dict = {}
@@ -52,9 +81,13 @@ def main() -> int:
     if problems:
         return 1
 
-    chart = helm.Chart.load(args.chart)
-    chart.validate_schema(values)
-    rendered = chart.render(values, name=args.name, namespace=args.namespace, is_install=True)
+    try:
+        chart = helm.Chart.load(args.chart)
+        chart.validate_schema(values)
+        rendered = chart.render(values, name=args.name, namespace=args.namespace, is_install=True)
+    except helm.HelmError as error:
+        print(f"helm: {args.chart} {' '.join(args.values)}: {error}", file=sys.stderr)
+        return 1
 
     documents = []
     for template in sorted(rendered):
@@ -63,7 +96,11 @@ def main() -> int:
         for doc in yaml.safe_load_all(rendered[template]):
             if doc:
                 documents.append(doc)
+    if args.kustomize_base:
+        documents = [as_kustomize_base(d) for d in documents]
     with open(args.out, "w", encoding="utf-8") as handle:
+        if args.kustomize_base:
+            handle.write(BASE_HEADER)
         yaml.safe_dump_all(documents, handle, sort_keys=False)
     kinds = sorted({d["kind"] for d in documents})
     print(f"helm {helm.helm_sdk_version()}: {args.chart} {' '.join('-f ' + v for v in args.values)}"

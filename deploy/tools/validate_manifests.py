@@ -49,6 +49,23 @@ def promql_of(obj: dict) -> list[tuple[str, str]]:
     return []
 
 
+def pod_spec_problems(obj: dict) -> list[str]:
+    """What the schemas cannot see: duplicate env names and ports in a container."""
+    spec = obj.get("spec") or {}
+    template = (spec.get("jobTemplate", {}).get("spec", spec)).get("template")
+    if not isinstance(template, dict):
+        return []
+    pod = template.get("spec") or {}
+    problems = []
+    for container in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+        for field, key in (("env", "name"), ("ports", "containerPort"), ("ports", "name")):
+            values = [item.get(key) for item in container.get(field) or [] if item.get(key) is not None]
+            for value, n in Counter(values).items():
+                if n > 1:
+                    problems.append(f"container {container['name']}: {field} {key} {value} appears {n} times")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kube-versions", default="1.27,1.33")
@@ -81,6 +98,9 @@ def main() -> int:
                 except Exception as error:  # the parser raises plain ValueErrors
                     print(f"FAIL {label}: PromQL of {what}: {error}")
                     failures += 1
+            for problem in pod_spec_problems(obj):
+                print(f"FAIL {label}: {problem}")
+                failures += 1
             if key in CUSTOM:
                 custom.append({"source": source, "object": obj})
                 continue
