@@ -10,5 +10,6 @@
 //! `ThreadPool::install` to bound the threads used.
 
 pub mod groups;
+pub mod pca;
 pub mod similarity;
 pub mod stats;
