@@ -6,7 +6,7 @@ CARGO ?= cargo
 DATA ?= $(abspath ../shared/data)
 export MOLBATCH_SHARED_DATA ?= $(DATA)
 
-.PHONY: deps services build run test lint unit bench fixtures
+.PHONY: deps services build run test lint deploy-check unit bench fixtures
 
 deps:
 	@scripts/install-deps.sh
@@ -22,11 +22,14 @@ run: build
 	$(CARGO) run --release --bin molbatch -- serve
 
 ## Every test, the formatting check and clippy.
-test: services lint unit
+test: services lint deploy-check unit
 
 lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Render and validate the Helm chart, kustomize overlays, Dockerfile and Terraform offline.
+deploy-check: ; scripts/install-deploy-tools.sh && scripts/check-deploy.sh
 
 unit: deps
 	$(CARGO) nextest run --workspace --no-fail-fast

@@ -101,7 +101,7 @@ def main() -> int:
     with open(args.out, "w", encoding="utf-8") as handle:
         if args.kustomize_base:
             handle.write(BASE_HEADER)
-        yaml.safe_dump_all(documents, handle, sort_keys=False)
+        yaml.safe_dump_all(documents, handle, sort_keys=False, explicit_start=True, width=100)
     kinds = sorted({d["kind"] for d in documents})
     print(f"helm {helm.helm_sdk_version()}: {args.chart} {' '.join('-f ' + v for v in args.values)}"
           f"-> {len(documents)} objects ({', '.join(kinds)})")
