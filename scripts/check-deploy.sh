@@ -4,12 +4,12 @@
 #   1. renders the Helm chart deploy/helm/molbatch with Helm's own engine
 #      (helm lint --strict, values.schema.json) for its default values and for
 #      every values file under deploy/helm/molbatch/ci/ (KEDA, HPA)
-#   2. checks the generated kustomize base is what the chart renders today
-#   3. builds the kustomize base and the dev and prod overlays (kubectl kustomize)
-#   4. validates every rendered object: built-in kinds against the Kubernetes
+#   2. builds the kustomize base and the dev and prod overlays (kubectl kustomize)
+#   3. validates every rendered object: built-in kinds against the Kubernetes
 #      OpenAPI schemas (strict: unknown fields fail) of the oldest supported
 #      and the EKS version; ServiceMonitor, PrometheusRule and ScaledObject
 #      against their upstream CRD schemas; every PromQL expression parsed
+#   4. checks the generated kustomize base is what the chart renders today
 #   5. yamllint on Chart.yaml, the values files and the kustomize tree
 #   6. checkov on the rendered manifests, docker/Dockerfile and terraform/:
 #      no failed check at all (skips only in deploy/.checkov.yaml or next to
@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# CI may run without HOME; pip, npm and the cache path need one.
+export HOME="${HOME:-$(cd ~ && pwd)}"
 CACHE="${MOLBATCH_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/molbatch/deploy-tools}"
 PY="$CACHE/venv/bin/python"
 HCL_PY="$CACHE/hcl-venv/bin/python"
@@ -55,23 +57,14 @@ for values in "$CHART"/ci/*-values.yaml; do
     --name "batch-$name" --namespace "chem-$name" || fail "chart with $values"
 done
 
-step "2. kustomize base is the chart rendered with deploy/k8s/base/chart-values.yaml"
-"$PY" deploy/tools/render_chart.py "$CHART" "$work/base.yaml" -f deploy/k8s/base/chart-values.yaml \
-  --kustomize-base > /dev/null || fail "rendering the kustomize base"
-if ! diff -u deploy/k8s/base/molbatch.yaml "$work/base.yaml"; then
-  fail "deploy/k8s/base/molbatch.yaml is stale: regenerate it with
-  $PY deploy/tools/render_chart.py $CHART deploy/k8s/base/molbatch.yaml -f deploy/k8s/base/chart-values.yaml --kustomize-base"
-fi
-echo "deploy/k8s/base/molbatch.yaml is up to date"
-
-step "3. kustomize: base, overlays/dev, overlays/prod"
+step "2. kustomize: base, overlays/dev, overlays/prod"
 for dir in deploy/k8s/base deploy/k8s/overlays/dev deploy/k8s/overlays/prod; do
   name="kustomize-$(basename "$dir")"
   kubectl kustomize "$dir" > "$work/rendered/$name.yaml" || fail "kubectl kustomize $dir"
   echo "$dir -> $(grep -c '^kind:' "$work/rendered/$name.yaml") objects"
 done
 
-step "4. schemas: Kubernetes $KUBE_VERSIONS (strict) and upstream CRDs; PromQL"
+step "3. schemas: Kubernetes $KUBE_VERSIONS (strict) and upstream CRDs; PromQL"
 "$PY" deploy/tools/validate_manifests.py --kube-versions "$KUBE_VERSIONS" \
   --node-modules "$NODE_MODULES" "$work"/rendered/*.yaml > "$work/validate.log" || {
   grep -v '^ok ' "$work/validate.log"
@@ -79,6 +72,15 @@ step "4. schemas: Kubernetes $KUBE_VERSIONS (strict) and upstream CRDs; PromQL"
 }
 grep '^ok ' "$work/validate.log" | awk '{print $2}' | sort | uniq -c | sed 's/^/  /'
 tail -n 1 "$work/validate.log"
+
+step "4. kustomize base is the chart rendered with deploy/k8s/base/chart-values.yaml"
+"$PY" deploy/tools/render_chart.py "$CHART" "$work/base.yaml" -f deploy/k8s/base/chart-values.yaml \
+  --kustomize-base > /dev/null || fail "rendering the kustomize base"
+if ! diff -u deploy/k8s/base/molbatch.yaml "$work/base.yaml"; then
+  fail "deploy/k8s/base/molbatch.yaml is stale: regenerate it with
+  $PY deploy/tools/render_chart.py $CHART deploy/k8s/base/molbatch.yaml -f deploy/k8s/base/chart-values.yaml --kustomize-base"
+fi
+echo "deploy/k8s/base/molbatch.yaml is up to date"
 
 step "5. yamllint (deploy/.yamllint.yaml, warnings are errors)"
 yaml_files=("$CHART/Chart.yaml" "$CHART/values.yaml" "$CHART"/ci/*.yaml deploy/.yamllint.yaml deploy/.checkov.yaml)

@@ -20,6 +20,8 @@
 # python3-venv, nodejs and npm are installed from Debian when missing.
 set -euo pipefail
 
+# CI may run without HOME; pip, npm and the cache path need one.
+export HOME="${HOME:-$(cd ~ && pwd)}"
 CACHE="${MOLBATCH_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/molbatch/deploy-tools}"
 
 # Pinned, so every machine validates with the same engines and schemas.
