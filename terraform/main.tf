@@ -1,7 +1,7 @@
 # molbatch on AWS: a VPC over availability zones, EKS with a managed node
 # group, RDS for PostgreSQL (jobs, queue, results), ElastiCache for Redis
 # (hot caches only), ECR repositories for the images, and the Helm release of
-# deploy/helm/molbatch with its backends Secret. See README.md beside this.
+# deploy/helm/molbatch with its backends Secret. See deploy/README.md.
 
 data "aws_caller_identity" "current" {}
 

@@ -87,8 +87,10 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ printf "0.0.0.0:%v" .root.Values.adminPort | quote }}
 - name: RUST_LOG
   value: {{ .root.Values.logLevel | quote }}
+{{- if .root.Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .root.Values.otel.endpoint | quote }}
+{{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "molbatch-%s" .component | quote }}
 {{- range $k, $v := .root.Values.otel.extraEnv }}
