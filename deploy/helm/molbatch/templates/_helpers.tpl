@@ -63,8 +63,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "molbatch.image" -}}
 {{- $img := .root.Values.image -}}
 {{- $tag := default .root.Chart.AppVersion $img.tag -}}
-{{- if $img.digest -}}
-{{- printf "%s/%s:%s@%s" $img.repository .binary $tag $img.digest -}}
+{{- $digest := index ($img.digests | default dict) .binary -}}
+{{- if $digest -}}
+{{- printf "%s/%s:%s@%s" $img.repository .binary $tag $digest -}}
 {{- else -}}
 {{- printf "%s/%s:%s" $img.repository .binary $tag -}}
 {{- end -}}
