@@ -12,6 +12,9 @@
 
 use super::{Fingerprint, FINGERPRINT_WORDS};
 
+/// Per-word popcounts of a fingerprint: `|a ∧ b| ≤ Σ_w min(a_w, b_w)` for any two.
+pub(crate) type WordCounts = [u8; FINGERPRINT_WORDS];
+
 /// Which compiled version of the popcount loop runs (chosen once per index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PopcountKernel {
@@ -82,16 +85,128 @@ impl PopcountKernel {
         }
         intersections_portable(query, fps, out);
     }
+
+    /// Writes `|query ∧ fps[positions[i]]|` into `out[i]` for every `i`.
+    pub(crate) fn intersections_at(
+        self,
+        query: &Fingerprint,
+        fps: &[Fingerprint],
+        positions: &[u32],
+        out: &mut [u32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match self {
+            Self::Avx2 if self.is_supported() => {
+                // SAFETY: `is_supported` has just checked that the CPU has AVX2 and popcnt.
+                return unsafe { intersections_at_avx2(query, fps, positions, out) };
+            }
+            Self::Popcnt if self.is_supported() => {
+                // SAFETY: `is_supported` has just checked that the CPU has popcnt.
+                return unsafe { intersections_at_popcnt(query, fps, positions, out) };
+            }
+            Self::Avx2 | Self::Popcnt | Self::Portable => {}
+        }
+        intersections_at_portable(query, fps, positions, out);
+    }
+
+    /// Appends to `survivors` the offset of every `counts[i]` whose word-count bound
+    /// `Σ_w min(query_w, counts[i]_w)` reaches `need`.
+    pub(crate) fn screen(
+        self,
+        query: &WordCounts,
+        counts: &[WordCounts],
+        need: u32,
+        survivors: &mut Vec<u32>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match self {
+            Self::Avx2 if self.is_supported() => {
+                // SAFETY: `is_supported` has just checked that the CPU has AVX2 and popcnt.
+                return unsafe { screen_avx2(query, counts, need, survivors) };
+            }
+            Self::Avx2 | Self::Popcnt | Self::Portable => {}
+        }
+        screen_portable(query, counts, need, survivors);
+    }
+}
+
+/// The per-word popcounts of `fp`.
+pub(crate) fn word_counts(fp: &Fingerprint) -> WordCounts {
+    std::array::from_fn(|w| fp[w].count_ones() as u8)
+}
+
+#[inline(always)]
+fn intersection(query: &Fingerprint, fp: &Fingerprint) -> u32 {
+    let mut c = 0u32;
+    for w in 0..FINGERPRINT_WORDS {
+        c += (query[w] & fp[w]).count_ones();
+    }
+    c
+}
+
+#[inline(always)]
+fn intersections_at_portable(
+    query: &Fingerprint,
+    fps: &[Fingerprint],
+    positions: &[u32],
+    out: &mut [u32],
+) {
+    for (&p, count) in positions.iter().zip(out.iter_mut()) {
+        *count = intersection(query, &fps[p as usize]);
+    }
+}
+
+#[inline(always)]
+fn screen_portable(query: &WordCounts, counts: &[WordCounts], need: u32, survivors: &mut Vec<u32>) {
+    for (i, c) in counts.iter().enumerate() {
+        // u8 lanes: min, then a widening sum (pminub + psadbw once vectorised)
+        let mut bound = 0u32;
+        for w in 0..FINGERPRINT_WORDS {
+            bound += u32::from(query[w].min(c[w]));
+        }
+        if bound >= need {
+            survivors.push(i as u32);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn intersections_at_popcnt(
+    query: &Fingerprint,
+    fps: &[Fingerprint],
+    positions: &[u32],
+    out: &mut [u32],
+) {
+    intersections_at_portable(query, fps, positions, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn intersections_at_avx2(
+    query: &Fingerprint,
+    fps: &[Fingerprint],
+    positions: &[u32],
+    out: &mut [u32],
+) {
+    intersections_at_portable(query, fps, positions, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn screen_avx2(
+    query: &WordCounts,
+    counts: &[WordCounts],
+    need: u32,
+    survivors: &mut Vec<u32>,
+) {
+    screen_portable(query, counts, need, survivors);
 }
 
 #[inline(always)]
 fn intersections_portable(query: &Fingerprint, fps: &[Fingerprint], out: &mut [u32]) {
     for (fp, count) in fps.iter().zip(out.iter_mut()) {
-        let mut c = 0u32;
-        for w in 0..FINGERPRINT_WORDS {
-            c += (query[w] & fp[w]).count_ones();
-        }
-        *count = c;
+        *count = intersection(query, fp);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::kernel::word_counts;
 use super::{
     bound, check_threshold, min_intersection, popcount, ratio, Fingerprint, FingerprintIndex,
     SearchParams, SimilarityError, BLOCK,
@@ -57,7 +58,10 @@ pub struct SparseSimilarity {
     pub threshold: f64,
     /// Pairs sorted by `i`, then `j`; each unordered pair once, `i < j`.
     pub pairs: Vec<SimilarPair>,
-    /// Tanimoto comparisons computed (the others were skipped by popcount bounds).
+    /// Candidate pairs screened by the per-word popcount bound (in popcount bins that
+    /// could reach the threshold).
+    pub screened: u64,
+    /// Full Tanimoto comparisons computed (pairs that passed the screen).
     pub compared: u64,
 }
 
@@ -131,44 +135,64 @@ pub fn sparse_similarity_matrix(
     threshold: f64,
 ) -> Result<SparseSimilarity, SimilarityError> {
     let threshold = check_threshold(threshold)?;
-    let (mut pairs, compared) = (0..index.len())
+    let (mut pairs, screened, compared) = (0..index.len())
         .into_par_iter()
         .with_min_len(16)
         .fold(
-            || (Vec::new(), 0u64, vec![0u32; BLOCK]),
-            |(mut pairs, mut compared, mut counts), p| {
-                compared += pairs_of(index, p, threshold, &mut counts, &mut pairs);
-                (pairs, compared, counts)
+            || (Vec::new(), 0u64, 0u64, Scratch::default()),
+            |(mut pairs, mut screened, mut compared, mut scratch), p| {
+                let (s, c) = pairs_of(index, p, threshold, &mut scratch, &mut pairs);
+                screened += s;
+                compared += c;
+                (pairs, screened, compared, scratch)
             },
         )
-        .map(|(pairs, compared, _)| (pairs, compared))
+        .map(|(pairs, screened, compared, _)| (pairs, screened, compared))
         .reduce(
-            || (Vec::new(), 0),
-            |(mut a, na), (b, nb)| {
+            || (Vec::new(), 0, 0),
+            |(mut a, sa, na), (b, sb, nb)| {
                 a.extend(b);
-                (a, na + nb)
+                (a, sa + sb, na + nb)
             },
         );
     pairs.par_sort_unstable_by_key(|p: &SimilarPair| (p.i, p.j));
     Ok(SparseSimilarity {
         threshold,
         pairs,
+        screened,
         compared,
     })
 }
 
-/// Pairs of the fingerprint at position `p` with later positions; returns comparisons made.
+/// Per-thread buffers of the sparse matrix.
+struct Scratch {
+    counts: Vec<u32>,
+    survivors: Vec<u32>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            counts: vec![0; BLOCK],
+            survivors: Vec::with_capacity(BLOCK),
+        }
+    }
+}
+
+/// Pairs of the fingerprint at position `p` with later positions; returns candidates
+/// screened and full comparisons made.
 fn pairs_of(
     index: &FingerprintIndex,
     p: usize,
     threshold: f64,
-    counts: &mut [u32],
+    scratch: &mut Scratch,
     pairs: &mut Vec<SimilarPair>,
-) -> u64 {
+) -> (u64, u64) {
     let query = &index.fps[p];
+    let query_counts = word_counts(query);
     let a = popcount(query);
     let id = index.ids[p];
-    let mut compared = 0u64;
+    let (mut screened, mut compared) = (0u64, 0u64);
     for b in a..=super::FINGERPRINT_BITS as u32 {
         // b >= a: the bound falls as b grows, so the first bin out of reach ends the scan
         if bound(a, b) < threshold {
@@ -184,11 +208,24 @@ fn pairs_of(
         };
         for s in (start..end).step_by(BLOCK) {
             let e = (s + BLOCK).min(end);
-            index.kernel.intersections(query, &index.fps[s..e], counts);
-            compared += (e - s) as u64;
-            for (k, &c) in counts[..e - s].iter().enumerate() {
+            scratch.survivors.clear();
+            index.kernel.screen(
+                &query_counts,
+                &index.word_counts[s..e],
+                need,
+                &mut scratch.survivors,
+            );
+            screened += (e - s) as u64;
+            compared += scratch.survivors.len() as u64;
+            index.kernel.intersections_at(
+                query,
+                &index.fps[s..e],
+                &scratch.survivors,
+                &mut scratch.counts,
+            );
+            for (&k, &c) in scratch.survivors.iter().zip(&scratch.counts) {
                 if c >= need {
-                    let other = index.ids[s + k];
+                    let other = index.ids[s + k as usize];
                     pairs.push(SimilarPair {
                         i: id.min(other),
                         j: id.max(other),
@@ -198,7 +235,7 @@ fn pairs_of(
             }
         }
     }
-    compared
+    (screened, compared)
 }
 
 /// A molecule's most similar other molecule.
