@@ -316,10 +316,31 @@ fn mirror_upper(m: &mut [f64], d: usize) {
 /// The `k` largest eigenvalues of the symmetric `d × d` matrix `a` (row-major) and their
 /// unit eigenvectors, largest first. Eigenvalues below 0 (rounding) are clamped to 0.
 fn top_eigenpairs(a: &[f64], d: usize, k: usize) -> Result<(Vec<f64>, Vec<Vec<f64>>), PcaError> {
+    // zero-variance columns (fingerprint bits never or always set) have zero rows and
+    // columns: solve on the others and put zeros back
+    let active: Vec<usize> = (0..d).filter(|&i| a[i * d + i] > 0.0).collect();
+    if active.len() < d && active.len() >= k {
+        let m = active.len();
+        let reduced: Vec<f64> = active
+            .iter()
+            .flat_map(|&i| active.iter().map(move |&j| a[i * d + j]))
+            .collect();
+        let (values, vectors) = top_eigenpairs(&reduced, m, k)?;
+        let vectors = vectors
+            .into_iter()
+            .map(|v| {
+                let mut full = vec![0.0; d];
+                for (&i, x) in active.iter().zip(v) {
+                    full[i] = x;
+                }
+                full
+            })
+            .collect();
+        return Ok((values, vectors));
+    }
     let (values, vectors) = if d <= JACOBI_LIMIT {
         let mut m = a.to_vec();
-        let (values, vectors) = jacobi(&mut m, d);
-        (values, vectors)
+        jacobi(&mut m, d)
     } else {
         subspace_iteration(a, d, k)?
     };
@@ -448,26 +469,15 @@ fn subspace_iteration(
     Err(PcaError::NotConverged(MAX_ITERATIONS))
 }
 
-/// `A · q_j` for every block vector, rows of `A` in parallel.
+/// `A · q_j` for every block vector: `(A q_j)_i` is row `i` of `A` dotted with `q_j`,
+/// rows in parallel.
 fn multiply(a: &[f64], d: usize, q: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let p = q.len();
-    // row-major d × p copy of the block so each row of A does one contiguous axpy per j
-    let mut qt = vec![0.0; d * p];
-    for (j, col) in q.iter().enumerate() {
-        for (i, &x) in col.iter().enumerate() {
-            qt[i * p + j] = x;
-        }
-    }
-    let mut zt = vec![0.0; d * p];
-    zt.par_chunks_mut(p).enumerate().for_each(|(i, out)| {
-        let row = &a[i * d..(i + 1) * d];
-        for (j, &aij) in row.iter().enumerate() {
-            let qrow = &qt[j * p..(j + 1) * p];
-            out.iter_mut().zip(qrow).for_each(|(o, x)| *o += aij * x);
-        }
-    });
-    (0..p)
-        .map(|j| (0..d).map(|i| zt[i * p + j]).collect())
+    let rows: Vec<Vec<f64>> = a
+        .par_chunks(d)
+        .map(|row| q.iter().map(|v| dot(row, v)).collect())
+        .collect();
+    (0..q.len())
+        .map(|j| rows.iter().map(|r| r[j]).collect())
         .collect()
 }
 

@@ -29,8 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-pub use kernel::PopcountKernel;
-use kernel::{word_counts, WordCounts};
+pub use kernel::{word_counts, PopcountKernel, WordCounts};
 pub use matrix::{
     dense_similarity_matrix, nearest_neighbors, similarity_matrix, sparse_similarity_matrix,
     DenseSimilarity, NearestNeighbor, SimilarPair, SimilarityMatrix, SparseSimilarity,
