@@ -730,6 +730,58 @@ mod tests {
     }
 
     #[test]
+    fn edge_cases_equal_brute_force() {
+        let mut rng = XorShift(99);
+        let bases = rng.bases(4);
+        let mut entries: Vec<(u32, Fingerprint)> = (0..60)
+            .map(|i| (1000 - i * 5, rng.fingerprint(&bases)))
+            .collect();
+        // empty fingerprints, a full one and duplicates
+        entries[3].1 = [0; 32];
+        entries[4].1 = [0; 32];
+        entries[5].1 = [u64::MAX; 32];
+        entries[6].1 = entries[7].1;
+        let index = FingerprintIndex::new(entries.clone()).unwrap();
+        let queries = [[0u64; 32], [u64::MAX; 32], entries[7].1, entries[20].1];
+        for query in &queries {
+            for params in [
+                SearchParams::top_k(1000),
+                SearchParams::top_k(2),
+                SearchParams::threshold(0.0),
+                SearchParams::threshold(1.0),
+                SearchParams {
+                    top_k: Some(3),
+                    threshold: Some(1.0),
+                    threads: Threads::Pool,
+                },
+            ] {
+                let expected = brute_force(&entries, query, &params, None);
+                assert_eq!(
+                    index.search(query, &params).unwrap().hits,
+                    expected,
+                    "{params:?}"
+                );
+                assert_eq!(
+                    index
+                        .search(query, &params.on_current_thread())
+                        .unwrap()
+                        .hits,
+                    expected,
+                    "{params:?}"
+                );
+            }
+        }
+        assert_eq!(
+            index
+                .search(&[0; 32], &SearchParams::top_k(1000))
+                .unwrap()
+                .hits
+                .len(),
+            60
+        );
+    }
+
+    #[test]
     fn search_by_molecule_excludes_itself_on_request() {
         let mut rng = XorShift(77);
         let bases = rng.bases(3);
