@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! CARGO_TARGET_DIR=... cargo run --release -p molbatch-analysis --example search_bench -- \
-//!     [--cache-dir DIR] [--smiles train.csv.gz] [--queries 200] [--matrix-molecules 50000]
+//!     [--cache-dir DIR] [--smiles train.csv.gz] [--queries 200] [--matrix-molecules 50000] \
+//!     [--tsne-molecules 0]
 //! ```
 //!
 //! Fingerprints (Morgan r2, 2048 bits) are computed once by
@@ -12,7 +13,8 @@
 //! top-10 and threshold 0.7 on one core and on every core, Tanimoto comparisons per
 //! second (performed, and the full-scan equivalent), the memory-bandwidth floor measured
 //! in the same run, index build time and size, the popcount kernels side by side, and the
-//! sparse similarity matrix at 0.7 for the first 50,000 molecules.
+//! sparse similarity matrix at 0.7 and the nearest neighbours of the first 50,000
+//! molecules; with `--tsne-molecules N`, the t-SNE map of the first N.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use molbatch_analysis::similarity::{
     nearest_neighbors, sparse_similarity_matrix, word_counts, Fingerprint, FingerprintIndex,
     PopcountKernel, SearchParams, WordCounts, FINGERPRINT_WORDS,
 };
+use molbatch_analysis::tsne::{tsne_fingerprints, TsneOptions};
 use rayon::prelude::*;
 
 const FP_BYTES: usize = FINGERPRINT_WORDS * 8;
@@ -33,6 +36,7 @@ struct Args {
     smiles: PathBuf,
     queries: usize,
     matrix_molecules: usize,
+    tsne_molecules: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -49,6 +53,7 @@ fn parse_args() -> Result<Args> {
         smiles: shared.join("moses/train.csv.gz"),
         queries: 200,
         matrix_molecules: 50_000,
+        tsne_molecules: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +63,7 @@ fn parse_args() -> Result<Args> {
             "--smiles" => args.smiles = value.into(),
             "--queries" => args.queries = value.parse()?,
             "--matrix-molecules" => args.matrix_molecules = value.parse()?,
+            "--tsne-molecules" => args.tsne_molecules = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -336,5 +342,16 @@ fn main() -> Result<()> {
         start.elapsed().as_secs_f64(),
         nearest.iter().map(|x| x.isolation).sum::<f64>() / nearest.len().max(1) as f64
     );
+    if args.tsne_molecules > 0 {
+        let m = args.tsne_molecules.min(n);
+        let subset = FingerprintIndex::from_fingerprints(&fps[..m])?;
+        let start = Instant::now();
+        let map = all.install(|| tsne_fingerprints(&subset, &TsneOptions::default()))?;
+        println!(
+            "t-SNE (Barnes-Hut, 1,000 iterations), first {m} molecules, {cores} cores: {:.1} s, {} points",
+            start.elapsed().as_secs_f64(),
+            map.nrows()
+        );
+    }
     Ok(())
 }

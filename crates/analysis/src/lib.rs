@@ -5,6 +5,7 @@
 //! - [`stats`]: descriptive statistics, correlations, outliers, Welch's t-test, entropy.
 //! - [`pca`]: principal components of descriptors or fingerprints.
 //! - [`groups`]: molecules grouped by a string key (duplicates, scaffolds).
+//! - [`tsne`]: Barnes–Hut t-SNE maps of fingerprints or descriptors.
 //!
 //! Everything parallel runs on the current rayon pool: call inside
 //! `ThreadPool::install` to bound the threads used.
@@ -13,3 +14,4 @@ pub mod groups;
 pub mod pca;
 pub mod similarity;
 pub mod stats;
+pub mod tsne;
