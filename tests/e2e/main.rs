@@ -10,4 +10,5 @@
 mod batch;
 mod cli;
 mod production;
+mod rest;
 mod support;

@@ -1,13 +1,17 @@
 //! The gateway: molbatch's only public door. It serves `molbatch.v1` over
-//! gRPC (and HTTP health) on one port, validates requests, scopes them to the
-//! caller's tenant, parses uploads as streams and forwards to the scheduler
-//! and storage. It owns no tables.
+//! gRPC and as REST/JSON (plus HTTP health and the OpenAPI document) on one
+//! port, validates requests, scopes them to the caller's tenant, parses
+//! uploads as streams and forwards to the scheduler and storage. It owns no
+//! tables.
 //!
 //! - [`grpc`]: the public service.
+//! - [`rest`]: REST/JSON transcoded from the service's `google.api.http`
+//!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
 
 pub mod config;
 pub mod grpc;
+pub mod rest;
 mod upload;
 
 use std::future::Future;
@@ -22,8 +26,12 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 
-/// Largest gRPC message accepted or sent (inline batches, result pages).
+/// Largest gRPC message accepted or sent (inline batches, result pages),
+/// and largest REST JSON body.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The public service, the one reflected and served over REST.
+const PUBLIC_SERVICE: &str = "molbatch.v1.MolBatch";
 
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +48,9 @@ pub enum StartError {
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// An HTTP annotation of the public service cannot be served over REST.
+    #[error("REST routes: {0}")]
+    Routes(#[from] rest::RouteError),
 }
 
 /// A gateway whose listeners are bound.
@@ -83,18 +94,32 @@ impl Server {
     fn router(api: grpc::GatewayApi) -> Result<axum::Router, StartError> {
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(molbatch_proto::FILE_DESCRIPTOR_SET)
-            .with_service_name("molbatch.v1.MolBatch")
+            .with_service_name(PUBLIC_SERVICE)
             .build_v1()?;
         let (_reporter, health) = tonic_health::server::health_reporter();
         let public = MolBatchServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let routes = tonic::service::Routes::new(public)
+        let grpc = tonic::service::Routes::new(public)
             .add_service(health)
-            .add_service(reflection);
-        Ok(routes
-            .into_axum_router()
-            .route("/healthz", get(|| async { "ok\n" })))
+            .add_service(reflection)
+            .into_axum_router();
+        // REST calls the same gRPC routes external clients reach.
+        let rest = rest::Rest::new(PUBLIC_SERVICE, grpc.clone(), MAX_MESSAGE_BYTES)?;
+        let openapi = rest.clone();
+        Ok(grpc
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route(
+                "/openapi.json",
+                get(move || {
+                    let openapi = openapi.clone();
+                    async move { openapi.openapi_json() }
+                }),
+            )
+            .fallback(move |request: axum::extract::Request| {
+                let rest = rest.clone();
+                async move { rest.handle(request).await }
+            }))
     }
 
     /// Serves until `shutdown` resolves.

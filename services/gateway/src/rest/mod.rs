@@ -1,0 +1,372 @@
+//! REST/JSON transcoding of the public gRPC service, derived from its
+//! `google.api.http` annotations at start-up: no handler is written per RPC,
+//! so an RPC added to the proto with an annotation is served over REST (and
+//! listed in `/openapi.json`) without a code change here.
+//!
+//! A request is matched against the route table ([`routes`]), its message is
+//! built from path variables, query parameters and the JSON body
+//! ([`request`]), and it is sent as real gRPC through the in-process router
+//! ([`call`]). The answer is proto3 JSON (`molbatch_proto::json`, the same
+//! mapping as `molbatch ... --output json`); a server stream is a
+//! server-sent-events stream; a client-streaming upload takes the raw request
+//! body, streamed through in ~64 KiB messages and never held whole. Errors
+//! are Google's JSON error shape ([`error`]). [`openapi`] describes it all.
+
+mod call;
+mod error;
+mod openapi;
+mod request;
+mod routes;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use molbatch_proto::Violations;
+use prost::Message;
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
+use tonic::Status;
+
+use call::{frame, Frames, Grpc};
+use routes::{BodyRule, Lookup, Route, RouteTable};
+
+pub use routes::RouteError;
+
+/// Bytes of an uploaded file per gRPC message.
+const UPLOAD_PIECE_BYTES: usize = 64 << 10;
+/// How often an idle SSE stream sends a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The REST front of one gRPC service.
+#[derive(Clone)]
+pub struct Rest {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    table: RouteTable,
+    grpc: Grpc,
+    openapi: Bytes,
+    max_message_bytes: usize,
+}
+
+impl Rest {
+    /// Derives the routes of `service` (full proto name) from the descriptor
+    /// pool and calls it through `grpc`, the router gRPC clients reach.
+    /// JSON bodies and messages are limited to `max_message_bytes`.
+    pub fn new(
+        service: &str,
+        grpc: axum::Router,
+        max_message_bytes: usize,
+    ) -> Result<Self, RouteError> {
+        let pool = molbatch_proto::json::pool();
+        let table = RouteTable::from_service(pool, service)?;
+        for route in table.routes() {
+            tracing::debug!(method = %route.method, path = route.template.text(), rpc = route.rpc.name(), "REST route");
+        }
+        let document = openapi::document(pool, service, &table);
+        let openapi = serde_json::to_vec_pretty(&document)
+            .map(Bytes::from)
+            .map_err(|e| RouteError {
+                method: service.to_owned(),
+                reason: format!("OpenAPI document: {e}"),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                table,
+                grpc: Grpc::new(grpc, max_message_bytes),
+                openapi,
+                max_message_bytes,
+            }),
+        })
+    }
+
+    /// The OpenAPI 3 document, as JSON text.
+    pub fn openapi_json(&self) -> Response {
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            self.inner.openapi.clone(),
+        )
+            .into_response()
+    }
+
+    /// Serves one request: the router's fallback, so every path not routed
+    /// otherwise comes here. gRPC requests for unknown methods get gRPC's
+    /// UNIMPLEMENTED, everything else a JSON answer.
+    pub async fn handle(&self, request: Request) -> Response {
+        let is_grpc = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        if is_grpc {
+            return Status::unimplemented(format!("unknown method {}", request.uri().path()))
+                .into_http();
+        }
+        let path = request.uri().path().to_owned();
+        match self.inner.table.lookup(request.method(), &path) {
+            Lookup::Found(route, variables) => {
+                let route = route.clone();
+                match self.transcode(&route, &variables, request).await {
+                    Ok(response) => response,
+                    Err(status) => error::error_response(&status),
+                }
+            }
+            Lookup::WrongMethod(allowed) => error::method_not_allowed(&allowed),
+            Lookup::NotFound => {
+                error::error_response(&Status::not_found(format!("no route for {path}")))
+            }
+        }
+    }
+
+    async fn transcode(
+        &self,
+        route: &Route,
+        variables: &[(String, String)],
+        request: Request,
+    ) -> Result<Response, Status> {
+        let input = route.rpc.input();
+        let (parts, body) = request.into_parts();
+        let query = query_pairs(parts.uri.query())?;
+        let path_fields = request::from_text_fields(&input, variables, None)?;
+        if route.rpc.is_client_streaming() {
+            return self
+                .upload(route, &parts.headers, &query, path_fields, body)
+                .await;
+        }
+        let mut message = match &route.body {
+            BodyRule::None => DynamicMessage::new(input.clone()),
+            BodyRule::Whole | BodyRule::Field(_) => {
+                let text = axum::body::to_bytes(body, self.inner.max_message_bytes)
+                    .await
+                    .map_err(|e| {
+                        Status::from(Violations::one(
+                            "",
+                            format!(
+                                "cannot read the body (at most {} bytes): {e}",
+                                self.inner.max_message_bytes
+                            ),
+                        ))
+                    })?;
+                let field = match &route.body {
+                    BodyRule::Field(field) => Some(field.as_str()),
+                    BodyRule::Whole | BodyRule::None => None,
+                };
+                request::from_json_body(&input, field, &text)?
+            }
+        };
+        if route.body != BodyRule::Whole {
+            let from_query = request::from_text_fields(&input, &query, None)?;
+            request::merge(&mut message, &from_query)?;
+        }
+        request::merge(&mut message, &path_fields)?;
+        let body = Body::from(frame(&message.encode_to_vec()));
+        let frames = self
+            .inner
+            .grpc
+            .call(&route.grpc_path(), &parts.headers, body)
+            .await?;
+        if route.rpc.is_server_streaming() {
+            Ok(stream_response(route, frames))
+        } else {
+            let message = frames.single().await?;
+            let json = response_json(route, &message)?;
+            Ok(axum::Json(json).into_response())
+        }
+    }
+
+    /// A client-streaming call over REST: the first message is built from
+    /// the path and the query; the raw body follows as the body field of
+    /// further messages.
+    async fn upload(
+        &self,
+        route: &Route,
+        headers: &HeaderMap,
+        query: &[(String, String)],
+        path_fields: DynamicMessage,
+        body: Body,
+    ) -> Result<Response, Status> {
+        let input = route.rpc.input();
+        let BodyRule::Field(data_name) = &route.body else {
+            return Err(Status::internal("an upload route without a body field"));
+        };
+        let data = input
+            .get_field_by_name(data_name)
+            .ok_or_else(|| Status::internal("the upload's body field vanished"))?;
+        if let Some((given, _)) = query
+            .iter()
+            .find(|(name, _)| name == data.name() || name == data.json_name())
+        {
+            return Err(
+                Violations::one(given.clone(), "is the request body, not a parameter").into(),
+            );
+        }
+        let into = sole_message_field(&input, &data);
+        let mut first = request::from_text_fields(&input, query, into.as_ref())?;
+        request::merge(&mut first, &path_fields)?;
+        if let Some(options) = &into {
+            if !first.has_field(options) {
+                // The first message of an upload carries its options, even
+                // when none were given.
+                let empty = DynamicMessage::new(
+                    options
+                        .kind()
+                        .as_message()
+                        .cloned()
+                        .ok_or_else(|| Status::internal("options is not a message"))?,
+                );
+                first.set_field(options, prost_reflect::Value::Message(empty));
+            }
+        }
+        let pieces = upload_frames(input, data, first, body);
+        let frames = self
+            .inner
+            .grpc
+            .call(&route.grpc_path(), headers, Body::from_stream(pieces))
+            .await?;
+        let message = frames.single().await?;
+        Ok(axum::Json(response_json(route, &message)?).into_response())
+    }
+}
+
+/// The query string as name/value pairs, in order.
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Status> {
+    let Some(query) = query else {
+        return Ok(Vec::new());
+    };
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|e| Status::from(Violations::one("", format!("bad query string: {e}"))))?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| Status::from(Violations::one("", format!("bad query string: {e}"))))
+}
+
+/// The one message-typed field of `input` besides `data`, if there is
+/// exactly one: UploadBatch's `options`, where unprefixed query parameters
+/// go.
+fn sole_message_field(
+    input: &MessageDescriptor,
+    data: &FieldDescriptor,
+) -> Option<FieldDescriptor> {
+    let mut candidates = input.fields().filter(|f| {
+        f.number() != data.number()
+            && !f.is_list()
+            && !f.is_map()
+            && matches!(f.kind(), Kind::Message(m) if m.package_name() != "google.protobuf")
+    });
+    let first = candidates.next()?;
+    candidates.next().is_none().then_some(first)
+}
+
+/// gRPC frames of an upload: `first`, then the body's bytes as `data`
+/// messages of about [`UPLOAD_PIECE_BYTES`]. The body is read only as fast
+/// as the service takes messages, so memory stays bounded.
+fn upload_frames(
+    input: MessageDescriptor,
+    data: FieldDescriptor,
+    first: DynamicMessage,
+    body: Body,
+) -> impl Stream<Item = Result<Bytes, axum::Error>> + Send + 'static {
+    struct State {
+        body: axum::body::BodyDataStream,
+        pending: BytesMut,
+        ended: bool,
+        input: MessageDescriptor,
+        data: FieldDescriptor,
+    }
+    let state = State {
+        body: body.into_data_stream(),
+        pending: BytesMut::new(),
+        ended: false,
+        input,
+        data,
+    };
+    let head = futures::stream::once(async move { Ok(frame(&first.encode_to_vec())) });
+    let rest = futures::stream::unfold(state, |mut state| async move {
+        while !state.ended && state.pending.len() < UPLOAD_PIECE_BYTES {
+            match state.body.next().await {
+                Some(Ok(bytes)) => state.pending.extend_from_slice(&bytes),
+                Some(Err(e)) => {
+                    state.ended = true;
+                    return Some((Err(e), state));
+                }
+                None => state.ended = true,
+            }
+        }
+        if state.pending.is_empty() {
+            return None;
+        }
+        let take = state.pending.len().min(UPLOAD_PIECE_BYTES);
+        let piece = state.pending.split_to(take).freeze();
+        let mut message = DynamicMessage::new(state.input.clone());
+        message.set_field(&state.data, prost_reflect::Value::Bytes(piece));
+        Some((Ok(frame(&message.encode_to_vec())), state))
+    });
+    head.chain(rest)
+}
+
+/// The JSON of a response message (or of its `response_body` field).
+fn response_json(route: &Route, message: &[u8]) -> Result<serde_json::Value, Status> {
+    let decoded = DynamicMessage::decode(route.rpc.output(), message)
+        .map_err(|e| Status::internal(format!("cannot decode the response: {e}")))?;
+    let json = molbatch_proto::json::dynamic_to_json(&decoded)
+        .map_err(|e| Status::internal(e.to_string()))?;
+    Ok(match &route.response_body {
+        Some(field) => {
+            let name = route
+                .rpc
+                .output()
+                .get_field_by_name(field)
+                .map_or(field.clone(), |f| f.json_name().to_owned());
+            json.get(name.as_str())
+                .cloned()
+                .unwrap_or(serde_json::Value::Null)
+        }
+        None => json,
+    })
+}
+
+/// A server stream as server-sent events: one `event: <MessageType>` per
+/// message with its JSON as data, keep-alive comments while idle, an
+/// `event: error` with the error JSON if the stream fails, and the end of the
+/// response when the stream ends.
+fn stream_response(route: &Route, frames: Frames) -> Response {
+    let route = route.clone();
+    let event_name = route.rpc.output().name().to_owned();
+    let events = futures::stream::unfold(Some(frames), move |frames| {
+        let route = route.clone();
+        let event_name = event_name.clone();
+        async move {
+            let mut frames = frames?;
+            let event = match frames.next().await? {
+                Ok(message) => match response_json(&route, &message) {
+                    Ok(json) => Event::default().event(&event_name).data(json.to_string()),
+                    Err(status) => return Some((Ok(error_event(&status)), None)),
+                },
+                Err(status) => return Some((Ok(error_event(&status)), None)),
+            };
+            Some((Ok::<_, Infallible>(event), Some(frames)))
+        }
+    });
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response();
+    // Proxies must not buffer the stream.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+fn error_event(status: &Status) -> Event {
+    let body = error::error_body(status, error::http_status(status.code()));
+    Event::default().event("error").data(body.to_string())
+}

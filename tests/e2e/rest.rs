@@ -1,0 +1,593 @@
+//! The REST API as a client without gRPC sees it: `molbatch serve` started as
+//! a user would, and plain HTTP/1.1 over loopback. Submit inline (both field
+//! spellings), upload raw CSV and gzip bodies, follow a job, page and filter
+//! results, cancel, watch over server-sent events, and the JSON errors of
+//! broken requests. Every wait has a deadline, so a hang fails the test.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
+/// Longest any single request (or SSE stream) may take.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Serve {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `molbatch serve` on a port the OS picks and reads the address it
+/// prints.
+fn start_serve() -> Serve {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("molbatch serve exited before listening")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("molbatch serving on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Serve {
+        child,
+        addr: url.trim_start_matches("http://").to_owned(),
+        _dir: dir,
+    }
+}
+
+/// An HTTP response, its body de-chunked.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "HTTP {} body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The JSON body, after checking the status.
+    fn expect(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self.json()
+    }
+
+    /// The first field violation of a Google JSON error: (field, description).
+    fn violation(&self) -> (String, String) {
+        let body = self.json();
+        let details = body["error"]["details"].as_array().unwrap();
+        let bad = details
+            .iter()
+            .find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+            .unwrap_or_else(|| panic!("no BadRequest in {body}"));
+        let first = &bad["fieldViolations"][0];
+        (
+            first["field"].as_str().unwrap().to_owned(),
+            first["description"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// A request body: none, whole, or sent in chunks (`Transfer-Encoding:
+/// chunked`).
+enum Payload<'a> {
+    None,
+    Bytes(&'a [u8]),
+    Chunked(Vec<Vec<u8>>),
+}
+
+async fn http(
+    serve: &Serve,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    payload: Payload<'_>,
+) -> Reply {
+    tokio::time::timeout(
+        DEADLINE,
+        exchange(&serve.addr, method, path, headers, payload),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path} took longer than {DEADLINE:?}"))
+}
+
+async fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    payload: Payload<'_>,
+) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match &payload {
+        Payload::None => head.push_str("Content-Length: 0\r\n"),
+        Payload::Bytes(bytes) => head.push_str(&format!("Content-Length: {}\r\n", bytes.len())),
+        Payload::Chunked(_) => head.push_str("Transfer-Encoding: chunked\r\n"),
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    match payload {
+        Payload::None => {}
+        Payload::Bytes(bytes) => stream.write_all(bytes).await.unwrap(),
+        Payload::Chunked(chunks) => {
+            for chunk in chunks {
+                stream
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await
+                    .unwrap();
+                stream.write_all(&chunk).await.unwrap();
+                stream.write_all(b"\r\n").await.unwrap();
+                stream.flush().await.unwrap();
+            }
+            stream.write_all(b"0\r\n\r\n").await.unwrap();
+        }
+    }
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8(raw[..end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
+    }
+}
+
+async fn post_json(serve: &Serve, path: &str, body: &Value) -> Reply {
+    let text = body.to_string();
+    http(
+        serve,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        Payload::Bytes(text.as_bytes()),
+    )
+    .await
+}
+
+async fn get(serve: &Serve, path: &str) -> Reply {
+    http(serve, "GET", path, &[], Payload::None).await
+}
+
+/// Polls `GET /v1/jobs/{id}` until the job has ended; returns it.
+async fn wait_until_ended(serve: &Serve, job_id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let job = get(serve, &format!("/v1/jobs/{job_id}")).await.expect(200);
+        let state = job["state"].as_str().unwrap().to_owned();
+        if matches!(
+            state.as_str(),
+            "JOB_STATE_COMPLETED" | "JOB_STATE_FAILED" | "JOB_STATE_CANCELLED"
+        ) {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {job_id} still {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
+    let serve = start_serve();
+    let camel = post_json(
+        &serve,
+        "/v1/jobs",
+        &json!({
+            "displayName": "camel",
+            "molecules": [
+                {"smiles": "CCO", "id": "ethanol", "properties": {"pKi": "5.1"}},
+                {"smiles": "C1CC", "id": "broken"},
+                {"smiles": "c1ccccc1C(=O)O.[Na+]", "id": "benzoate"}
+            ]
+        }),
+    )
+    .await
+    .expect(200);
+    let job_id = camel["jobId"].as_str().unwrap().to_owned();
+    assert_eq!(camel["displayName"], "camel");
+    assert_eq!(camel["totalMolecules"], 3, "64-bit integers are numbers");
+
+    let snake = post_json(
+        &serve,
+        "/v1/jobs",
+        &json!({"display_name": "snake", "molecules": [{"smiles": "CCN"}]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(snake["displayName"], "snake");
+
+    let job = wait_until_ended(&serve, &job_id).await;
+    assert_eq!(job["state"], "JOB_STATE_COMPLETED", "{job}");
+    assert_eq!(job["validMolecules"], 2);
+    assert_eq!(job["invalidMolecules"], 1);
+
+    let page = get(&serve, &format!("/v1/jobs/{job_id}/results?pageSize=2"))
+        .await
+        .expect(200);
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["canonicalSmiles"], "CCO");
+    assert_eq!(results[0]["inputId"], "ethanol");
+    assert_eq!(results[0]["properties"]["pKi"], "5.1");
+    assert_eq!(page["totalSize"], 3);
+    let token = page["nextPageToken"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let rest = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results?page_size=2&pageToken={token}"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(rest["results"][0]["index"], 2);
+    assert_eq!(rest["results"][0]["standardizedSmiles"], "O=C(O)c1ccccc1");
+    assert_eq!(rest["nextPageToken"], "");
+
+    let invalid = get(&serve, &format!("/v1/jobs/{job_id}/results?filter=invalid"))
+        .await
+        .expect(200);
+    let invalid = invalid["results"].as_array().unwrap();
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0]["errorCode"], "SMILES_SYNTAX");
+    assert_eq!(invalid[0]["valid"], false);
+
+    let jobs = get(&serve, "/v1/jobs?pageSize=10").await.expect(200);
+    let ids: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["jobId"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&job_id.as_str()), "{jobs}");
+    assert!(ids.contains(&snake["jobId"].as_str().unwrap()), "{jobs}");
+}
+
+#[tokio::test]
+async fn rest_uploads_raw_csv_gzip_and_chunked_bodies() {
+    use std::io::Write;
+    let serve = start_serve();
+    let csv = "name;SMILES;pKi\nethanol;CCO;5\nbroken;C1CC;6\nphenol;c1ccc(O)cc1;7\n";
+    let uploaded = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?format=csv&smilesColumn=SMILES&id_column=name&displayName=assay.csv",
+        &[("Content-Type", "text/csv")],
+        Payload::Bytes(csv.as_bytes()),
+    )
+    .await
+    .expect(200);
+    assert_eq!(uploaded["displayName"], "assay.csv");
+    assert_eq!(uploaded["totalMolecules"], 3);
+    let csv_job = uploaded["jobId"].as_str().unwrap().to_owned();
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"CCO one\nCCN two\nCCC three\nC1CC four\n")
+        .unwrap();
+    let gz = gz.finish().unwrap();
+    let gzipped = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?displayName=batch.smi.gz",
+        &[("Content-Type", "application/octet-stream")],
+        Payload::Bytes(&gz),
+    )
+    .await
+    .expect(200);
+    assert_eq!(gzipped["totalMolecules"], 4);
+    let gz_job = gzipped["jobId"].as_str().unwrap().to_owned();
+
+    // The same SMILES as a gzip stream declared with Content-Encoding, sent in
+    // small chunks.
+    let chunks: Vec<Vec<u8>> = gz.chunks(7).map(<[u8]>::to_vec).collect();
+    let encoded = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?format=INPUT_FORMAT_SMILES",
+        &[
+            ("Content-Type", "chemical/x-daylight-smiles"),
+            ("Content-Encoding", "gzip"),
+        ],
+        Payload::Chunked(chunks),
+    )
+    .await
+    .expect(200);
+    assert_eq!(encoded["totalMolecules"], 4);
+
+    let csv_done = wait_until_ended(&serve, &csv_job).await;
+    assert_eq!(csv_done["state"], "JOB_STATE_COMPLETED", "{csv_done}");
+    let results = get(&serve, &format!("/v1/jobs/{csv_job}/results"))
+        .await
+        .expect(200);
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(results[0]["inputId"], "ethanol");
+    assert_eq!(results[0]["properties"]["pKi"], "5");
+    assert_eq!(results[1]["valid"], false);
+    assert_eq!(results[2]["canonicalSmiles"], "Oc1ccccc1");
+
+    let gz_done = wait_until_ended(&serve, &gz_job).await;
+    assert_eq!(gz_done["state"], "JOB_STATE_COMPLETED");
+    assert_eq!(gz_done["validMolecules"], 3);
+}
+
+#[tokio::test]
+async fn rest_watch_streams_events_until_the_job_ends() {
+    let serve = start_serve();
+    let molecules: Vec<Value> = (0..200).map(|_| json!({"smiles": "c1ccccc1O"})).collect();
+    let job = post_json(&serve, "/v1/jobs", &json!({"molecules": molecules}))
+        .await
+        .expect(200);
+    let job_id = job["jobId"].as_str().unwrap();
+    let watch = http(
+        &serve,
+        "GET",
+        &format!("/v1/jobs/{job_id}:watch"),
+        &[("Accept", "text/event-stream")],
+        Payload::None,
+    )
+    .await;
+    assert_eq!(watch.status, 200);
+    assert!(watch
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = String::from_utf8(watch.body).unwrap();
+    let mut events = Vec::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let mut name = None;
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(n) = line.strip_prefix("event:") {
+                name = Some(n.trim().to_owned());
+            } else if let Some(d) = line.strip_prefix("data:") {
+                data.push_str(d.trim_start());
+            }
+        }
+        if let Some(name) = name {
+            events.push((name, data));
+        }
+    }
+    assert!(!events.is_empty(), "{text}");
+    assert!(events.iter().all(|(name, _)| name == "JobEvent"), "{text}");
+    let last: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
+    assert_eq!(last["job"]["jobId"], job_id);
+    assert_eq!(last["job"]["state"], "JOB_STATE_COMPLETED", "{text}");
+    assert_eq!(last["job"]["processedMolecules"], 200);
+
+    // Watching a job that does not exist is a plain 404, not a stream.
+    let missing = get(
+        &serve,
+        "/v1/jobs/00000000-0000-7000-8000-000000000000:watch",
+    )
+    .await;
+    assert_eq!(missing.expect(404)["error"]["status"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn rest_cancel_ends_a_job_and_refuses_an_ended_one() {
+    let serve = start_serve();
+    let molecules: Vec<Value> = (0..5_000)
+        .map(|i| json!({"smiles": "CCO", "id": i.to_string()}))
+        .collect();
+    let job = post_json(&serve, "/v1/jobs", &json!({"molecules": molecules}))
+        .await
+        .expect(200);
+    let job_id = job["jobId"].as_str().unwrap();
+    let cancel = http(
+        &serve,
+        "POST",
+        &format!("/v1/jobs/{job_id}:cancel"),
+        &[],
+        Payload::None,
+    )
+    .await;
+    if cancel.status == 200 {
+        assert_eq!(cancel.json()["state"], "JOB_STATE_CANCELLED");
+    } else {
+        // It finished first.
+        assert_eq!(cancel.expect(400)["error"]["status"], "FAILED_PRECONDITION");
+    }
+    let ended = wait_until_ended(&serve, job_id).await;
+    assert_ne!(ended["state"], "JOB_STATE_FAILED");
+    let again = post_json(&serve, &format!("/v1/jobs/{job_id}:cancel"), &json!({})).await;
+    let error = again.expect(400);
+    assert_eq!(error["error"]["code"], 400);
+    assert_eq!(error["error"]["status"], "FAILED_PRECONDITION");
+}
+
+#[tokio::test]
+async fn rest_errors_are_google_json_naming_the_field() {
+    let serve = start_serve();
+
+    let malformed = http(
+        &serve,
+        "POST",
+        "/v1/jobs",
+        &[("Content-Type", "application/json")],
+        Payload::Bytes(b"{\"molecules\": [{\"smiles\": \"CCO\"}"),
+    )
+    .await;
+    let body = malformed.expect(400);
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("column"),
+        "{body}"
+    );
+
+    let unknown = post_json(
+        &serve,
+        "/v1/jobs",
+        &json!({"molecules": [{"smiles": "CCO", "colour": "red"}]}),
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    let (field, description) = unknown.violation();
+    assert_eq!(field, "molecules[0].colour");
+    assert!(description.contains("unknown field"), "{description}");
+
+    let empty = post_json(&serve, "/v1/jobs", &json!({"molecules": []})).await;
+    assert_eq!(empty.status, 400);
+    assert_eq!(empty.violation().0, "molecules");
+
+    let missing = get(&serve, "/v1/jobs/00000000-0000-7000-8000-000000000000").await;
+    let body = missing.expect(404);
+    assert_eq!(body["error"]["code"], 404);
+    assert_eq!(body["error"]["status"], "NOT_FOUND");
+
+    let invalid = get(&serve, "/v1/jobs/not-a-job").await;
+    assert_eq!(invalid.status, 400);
+    assert_eq!(invalid.violation().0, "job_id");
+
+    let bad_param = get(&serve, "/v1/jobs?pageSize=lots").await;
+    assert_eq!(bad_param.status, 400);
+    assert_eq!(bad_param.violation().0, "page_size");
+    let unknown_param = get(&serve, "/v1/jobs?colour=red").await;
+    assert_eq!(unknown_param.status, 400);
+    assert_eq!(unknown_param.violation().0, "colour");
+
+    let wrong_method = http(&serve, "DELETE", "/v1/jobs/x:cancel", &[], Payload::None).await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    assert_eq!(wrong_method.json()["error"]["code"], 405);
+
+    let nowhere = get(&serve, "/v1/nowhere").await;
+    assert_eq!(nowhere.expect(404)["error"]["status"], "NOT_FOUND");
+
+    let bad_line = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?format=csv",
+        &[("Content-Type", "text/csv")],
+        Payload::Bytes(b"smiles,pKi\nCCO,5\nCCN,6,7\n"),
+    )
+    .await;
+    assert_eq!(bad_line.status, 400);
+    let (field, description) = bad_line.violation();
+    assert_eq!(field, "file");
+    assert!(description.contains("line 3"), "{description}");
+
+    let no_column = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?format=csv&smilesColumn=structure_smiles",
+        &[("Content-Type", "text/csv")],
+        Payload::Bytes(b"smiles,pKi\nCCO,5\n"),
+    )
+    .await;
+    assert_eq!(no_column.status, 400);
+    assert_eq!(no_column.violation().0, "options.smiles_column");
+
+    let no_format = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload",
+        &[("Content-Type", "application/octet-stream")],
+        Payload::Bytes(b"CCO\n"),
+    )
+    .await;
+    assert_eq!(no_format.status, 400);
+    assert_eq!(no_format.violation().0, "options.format");
+
+    let openapi = get(&serve, "/openapi.json").await.expect(200);
+    assert_eq!(openapi["openapi"], "3.0.3");
+    assert!(openapi["paths"]["/v1/jobs/{job_id}:cancel"]["post"].is_object());
+    assert_eq!(get(&serve, "/healthz").await.status, 200);
+}
