@@ -23,7 +23,7 @@ const JACOBI_LIMIT: usize = 64;
 /// Relative residual at which the subspace iteration stops.
 const TOLERANCE: f64 = 1e-12;
 /// Subspace iterations before giving up.
-const MAX_ITERATIONS: usize = 5_000;
+const MAX_ITERATIONS: usize = 1_000;
 
 /// Why a PCA cannot be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

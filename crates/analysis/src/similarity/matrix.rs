@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::kernel::word_counts;
+use super::kernel::{screen, word_counts};
 use super::{
     bound, check_threshold, min_intersection, popcount, ratio, Fingerprint, FingerprintIndex,
     SearchParams, SimilarityError, BLOCK,
@@ -209,7 +209,7 @@ fn pairs_of(
         for s in (start..end).step_by(BLOCK) {
             let e = (s + BLOCK).min(end);
             scratch.survivors.clear();
-            index.kernel.screen(
+            screen(
                 &query_counts,
                 &index.word_counts[s..e],
                 need,

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-pub use kernel::{word_counts, PopcountKernel, WordCounts};
+pub use kernel::{screen, word_counts, PopcountKernel, WordCounts};
 pub use matrix::{
     dense_similarity_matrix, nearest_neighbors, similarity_matrix, sparse_similarity_matrix,
     DenseSimilarity, NearestNeighbor, SimilarPair, SimilarityMatrix, SparseSimilarity,
@@ -481,7 +481,7 @@ impl<'a> Scan<'a> {
             };
             let range = block.start..block.end;
             survivors.clear();
-            kernel.screen(
+            screen(
                 &self.query_counts,
                 &self.index.word_counts[range.clone()],
                 need,
