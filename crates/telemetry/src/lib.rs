@@ -1,23 +1,25 @@
-//! What every service shares around its core: structured logging set-up, the
-//! shutdown signal, and binding/dialling ([`net`]). Metrics and OpenTelemetry export join this crate when
-//! the observability work lands (issue 8); nothing here knows about molecules.
+//! What every service shares around its core, and nothing that knows about
+//! molecules:
+//!
+//! - [`trace`]: the tracing subscriber ([`init_tracing_for`]), OpenTelemetry
+//!   export over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
+//!   ([`shutdown_tracing`] flushes it), and the tower layers carrying W3C
+//!   trace context in gRPC metadata ([`trace::server_layer`],
+//!   [`trace::client_layer`]);
+//! - [`metrics`]: the process's Prometheus registry, every molbatch metric
+//!   family ([`metrics::get`]) and the per-RPC layer ([`metrics::RpcMetricsLayer`]);
+//! - [`admin`]: the admin HTTP server (`/metrics`, `/healthz`, `/readyz`);
+//! - [`net`]: binding before serving and dialling other services lazily;
+//! - [`shutdown_signal`]: Ctrl-C or SIGTERM.
+//!
+//! This crate depends on no other molbatch crate.
 
+pub mod admin;
+pub mod metrics;
 pub mod net;
+pub mod trace;
 
-use tracing_subscriber::EnvFilter;
-
-/// Installs the global tracing subscriber: human-readable lines on stderr,
-/// filtered by `RUST_LOG` (default `info`, with sqlx's per-query logs at
-/// `warn`). Safe to call twice; the second call does nothing.
-pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
+pub use trace::{flush_tracing, init_tracing, init_tracing_for, shutdown_tracing};
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what Kubernetes sends first).
 pub async fn shutdown_signal() {
