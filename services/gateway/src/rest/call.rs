@@ -194,6 +194,19 @@ impl Frames {
     }
 }
 
+#[cfg(test)]
+impl Frames {
+    /// Frames read from a given response body.
+    pub(crate) fn from_body(body: Body) -> Self {
+        Self {
+            body,
+            buffer: BytesMut::new(),
+            status: None,
+            max_message_bytes: 1 << 20,
+        }
+    }
+}
+
 /// The header value of a retry delay, in whole seconds (at least 1).
 pub(crate) fn retry_after(delay: std::time::Duration) -> HeaderValue {
     let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
@@ -222,13 +235,7 @@ mod tests {
         ];
         let mut trailers = HeaderMap::new();
         trailers.insert("grpc-status", HeaderValue::from_static("0"));
-        let body = http_body_with_trailers(pieces, trailers);
-        let mut frames = Frames {
-            body,
-            buffer: BytesMut::new(),
-            status: None,
-            max_message_bytes: 1 << 20,
-        };
+        let mut frames = Frames::from_body(testing::http_body_with_trailers(pieces, trailers));
         assert_eq!(frames.next().await.unwrap().unwrap(), "first");
         assert_eq!(frames.next().await.unwrap().unwrap(), "second");
         assert!(frames.next().await.is_none());
@@ -239,13 +246,10 @@ mod tests {
         let mut trailers = HeaderMap::new();
         trailers.insert("grpc-status", HeaderValue::from_static("5"));
         trailers.insert("grpc-message", HeaderValue::from_static("job%20gone"));
-        let body = http_body_with_trailers(vec![Ok(frame(b"one"))], trailers);
-        let mut frames = Frames {
-            body,
-            buffer: BytesMut::new(),
-            status: None,
-            max_message_bytes: 1 << 20,
-        };
+        let mut frames = Frames::from_body(testing::http_body_with_trailers(
+            vec![Ok(frame(b"one"))],
+            trailers,
+        ));
         assert_eq!(frames.next().await.unwrap().unwrap(), "one");
         let status = frames.next().await.unwrap().unwrap_err();
         assert_eq!(status.code(), tonic::Code::NotFound);
@@ -258,9 +262,15 @@ mod tests {
         assert_eq!(retry_after(std::time::Duration::from_millis(1500)), "2");
         assert_eq!(retry_after(std::time::Duration::ZERO), "1");
     }
+}
+
+/// Test bodies.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
 
     /// A body of data pieces followed by trailers.
-    fn http_body_with_trailers(
+    pub(crate) fn http_body_with_trailers(
         pieces: Vec<Result<Bytes, std::io::Error>>,
         trailers: HeaderMap,
     ) -> Body {

@@ -147,12 +147,9 @@ impl Rest {
                 let text = axum::body::to_bytes(body, self.inner.max_message_bytes)
                     .await
                     .map_err(|e| {
-                        Status::from(Violations::one(
-                            "",
-                            format!(
-                                "cannot read the body (at most {} bytes): {e}",
-                                self.inner.max_message_bytes
-                            ),
+                        request::invalid_request(format!(
+                            "cannot read the body (at most {} bytes): {e}",
+                            self.inner.max_message_bytes
                         ))
                     })?;
                 let field = match &route.body {
@@ -243,10 +240,10 @@ fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Status> {
     };
     let uri: axum::http::Uri = format!("/?{query}")
         .parse()
-        .map_err(|e| Status::from(Violations::one("", format!("bad query string: {e}"))))?;
+        .map_err(|e| request::invalid_request(format!("bad query string: {e}")))?;
     axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
         .map(|q| q.0)
-        .map_err(|e| Status::from(Violations::one("", format!("bad query string: {e}"))))
+        .map_err(|e| request::invalid_request(format!("bad query string: {e}")))
 }
 
 /// The one message-typed field of `input` besides `data`, if there is
@@ -369,4 +366,55 @@ fn stream_response(route: &Route, frames: Frames) -> Response {
 fn error_event(status: &Status) -> Event {
     let body = error::error_body(status, error::http_status(status.code()));
     Event::default().event("error").data(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+    use molbatch_proto::v1 as pb;
+
+    #[tokio::test]
+    async fn a_server_stream_becomes_events_then_an_error_event() {
+        let table =
+            RouteTable::from_service(molbatch_proto::json::pool(), "molbatch.v1.MolBatch").unwrap();
+        let Lookup::Found(route, _) = table.lookup(&Method::GET, "/v1/jobs/j:watch") else {
+            panic!("no watch route")
+        };
+        let event = pb::JobEvent {
+            job: Some(pb::Job {
+                job_id: "j".into(),
+                total_molecules: 7,
+                ..Default::default()
+            }),
+        };
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("14"));
+        trailers.insert("grpc-message", HeaderValue::from_static("scheduler%20away"));
+        let body = call::testing::http_body_with_trailers(
+            vec![Ok(frame(&event.encode_to_vec()))],
+            trailers,
+        );
+        let response = stream_response(route, Frames::from_body(body));
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/event-stream"
+        );
+        let text = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        let blocks: Vec<&str> = text.split("\n\n").filter(|b| !b.is_empty()).collect();
+        assert_eq!(blocks.len(), 2, "{text}");
+        assert!(blocks[0].starts_with("event: JobEvent\ndata: {"), "{text}");
+        let data: serde_json::Value =
+            serde_json::from_str(blocks[0].split_once("data: ").unwrap().1).unwrap();
+        assert_eq!(data["job"]["totalMolecules"], 7);
+        assert!(blocks[1].starts_with("event: error\ndata: {"), "{text}");
+        let error: serde_json::Value =
+            serde_json::from_str(blocks[1].split_once("data: ").unwrap().1).unwrap();
+        assert_eq!(error["error"]["status"], "UNAVAILABLE");
+        assert_eq!(error["error"]["code"], 503);
+        assert_eq!(error["error"]["message"], "scheduler away");
+    }
 }

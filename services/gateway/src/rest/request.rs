@@ -9,6 +9,8 @@ use molbatch_proto::Violations;
 use prost::Message;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// Text values for fields, keyed by a field path as the client spelled it:
 /// path variables (`job_id`) or query parameters (`pageSize`, `page_size`,
@@ -28,7 +30,7 @@ pub(crate) fn from_text_fields(
     message: &MessageDescriptor,
     fields: &TextFields,
     into: Option<&FieldDescriptor>,
-) -> Result<DynamicMessage, Violations> {
+) -> Result<DynamicMessage, Status> {
     let mut violations = Violations::default();
     let mut grouped: Vec<(Vec<FieldDescriptor>, Vec<&str>)> = Vec::new();
     for (name, value) in fields {
@@ -63,7 +65,7 @@ pub(crate) fn from_text_fields(
         }
     }
     violations.check()?;
-    dynamic_from_json(message, &Value::Object(root)).map_err(json_violation)
+    dynamic_from_json(message, &Value::Object(root)).map_err(json_status)
 }
 
 /// Decodes a JSON body: the whole request (`body: "*"`) when `field` is
@@ -72,33 +74,49 @@ pub(crate) fn from_json_body(
     message: &MessageDescriptor,
     field: Option<&str>,
     text: &[u8],
-) -> Result<DynamicMessage, Violations> {
-    let blame = field.unwrap_or_default();
+) -> Result<DynamicMessage, Status> {
     let value: Value = if text.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(text)
-            .map_err(|e| Violations::one(blame, format!("malformed JSON body: {e}")))?
+        serde_json::from_slice(text).map_err(|e| {
+            let description = format!("malformed JSON body: {e}");
+            match field {
+                Some(field) => Violations::one(field, description).into(),
+                None => invalid_request(description),
+            }
+        })?
     };
     let value = match field {
         None => value,
         Some(field) => Value::Object(Map::from_iter([(field.to_owned(), value)])),
     };
-    dynamic_from_json(message, &value).map_err(json_violation)
+    dynamic_from_json(message, &value).map_err(json_status)
 }
 
 /// Merges `other` into `base` as protobuf does: set scalars replace,
 /// messages merge, lists append.
-pub(crate) fn merge(base: &mut DynamicMessage, other: &DynamicMessage) -> Result<(), Violations> {
+pub(crate) fn merge(base: &mut DynamicMessage, other: &DynamicMessage) -> Result<(), Status> {
     base.merge(other.encode_to_vec().as_slice())
-        .map_err(|e| Violations::one("", format!("cannot merge request parts: {e}")))
+        .map_err(|e| invalid_request(format!("cannot merge request parts: {e}")))
 }
 
-fn json_violation(error: JsonError) -> Violations {
+/// INVALID_ARGUMENT about the request as a whole, with no single field to
+/// blame: a field violation with an empty field, as Google's APIs answer a
+/// malformed body.
+pub(crate) fn invalid_request(description: String) -> Status {
+    let mut details = ErrorDetails::new();
+    details.add_bad_request_violation("", description.clone());
+    Status::with_error_details(Code::InvalidArgument, description, details)
+}
+
+fn json_status(error: JsonError) -> Status {
     match error {
-        JsonError::Field { field, reason } => Violations::one(field, reason),
+        JsonError::Field { field, reason } if !field.is_empty() => {
+            Violations::one(field, reason).into()
+        }
+        JsonError::Field { reason, .. } => invalid_request(reason),
         other @ (JsonError::UnknownType(_) | JsonError::Mapping { .. } | JsonError::Syntax(_)) => {
-            Violations::one("", other.to_string())
+            invalid_request(other.to_string())
         }
     }
 }
@@ -253,6 +271,14 @@ mod tests {
             .unwrap()
     }
 
+    fn fields(status: &Status) -> Vec<String> {
+        Violations::from_status(status)
+            .fields()
+            .iter()
+            .map(|(f, _)| f.clone())
+            .collect()
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -289,13 +315,12 @@ mod tests {
             None,
         )
         .unwrap_err();
-        let fields: Vec<&str> = error.fields().iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, vec!["colour"]);
+        assert_eq!(fields(&error), vec!["colour"]);
         let error = from_text_fields(&desc, &pairs(&[("pageSize", "ten")]), None).unwrap_err();
-        assert_eq!(error.fields()[0].0, "page_size");
+        assert_eq!(fields(&error), vec!["page_size"]);
         let error =
             from_text_fields(&desc, &pairs(&[("filter", "a"), ("filter", "b")]), None).unwrap_err();
-        assert_eq!(error.fields()[0].0, "filter");
+        assert_eq!(fields(&error), vec!["filter"]);
     }
 
     #[test]
@@ -333,8 +358,8 @@ mod tests {
         }
         let error =
             from_text_fields(&desc, &pairs(&[("format", "xyz")]), Some(&options)).unwrap_err();
-        assert_eq!(error.fields()[0].0, "options.format");
-        assert!(error.fields()[0].1.contains("csv"), "{error}");
+        assert_eq!(fields(&error), vec!["options.format"]);
+        assert!(error.message().contains("csv"), "{error}");
     }
 
     #[test]
@@ -346,8 +371,13 @@ mod tests {
         let request: pb::CancelJobRequest = message.transcode_to().unwrap();
         assert_eq!(request.job_id, "j");
         let error = from_json_body(&desc, None, b"{\"jobId\": 1,}").unwrap_err();
-        assert!(error.fields()[0].1.contains("column"), "{error}");
+        assert!(
+            error.message().starts_with("malformed JSON body"),
+            "{error}"
+        );
+        assert!(error.message().contains("column"), "{error}");
+        assert_eq!(fields(&error), vec![""]);
         let error = from_json_body(&desc, None, b"{\"job\": \"x\"}").unwrap_err();
-        assert_eq!(error.fields()[0].0, "job");
+        assert_eq!(fields(&error), vec!["job"]);
     }
 }
