@@ -13,6 +13,27 @@
 //! - [`shutdown_signal`]: Ctrl-C or SIGTERM.
 //!
 //! This crate depends on no other molbatch crate.
+//!
+//! How a service wires it (the health service standing in for its own):
+//!
+//! ```no_run
+//! use molbatch_telemetry::{admin::{AdminArgs, Readiness}, metrics::RpcMetricsLayer, net, trace};
+//! # async fn serve(admin: AdminArgs) -> Result<(), Box<dyn std::error::Error>> {
+//! molbatch_telemetry::init_tracing_for("molbatch-scheduler")?; // OTLP if OTEL_EXPORTER_OTLP_ENDPOINT
+//! let storage = trace::traced(net::lazy_channel("http://127.0.0.1:50053", None)?); // client: traceparent out
+//! let readiness = Readiness::new().check("storage", || async { Ok::<(), std::io::Error>(()) });
+//! let admin = admin.bind().await?.map(|a| a.with_readiness(readiness).spawn(molbatch_telemetry::shutdown_signal()));
+//! let (_reporter, health) = tonic_health::server::health_reporter();
+//! tonic::transport::Server::builder()
+//!     .layer(RpcMetricsLayer::new("scheduler")) // molbatch_rpc_requests_total, _duration_seconds
+//!     .layer(trace::server_layer("scheduler")) // traceparent in, one server span per RPC
+//!     .add_service(health)
+//!     .serve_with_shutdown("127.0.0.1:50052".parse()?, molbatch_telemetry::shutdown_signal())
+//!     .await?;
+//! if let Some(admin) = admin { admin.await??; }
+//! molbatch_telemetry::shutdown_tracing().await; // flush spans
+//! # drop(storage); Ok(()) }
+//! ```
 
 pub mod admin;
 pub mod metrics;
