@@ -73,14 +73,23 @@ impl TracingConfig {
     }
 }
 
-/// The OTLP exporter could not be built (a malformed endpoint).
+/// Why OTLP export could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot export traces to {endpoint:?}: {source}")]
-pub struct TracingError {
-    /// The endpoint.
-    pub endpoint: String,
-    /// Why.
-    pub source: opentelemetry_otlp::ExporterBuildError,
+pub enum TracingError {
+    /// The exporter could not be built (a malformed endpoint).
+    #[error("cannot export traces to {endpoint:?}: {source}")]
+    Exporter {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// Called outside a Tokio runtime, where the exporter's channel cannot live.
+    #[error("exporting traces to {endpoint:?} needs a Tokio runtime: set tracing up inside it")]
+    NoRuntime {
+        /// The endpoint.
+        endpoint: String,
+    },
 }
 
 /// The provider of the exporting layer, kept for [`flush_tracing`] and
@@ -155,11 +164,18 @@ pub fn init_tracing_with(config: &TracingConfig) -> Result<(), TracingError> {
 }
 
 fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider, TracingError> {
+    // tonic spawns the channel's worker on the current runtime, and panics
+    // without one.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(TracingError::NoRuntime {
+            endpoint: endpoint.to_owned(),
+        });
+    }
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
-        .map_err(|source| TracingError {
+        .map_err(|source| TracingError::Exporter {
             endpoint: endpoint.to_owned(),
             source,
         })?;
@@ -437,6 +453,18 @@ mod tests {
         let mut out = http::HeaderMap::new();
         TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut out));
         assert_eq!(out.get("traceparent"), headers.get("traceparent"));
+    }
+
+    #[test]
+    fn export_outside_a_runtime_is_an_error_not_a_panic() {
+        let config = TracingConfig {
+            service_name: "molbatch-test".into(),
+            otlp_endpoint: Some("http://127.0.0.1:4317".into()),
+        };
+        assert!(matches!(
+            init_tracing_with(&config),
+            Err(TracingError::NoRuntime { .. })
+        ));
     }
 
     #[test]
