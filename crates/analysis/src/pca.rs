@@ -123,13 +123,10 @@ pub fn pca(data: ArrayView2<'_, f64>, options: &PcaOptions) -> Result<Pca, PcaEr
                 }
             }
         });
-    let mut cov = vec![0.0; d * d];
-    cov.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-        for j in i..d {
-            row[j] = dot(&columns[i], &columns[j]) / (n - 1) as f64;
-        }
-    });
-    mirror_upper(&mut cov, d);
+    // Xcᵀ Xc / (n − 1) as one matrix product (ndarray's blocked matrixmultiply kernels)
+    let centred = Array2::from_shape_fn((n, d), |(r, j)| columns[j][r]);
+    let product = centred.t().dot(&centred) / (n - 1) as f64;
+    let cov: Vec<f64> = product.iter().copied().collect();
     let (explained_variance, axes) = top_eigenpairs(&cov, d, options.components)?;
     let k = explained_variance.len();
     let mut coordinates = Array2::<f64>::zeros((n, k));
@@ -469,16 +466,13 @@ fn subspace_iteration(
     Err(PcaError::NotConverged(MAX_ITERATIONS))
 }
 
-/// `A · q_j` for every block vector: `(A q_j)_i` is row `i` of `A` dotted with `q_j`,
-/// rows in parallel.
+/// `A · q_j` for every block vector, as one `d × d` by `d × p` product (ndarray's
+/// blocked matrixmultiply kernels).
 fn multiply(a: &[f64], d: usize, q: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let rows: Vec<Vec<f64>> = a
-        .par_chunks(d)
-        .map(|row| q.iter().map(|v| dot(row, v)).collect())
-        .collect();
-    (0..q.len())
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
+    let a = ArrayView2::from_shape((d, d), a).expect("the matrix holds d × d values");
+    let block = Array2::from_shape_fn((d, q.len()), |(i, j)| q[j][i]);
+    let z = a.dot(&block);
+    z.columns().into_iter().map(|c| c.to_vec()).collect()
 }
 
 /// Modified Gram–Schmidt, twice for stability; a vector that vanishes (the matrix has
