@@ -94,7 +94,8 @@ fn check_shape(n: usize, d: usize, k: usize) -> Result<(), PcaError> {
 
 /// PCA of a dense matrix, rows = molecules, columns = features (descriptors, or 0/1
 /// fingerprint bits; for fingerprints [`pca_fingerprints`] is much faster). The
-/// covariance costs `n d² / 2` multiply-adds, on every thread of the current rayon pool.
+/// covariance is one `d × n` by `n × d` matrix product (`n d²` multiply-adds, ndarray's
+/// blocked kernels on one thread); it copies the data once.
 pub fn pca(data: ArrayView2<'_, f64>, options: &PcaOptions) -> Result<Pca, PcaError> {
     let (n, d) = data.dim();
     check_shape(n, d, options.components)?;

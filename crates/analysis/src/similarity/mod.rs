@@ -19,6 +19,12 @@
 //! 32 words (32 bytes per molecule instead of 256): only candidates that pass get the
 //! full Tanimoto computation. Both bounds are exact upper bounds, so nothing that belongs
 //! in the answer is ever skipped.
+//!
+//! The index holds 300 bytes per molecule (fingerprint, word counts, molecule index,
+//! lookup entry). Full comparisons use the `popcnt` instruction when the CPU has it (see
+//! [`PopcountKernel`]); a single search spreads over the current rayon pool or stays on
+//! the calling thread ([`Threads`]); many searches at once are best run in parallel,
+//! each with [`Threads::Current`].
 
 mod kernel;
 mod matrix;
