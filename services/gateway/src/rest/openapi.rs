@@ -312,13 +312,27 @@ impl QueryWalk {
                     }
                 }
                 None => {
-                    let schema = schemas.field(&field);
-                    self.out.push(json!({
+                    let mut parameter = json!({
                         "name": json_path,
                         "in": "query",
                         "required": false,
-                        "schema": schema,
-                    }));
+                        "schema": schemas.field(&field),
+                    });
+                    if let Kind::Enum(enumeration) = field.kind() {
+                        let example = enumeration
+                            .values()
+                            .nth(1)
+                            .map(|v| v.name().to_owned())
+                            .unwrap_or_default();
+                        let prefix =
+                            format!("{}_", super::request::screaming_snake(enumeration.name()));
+                        let short = example.strip_prefix(&prefix).unwrap_or(&example);
+                        parameter["description"] = Value::from(format!(
+                            "By name ({example}), number, or name without its prefix in any case ({})",
+                            short.to_ascii_lowercase()
+                        ));
+                    }
+                    self.out.push(parameter);
                 }
             }
         }
@@ -651,6 +665,16 @@ mod tests {
             "{names:?}"
         );
         assert!(!names.contains(&"data"));
+        let format = upload["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "format")
+            .unwrap();
+        assert!(
+            format["description"].as_str().unwrap().contains("(smiles)"),
+            "{format}"
+        );
         let submit = &doc["paths"]["/v1/jobs"]["post"];
         assert_eq!(
             submit["requestBody"]["content"]["application/json"]["schema"]["$ref"],

@@ -248,7 +248,7 @@ fn scalar_value(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
 
 /// `InputFormat` → `INPUT_FORMAT`, the prefix of its values by the proto
 /// style guide.
-fn screaming_snake(name: &str) -> String {
+pub(crate) fn screaming_snake(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
