@@ -3,6 +3,7 @@
 
 /// RDKit libraries the bridge calls into, directly or through inline headers.
 const RDKIT_LIBS: &[&str] = &[
+    "MolDraw2D",
     "Depictor",
     "FilterCatalog",
     "MolStandardize",
@@ -28,6 +29,7 @@ fn main() {
         .file("src/ffi/pipeline.cc")
         .file("src/ffi/screen.cc")
         .file("src/ffi/depict.cc")
+        .file("src/ffi/scaffold.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -45,6 +47,11 @@ fn main() {
         "src/ffi/pipeline.h",
         "src/ffi/depict.cc",
         "src/ffi/depict.h",
+        "src/ffi/scaffold.cc",
+        "src/ffi/scaffold.h",
+        "src/ffi/screen.cc",
+        "src/ffi/screen.h",
+        "src/ffi/steps.h",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }

@@ -1,12 +1,68 @@
-//! 2D depiction: a SMILES in, an MDL Molblock with 2D coordinates out, for
-//! SD files written from results (which carry SMILES, never coordinates).
+//! 2D depiction: a SMILES in, and out either an MDL Molblock with 2D
+//! coordinates, for SD files written from results (which carry SMILES,
+//! never coordinates), or an SVG picture of a molecule or scaffold
+//! ([`svg`]), for clients showing hits and scaffolds.
 //!
 //! This is not part of [`Pipeline::process`](crate::Pipeline::process) and
-//! needs no shared state: each call parses its own molecule, so it may run on
-//! any thread. Like the pipeline it never aborts the process: RDKit's C++
-//! exceptions come back as [`ChemError::Depiction`].
+//! needs no shared state: each call parses its own molecule and builds its
+//! own drawer, so it may run on any thread. Like the pipeline it never
+//! aborts the process: RDKit's C++ exceptions come back as errors.
 
-use crate::{ffi, ChemError};
+use std::ops::RangeInclusive;
+
+use crate::{ffi, ChemError, ErrorCode};
+
+/// Width and height [`svg`] callers should use unless asked otherwise.
+pub const DEFAULT_SVG_SIZE: u32 = 300;
+
+/// The widths and heights, in pixels, [`svg`] accepts.
+pub const SVG_SIZE_RANGE: RangeInclusive<u32> = 50..=2000;
+
+/// An SVG document of `smiles` (a molecule or a scaffold, any SMILES RDKit
+/// reads, several fragments included), `width` × `height` pixels: RDKit's
+/// `RDDepict::compute2DCoords` with the defaults of Python's
+/// `rdDepictor.Compute2DCoords` (canonical orientation: long axis
+/// horizontal), then `MolDraw2DUtils::prepareAndDrawMolecule`
+/// (Kekulé form, wedges, chiral Hs) on a `MolDraw2DSVG` with default drawing
+/// options; byte for byte what Python's `rdDepictor.Compute2DCoords(mol)`,
+/// `rdMolDraw2D.PrepareAndDrawMolecule(d, mol)`, `d.FinishDrawing()`,
+/// `d.GetDrawingText()` give. Deterministic: the same input gives the same
+/// text. Starts with `<?xml` and ends with `</svg>` and a newline.
+///
+/// ```
+/// use molbatch_chem::depict::{svg, DEFAULT_SVG_SIZE};
+/// let picture = svg("c1ccccc1C(=O)O", DEFAULT_SVG_SIZE, DEFAULT_SVG_SIZE)?;
+/// assert!(picture.starts_with("<?xml") && picture.contains("</svg>"));
+/// assert!(svg("", 300, 300).is_err()); // e.g. the scaffold of an acyclic molecule
+/// # Ok::<(), molbatch_chem::ChemError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ChemError::DepictionSize`] when a side is outside [`SVG_SIZE_RANGE`];
+/// [`ChemError::Rejected`] when `smiles` is empty or has no atoms (code
+/// [`ErrorCode::EmptyInput`]: the empty scaffold of an acyclic molecule
+/// cannot be drawn) or RDKit cannot read it; [`ChemError::Depiction`] when
+/// RDKit fails to lay it out or draw it.
+pub fn svg(smiles: &str, width: u32, height: u32) -> Result<String, ChemError> {
+    if !SVG_SIZE_RANGE.contains(&width) || !SVG_SIZE_RANGE.contains(&height) {
+        return Err(ChemError::DepictionSize { width, height });
+    }
+    if smiles.trim().is_empty() {
+        return Err(ChemError::Rejected {
+            smiles: smiles.to_owned(),
+            code: ErrorCode::EmptyInput,
+            message: "nothing to draw: empty SMILES (an acyclic molecule has the empty scaffold)"
+                .into(),
+        });
+    }
+    let record = ffi::svg(smiles, width, height).map_err(|e| ChemError::Depiction {
+        smiles: smiles.to_owned(),
+        message: e.what().to_owned(),
+    })?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(record.text)
+}
 
 /// The Molblock RDKit writes for a molecule without atoms (V2000, empty
 /// title): a valid SD record body for a result that has no structure, such
@@ -133,6 +189,66 @@ mod tests {
             panic!("pentavalent carbon depicted");
         };
         assert!(err.to_string().contains("valence"), "{err}");
+    }
+
+    #[test]
+    fn svg_is_a_deterministic_svg_document() {
+        for smiles in [
+            "c1ccccc1",
+            "C[C@H](N)C(=O)O",
+            "C1CCC2(CC1)CCNCC2",
+            "c1ccccc1.C1CCNCC1",
+        ] {
+            let picture = svg(smiles, DEFAULT_SVG_SIZE, DEFAULT_SVG_SIZE).unwrap();
+            assert!(picture.starts_with("<?xml"), "{picture}");
+            assert!(picture.contains("<svg"), "{picture}");
+            assert!(picture.trim_end().ends_with("</svg>"), "{picture}");
+            assert!(picture.contains("width='300px'"), "{picture}");
+            assert_eq!(picture, svg(smiles, 300, 300).unwrap(), "{smiles}");
+        }
+        let wide = svg("CCO", 800, 200).unwrap();
+        assert!(
+            wide.contains("width='800px'") && wide.contains("height='200px'"),
+            "{wide}"
+        );
+    }
+
+    #[test]
+    fn svg_size_is_bounded() {
+        for (w, h) in [(49, 300), (300, 49), (2001, 300), (300, 2001), (0, 0)] {
+            assert_eq!(
+                svg("CCO", w, h),
+                Err(ChemError::DepictionSize {
+                    width: w,
+                    height: h
+                })
+            );
+        }
+        assert!(svg("CCO", 50, 2000).is_ok());
+        assert!(ChemError::DepictionSize {
+            width: 1,
+            height: 2
+        }
+        .to_string()
+        .contains("50..=2000"));
+    }
+
+    #[test]
+    fn svg_of_nothing_or_a_bad_smiles_is_rejected() {
+        for (smiles, code) in [
+            ("", ErrorCode::EmptyInput),
+            ("C1CC", ErrorCode::SmilesSyntax),
+            ("c1cccc1", ErrorCode::Kekulize),
+        ] {
+            match svg(smiles, 300, 300) {
+                Err(ChemError::Rejected { code: got, .. }) => assert_eq!(got, code, "{smiles:?}"),
+                other => panic!("{smiles:?}: {other:?}"),
+            }
+        }
+        let Err(err) = svg("", 300, 300) else {
+            panic!("empty SMILES drawn");
+        };
+        assert!(err.to_string().contains("nothing to draw"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Errors of the chemistry core itself: failing to build the shared RDKit
-//! state, malformed values handed to a helper, or a structure that cannot be
-//! depicted. A molecule that RDKit
-//! rejects is *not* an error here; it is a
-//! [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
+//! state, malformed values handed to a helper, a SMILES a helper (scaffold,
+//! key, query fingerprint, depiction) cannot use, or a structure that cannot
+//! be depicted. A molecule that the *pipeline* rejects is not an error; it is
+//! a [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
+
+use crate::scaffold::ScaffoldKind;
+use crate::ErrorCode;
 
 /// Everything that can go wrong outside the per-molecule pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,12 +30,60 @@ pub enum ChemError {
         bit: u32,
     },
     /// RDKit could not parse or lay out a SMILES for a 2D Molblock
-    /// ([`molblock_2d`](crate::depict::molblock_2d)).
+    /// ([`molblock_2d`](crate::depict::molblock_2d)), or failed while
+    /// drawing an SVG ([`svg`](crate::depict::svg)).
     #[error("cannot depict {smiles:?}: {message}")]
     Depiction {
         /// The SMILES that was given.
         smiles: String,
         /// RDKit's error text.
         message: String,
+    },
+    /// A SMILES given to a helper ([`scaffold`](crate::scaffold),
+    /// [`keys`](crate::keys), [`fingerprint::morgan`](crate::fingerprint::morgan),
+    /// [`depict::svg`](crate::depict::svg)) is empty, does not parse or
+    /// sanitise, or (for the query fingerprint) fails standardisation;
+    /// `code` is the one the pipeline would give the same input.
+    #[error("cannot use SMILES {smiles:?} ({code}): {message}")]
+    Rejected {
+        /// The SMILES that was given.
+        smiles: String,
+        /// Why, as for an invalid molecule of the pipeline.
+        code: ErrorCode,
+        /// RDKit's error text or a description.
+        message: String,
+    },
+    /// RDKit read the molecule but failed to compute its scaffold (e.g. a
+    /// generic scaffold with a carbon of valence five, which RDKit's Python
+    /// `MakeScaffoldGeneric` fails on too).
+    #[error("cannot compute the {kind} scaffold of {smiles:?}: {message}")]
+    Scaffold {
+        /// The SMILES that was given.
+        smiles: String,
+        /// Which scaffold failed.
+        kind: ScaffoldKind,
+        /// RDKit's error text.
+        message: String,
+    },
+    /// RDKit read the molecule but failed to write it without stereo.
+    #[error("cannot compute the stereo-insensitive SMILES of {smiles:?}: {message}")]
+    StereoKey {
+        /// The SMILES that was given.
+        smiles: String,
+        /// RDKit's error text.
+        message: String,
+    },
+    /// An SVG width or height outside
+    /// [`SVG_SIZE_RANGE`](crate::depict::SVG_SIZE_RANGE).
+    #[error(
+        "depiction size {width}x{height} is out of range (each side {}..={} pixels)",
+        crate::depict::SVG_SIZE_RANGE.start(),
+        crate::depict::SVG_SIZE_RANGE.end()
+    )]
+    DepictionSize {
+        /// Requested width in pixels.
+        width: u32,
+        /// Requested height in pixels.
+        height: u32,
     },
 }

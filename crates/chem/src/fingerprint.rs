@@ -1,12 +1,47 @@
 //! A 2048-bit Morgan fingerprint as 32 machine words, with the bit helpers
-//! batch analytics need (on bits, popcount, Tanimoto, hex text).
+//! batch analytics need (on bits, popcount, Tanimoto, hex text), and
+//! [`morgan`], the fingerprint of a query SMILES.
 //!
 //! Layout invariant: bit `i` is bit `i % 64` (least significant first) of
 //! word `i / 64`. Hex text follows the FPS convention: 256 bytes, byte `j`
 //! holding bits `8j..8j+8` with bit `8j` as its least significant bit, each
 //! byte written as two lowercase hex digits.
 
-use crate::ChemError;
+use crate::{ffi, ChemError, ErrorCode};
+
+/// The Morgan radius-2 2048-bit fingerprint of a query SMILES, read exactly
+/// as [`Pipeline::process`](crate::Pipeline::process) reads a stored
+/// molecule: the same C++ parse, Cleanup, FragmentParent and Uncharger, and
+/// the same Morgan generator settings, applied to the standardised molecule.
+/// So a similarity query by SMILES gets the very fingerprint the pipeline
+/// stored for the same molecule (`tests/scaffolds.rs` checks this against
+/// `process` and the Python reference). It skips the tautomer, descriptors
+/// and alerts, needs no [`Pipeline`](crate::Pipeline), and may run on any
+/// thread.
+///
+/// ```
+/// use molbatch_chem::{fingerprint, MolInput, Pipeline};
+/// let query = fingerprint::morgan("CC(=O)Oc1ccccc1C(=O)[O-].[Na+]")?;
+/// let record = Pipeline::new()?.process(MolInput::Smiles("CC(=O)Oc1ccccc1C(=O)O"));
+/// assert_eq!(Some(&query), record.valid().map(|r| &r.fingerprint));
+/// # Ok::<(), molbatch_chem::ChemError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ChemError::Rejected`] with the [`ErrorCode`] the pipeline would give the
+/// same input (empty, syntax, valence, kekulisation, sanitisation,
+/// standardisation, or internal).
+pub fn morgan(smiles: &str) -> Result<Fingerprint, ChemError> {
+    ffi::non_empty(smiles)?;
+    let record = ffi::query_fingerprint(smiles).map_err(|e| ChemError::Rejected {
+        smiles: smiles.to_owned(),
+        code: ErrorCode::Internal,
+        message: e.what().to_owned(),
+    })?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(Fingerprint(record.fingerprint))
+}
 
 /// Number of 64-bit words in a [`Fingerprint`].
 const WORDS: usize = 32;
@@ -153,6 +188,39 @@ mod tests {
         assert_eq!(Fingerprint::from_hex(&hex.to_uppercase()).unwrap(), fp);
         assert!(Fingerprint::from_hex("00").is_err());
         assert!(Fingerprint::from_hex(&"zz".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn query_fingerprints_are_the_pipelines() {
+        let pipeline = crate::Pipeline::new().unwrap();
+        for smiles in [
+            "c1ccccc1O",
+            "C[C@H](N)C(=O)O",
+            "CCN(CC)CC.Cl",
+            "[NH3+]CC(=O)[O-]",
+        ] {
+            let stored = pipeline.process(crate::MolInput::Smiles(smiles));
+            assert_eq!(
+                Some(&morgan(smiles).unwrap()),
+                stored.valid().map(|r| &r.fingerprint),
+                "{smiles}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_fingerprint_rejections_carry_the_pipelines_code() {
+        let pipeline = crate::Pipeline::new().unwrap();
+        for smiles in ["", "C1CC", "C(C)(C)(C)(C)C", "c1cccc1"] {
+            let want = pipeline
+                .process(crate::MolInput::Smiles(smiles))
+                .invalid()
+                .map(|i| i.code);
+            match morgan(smiles) {
+                Err(ChemError::Rejected { code, .. }) => assert_eq!(Some(code), want, "{smiles:?}"),
+                other => panic!("{smiles:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

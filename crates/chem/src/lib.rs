@@ -9,23 +9,32 @@
 //!   [`MoleculeRecord`], [`Descriptors`], [`Alert`], and for rejected
 //!   molecules [`InvalidMolecule`] with a stable [`ErrorCode`].
 //! - [`depict`]: [`molblock_2d`], a 2D Molblock from a SMILES, for SD
-//!   output (outside the per-molecule pipeline).
-//! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers.
+//!   output, and [`depict::svg`], an SVG picture of a molecule or scaffold
+//!   (outside the per-molecule pipeline).
+//! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers, and
+//!   [`fingerprint::morgan`], the pipeline's fingerprint of a query SMILES.
+//! - [`scaffold`]: Bemis–Murcko and generic scaffolds of a standardised
+//!   SMILES, as RDKit's Python `MurckoScaffold` writes them.
+//! - [`keys`]: the stereo-insensitive deduplication key (the other levels
+//!   are fields of [`MoleculeRecord`]).
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
 //! - [`error`]: [`ChemError`], failures outside the per-molecule path.
 //! - `ffi` (private): the cxx bridge to RDKit, the only place with `unsafe`.
 //!
 //! Every result is defined as what RDKit 2022.09.3's Python API returns for
-//! the same steps; `scripts/reference_fixtures.py` writes those reference
-//! values and `tests/reference.rs` checks them.
+//! the same steps; `scripts/reference_fixtures.py` and
+//! `scripts/scaffold_fixtures.py` write those reference values and
+//! `tests/reference.rs` and `tests/scaffolds.rs` check them.
 
 pub mod depict;
 pub mod error;
 mod ffi;
 pub mod fingerprint;
+pub mod keys;
 pub mod outcome;
 pub mod pipeline;
 pub mod qed;
+pub mod scaffold;
 
 pub use depict::molblock_2d;
 pub use error::ChemError;
@@ -34,3 +43,4 @@ pub use outcome::{
     Alert, Descriptors, ErrorCode, InvalidMolecule, MoleculeOutcome, MoleculeRecord,
 };
 pub use pipeline::{MolInput, Pipeline};
+pub use scaffold::{ScaffoldKind, Scaffolds};

@@ -111,18 +111,7 @@ impl std::fmt::Debug for Pipeline {
 /// Turns the bridge's flat record into the public types, computing what is
 /// pure arithmetic (QED, Lipinski) on the Rust side.
 fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
-    let code = match raw.status {
-        ffi::Status::Ok => None,
-        ffi::Status::SmilesSyntax => Some(ErrorCode::SmilesSyntax),
-        ffi::Status::MolblockSyntax => Some(ErrorCode::MolblockSyntax),
-        ffi::Status::Valence => Some(ErrorCode::Valence),
-        ffi::Status::Kekulize => Some(ErrorCode::Kekulize),
-        ffi::Status::Sanitization => Some(ErrorCode::Sanitization),
-        ffi::Status::Standardization => Some(ErrorCode::Standardization),
-        // `Status` is a cxx shared enum (a struct of constants), so unknown
-        // values are possible in principle and are a bridge bug.
-        _ => Some(ErrorCode::Internal),
-    };
+    let code = ffi::error_code(raw.status);
     if let Some(code) = code {
         return MoleculeOutcome::invalid_with(code, raw.message);
     }

@@ -8,11 +8,16 @@
 //! crossing and no intermediate molecule ever reaches Rust.
 //!
 //! C++ files: `pipeline.{h,cc}` (the per-molecule steps, in the same order
-//! as `scripts/reference_fixtures.py`), `screen.{h,cc}` (sound
-//! pre-checks that skip substructure queries which cannot match, so RDKit's
-//! filter catalogs and QED alerts only run where they might; results are
-//! unchanged by construction) and `depict.{h,cc}` (2D coordinates and
-//! Molblock text for SD output, outside the per-molecule pipeline).
+//! as `scripts/reference_fixtures.py`, and the query fingerprint), `steps.h`
+//! (the pipeline's parse, standardisation and Morgan steps, shared with the
+//! other files so they read a SMILES exactly as the pipeline does),
+//! `screen.{h,cc}` (sound pre-checks that skip substructure queries which
+//! cannot match, so RDKit's filter catalogs and QED alerts only run where
+//! they might; results are unchanged by construction), `depict.{h,cc}` (2D
+//! coordinates, Molblock and SVG text) and `scaffold.{h,cc}` (Murcko and
+//! generic scaffolds, stereo-insensitive SMILES). Everything outside
+//! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
+//! shares no state.
 //!
 //! Invariants:
 //! - every bridged C++ function returns `Result`, so cxx converts a C++
@@ -21,6 +26,8 @@
 //! - [`Context`] is immutable after construction and only used through
 //!   `const` C++ methods (see the `Send`/`Sync` impls below).
 #![allow(unsafe_code)]
+
+use crate::{ChemError, ErrorCode};
 
 // cxx generates `pub` items; the module itself is private.
 #[allow(unreachable_pub)]
@@ -54,6 +61,9 @@ mod bridge {
         Standardization,
         /// A later step (descriptors, alerts, fingerprint) threw.
         Internal,
+        /// The input parsed to a molecule without atoms (only the
+        /// depiction reports this; the pipeline rejects empty input itself).
+        NoAtoms,
     }
 
     /// Everything C++ computes for one molecule, flat so it crosses the
@@ -95,7 +105,48 @@ mod bridge {
         alert_names: Vec<String>,
     }
 
-    // SAFETY: these declarations mirror `pipeline.h` and `depict.h` exactly
+    /// Both scaffolds of one molecule ([`scaffolds`]).
+    #[derive(Debug, Clone)]
+    struct ScaffoldRecord {
+        /// `Ok`, or why the SMILES could not be read (then nothing else is set).
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// Bemis–Murcko scaffold SMILES (non-isomeric); empty when acyclic.
+        murcko: String,
+        /// Whether `generic` holds the generic scaffold (asked for and
+        /// computed); when asked for but not computed, `generic_error` says why.
+        generic_ok: bool,
+        /// Generic (CSK) scaffold SMILES.
+        generic: String,
+        /// RDKit's error text when the generic scaffold failed.
+        generic_error: String,
+    }
+
+    /// A SMILES-derived text: a stereo-insensitive SMILES or an SVG.
+    #[derive(Debug, Clone)]
+    struct TextRecord {
+        /// `Ok`, or why the SMILES could not be read or drawn.
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// The result when `status` is `Ok`.
+        text: String,
+    }
+
+    /// A query fingerprint ([`query_fingerprint`]).
+    #[derive(Debug, Clone)]
+    struct FingerprintRecord {
+        /// `Ok`, or the step that rejected the molecule, as in [`RawRecord`].
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// Morgan radius 2, 2048 bits; bit i is word i / 64, bit i % 64.
+        fingerprint: [u64; 32],
+    }
+
+    // SAFETY: these declarations mirror `pipeline.h`, `depict.h` and
+    // `scaffold.h` exactly
     // (cxx's generated C++ fails to compile otherwise); every function
     // returns `Result`, so a C++ exception is caught in the shim and never
     // unwinds into Rust.
@@ -115,16 +166,76 @@ mod bridge {
         /// Runs the RDKit part of the pipeline on one input.
         fn process(ctx: &Context, kind: InputKind, text: &str) -> Result<RawRecord>;
 
+        /// The fingerprint `process` gives a SMILES, from its parse and
+        /// standardisation code and its Morgan generator settings.
+        fn query_fingerprint(smiles: &str) -> Result<FingerprintRecord>;
+
         include!("molbatch-chem/src/ffi/depict.h");
 
         /// Parses a SMILES, computes 2D coordinates and writes a Molblock.
         fn molblock_2d(smiles: &str) -> Result<String>;
+
+        /// Parses a SMILES, lays it out in 2D and draws it as SVG.
+        fn svg(smiles: &str, width: u32, height: u32) -> Result<TextRecord>;
+
+        include!("molbatch-chem/src/ffi/scaffold.h");
+
+        /// Murcko scaffold of a SMILES and, when `generic`, its generic form.
+        fn scaffolds(smiles: &str, generic: bool) -> Result<ScaffoldRecord>;
+
+        /// The canonical SMILES with all stereochemistry removed.
+        fn stereo_insensitive_smiles(smiles: &str) -> Result<TextRecord>;
     }
 }
 
 pub(crate) use bridge::{
-    molblock_2d, new_context, process, silence_rdkit_logs, Context, InputKind, RawRecord, Status,
+    molblock_2d, new_context, process, query_fingerprint, scaffolds, silence_rdkit_logs,
+    stereo_insensitive_smiles, svg, Context, InputKind, RawRecord, ScaffoldRecord, Status,
 };
+
+/// The invalid-molecule code of a bridge status; `None` for `Ok`.
+pub(crate) fn error_code(status: Status) -> Option<ErrorCode> {
+    Some(match status {
+        Status::Ok => return None,
+        Status::SmilesSyntax => ErrorCode::SmilesSyntax,
+        Status::MolblockSyntax => ErrorCode::MolblockSyntax,
+        Status::Valence => ErrorCode::Valence,
+        Status::Kekulize => ErrorCode::Kekulize,
+        Status::Sanitization => ErrorCode::Sanitization,
+        Status::Standardization => ErrorCode::Standardization,
+        Status::NoAtoms => ErrorCode::EmptyInput,
+        Status::Internal => ErrorCode::Internal,
+        // `Status` is a cxx shared enum (a struct of constants), so unknown
+        // values are possible in principle and are a bridge bug.
+        _ => ErrorCode::Internal,
+    })
+}
+
+/// Rejects what the pipeline rejects before calling RDKit: an empty or
+/// whitespace-only SMILES (RDKit would read it as a molecule without atoms).
+pub(crate) fn non_empty(smiles: &str) -> Result<(), ChemError> {
+    if smiles.trim().is_empty() {
+        return Err(ChemError::Rejected {
+            smiles: smiles.to_owned(),
+            code: ErrorCode::EmptyInput,
+            message: "empty SMILES".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `Ok` for [`Status::Ok`], otherwise [`ChemError::Rejected`] with the
+/// status's code and RDKit's `message`.
+pub(crate) fn accepted(smiles: &str, status: Status, message: String) -> Result<(), ChemError> {
+    match error_code(status) {
+        None => Ok(()),
+        Some(code) => Err(ChemError::Rejected {
+            smiles: smiles.to_owned(),
+            code,
+            message,
+        }),
+    }
+}
 
 /// Catalog names in the order of the C++ `kCatalogs` table (`pipeline.cc`);
 /// `RawRecord::alert_catalogs` indexes into this.

@@ -2,9 +2,12 @@
 //
 // process() mirrors scripts/reference_fixtures.py call for call, in the same
 // order: several RDKit descriptors cache computed properties on the molecule,
-// so the order is part of the contract, not a style choice.
+// so the order is part of the contract, not a style choice. Its first steps
+// (steps.h) are shared with query_fingerprint() and the helpers of
+// scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
 #include "molbatch-chem/src/ffi/pipeline.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
+#include "molbatch-chem/src/ffi/steps.h"
 
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/Descriptors/Crippen.h>
@@ -230,33 +233,34 @@ rust::String smiles_of(const RDKit::ROMol &mol) {
 // parser cannot read either is a syntax error, anything else a sanitisation
 // error classified by exception type.
 void classify_parse_failure(InputKind kind, const std::string &text,
-                            const std::exception *failure, RawRecord &out) {
+                            const std::exception *failure, Status &status,
+                            rust::String &message) {
   const bool smiles = kind == InputKind::Smiles;
   std::unique_ptr<RDKit::RWMol> raw;
   try {
     raw.reset(smiles ? RDKit::SmilesToMol(text, 0, false)
                      : RDKit::MolBlockToMol(text, false));
   } catch (const std::exception &e) {
-    out.status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
-    out.message = rust::String::lossy(e.what());
+    status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
+    message = rust::String::lossy(e.what());
     return;
   }
   if (!raw) {
-    out.status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
-    out.message = smiles ? "SMILES parse error" : "Molblock parse error";
+    status = smiles ? Status::SmilesSyntax : Status::MolblockSyntax;
+    message = smiles ? "SMILES parse error" : "Molblock parse error";
     return;
   }
-  out.status = Status::Sanitization;
+  status = Status::Sanitization;
   if (failure == nullptr) {
-    out.message = "sanitization failed";
+    message = "sanitization failed";
     return;
   }
-  out.message = rust::String::lossy(failure->what());
+  message = rust::String::lossy(failure->what());
   if (dynamic_cast<const RDKit::AtomValenceException *>(failure)) {
-    out.status = Status::Valence;
+    status = Status::Valence;
   } else if (dynamic_cast<const RDKit::KekulizeException *>(failure) ||
              dynamic_cast<const RDKit::AtomKekulizeException *>(failure)) {
-    out.status = Status::Kekulize;
+    status = Status::Kekulize;
   }
 }
 
@@ -375,17 +379,6 @@ ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
   return cat;
 }
 
-void fingerprint(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
-  std::unique_ptr<ExplicitBitVect> fp(ctx.morgan->getFingerprint(mol));
-  const auto &bits = *fp->dp_bits;
-  if (bits.size() != out.fingerprint.size() * 64) {
-    throw std::runtime_error("unexpected Morgan fingerprint size");
-  }
-  for (auto i = bits.find_first(); i != bits.npos; i = bits.find_next(i)) {
-    out.fingerprint[i / 64] |= std::uint64_t{1} << (i % 64);
-  }
-}
-
 }  // namespace
 
 Context::Context() {
@@ -394,11 +387,7 @@ Context::Context() {
   }
   // rdMolStandardize.TautomerEnumerator(): default CleanupParameters.
   tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();
-  // rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048); a null
-  // atom-invariant generator makes RDKit build the same default
-  // MorganAtomInvGenerator(includeRingMembership=true) Python does.
-  morgan.reset(RDKit::MorganFingerprint::getMorganGenerator<std::uint64_t>(
-      2, false, false, true, false, nullptr, nullptr, 2048));
+  morgan = new_morgan();
   qed_aliphatic_rings = compile_smarts(kQedAliphaticRings);
   for (const char *smarts : kQedAcceptors) {
     qed_acceptors.push_back(compile_smarts(smarts));
@@ -415,38 +404,85 @@ void silence_rdkit_logs() { boost::logging::disable_logs("rdApp.*"); }
 
 std::unique_ptr<Context> new_context() { return std::make_unique<Context>(); }
 
-RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
-  RawRecord out{};
-  out.status = Status::Ok;
-  const std::string input(text);
-
+std::unique_ptr<RDKit::RWMol> parse_input(InputKind kind,
+                                          const std::string &text,
+                                          Status &status,
+                                          rust::String &message) {
   // Chem.MolFromSmiles(smi) / Chem.MolFromMolBlock(block): sanitising parse.
   std::unique_ptr<RDKit::RWMol> mol;
   try {
-    mol.reset(kind == InputKind::Smiles ? RDKit::SmilesToMol(input)
-                                        : RDKit::MolBlockToMol(input));
+    mol.reset(kind == InputKind::Smiles ? RDKit::SmilesToMol(text)
+                                        : RDKit::MolBlockToMol(text));
   } catch (const std::exception &e) {
-    classify_parse_failure(kind, input, &e, out);
-    return out;
+    classify_parse_failure(kind, text, &e, status, message);
+    return nullptr;
   }
   if (!mol) {
-    classify_parse_failure(kind, input, nullptr, out);
-    return out;
+    classify_parse_failure(kind, text, nullptr, status, message);
   }
+  return mol;
+}
 
+std::unique_ptr<RDKit::ROMol> parse_and_standardize(
+    InputKind kind, const std::string &text, Status &status,
+    rust::String &message, rust::String &canonical_smiles,
+    rust::String &standardized_smiles) {
+  std::unique_ptr<RDKit::RWMol> mol = parse_input(kind, text, status, message);
+  if (!mol) {
+    return nullptr;
+  }
   std::unique_ptr<RDKit::ROMol> std_mol;
   try {
-    out.canonical_smiles = smiles_of(*mol);
+    canonical_smiles = smiles_of(*mol);
     std::unique_ptr<RDKit::RWMol> cleaned(RDKit::MolStandardize::cleanup(*mol));
     std::unique_ptr<RDKit::RWMol> parent(
         RDKit::MolStandardize::fragmentParent(*cleaned));
     std_mol.reset(thread_uncharger().uncharge(*parent));
     if (std_mol->getNumAtoms() == 0) {
-      out.status = Status::Standardization;
-      out.message = "no atoms left after standardization";
-      return out;
+      status = Status::Standardization;
+      message = "no atoms left after standardization";
+      return nullptr;
     }
-    out.standardized_smiles = smiles_of(*std_mol);
+    standardized_smiles = smiles_of(*std_mol);
+  } catch (const std::exception &e) {
+    status = Status::Standardization;
+    message = rust::String::lossy(e.what());
+    return nullptr;
+  }
+  return std_mol;
+}
+
+std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>> new_morgan() {
+  // A null atom-invariant generator makes RDKit build the same default
+  // MorganAtomInvGenerator(includeRingMembership=true) Python does.
+  return std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>>(
+      RDKit::MorganFingerprint::getMorganGenerator<std::uint64_t>(
+          2, false, false, true, false, nullptr, nullptr, 2048));
+}
+
+void morgan_bits(const RDKit::FingerprintGenerator<std::uint64_t> &morgan,
+                 const RDKit::ROMol &mol,
+                 std::array<std::uint64_t, 32> &words) {
+  std::unique_ptr<ExplicitBitVect> fp(morgan.getFingerprint(mol));
+  const auto &bits = *fp->dp_bits;
+  if (bits.size() != words.size() * 64) {
+    throw std::runtime_error("unexpected Morgan fingerprint size");
+  }
+  for (auto i = bits.find_first(); i != bits.npos; i = bits.find_next(i)) {
+    words[i / 64] |= std::uint64_t{1} << (i % 64);
+  }
+}
+
+RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
+  RawRecord out{};
+  out.status = Status::Ok;
+  std::unique_ptr<RDKit::ROMol> std_mol =
+      parse_and_standardize(kind, std::string(text), out.status, out.message,
+                            out.canonical_smiles, out.standardized_smiles);
+  if (!std_mol) {
+    return out;
+  }
+  try {
     std::unique_ptr<RDKit::ROMol> tautomer(ctx.tautomers->canonicalize(*std_mol));
     out.tautomer_smiles = smiles_of(*tautomer);
   } catch (const std::exception &e) {
@@ -458,7 +494,29 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
   try {
     descriptors(ctx, *std_mol, out);
     alerts(ctx, *std_mol, out);
-    fingerprint(ctx, *std_mol, out);
+    morgan_bits(*ctx.morgan, *std_mol, out.fingerprint);
+  } catch (const std::exception &e) {
+    out.status = Status::Internal;
+    out.message = rust::String::lossy(e.what());
+  }
+  return out;
+}
+
+FingerprintRecord query_fingerprint(rust::Str smiles) {
+  // Built like Context::morgan; getFingerprint is const and thread-safe.
+  static const std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>>
+      morgan = new_morgan();
+  FingerprintRecord out{};
+  out.status = Status::Ok;
+  rust::String canonical, standardized;
+  std::unique_ptr<RDKit::ROMol> std_mol =
+      parse_and_standardize(InputKind::Smiles, std::string(smiles), out.status,
+                            out.message, canonical, standardized);
+  if (!std_mol) {
+    return out;
+  }
+  try {
+    morgan_bits(*morgan, *std_mol, out.fingerprint);
   } catch (const std::exception &e) {
     out.status = Status::Internal;
     out.message = rust::String::lossy(e.what());

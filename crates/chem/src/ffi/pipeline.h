@@ -42,6 +42,7 @@ namespace ffi {
 
 enum class InputKind : std::uint8_t;
 struct RawRecord;
+struct FingerprintRecord;
 
 // One RDKit filter catalog plus, per entry, the screen of its pattern.
 struct ScreenedCatalog {
@@ -76,6 +77,9 @@ class Context {
 void silence_rdkit_logs();
 std::unique_ptr<Context> new_context();
 RawRecord process(const Context &ctx, InputKind kind, rust::Str text);
+// The fingerprint process() gives the same SMILES, through the same parse
+// and standardisation, without the steps a fingerprint does not need.
+FingerprintRecord query_fingerprint(rust::Str smiles);
 
 }  // namespace ffi
 }  // namespace molbatch
