@@ -297,6 +297,20 @@ async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
     assert_eq!(job["state"], "JOB_STATE_COMPLETED", "{job}");
     assert_eq!(job["validMolecules"], 2);
     assert_eq!(job["invalidMolecules"], 1);
+    // REST answers with exactly the JSON `molbatch ... --output json` prints.
+    let cli = Command::new(BIN)
+        .args(["status", &job_id, "--output", "json"])
+        .env("MOLBATCH_SERVER", format!("http://{}", serve.addr))
+        .env_remove("MOLBATCH_API_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(cli, job);
 
     let page = get(&serve, &format!("/v1/jobs/{job_id}/results?pageSize=2"))
         .await
