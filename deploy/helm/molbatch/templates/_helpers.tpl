@@ -76,7 +76,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- required "backends.existingSecret: name an existing Secret holding the Postgres and Redis URLs" .Values.backends.existingSecret -}}
 {{- end -}}
 
-{{/* In-cluster URL of the scheduler's or storage's gRPC port; a namespace-relative name, so kustomize overlays may move it. Call with (dict "root" $ "component" "scheduler"). */}}
+{{/* In-cluster URL of the scheduler's, storage's or analytics' gRPC port; a namespace-relative name, so kustomize overlays may move it. Call with (dict "root" $ "component" "scheduler"). */}}
 {{- define "molbatch.grpcUrl" -}}
 {{- $port := (index .root.Values .component).port -}}
 {{- printf "http://%s:%v" (include "molbatch.componentName" .) $port -}}
