@@ -546,9 +546,15 @@ async fn rest_errors_are_google_json_naming_the_field() {
     assert_eq!(body["error"]["code"], 404);
     assert_eq!(body["error"]["status"], "NOT_FOUND");
 
-    let invalid = get(&serve, "/v1/jobs/not-a-job").await;
-    assert_eq!(invalid.status, 400);
-    assert_eq!(invalid.violation().0, "job_id");
+    for bad in [
+        "/v1/jobs/not-a-job",
+        "/v1/jobs/%zz",
+        "/v1/jobs/%C3%28/results",
+    ] {
+        let invalid = get(&serve, bad).await;
+        assert_eq!(invalid.status, 400, "{bad}");
+        assert_eq!(invalid.violation().0, "job_id", "{bad}");
+    }
 
     let bad_param = get(&serve, "/v1/jobs?pageSize=lots").await;
     assert_eq!(bad_param.status, 400);

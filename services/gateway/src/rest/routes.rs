@@ -157,7 +157,9 @@ impl Template {
         }
         let mut decoded = Vec::with_capacity(given.len());
         for (i, raw) in given.iter().enumerate() {
-            let text = percent_decode(raw)?;
+            // A bad escape is kept as written: the RPC then names the field
+            // it cannot use, rather than the path being unknown.
+            let text = percent_decode(raw).unwrap_or_else(|| (*raw).to_owned());
             match self.segments.get(i) {
                 Some(Segment::Literal(literal)) if *literal != text => return None,
                 Some(Segment::One) if text.is_empty() => return None,
@@ -497,7 +499,10 @@ mod tests {
             vars(&[("job_id", "a b")])
         );
         assert_eq!(results.matches("/v1/jobs/a/results/x"), None);
-        assert_eq!(results.matches("/v1/jobs/%zz/results"), None);
+        assert_eq!(
+            results.matches("/v1/jobs/%zz/results"),
+            vars(&[("job_id", "%zz")])
+        );
     }
 
     #[test]
