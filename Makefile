@@ -39,8 +39,10 @@ bench: services
 	$(CARGO) build --release --bin molbatch
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	$(CARGO) build --release -p molbatch-scheduler --example queue_bench
+	$(CARGO) build --release -p molbatch-analysis --example search_bench
 	scripts/bench.sh
 
 ## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.
 fixtures: deps
 	/usr/bin/python3 scripts/reference_fixtures.py
+	/usr/bin/python3 scripts/scaffold_fixtures.py

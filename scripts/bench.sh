@@ -8,7 +8,9 @@
 #      both cores,
 # and the ratios core/Python and end-to-end/core; then the queue itself:
 # single-molecule tasks leased and completed per second through the
-# scheduler on Postgres with 1 and 4 workers. Numbers only, no asserts.
+# scheduler on Postgres with 1 and 4 workers; then (see below) 100,000
+# molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
+# and similarity search over MOSES. Numbers only, no asserts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,4 +64,96 @@ printf "core / end to end             %8.2fx   (target <= 1.2x)\n" "$(echo "$cor
 
 echo
 echo "-- queue on Postgres (single-molecule tasks through the scheduler's gRPC API)"
-"$QUEUE" "${BENCH_QUEUE_TASKS:-2000}"
+"$QUEUE" "${BENCH_QUEUE_TASKS:-2000}" | tee "$work/queue.txt"
+
+# ---------------------------------------------------------------------------
+# 100,000 molecules end to end (BENCH_BIG_MOLECULES), embedded against
+# Postgres + Redis, with the queue's share of the batch time; then the four
+# cheap-to-medium analyses of that batch against the same steps in Python
+# (RDKit + pandas + scikit-learn) in the same run; then similarity search over
+# all of MOSES train (BENCH_SKIP_SEARCH=1 skips it).
+BIG=${BENCH_BIG_MOLECULES:-100000}
+PG_ADMIN=${MOLBATCH_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+REDIS_URL=${MOLBATCH_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+{ zcat "$DATA/moses/train.csv.gz" || true; } | head -n $((BIG + 1)) > "$work/big.csv"
+echo
+echo "== $BIG molecules from moses/train.csv.gz end to end"
+
+# Starts `molbatch serve` with extra arguments; sets big_url and serve_pid.
+start_serve() {
+  local log="$work/serve-$1.log"; shift
+  RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data-big-$RANDOM" --http 127.0.0.1:0 "$@" 2> "$log" &
+  serve_pid=$!
+  for _ in $(seq 1 300); do grep -q "molbatch serving on" "$log" && break; sleep 0.1; done
+  big_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$log")
+}
+stop_serve() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""; }
+# Submits big.csv and waits; prints the seconds and leaves the job id in big_job.
+run_big() {
+  local start end
+  start=$(date +%s.%N)
+  big_job=$(MOLBATCH_SERVER="$big_url" "$MOLBATCH" submit "$work/big.csv" --wait 2> /dev/null)
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
+start_serve embedded
+t_embedded=$(run_big)
+embedded_url=$big_url; embedded_pid=$serve_pid; embedded_job=$big_job; serve_pid=""
+printf "embedded (SQLite, in-process cache)  %8.1f s  %6.0f mol/s\n" "$t_embedded" "$(echo "$BIG / $t_embedded" | bc -l)"
+
+db="molbatch_bench_$$"
+psql "$PG_ADMIN" -qc "create database $db" > /dev/null
+pg_url="${PG_ADMIN%/*}/$db"
+start_serve production --postgres "$pg_url" --redis "$REDIS_URL"
+t_production=$(run_big)
+stop_serve
+psql "$PG_ADMIN" -qc "drop database $db with (force)" > /dev/null
+printf "Postgres + Redis                     %8.1f s  %6.0f mol/s\n" "$t_production" "$(echo "$BIG / $t_production" | bc -l)"
+printf "Postgres+Redis / embedded            %8.2fx\n" "$(echo "$t_production / $t_embedded" | bc -l)"
+# The queue's own cost: one lease + one completion per 1,000-molecule chunk
+# at the measured single-worker rate of the queue bench above.
+queue_rate=$(awk '/ 1 worker\(s\):/ {print $(NF-1)}' "$work/queue.txt" 2>/dev/null || true)
+if [ -n "$queue_rate" ]; then
+  chunks=$(( (BIG + 999) / 1000 ))
+  printf "queue overhead: %d tasks at %.0f tasks/s = %.3f s, %.3f%% of the Postgres batch (target < 2%%)\n" \
+    "$chunks" "$queue_rate" "$(echo "$chunks / $queue_rate" | bc -l)" \
+    "$(echo "100 * $chunks / $queue_rate / $t_production" | bc -l)"
+fi
+
+echo
+echo "-- analyses of the $BIG-molecule batch (embedded) against Python"
+big_url=$embedded_url
+# Seconds an analysis took from its request to its completion.
+analysis_seconds() {
+  MOLBATCH_SERVER="$big_url" "$MOLBATCH" --output json analytics "$embedded_job" "$1" \
+    | /usr/bin/python3 -c 'import json,sys,datetime as d
+a=json.load(sys.stdin); p=lambda t: d.datetime.fromisoformat(t.replace("Z","+00:00"))
+print((p(a["updateTime"])-p(a["createTime"])).total_seconds())'
+}
+for kind in deduplication statistics; do
+  for _ in $(seq 1 600); do
+    MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" "$kind" | grep -q COMPLETE && break
+    sleep 0.5
+  done
+done
+MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" --run scaffolds --wait > /dev/null
+MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" --run chemical_space --wait > /dev/null
+ours=0
+for kind in deduplication statistics scaffolds chemical_space; do
+  s=$(analysis_seconds "$kind")
+  printf "molbatch %-16s %8.2f s\n" "$kind" "$s"
+  ours=$(echo "$ours + $s" | bc -l)
+done
+MOLBATCH_SERVER="$big_url" "$MOLBATCH" results "$embedded_job" --format csv --fingerprints -o "$work/big-results.csv"
+/usr/bin/python3 scripts/bench_analyses.py "$work/big-results.csv" | tee "$work/py-analyses.txt"
+theirs=$(awk '/^python_total_s/ {print $2}' "$work/py-analyses.txt")
+printf "analyses total: molbatch %.2f s, Python %.2f s, speed-up %.2fx (target >= 3x)\n" \
+  "$ours" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
+serve_pid=$embedded_pid; stop_serve
+
+if [ "${BENCH_SKIP_SEARCH:-0}" != 1 ]; then
+  echo
+  echo "-- similarity search over MOSES train (fingerprints cached under $TARGET/bench-data)"
+  "$TARGET/release/examples/search_bench" --cache-dir "$TARGET/bench-data"
+fi

@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "molbatch/v1/molbatch.proto",
         "molbatch/internal/v1/scheduler.proto",
         "molbatch/internal/v1/storage.proto",
+        "molbatch/internal/v1/analytics.proto",
         "google/api/http.proto",
         "google/api/annotations.proto",
     ];

@@ -13,6 +13,7 @@ use molbatch_proto::v1 as pb;
 
 use crate::embedded::{Embedded, ServeOptions};
 use crate::output::{job_line, state_name, write_jsonl, CsvResults, OutputError, SdfResults};
+use crate::tables;
 
 /// Exit code of `submit --wait` and `watch` when the job ended but did not
 /// complete (FAILED or CANCELLED).
@@ -73,13 +74,58 @@ pub enum Command {
     },
     /// Write every per-molecule result of a job, in input order.
     Results(ResultsArgs),
-    /// Show a job's analyses, or one of them.
-    Analytics {
-        /// The job id.
-        job: String,
-        /// One analysis type.
-        kind: Option<String>,
-    },
+    /// Show a job's analyses, one of them with its result, or start one.
+    Analytics(AnalyticsArgs),
+    /// Search a completed job's molecules by similarity (Tanimoto, Morgan
+    /// radius 2, 2048 bits).
+    Search(SearchArgs),
+}
+
+/// `molbatch analytics`.
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    /// The job id.
+    pub job: String,
+    /// One analysis type: show it with its result.
+    pub kind: Option<String>,
+    /// Start this analysis (deduplication, statistics, scaffolds,
+    /// chemical_space, similarity_matrix, nearest_neighbors).
+    #[arg(long, value_name = "TYPE", conflicts_with = "kind")]
+    pub run: Option<String>,
+    /// A parameter of the analysis started with --run, e.g.
+    /// `--param features=descriptors`.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param, requires = "run")]
+    pub params: Vec<(String, String)>,
+    /// With --run: wait until it ends and print its result.
+    #[arg(long, requires = "run")]
+    pub wait: bool,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        Some(_) | None => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// `molbatch search`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("query").required(true).args(["smiles", "index"])))]
+pub struct SearchArgs {
+    /// The job id.
+    pub job: String,
+    /// Query SMILES.
+    #[arg(long)]
+    pub smiles: Option<String>,
+    /// Or the input index of a molecule of the job.
+    #[arg(long)]
+    pub index: Option<u64>,
+    /// Most hits (default 10 unless --threshold is given).
+    #[arg(long)]
+    pub top_k: Option<u32>,
+    /// Least similarity, 0 to 1.
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 /// `molbatch serve`.
@@ -101,6 +147,10 @@ pub struct ServeArgs {
     /// Use Redis (`redis://...`) for the hot caches instead of memory.
     #[arg(long, env = "MOLBATCH_REDIS_URL")]
     pub redis: Option<String>,
+    /// How long an ended job's results are kept, in seconds; then the job
+    /// answers "expired" and its data is deleted.
+    #[arg(long, env = "MOLBATCH_RETENTION_SECS", default_value_t = 86_400)]
+    pub retention_secs: u64,
 }
 
 /// Input file formats on the command line.
@@ -134,6 +184,10 @@ pub struct SubmitArgs {
     /// Name of the batch (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Scheduling priority, 0 (default) to 9: your higher-priority jobs run
+    /// before your others (tenants share workers fairly either way).
+    #[arg(long, default_value_t = 0)]
+    pub priority: i32,
     /// Show progress and exit when the job ends (exit code 0 only if it
     /// completed).
     #[arg(long)]
@@ -220,9 +274,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Results(args) => results(&mut connect().await?, args).await,
-        Command::Analytics { job, kind } => {
-            analytics(&mut connect().await?, &job, kind, output).await
-        }
+        Command::Analytics(args) => analytics(&mut connect().await?, args, output).await,
+        Command::Search(args) => search(&mut connect().await?, args, output).await,
     }
 }
 
@@ -233,6 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         grpc,
         postgres,
         redis,
+        retention_secs,
     } = args;
     let backend = match (&postgres, &redis) {
         (None, None) => "embedded storage".to_owned(),
@@ -246,6 +300,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         grpc,
         postgres,
         redis,
+        retention: std::time::Duration::from_secs(retention_secs),
     };
     let embedded = Embedded::start(&options).await?;
     let place = match &options.postgres {
@@ -286,6 +341,7 @@ async fn submit(
         id_column,
         delimiter,
         name,
+        priority,
         wait,
     } = args;
     let format = match format {
@@ -308,6 +364,7 @@ async fn submit(
         id_column: id_column.unwrap_or_default(),
         delimiter: delimiter.unwrap_or_default(),
         display_name,
+        priority,
     };
     let job = if file == "-" {
         client.upload(tokio::io::stdin(), options).await?
@@ -429,23 +486,42 @@ async fn write_pages(
 
 async fn analytics(
     client: &mut Client,
-    job: &str,
-    kind: Option<String>,
+    args: AnalyticsArgs,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    let analyses = match kind {
-        Some(kind) => {
+    let AnalyticsArgs {
+        job,
+        kind,
+        run,
+        params,
+        wait,
+    } = args;
+    let analyses = match (kind, run) {
+        (_, Some(kind)) => {
+            let request = pb::RunAnalysisRequest {
+                job_id: job.clone(),
+                r#type: kind.clone(),
+                params: params.into_iter().collect(),
+            };
+            let started = client.raw().run_analysis(request).await?.into_inner();
+            if wait {
+                vec![wait_for_analysis(client, &job, &kind).await?]
+            } else {
+                vec![started]
+            }
+        }
+        (Some(kind), None) => {
             let request = pb::GetAnalysisRequest {
-                job_id: job.to_owned(),
+                job_id: job.clone(),
                 r#type: kind,
             };
             vec![client.raw().get_analysis(request).await?.into_inner()]
         }
-        None => {
+        (None, None) => {
             client
                 .raw()
                 .list_analyses(pb::ListAnalysesRequest {
-                    job_id: job.to_owned(),
+                    job_id: job.clone(),
                 })
                 .await?
                 .into_inner()
@@ -458,16 +534,57 @@ async fn analytics(
                 "{}",
                 molbatch_proto::json::to_json("molbatch.v1.Analysis", analysis)?
             ),
-            OutputFormat::Text => {
-                let status = pb::AnalysisStatus::try_from(analysis.status).map_or("UNKNOWN", |s| {
-                    s.as_str_name().trim_start_matches("ANALYSIS_STATUS_")
-                });
-                println!("{:<18} {:<10} {}", analysis.r#type, status, analysis.reason);
-            }
+            OutputFormat::Text => print!("{}", tables::analysis_text(analysis)),
         }
     }
     if analyses.is_empty() && output == OutputFormat::Text {
         println!("no analyses requested for job {job}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Polls an analysis until it is no longer pending or computing.
+async fn wait_for_analysis(
+    client: &mut Client,
+    job: &str,
+    kind: &str,
+) -> anyhow::Result<pb::Analysis> {
+    loop {
+        let request = pb::GetAnalysisRequest {
+            job_id: job.to_owned(),
+            r#type: kind.to_owned(),
+        };
+        let analysis = client.raw().get_analysis(request).await?.into_inner();
+        let running = [
+            pb::AnalysisStatus::Pending as i32,
+            pb::AnalysisStatus::Computing as i32,
+        ];
+        if !running.contains(&analysis.status) {
+            return Ok(analysis);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+async fn search(
+    client: &mut Client,
+    args: SearchArgs,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let request = pb::SearchSimilarRequest {
+        job_id: args.job,
+        smiles: args.smiles.unwrap_or_default(),
+        index: args.index,
+        top_k: args.top_k.unwrap_or_default(),
+        threshold: args.threshold.unwrap_or_default(),
+    };
+    let response = client.raw().search_similar(request).await?.into_inner();
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            molbatch_proto::json::to_json("molbatch.v1.SearchSimilarResponse", &response)?
+        ),
+        OutputFormat::Text => print!("{}", tables::hits_text(&response)),
     }
     Ok(ExitCode::SUCCESS)
 }

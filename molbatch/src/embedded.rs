@@ -23,6 +23,8 @@ pub struct ServeOptions {
     pub postgres: Option<String>,
     /// Redis URL for the hot caches instead of the in-process cache.
     pub redis: Option<String>,
+    /// How long ended jobs' results are kept.
+    pub retention: std::time::Duration,
 }
 
 /// Why the embedded services could not start.
@@ -87,7 +89,9 @@ impl Embedded {
             scheduler_config.database_url = url.clone();
         }
         storage_config.cache_url = options.redis.clone();
+        scheduler_config.retention_secs = options.retention.as_secs();
         let storage = molbatch_storage::Server::bind(storage_config).await?;
+        scheduler_config.storage_url = Some(format!("http://{}", storage.local_addr()));
         let scheduler = molbatch_scheduler::Server::bind(scheduler_config).await?;
         let upstreams = molbatch_telemetry::net::Upstreams {
             scheduler_url: format!("http://{}", scheduler.local_addr()),
@@ -97,10 +101,12 @@ impl Embedded {
             upstreams.clone(),
         ))
         .await?;
+        let analytics_url = format!("http://{}", analytics.local_addr());
         let gateway = molbatch_gateway::Server::bind(molbatch_gateway::Config::embedded(
             options.http,
             options.grpc,
             upstreams,
+            analytics_url,
         ))
         .await?;
         let gateway_addr = gateway.local_addr();

@@ -6,3 +6,4 @@
 pub mod commands;
 pub mod embedded;
 pub mod output;
+pub mod tables;

@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod analyses;
 mod batch;
 mod cli;
 mod production;

@@ -89,3 +89,84 @@ async fn a_batch_completes_on_postgres_and_redis_while_the_cache_is_emptied() {
     mb.stop().await;
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn an_ended_job_expires_with_not_found_saying_so_and_its_data_is_deleted() {
+    let db = TestDatabase::create().await;
+    let retention = std::time::Duration::from_secs(1);
+    let mut mb = Molbatch::start_with(Some(db.url.clone()), None, retention).await;
+    let molecules = vec![pb::InputMolecule {
+        smiles: "CCO".into(),
+        ..Default::default()
+    }];
+    let job = mb.client.submit(molecules, "short-lived").await.unwrap();
+    let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
+    assert_eq!(job.state, pb::JobState::Completed as i32, "{job:?}");
+    let end = job.end_time.unwrap();
+    assert_eq!(
+        job.expire_time.unwrap(),
+        prost_types::Timestamp {
+            seconds: end.seconds + 1,
+            nanos: end.nanos
+        }
+    );
+
+    // The retention pass runs every second: wait for it, bounded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        match mb.client.job(&job.job_id).await {
+            Err(molbatch_client::ClientError::Status(s)) => break s,
+            Ok(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => panic!("the job never expired: {other:?}"),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+    assert!(status.message().contains("expired"), "{status:?}");
+    let results = mb
+        .client
+        .for_each_result_page(&job.job_id, "", false, |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(results.to_string().contains("expired"), "{results}");
+    let listed = mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .unwrap();
+    assert!(listed
+        .into_inner()
+        .jobs
+        .iter()
+        .all(|j| j.job_id != job.job_id));
+
+    // Storage deletes the inputs and results soon after (bounded wait).
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (inputs, results): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from storage.input_chunk), (select count(*) from storage.result_chunk)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        let purged: bool = sqlx::query_scalar("select purged from scheduler.job")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if (inputs, results, purged) == (0, 0, true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "data never deleted: {inputs} inputs, {results} results, purged {purged}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    conn.close().await.unwrap();
+    mb.stop().await;
+    db.drop_now().await;
+}

@@ -22,6 +22,15 @@ impl Molbatch {
     /// Starts every service on the given Postgres database and Redis (or
     /// embedded storage where `None`).
     pub async fn start_on(postgres: Option<String>, redis: Option<String>) -> Self {
+        Self::start_with(postgres, redis, std::time::Duration::from_secs(86_400)).await
+    }
+
+    /// As [`Molbatch::start_on`], keeping ended jobs' results `retention`.
+    pub async fn start_with(
+        postgres: Option<String>,
+        redis: Option<String>,
+        retention: std::time::Duration,
+    ) -> Self {
         // Logs are captured per test and shown when it fails.
         molbatch_telemetry::init_tracing();
         let dir = tempfile::tempdir().unwrap();
@@ -31,6 +40,7 @@ impl Molbatch {
             grpc: None,
             postgres,
             redis,
+            retention,
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());

@@ -168,7 +168,7 @@ impl Client {
         Ok(job)
     }
 
-    /// Submits molecules inline.
+    /// Submits molecules inline, at the default priority.
     pub async fn submit(
         &mut self,
         molecules: Vec<pb::InputMolecule>,
@@ -177,6 +177,7 @@ impl Client {
         let request = pb::SubmitBatchRequest {
             molecules,
             display_name: display_name.to_owned(),
+            priority: 0,
         };
         Ok(self.inner.submit_batch(request).await?.into_inner())
     }

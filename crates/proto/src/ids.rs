@@ -65,9 +65,49 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// A job's scheduling priority, 0 (the default) to [`Priority::MAX`]: a
+/// tenant's higher-priority jobs are leased first, while tenants share the
+/// workers fairly whatever priorities they choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Priority(u8);
+
+/// A priority outside 0 to [`Priority::MAX`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("priority must be between 0 and {max}, got {0}", max = Priority::MAX)]
+pub struct BadPriority(pub i32);
+
+impl Priority {
+    /// The highest priority.
+    pub const MAX: u8 = 9;
+
+    /// Checks a priority given in a request.
+    pub fn new(value: i32) -> Result<Self, BadPriority> {
+        u8::try_from(value)
+            .ok()
+            .filter(|p| *p <= Self::MAX)
+            .map(Self)
+            .ok_or(BadPriority(value))
+    }
+
+    /// The value, 0 to 9.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priorities_are_zero_to_nine() {
+        assert_eq!(Priority::new(0).unwrap(), Priority::default());
+        assert_eq!(Priority::new(9).unwrap().get(), 9);
+        for bad in [-1, 10, 256, i32::MIN] {
+            let err = Priority::new(bad).unwrap_err().to_string();
+            assert!(err.contains("between 0 and 9"), "{err}");
+        }
+    }
 
     #[test]
     fn job_ids_round_trip_and_reject_garbage() {

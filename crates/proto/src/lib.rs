@@ -6,6 +6,7 @@
 //! Code elsewhere says `use molbatch_proto::v1 as pb;` for the public API and
 //! `use molbatch_proto::internal as ipb;` for the internal one.
 
+pub mod analysis;
 pub mod ids;
 pub mod json;
 pub mod status;
@@ -45,7 +46,7 @@ pub use molbatch::v1;
 /// proto3 JSON and the REST transcoder.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("molbatch_descriptor");
 
-pub use ids::{JobId, TenantId};
+pub use ids::{JobId, Priority, TenantId};
 pub use status::Violations;
 
 #[cfg(test)]

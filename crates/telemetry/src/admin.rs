@@ -259,4 +259,33 @@ impl AdminServer {
     ) -> tokio::task::JoinHandle<Result<(), AdminError>> {
         tokio::spawn(self.run(shutdown))
     }
+
+    /// Serves on a task until [`AdminHandle::stop`]: what a service does
+    /// beside its gRPC server, which owns the process's shutdown signal.
+    pub fn start(self) -> AdminHandle {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = self.spawn(async move {
+            let _ = stopped.await;
+        });
+        AdminHandle { stop, task }
+    }
+}
+
+/// An admin server started with [`AdminServer::start`].
+#[derive(Debug)]
+pub struct AdminHandle {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), AdminError>>,
+}
+
+impl AdminHandle {
+    /// Stops the server and waits for it; an error it stopped with is logged.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "admin server failed"),
+            Err(e) => tracing::warn!(error = %e, "admin server task failed"),
+        }
+    }
 }

@@ -44,6 +44,9 @@ pub struct Config {
         value_name = "SMILES"
     )]
     pub test_abort_on_smiles: Option<String>,
+    /// The admin port (`/metrics`, `/healthz`, `/readyz`).
+    #[command(flatten)]
+    pub admin: molbatch_telemetry::admin::AdminArgs,
 }
 
 impl Config {
@@ -57,6 +60,7 @@ impl Config {
             lease_wait_ms: 5_000,
             worker_id: None,
             test_abort_on_smiles: None,
+            admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
     }
 

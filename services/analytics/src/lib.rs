@@ -7,8 +7,10 @@
 //!   WORKER_CRASH error results of a poisoned task (a molecule on which
 //!   workers died repeatedly, which the chemistry is never run on again).
 
+pub mod analyses;
 pub mod compute;
 pub mod config;
+pub mod interactive;
 pub mod worker;
 
 use std::future::Future;
@@ -16,8 +18,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use molbatch_proto::internal::analytics_server::AnalyticsServer;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_telemetry::admin::AdminServer;
+use molbatch_telemetry::metrics::RpcMetricsLayer;
 use molbatch_telemetry::net::{bind, lazy_channel};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -52,7 +57,9 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     worker: worker::Worker,
+    interactive: interactive::AnalyticsApi,
     loops: u32,
+    admin: Option<AdminServer>,
 }
 
 impl Server {
@@ -72,7 +79,11 @@ impl Server {
         )?)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        // Ready once bound: the pipeline is built and upstreams are dialled
+        // lazily, so a worker waits for the scheduler rather than failing.
+        let admin = config.admin.bind().await?;
         let (listener, addr) = bind(config.listen).await?;
+        let interactive = interactive::AnalyticsApi::new(storage.clone());
         let worker = worker::Worker {
             pipeline,
             scheduler,
@@ -88,7 +99,9 @@ impl Server {
             listener,
             addr,
             worker,
+            interactive,
             loops: config.concurrent_chunks.max(1),
+            admin,
         })
     }
 
@@ -111,13 +124,21 @@ impl Server {
             .map(|_| tokio::spawn(self.worker.clone().run(stop.clone())))
             .collect();
         tracing::info!(addr = %self.addr, loops = self.loops, "analytics worker running");
+        let admin = self.admin.map(AdminServer::start);
         let served = tonic::transport::Server::builder()
+            .layer(RpcMetricsLayer::new("analytics"))
             .add_service(health)
+            .add_service(
+                AnalyticsServer::new(self.interactive).max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await;
         stop.cancel();
         for handle in loops {
             let _ = handle.await;
+        }
+        if let Some(admin) = admin {
+            admin.stop().await;
         }
         served?;
         Ok(())

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use molbatch_chem::Pipeline;
-use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::{internal as ipb, v1 as pb};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use crate::analyses::{self, AnalysisError};
 use crate::compute::{compute_chunk, crashed_chunk, Abandoned};
 
 /// Pause after an error talking to the scheduler, so a restarting scheduler
@@ -107,6 +108,11 @@ impl Worker {
             Duration::from_millis(u64::from(task.lease_ttl_ms.max(300)) / 3),
             stop.clone(),
         ));
+        if !task.analysis_type.is_empty() {
+            let outcome = self.analyze(&task).await;
+            renewal.abort();
+            return self.finish_analysis(lease, outcome).await;
+        }
         let outcome = self.compute_and_store(&task, stop).await;
         renewal.abort();
         match outcome {
@@ -115,6 +121,7 @@ impl Worker {
                     lease: Some(lease),
                     valid_molecules: valid,
                     invalid_molecules: invalid,
+                    skipped_reason: String::new(),
                 };
                 match self.scheduler.complete_task(request).await {
                     Ok(r) if r.get_ref().accepted => tracing::debug!("chunk completed"),
@@ -135,6 +142,70 @@ impl Worker {
                     lease: Some(lease),
                     reason: e.to_string(),
                     retryable: true,
+                };
+                if let Err(status) = self.scheduler.fail_task(request).await {
+                    tracing::warn!(%status, "reporting the failure failed; the lease will expire");
+                }
+            }
+        }
+    }
+
+    /// Computes an analysis task's analysis over the job's stored results and
+    /// stores its result; `Some(reason)` when it does not apply to the job.
+    async fn analyze(&mut self, task: &ipb::TaskLease) -> Result<Option<String>, AnalysisError> {
+        let request = analyses::request_of(task)?;
+        let results = analyses::load_results(
+            &mut self.storage,
+            &task.job_id,
+            task.total_molecules,
+            analyses::needs_fingerprints(&request),
+        )
+        .await?;
+        let outcome = tokio::task::spawn_blocking(move || analyses::compute(&request, &results))
+            .await
+            .map_err(|e| AnalysisError::Compute(format!("the analysis task died: {e}")))??;
+        let result = match outcome {
+            analyses::Outcome::Skipped(reason) => return Ok(Some(reason)),
+            analyses::Outcome::Complete(result) => result,
+        };
+        let stored = ipb::AnalysisResult {
+            r#ref: Some(ipb::AnalysisResultRef {
+                job_id: task.job_id.clone(),
+                r#type: task.analysis_type.clone(),
+            }),
+            analysis: Some(pb::Analysis {
+                result: Some(result),
+                ..Default::default()
+            }),
+        };
+        self.storage.put_analysis_result(stored).await?;
+        Ok(None)
+    }
+
+    /// Completes (or skips) an analysis task, or gives it back.
+    async fn finish_analysis(
+        &mut self,
+        lease: ipb::LeaseRef,
+        outcome: Result<Option<String>, AnalysisError>,
+    ) {
+        match outcome {
+            Ok(skipped) => {
+                let request = ipb::CompleteTaskRequest {
+                    lease: Some(lease),
+                    valid_molecules: 0,
+                    invalid_molecules: 0,
+                    skipped_reason: skipped.unwrap_or_default(),
+                };
+                if let Err(status) = self.scheduler.complete_task(request).await {
+                    tracing::warn!(%status, "completing the analysis failed; the lease will expire");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "analysis failed");
+                let request = ipb::FailTaskRequest {
+                    lease: Some(lease),
+                    reason: e.to_string(),
+                    retryable: e.is_retryable(),
                 };
                 if let Err(status) = self.scheduler.fail_task(request).await {
                     tracing::warn!(%status, "reporting the failure failed; the lease will expire");

@@ -45,6 +45,7 @@ async fn drain(mut client: SchedulerClient<Channel>, job_id: String) -> Result<u
                 lease: Some(lease),
                 valid_molecules: 1,
                 invalid_molecules: 0,
+                skipped_reason: String::new(),
             };
             client.complete_task(request).await?;
             done += 1;
@@ -85,6 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .create_job(ipb::CreateJobRequest {
                 tenant_id: String::new(),
                 display_name: "bench".into(),
+                priority: 0,
             })
             .await?;
         let job_id = job.into_inner().job_id;

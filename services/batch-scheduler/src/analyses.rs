@@ -1,5 +1,5 @@
-//! Analysis statuses as the public API shows them. Analyses are computed by
-//! the batch-analytics work (issue 5); this module only maps stored rows.
+//! Analysis statuses as the public API shows them. Analyses run as analysis
+//! tasks on the queue (see `store`); their results live in storage.
 
 use molbatch_proto::{v1 as pb, JobId};
 
@@ -26,5 +26,7 @@ pub(crate) fn to_proto(job: JobId, a: AnalysisRecord) -> pb::Analysis {
         reason: a.reason,
         create_time: Some(timestamp(a.created_at_ms)),
         update_time: Some(timestamp(a.updated_at_ms)),
+        params: a.params.into_iter().collect(),
+        result: None,
     }
 }

@@ -48,6 +48,25 @@ pub struct Config {
         default_value_t = 1_000
     )]
     pub retry_backoff_ms: u32,
+    /// How long an ended job's results and analyses are kept, in seconds;
+    /// afterwards the job answers NOT_FOUND saying it expired and storage
+    /// deletes its data.
+    #[arg(
+        long = "retention-secs",
+        env = "MOLBATCH_SCHEDULER_RETENTION_SECS",
+        default_value_t = 86_400
+    )]
+    pub retention_secs: u64,
+    /// The storage service, asked to delete expired jobs' data (e.g.
+    /// `http://storage:50053`); without it jobs expire but their data stays.
+    #[arg(long = "storage-url", env = "MOLBATCH_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Apply the database migrations and exit (the Kubernetes migrations Job).
+    #[arg(long = "migrate-only", env = "MOLBATCH_MIGRATE_ONLY")]
+    pub migrate_only: bool,
+    /// The admin port (`/metrics`, `/healthz`, `/readyz`).
+    #[command(flatten)]
+    pub admin: molbatch_telemetry::admin::AdminArgs,
 }
 
 impl Config {
@@ -60,7 +79,16 @@ impl Config {
             lease_ttl_ms: 30_000,
             max_attempts: 3,
             retry_backoff_ms: 1_000,
+            retention_secs: 86_400,
+            storage_url: None,
+            migrate_only: false,
+            admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
+    }
+
+    /// How long ended jobs' results are kept.
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.retention_secs)
     }
 
     /// The retry policy these settings describe.

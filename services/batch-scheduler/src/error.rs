@@ -63,6 +63,32 @@ pub enum SchedulerError {
         /// What was asked.
         action: &'static str,
     },
+    /// Retention removed the job's results; the job is gone for good.
+    #[error("job {job} expired at {at}: its results and analyses were deleted after the retention period", at = crate::jobs::timestamp(*.at_ms))]
+    Expired {
+        /// The job.
+        job: JobId,
+        /// When it expired, ms since the epoch.
+        at_ms: i64,
+    },
+    /// The analysis was never run for this job.
+    #[error("analysis {kind} of job {job} has not been run; start it with RunAnalysis")]
+    AnalysisNotFound {
+        /// The job.
+        job: JobId,
+        /// The analysis type.
+        kind: String,
+    },
+    /// The analysis is pending or computing with other parameters.
+    #[error("analysis {kind} of job {job} is still {status} with other parameters; run it again once it ends")]
+    AnalysisBusy {
+        /// The job.
+        job: JobId,
+        /// The analysis type.
+        kind: String,
+        /// pending or computing.
+        status: String,
+    },
     /// The request is invalid.
     #[error(transparent)]
     Invalid(#[from] Violations),
@@ -80,8 +106,12 @@ impl From<sqlx::Error> for SchedulerError {
 impl From<SchedulerError> for Status {
     fn from(err: SchedulerError) -> Self {
         match err {
-            SchedulerError::JobNotFound(_) => Status::not_found(err.to_string()),
-            SchedulerError::WrongState { .. } => Status::failed_precondition(err.to_string()),
+            SchedulerError::JobNotFound(_)
+            | SchedulerError::Expired { .. }
+            | SchedulerError::AnalysisNotFound { .. } => Status::not_found(err.to_string()),
+            SchedulerError::WrongState { .. } | SchedulerError::AnalysisBusy { .. } => {
+                Status::failed_precondition(err.to_string())
+            }
             SchedulerError::Invalid(v) => v.into(),
             SchedulerError::Store(e) if e.is_transient() => {
                 Status::unavailable("scheduler database unavailable, retry")

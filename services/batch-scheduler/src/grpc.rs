@@ -2,10 +2,12 @@
 //! validation, long-poll leasing, progress events and the watch stream over
 //! the [`JobStore`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use molbatch_proto::{internal as ipb, v1 as pb, JobId, TenantId, Violations};
+use molbatch_proto::analysis::AnalysisRequest;
+use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use tokio::sync::{broadcast, mpsc, Notify};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -40,18 +42,25 @@ pub struct SchedulerApi {
     store: Arc<dyn JobStore>,
     policy: RetryPolicy,
     lease_ttl_ms: u32,
+    retention_ms: i64,
     work_available: Arc<Notify>,
     job_changed: broadcast::Sender<JobId>,
 }
 
 impl SchedulerApi {
-    /// An API over `store`.
-    pub fn new(store: Arc<dyn JobStore>, policy: RetryPolicy, lease_ttl_ms: u32) -> Self {
+    /// An API over `store`; ended jobs' results are kept `retention`.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        policy: RetryPolicy,
+        lease_ttl_ms: u32,
+        retention: Duration,
+    ) -> Self {
         let (job_changed, _) = broadcast::channel(1024);
         Self {
             store,
             policy,
             lease_ttl_ms,
+            retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
             work_available: Arc::new(Notify::new()),
             job_changed,
         }
@@ -65,6 +74,16 @@ impl SchedulerApi {
     /// The retry policy, for background loops.
     pub(crate) fn policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+
+    /// How long an ended job's results are kept, ms.
+    pub(crate) fn retention_ms(&self) -> i64 {
+        self.retention_ms
+    }
+
+    /// The public message of `job`, with its expiry time.
+    fn job_proto(&self, job: JobRecord) -> pb::Job {
+        job.to_proto(self.retention_ms)
     }
 
     /// Tells watchers that `job` changed.
@@ -106,18 +125,22 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let ipb::CreateJobRequest {
             tenant_id,
             display_name,
+            priority,
         } = request.into_inner();
+        let priority = Priority::new(priority)
+            .map_err(|e| SchedulerError::from(Violations::one("priority", e.to_string())))?;
         let job = self
             .store
             .create_job(
                 JobId::new(),
                 &tenant_of(&tenant_id),
                 &display_name,
+                priority,
                 now_ms(),
             )
             .await?;
         tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
-        Ok(Response::new(job.into()))
+        Ok(Response::new(self.job_proto(job)))
     }
 
     async fn seal_job(
@@ -148,7 +171,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         tracing::info!(job_id = %id, molecules = total_molecules, chunks = chunk_sizes.len(), "job sealed");
         self.announce(id);
         self.announce_work();
-        Ok(Response::new(job.into()))
+        Ok(Response::new(self.job_proto(job)))
     }
 
     async fn abort_job(
@@ -160,12 +183,14 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let job = self.store.abort_job(&tenant, id, &reason, now_ms()).await?;
         tracing::info!(job_id = %id, %reason, "upload rejected");
         self.announce(id);
-        Ok(Response::new(job.into()))
+        Ok(Response::new(self.job_proto(job)))
     }
 
     async fn get_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
         let (tenant, id) = job_ref(Some(request.into_inner()))?;
-        Ok(Response::new(self.store.job(&tenant, id).await?.into()))
+        Ok(Response::new(
+            self.job_proto(self.store.job(&tenant, id).await?),
+        ))
     }
 
     async fn list_jobs(
@@ -203,7 +228,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let jobs: Vec<pb::Job> = jobs
             .into_iter()
             .take(limit as usize)
-            .map(pb::Job::from)
+            .map(|job| self.job_proto(job))
             .collect();
         let next_page_token = if more {
             (offset + u64::from(limit)).to_string()
@@ -221,7 +246,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let job = self.store.cancel_job(&tenant, id, now_ms()).await?;
         tracing::info!(job_id = %id, "job cancelled");
         self.announce(id);
-        Ok(Response::new(job.into()))
+        Ok(Response::new(self.job_proto(job)))
     }
 
     type WatchJobStream = ReceiverStream<Result<pb::JobEvent, Status>>;
@@ -234,6 +259,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         // Subscribe before the first read so no change falls between them.
         let mut changes = self.job_changed.subscribe();
         let first = self.store.job(&tenant, id).await?;
+        let retention_ms = self.retention_ms;
         let (tx, rx) = mpsc::channel(16);
         let store = self.store.clone();
         tokio::spawn(async move {
@@ -242,7 +268,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             loop {
                 if last.as_ref() != Some(&current) {
                     let event = pb::JobEvent {
-                        job: Some(current.clone().into()),
+                        job: Some(current.clone().to_proto(retention_ms)),
                     };
                     if tx.send(Ok(event)).await.is_err() {
                         return; // the watcher left
@@ -292,6 +318,37 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         Ok(Response::new(pb::ListAnalysesResponse { analyses }))
     }
 
+    async fn get_analysis(
+        &self,
+        request: Request<ipb::AnalysisRef>,
+    ) -> Result<Response<pb::Analysis>, Status> {
+        let ipb::AnalysisRef { job, r#type } = request.into_inner();
+        let (tenant, id) = job_ref(job)?;
+        let analysis = self.store.analysis(&tenant, id, &r#type).await?;
+        Ok(Response::new(crate::analyses::to_proto(id, analysis)))
+    }
+
+    async fn run_analysis(
+        &self,
+        request: Request<ipb::RunAnalysisRequest>,
+    ) -> Result<Response<pb::Analysis>, Status> {
+        let ipb::RunAnalysisRequest {
+            job,
+            r#type,
+            params,
+        } = request.into_inner();
+        let (tenant, id) = job_ref(job)?;
+        AnalysisRequest::parse(&r#type, &params).map_err(SchedulerError::from)?;
+        let params: BTreeMap<String, String> = params.into_iter().collect();
+        let analysis = self
+            .store
+            .run_analysis(&tenant, id, &r#type, &params, now_ms())
+            .await?;
+        tracing::info!(job_id = %id, analysis = %r#type, "analysis queued");
+        self.announce_work();
+        Ok(Response::new(crate::analyses::to_proto(id, analysis)))
+    }
+
     async fn lease_tasks(
         &self,
         request: Request<ipb::LeaseTasksRequest>,
@@ -338,6 +395,16 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                         input_chunk_index: l.input_chunk_index,
                         input_offset: l.input_offset,
                         poisoned: l.poisoned,
+                        total_molecules: u64::from(l.molecule_count),
+                        analysis_type: l
+                            .analysis
+                            .as_ref()
+                            .map(|a| a.kind.clone())
+                            .unwrap_or_default(),
+                        params: l
+                            .analysis
+                            .map(|a| a.params.into_iter().collect())
+                            .unwrap_or_default(),
                     })
                     .collect();
                 return Ok(Response::new(ipb::LeaseTasksResponse { tasks }));
@@ -370,8 +437,10 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             lease,
             valid_molecules,
             invalid_molecules,
+            skipped_reason,
         } = request.into_inner();
         let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
+        let skipped = (!skipped_reason.is_empty()).then_some(skipped_reason.as_str());
         let job = self
             .store
             .complete_task(
@@ -379,11 +448,14 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                 &lease_id,
                 valid_molecules,
                 invalid_molecules,
+                skipped,
                 now_ms(),
             )
             .await?;
         if let Some(job) = job {
             self.announce(job);
+            // The job's last chunk queues its automatic analyses.
+            self.announce_work();
         }
         Ok(Response::new(ipb::CompleteTaskResponse {
             accepted: job.is_some(),

@@ -2,6 +2,8 @@
 //! [`JobState::can_become`] is the one place that decides legal transitions;
 //! the store enforces it with `where state = ...` on every update.
 
+use std::collections::BTreeMap;
+
 use molbatch_proto::{v1 as pb, JobId, TenantId};
 
 /// The state of a job (see `molbatch.v1.JobState`).
@@ -114,6 +116,10 @@ pub struct JobRecord {
     pub updated_at_ms: i64,
     /// End time, ms since the epoch.
     pub ended_at_ms: Option<i64>,
+    /// Scheduling priority, 0 to 9.
+    pub priority: u8,
+    /// When retention expired the job (its results are deleted).
+    pub expired_at_ms: Option<i64>,
 }
 
 /// A protobuf timestamp of milliseconds since the epoch.
@@ -124,8 +130,10 @@ pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
     }
 }
 
-impl From<JobRecord> for pb::Job {
-    fn from(job: JobRecord) -> Self {
+impl JobRecord {
+    /// The public message; results expire `retention_ms` after the job ends.
+    pub fn to_proto(self, retention_ms: i64) -> pb::Job {
+        let job = self;
         pb::Job {
             job_id: job.id.to_string(),
             state: pb::JobState::from(job.state) as i32,
@@ -140,6 +148,11 @@ impl From<JobRecord> for pb::Job {
             total_chunks: job.total_chunks,
             completed_chunks: job.completed_chunks,
             error: job.error,
+            priority: i32::from(job.priority),
+            expire_time: job
+                .expired_at_ms
+                .or(job.ended_at_ms.map(|end| end.saturating_add(retention_ms)))
+                .map(timestamp),
         }
     }
 }
@@ -169,6 +182,18 @@ pub struct Lease {
     /// Workers died repeatedly on this one molecule: report it as an error
     /// without running the chemistry.
     pub poisoned: bool,
+    /// Set for an analysis task: compute this analysis over the job's
+    /// `molecule_count` results instead of a chunk.
+    pub analysis: Option<AnalysisTask>,
+}
+
+/// The analysis an analysis task computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisTask {
+    /// The analysis type.
+    pub kind: String,
+    /// Its parameters.
+    pub params: BTreeMap<String, String>,
 }
 
 /// The halves a task of `molecule_count` molecules starting at `first_index`
@@ -208,6 +233,9 @@ pub enum FailOutcome {
     Poisoned,
     /// Its job had already ended (cancelled); the task was dropped.
     JobEnded,
+    /// An analysis task out of attempts or not retryable: its analysis
+    /// failed (analyses are never split).
+    AnalysisFailed,
     /// The lease was no longer held; nothing changed.
     LeaseLost,
 }
@@ -217,7 +245,7 @@ impl FailOutcome {
     pub fn will_retry(self) -> bool {
         match self {
             Self::Retry | Self::Split | Self::Poisoned => true,
-            Self::JobEnded | Self::LeaseLost => false,
+            Self::JobEnded | Self::AnalysisFailed | Self::LeaseLost => false,
         }
     }
 }

@@ -7,9 +7,12 @@
 //! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded,
 //!   Postgres in production; [`Config::database_url`] picks one).
 //! - [`grpc`]: the API, long-poll leasing and the watch stream.
-//! - the lease reaper, a background loop that splits chunks whose lease
-//!   expired on their last attempt (a single molecule comes back poisoned),
-//!   so a molecule that kills workers never strands or fails its batch.
+//! - background passes, once a second: the lease reaper splits chunks whose
+//!   lease expired on their last attempt (a single molecule comes back
+//!   poisoned), so a molecule that kills workers never strands or fails its
+//!   batch; retention expires jobs that ended longer ago than
+//!   [`Config::retention_secs`] and asks storage to delete their data. On
+//!   Postgres each pass runs under an advisory lock, so replicas take turns.
 
 pub mod analyses;
 pub mod config;
@@ -18,20 +21,29 @@ pub mod grpc;
 pub mod jobs;
 pub mod store;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::scheduler_server::SchedulerServer;
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_telemetry::admin::{AdminServer, Readiness};
+use molbatch_telemetry::metrics::{QueueLabels, RpcMetricsLayer};
+use molbatch_telemetry::net::lazy_channel;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
 
 pub use config::Config;
 
-/// How often the reaper looks for exhausted leases.
-const REAP_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the background passes run.
+const PASS_INTERVAL: Duration = Duration::from_secs(1);
+/// Jobs expired or purged per pass at most.
+const RETENTION_BATCH: u32 = 100;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +65,9 @@ pub enum StartError {
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The storage URL is not a valid endpoint.
+    #[error(transparent)]
+    StorageUrl(#[from] molbatch_telemetry::net::UrlError),
 }
 
 /// A scheduler whose migrations have run and whose listener is bound.
@@ -60,18 +75,41 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     api: grpc::SchedulerApi,
+    storage: Option<StorageClient<Channel>>,
+    admin: Option<AdminServer>,
 }
 
 impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database_url).await?;
-        let api = grpc::SchedulerApi::new(store, config.retry_policy(), config.lease_ttl_ms);
+        let api = grpc::SchedulerApi::new(
+            store,
+            config.retry_policy(),
+            config.lease_ttl_ms,
+            config.retention(),
+        );
+        let storage = match &config.storage_url {
+            Some(url) => Some(StorageClient::new(lazy_channel(url, None)?)),
+            None => None,
+        };
+        let store = api.store().clone();
+        let readiness = Readiness::new().check("database", move || {
+            let store = store.clone();
+            async move { store.ping().await }
+        });
+        let admin = config
+            .admin
+            .bind()
+            .await?
+            .map(|admin| admin.with_readiness(readiness));
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
             api,
+            storage,
+            admin,
         })
     }
 
@@ -90,15 +128,24 @@ impl Server {
             .set_serving::<SchedulerServer<grpc::SchedulerApi>>()
             .await;
         let stop = CancellationToken::new();
-        let reaper = tokio::spawn(reap_exhausted_leases(self.api.clone(), stop.clone()));
+        let admin = self.admin.map(AdminServer::start);
+        let passes = tokio::spawn(background_passes(
+            self.api.clone(),
+            self.storage,
+            stop.clone(),
+        ));
         tracing::info!(addr = %self.addr, "scheduler serving");
         let served = tonic::transport::Server::builder()
+            .layer(RpcMetricsLayer::new("scheduler"))
             .add_service(health)
             .add_service(SchedulerServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await;
         stop.cancel();
-        let _ = reaper.await;
+        let _ = passes.await;
+        if let Some(admin) = admin {
+            admin.stop().await;
+        }
         served?;
         Ok(())
     }
@@ -134,38 +181,121 @@ fn mask_password(url: &str) -> String {
     }
 }
 
-/// Splits chunks whose lease expired on their last attempt (a single
-/// molecule is queued again, poisoned), so no job is left waiting for a
-/// worker that died and the molecule that killed it is isolated.
-async fn reap_exhausted_leases(api: grpc::SchedulerApi, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(REAP_INTERVAL);
+/// The reaper and retention, once every [`PASS_INTERVAL`] until `stop`.
+async fn background_passes(
+    api: grpc::SchedulerApi,
+    mut storage: Option<StorageClient<Channel>>,
+    stop: CancellationToken,
+) {
+    let mut reported = HashSet::new();
+    let mut tick = tokio::time::interval(PASS_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match api
-            .store()
-            .reap_exhausted(api.policy(), grpc::now_ms())
-            .await
-        {
-            Ok(jobs) => {
-                for job in &jobs {
-                    tracing::warn!(job_id = %job, "a chunk's lease expired on its last attempt: split, or poisoned if it held one molecule");
-                    api.announce(*job);
-                }
-                if !jobs.is_empty() {
-                    api.announce_work();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "lease reaper failed; retrying"),
+        reap_exhausted_leases(&api).await;
+        expire_ended_jobs(&api).await;
+        report_queue_depth(&api, &mut reported).await;
+        if let Some(storage) = &mut storage {
+            purge_expired_jobs(&api, storage).await;
         }
     }
 }
 
-/// Entry point for the binary and for `molbatch serve`.
+/// Sets `molbatch_queue_depth{queue,priority,tenant}` from the store; labels
+/// `reported` before that have no queued task now go back to 0.
+async fn report_queue_depth(api: &grpc::SchedulerApi, reported: &mut HashSet<QueueLabels>) {
+    let depths = match api.store().queue_depth().await {
+        Ok(depths) => depths,
+        Err(e) => return tracing::debug!(error = %e, "queue depth not read"),
+    };
+    let family = molbatch_telemetry::metrics::queue_depth();
+    let mut now = HashSet::new();
+    for depth in depths {
+        let labels = QueueLabels {
+            queue: depth.queue,
+            priority: depth.priority.to_string(),
+            tenant: depth.tenant_id,
+        };
+        family.get_or_create(&labels).set(depth.tasks);
+        now.insert(labels);
+    }
+    for gone in reported.difference(&now) {
+        family.get_or_create(gone).set(0);
+    }
+    *reported = now;
+}
+
+/// Marks jobs that ended more than the retention period ago expired; from
+/// then on they answer NOT_FOUND saying so.
+async fn expire_ended_jobs(api: &grpc::SchedulerApi) {
+    match api
+        .store()
+        .expire_jobs(api.retention_ms(), RETENTION_BATCH, grpc::now_ms())
+        .await
+    {
+        Ok(jobs) => {
+            for job in jobs {
+                tracing::info!(job_id = %job, "job expired: its results will be deleted");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "retention pass failed; retrying"),
+    }
+}
+
+/// Asks storage to delete the data of expired jobs, recording each deletion
+/// it confirms; a failure is retried on the next pass.
+async fn purge_expired_jobs(api: &grpc::SchedulerApi, storage: &mut StorageClient<Channel>) {
+    let jobs = match api.store().unpurged_jobs(RETENTION_BATCH).await {
+        Ok(jobs) => jobs,
+        Err(e) => return tracing::warn!(error = %e, "cannot list expired jobs; retrying"),
+    };
+    for job in jobs {
+        let request = ipb::DeleteJobDataRequest {
+            job_id: job.to_string(),
+        };
+        if let Err(status) = storage.delete_job_data(request).await {
+            return tracing::warn!(job_id = %job, error = %status, "storage did not delete an expired job's data; retrying");
+        }
+        if let Err(e) = api.store().mark_purged(job).await {
+            return tracing::warn!(job_id = %job, error = %e, "cannot record a purge; retrying");
+        }
+        tracing::info!(job_id = %job, "expired job's data deleted");
+    }
+}
+
+/// Splits chunks whose lease expired on their last attempt (a single
+/// molecule is queued again, poisoned), so no job is left waiting for a
+/// worker that died and the molecule that killed it is isolated.
+async fn reap_exhausted_leases(api: &grpc::SchedulerApi) {
+    match api
+        .store()
+        .reap_exhausted(api.policy(), grpc::now_ms())
+        .await
+    {
+        Ok(jobs) => {
+            for job in &jobs {
+                tracing::warn!(job_id = %job, "a chunk's lease expired on its last attempt: split, or poisoned if it held one molecule");
+                api.announce(*job);
+            }
+            if !jobs.is_empty() {
+                api.announce_work();
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "lease reaper failed; retrying"),
+    }
+}
+
+/// Entry point for the binary and for `molbatch serve`; with
+/// [`Config::migrate_only`] it applies the migrations and returns.
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    if config.migrate_only {
+        open_store(&config.database_url).await?;
+        tracing::info!("scheduler migrations applied");
+        return Ok(());
+    }
     Server::bind(config)
         .await?
         .run(molbatch_telemetry::shutdown_signal())

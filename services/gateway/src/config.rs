@@ -34,14 +34,26 @@ pub struct Config {
         default_value_t = 100_000
     )]
     pub max_inline_molecules: u32,
+    /// The analytics service, for similarity search and depictions.
+    #[arg(
+        long = "analytics-url",
+        env = "MOLBATCH_ANALYTICS_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub analytics_url: String,
+    /// The admin port (`/metrics`, `/healthz`, `/readyz`).
+    #[command(flatten)]
+    pub admin: molbatch_telemetry::admin::AdminArgs,
 }
 
 impl Config {
-    /// The embedded set-up in front of the given scheduler and storage.
+    /// The embedded set-up in front of the given scheduler, storage and
+    /// analytics service.
     pub fn embedded(
         http: SocketAddr,
         grpc: Option<SocketAddr>,
         upstreams: molbatch_telemetry::net::Upstreams,
+        analytics_url: String,
     ) -> Self {
         Self {
             http,
@@ -49,6 +61,8 @@ impl Config {
             upstreams,
             chunk_size: 1_000,
             max_inline_molecules: 100_000,
+            analytics_url,
+            admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
     }
 }

@@ -1,43 +1,51 @@
 //! The public `molbatch.v1.MolBatch` service: validates requests, scopes them
 //! to the caller's tenant and forwards them to the scheduler and storage.
 
+use molbatch_proto::analysis::{AnalysisKind, AnalysisRequest};
+use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
-use molbatch_proto::{internal as ipb, v1 as pb, JobId, TenantId, Violations};
+use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::upload::Intake;
 
-/// Analysis types a job can have (the contract's names).
-pub const ANALYSIS_TYPES: [&str; 8] = [
-    "deduplication",
-    "statistics",
-    "scaffolds",
-    "chemical_space",
-    "similarity_matrix",
-    "nearest_neighbors",
-    "mmp",
-    "rgroups",
-];
+/// Most hits a similarity search returns.
+pub const MAX_TOP_K: u32 = 10_000;
+/// Depiction sizes in pixels: the default and the accepted range.
+const DEPICTION_DEFAULT: u32 = 300;
+const DEPICTION_SIZES: std::ops::RangeInclusive<u32> = 50..=2000;
+
+/// The services the gateway forwards to.
+#[derive(Clone)]
+pub struct Upstreams {
+    /// Jobs, the queue and analysis statuses.
+    pub scheduler: SchedulerClient<Channel>,
+    /// Inputs, results and analysis results.
+    pub storage: StorageClient<Channel>,
+    /// Similarity search and depictions.
+    pub analytics: AnalyticsClient<Channel>,
+}
 
 /// The public API over internal clients.
 #[derive(Clone)]
 pub struct GatewayApi {
     scheduler: SchedulerClient<Channel>,
     storage: StorageClient<Channel>,
+    analytics: AnalyticsClient<Channel>,
     intake: Intake,
     max_inline_molecules: usize,
 }
 
 impl GatewayApi {
     /// An API forwarding to the given services.
-    pub fn new(
-        scheduler: SchedulerClient<Channel>,
-        storage: StorageClient<Channel>,
-        chunk_size: u32,
-        max_inline_molecules: u32,
-    ) -> Self {
+    pub fn new(upstreams: Upstreams, chunk_size: u32, max_inline_molecules: u32) -> Self {
+        let Upstreams {
+            scheduler,
+            storage,
+            analytics,
+        } = upstreams;
         let intake = Intake {
             scheduler: scheduler.clone(),
             storage: storage.clone(),
@@ -46,10 +54,89 @@ impl GatewayApi {
         Self {
             scheduler,
             storage,
+            analytics,
             intake,
             max_inline_molecules: max_inline_molecules as usize,
         }
     }
+
+    /// The caller's job, which must have COMPLETED (search and depictions
+    /// read its results).
+    async fn completed_job(&self, job: ipb::JobRef) -> Result<pb::Job, Status> {
+        let found = self.scheduler.clone().get_job(job).await?.into_inner();
+        if found.state != pb::JobState::Completed as i32 {
+            let state = pb::JobState::try_from(found.state).map_or("UNKNOWN", |s| s.as_str_name());
+            return Err(Status::failed_precondition(format!(
+                "job {} is {state}; its molecules can be searched and drawn once it is COMPLETED",
+                found.job_id
+            )));
+        }
+        Ok(found)
+    }
+}
+
+/// The analysis kind named in a request, or a violation of field `type`.
+fn analysis_kind(name: &str) -> Result<AnalysisKind, Violations> {
+    AnalysisKind::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = AnalysisKind::ALL.iter().map(|k| k.as_str()).collect();
+        Violations::one(
+            "type",
+            format!("unknown analysis {name:?}; one of {}", known.join(", ")),
+        )
+    })
+}
+
+/// Checks a similarity query's fields.
+fn check_search(query: &pb::SearchSimilarRequest) -> Result<(), Violations> {
+    let mut v = Violations::default();
+    match (query.smiles.trim().is_empty(), query.index) {
+        (true, None) => v.field(
+            "smiles",
+            "give a query SMILES or the index of a molecule of the job",
+        ),
+        (false, Some(_)) => v.field("index", "give either smiles or index, not both"),
+        (true, Some(_)) | (false, None) => {}
+    }
+    if query.top_k > MAX_TOP_K {
+        v.field("top_k", format!("at most {MAX_TOP_K}"));
+    }
+    if !(0.0..=1.0).contains(&query.threshold) {
+        v.field("threshold", "must be between 0 and 1");
+    }
+    v.check()
+}
+
+/// Checks a depiction request's fields; returns it with default sizes.
+fn check_depict(mut query: pb::DepictRequest) -> Result<pb::DepictRequest, Violations> {
+    let mut v = Violations::default();
+    match (
+        query.smiles.trim().is_empty(),
+        query.job_id.is_empty(),
+        query.index,
+    ) {
+        (false, true, None) | (true, false, Some(_)) => {}
+        (true, true, _) => v.field("smiles", "give a SMILES, or a job_id and an index"),
+        (true, false, None) => v.field("index", "required with job_id"),
+        (false, false, _) | (false, true, Some(_)) => {
+            v.field("smiles", "give either smiles or job_id and index, not both")
+        }
+    }
+    for (field, size) in [("width", &mut query.width), ("height", &mut query.height)] {
+        if *size == 0 {
+            *size = DEPICTION_DEFAULT;
+        } else if !DEPICTION_SIZES.contains(size) {
+            v.field(
+                field,
+                format!(
+                    "must be {} to {} pixels",
+                    DEPICTION_SIZES.start(),
+                    DEPICTION_SIZES.end()
+                ),
+            );
+        }
+    }
+    v.check()?;
+    Ok(query)
 }
 
 /// The caller's tenant. Until API keys exist (issue 7) every caller is the
@@ -68,8 +155,15 @@ fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, Status> {
     })
 }
 
-fn check_inline(molecules: &[pb::InputMolecule], max: usize) -> Result<(), Violations> {
+fn check_inline(
+    molecules: &[pb::InputMolecule],
+    priority: i32,
+    max: usize,
+) -> Result<(), Violations> {
     let mut v = Violations::default();
+    if let Err(e) = Priority::new(priority) {
+        v.field("priority", e.to_string());
+    }
     if molecules.is_empty() {
         v.field("molecules", "at least one molecule is required");
     }
@@ -100,11 +194,12 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         let pb::SubmitBatchRequest {
             molecules,
             display_name,
+            priority,
         } = request.into_inner();
-        check_inline(&molecules, self.max_inline_molecules)?;
+        check_inline(&molecules, priority, self.max_inline_molecules)?;
         Ok(Response::new(
             self.intake
-                .submit(&tenant, &display_name, molecules)
+                .submit(&tenant, &display_name, priority, molecules)
                 .await?,
         ))
     }
@@ -210,29 +305,87 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         let tenant = tenant_of(&request);
         let pb::GetAnalysisRequest { job_id, r#type } = request.into_inner();
         let job = job_ref(&tenant, &job_id)?;
-        if !ANALYSIS_TYPES.contains(&r#type.as_str()) {
-            return Err(Violations::one(
-                "type",
-                format!(
-                    "unknown analysis type {:?}; one of {}",
-                    r#type,
-                    ANALYSIS_TYPES.join(", ")
-                ),
-            )
-            .into());
-        }
-        let analyses = self
+        analysis_kind(&r#type)?;
+        let mut analysis = self
             .scheduler
             .clone()
-            .list_analyses(job)
+            .get_analysis(ipb::AnalysisRef {
+                job: Some(job),
+                r#type: r#type.clone(),
+            })
             .await?
-            .into_inner()
-            .analyses;
-        analyses
-            .into_iter()
-            .find(|a| a.r#type == r#type)
-            .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("analysis {type} has not been requested for job {job_id}", type = r#type)))
+            .into_inner();
+        if analysis.status == pb::AnalysisStatus::Complete as i32 {
+            let stored = self
+                .storage
+                .clone()
+                .get_analysis_result(ipb::AnalysisResultRef { job_id, r#type })
+                .await?
+                .into_inner();
+            analysis.result = stored.analysis.and_then(|a| a.result);
+        }
+        Ok(Response::new(analysis))
+    }
+
+    async fn run_analysis(
+        &self,
+        request: Request<pb::RunAnalysisRequest>,
+    ) -> Result<Response<pb::Analysis>, Status> {
+        let tenant = tenant_of(&request);
+        let pb::RunAnalysisRequest {
+            job_id,
+            r#type,
+            params,
+        } = request.into_inner();
+        let job = job_ref(&tenant, &job_id)?;
+        AnalysisRequest::parse(&r#type, &params)?;
+        self.scheduler
+            .clone()
+            .run_analysis(ipb::RunAnalysisRequest {
+                job: Some(job),
+                r#type,
+                params,
+            })
+            .await
+    }
+
+    async fn search_similar(
+        &self,
+        request: Request<pb::SearchSimilarRequest>,
+    ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
+        let tenant = tenant_of(&request);
+        let query = request.into_inner();
+        let job = job_ref(&tenant, &query.job_id)?;
+        check_search(&query)?;
+        let found = self.completed_job(job).await?;
+        self.analytics
+            .clone()
+            .search_similar(ipb::SearchRequest {
+                query: Some(query),
+                total_molecules: found.total_molecules,
+            })
+            .await
+    }
+
+    async fn depict(
+        &self,
+        request: Request<pb::DepictRequest>,
+    ) -> Result<Response<pb::Depiction>, Status> {
+        let tenant = tenant_of(&request);
+        let query = check_depict(request.into_inner())?;
+        let total_molecules = if query.job_id.is_empty() {
+            0
+        } else {
+            let job = job_ref(&tenant, &query.job_id)?;
+            self.completed_job(job).await?.total_molecules
+        };
+        self.analytics
+            .clone()
+            .depict(ipb::DepictJobRequest {
+                query: Some(query),
+                total_molecules,
+            })
+            .await
     }
 }
 
@@ -247,13 +400,22 @@ mod tests {
             molblock: "x".into(),
             ..Default::default()
         };
-        let v = check_inline(&[pb::InputMolecule::default(), both], 10).unwrap_err();
+        let v = check_inline(&[pb::InputMolecule::default(), both], 0, 10).unwrap_err();
         assert_eq!(v.fields()[0].0, "molecules[1]");
         assert_eq!(
-            check_inline(&[], 10).unwrap_err().fields()[0].0,
+            check_inline(&[], 0, 10).unwrap_err().fields()[0].0,
             "molecules"
         );
         let many = vec![pb::InputMolecule::default(); 3];
-        assert!(check_inline(&many, 2).is_err());
+        assert!(check_inline(&many, 0, 2).is_err());
+        let one = [pb::InputMolecule {
+            smiles: "C".into(),
+            ..Default::default()
+        }];
+        assert!(check_inline(&one, 9, 10).is_ok());
+        assert_eq!(
+            check_inline(&one, 10, 10).unwrap_err().fields()[0].0,
+            "priority"
+        );
     }
 }

@@ -14,10 +14,13 @@ pub mod grpc;
 pub mod rest;
 mod upload;
 
+use molbatch_telemetry::admin::AdminServer;
+use molbatch_telemetry::metrics::RpcMetricsLayer;
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::routing::get;
+use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::v1::mol_batch_server::MolBatchServer;
@@ -58,6 +61,7 @@ pub struct Server {
     http: (TcpListener, SocketAddr),
     grpc: Option<(TcpListener, SocketAddr)>,
     api: grpc::GatewayApi,
+    admin: Option<AdminServer>,
 }
 
 impl Server {
@@ -67,9 +71,14 @@ impl Server {
         let storage = StorageClient::new(lazy_channel(&config.upstreams.storage_url, None)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let analytics = AnalyticsClient::new(lazy_channel(&config.analytics_url, None)?)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let api = grpc::GatewayApi::new(
-            scheduler,
-            storage,
+            grpc::Upstreams {
+                scheduler,
+                storage,
+                analytics,
+            },
             config.chunk_size,
             config.max_inline_molecules,
         );
@@ -78,7 +87,13 @@ impl Server {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        Ok(Self { http, grpc, api })
+        let admin = config.admin.bind().await?;
+        Ok(Self {
+            http,
+            grpc,
+            api,
+            admin,
+        })
     }
 
     /// The public (gRPC + HTTP) address.
@@ -103,7 +118,8 @@ impl Server {
         let grpc = tonic::service::Routes::new(public)
             .add_service(health)
             .add_service(reflection)
-            .into_axum_router();
+            .into_axum_router()
+            .layer(RpcMetricsLayer::new("gateway"));
         // REST calls the same gRPC routes external clients reach.
         let rest = rest::Rest::new(PUBLIC_SERVICE, grpc.clone(), MAX_MESSAGE_BYTES)?;
         let openapi = rest.clone();
@@ -128,6 +144,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let router = Self::router(self.api)?;
+        let admin = self.admin.map(AdminServer::start);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -150,6 +167,9 @@ impl Server {
         let served = axum::serve(self.http.0, router)
             .with_graceful_shutdown(stopped(stop_rx))
             .await;
+        if let Some(admin) = admin {
+            admin.stop().await;
+        }
         if let Some(handle) = extra {
             if let Ok(Err(e)) = handle.await {
                 return Err(StartError::Serve(e));

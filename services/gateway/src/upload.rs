@@ -11,7 +11,7 @@ use bytes::Bytes;
 use molbatch_formats::{read_records, Format, FormatError, MolText, ReaderOptions, Record};
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
-use molbatch_proto::{internal as ipb, v1 as pb, TenantId, Violations};
+use molbatch_proto::{internal as ipb, v1 as pb, Priority, TenantId, Violations};
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 use tonic::Status;
@@ -50,8 +50,12 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
         id_column,
         delimiter,
         display_name,
+        priority,
     } = options;
     let mut v = Violations::default();
+    if let Err(e) = Priority::new(*priority) {
+        v.field("options.priority", e.to_string());
+    }
     let format = match pb::InputFormat::try_from(*format) {
         Ok(pb::InputFormat::Smiles) => Some(Format::Smiles),
         Ok(pb::InputFormat::Csv) => Some(Format::Csv),
@@ -146,7 +150,9 @@ impl Intake {
         mut data: tonic::Streaming<pb::UploadBatchRequest>,
     ) -> Result<pb::Job, Status> {
         let reader_options = reader_options(&options)?;
-        let job = self.create(tenant, &options.display_name).await?;
+        let job = self
+            .create(tenant, &options.display_name, options.priority)
+            .await?;
         let (byte_tx, byte_rx) = mpsc::channel(BYTE_BUFFER);
         let forward = async move {
             loop {
@@ -182,9 +188,10 @@ impl Intake {
         &self,
         tenant: &TenantId,
         display_name: &str,
+        priority: i32,
         molecules: Vec<pb::InputMolecule>,
     ) -> Result<pb::Job, Status> {
-        let job = self.create(tenant, display_name).await?;
+        let job = self.create(tenant, display_name, priority).await?;
         let mut chunk_sizes = Vec::new();
         let mut stored = Ok(());
         let mut index = 0u64;
@@ -214,10 +221,17 @@ impl Intake {
         self.finish(tenant, job, stored.map(|()| chunk_sizes)).await
     }
 
-    async fn create(&self, tenant: &TenantId, display_name: &str) -> Result<pb::Job, Status> {
+    /// Creates the job; `priority` was checked with the request's fields.
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        display_name: &str,
+        priority: i32,
+    ) -> Result<pb::Job, Status> {
         let request = ipb::CreateJobRequest {
             tenant_id: tenant.to_string(),
             display_name: display_name.to_owned(),
+            priority,
         };
         Ok(self
             .scheduler

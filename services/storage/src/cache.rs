@@ -20,6 +20,9 @@ pub trait Cache: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     /// Stores `value` under `key` for `ttl`.
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    /// Forgets `key` (absent is fine). Best effort, like every cache write:
+    /// what it fails to delete still expires with its TTL.
+    async fn delete(&self, key: &str);
 }
 
 /// An in-process [`Cache`] bounded in bytes; expired entries go first when
@@ -109,6 +112,10 @@ impl Cache for MemoryCache {
         entries.make_room(value.len(), capacity, now);
         entries.bytes += value.len();
         entries.map.insert(key.to_owned(), (now + ttl, value));
+    }
+
+    async fn delete(&self, key: &str) {
+        self.entries().remove(key);
     }
 }
 
@@ -285,6 +292,19 @@ impl Cache for RedisCache {
             tracing::warn!(%error, "redis SET failed; value not cached");
         }
     }
+
+    async fn delete(&self, key: &str) {
+        let Some(mut manager) = self.manager() else {
+            return;
+        };
+        if let Err(error) = redis::cmd("DEL")
+            .arg(self.key(key))
+            .query_async::<()>(&mut manager)
+            .await
+        {
+            tracing::warn!(%error, "redis DEL failed; the value expires with its TTL");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +319,16 @@ pub(crate) mod conformance {
         set_overwrites(cache).await;
         zero_ttl_is_a_miss(cache).await;
         values_expire_after_their_ttl(cache).await;
+        delete_forgets_the_key_only(cache).await;
+    }
+
+    async fn delete_forgets_the_key_only(cache: &dyn Cache) {
+        cache.set("gone", vec![1], Duration::from_secs(60)).await;
+        cache.set("kept", vec![2], Duration::from_secs(60)).await;
+        cache.delete("gone").await;
+        cache.delete("never-set").await;
+        assert_eq!(cache.get("gone").await, None);
+        assert_eq!(cache.get("kept").await, Some(vec![2]));
     }
 
     async fn absent_key_is_a_miss(cache: &dyn Cache) {

@@ -41,6 +41,12 @@ pub struct Config {
     /// service: it runs without a cache and reconnects in the background.
     #[arg(long = "storage-cache-url", env = "MOLBATCH_STORAGE_CACHE_URL")]
     pub cache_url: Option<String>,
+    /// Apply the database migrations and exit (the Kubernetes migrations Job).
+    #[arg(long = "migrate-only", env = "MOLBATCH_MIGRATE_ONLY")]
+    pub migrate_only: bool,
+    /// The admin port (`/metrics`, `/healthz`, `/readyz`).
+    #[command(flatten)]
+    pub admin: molbatch_telemetry::admin::AdminArgs,
 }
 
 impl std::fmt::Debug for Config {
@@ -51,6 +57,8 @@ impl std::fmt::Debug for Config {
             cache_ttl_secs,
             cache_bytes,
             cache_url,
+            migrate_only,
+            admin,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -58,6 +66,8 @@ impl std::fmt::Debug for Config {
             .field("cache_ttl_secs", cache_ttl_secs)
             .field("cache_bytes", cache_bytes)
             .field("cache_url", &cache_url.as_deref().map(mask_password))
+            .field("migrate_only", migrate_only)
+            .field("admin", admin)
             .finish()
     }
 }
@@ -87,6 +97,8 @@ impl Config {
             cache_ttl_secs: 86_400,
             cache_bytes: 256 << 20,
             cache_url: None,
+            migrate_only: false,
+            admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
     }
 

@@ -15,6 +15,14 @@ pub enum StorageError {
         /// The chunk.
         chunk_index: u32,
     },
+    /// No result is stored for the analysis.
+    #[error("no result of analysis {kind} of job {job_id} is stored")]
+    AnalysisResultNotFound {
+        /// The job.
+        job_id: String,
+        /// The analysis type.
+        kind: String,
+    },
     /// A stored payload could not be decoded.
     #[error("stored chunk {chunk_index} of job {job_id} is corrupt: {source}")]
     Corrupt {
@@ -36,7 +44,8 @@ pub enum StorageError {
 impl From<StorageError> for Status {
     fn from(err: StorageError) -> Self {
         match err {
-            StorageError::InputChunkNotFound { .. } => Status::not_found(err.to_string()),
+            StorageError::InputChunkNotFound { .. }
+            | StorageError::AnalysisResultNotFound { .. } => Status::not_found(err.to_string()),
             StorageError::Invalid(v) => v.into(),
             StorageError::Store(e) if e.is_transient() => {
                 Status::unavailable("storage unavailable, retry")

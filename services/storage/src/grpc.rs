@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -41,6 +42,10 @@ impl StorageApi {
 
     fn input_key(job_id: &str, chunk_index: u32) -> String {
         format!("input:{job_id}:{chunk_index}")
+    }
+
+    fn analysis_key(job_id: &str, kind: &str) -> String {
+        format!("analysis:{job_id}:{kind}")
     }
 }
 
@@ -170,6 +175,101 @@ impl ipb::storage_server::Storage for StorageApi {
             .await
             .map_err(StorageError::from)?;
         Ok(Response::new(ipb::PutResultChunkResponse {}))
+    }
+
+    async fn delete_job_data(
+        &self,
+        request: Request<ipb::DeleteJobDataRequest>,
+    ) -> Result<Response<ipb::DeleteJobDataResponse>, Status> {
+        let job_id = request.into_inner().job_id;
+        if job_id.is_empty() {
+            return Err(Violations::one("job_id", "required").into());
+        }
+        let deleted = self
+            .store
+            .delete_job(&job_id)
+            .await
+            .map_err(StorageError::from)?;
+        for chunk_index in deleted.input_chunks {
+            self.cache
+                .delete(&Self::input_key(&job_id, chunk_index))
+                .await;
+        }
+        for kind in AnalysisKind::ALL {
+            self.cache
+                .delete(&Self::analysis_key(&job_id, kind.as_str()))
+                .await;
+        }
+        Ok(Response::new(ipb::DeleteJobDataResponse {
+            deleted_chunks: deleted.chunks,
+        }))
+    }
+
+    async fn put_analysis_result(
+        &self,
+        request: Request<ipb::AnalysisResult>,
+    ) -> Result<Response<ipb::PutAnalysisResultResponse>, Status> {
+        let ipb::AnalysisResult { r#ref, analysis } = request.into_inner();
+        let ipb::AnalysisResultRef { job_id, r#type } = r#ref.unwrap_or_default();
+        let mut v = Violations::default();
+        if job_id.is_empty() {
+            v.field("ref.job_id", "required");
+        }
+        if AnalysisKind::parse(&r#type).is_none() {
+            v.field(
+                "ref.type",
+                format!("unknown analysis {type:?}", type = r#type),
+            );
+        }
+        v.check().map_err(StorageError::from)?;
+        let payload = analysis.unwrap_or_default().encode_to_vec();
+        // Durable first; the cached copy may then be replaced.
+        self.store
+            .put_analysis_result(&job_id, &r#type, payload.clone())
+            .await
+            .map_err(StorageError::from)?;
+        self.cache
+            .set(
+                &Self::analysis_key(&job_id, &r#type),
+                payload,
+                self.cache_ttl,
+            )
+            .await;
+        Ok(Response::new(ipb::PutAnalysisResultResponse {}))
+    }
+
+    async fn get_analysis_result(
+        &self,
+        request: Request<ipb::AnalysisResultRef>,
+    ) -> Result<Response<ipb::AnalysisResult>, Status> {
+        let r#ref = request.into_inner();
+        let key = Self::analysis_key(&r#ref.job_id, &r#ref.r#type);
+        let payload = match self.cache.get(&key).await {
+            Some(payload) => payload,
+            None => {
+                let stored = self
+                    .store
+                    .analysis_result(&r#ref.job_id, &r#ref.r#type)
+                    .await
+                    .map_err(StorageError::from)?
+                    .ok_or_else(|| StorageError::AnalysisResultNotFound {
+                        job_id: r#ref.job_id.clone(),
+                        kind: r#ref.r#type.clone(),
+                    })?;
+                self.cache.set(&key, stored.clone(), self.cache_ttl).await;
+                stored
+            }
+        };
+        let analysis =
+            pb::Analysis::decode(payload.as_slice()).map_err(|source| StorageError::Corrupt {
+                job_id: r#ref.job_id.clone(),
+                chunk_index: 0,
+                source,
+            })?;
+        Ok(Response::new(ipb::AnalysisResult {
+            r#ref: Some(r#ref),
+            analysis: Some(analysis),
+        }))
     }
 
     async fn list_results(

@@ -15,6 +15,8 @@ pub mod error;
 pub mod grpc;
 pub mod store;
 
+use molbatch_telemetry::admin::{AdminServer, Readiness};
+use molbatch_telemetry::metrics::RpcMetricsLayer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +62,7 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     api: grpc::StorageApi,
+    admin: Option<AdminServer>,
 }
 
 /// The scheme of `url` (before the first `:`; empty without one). Errors
@@ -111,12 +114,23 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database_url).await?;
         let cache = open_cache(config.cache_url.as_deref(), config.cache_bytes).await?;
+        let ping = store.clone();
+        let readiness = Readiness::new().check("database", move || {
+            let store = ping.clone();
+            async move { store.ping().await }
+        });
+        let admin = config
+            .admin
+            .bind()
+            .await?
+            .map(|admin| admin.with_readiness(readiness));
         let api = grpc::StorageApi::new(store, cache, config.cache_ttl());
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
             api,
+            admin,
         })
     }
 
@@ -135,17 +149,28 @@ impl Server {
             .set_serving::<StorageServer<grpc::StorageApi>>()
             .await;
         tracing::info!(addr = %self.addr, "storage serving");
-        tonic::transport::Server::builder()
+        let admin = self.admin.map(AdminServer::start);
+        let served = tonic::transport::Server::builder()
+            .layer(RpcMetricsLayer::new("storage"))
             .add_service(health)
             .add_service(StorageServer::new(self.api).max_decoding_message_size(64 << 20))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
-            .await?;
+            .await;
+        if let Some(admin) = admin {
+            admin.stop().await;
+        }
+        served?;
         Ok(())
     }
 }
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    if config.migrate_only {
+        open_store(&config.database_url).await?;
+        tracing::info!("storage migrations applied");
+        return Ok(());
+    }
     Server::bind(config)
         .await?
         .run(molbatch_telemetry::shutdown_signal())

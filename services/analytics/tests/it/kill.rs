@@ -41,8 +41,14 @@ async fn worker_killed_mid_lease_many_times_loses_and_duplicates_nothing() {
     );
 
     // Kill the worker at varied moments while the job runs; the same seed
-    // gives the same moments on every run.
-    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    // gives the same moments on every run, `MOLBATCH_FAILURE_SEED` others.
+    let seed = std::env::var("MOLBATCH_FAILURE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s != 0)
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    eprintln!("kill timings from seed {seed} (set MOLBATCH_FAILURE_SEED to vary them)");
+    let mut random = XorShift(seed);
     let mut kills = 0;
     let mut progress_at_kills = Vec::new();
     while kills < KILLS {

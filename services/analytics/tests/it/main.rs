@@ -10,5 +10,6 @@
 
 mod kill;
 mod poison;
+mod postgres_restart;
 mod redis_flush;
 mod support;

@@ -1,5 +1,5 @@
 //! A poison molecule that kills every worker process that computes it, inside
-//! a batch of a few thousand: the scheduler splits the chunk that holds it
+//! a batch of ten thousand: the scheduler splits the chunk that holds it
 //! down to that one molecule, which is reported as a WORKER_CRASH error, and
 //! the rest of the batch completes with every result present exactly once.
 
@@ -8,20 +8,22 @@ use std::time::{Duration, Instant};
 use molbatch_proto::v1 as pb;
 
 use crate::support::{
-    assert_same_results, computed, molecules, records, watch_until_done, Backend, RestartedWorker,
+    assert_same_results, computed, generated, records, watch_until_done, Backend, RestartedWorker,
 };
 
 /// A molecule no MOSES SMILES equals, planted with `--test-abort-on-smiles`.
 const POISON: &str = "CC(C)(C)C(=O)OCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
-/// Where the poison sits in the batch: inside the second chunk, off-centre.
-const POISON_INDEX: usize = 1_234;
+/// Where the poison sits in the batch: inside the seventh chunk, off-centre.
+const POISON_INDEX: usize = 6_789;
 /// Only guards a hang; the test ends when the job does.
-const DEADLINE: Duration = Duration::from_secs(240);
+const DEADLINE: Duration = Duration::from_secs(600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_molecule_is_isolated_and_the_batch_completes() {
     let started = Instant::now();
-    let mut smiles = molecules(2_000);
+    // Small molecules keep ten thousand of them quick to compute (twice:
+    // by the worker and by the reference below) on a loaded CI machine.
+    let mut smiles = generated(9_999);
     smiles.insert(POISON_INDEX, POISON.to_owned());
     let total = smiles.len() as u64;
 
@@ -33,7 +35,7 @@ async fn poison_molecule_is_isolated_and_the_batch_completes() {
         ..config
     })
     .await;
-    let job = backend.submit(&smiles, 500).await;
+    let job = backend.submit(&smiles, 1_000).await;
     let log = tempfile::NamedTempFile::new().unwrap();
     let worker = RestartedWorker::start(
         backend.worker_args(&["--concurrent-chunks", "1", "--test-abort-on-smiles", POISON]),

@@ -115,6 +115,7 @@ impl Backend {
             .create_job(ipb::CreateJobRequest {
                 tenant_id: "poison".to_owned(),
                 display_name: "poison.smi".to_owned(),
+                priority: 0,
             })
             .await
             .unwrap()
@@ -303,7 +304,12 @@ pub fn molecules(n: usize) -> Vec<String> {
             .map(|line| line.unwrap().split(',').next().unwrap().to_owned())
             .collect();
     }
-    // Small distinct molecules: alkyl chains with a varying substituent.
+    generated(n)
+}
+
+/// `n` small molecules, cheap to compute: alkyl chains of 1 to 40 carbons
+/// with one of eight substituents (320 distinct, repeating).
+pub fn generated(n: usize) -> Vec<String> {
     let tails = ["O", "N", "Cl", "C(=O)O", "c1ccccc1", "F", "S", "C#N"];
     (0..n)
         .map(|i| {
@@ -390,4 +396,152 @@ pub fn ended(job: &pb::Job) -> bool {
         pb::JobState::try_from(job.state).unwrap(),
         pb::JobState::Completed | pb::JobState::Failed | pb::JobState::Cancelled
     )
+}
+
+/// A Postgres cluster of one test's own: `initdb` into a temporary directory
+/// and `pg_ctl` on a free loopback port, so the test may stop and restart it
+/// without disturbing the machine's server or other tests. As root, the
+/// server runs as the `postgres` user (Postgres refuses root).
+pub struct ThrowawayPostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+    dir: tempfile::TempDir,
+}
+
+impl ThrowawayPostgres {
+    /// Creates and starts the cluster; `None` when Postgres' server binaries
+    /// are not installed.
+    pub async fn start() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .flatten()
+            .map(|version| version.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
+            .max()?;
+        let dir = tempfile::tempdir().unwrap();
+        let as_postgres = run_output("id", &["-u"]).trim() == "0";
+        if as_postgres {
+            run_output(
+                "chown",
+                &["postgres:postgres", dir.path().to_str().unwrap()],
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self {
+            bin,
+            data: dir.path().join("data"),
+            port,
+            as_postgres,
+            dir,
+        };
+        cluster.pg(
+            "initdb",
+            &[
+                "-D",
+                cluster.data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+        );
+        cluster.ctl("start");
+        Some(cluster)
+    }
+
+    /// The database URL of the cluster's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (fast shutdown: open connections are cut), waits
+    /// `down`, and starts it again on the same port.
+    pub async fn restart(&self, down: Duration) {
+        self.ctl("stop");
+        tokio::time::sleep(down).await;
+        self.ctl("start");
+    }
+
+    /// Stops the server; the directory goes with `self`.
+    pub async fn stop(self) {
+        self.ctl("stop");
+    }
+
+    fn ctl(&self, action: &str) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log");
+        self.pg(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-m",
+                "fast",
+                "-w",
+                action,
+            ],
+        );
+    }
+
+    /// A command running one of the server binaries, as `postgres` when we
+    /// are root.
+    fn command(&self, program: &str) -> std::process::Command {
+        let program = self.bin.join(program);
+        if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    /// Runs one of the server binaries; panics with its output if it fails.
+    fn pg(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for ThrowawayPostgres {
+    /// A failing test still stops its server (immediately; nothing to keep).
+    fn drop(&mut self) {
+        if self.data.join("postmaster.pid").exists() {
+            let _ = self
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "immediate", "stop"])
+                .output();
+        }
+    }
+}
+
+fn run_output(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{program} {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

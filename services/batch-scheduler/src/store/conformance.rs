@@ -1,7 +1,7 @@
 //! One suite every [`JobStore`] backend must pass. Time is passed explicitly,
 //! so lease expiry and backoff are tested without sleeping.
 
-use molbatch_proto::{JobId, TenantId};
+use molbatch_proto::{JobId, Priority, TenantId};
 
 use super::JobStore;
 use crate::error::SchedulerError;
@@ -19,25 +19,260 @@ fn tenant(name: &str) -> TenantId {
 }
 
 /// Runs every check on a fresh store; each check uses its own tenant and jobs.
+/// Runs every check on a fresh store; each check uses its own tenant and jobs.
+/// Completed jobs queue analysis tasks, which the next check would lease:
+/// [`drain_analyses`] runs them between checks.
 pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
+    // First: it needs a queue holding only its own tasks.
+    tenants_take_turns_and_priority_orders_a_tenants_jobs(store).await;
+    drain_analyses(store).await;
     sealing_queues_every_chunk(store).await;
+    drain_analyses(store).await;
     leases_complete_the_job_in_order(store).await;
+    drain_analyses(store).await;
     expired_lease_is_offered_again_and_stale_completion_is_refused(store).await;
+    drain_analyses(store).await;
     expired_lease_is_offered_again_only_after_its_backoff(store).await;
+    drain_analyses(store).await;
     failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store).await;
+    drain_analyses(store).await;
     exhausted_single_molecule_comes_back_poisoned(store).await;
+    drain_analyses(store).await;
     cancel_stops_queued_tasks_and_running_ones_at_renewal(store).await;
+    drain_analyses(store).await;
     other_tenants_jobs_are_not_found(store).await;
+    drain_analyses(store).await;
     aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store).await;
+    drain_analyses(store).await;
     exhausted_chunk_splits_in_halves_and_the_job_completes(store).await;
+    drain_analyses(store).await;
     repeated_splitting_isolates_the_poison_molecule(store).await;
+    drain_analyses(store).await;
     cancel_stops_split_children(store).await;
+    drain_analyses(store).await;
+    analyses_run_as_tasks_of_completed_jobs(store).await;
+    drain_analyses(store).await;
+    // Last: it expires every job that ended before it.
+    ended_jobs_expire_after_the_retention_period_and_are_purged_once(store).await;
+}
+
+/// Far past every check's clock: everything queued is ready.
+const DRAIN_AT: i64 = 1 << 50;
+
+/// Leases every ready task and completes the analysis tasks among them; the
+/// chunk tasks it leased stay leased (until long after any check's clock).
+async fn drain_analyses(store: &dyn JobStore) {
+    loop {
+        let leases = store
+            .lease_tasks("drain", 100, TTL, &POLICY, DRAIN_AT)
+            .await
+            .unwrap();
+        if leases.is_empty() {
+            return;
+        }
+        for lease in leases.iter().filter(|l| l.analysis.is_some()) {
+            store
+                .complete_task(lease.task_id, &lease.lease_id, 0, 0, None, DRAIN_AT)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Leases `max` tasks at `now` and names them (job, chunk).
+async fn lease_names(store: &dyn JobStore, max: u32, now: i64) -> (Vec<Lease>, Vec<(JobId, u32)>) {
+    let leases = store
+        .lease_tasks("w", max, TTL, &POLICY, now)
+        .await
+        .unwrap();
+    let mut names: Vec<(JobId, u32)> = leases.iter().map(|l| (l.job_id, l.chunk_index)).collect();
+    names.sort();
+    (leases, names)
+}
+
+async fn tenants_take_turns_and_priority_orders_a_tenants_jobs(store: &dyn JobStore) {
+    let (big, small) = (tenant("fair-big"), tenant("fair-small"));
+    let (backlog, urgent, little) = (JobId::new(), JobId::new(), JobId::new());
+    // `big` queues a long job, then an urgent one; `small` comes last.
+    store
+        .create_job(backlog, &big, "", Priority::default(), 100)
+        .await
+        .unwrap();
+    store
+        .seal_job(&big, backlog, 100, &[10; 10], 100)
+        .await
+        .unwrap();
+    let high = Priority::new(5).unwrap();
+    store.create_job(urgent, &big, "", high, 200).await.unwrap();
+    store
+        .seal_job(&big, urgent, 20, &[10, 10], 200)
+        .await
+        .unwrap();
+    store
+        .create_job(little, &small, "", Priority::default(), 300)
+        .await
+        .unwrap();
+    store
+        .seal_job(&small, little, 20, &[10, 10], 300)
+        .await
+        .unwrap();
+
+    // Turn 1 and 2 of each tenant: big's urgent job before its backlog, and
+    // small is not starved behind big's 12 chunks.
+    let (first, names) = lease_names(store, 4, 400).await;
+    let mut expected = vec![(urgent, 0), (urgent, 1), (little, 0), (little, 1)];
+    expected.sort();
+    assert_eq!(names, expected);
+    // Leases held count: big holds 2, small 2 and has nothing left.
+    let (second, names) = lease_names(store, 2, 400).await;
+    assert_eq!(names, vec![(backlog, 0), (backlog, 1)]);
+    // A tenant's turn counts the leases it holds: with small's released,
+    // small's work comes first. Small's work is now the two automatic
+    // analyses of its completed job (turns 1 and 2) and a new job (turn 3);
+    // big holds two leases, so its next task, an analysis of its completed
+    // priority-5 job, is its turn 3 and goes before small's turn 3 by
+    // priority; its third backlog chunk (turn 5) waits.
+    for lease in &first {
+        store
+            .complete_task(lease.task_id, &lease.lease_id, 10, 0, None, 500)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.job(&small, little).await.unwrap().state,
+        JobState::Completed
+    );
+    let late = JobId::new();
+    store
+        .create_job(late, &small, "", Priority::default(), 600)
+        .await
+        .unwrap();
+    store.seal_job(&small, late, 10, &[10], 600).await.unwrap();
+    let (third, _) = lease_names(store, 4, 700).await;
+    let mut chunks: Vec<(JobId, u32)> = third
+        .iter()
+        .filter(|l| l.analysis.is_none())
+        .map(|l| (l.job_id, l.chunk_index))
+        .collect();
+    chunks.sort();
+    assert_eq!(chunks, vec![(late, 0)]);
+    let mut analyses: Vec<JobId> = third
+        .iter()
+        .filter(|l| l.analysis.is_some())
+        .map(|l| l.job_id)
+        .collect();
+    analyses.sort();
+    let mut expected = vec![little, little, urgent];
+    expected.sort();
+    assert_eq!(analyses, expected);
+    // Finish everything so later checks see an empty queue.
+    let mut open: Vec<Lease> = second.into_iter().chain(third).collect();
+    loop {
+        for lease in open.drain(..) {
+            store
+                .complete_task(lease.task_id, &lease.lease_id, 10, 0, None, 800)
+                .await
+                .unwrap();
+        }
+        open = store.lease_tasks("w", 10, TTL, &POLICY, 800).await.unwrap();
+        if open.is_empty() {
+            break;
+        }
+    }
+    for (t, id) in [
+        (&big, backlog),
+        (&big, urgent),
+        (&small, little),
+        (&small, late),
+    ] {
+        assert_eq!(store.job(t, id).await.unwrap().state, JobState::Completed);
+    }
+    assert_eq!(store.job(&big, urgent).await.unwrap().priority, 5);
+}
+
+async fn ended_jobs_expire_after_the_retention_period_and_are_purged_once(store: &dyn JobStore) {
+    const RETENTION: i64 = 86_400_000;
+    let t = tenant("retention");
+    let (done, running) = (JobId::new(), JobId::new());
+    for id in [done, running] {
+        store
+            .create_job(id, &t, "", Priority::default(), 5_000_000)
+            .await
+            .unwrap();
+        store.seal_job(&t, id, 1, &[1], 5_000_000).await.unwrap();
+    }
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 5_000_000)
+        .await
+        .unwrap();
+    let lease = leases.iter().find(|l| l.job_id == done).unwrap();
+    store
+        .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, 5_000_100)
+        .await
+        .unwrap();
+
+    // One millisecond early: nothing of ours expires.
+    let early = store
+        .expire_jobs(RETENTION, 1000, 5_000_099 + RETENTION)
+        .await
+        .unwrap();
+    assert!(!early.contains(&done));
+    assert_eq!(
+        store.job(&t, done).await.unwrap().state,
+        JobState::Completed
+    );
+
+    let expired = store
+        .expire_jobs(RETENTION, 1000, 5_000_100 + RETENTION)
+        .await
+        .unwrap();
+    assert!(expired.contains(&done), "{expired:?}");
+    assert!(!expired.contains(&running), "a running job never expires");
+    match store.job(&t, done).await {
+        Err(SchedulerError::Expired { job, at_ms }) => {
+            assert_eq!((job, at_ms), (done, 5_000_100 + RETENTION));
+        }
+        other => panic!("expected Expired, got {other:?}"),
+    }
+    assert!(matches!(
+        store.cancel_job(&t, done, 5_000_200 + RETENTION).await,
+        Err(SchedulerError::Expired { .. })
+    ));
+    // Another tenant still gets plain "not found".
+    assert!(matches!(
+        store.job(&tenant("someone-else"), done).await,
+        Err(SchedulerError::JobNotFound(_))
+    ));
+    let listed: Vec<JobId> = store
+        .list_jobs(&t, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(listed, vec![running]);
+    // Expiring again finds nothing new; storage is asked to purge it once.
+    let again = store
+        .expire_jobs(RETENTION, 1000, 5_000_300 + RETENTION)
+        .await
+        .unwrap();
+    assert!(!again.contains(&done));
+    assert!(store.unpurged_jobs(1000).await.unwrap().contains(&done));
+    store.mark_purged(done).await.unwrap();
+    assert!(!store.unpurged_jobs(1000).await.unwrap().contains(&done));
+    store
+        .cancel_job(&t, running, 5_000_400 + RETENTION)
+        .await
+        .unwrap();
 }
 
 async fn sealing_queues_every_chunk(store: &dyn JobStore) {
     let t = tenant("seal");
     let id = JobId::new();
-    let job = store.create_job(id, &t, "batch.smi", 1_000).await.unwrap();
+    let job = store
+        .create_job(id, &t, "batch.smi", Priority::default(), 1_000)
+        .await
+        .unwrap();
     assert_eq!(job.state, JobState::Uploading);
     // Nothing is leasable before sealing.
     assert!(store
@@ -68,7 +303,7 @@ async fn sealing_queues_every_chunk(store: &dyn JobStore) {
     assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Running);
     for l in leases {
         store
-            .complete_task(l.task_id, &l.lease_id, 1, 0, 2_500)
+            .complete_task(l.task_id, &l.lease_id, 1, 0, None, 2_500)
             .await
             .unwrap();
     }
@@ -83,7 +318,10 @@ async fn sealing_queues_every_chunk(store: &dyn JobStore) {
 async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
     let t = tenant("order");
     let id = JobId::new();
-    store.create_job(id, &t, "", 10_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 10_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 15, &[10, 5], 10_000).await.unwrap();
     let first = store
         .lease_tasks("w", 1, TTL, &POLICY, 10_000)
@@ -106,7 +344,7 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
         .unwrap());
     assert_eq!(
         store
-            .complete_task(second[0].task_id, &second[0].lease_id, 4, 1, 12_000)
+            .complete_task(second[0].task_id, &second[0].lease_id, 4, 1, None, 12_000)
             .await
             .unwrap(),
         Some(id)
@@ -117,7 +355,7 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
         (JobState::Running, 5, 1)
     );
     store
-        .complete_task(first[0].task_id, &first[0].lease_id, 9, 1, 13_000)
+        .complete_task(first[0].task_id, &first[0].lease_id, 9, 1, None, 13_000)
         .await
         .unwrap();
     let job = store.job(&t, id).await.unwrap();
@@ -134,7 +372,7 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
     // A completion repeated with the same lease does not count twice.
     assert_eq!(
         store
-            .complete_task(first[0].task_id, &first[0].lease_id, 9, 1, 14_000)
+            .complete_task(first[0].task_id, &first[0].lease_id, 9, 1, None, 14_000)
             .await
             .unwrap(),
         None
@@ -145,7 +383,10 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
 async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &dyn JobStore) {
     let t = tenant("expiry");
     let id = JobId::new();
-    store.create_job(id, &t, "", 20_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 20_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 3, &[3], 20_000).await.unwrap();
     let lost = store
         .lease_tasks("dies", 1, TTL, &POLICY, 20_000)
@@ -171,14 +412,14 @@ async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &
         .unwrap());
     assert_eq!(
         store
-            .complete_task(lost.task_id, &lost.lease_id, 3, 0, 60_000)
+            .complete_task(lost.task_id, &lost.lease_id, 3, 0, None, 60_000)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .complete_task(again.task_id, &again.lease_id, 3, 0, 60_000)
+            .complete_task(again.task_id, &again.lease_id, 3, 0, None, 60_000)
             .await
             .unwrap(),
         Some(id)
@@ -204,7 +445,10 @@ fn past_expiry(deadline: i64, attempt: u32) -> i64 {
 async fn expired_lease_is_offered_again_only_after_its_backoff(store: &dyn JobStore) {
     let t = tenant("expiry-backoff");
     let id = JobId::new();
-    store.create_job(id, &t, "", 30_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 30_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 2, &[2], 30_000).await.unwrap();
     let mut now = 30_000;
     let mut lease = store
@@ -241,7 +485,7 @@ async fn expired_lease_is_offered_again_only_after_its_backoff(store: &dyn JobSt
     assert_eq!(POLICY.backoff_ms(2), 2 * POLICY.backoff_ms(1));
     assert_eq!(
         store
-            .complete_task(lease.task_id, &lease.lease_id, 2, 0, now)
+            .complete_task(lease.task_id, &lease.lease_id, 2, 0, None, now)
             .await
             .unwrap(),
         Some(id)
@@ -252,13 +496,16 @@ async fn expired_lease_is_offered_again_only_after_its_backoff(store: &dyn JobSt
 async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store: &dyn JobStore) {
     let t = tenant("retry");
     let id = JobId::new();
-    store.create_job(id, &t, "", 100_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 100_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 2, &[1, 1], 100_000).await.unwrap();
     let mut now = 100_000;
     let leases = store.lease_tasks("w", 2, TTL, &POLICY, now).await.unwrap();
     let (bad, good) = (&leases[0], &leases[1]);
     store
-        .complete_task(good.task_id, &good.lease_id, 1, 0, now)
+        .complete_task(good.task_id, &good.lease_id, 1, 0, None, now)
         .await
         .unwrap();
     let (outcome, _) = store
@@ -314,7 +561,7 @@ async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(sto
         (bad.task_id, 1, true, 1)
     );
     store
-        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, now)
+        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, None, now)
         .await
         .unwrap();
     let job = store.job(&t, id).await.unwrap();
@@ -333,7 +580,10 @@ async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(sto
 async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
     let t = tenant("reap");
     let id = JobId::new();
-    store.create_job(id, &t, "", 200_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 200_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 1, &[1], 200_000).await.unwrap();
     let mut now = 200_000;
     let mut task_id = None;
@@ -374,7 +624,7 @@ async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
         (task_id, 1, true, 0, 0, 0)
     );
     store
-        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, now)
+        .complete_task(poisoned.task_id, &poisoned.lease_id, 0, 1, None, now)
         .await
         .unwrap();
     let job = store.job(&t, id).await.unwrap();
@@ -392,7 +642,10 @@ async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
 async fn cancel_stops_queued_tasks_and_running_ones_at_renewal(store: &dyn JobStore) {
     let t = tenant("cancel");
     let id = JobId::new();
-    store.create_job(id, &t, "", 300_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 300_000)
+        .await
+        .unwrap();
     store
         .seal_job(&t, id, 3, &[1, 1, 1], 300_000)
         .await
@@ -430,7 +683,10 @@ async fn cancel_stops_queued_tasks_and_running_ones_at_renewal(store: &dyn JobSt
 async fn other_tenants_jobs_are_not_found(store: &dyn JobStore) {
     let (mine, theirs) = (tenant("mine"), tenant("theirs"));
     let id = JobId::new();
-    store.create_job(id, &mine, "", 500_000).await.unwrap();
+    store
+        .create_job(id, &mine, "", Priority::default(), 500_000)
+        .await
+        .unwrap();
     assert!(matches!(
         store.job(&theirs, id).await,
         Err(SchedulerError::JobNotFound(_))
@@ -451,7 +707,10 @@ async fn other_tenants_jobs_are_not_found(store: &dyn JobStore) {
 async fn aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store: &dyn JobStore) {
     let t = tenant("abort");
     let id = JobId::new();
-    store.create_job(id, &t, "bad.csv", 600_000).await.unwrap();
+    store
+        .create_job(id, &t, "bad.csv", Priority::default(), 600_000)
+        .await
+        .unwrap();
     let job = store
         .abort_job(
             &t,
@@ -488,7 +747,10 @@ fn shape(l: &Lease) -> (u32, u64, u32, u32, u32, u32, bool) {
 async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobStore) {
     let t = tenant("split");
     let id = JobId::new();
-    store.create_job(id, &t, "", 800_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 800_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 14, &[4, 10], 800_000).await.unwrap();
     let mut now = 800_000;
     let first = store
@@ -498,7 +760,7 @@ async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobS
         .remove(0);
     assert_eq!(shape(&first), (0, 0, 0, 0, 4, 1, false));
     store
-        .complete_task(first.task_id, &first.lease_id, 4, 0, now)
+        .complete_task(first.task_id, &first.lease_id, 4, 0, None, now)
         .await
         .unwrap();
     // Chunk 1 kills every worker that takes it.
@@ -527,7 +789,7 @@ async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobS
         .unwrap());
     assert_eq!(
         store
-            .complete_task(lost.task_id, &lost.lease_id, 10, 0, now)
+            .complete_task(lost.task_id, &lost.lease_id, 10, 0, None, now)
             .await
             .unwrap(),
         None
@@ -559,7 +821,14 @@ async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobS
     for leaf in quarters.iter().chain(&halves[1..]) {
         assert_eq!(
             store
-                .complete_task(leaf.task_id, &leaf.lease_id, leaf.molecule_count, 0, now)
+                .complete_task(
+                    leaf.task_id,
+                    &leaf.lease_id,
+                    leaf.molecule_count,
+                    0,
+                    None,
+                    now
+                )
                 .await
                 .unwrap(),
             Some(id)
@@ -584,7 +853,10 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
     const POISON: u64 = 7;
     let t = tenant("poison");
     let id = JobId::new();
-    store.create_job(id, &t, "", 900_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 900_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 9, &[3, 6], 900_000).await.unwrap();
     let now = 900_000;
     let mut results = vec![0u32; 9];
@@ -596,6 +868,14 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
         }
         for l in leases {
             assert_eq!(l.job_id, id);
+            if l.analysis.is_some() {
+                // The completed job's automatic analyses.
+                store
+                    .complete_task(l.task_id, &l.lease_id, 0, 0, None, now)
+                    .await
+                    .unwrap();
+                continue;
+            }
             // Every task reads its molecules where sealing stored them.
             let (input_chunk, chunk_start) = if l.first_index < 3 { (0, 0) } else { (1, 3) };
             assert_eq!(
@@ -608,7 +888,7 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
                 assert_eq!((l.first_index, l.molecule_count), (POISON, 1), "{l:?}");
                 poisoned_seen += 1;
                 store
-                    .complete_task(l.task_id, &l.lease_id, 0, 1, now)
+                    .complete_task(l.task_id, &l.lease_id, 0, 1, None, now)
                     .await
                     .unwrap();
             } else if range.contains(&POISON) {
@@ -625,7 +905,7 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
                 continue;
             } else {
                 store
-                    .complete_task(l.task_id, &l.lease_id, l.molecule_count, 0, now)
+                    .complete_task(l.task_id, &l.lease_id, l.molecule_count, 0, None, now)
                     .await
                     .unwrap();
             }
@@ -654,7 +934,10 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
 async fn cancel_stops_split_children(store: &dyn JobStore) {
     let t = tenant("cancel-split");
     let id = JobId::new();
-    store.create_job(id, &t, "", 1_000_000).await.unwrap();
+    store
+        .create_job(id, &t, "", Priority::default(), 1_000_000)
+        .await
+        .unwrap();
     store.seal_job(&t, id, 8, &[8], 1_000_000).await.unwrap();
     let now = 1_000_000;
     let whole = store
@@ -700,4 +983,182 @@ async fn cancel_stops_split_children(store: &dyn JobStore) {
     assert_eq!(outcome, FailOutcome::JobEnded);
     let job = store.job(&t, id).await.unwrap();
     assert_eq!((job.state, job.total_chunks), (JobState::Cancelled, 2));
+}
+
+/// The analysis leases among `leases`, by kind.
+fn analysis_leases(leases: &[Lease], job: JobId) -> std::collections::BTreeMap<String, Lease> {
+    leases
+        .iter()
+        .filter(|l| l.job_id == job)
+        .filter_map(|l| Some((l.analysis.as_ref()?.kind.clone(), l.clone())))
+        .collect()
+}
+
+async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
+    use std::collections::BTreeMap;
+    let t = tenant("analyses");
+    let id = JobId::new();
+    store
+        .create_job(id, &t, "", Priority::default(), 4_000_000)
+        .await
+        .unwrap();
+    store.seal_job(&t, id, 7, &[7], 4_000_000).await.unwrap();
+    let none = BTreeMap::new();
+    // Not before the job completes.
+    assert!(matches!(
+        store
+            .run_analysis(&t, id, "scaffolds", &none, 4_000_000)
+            .await,
+        Err(SchedulerError::WrongState { .. })
+    ));
+    let chunk = store
+        .lease_tasks("w", 10, TTL, &POLICY, 4_000_000)
+        .await
+        .unwrap();
+    assert_eq!(chunk.len(), 1);
+    store
+        .complete_task(chunk[0].task_id, &chunk[0].lease_id, 6, 1, None, 4_000_100)
+        .await
+        .unwrap();
+    // The automatic analyses are pending, then computing once leased.
+    let statuses = |list: Vec<super::AnalysisRecord>| -> Vec<(String, String)> {
+        list.into_iter().map(|a| (a.kind, a.status)).collect()
+    };
+    assert_eq!(
+        statuses(store.analyses(&t, id).await.unwrap()),
+        [
+            ("deduplication".into(), "pending".into()),
+            ("statistics".into(), "pending".into())
+        ]
+    );
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 4_000_200)
+        .await
+        .unwrap();
+    let by_kind = analysis_leases(&leases, id);
+    assert_eq!(by_kind.len(), 2, "{leases:?}");
+    let dedup = &by_kind["deduplication"];
+    assert_eq!(
+        dedup.molecule_count, 7,
+        "an analysis task covers the job's molecules"
+    );
+    assert!(store
+        .renew_lease(dedup.task_id, &dedup.lease_id, TTL, 4_000_300)
+        .await
+        .unwrap());
+    assert_eq!(
+        statuses(store.analyses(&t, id).await.unwrap()),
+        [
+            ("deduplication".into(), "computing".into()),
+            ("statistics".into(), "computing".into())
+        ]
+    );
+    store
+        .complete_task(dedup.task_id, &dedup.lease_id, 0, 0, None, 4_000_400)
+        .await
+        .unwrap();
+    let stats = &by_kind["statistics"];
+    store
+        .complete_task(
+            stats.task_id,
+            &stats.lease_id,
+            0,
+            0,
+            Some("no numeric column"),
+            4_000_400,
+        )
+        .await
+        .unwrap();
+    let stats_record = store.analysis(&t, id, "statistics").await.unwrap();
+    assert_eq!(
+        (stats_record.status.as_str(), stats_record.reason.as_str()),
+        ("skipped", "no numeric column")
+    );
+    assert_eq!(
+        store
+            .analysis(&t, id, "deduplication")
+            .await
+            .unwrap()
+            .status,
+        "complete"
+    );
+    assert!(matches!(
+        store.analysis(&t, id, "scaffolds").await,
+        Err(SchedulerError::AnalysisNotFound { .. })
+    ));
+
+    // On request, with parameters; the same request again changes nothing,
+    // other parameters wait until it ends.
+    let p1: BTreeMap<String, String> = [("threshold".to_owned(), "0.8".to_owned())].into();
+    let p2: BTreeMap<String, String> = [("threshold".to_owned(), "0.9".to_owned())].into();
+    let first = store
+        .run_analysis(&t, id, "similarity_matrix", &p1, 4_000_500)
+        .await
+        .unwrap();
+    assert_eq!((first.status.as_str(), &first.params), ("pending", &p1));
+    let again = store
+        .run_analysis(&t, id, "similarity_matrix", &p1, 4_000_600)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert!(matches!(
+        store
+            .run_analysis(&t, id, "similarity_matrix", &p2, 4_000_600)
+            .await,
+        Err(SchedulerError::AnalysisBusy { .. })
+    ));
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 4_000_700)
+        .await
+        .unwrap();
+    let matrix = analysis_leases(&leases, id)["similarity_matrix"].clone();
+    assert_eq!(matrix.analysis.as_ref().unwrap().params, p1);
+    // A failure that retrying cannot help fails the analysis, never splits.
+    let (outcome, _) = store
+        .fail_task(
+            matrix.task_id,
+            &matrix.lease_id,
+            "out of memory",
+            false,
+            &POLICY,
+            4_000_800,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::AnalysisFailed);
+    let failed = store.analysis(&t, id, "similarity_matrix").await.unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.reason.as_str()),
+        ("failed", "out of memory (attempt 1)")
+    );
+    // Once ended it runs again with new parameters.
+    let rerun = store
+        .run_analysis(&t, id, "similarity_matrix", &p2, 4_000_900)
+        .await
+        .unwrap();
+    assert_eq!((rerun.status.as_str(), &rerun.params), ("pending", &p2));
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 4_001_000)
+        .await
+        .unwrap();
+    let matrix = analysis_leases(&leases, id)["similarity_matrix"].clone();
+    assert_eq!(matrix.analysis.unwrap().params, p2);
+    store
+        .complete_task(matrix.task_id, &matrix.lease_id, 0, 0, None, 4_001_100)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .analysis(&t, id, "similarity_matrix")
+            .await
+            .unwrap()
+            .status,
+        "complete"
+    );
+    // The job itself never moved.
+    let job = store.job(&t, id).await.unwrap();
+    assert_eq!(
+        (job.state, job.processed_molecules, job.completed_chunks),
+        (JobState::Completed, 7, 1)
+    );
 }

@@ -11,7 +11,9 @@ mod sqlite;
 pub use postgres::PgJobStore;
 pub use sqlite::SqliteJobStore;
 
-use molbatch_proto::{JobId, TenantId};
+use std::collections::BTreeMap;
+
+use molbatch_proto::{JobId, Priority, TenantId};
 
 use crate::error::SchedulerError;
 use crate::jobs::{FailOutcome, JobRecord, Lease, RetryPolicy};
@@ -25,10 +27,41 @@ pub struct AnalysisRecord {
     pub status: String,
     /// Why it failed or was skipped.
     pub reason: String,
+    /// The parameters it runs with.
+    pub params: BTreeMap<String, String>,
     /// Creation time, ms.
     pub created_at_ms: i64,
     /// Last change, ms.
     pub updated_at_ms: i64,
+}
+
+/// Queued tasks of one tenant, priority and queue.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueDepth {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Job priority.
+    pub priority: i64,
+    /// `chunks` or `analyses`.
+    pub queue: String,
+    /// Queued tasks.
+    pub tasks: i64,
+}
+
+/// The queue-depth query, the same SQL on both backends.
+const QUEUE_DEPTH_SQL: &str = "select j.tenant_id, j.priority,
+        case when t.analysis_type is null then 'chunks' else 'analyses' end as queue,
+        count(*) as tasks
+    from task t join job j on j.id = t.job_id
+    where t.state = 'queued'
+      and (j.state in ('queued', 'running') or (t.analysis_type is not null and j.state = 'completed'))
+    group by 1, 2, 3 order by 1, 2, 3";
+
+impl AnalysisRecord {
+    /// Pending or computing: a task of it is queued or leased.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "pending" | "computing")
+    }
 }
 
 /// Durable job records and the chunk task queue.
@@ -40,6 +73,7 @@ pub trait JobStore: Send + Sync + 'static {
         id: JobId,
         tenant: &TenantId,
         display_name: &str,
+        priority: Priority,
         now: i64,
     ) -> Result<JobRecord, SchedulerError>;
 
@@ -63,10 +97,11 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<JobRecord, SchedulerError>;
 
-    /// A job of `tenant`.
+    /// A job of `tenant`; [`SchedulerError::Expired`] once retention removed
+    /// its results.
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError>;
 
-    /// `tenant`'s jobs, newest first, skipping `offset`.
+    /// `tenant`'s jobs that have not expired, newest first, skipping `offset`.
     async fn list_jobs(
         &self,
         tenant: &TenantId,
@@ -85,6 +120,12 @@ pub trait JobStore: Send + Sync + 'static {
     /// Leases up to `max` ready tasks (queued and past backoff, or leased with
     /// attempts left and a lease that expired at least
     /// `policy.backoff_ms(attempt)` ago) until `now + ttl_ms`.
+    ///
+    /// Order: tenants take turns — a tenant's n-th ready task ranks after
+    /// every tenant's (n − 1)-th, counting the leases it already holds — so a
+    /// tenant with a million molecules queued cannot starve one with a
+    /// hundred; within a tenant, higher-priority jobs first, then older jobs,
+    /// then chunk order.
     async fn lease_tasks(
         &self,
         worker_id: &str,
@@ -103,17 +144,42 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<bool, SchedulerError>;
 
-    /// Marks a leased task done and moves its job's counters (and state, on
-    /// the last chunk) in the same transaction. `None` when the lease was
-    /// already lost; otherwise the job id.
+    /// Marks a leased task done, in one transaction with its effects: a
+    /// chunk moves its job's counters (and state, on the last chunk, which
+    /// also queues the automatic analyses); an analysis task completes its
+    /// analysis, or skips it with `skipped` as the reason. `None` when the
+    /// lease was already lost; otherwise the job id.
     async fn complete_task(
         &self,
         task_id: i64,
         lease_id: &str,
         valid: u32,
         invalid: u32,
+        skipped: Option<&str>,
         now: i64,
     ) -> Result<Option<JobId>, SchedulerError>;
+
+    /// Queues analysis `kind` of a completed job with `params` (checked by
+    /// the caller): a new analysis task, the analysis pending. While it is
+    /// pending or computing, the same parameters return it unchanged and
+    /// others are refused ([`SchedulerError::AnalysisBusy`]).
+    async fn run_analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<AnalysisRecord, SchedulerError>;
+
+    /// One analysis of a job; [`SchedulerError::AnalysisNotFound`] if never
+    /// run.
+    async fn analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+    ) -> Result<AnalysisRecord, SchedulerError>;
 
     /// Gives a leased task back for a retry after backoff, or fails its job.
     async fn fail_task(
@@ -126,13 +192,41 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<(FailOutcome, Option<JobId>), SchedulerError>;
 
-    /// Fails the jobs of tasks whose lease expired on their last attempt;
-    /// returns the jobs that changed.
+    /// Splits (or poisons) tasks whose lease expired on their last attempt;
+    /// returns the jobs that changed. On Postgres it runs under an advisory
+    /// lock, so of several scheduler replicas one reaps at a time and the
+    /// others return nothing.
     async fn reap_exhausted(
         &self,
         policy: &RetryPolicy,
         now: i64,
     ) -> Result<Vec<JobId>, SchedulerError>;
+
+    /// Retention: marks up to `limit` jobs that ended at least `retention_ms`
+    /// ago expired (they then answer [`SchedulerError::Expired`]) and returns
+    /// them. Under an advisory lock on Postgres, like
+    /// [`JobStore::reap_exhausted`].
+    async fn expire_jobs(
+        &self,
+        retention_ms: i64,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError>;
+
+    /// Expired jobs whose stored data is not yet confirmed deleted, oldest
+    /// expiry first.
+    async fn unpurged_jobs(&self, limit: u32) -> Result<Vec<JobId>, SchedulerError>;
+
+    /// Records that storage deleted `job`'s data.
+    async fn mark_purged(&self, job: JobId) -> Result<(), SchedulerError>;
+
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), SchedulerError>;
+
+    /// Leasable-or-leased work: (tenant, priority, analysis task?, count) of
+    /// queued tasks of unfinished jobs and of analysis tasks, for the
+    /// queue-depth metric the workers are scaled on.
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError>;
 
     /// A job's analyses.
     async fn analyses(

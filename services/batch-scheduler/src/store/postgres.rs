@@ -6,15 +6,20 @@
 //! job and its queued tasks lock the tasks first, as leasing does, so the two
 //! cannot deadlock.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use molbatch_proto::{JobId, TenantId};
+use molbatch_proto::analysis::AnalysisKind;
+use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::rows::{ExhaustedRow, JobRow, LeaseRow, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS};
-use super::{AnalysisRecord, JobStore};
+use super::rows::{
+    params_json, parse_job_id, visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow,
+    ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
+};
+use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
 
@@ -29,11 +34,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgJobStore {
     pool: PgPool,
-}
-
-fn parse_job_id(id: &str) -> Result<JobId, StoreError> {
-    id.parse()
-        .map_err(|_| StoreError::Corrupt(format!("task job id {id:?}")))
 }
 
 /// The schema holding the scheduler's tables and its migration history, so
@@ -60,7 +60,35 @@ async fn create_schema(options: &PgConnectOptions) -> Result<(), StoreError> {
     }
 }
 
+/// A task `t` that may be leased at `$4` (ms): queued and past its backoff,
+/// or leased with attempts left (`$5` = max attempts) and a lease that expired
+/// at least `RetryPolicy::backoff_ms(attempt)` ago (`$7` base, `$8` cap).
+/// Stated again where rows are locked: a row another leaser changed is
+/// re-checked there against its new version.
+const READY_TASK: &str = "((t.state = 'queued' and t.not_before_ms <= $4)
+    or (t.state = 'leased' and t.attempt < $5
+        and t.lease_deadline_ms + least($7 << least(greatest(t.attempt - 1, 0), 20)::int, $8) <= $4))";
+
+/// Advisory lock keys of the background passes ("mbreap", "mbretn" in
+/// ASCII): one replica at a time runs each.
+const REAPER_LOCK: i64 = 0x6d62_7265_6170;
+const RETENTION_LOCK: i64 = 0x6d62_7265_746e;
+
 impl PgJobStore {
+    /// Takes the transaction-scoped advisory lock `key` if free; it is
+    /// released when the transaction ends, so a replica that dies mid-pass
+    /// frees it with its connection.
+    async fn try_lock_in(
+        tx: &mut Transaction<'_, Postgres>,
+        key: i64,
+    ) -> Result<bool, SchedulerError> {
+        let (locked,): (bool,) = sqlx::query_as("select pg_try_advisory_xact_lock($1)")
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(locked)
+    }
+
     /// Connects to the database at `url` (`postgres://` or `postgresql://`)
     /// and applies migrations. Concurrent replicas may start together: sqlx
     /// serialises migrations under an advisory lock.
@@ -93,6 +121,63 @@ impl PgJobStore {
         Ok(row.map(JobRecord::try_from).transpose()?)
     }
 
+    async fn analysis_in(
+        tx: &mut Transaction<'_, Postgres>,
+        id: JobId,
+        kind: &str,
+    ) -> Result<Option<AnalysisRecord>, SchedulerError> {
+        let row: Option<AnalysisRow> = sqlx::query_as(&format!(
+            "select {ANALYSIS_COLUMNS} from analysis where job_id = $1 and type = $2"
+        ))
+        .bind(id.to_string())
+        .bind(kind)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(AnalysisRecord::try_from).transpose()?)
+    }
+
+    /// Queues an analysis task (see migrations/postgres/0004) and makes the
+    /// analysis pending on it. The caller holds the job's row lock.
+    async fn queue_analysis_in(
+        tx: &mut Transaction<'_, Postgres>,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        total_molecules: u64,
+        now: i64,
+    ) -> Result<(), SchedulerError> {
+        let params = params_json(params);
+        let (task_id,): (i64,) = sqlx::query_as(
+            "insert into task (job_id, chunk_index, first_index, molecule_count, input_chunk_index,
+                input_offset, state, not_before_ms, analysis_type, params)
+             values ($1, (select coalesce(min(chunk_index), 0) - 1 from task
+                          where job_id = $1 and chunk_index < 0),
+                     0, $2, 0, 0, 'queued', $3, $4, $5)
+             returning id",
+        )
+        .bind(id.to_string())
+        .bind(total_molecules as i64)
+        .bind(now)
+        .bind(kind)
+        .bind(&params)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query(
+            "insert into analysis (job_id, type, status, reason, params, task_id, created_at_ms, updated_at_ms)
+             values ($1, $2, 'pending', '', $3, $4, $5, $5)
+             on conflict (job_id, type) do update set status = 'pending', reason = '',
+                params = excluded.params, task_id = excluded.task_id, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(&params)
+        .bind(task_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Locks a job's queued tasks. Leasing locks tasks before their job, so
     /// anything that changes a job and then its queued tasks calls this first.
     async fn lock_queued_tasks(
@@ -120,10 +205,7 @@ impl PgJobStore {
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin().await?;
         Self::lock_queued_tasks(&mut tx, &id.to_string()).await?;
-        let job = Self::job_for_update(&mut tx, id)
-            .await?
-            .filter(|j| &j.tenant == tenant)
-            .ok_or(SchedulerError::JobNotFound(id))?;
+        let job = visible_job(Self::job_for_update(&mut tx, id).await?, tenant, id)?;
         if !job.state.can_become(to) {
             return Err(SchedulerError::WrongState {
                 job: id,
@@ -177,6 +259,30 @@ impl PgJobStore {
         reason: &str,
         now: i64,
     ) -> Result<FailOutcome, SchedulerError> {
+        if task.analysis_type.is_some() {
+            let failed = sqlx::query(
+                "update task set state = 'failed', last_error = $1, lease_deadline_ms = null,
+                    finished_at_ms = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            if failed.rows_affected() != 1 {
+                return Ok(FailOutcome::LeaseLost);
+            }
+            sqlx::query(
+                "update analysis set status = 'failed', reason = $1, updated_at_ms = $2 where task_id = $3",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(FailOutcome::AnalysisFailed);
+        }
         let unfinished: Option<(String,)> = sqlx::query_as(
             "select id from job where id = $1 and state in ('queued', 'running') for update",
         )
@@ -279,16 +385,18 @@ impl JobStore for PgJobStore {
         id: JobId,
         tenant: &TenantId,
         display_name: &str,
+        priority: Priority,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let row: JobRow = sqlx::query_as(&format!(
-            "insert into job (id, tenant_id, state, display_name, created_at_ms, updated_at_ms)
-             values ($1, $2, 'uploading', $3, $4, $5)
+            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms, updated_at_ms)
+             values ($1, $2, 'uploading', $3, $4, $5, $6)
              returning {JOB_COLUMNS}"
         ))
         .bind(id.to_string())
         .bind(tenant.as_str())
         .bind(display_name)
+        .bind(i64::from(priority.get()))
         .bind(now)
         .bind(now)
         .fetch_one(&self.pool)
@@ -305,10 +413,7 @@ impl JobStore for PgJobStore {
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin().await?;
-        let job = Self::job_for_update(&mut tx, id)
-            .await?
-            .filter(|j| &j.tenant == tenant)
-            .ok_or(SchedulerError::JobNotFound(id))?;
+        let job = visible_job(Self::job_for_update(&mut tx, id).await?, tenant, id)?;
         if job.state != JobState::Uploading {
             return Err(SchedulerError::WrongState {
                 job: id,
@@ -368,17 +473,12 @@ impl JobStore for PgJobStore {
     }
 
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
-            "select {JOB_COLUMNS} from job where id = $1 and tenant_id = $2"
-        ))
-        .bind(id.to_string())
-        .bind(tenant.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row
-            .map(JobRecord::try_from)
-            .transpose()?
-            .ok_or(SchedulerError::JobNotFound(id))?)
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("select {JOB_COLUMNS} from job where id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        visible_job(row.map(JobRecord::try_from).transpose()?, tenant, id)
     }
 
     async fn list_jobs(
@@ -388,7 +488,7 @@ impl JobStore for PgJobStore {
         limit: u32,
     ) -> Result<Vec<JobRecord>, SchedulerError> {
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "select {JOB_COLUMNS} from job where tenant_id = $1
+            "select {JOB_COLUMNS} from job where tenant_id = $1 and expired_at_ms is null
              order by created_at_ms desc, id desc limit $2 offset $3"
         ))
         .bind(tenant.as_str())
@@ -434,16 +534,47 @@ impl JobStore for PgJobStore {
         // applies the limit after locking, so up to `max` free tasks come back.
         // An expired lease waits out `RetryPolicy::backoff_ms(attempt)` past
         // its deadline; the SQL computes it the same way ($7 base, $8 cap).
+        //
+        // Fairness (see `JobStore::lease_tasks`): for each tenant with
+        // unfinished jobs, its first few ready tasks in priority order (a
+        // lateral index walk, never a scan of a million-task backlog), ranked
+        // by `turn` = leases the tenant holds + position. The lateral limit
+        // leaves room for tasks a concurrent leaser has locked and we skip.
         let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
-            "with ready as (
-                select t.id as ready_id from task t join job j on j.id = t.job_id
-                where j.state in ('queued', 'running')
-                  and ((t.state = 'queued' and t.not_before_ms <= $4)
-                       or (t.state = 'leased' and t.attempt < $5
-                           and t.lease_deadline_ms
-                               + least($7 << least(greatest(t.attempt - 1, 0), 20)::int, $8)
-                               <= $4))
-                order by j.created_at_ms, t.chunk_index
+            "with tenants as (
+                select tenant_id from job where state in ('queued', 'running')
+                union
+                select j.tenant_id from task t join job j on j.id = t.job_id
+                where t.analysis_type is not null and t.state in ('queued', 'leased')),
+             held as (
+                select j.tenant_id, count(*) as leases from task l join job j on j.id = l.job_id
+                where l.state = 'leased' and l.lease_deadline_ms > $4
+                group by j.tenant_id),
+             candidates as (
+                select c.id, c.priority, c.created_at_ms, c.chunk_index,
+                    coalesce(h.leases, 0) + row_number() over (
+                        partition by tn.tenant_id
+                        order by c.priority desc, c.created_at_ms, c.job_id, c.chunk_index) as turn
+                from tenants tn
+                left join held h on h.tenant_id = tn.tenant_id
+                cross join lateral (
+                    (select t.id, t.job_id, t.chunk_index, j.priority, j.created_at_ms
+                     from job j join task t on t.job_id = j.id
+                     where j.tenant_id = tn.tenant_id and j.state in ('queued', 'running')
+                       and {READY_TASK}
+                     order by j.priority desc, j.created_at_ms, t.job_id, t.chunk_index
+                     limit $6 + 32)
+                    union all
+                    (select t.id, t.job_id, t.chunk_index, j.priority, j.created_at_ms
+                     from task t join job j on j.id = t.job_id
+                     where j.tenant_id = tn.tenant_id and j.state = 'completed'
+                       and t.analysis_type is not null and t.state in ('queued', 'leased')
+                       and {READY_TASK}
+                     limit $6 + 32)) c),
+             ready as (
+                select t.id as ready_id from task t join candidates c on c.id = t.id
+                where {READY_TASK}
+                order by c.turn, c.priority desc, c.created_at_ms, c.chunk_index
                 limit $6
                 for update of t skip locked)
              update task set state = 'leased', lease_id = $1 || ':' || task.id,
@@ -480,6 +611,16 @@ impl JobStore for PgJobStore {
             .execute(&mut *tx)
             .await?;
         }
+        for lease in leases.iter().filter(|l| l.analysis.is_some()) {
+            sqlx::query(
+                "update analysis set status = 'computing', updated_at_ms = $1
+                 where task_id = $2 and status = 'pending'",
+            )
+            .bind(now)
+            .bind(lease.task_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(leases)
     }
@@ -494,7 +635,9 @@ impl JobStore for PgJobStore {
         let done = sqlx::query(
             "update task set lease_deadline_ms = $1
              where id = $2 and lease_id = $3 and state = 'leased'
-               and exists (select 1 from job where job.id = task.job_id and job.state in ('queued', 'running'))",
+               and (task.analysis_type is not null
+                    or exists (select 1 from job where job.id = task.job_id
+                               and job.state in ('queued', 'running')))",
         )
         .bind(now + ttl_ms)
         .bind(task_id)
@@ -510,23 +653,44 @@ impl JobStore for PgJobStore {
         lease_id: &str,
         valid: u32,
         invalid: u32,
+        skipped: Option<&str>,
         now: i64,
     ) -> Result<Option<JobId>, SchedulerError> {
         let mut tx = self.pool.begin().await?;
-        let done: Option<(String, i64)> = sqlx::query_as(
+        let done: Option<(String, i64, Option<String>)> = sqlx::query_as(
             "update task set state = 'done', finished_at_ms = $1
              where id = $2 and lease_id = $3 and state = 'leased'
-             returning job_id, molecule_count",
+             returning job_id, molecule_count, analysis_type",
         )
         .bind(now)
         .bind(task_id)
         .bind(lease_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((job_id, count)) = done else {
+        let Some((job_id, count, analysis)) = done else {
             return Ok(None);
         };
-        sqlx::query(
+        let id = parse_job_id(&job_id)?;
+        if analysis.is_some() {
+            let (status, reason) = match skipped {
+                Some(reason) => ("skipped", reason),
+                None => ("complete", ""),
+            };
+            sqlx::query(
+                "update analysis set status = $1, reason = $2, updated_at_ms = $3 where task_id = $4",
+            )
+            .bind(status)
+            .bind(reason)
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(id));
+        }
+        // The job's row stays locked to the commit: the automatic analyses
+        // below are queued once.
+        let (state, total, fresh): (String, i64, bool) = sqlx::query_as(
             "update job set
                 processed_molecules = processed_molecules + $1,
                 valid_molecules = valid_molecules + $2,
@@ -537,17 +701,32 @@ impl JobStore for PgJobStore {
                              then 'completed' else state end,
                 ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
                                    then $4 else ended_at_ms end
-             where id = $5",
+             where id = $5
+             returning state, total_molecules,
+                not exists (select 1 from analysis a where a.job_id = job.id)",
         )
         .bind(count)
         .bind(i64::from(valid))
         .bind(i64::from(invalid))
         .bind(now)
         .bind(&job_id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        if state == JobState::Completed.as_str() && fresh {
+            for kind in AnalysisKind::AUTOMATIC {
+                Self::queue_analysis_in(
+                    &mut tx,
+                    id,
+                    kind.as_str(),
+                    &BTreeMap::new(),
+                    total as u64,
+                    now,
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
-        Ok(Some(parse_job_id(&job_id)?))
+        Ok(Some(id))
     }
 
     async fn fail_task(
@@ -585,10 +764,7 @@ impl JobStore for PgJobStore {
             .await?;
             FailOutcome::Retry
         } else {
-            let why = format!(
-                "chunk {} failed on attempt {}: {reason}",
-                task.chunk_index, task.attempt
-            );
+            let why = task.failure(reason);
             Self::give_up_in(&mut tx, &task, &why, now).await?
         };
         tx.commit().await?;
@@ -601,7 +777,10 @@ impl JobStore for PgJobStore {
         now: i64,
     ) -> Result<Vec<JobId>, SchedulerError> {
         let mut tx = self.pool.begin().await?;
-        // Another replica's reaper may hold some of these; it will split
+        if !Self::try_lock_in(&mut tx, REAPER_LOCK).await? {
+            return Ok(Vec::new()); // another replica is reaping
+        }
+        // A reaper of an older version may hold some of these; it will split
         // them, so skip them rather than wait. Jobs are then locked in job
         // order, so two reapers cannot deadlock on each other's jobs.
         let mut dead: Vec<ExhaustedRow> = sqlx::query_as(&format!(
@@ -617,10 +796,7 @@ impl JobStore for PgJobStore {
         dead.sort_by(|a, b| (&a.job_id, a.id).cmp(&(&b.job_id, b.id)));
         let mut jobs: Vec<JobId> = Vec::new();
         for task in dead {
-            let why = format!(
-                "chunk {} lost its worker (lease expired) on attempt {}, the last",
-                task.chunk_index, task.attempt
-            );
+            let why = task.lost_worker();
             let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
             if outcome.will_retry() {
                 let id = parse_job_id(&task.job_id)?;
@@ -633,31 +809,141 @@ impl JobStore for PgJobStore {
         Ok(jobs)
     }
 
+    async fn expire_jobs(
+        &self,
+        retention_ms: i64,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        if !Self::try_lock_in(&mut tx, RETENTION_LOCK).await? {
+            return Ok(Vec::new()); // another replica is expiring
+        }
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "update job set expired_at_ms = $1
+             where id in (
+                select id from job
+                where expired_at_ms is null and ended_at_ms is not null
+                  and ended_at_ms <= $1 - $2
+                order by ended_at_ms limit $3)
+             returning id",
+        )
+        .bind(now)
+        .bind(retention_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn unpurged_jobs(&self, limit: u32) -> Result<Vec<JobId>, SchedulerError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select id from job where expired_at_ms is not null and not purged
+             order by expired_at_ms limit $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn mark_purged(&self, job: JobId) -> Result<(), SchedulerError> {
+        sqlx::query("update job set purged = true where id = $1")
+            .bind(job.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), SchedulerError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {
+        Ok(sqlx::query_as(QUEUE_DEPTH_SQL)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     async fn analyses(
         &self,
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Vec<AnalysisRecord>, SchedulerError> {
         self.job(tenant, id).await?;
-        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            "select type, status, reason, created_at_ms, updated_at_ms from analysis
-             where job_id = $1 order by type",
-        )
+        let rows: Vec<AnalysisRow> = sqlx::query_as(&format!(
+            "select {ANALYSIS_COLUMNS} from analysis where job_id = $1 order by type"
+        ))
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(kind, status, reason, created_at_ms, updated_at_ms)| AnalysisRecord {
-                    kind,
-                    status,
-                    reason,
-                    created_at_ms,
-                    updated_at_ms,
-                },
-            )
-            .collect())
+            .map(AnalysisRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        self.job(tenant, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let found = Self::analysis_in(&mut tx, id, kind).await?;
+        tx.commit().await?;
+        found.ok_or_else(|| SchedulerError::AnalysisNotFound {
+            job: id,
+            kind: kind.to_owned(),
+        })
+    }
+
+    async fn run_analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        let mut tx = self.pool.begin().await?;
+        // The job's lock serialises runs of its analyses.
+        let job = visible_job(Self::job_for_update(&mut tx, id).await?, tenant, id)?;
+        if job.state != JobState::Completed {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action: "run an analysis before it completes",
+            });
+        }
+        if let Some(current) = Self::analysis_in(&mut tx, id, kind).await? {
+            if current.is_running() {
+                return if &current.params == params {
+                    Ok(current)
+                } else {
+                    Err(SchedulerError::AnalysisBusy {
+                        job: id,
+                        kind: kind.to_owned(),
+                        status: current.status,
+                    })
+                };
+            }
+        }
+        Self::queue_analysis_in(&mut tx, id, kind, params, job.total_molecules, now).await?;
+        let queued = Self::analysis_in(&mut tx, id, kind)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("analysis {kind} vanished")))?;
+        tx.commit().await?;
+        Ok(queued)
     }
 }
 
@@ -720,6 +1006,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn background_passes_run_on_one_replica_at_a_time() {
+        with_fresh_database(|store| async move {
+            const POLICY: RetryPolicy = RetryPolicy {
+                max_attempts: 1,
+                base_backoff_ms: 1_000,
+                max_backoff_ms: 60_000,
+            };
+            let tenant = TenantId("replicas".to_owned());
+            let (ended, stranded) = (JobId::new(), JobId::new());
+            for id in [ended, stranded] {
+                store
+                    .create_job(id, &tenant, "", Priority::default(), 1_000)
+                    .await
+                    .unwrap();
+                store.seal_job(&tenant, id, 2, &[2], 1_000).await.unwrap();
+            }
+            for lease in store
+                .lease_tasks("w", 10, 500, &POLICY, 1_000)
+                .await
+                .unwrap()
+            {
+                if lease.job_id == ended {
+                    store
+                        .complete_task(lease.task_id, &lease.lease_id, 2, 0, None, 1_100)
+                        .await
+                        .unwrap();
+                }
+            }
+            // Another replica is in the middle of both passes: it holds their
+            // locks in an open transaction.
+            let mut other = store.pool.begin().await.unwrap();
+            for key in [REAPER_LOCK, RETENTION_LOCK] {
+                assert!(PgJobStore::try_lock_in(&mut other, key).await.unwrap());
+            }
+            assert!(store
+                .reap_exhausted(&POLICY, 10_000)
+                .await
+                .unwrap()
+                .is_empty());
+            assert!(store
+                .expire_jobs(1_000, 100, 10_000)
+                .await
+                .unwrap()
+                .is_empty());
+            // Its transaction ends (commit, or its connection dies): our turn.
+            other.rollback().await.unwrap();
+            assert_eq!(
+                store.reap_exhausted(&POLICY, 10_000).await.unwrap(),
+                vec![stranded]
+            );
+            assert_eq!(
+                store.expire_jobs(1_000, 100, 10_000).await.unwrap(),
+                vec![ended]
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn postgres_conforms() {
         with_fresh_database(|store| async move {
             crate::store::conformance::job_store_conforms(&store).await;
@@ -740,7 +1085,10 @@ mod tests {
         with_fresh_database(|store| async move {
             let tenant = TenantId("race".to_owned());
             let id = JobId::new();
-            store.create_job(id, &tenant, "", 1_000).await.unwrap();
+            store
+                .create_job(id, &tenant, "", Priority::default(), 1_000)
+                .await
+                .unwrap();
             store
                 .seal_job(&tenant, id, CHUNKS as u64, &[1; CHUNKS], 1_000)
                 .await
@@ -768,6 +1116,7 @@ mod tests {
                                     &lease.lease_id,
                                     valid,
                                     1 - valid,
+                                    None,
                                     3_000,
                                 )
                                 .await
@@ -818,7 +1167,10 @@ mod tests {
         with_fresh_database(|store| async move {
             let tenant = TenantId("splits".to_owned());
             let id = JobId::new();
-            store.create_job(id, &tenant, "", 1_000).await.unwrap();
+            store
+                .create_job(id, &tenant, "", Priority::default(), 1_000)
+                .await
+                .unwrap();
             store
                 .seal_job(&tenant, id, 2 * CHUNKS as u64, &[2; CHUNKS], 1_000)
                 .await
@@ -869,7 +1221,7 @@ mod tests {
             assert_eq!(firsts, (0..2 * CHUNKS as u64).collect::<BTreeSet<_>>());
             for half in &halves {
                 store
-                    .complete_task(half.task_id, &half.lease_id, 1, 0, 5_000)
+                    .complete_task(half.task_id, &half.lease_id, 1, 0, None, 5_000)
                     .await
                     .unwrap();
             }

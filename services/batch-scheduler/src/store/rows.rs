@@ -2,16 +2,20 @@
 //! database, and both schemas store integers as 64-bit, so one row type and
 //! one conversion serve SQLite and Postgres alike.
 
-use molbatch_proto::TenantId;
+use std::collections::BTreeMap;
 
-use crate::error::StoreError;
-use crate::jobs::{JobRecord, JobState, Lease};
+use molbatch_proto::{JobId, TenantId};
+
+use super::AnalysisRecord;
+
+use crate::error::{SchedulerError, StoreError};
+use crate::jobs::{AnalysisTask, JobRecord, JobState, Lease};
 
 /// Columns of [`JobRow`], in its order.
 pub(super) const JOB_COLUMNS: &str =
     "id, tenant_id, state, display_name, total_molecules, processed_molecules, \
      valid_molecules, invalid_molecules, total_chunks, completed_chunks, error, created_at_ms, \
-     updated_at_ms, ended_at_ms";
+     updated_at_ms, ended_at_ms, priority, expired_at_ms";
 
 /// A `job` row as selected with [`JOB_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -30,6 +34,8 @@ pub(super) struct JobRow {
     created_at_ms: i64,
     updated_at_ms: i64,
     ended_at_ms: Option<i64>,
+    priority: i64,
+    expired_at_ms: Option<i64>,
 }
 
 impl TryFrom<JobRow> for JobRecord {
@@ -57,6 +63,9 @@ impl TryFrom<JobRow> for JobRecord {
             created_at_ms: row.created_at_ms,
             updated_at_ms: row.updated_at_ms,
             ended_at_ms: row.ended_at_ms,
+            // The schema's check keeps it in 0..=9.
+            priority: row.priority.clamp(0, 9) as u8,
+            expired_at_ms: row.expired_at_ms,
         })
     }
 }
@@ -74,16 +83,19 @@ pub(super) struct LeaseRow {
     input_offset: i64,
     attempt: i64,
     poisoned: bool,
+    analysis_type: Option<String>,
+    params: String,
 }
 
 /// Columns of [`LeaseRow`] as a `returning` clause names them.
 pub(super) const LEASE_COLUMNS: &str =
     "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
-     input_offset, attempt, poisoned";
+     input_offset, attempt, poisoned, analysis_type, params";
 
 /// Columns of [`ExhaustedRow`].
 pub(super) const EXHAUSTED_COLUMNS: &str =
-    "id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, input_offset, attempt";
+    "id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, input_offset, attempt, \
+     analysis_type";
 
 /// A leased task that ran out of attempts (or failed for good), as the split
 /// reads it.
@@ -97,6 +109,34 @@ pub(super) struct ExhaustedRow {
     pub(super) input_chunk_index: i64,
     pub(super) input_offset: i64,
     pub(super) attempt: i64,
+    pub(super) analysis_type: Option<String>,
+}
+
+impl ExhaustedRow {
+    /// What its job or analysis records when the task failed with `reason`.
+    pub(super) fn failure(&self, reason: &str) -> String {
+        match &self.analysis_type {
+            Some(_) => format!("{reason} (attempt {})", self.attempt),
+            None => format!(
+                "chunk {} failed on attempt {}: {reason}",
+                self.chunk_index, self.attempt
+            ),
+        }
+    }
+
+    /// What it records when its lease expired on the last attempt.
+    pub(super) fn lost_worker(&self) -> String {
+        match &self.analysis_type {
+            Some(_) => format!(
+                "the worker computing it died (lease expired) on attempt {}, the last",
+                self.attempt
+            ),
+            None => format!(
+                "chunk {} lost its worker (lease expired) on attempt {}, the last",
+                self.chunk_index, self.attempt
+            ),
+        }
+    }
 }
 
 impl TryFrom<LeaseRow> for Lease {
@@ -116,6 +156,76 @@ impl TryFrom<LeaseRow> for Lease {
             input_offset: row.input_offset as u32,
             attempt: row.attempt as u32,
             poisoned: row.poisoned,
+            analysis: match row.analysis_type {
+                Some(kind) => Some(AnalysisTask {
+                    kind,
+                    params: parse_params(&row.params)?,
+                }),
+                None => None,
+            },
+        })
+    }
+}
+
+/// The job `row` as `tenant` may see it: another tenant's job is not found,
+/// an expired one answers [`SchedulerError::Expired`].
+pub(super) fn visible_job(
+    job: Option<JobRecord>,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<JobRecord, SchedulerError> {
+    let job = job
+        .filter(|j| &j.tenant == tenant)
+        .ok_or(SchedulerError::JobNotFound(id))?;
+    match job.expired_at_ms {
+        Some(at_ms) => Err(SchedulerError::Expired { job: id, at_ms }),
+        None => Ok(job),
+    }
+}
+
+/// A job id read back from the database.
+pub(super) fn parse_job_id(id: &str) -> Result<JobId, StoreError> {
+    id.parse()
+        .map_err(|_| StoreError::Corrupt(format!("job id {id:?}")))
+}
+
+/// Analysis parameters as stored: a JSON object of strings.
+pub(super) fn parse_params(json: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("analysis params {json:?}: {e}")))
+}
+
+/// Analysis parameters to store.
+pub(super) fn params_json(params: &BTreeMap<String, String>) -> String {
+    // A map of strings always serialises.
+    serde_json::to_string(params).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Columns of [`AnalysisRow`].
+pub(super) const ANALYSIS_COLUMNS: &str =
+    "type, status, reason, params, created_at_ms, updated_at_ms";
+
+/// An `analysis` row as selected with [`ANALYSIS_COLUMNS`].
+#[derive(sqlx::FromRow)]
+pub(super) struct AnalysisRow {
+    r#type: String,
+    status: String,
+    reason: String,
+    params: String,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl TryFrom<AnalysisRow> for AnalysisRecord {
+    type Error = StoreError;
+    fn try_from(row: AnalysisRow) -> Result<Self, StoreError> {
+        Ok(AnalysisRecord {
+            kind: row.r#type,
+            status: row.status,
+            reason: row.reason,
+            params: parse_params(&row.params)?,
+            created_at_ms: row.created_at_ms,
+            updated_at_ms: row.updated_at_ms,
         })
     }
 }

@@ -4,15 +4,20 @@
 //! with `begin immediate`: a deferred one that reads first and then writes
 //! cannot wait for another writer and fails at once with "database is locked".
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use molbatch_proto::{JobId, TenantId};
+use molbatch_proto::analysis::AnalysisKind;
+use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::rows::{ExhaustedRow, JobRow, LeaseRow, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS};
-use super::{AnalysisRecord, JobStore};
+use super::rows::{
+    params_json, parse_job_id, visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow,
+    ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
+};
+use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
 
@@ -50,6 +55,74 @@ impl SqliteJobStore {
         Ok(row.map(JobRecord::try_from).transpose()?)
     }
 
+    async fn analysis_count_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: JobId,
+    ) -> Result<i64, SchedulerError> {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from analysis where job_id = ?")
+            .bind(id.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(n)
+    }
+
+    async fn analysis_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: JobId,
+        kind: &str,
+    ) -> Result<Option<AnalysisRecord>, SchedulerError> {
+        let row: Option<AnalysisRow> = sqlx::query_as(&format!(
+            "select {ANALYSIS_COLUMNS} from analysis where job_id = ? and type = ?"
+        ))
+        .bind(id.to_string())
+        .bind(kind)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(AnalysisRecord::try_from).transpose()?)
+    }
+
+    /// Queues an analysis task (see migrations/sqlite/0004) and makes the
+    /// analysis pending on it.
+    async fn queue_analysis_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        total_molecules: u64,
+        now: i64,
+    ) -> Result<(), SchedulerError> {
+        let params = params_json(params);
+        let (task_id,): (i64,) = sqlx::query_as(
+            "insert into task (job_id, chunk_index, first_index, molecule_count, input_chunk_index,
+                input_offset, state, not_before_ms, analysis_type, params)
+             values (?1, (select coalesce(min(chunk_index), 0) - 1 from task
+                          where job_id = ?1 and chunk_index < 0),
+                     0, ?2, 0, 0, 'queued', ?3, ?4, ?5)
+             returning id",
+        )
+        .bind(id.to_string())
+        .bind(total_molecules as i64)
+        .bind(now)
+        .bind(kind)
+        .bind(&params)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query(
+            "insert into analysis (job_id, type, status, reason, params, task_id, created_at_ms, updated_at_ms)
+             values (?1, ?2, 'pending', '', ?3, ?4, ?5, ?5)
+             on conflict (job_id, type) do update set status = 'pending', reason = '',
+                params = excluded.params, task_id = excluded.task_id, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(&params)
+        .bind(task_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Moves a job from one of `from` to `to`, or explains why it cannot.
     async fn transition(
         &self,
@@ -61,10 +134,7 @@ impl SqliteJobStore {
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        let job = Self::job_in(&mut tx, id)
-            .await?
-            .filter(|j| &j.tenant == tenant)
-            .ok_or(SchedulerError::JobNotFound(id))?;
+        let job = visible_job(Self::job_in(&mut tx, id).await?, tenant, id)?;
         if !job.state.can_become(to) {
             return Err(SchedulerError::WrongState {
                 job: id,
@@ -110,6 +180,30 @@ impl SqliteJobStore {
         reason: &str,
         now: i64,
     ) -> Result<FailOutcome, SchedulerError> {
+        if task.analysis_type.is_some() {
+            let failed = sqlx::query(
+                "update task set state = 'failed', last_error = ?, lease_deadline_ms = null,
+                    finished_at_ms = ?
+                 where id = ? and state = 'leased'",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            if failed.rows_affected() != 1 {
+                return Ok(FailOutcome::LeaseLost);
+            }
+            sqlx::query(
+                "update analysis set status = 'failed', reason = ?, updated_at_ms = ? where task_id = ?",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(FailOutcome::AnalysisFailed);
+        }
         let unfinished: Option<(String,)> =
             sqlx::query_as("select id from job where id = ? and state in ('queued', 'running')")
                 .bind(&task.job_id)
@@ -203,16 +297,18 @@ impl JobStore for SqliteJobStore {
         id: JobId,
         tenant: &TenantId,
         display_name: &str,
+        priority: Priority,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
         sqlx::query(
-            "insert into job (id, tenant_id, state, display_name, created_at_ms, updated_at_ms)
-             values (?, ?, 'uploading', ?, ?, ?)",
+            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms, updated_at_ms)
+             values (?, ?, 'uploading', ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(tenant.as_str())
         .bind(display_name)
+        .bind(i64::from(priority.get()))
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
@@ -233,10 +329,7 @@ impl JobStore for SqliteJobStore {
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        let job = Self::job_in(&mut tx, id)
-            .await?
-            .filter(|j| &j.tenant == tenant)
-            .ok_or(SchedulerError::JobNotFound(id))?;
+        let job = visible_job(Self::job_in(&mut tx, id).await?, tenant, id)?;
         if job.state != JobState::Uploading {
             return Err(SchedulerError::WrongState {
                 job: id,
@@ -289,17 +382,12 @@ impl JobStore for SqliteJobStore {
     }
 
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
-            "select {JOB_COLUMNS} from job where id = ? and tenant_id = ?"
-        ))
-        .bind(id.to_string())
-        .bind(tenant.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row
-            .map(JobRecord::try_from)
-            .transpose()?
-            .ok_or(SchedulerError::JobNotFound(id))?)
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("select {JOB_COLUMNS} from job where id = ?"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        visible_job(row.map(JobRecord::try_from).transpose()?, tenant, id)
     }
 
     async fn list_jobs(
@@ -309,7 +397,7 @@ impl JobStore for SqliteJobStore {
         limit: u32,
     ) -> Result<Vec<JobRecord>, SchedulerError> {
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "select {JOB_COLUMNS} from job where tenant_id = ?
+            "select {JOB_COLUMNS} from job where tenant_id = ? and expired_at_ms is null
              order by created_at_ms desc, id desc limit ? offset ?"
         ))
         .bind(tenant.as_str())
@@ -352,17 +440,31 @@ impl JobStore for SqliteJobStore {
         let lease_prefix = uuid::Uuid::new_v4().to_string();
         // An expired lease waits out `RetryPolicy::backoff_ms(attempt)` past
         // its deadline; the SQL computes it the same way (?7 base, ?8 cap).
+        // `turn` ranks a tenant's ready tasks after the leases it holds (see
+        // `JobStore::lease_tasks`).
         let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "update task set state = 'leased', lease_id = ?1 || ':' || id, lease_deadline_ms = ?2,
                 attempt = attempt + 1, worker_id = ?3
              where id in (
-                select t.id from task t join job j on j.id = t.job_id
-                where j.state in ('queued', 'running')
-                  and ((t.state = 'queued' and t.not_before_ms <= ?4)
-                       or (t.state = 'leased' and t.attempt < ?5
-                           and t.lease_deadline_ms
-                               + min(?7 << min(max(t.attempt - 1, 0), 20), ?8) <= ?4))
-                order by j.created_at_ms, t.chunk_index
+                with held as (
+                    select j.tenant_id, count(*) as leases from task l join job j on j.id = l.job_id
+                    where l.state = 'leased' and l.lease_deadline_ms > ?4
+                    group by j.tenant_id),
+                ready as (
+                    select t.id, j.priority, j.created_at_ms, t.chunk_index,
+                        coalesce(h.leases, 0) + row_number() over (
+                            partition by j.tenant_id
+                            order by j.priority desc, j.created_at_ms, t.job_id, t.chunk_index) as turn
+                    from task t join job j on j.id = t.job_id
+                    left join held h on h.tenant_id = j.tenant_id
+                    where (j.state in ('queued', 'running')
+                           or (t.analysis_type is not null and j.state = 'completed'))
+                      and ((t.state = 'queued' and t.not_before_ms <= ?4)
+                           or (t.state = 'leased' and t.attempt < ?5
+                               and t.lease_deadline_ms
+                                   + min(?7 << min(max(t.attempt - 1, 0), 20), ?8) <= ?4)))
+                select id from ready
+                order by turn, priority desc, created_at_ms, chunk_index
                 limit ?6)
              returning {LEASE_COLUMNS}"
         ))
@@ -390,6 +492,16 @@ impl JobStore for SqliteJobStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        for lease in leases.iter().filter(|l| l.analysis.is_some()) {
+            sqlx::query(
+                "update analysis set status = 'computing', updated_at_ms = ?
+                 where task_id = ? and status = 'pending'",
+            )
+            .bind(now)
+            .bind(lease.task_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(leases)
     }
@@ -404,7 +516,9 @@ impl JobStore for SqliteJobStore {
         let done = sqlx::query(
             "update task set lease_deadline_ms = ?
              where id = ? and lease_id = ? and state = 'leased'
-               and exists (select 1 from job where job.id = task.job_id and job.state in ('queued', 'running'))",
+               and (task.analysis_type is not null
+                    or exists (select 1 from job where job.id = task.job_id
+                               and job.state in ('queued', 'running')))",
         )
         .bind(now + ttl_ms)
         .bind(task_id)
@@ -420,23 +534,42 @@ impl JobStore for SqliteJobStore {
         lease_id: &str,
         valid: u32,
         invalid: u32,
+        skipped: Option<&str>,
         now: i64,
     ) -> Result<Option<JobId>, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        let done: Option<(String, i64)> = sqlx::query_as(
+        let done: Option<(String, i64, Option<String>)> = sqlx::query_as(
             "update task set state = 'done', finished_at_ms = ?
              where id = ? and lease_id = ? and state = 'leased'
-             returning job_id, molecule_count",
+             returning job_id, molecule_count, analysis_type",
         )
         .bind(now)
         .bind(task_id)
         .bind(lease_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((job_id, count)) = done else {
+        let Some((job_id, count, analysis)) = done else {
             return Ok(None);
         };
-        sqlx::query(
+        let id = parse_job_id(&job_id)?;
+        if analysis.is_some() {
+            let (status, reason) = match skipped {
+                Some(reason) => ("skipped", reason),
+                None => ("complete", ""),
+            };
+            sqlx::query(
+                "update analysis set status = ?, reason = ?, updated_at_ms = ? where task_id = ?",
+            )
+            .bind(status)
+            .bind(reason)
+            .bind(now)
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(id));
+        }
+        let (state, total): (String, i64) = sqlx::query_as(
             "update job set
                 processed_molecules = processed_molecules + ?,
                 valid_molecules = valid_molecules + ?,
@@ -447,7 +580,8 @@ impl JobStore for SqliteJobStore {
                              then 'completed' else state end,
                 ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
                                    then ? else ended_at_ms end
-             where id = ?",
+             where id = ?
+             returning state, total_molecules",
         )
         .bind(count)
         .bind(i64::from(valid))
@@ -455,12 +589,25 @@ impl JobStore for SqliteJobStore {
         .bind(now)
         .bind(now)
         .bind(&job_id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        // Only the last chunk's completion sees the job completed here with
+        // no analysis queued yet.
+        if state == JobState::Completed.as_str() && Self::analysis_count_in(&mut tx, id).await? == 0
+        {
+            for kind in AnalysisKind::AUTOMATIC {
+                Self::queue_analysis_in(
+                    &mut tx,
+                    id,
+                    kind.as_str(),
+                    &BTreeMap::new(),
+                    total as u64,
+                    now,
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
-        let id = job_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("task job id {job_id:?}")))?;
         Ok(Some(id))
     }
 
@@ -496,10 +643,7 @@ impl JobStore for SqliteJobStore {
             .await?;
             FailOutcome::Retry
         } else {
-            let why = format!(
-                "chunk {} failed on attempt {}: {reason}",
-                task.chunk_index, task.attempt
-            );
+            let why = task.failure(reason);
             Self::give_up_in(&mut tx, &task, &why, now).await?
         };
         tx.commit().await?;
@@ -527,10 +671,7 @@ impl JobStore for SqliteJobStore {
         .await?;
         let mut jobs: Vec<JobId> = Vec::new();
         for task in dead {
-            let why = format!(
-                "chunk {} lost its worker (lease expired) on attempt {}, the last",
-                task.chunk_index, task.attempt
-            );
+            let why = task.lost_worker();
             let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
             if outcome.will_retry() {
                 let id = task
@@ -546,30 +687,135 @@ impl JobStore for SqliteJobStore {
         Ok(jobs)
     }
 
+    async fn expire_jobs(
+        &self,
+        retention_ms: i64,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "update job set expired_at_ms = ?1
+             where id in (
+                select id from job
+                where expired_at_ms is null and ended_at_ms is not null
+                  and ended_at_ms <= ?1 - ?2
+                order by ended_at_ms limit ?3)
+             returning id",
+        )
+        .bind(now)
+        .bind(retention_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn unpurged_jobs(&self, limit: u32) -> Result<Vec<JobId>, SchedulerError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select id from job where expired_at_ms is not null and not purged
+             order by expired_at_ms limit ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn mark_purged(&self, job: JobId) -> Result<(), SchedulerError> {
+        sqlx::query("update job set purged = true where id = ?")
+            .bind(job.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), SchedulerError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {
+        Ok(sqlx::query_as(QUEUE_DEPTH_SQL)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     async fn analyses(
         &self,
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Vec<AnalysisRecord>, SchedulerError> {
         self.job(tenant, id).await?;
-        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            "select type, status, reason, created_at_ms, updated_at_ms from analysis where job_id = ? order by type",
-        )
+        let rows: Vec<AnalysisRow> = sqlx::query_as(&format!(
+            "select {ANALYSIS_COLUMNS} from analysis where job_id = ? order by type"
+        ))
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(kind, status, reason, created_at_ms, updated_at_ms)| AnalysisRecord {
-                    kind,
-                    status,
-                    reason,
-                    created_at_ms,
-                    updated_at_ms,
-                },
-            )
-            .collect())
+            .map(AnalysisRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        self.job(tenant, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let found = Self::analysis_in(&mut tx, id, kind).await?;
+        tx.commit().await?;
+        found.ok_or_else(|| SchedulerError::AnalysisNotFound {
+            job: id,
+            kind: kind.to_owned(),
+        })
+    }
+
+    async fn run_analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        let mut tx = self.pool.begin_with("begin immediate").await?;
+        let job = visible_job(Self::job_in(&mut tx, id).await?, tenant, id)?;
+        if job.state != JobState::Completed {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action: "run an analysis before it completes",
+            });
+        }
+        if let Some(current) = Self::analysis_in(&mut tx, id, kind).await? {
+            if current.is_running() {
+                return if &current.params == params {
+                    Ok(current)
+                } else {
+                    Err(SchedulerError::AnalysisBusy {
+                        job: id,
+                        kind: kind.to_owned(),
+                        status: current.status,
+                    })
+                };
+            }
+        }
+        Self::queue_analysis_in(&mut tx, id, kind, params, job.total_molecules, now).await?;
+        let queued = Self::analysis_in(&mut tx, id, kind)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("analysis {kind} vanished")))?;
+        tx.commit().await?;
+        Ok(queued)
     }
 }
 

@@ -130,6 +130,38 @@ pub trait BatchStore: Send + Sync + 'static {
         from_index: u64,
         limit: u32,
     ) -> Result<Vec<StoredChunk>, StoreError>;
+
+    /// Deletes every input and result chunk and analysis result of a job
+    /// (retention), in one transaction; a job with nothing stored deletes
+    /// nothing.
+    async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError>;
+
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores the result of analysis `kind` of a job, replacing an earlier one.
+    async fn put_analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), StoreError>;
+
+    /// The stored result of analysis `kind` of a job.
+    async fn analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// What [`BatchStore::delete_job`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedJob {
+    /// Indexes of the input chunks removed (their cached copies go too).
+    pub input_chunks: Vec<u32>,
+    /// Input and result chunks and analysis results removed.
+    pub chunks: u64,
 }
 
 #[cfg(test)]
@@ -150,6 +182,69 @@ pub(crate) mod conformance {
         input_chunks_round_trip(store).await;
         result_upsert_replaces_and_never_duplicates(store).await;
         result_paging_starts_at_the_chunk_holding_the_index(store).await;
+        deleting_a_job_removes_its_chunks_only(store).await;
+        analysis_results_are_replaced_and_deleted_with_their_job(store).await;
+    }
+
+    async fn deleting_a_job_removes_its_chunks_only(store: &dyn BatchStore) {
+        for job in ["job-gone", "job-kept"] {
+            store.put_input_chunk(job, chunk(0, 0, 2, 1)).await.unwrap();
+            store.put_input_chunk(job, chunk(1, 2, 2, 1)).await.unwrap();
+            store
+                .put_result_chunk(job, chunk(0, 0, 2, 1))
+                .await
+                .unwrap();
+        }
+        let deleted = store.delete_job("job-gone").await.unwrap();
+        let mut inputs = deleted.input_chunks.clone();
+        inputs.sort();
+        assert_eq!((inputs, deleted.chunks), (vec![0, 1], 3));
+        assert_eq!(store.input_chunk("job-gone", 0).await.unwrap(), None);
+        assert!(store
+            .result_chunks_from("job-gone", 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .result_chunks_from("job-kept", 0, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(store.input_chunk("job-kept", 1).await.unwrap().is_some());
+        // Again, or a job never stored: nothing to delete, no error.
+        assert_eq!(
+            store.delete_job("job-gone").await.unwrap(),
+            DeletedJob::default()
+        );
+    }
+
+    async fn analysis_results_are_replaced_and_deleted_with_their_job(store: &dyn BatchStore) {
+        store
+            .put_analysis_result("job-an", "statistics", vec![1])
+            .await
+            .unwrap();
+        store
+            .put_analysis_result("job-an", "statistics", vec![2, 2])
+            .await
+            .unwrap();
+        store
+            .put_analysis_result("job-an", "scaffolds", vec![3])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.analysis_result("job-an", "statistics").await.unwrap(),
+            Some(vec![2, 2])
+        );
+        assert_eq!(store.analysis_result("job-an", "mmp").await.unwrap(), None);
+        let deleted = store.delete_job("job-an").await.unwrap();
+        assert_eq!(deleted.chunks, 2, "analysis results count as stored items");
+        assert_eq!(
+            store.analysis_result("job-an", "scaffolds").await.unwrap(),
+            None
+        );
     }
 
     async fn input_chunks_round_trip(store: &dyn BatchStore) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::{now_ms, BatchStore, ChunkRow, StoreError, StoredChunk, Table};
+use super::{now_ms, BatchStore, ChunkRow, DeletedJob, StoreError, StoredChunk, Table};
 
 /// Most connections one storage replica opens.
 const MAX_CONNECTIONS: u32 = 16;
@@ -143,6 +143,69 @@ impl BatchStore for PgBatchStore {
         .await?;
         Ok(rows.into_iter().map(StoredChunk::from).collect())
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn put_analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into analysis_result (job_id, type, payload, created_at_ms)
+             values ($1, $2, $3, $4)
+             on conflict (job_id, type) do update
+             set payload = excluded.payload, created_at_ms = excluded.created_at_ms",
+        )
+        .bind(job_id)
+        .bind(kind)
+        .bind(payload)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("select payload from analysis_result where job_id = $1 and type = $2")
+                .bind(job_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(payload,)| payload))
+    }
+
+    async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inputs: Vec<(i64,)> =
+            sqlx::query_as("delete from input_chunk where job_id = $1 returning chunk_index")
+                .bind(job_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let results = sqlx::query("delete from result_chunk where job_id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        let analyses = sqlx::query("delete from analysis_result where job_id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(DeletedJob {
+            chunks: inputs.len() as u64 + results.rows_affected() + analyses.rows_affected(),
+            // Written from u32 chunk indexes.
+            input_chunks: inputs.into_iter().map(|(i,)| i as u32).collect(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -239,7 +302,15 @@ mod tests {
             .fetch_all(&mut other)
             .await
             .unwrap();
-            assert_eq!(ours, ["_sqlx_migrations", "input_chunk", "result_chunk"]);
+            assert_eq!(
+                ours,
+                [
+                    "_sqlx_migrations",
+                    "analysis_result",
+                    "input_chunk",
+                    "result_chunk"
+                ]
+            );
             other.close().await.unwrap();
         })
         .await;

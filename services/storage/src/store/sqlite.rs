@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{now_ms, BatchStore, ChunkRow, StoreError, StoredChunk, Table};
+use super::{now_ms, BatchStore, ChunkRow, DeletedJob, StoreError, StoredChunk, Table};
 
 /// [`BatchStore`] on a SQLite database.
 #[derive(Debug, Clone)]
@@ -99,6 +99,69 @@ impl BatchStore for SqliteBatchStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(StoredChunk::from).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn put_analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into analysis_result (job_id, type, payload, created_at_ms)
+             values (?, ?, ?, ?)
+             on conflict (job_id, type) do update
+             set payload = excluded.payload, created_at_ms = excluded.created_at_ms",
+        )
+        .bind(job_id)
+        .bind(kind)
+        .bind(payload)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn analysis_result(
+        &self,
+        job_id: &str,
+        kind: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("select payload from analysis_result where job_id = ? and type = ?")
+                .bind(job_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(payload,)| payload))
+    }
+
+    async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError> {
+        let mut tx = self.pool.begin_with("begin immediate").await?;
+        let inputs: Vec<(i64,)> =
+            sqlx::query_as("delete from input_chunk where job_id = ? returning chunk_index")
+                .bind(job_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let results = sqlx::query("delete from result_chunk where job_id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        let analyses = sqlx::query("delete from analysis_result where job_id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(DeletedJob {
+            chunks: inputs.len() as u64 + results.rows_affected() + analyses.rows_affected(),
+            // Written from u32 chunk indexes.
+            input_chunks: inputs.into_iter().map(|(i,)| i as u32).collect(),
+        })
     }
 }
 

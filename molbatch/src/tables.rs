@@ -1,0 +1,267 @@
+//! Readable tables of analyses and search hits, as `molbatch analytics JOB
+//! TYPE` and `molbatch search` print them. Long lists are cut to their first
+//! rows with a note saying how many were left out; `--output json` prints
+//! everything.
+
+use std::fmt::Write;
+
+use molbatch_proto::v1 as pb;
+use pb::analysis::Result as AnalysisResult;
+
+/// Rows shown of a long list.
+const SHOWN: usize = 10;
+
+/// An analysis status without the enum prefix (`COMPLETE`).
+pub fn analysis_status(status: i32) -> &'static str {
+    pb::AnalysisStatus::try_from(status).map_or("UNKNOWN", |s| {
+        s.as_str_name().trim_start_matches("ANALYSIS_STATUS_")
+    })
+}
+
+/// One line per analysis: type, status, parameters, reason.
+pub fn analysis_line(a: &pb::Analysis) -> String {
+    let mut params: Vec<String> = a.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    params.sort();
+    let mut line = format!("{:<18} {:<10}", a.r#type, analysis_status(a.status));
+    if !params.is_empty() {
+        line.push_str(&format!(" {}", params.join(" ")));
+    }
+    if !a.reason.is_empty() {
+        line.push_str(&format!(" {}", a.reason));
+    }
+    line
+}
+
+fn more(out: &mut String, total: usize) {
+    if total > SHOWN {
+        let _ = writeln!(out, "  ... {} more (--output json for all)", total - SHOWN);
+    }
+}
+
+fn members(m: &[u64]) -> String {
+    let mut shown: Vec<String> = m.iter().take(8).map(u64::to_string).collect();
+    if m.len() > 8 {
+        shown.push("...".to_owned());
+    }
+    shown.join(",")
+}
+
+fn group_rows(out: &mut String, groups: &[pb::MoleculeGroup]) {
+    let _ = writeln!(out, "  {:>6}  {:<48}  members", "count", "key");
+    for g in groups.iter().take(SHOWN) {
+        let key = if g.key.is_empty() { "(none)" } else { &g.key };
+        let _ = writeln!(
+            out,
+            "  {:>6}  {:<48}  {}",
+            g.members.len(),
+            key,
+            members(&g.members)
+        );
+    }
+    more(out, groups.len());
+}
+
+/// The analysis's status line and, once complete, its result as tables.
+pub fn analysis_text(a: &pb::Analysis) -> String {
+    let mut out = analysis_line(a);
+    out.push('\n');
+    let Some(result) = &a.result else {
+        return out;
+    };
+    match result {
+        AnalysisResult::Deduplication(d) => {
+            for level in &d.levels {
+                let _ = writeln!(
+                    out,
+                    "{}: {} unique, {} groups of duplicates",
+                    level.level,
+                    level.unique_count,
+                    level.groups.len()
+                );
+                if !level.groups.is_empty() {
+                    group_rows(&mut out, &level.groups);
+                }
+            }
+        }
+        AnalysisResult::Statistics(s) => {
+            if let Some(q) = &s.quality {
+                let _ = writeln!(
+                    out,
+                    "quality score {:.1}: validity {:.1}%, diversity {:.1}%, drug-likeness {:.1}%",
+                    q.score, q.validity_percent, q.diversity_percent, q.drug_likeness_percent
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "column", "count", "mean", "median", "std", "q1", "q3", "max"
+            );
+            for c in &s.columns {
+                let _ = writeln!(
+                    out,
+                    "  {:<20} {:>7} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+                    c.column, c.count, c.mean, c.median, c.std, c.q1, c.q3, c.max
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} IQR outliers, {} robust-z anomalies",
+                s.iqr_outliers.len(),
+                s.anomalies.len()
+            );
+            let significant: Vec<&pb::WelchTest> =
+                s.welch_tests.iter().filter(|t| t.p_value < 0.05).collect();
+            if let Some(first) = s.welch_tests.first() {
+                let _ = writeln!(
+                    out,
+                    "Welch's t-test, {} vs not: {} of {} columns differ at p < 0.05",
+                    first.group_filter,
+                    significant.len(),
+                    s.welch_tests.len()
+                );
+                for t in significant.iter().take(SHOWN) {
+                    let _ = writeln!(
+                        out,
+                        "  {:<20} mean {:.3} vs {:.3}  t {:.2}  p {:.2e}",
+                        t.column, t.mean_a, t.mean_b, t.t, t.p_value
+                    );
+                }
+            }
+        }
+        AnalysisResult::Scaffolds(s) => {
+            let _ = writeln!(
+                out,
+                "{} Bemis-Murcko scaffolds (entropy {:.3}, scaled {:.3}); {} generic (entropy {:.3}, scaled {:.3})",
+                s.scaffolds.len(),
+                s.entropy,
+                s.scaled_entropy,
+                s.generic_scaffolds.len(),
+                s.generic_entropy,
+                s.generic_scaled_entropy
+            );
+            group_rows(&mut out, &s.scaffolds);
+        }
+        AnalysisResult::ChemicalSpace(c) => {
+            let ratios: Vec<String> = c
+                .explained_variance_ratio
+                .iter()
+                .map(|r| format!("{:.2}%", 100.0 * r))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} of {}, {} components; variance explained {}",
+                c.method,
+                c.features,
+                c.components,
+                ratios.join(", ")
+            );
+            for p in c.points.iter().take(SHOWN) {
+                let coords: Vec<String> =
+                    p.coordinates.iter().map(|x| format!("{x:>9.3}")).collect();
+                let _ = writeln!(out, "  {:>8}  {}", p.index, coords.join(" "));
+            }
+            more(&mut out, c.points.len());
+        }
+        AnalysisResult::SimilarityMatrix(m) => {
+            if m.dense {
+                let _ = writeln!(
+                    out,
+                    "dense {0} x {0} matrix ({1} pairs)",
+                    m.indexes.len(),
+                    m.upper_triangle.len()
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} pairs with similarity >= {} among {} molecules",
+                    m.pairs.len(),
+                    m.threshold,
+                    m.indexes.len()
+                );
+                for p in m.pairs.iter().take(SHOWN) {
+                    let _ = writeln!(out, "  {:>8} {:>8}  {:.4}", p.a, p.b, p.similarity);
+                }
+                more(&mut out, m.pairs.len());
+            }
+        }
+        AnalysisResult::NearestNeighbors(n) => {
+            let mut isolated: Vec<&pb::Neighbor> = n.neighbors.iter().collect();
+            isolated.sort_by(|a, b| {
+                b.isolation
+                    .total_cmp(&a.isolation)
+                    .then(a.index.cmp(&b.index))
+            });
+            let _ = writeln!(out, "most isolated molecules:");
+            let _ = writeln!(
+                out,
+                "  {:>8}  {:>8}  {:>10}  {:>9}",
+                "index", "neighbor", "similarity", "isolation"
+            );
+            for m in isolated.iter().take(SHOWN) {
+                let _ = writeln!(
+                    out,
+                    "  {:>8}  {:>8}  {:>10.4}  {:>9.4}",
+                    m.index, m.neighbor, m.similarity, m.isolation
+                );
+            }
+            more(&mut out, isolated.len());
+        }
+    }
+    out
+}
+
+/// Search hits as a table.
+pub fn hits_text(response: &pb::SearchSimilarResponse) -> String {
+    let mut out = format!(
+        "{} hits among {} molecules\n",
+        response.hits.len(),
+        response.searched
+    );
+    let _ = writeln!(
+        out,
+        "{:>4}  {:>8}  {:>10}  {:<16}  smiles",
+        "rank", "index", "similarity", "id"
+    );
+    for (rank, hit) in response.hits.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>8}  {:>10.4}  {:<16}  {}",
+            rank + 1,
+            hit.index,
+            hit.similarity,
+            hit.input_id,
+            hit.smiles
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_with_a_note() {
+        let groups = (0..15)
+            .map(|i| pb::MoleculeGroup {
+                key: format!("C{i}"),
+                representative: i,
+                members: vec![i, i + 100],
+            })
+            .collect();
+        let analysis = pb::Analysis {
+            r#type: "scaffolds".into(),
+            status: pb::AnalysisStatus::Complete as i32,
+            result: Some(AnalysisResult::Scaffolds(pb::ScaffoldsResult {
+                scaffolds: groups,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let text = analysis_text(&analysis);
+        assert!(text.starts_with("scaffolds          COMPLETE"), "{text}");
+        assert!(text.contains("C9 "), "{text}");
+        assert!(!text.contains("C10 "), "{text}");
+        assert!(text.contains("5 more"), "{text}");
+    }
+}

@@ -1,0 +1,517 @@
+//! Batch analyses of a completed job, computed by a worker that leased an
+//! analysis task: the job's stored results are read back from storage (paged,
+//! in input order) and reduced with the algorithms of `molbatch-analysis` and
+//! the chemistry core. Every function here but [`load_results`] is pure, so
+//! the computations are tested on plain result lists.
+
+use std::collections::HashMap;
+
+use molbatch_analysis::groups::{group_by_key, Grouping};
+use molbatch_analysis::pca::{pca, pca_fingerprints, Pca, PcaOptions};
+use molbatch_analysis::similarity::{
+    nearest_neighbors, similarity_matrix, Fingerprint, FingerprintIndex, SimilarityMatrix,
+};
+use molbatch_analysis::stats;
+use molbatch_proto::analysis::{AnalysisRequest, GroupFilter, SpaceFeatures};
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::{internal as ipb, v1 as pb};
+use pb::analysis::Result as AnalysisResult;
+use tonic::transport::Channel;
+
+/// Results read per page while loading a job.
+const PAGE_SIZE: u32 = 1_000;
+
+/// Why an analysis could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// Storage failed while the results were read (retryable).
+    #[error("reading the job's results failed: {0}")]
+    Storage(#[from] tonic::Status),
+    /// The stored parameters are invalid (not retryable).
+    #[error("invalid analysis parameters: {0}")]
+    Params(String),
+    /// The computation failed (not retryable).
+    #[error("{0}")]
+    Compute(String),
+}
+
+impl AnalysisError {
+    /// True when a retry may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Storage(_) => true,
+            Self::Params(_) | Self::Compute(_) => false,
+        }
+    }
+}
+
+/// What an analysis produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The result to store.
+    Complete(AnalysisResult),
+    /// The analysis does not apply to the job; the reason.
+    Skipped(String),
+}
+
+/// Every result of a job in input order, with fingerprints when asked.
+pub async fn load_results(
+    storage: &mut StorageClient<Channel>,
+    job_id: &str,
+    total_molecules: u64,
+    include_fingerprint: bool,
+) -> Result<Vec<pb::MoleculeResult>, tonic::Status> {
+    let mut results = Vec::with_capacity(total_molecules as usize);
+    let mut page_token = String::new();
+    loop {
+        let page = storage
+            .list_results(ipb::ListResultsRequest {
+                query: Some(pb::ListResultsRequest {
+                    job_id: job_id.to_owned(),
+                    page_size: PAGE_SIZE,
+                    page_token,
+                    filter: String::new(),
+                    include_fingerprint,
+                }),
+                total_molecules,
+            })
+            .await?
+            .into_inner();
+        results.extend(page.results);
+        if page.next_page_token.is_empty() {
+            return Ok(results);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Whether `request` reads fingerprints.
+pub fn needs_fingerprints(request: &AnalysisRequest) -> bool {
+    match request {
+        AnalysisRequest::ChemicalSpace { features, .. } => *features == SpaceFeatures::Fingerprints,
+        AnalysisRequest::SimilarityMatrix { .. } | AnalysisRequest::NearestNeighbors => true,
+        AnalysisRequest::Deduplication
+        | AnalysisRequest::Statistics { .. }
+        | AnalysisRequest::Scaffolds => false,
+    }
+}
+
+/// Computes `request` over a job's results (all of them, valid or not, in
+/// input order). CPU-bound: call it on a blocking thread.
+pub fn compute(
+    request: &AnalysisRequest,
+    results: &[pb::MoleculeResult],
+) -> Result<Outcome, AnalysisError> {
+    let valid: Vec<&pb::MoleculeResult> = results.iter().filter(|r| r.valid).collect();
+    if valid.is_empty() {
+        return Ok(Outcome::Skipped("the job has no valid molecule".to_owned()));
+    }
+    let result = match request {
+        AnalysisRequest::Deduplication => AnalysisResult::Deduplication(deduplication(&valid)),
+        AnalysisRequest::Statistics { group_filter } => {
+            AnalysisResult::Statistics(statistics(results, &valid, *group_filter))
+        }
+        AnalysisRequest::Scaffolds => AnalysisResult::Scaffolds(scaffolds(&valid)),
+        AnalysisRequest::ChemicalSpace {
+            features,
+            components,
+        } => {
+            if valid.len() < 2 {
+                return Ok(Outcome::Skipped(
+                    "chemical space needs at least two valid molecules".to_owned(),
+                ));
+            }
+            AnalysisResult::ChemicalSpace(chemical_space(&valid, *features, *components)?)
+        }
+        AnalysisRequest::SimilarityMatrix { threshold } => {
+            AnalysisResult::SimilarityMatrix(matrix(&valid, *threshold)?)
+        }
+        AnalysisRequest::NearestNeighbors => AnalysisResult::NearestNeighbors(neighbors(&valid)?),
+    };
+    Ok(Outcome::Complete(result))
+}
+
+/// A result's fingerprint as packed words (bit i in word i / 64).
+pub fn fingerprint(result: &pb::MoleculeResult) -> Fingerprint {
+    let mut fp = [0u64; 32];
+    for &bit in &result.morgan_fingerprint {
+        if let Some(word) = fp.get_mut(bit as usize / 64) {
+            *word |= 1 << (bit % 64);
+        }
+    }
+    fp
+}
+
+/// The fingerprint index of valid results.
+pub fn index_of(valid: &[&pb::MoleculeResult]) -> Result<FingerprintIndex, AnalysisError> {
+    FingerprintIndex::new(valid.iter().map(|r| (r.index as u32, fingerprint(r))))
+        .map_err(|e| AnalysisError::Compute(e.to_string()))
+}
+
+fn groups(grouping: Grouping) -> Vec<pb::MoleculeGroup> {
+    grouping
+        .groups
+        .into_iter()
+        .map(|g| pb::MoleculeGroup {
+            key: g.key,
+            representative: u64::from(g.representative),
+            members: g.members.into_iter().map(u64::from).collect(),
+        })
+        .collect()
+}
+
+/// Duplicates at the four levels: exact (canonical SMILES), tautomer,
+/// stereo-insensitive (canonical SMILES with stereo removed) and salt form
+/// (the fragment parent: the standardised SMILES).
+pub fn deduplication(valid: &[&pb::MoleculeResult]) -> pb::DeduplicationResult {
+    let canonical: Vec<&str> = valid.iter().map(|r| r.canonical_smiles.as_str()).collect();
+    let stereo_free = molbatch_chem::keys::stereo_insensitive_batch(&canonical);
+    let level = |name: &str, grouping: Grouping| {
+        let unique_count = grouping.unique_count() as u64;
+        pb::DuplicateLevel {
+            level: name.to_owned(),
+            unique_count,
+            groups: groups(grouping)
+                .into_iter()
+                .filter(|g| g.members.len() > 1)
+                .collect(),
+        }
+    };
+    let keyed = |key: fn(&pb::MoleculeResult) -> &str| {
+        group_by_key(valid.iter().map(|r| (r.index as u32, key(r))))
+    };
+    pb::DeduplicationResult {
+        levels: vec![
+            level("exact", keyed(|r| &r.canonical_smiles)),
+            level("tautomer", keyed(|r| &r.tautomer_smiles)),
+            // A molecule whose stereo cannot be removed keeps its own key.
+            level(
+                "stereo_insensitive",
+                group_by_key(valid.iter().zip(&stereo_free).map(|(r, key)| {
+                    (
+                        r.index as u32,
+                        key.as_deref().unwrap_or(&r.canonical_smiles).to_owned(),
+                    )
+                })),
+            ),
+            level("salt_form", keyed(|r| &r.standardized_smiles)),
+        ],
+    }
+}
+
+/// Reads one numeric descriptor of a result.
+type Descriptor = fn(&pb::MoleculeResult) -> Option<f64>;
+
+/// The numeric descriptors, by their JSON names, as statistics and the
+/// descriptor chemical space read them.
+const DESCRIPTORS: [(&str, Descriptor); 14] = [
+    ("molWt", |r| r.mol_wt),
+    ("exactMolWt", |r| r.exact_mol_wt),
+    ("logp", |r| r.logp),
+    ("tpsa", |r| r.tpsa),
+    ("hbd", |r| r.hbd.map(f64::from)),
+    ("hba", |r| r.hba.map(f64::from)),
+    ("rotatableBonds", |r| r.rotatable_bonds.map(f64::from)),
+    ("ringCount", |r| r.ring_count.map(f64::from)),
+    ("aromaticRings", |r| r.aromatic_rings.map(f64::from)),
+    ("fractionCsp3", |r| r.fraction_csp3),
+    ("heavyAtoms", |r| r.heavy_atoms.map(f64::from)),
+    ("formalCharge", |r| r.formal_charge.map(f64::from)),
+    ("qed", |r| r.qed),
+    ("lipinskiViolations", |r| {
+        r.lipinski_violations.map(f64::from)
+    }),
+];
+
+/// Numeric columns of the valid molecules: every descriptor, then every user
+/// column (CSV columns, SDF fields) with at least one numeric value, by name;
+/// a missing or non-numeric value is NaN.
+pub fn numeric_columns(valid: &[&pb::MoleculeResult]) -> Vec<(String, Vec<f64>)> {
+    let mut columns: Vec<(String, Vec<f64>)> = DESCRIPTORS
+        .iter()
+        .map(|(name, get)| {
+            let values = valid.iter().map(|r| get(r).unwrap_or(f64::NAN)).collect();
+            ((*name).to_owned(), values)
+        })
+        .collect();
+    let mut names: Vec<&String> = valid.iter().flat_map(|r| r.properties.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let values: Vec<f64> = valid
+            .iter()
+            .map(|r| {
+                r.properties
+                    .get(name)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
+        if values.iter().any(|v| !v.is_nan()) {
+            columns.push((name.clone(), values));
+        }
+    }
+    columns
+}
+
+/// Column statistics, correlations, outliers, Welch's t-tests and the batch
+/// quality score. `all` counts invalid molecules for the validity share.
+pub fn statistics(
+    all: &[pb::MoleculeResult],
+    valid: &[&pb::MoleculeResult],
+    group_filter: GroupFilter,
+) -> pb::StatisticsResult {
+    let columns = numeric_columns(valid);
+    let in_group_a: Vec<bool> = valid
+        .iter()
+        .map(|r| match group_filter {
+            GroupFilter::Pains => r.pains,
+            GroupFilter::Lipinski => r.lipinski_violations == Some(0),
+        })
+        .collect();
+    let mut result = pb::StatisticsResult::default();
+    for (name, values) in &columns {
+        let s = stats::describe(values);
+        result.columns.push(pb::ColumnSummary {
+            column: name.clone(),
+            count: s.count as u64,
+            missing: s.missing as u64,
+            mean: s.mean,
+            median: s.median,
+            std: s.std,
+            q1: s.q1,
+            q3: s.q3,
+            iqr: s.iqr,
+            min: s.min,
+            max: s.max,
+        });
+        let fences = stats::iqr_outliers(values);
+        result
+            .iqr_outliers
+            .extend(fences.outliers.iter().map(|o| pb::Outlier {
+                column: name.clone(),
+                index: valid[o.index].index,
+                value: o.value,
+                score: if o.value < fences.lower_fence {
+                    (fences.lower_fence - o.value) / s.iqr
+                } else {
+                    (o.value - fences.upper_fence) / s.iqr
+                },
+            }));
+        result
+            .anomalies
+            .extend(
+                stats::robust_z_anomalies(values)
+                    .anomalies
+                    .iter()
+                    .map(|a| pb::Outlier {
+                        column: name.clone(),
+                        index: valid[a.index].index,
+                        value: a.value,
+                        score: a.z,
+                    }),
+            );
+        let split = |want: bool| -> Vec<f64> {
+            values
+                .iter()
+                .zip(&in_group_a)
+                .filter(|(v, a)| **a == want && !v.is_nan())
+                .map(|(v, _)| *v)
+                .collect()
+        };
+        if let Ok(t) = stats::welch_t_test(&split(true), &split(false)) {
+            result.welch_tests.push(pb::WelchTest {
+                column: name.clone(),
+                group_filter: group_filter.as_str().to_owned(),
+                count_a: t.n_a as u64,
+                count_b: t.n_b as u64,
+                mean_a: t.mean_a,
+                mean_b: t.mean_b,
+                t: t.t,
+                df: t.df,
+                p_value: t.p_value,
+            });
+        }
+    }
+    let refs: Vec<&[f64]> = columns.iter().map(|(_, v)| v.as_slice()).collect();
+    result.correlation = stats::correlation_matrix(&refs);
+    result.correlation_columns = columns.into_iter().map(|(name, _)| name).collect();
+    result.quality = Some(quality(all.len(), valid));
+    result
+}
+
+/// The batch quality score: validity, diversity (unique canonical tautomers
+/// over valid molecules) and drug-likeness (no Lipinski violation over valid
+/// molecules), each in percent, and their mean.
+pub fn quality(total: usize, valid: &[&pb::MoleculeResult]) -> pb::QualityScore {
+    let percent = |part: usize, whole: usize| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    let mut tautomers: Vec<&str> = valid.iter().map(|r| r.tautomer_smiles.as_str()).collect();
+    tautomers.sort_unstable();
+    tautomers.dedup();
+    let compliant = valid
+        .iter()
+        .filter(|r| r.lipinski_violations == Some(0))
+        .count();
+    let validity_percent = percent(valid.len(), total);
+    let diversity_percent = percent(tautomers.len(), valid.len());
+    let drug_likeness_percent = percent(compliant, valid.len());
+    pb::QualityScore {
+        validity_percent,
+        diversity_percent,
+        drug_likeness_percent,
+        score: (validity_percent + diversity_percent + drug_likeness_percent) / 3.0,
+    }
+}
+
+/// Bemis–Murcko and generic scaffolds of the standardised molecules, with
+/// their entropies. A molecule whose scaffold RDKit cannot make is left out
+/// of that grouping.
+pub fn scaffolds(valid: &[&pb::MoleculeResult]) -> pb::ScaffoldsResult {
+    let smiles: Vec<&str> = valid
+        .iter()
+        .map(|r| r.standardized_smiles.as_str())
+        .collect();
+    let found = molbatch_chem::scaffold::scaffolds_batch(&smiles);
+    let murcko = group_by_key(
+        valid
+            .iter()
+            .zip(&found)
+            .filter_map(|(r, s)| Some((r.index as u32, s.murcko.as_ref().ok()?.clone()))),
+    );
+    let generic = group_by_key(
+        valid
+            .iter()
+            .zip(&found)
+            .filter_map(|(r, s)| Some((r.index as u32, s.generic.as_ref().ok()?.clone()))),
+    );
+    let entropy = stats::shannon_entropy(&murcko.sizes());
+    let generic_entropy = stats::shannon_entropy(&generic.sizes());
+    let frequency = murcko
+        .size_distribution
+        .iter()
+        .map(|&(size, count)| (size as u64, count as u64))
+        .collect();
+    pb::ScaffoldsResult {
+        scaffolds: groups(murcko),
+        generic_scaffolds: groups(generic),
+        entropy: entropy.entropy,
+        scaled_entropy: entropy.scaled,
+        generic_entropy: generic_entropy.entropy,
+        generic_scaled_entropy: generic_entropy.scaled,
+        frequency,
+    }
+}
+
+/// PCA coordinates of the valid molecules.
+pub fn chemical_space(
+    valid: &[&pb::MoleculeResult],
+    features: SpaceFeatures,
+    components: u8,
+) -> Result<pb::ChemicalSpaceResult, AnalysisError> {
+    let k = usize::from(components);
+    let fitted: Pca = match features {
+        SpaceFeatures::Fingerprints => {
+            let fps: Vec<Fingerprint> = valid.iter().map(|r| fingerprint(r)).collect();
+            pca_fingerprints(&fps, k)
+        }
+        SpaceFeatures::Descriptors => {
+            let rows: Vec<f64> = valid
+                .iter()
+                .flat_map(|r| DESCRIPTORS.iter().map(|(_, get)| get(r).unwrap_or(0.0)))
+                .collect();
+            let data = ndarray::Array2::from_shape_vec((valid.len(), DESCRIPTORS.len()), rows)
+                .map_err(|e| AnalysisError::Compute(e.to_string()))?;
+            pca(
+                data.view(),
+                &PcaOptions {
+                    components: k,
+                    standardize: true,
+                },
+            )
+        }
+    }
+    .map_err(|e| AnalysisError::Compute(format!("PCA failed: {e}")))?;
+    let points = valid
+        .iter()
+        .zip(fitted.coordinates.rows())
+        .map(|(r, row)| pb::SpacePoint {
+            index: r.index,
+            coordinates: row.to_vec(),
+        })
+        .collect();
+    Ok(pb::ChemicalSpaceResult {
+        method: "pca".to_owned(),
+        features: features.as_str().to_owned(),
+        components: u32::from(components),
+        explained_variance_ratio: fitted.explained_variance_ratio,
+        explained_variance: fitted.explained_variance,
+        points,
+    })
+}
+
+/// The similarity matrix: dense up to 5,000 molecules, else sparse pairs at
+/// or above `threshold`.
+pub fn matrix(
+    valid: &[&pb::MoleculeResult],
+    threshold: f64,
+) -> Result<pb::SimilarityMatrixResult, AnalysisError> {
+    let index = index_of(valid)?;
+    let matrix =
+        similarity_matrix(&index, threshold).map_err(|e| AnalysisError::Compute(e.to_string()))?;
+    Ok(match matrix {
+        SimilarityMatrix::Dense(dense) => pb::SimilarityMatrixResult {
+            indexes: dense.molecule_indices.into_iter().map(u64::from).collect(),
+            dense: true,
+            upper_triangle: dense.values,
+            pairs: Vec::new(),
+            threshold,
+        },
+        SimilarityMatrix::Sparse(sparse) => pb::SimilarityMatrixResult {
+            indexes: index.molecule_indices().map(u64::from).collect(),
+            dense: false,
+            upper_triangle: Vec::new(),
+            pairs: sparse
+                .pairs
+                .into_iter()
+                .map(|p| pb::SimilarPair {
+                    a: u64::from(p.i.min(p.j)),
+                    b: u64::from(p.i.max(p.j)),
+                    similarity: p.similarity,
+                })
+                .collect(),
+            threshold: sparse.threshold,
+        },
+    })
+}
+
+/// Each valid molecule's nearest neighbour.
+pub fn neighbors(
+    valid: &[&pb::MoleculeResult],
+) -> Result<pb::NearestNeighborsResult, AnalysisError> {
+    let index = index_of(valid)?;
+    Ok(pb::NearestNeighborsResult {
+        neighbors: nearest_neighbors(&index)
+            .into_iter()
+            .map(|n| pb::Neighbor {
+                index: u64::from(n.index),
+                neighbor: u64::from(n.neighbor),
+                similarity: n.similarity,
+                isolation: n.isolation,
+            })
+            .collect(),
+    })
+}
+
+/// Parses a leased analysis task's request.
+pub fn request_of(task: &ipb::TaskLease) -> Result<AnalysisRequest, AnalysisError> {
+    let params: HashMap<String, String> = task.params.clone().into_iter().collect();
+    AnalysisRequest::parse(&task.analysis_type, &params)
+        .map_err(|v| AnalysisError::Params(format!("{:?}", v.fields())))
+}

@@ -1,0 +1,247 @@
+//! The analytics service's interactive API (`molbatch.internal.v1.Analytics`):
+//! similarity search inside a job and depictions. A job's fingerprints are
+//! loaded from storage once and kept as a [`FingerprintIndex`] in a small
+//! cache, so repeated queries on the same job cost only the search. The
+//! gateway has checked the caller may see the job and that it completed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use molbatch_analysis::similarity::{FingerprintIndex, SearchParams};
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::{internal as ipb, v1 as pb, Violations};
+use tokio::sync::OnceCell;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+use crate::analyses::{index_of, load_results};
+
+/// Hits returned when the query gives neither top-k nor a threshold.
+const DEFAULT_TOP_K: u32 = 10;
+/// Jobs whose index is kept at once; the least recently used goes first.
+const CACHED_JOBS: usize = 4;
+
+/// A job's searchable molecules.
+struct JobIndex {
+    index: FingerprintIndex,
+    /// Input id and standardised SMILES by input index, valid molecules only.
+    molecules: HashMap<u64, (String, String)>,
+}
+
+/// One cache slot: filled once by the first query, shared by concurrent ones.
+type Slot = Arc<OnceCell<Arc<JobIndex>>>;
+
+/// The interactive API; cheap to clone.
+#[derive(Clone)]
+pub struct AnalyticsApi {
+    storage: StorageClient<Channel>,
+    /// Most recently used last.
+    cache: Arc<Mutex<Vec<(String, Slot)>>>,
+}
+
+impl AnalyticsApi {
+    /// An API reading jobs through `storage`.
+    pub fn new(storage: StorageClient<Channel>) -> Self {
+        Self {
+            storage,
+            cache: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn slot(&self, job_id: &str) -> Slot {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = match cache.iter().position(|(id, _)| id == job_id) {
+            Some(at) => cache.remove(at).1,
+            None => Arc::new(OnceCell::new()),
+        };
+        cache.push((job_id.to_owned(), slot.clone()));
+        if cache.len() > CACHED_JOBS {
+            cache.remove(0);
+        }
+        slot
+    }
+
+    /// The job's index, loading it on first use.
+    async fn job_index(&self, job_id: &str, total: u64) -> Result<Arc<JobIndex>, Status> {
+        let slot = self.slot(job_id);
+        let loaded = slot
+            .get_or_try_init(|| async {
+                let mut storage = self.storage.clone();
+                let results = load_results(&mut storage, job_id, total, true).await?;
+                tokio::task::spawn_blocking(move || {
+                    let valid: Vec<&pb::MoleculeResult> =
+                        results.iter().filter(|r| r.valid).collect();
+                    let index = index_of(&valid).map_err(|e| Status::internal(e.to_string()))?;
+                    let molecules = valid
+                        .iter()
+                        .map(|r| (r.index, (r.input_id.clone(), r.standardized_smiles.clone())))
+                        .collect();
+                    Ok::<_, Status>(Arc::new(JobIndex { index, molecules }))
+                })
+                .await
+                .map_err(|e| Status::internal(format!("building the index failed: {e}")))?
+            })
+            .await?;
+        Ok(loaded.clone())
+    }
+}
+
+/// The search parameters of a query: top-k, threshold, or both (default
+/// top-10).
+fn search_params(query: &pb::SearchSimilarRequest) -> SearchParams {
+    let threshold = (query.threshold > 0.0).then_some(query.threshold);
+    let top_k = match (query.top_k, threshold) {
+        (0, Some(_)) => None,
+        (0, None) => Some(DEFAULT_TOP_K as usize),
+        (k, _) => Some(k as usize),
+    };
+    SearchParams {
+        top_k,
+        threshold,
+        ..SearchParams::default()
+    }
+}
+
+#[tonic::async_trait]
+impl ipb::analytics_server::Analytics for AnalyticsApi {
+    async fn search_similar(
+        &self,
+        request: Request<ipb::SearchRequest>,
+    ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
+        let ipb::SearchRequest {
+            query,
+            total_molecules,
+        } = request.into_inner();
+        let query = query.unwrap_or_default();
+        let params = search_params(&query);
+        // Parse the query before loading anything: a bad SMILES fails fast.
+        let query_fp = if query.smiles.trim().is_empty() {
+            None
+        } else {
+            let smiles = query.smiles.clone();
+            let fp =
+                tokio::task::spawn_blocking(move || molbatch_chem::fingerprint::morgan(&smiles))
+                    .await
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .map_err(|e| Violations::one("smiles", e.to_string()))?;
+            Some(fp.0)
+        };
+        let job = self.job_index(&query.job_id, total_molecules).await?;
+        let searched = job.index.len() as u64;
+        let found = tokio::task::spawn_blocking(move || {
+            let found = match (query_fp, query.index) {
+                (Some(fp), _) => job.index.search(&fp, &params),
+                (None, Some(index)) => {
+                    let Ok(index) = u32::try_from(index) else {
+                        return Err(Violations::one("index", "out of range").into());
+                    };
+                    if job.index.fingerprint(index).is_none() {
+                        let why = if u64::from(index) < total_molecules {
+                            format!("molecule {index} of the job is invalid: it has no fingerprint")
+                        } else {
+                            format!("the job has {total_molecules} molecules; no index {index}")
+                        };
+                        return Err(Violations::one("index", why).into());
+                    }
+                    job.index.search_molecule(index, &params, false)
+                }
+                (None, None) => return Err(Violations::one("smiles", "required").into()),
+            };
+            let found = found.map_err(|e| Status::internal(e.to_string()))?;
+            let hits = found
+                .hits
+                .iter()
+                .map(|hit| {
+                    let index = u64::from(hit.index);
+                    let (input_id, smiles) = job.molecules.get(&index).cloned().unwrap_or_default();
+                    pb::SimilarityHit {
+                        index,
+                        similarity: hit.similarity,
+                        input_id,
+                        smiles,
+                    }
+                })
+                .collect();
+            Ok::<_, Status>(hits)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(pb::SearchSimilarResponse {
+            hits: found,
+            searched,
+        }))
+    }
+
+    async fn depict(
+        &self,
+        request: Request<ipb::DepictJobRequest>,
+    ) -> Result<Response<pb::Depiction>, Status> {
+        let ipb::DepictJobRequest {
+            query,
+            total_molecules,
+        } = request.into_inner();
+        let query = query.unwrap_or_default();
+        let smiles = match query.index {
+            Some(index) if !query.job_id.is_empty() => {
+                molecule_smiles(
+                    &mut self.storage.clone(),
+                    &query.job_id,
+                    index,
+                    total_molecules,
+                )
+                .await?
+            }
+            Some(_) | None => query.smiles.trim().to_owned(),
+        };
+        let (width, height) = (query.width, query.height);
+        let drawn = smiles.clone();
+        let svg =
+            tokio::task::spawn_blocking(move || molbatch_chem::depict::svg(&drawn, width, height))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| Violations::one("smiles", e.to_string()))?;
+        Ok(Response::new(pb::Depiction { smiles, svg }))
+    }
+}
+
+/// The standardised SMILES of molecule `index` of a job.
+async fn molecule_smiles(
+    storage: &mut StorageClient<Channel>,
+    job_id: &str,
+    index: u64,
+    total_molecules: u64,
+) -> Result<String, Status> {
+    if index >= total_molecules {
+        return Err(Violations::one(
+            "index",
+            format!("the job has {total_molecules} molecules; no index {index}"),
+        )
+        .into());
+    }
+    let page = storage
+        .list_results(ipb::ListResultsRequest {
+            query: Some(pb::ListResultsRequest {
+                job_id: job_id.to_owned(),
+                page_size: 1,
+                page_token: index.to_string(),
+                ..Default::default()
+            }),
+            total_molecules,
+        })
+        .await?
+        .into_inner();
+    match page.results.into_iter().next() {
+        Some(r) if r.index == index && r.valid => Ok(r.standardized_smiles),
+        Some(r) if r.index == index => Err(Violations::one(
+            "index",
+            format!(
+                "molecule {index} is invalid ({}): nothing to draw",
+                r.error_code
+            ),
+        )
+        .into()),
+        Some(_) | None => Err(Status::not_found(format!(
+            "no result for molecule {index} of job {job_id}"
+        ))),
+    }
+}
