@@ -213,6 +213,20 @@ async fn analyses_run_on_request_with_parameters() {
     let explained: f64 = c.explained_variance_ratio.iter().sum();
     assert!(explained > 0.0 && explained <= 1.0 + 1e-9, "{explained}");
 
+    // Once ended, it runs again with other parameters: a t-SNE map.
+    run(&mut mb, id, "chemical_space", &[("method", "tsne")])
+        .await
+        .unwrap();
+    let map = finished(&mut mb, id, "chemical_space").await;
+    let Some(AnalysisResult::ChemicalSpace(t)) = map.result else {
+        panic!("{map:?}")
+    };
+    assert_eq!((t.method.as_str(), t.points.len()), ("tsne", 11));
+    assert!(t
+        .points
+        .iter()
+        .all(|p| p.coordinates.len() == 2 && p.coordinates.iter().all(|x| x.is_finite())));
+
     run(&mut mb, id, "similarity_matrix", &[]).await.unwrap();
     let matrix = finished(&mut mb, id, "similarity_matrix").await;
     let Some(AnalysisResult::SimilarityMatrix(m)) = matrix.result else {

@@ -101,6 +101,28 @@ impl SpaceFeatures {
     }
 }
 
+/// How chemical space is projected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaceMethod {
+    /// Principal components (2 or 3), with the variance they explain.
+    Pca,
+    /// Barnes–Hut t-SNE (2 components), for up to [`TSNE_LIMIT`] molecules.
+    Tsne,
+}
+
+impl SpaceMethod {
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pca => "pca",
+            Self::Tsne => "tsne",
+        }
+    }
+}
+
+/// Most molecules a t-SNE map is computed for.
+pub const TSNE_LIMIT: usize = 50_000;
+
 /// An analysis with its parameters checked and defaulted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalysisRequest {
@@ -113,9 +135,12 @@ pub enum AnalysisRequest {
     },
     /// `scaffolds` (no parameters).
     Scaffolds,
-    /// `chemical_space`: `method` = pca, `features` = fingerprints (default)
-    /// | descriptors, `components` = 2 (default) | 3.
+    /// `chemical_space`: `method` = pca (default) | tsne, `features` =
+    /// fingerprints (default) | descriptors, `components` = 2 (default) | 3
+    /// (t-SNE: 2).
     ChemicalSpace {
+        /// The projection.
+        method: SpaceMethod,
         /// The features.
         features: SpaceFeatures,
         /// 2 or 3.
@@ -188,13 +213,14 @@ impl AnalysisRequest {
                 Self::Statistics { group_filter }
             }
             AnalysisKind::ChemicalSpace => {
-                match get("method") {
-                    None | Some("" | "pca") => {}
-                    Some(other) => v.field(
-                        "params.method",
-                        format!("{other:?} is not available; use pca"),
-                    ),
-                }
+                let method = match get("method") {
+                    None | Some("" | "pca") => SpaceMethod::Pca,
+                    Some("tsne") => SpaceMethod::Tsne,
+                    Some(other) => {
+                        v.field("params.method", format!("{other:?} is not pca or tsne"));
+                        SpaceMethod::Pca
+                    }
+                };
                 let features = match get("features") {
                     None | Some("" | "fingerprints") => SpaceFeatures::Fingerprints,
                     Some("descriptors") => SpaceFeatures::Descriptors,
@@ -208,6 +234,10 @@ impl AnalysisRequest {
                 };
                 let components = match get("components") {
                     None | Some("" | "2") => 2,
+                    Some("3") if method == SpaceMethod::Tsne => {
+                        v.field("params.components", "t-SNE maps have 2 components");
+                        2
+                    }
                     Some("3") => 3,
                     Some(other) => {
                         v.field("params.components", format!("{other:?} is not 2 or 3"));
@@ -215,6 +245,7 @@ impl AnalysisRequest {
                     }
                 };
                 Self::ChemicalSpace {
+                    method,
                     features,
                     components,
                 }
@@ -277,6 +308,7 @@ mod tests {
         assert_eq!(
             AnalysisRequest::parse("chemical_space", &params(&[])).unwrap(),
             AnalysisRequest::ChemicalSpace {
+                method: SpaceMethod::Pca,
                 features: SpaceFeatures::Fingerprints,
                 components: 2
             }
@@ -299,6 +331,12 @@ mod tests {
             fields,
             ["params.colour", "params.method", "params.components"]
         );
+        let v = AnalysisRequest::parse(
+            "chemical_space",
+            &params(&[("method", "tsne"), ("components", "3")]),
+        )
+        .unwrap_err();
+        assert_eq!(v.fields()[0].0, "params.components");
         let v = AnalysisRequest::parse("nope", &params(&[])).unwrap_err();
         assert_eq!(v.fields()[0].0, "type");
         assert!(v.fields()[0].1.contains("deduplication"));

@@ -12,7 +12,10 @@ use molbatch_analysis::similarity::{
     nearest_neighbors, similarity_matrix, Fingerprint, FingerprintIndex, SimilarityMatrix,
 };
 use molbatch_analysis::stats;
-use molbatch_proto::analysis::{AnalysisRequest, GroupFilter, SpaceFeatures};
+use molbatch_analysis::tsne::{tsne, tsne_fingerprints, TsneOptions};
+use molbatch_proto::analysis::{
+    AnalysisRequest, GroupFilter, SpaceFeatures, SpaceMethod, TSNE_LIMIT,
+};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use pb::analysis::Result as AnalysisResult;
@@ -113,15 +116,22 @@ pub fn compute(
         }
         AnalysisRequest::Scaffolds => AnalysisResult::Scaffolds(scaffolds(&valid)),
         AnalysisRequest::ChemicalSpace {
+            method,
             features,
             components,
         } => {
-            if valid.len() < 2 {
+            if valid.len() < 3 {
                 return Ok(Outcome::Skipped(
-                    "chemical space needs at least two valid molecules".to_owned(),
+                    "chemical space needs at least three valid molecules".to_owned(),
                 ));
             }
-            AnalysisResult::ChemicalSpace(chemical_space(&valid, *features, *components)?)
+            if *method == SpaceMethod::Tsne && valid.len() > TSNE_LIMIT {
+                return Ok(Outcome::Skipped(format!(
+                    "t-SNE is offered up to {TSNE_LIMIT} molecules; this job has {} valid ones, use pca",
+                    valid.len()
+                )));
+            }
+            AnalysisResult::ChemicalSpace(chemical_space(&valid, *method, *features, *components)?)
         }
         AnalysisRequest::SimilarityMatrix { threshold } => {
             AnalysisResult::SimilarityMatrix(matrix(&valid, *threshold)?)
@@ -409,49 +419,89 @@ pub fn scaffolds(valid: &[&pb::MoleculeResult]) -> pb::ScaffoldsResult {
     }
 }
 
-/// PCA coordinates of the valid molecules.
+/// Descriptors of valid molecules as rows (a missing value is 0), scaled to
+/// unit variance by the caller when it wants that.
+fn descriptor_matrix(valid: &[&pb::MoleculeResult]) -> Result<ndarray::Array2<f64>, AnalysisError> {
+    let rows: Vec<f64> = valid
+        .iter()
+        .flat_map(|r| DESCRIPTORS.iter().map(|(_, get)| get(r).unwrap_or(0.0)))
+        .collect();
+    ndarray::Array2::from_shape_vec((valid.len(), DESCRIPTORS.len()), rows)
+        .map_err(|e| AnalysisError::Compute(e.to_string()))
+}
+
+/// Chemical-space coordinates of the valid molecules (PCA with the variance
+/// it explains, or a t-SNE map), one point per molecule in input order.
 pub fn chemical_space(
     valid: &[&pb::MoleculeResult],
+    method: SpaceMethod,
     features: SpaceFeatures,
     components: u8,
 ) -> Result<pb::ChemicalSpaceResult, AnalysisError> {
     let k = usize::from(components);
-    let fitted: Pca = match features {
-        SpaceFeatures::Fingerprints => {
+    let failed = |e: &dyn std::fmt::Display| {
+        AnalysisError::Compute(format!("{} failed: {e}", method.as_str()))
+    };
+    let standardized = PcaOptions {
+        components: k,
+        standardize: true,
+    };
+    let (coordinates, ratio, variance) = match (method, features) {
+        (SpaceMethod::Pca, SpaceFeatures::Fingerprints) => {
             let fps: Vec<Fingerprint> = valid.iter().map(|r| fingerprint(r)).collect();
-            pca_fingerprints(&fps, k)
+            let fitted: Pca = pca_fingerprints(&fps, k).map_err(|e| failed(&e))?;
+            (
+                fitted.coordinates,
+                fitted.explained_variance_ratio,
+                fitted.explained_variance,
+            )
         }
-        SpaceFeatures::Descriptors => {
-            let rows: Vec<f64> = valid
-                .iter()
-                .flat_map(|r| DESCRIPTORS.iter().map(|(_, get)| get(r).unwrap_or(0.0)))
-                .collect();
-            let data = ndarray::Array2::from_shape_vec((valid.len(), DESCRIPTORS.len()), rows)
-                .map_err(|e| AnalysisError::Compute(e.to_string()))?;
-            pca(
+        (SpaceMethod::Pca, SpaceFeatures::Descriptors) => {
+            let data = descriptor_matrix(valid)?;
+            let fitted = pca(data.view(), &standardized).map_err(|e| failed(&e))?;
+            (
+                fitted.coordinates,
+                fitted.explained_variance_ratio,
+                fitted.explained_variance,
+            )
+        }
+        (SpaceMethod::Tsne, SpaceFeatures::Fingerprints) => {
+            // Rows come in ascending molecule index: input order.
+            let index = index_of(valid)?;
+            let map = tsne_fingerprints(&index, &TsneOptions::default()).map_err(|e| failed(&e))?;
+            (map, Vec::new(), Vec::new())
+        }
+        (SpaceMethod::Tsne, SpaceFeatures::Descriptors) => {
+            let data = descriptor_matrix(valid)?;
+            let fitted = pca(
                 data.view(),
                 &PcaOptions {
-                    components: k,
+                    components: DESCRIPTORS.len(),
                     standardize: true,
                 },
             )
+            .map_err(|e| failed(&e))?;
+            // t-SNE on the standardised descriptors (all components of
+            // their PCA: the same distances, rotated).
+            let map =
+                tsne(fitted.coordinates.view(), &TsneOptions::default()).map_err(|e| failed(&e))?;
+            (map, Vec::new(), Vec::new())
         }
-    }
-    .map_err(|e| AnalysisError::Compute(format!("PCA failed: {e}")))?;
+    };
     let points = valid
         .iter()
-        .zip(fitted.coordinates.rows())
+        .zip(coordinates.rows())
         .map(|(r, row)| pb::SpacePoint {
             index: r.index,
             coordinates: row.to_vec(),
         })
         .collect();
     Ok(pb::ChemicalSpaceResult {
-        method: "pca".to_owned(),
+        method: method.as_str().to_owned(),
         features: features.as_str().to_owned(),
-        components: u32::from(components),
-        explained_variance_ratio: fitted.explained_variance_ratio,
-        explained_variance: fitted.explained_variance,
+        components: coordinates.ncols() as u32,
+        explained_variance_ratio: ratio,
+        explained_variance: variance,
         points,
     })
 }
