@@ -127,6 +127,7 @@ impl Server {
         let admin = self.admin.map(AdminServer::start);
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("analytics"))
+            .layer(molbatch_telemetry::trace::server_layer("analytics"))
             .add_service(health)
             .add_service(
                 AnalyticsServer::new(self.interactive).max_encoding_message_size(MAX_MESSAGE_BYTES),

@@ -137,6 +137,7 @@ impl Server {
         tracing::info!(addr = %self.addr, "scheduler serving");
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("scheduler"))
+            .layer(molbatch_telemetry::trace::server_layer("scheduler"))
             .add_service(health)
             .add_service(SchedulerServer::new(self.api))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)

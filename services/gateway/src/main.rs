@@ -11,7 +11,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    molbatch_telemetry::init_tracing();
+    molbatch_telemetry::init_tracing_for("molbatch-gateway")?;
     molbatch_gateway::serve(Args::parse().config).await?;
+    molbatch_telemetry::shutdown_tracing().await;
     Ok(())
 }

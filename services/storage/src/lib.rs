@@ -152,6 +152,7 @@ impl Server {
         let admin = self.admin.map(AdminServer::start);
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("storage"))
+            .layer(molbatch_telemetry::trace::server_layer("storage"))
             .add_service(health)
             .add_service(StorageServer::new(self.api).max_decoding_message_size(64 << 20))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
