@@ -16,6 +16,8 @@ use molbatch_proto::{internal as ipb, v1 as pb};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use molbatch_telemetry::metrics::Outcome;
+
 use crate::analyses::{self, AnalysisError};
 use crate::compute::{compute_chunk, crashed_chunk, Abandoned};
 
@@ -117,6 +119,9 @@ impl Worker {
         renewal.abort();
         match outcome {
             Ok((valid, invalid)) => {
+                let metrics = molbatch_telemetry::metrics::get();
+                metrics.molecules_processed(Outcome::Valid, u64::from(valid));
+                metrics.molecules_processed(Outcome::Invalid, u64::from(invalid));
                 let request = ipb::CompleteTaskRequest {
                     lease: Some(lease),
                     valid_molecules: valid,

@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::error::SchedulerError;
-use crate::jobs::{JobRecord, RetryPolicy};
+use crate::jobs::{FailOutcome, JobRecord, RetryPolicy};
 use crate::store::JobStore;
 
 /// Longest long-poll a worker may ask for.
@@ -484,6 +484,19 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             )
             .await?;
         tracing::warn!(task_id, ?outcome, %reason, "task failed");
+        let metrics = molbatch_telemetry::metrics::get();
+        match outcome {
+            FailOutcome::Retry => {
+                metrics.task_retries.inc();
+            }
+            FailOutcome::Split => {
+                metrics.chunk_splits.inc();
+            }
+            FailOutcome::Poisoned
+            | FailOutcome::JobEnded
+            | FailOutcome::AnalysisFailed
+            | FailOutcome::LeaseLost => {}
+        }
         if let Some(job) = job {
             self.announce(job);
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
+use molbatch_telemetry::metrics::CacheResult;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -130,7 +131,17 @@ impl ipb::storage_server::Storage for StorageApi {
             chunk_index,
         } = request.into_inner();
         let key = Self::input_key(&job_id, chunk_index);
-        let payload = match self.cache.get(&key).await {
+        let cached = self.cache.get(&key).await;
+        let metrics = molbatch_telemetry::metrics::get();
+        metrics.cache_request(
+            "input",
+            if cached.is_some() {
+                CacheResult::Hit
+            } else {
+                CacheResult::Miss
+            },
+        );
+        let payload = match cached {
             Some(payload) => payload,
             None => {
                 let stored = self
