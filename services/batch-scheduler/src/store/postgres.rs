@@ -550,7 +550,7 @@ impl JobStore for PgJobStore {
                 select j.tenant_id, count(*) as leases from task l join job j on j.id = l.job_id
                 where l.state = 'leased' and l.lease_deadline_ms > $4
                 group by j.tenant_id),
-             candidates as (
+             candidates as materialized (
                 select c.id, c.priority, c.created_at_ms, c.chunk_index,
                     coalesce(h.leases, 0) + row_number() over (
                         partition by tn.tenant_id
@@ -573,7 +573,7 @@ impl JobStore for PgJobStore {
                      limit $6 + 32)) c),
              ready as (
                 select t.id as ready_id from task t join candidates c on c.id = t.id
-                where {READY_TASK}
+                where t.id = any(array(select id from candidates)) and {READY_TASK}
                 order by c.turn, c.priority desc, c.created_at_ms, c.chunk_index
                 limit $6
                 for update of t skip locked)
