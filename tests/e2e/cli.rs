@@ -2,22 +2,11 @@
 //! `submit --wait`, `status`, `results` in CSV, JSONL and SDF, and a broken
 //! file.
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use crate::support::ServeProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
-
-struct Serve {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn molbatch(url: &str, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -28,51 +17,13 @@ fn molbatch(url: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Starts `molbatch serve` on a port the OS picks and reads the address it
-/// prints, so no two tests can race for a port.
-fn start_serve() -> Serve {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut lines = stderr.lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("molbatch serve exited before listening")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("molbatch serving on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Serve {
-        child,
-        url,
-        _dir: dir,
-    }
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
 fn a_chemist_submits_waits_and_reads_results() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("batch.smi");
     std::fs::write(
@@ -162,7 +113,7 @@ fn a_chemist_submits_waits_and_reads_results() {
 
 #[test]
 fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.csv");
     std::fs::write(&file, "smiles,pKi\nCCO,5\nCCN,6,7\n").unwrap();

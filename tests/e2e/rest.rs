@@ -4,67 +4,18 @@
 //! results, cancel, watch over server-sent events, and the JSON errors of
 //! broken requests. Every wait has a deadline, so a hang fails the test.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::ServeProcess;
+
 const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 /// Longest any single request (or SSE stream) may take.
 const DEADLINE: Duration = Duration::from_secs(120);
-
-struct Serve {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `molbatch serve` on a port the OS picks and reads the address it
-/// prints.
-fn start_serve() -> Serve {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut lines = stderr.lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("molbatch serve exited before listening")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix("molbatch serving on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Serve {
-        child,
-        addr: url.trim_start_matches("http://").to_owned(),
-        _dir: dir,
-    }
-}
 
 /// An HTTP response, its body de-chunked.
 struct Reply {
@@ -127,7 +78,7 @@ enum Payload<'a> {
 }
 
 async fn http(
-    serve: &Serve,
+    serve: &ServeProcess,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -135,7 +86,7 @@ async fn http(
 ) -> Reply {
     tokio::time::timeout(
         DEADLINE,
-        exchange(&serve.addr, method, path, headers, payload),
+        exchange(serve.addr(), method, path, headers, payload),
     )
     .await
     .unwrap_or_else(|_| panic!("{method} {path} took longer than {DEADLINE:?}"))
@@ -227,7 +178,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     }
 }
 
-async fn post_json(serve: &Serve, path: &str, body: &Value) -> Reply {
+async fn post_json(serve: &ServeProcess, path: &str, body: &Value) -> Reply {
     let text = body.to_string();
     http(
         serve,
@@ -239,12 +190,12 @@ async fn post_json(serve: &Serve, path: &str, body: &Value) -> Reply {
     .await
 }
 
-async fn get(serve: &Serve, path: &str) -> Reply {
+async fn get(serve: &ServeProcess, path: &str) -> Reply {
     http(serve, "GET", path, &[], Payload::None).await
 }
 
 /// Polls `GET /v1/jobs/{id}` until the job has ended; returns it.
-async fn wait_until_ended(serve: &Serve, job_id: &str) -> Value {
+async fn wait_until_ended(serve: &ServeProcess, job_id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let job = get(serve, &format!("/v1/jobs/{job_id}")).await.expect(200);
@@ -265,7 +216,7 @@ async fn wait_until_ended(serve: &Serve, job_id: &str) -> Value {
 
 #[tokio::test]
 async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let camel = post_json(
         &serve,
         "/v1/jobs",
@@ -300,7 +251,7 @@ async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
     // REST answers with exactly the JSON `molbatch ... --output json` prints.
     let cli = Command::new(BIN)
         .args(["status", &job_id, "--output", "json"])
-        .env("MOLBATCH_SERVER", format!("http://{}", serve.addr))
+        .env("MOLBATCH_SERVER", format!("http://{}", serve.addr()))
         .env_remove("MOLBATCH_API_KEY")
         .output()
         .unwrap();
@@ -355,7 +306,7 @@ async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
 #[tokio::test]
 async fn rest_uploads_raw_csv_gzip_and_chunked_bodies() {
     use std::io::Write;
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let csv = "name;SMILES;pKi\nethanol;CCO;5\nbroken;C1CC;6\nphenol;c1ccc(O)cc1;7\n";
     let uploaded = http(
         &serve,
@@ -421,7 +372,7 @@ async fn rest_uploads_raw_csv_gzip_and_chunked_bodies() {
 
 #[tokio::test]
 async fn rest_watch_streams_events_until_the_job_ends() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let molecules: Vec<Value> = (0..200).map(|_| json!({"smiles": "c1ccccc1O"})).collect();
     let job = post_json(&serve, "/v1/jobs", &json!({"molecules": molecules}))
         .await
@@ -474,7 +425,7 @@ async fn rest_watch_streams_events_until_the_job_ends() {
 
 #[tokio::test]
 async fn rest_cancel_ends_a_job_and_refuses_an_ended_one() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
     let molecules: Vec<Value> = (0..5_000)
         .map(|i| json!({"smiles": "CCO", "id": i.to_string()}))
         .collect();
@@ -506,7 +457,7 @@ async fn rest_cancel_ends_a_job_and_refuses_an_ended_one() {
 
 #[tokio::test]
 async fn rest_errors_are_google_json_naming_the_field() {
-    let serve = start_serve();
+    let serve = ServeProcess::start();
 
     let malformed = http(
         &serve,

@@ -131,3 +131,65 @@ impl TestDatabase {
         .unwrap();
     }
 }
+
+/// `molbatch serve` as a user starts it: a child process on a port the OS
+/// picks (read from the address it prints, so no two tests race for a
+/// port), with its own data directory. Dropped, the process is killed.
+pub struct ServeProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServeProcess {
+    /// Starts it and waits until it listens.
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_molbatch"))
+            .args([
+                "serve",
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut lines = stderr.lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("molbatch serve exited before listening")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("molbatch serving on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

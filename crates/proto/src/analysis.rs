@@ -55,6 +55,18 @@ impl AnalysisKind {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
+
+    /// The kind a request names in its field `type`, or a violation of that
+    /// field listing the kinds there are.
+    pub fn from_request(name: &str) -> Result<Self, Violations> {
+        Self::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+            Violations::one(
+                "type",
+                format!("unknown analysis {name:?}; one of {}", known.join(", ")),
+            )
+        })
+    }
 }
 
 impl fmt::Display for AnalysisKind {
@@ -162,13 +174,7 @@ impl AnalysisRequest {
     /// Checks `kind` and `params`; every problem is a violation of field
     /// `type` or `params.<name>`.
     pub fn parse(kind: &str, params: &HashMap<String, String>) -> Result<Self, Violations> {
-        let Some(kind) = AnalysisKind::parse(kind) else {
-            let known: Vec<&str> = AnalysisKind::ALL.iter().map(|k| k.as_str()).collect();
-            return Err(Violations::one(
-                "type",
-                format!("unknown analysis {kind:?}; one of {}", known.join(", ")),
-            ));
-        };
+        let kind = AnalysisKind::from_request(kind)?;
         let mut v = Violations::default();
         let allowed: &[&str] = match kind {
             AnalysisKind::Statistics => &["group_filter"],

@@ -75,17 +75,6 @@ impl GatewayApi {
     }
 }
 
-/// The analysis kind named in a request, or a violation of field `type`.
-fn analysis_kind(name: &str) -> Result<AnalysisKind, Violations> {
-    AnalysisKind::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = AnalysisKind::ALL.iter().map(|k| k.as_str()).collect();
-        Violations::one(
-            "type",
-            format!("unknown analysis {name:?}; one of {}", known.join(", ")),
-        )
-    })
-}
-
 /// Checks a similarity query's fields.
 fn check_search(query: &pb::SearchSimilarRequest) -> Result<(), Violations> {
     let mut v = Violations::default();
@@ -305,7 +294,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         let tenant = tenant_of(&request);
         let pb::GetAnalysisRequest { job_id, r#type } = request.into_inner();
         let job = job_ref(&tenant, &job_id)?;
-        analysis_kind(&r#type)?;
+        AnalysisKind::from_request(&r#type)?;
         let mut analysis = self
             .scheduler
             .clone()

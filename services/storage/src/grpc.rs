@@ -48,6 +48,25 @@ impl StorageApi {
     fn analysis_key(job_id: &str, kind: &str) -> String {
         format!("analysis:{job_id}:{kind}")
     }
+
+    /// The cached value of `key`, or what `load` reads from the store, which
+    /// is then cached; hits and misses are counted under `cache`.
+    async fn read_through(
+        &self,
+        key: &str,
+        cache: &'static str,
+        load: impl std::future::Future<Output = Result<Vec<u8>, StorageError>>,
+    ) -> Result<Vec<u8>, StorageError> {
+        let metrics = molbatch_telemetry::metrics::get();
+        if let Some(payload) = self.cache.get(key).await {
+            metrics.cache_request(cache, CacheResult::Hit);
+            return Ok(payload);
+        }
+        metrics.cache_request(cache, CacheResult::Miss);
+        let payload = load.await?;
+        self.cache.set(key, payload.clone(), self.cache_ttl).await;
+        Ok(payload)
+    }
 }
 
 /// Which results a page keeps.
@@ -131,34 +150,19 @@ impl ipb::storage_server::Storage for StorageApi {
             chunk_index,
         } = request.into_inner();
         let key = Self::input_key(&job_id, chunk_index);
-        let cached = self.cache.get(&key).await;
-        let metrics = molbatch_telemetry::metrics::get();
-        metrics.cache_request(
-            "input",
-            if cached.is_some() {
-                CacheResult::Hit
-            } else {
-                CacheResult::Miss
-            },
-        );
-        let payload = match cached {
-            Some(payload) => payload,
-            None => {
-                let stored = self
+        let payload = self
+            .read_through(&key, "input", async {
+                Ok(self
                     .store
                     .input_chunk(&job_id, chunk_index)
-                    .await
-                    .map_err(StorageError::from)?
+                    .await?
                     .ok_or_else(|| StorageError::InputChunkNotFound {
                         job_id: job_id.clone(),
                         chunk_index,
-                    })?;
-                self.cache
-                    .set(&key, stored.payload.clone(), self.cache_ttl)
-                    .await;
-                stored.payload
-            }
-        };
+                    })?
+                    .payload)
+            })
+            .await?;
         let chunk = ipb::InputChunk::decode(payload.as_slice()).map_err(|source| {
             StorageError::Corrupt {
                 job_id,
@@ -255,22 +259,17 @@ impl ipb::storage_server::Storage for StorageApi {
     ) -> Result<Response<ipb::AnalysisResult>, Status> {
         let r#ref = request.into_inner();
         let key = Self::analysis_key(&r#ref.job_id, &r#ref.r#type);
-        let payload = match self.cache.get(&key).await {
-            Some(payload) => payload,
-            None => {
-                let stored = self
-                    .store
+        let payload = self
+            .read_through(&key, "analysis", async {
+                self.store
                     .analysis_result(&r#ref.job_id, &r#ref.r#type)
-                    .await
-                    .map_err(StorageError::from)?
+                    .await?
                     .ok_or_else(|| StorageError::AnalysisResultNotFound {
                         job_id: r#ref.job_id.clone(),
                         kind: r#ref.r#type.clone(),
-                    })?;
-                self.cache.set(&key, stored.clone(), self.cache_ttl).await;
-                stored
-            }
-        };
+                    })
+            })
+            .await?;
         let analysis =
             pb::Analysis::decode(payload.as_slice()).map_err(|source| StorageError::Corrupt {
                 job_id: r#ref.job_id.clone(),

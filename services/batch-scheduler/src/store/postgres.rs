@@ -16,8 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::rows::{
-    params_json, parse_job_id, visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow,
-    ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
+    params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
+    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
@@ -918,25 +918,9 @@ impl JobStore for PgJobStore {
         let mut tx = self.pool.begin().await?;
         // The job's lock serialises runs of its analyses.
         let job = visible_job(Self::job_for_update(&mut tx, id).await?, tenant, id)?;
-        if job.state != JobState::Completed {
-            return Err(SchedulerError::WrongState {
-                job: id,
-                state: job.state,
-                action: "run an analysis before it completes",
-            });
-        }
-        if let Some(current) = Self::analysis_in(&mut tx, id, kind).await? {
-            if current.is_running() {
-                return if &current.params == params {
-                    Ok(current)
-                } else {
-                    Err(SchedulerError::AnalysisBusy {
-                        job: id,
-                        kind: kind.to_owned(),
-                        status: current.status,
-                    })
-                };
-            }
+        let current = Self::analysis_in(&mut tx, id, kind).await?;
+        if let Some(unchanged) = still_running(&job, current, kind, params)? {
+            return Ok(unchanged);
         }
         Self::queue_analysis_in(&mut tx, id, kind, params, job.total_molecules, now).await?;
         let queued = Self::analysis_in(&mut tx, id, kind)

@@ -229,3 +229,31 @@ impl TryFrom<AnalysisRow> for AnalysisRecord {
         })
     }
 }
+
+/// Whether RunAnalysis of `kind` may queue a new run of a job: the job must
+/// have completed; a run still pending or computing with the same
+/// parameters is returned unchanged (`Some`), one with other parameters is
+/// refused; `None` means queue a new run.
+pub(super) fn still_running(
+    job: &JobRecord,
+    current: Option<AnalysisRecord>,
+    kind: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Option<AnalysisRecord>, SchedulerError> {
+    if job.state != JobState::Completed {
+        return Err(SchedulerError::WrongState {
+            job: job.id,
+            state: job.state,
+            action: "run an analysis before it completes",
+        });
+    }
+    match current {
+        Some(current) if current.is_running() && &current.params == params => Ok(Some(current)),
+        Some(current) if current.is_running() => Err(SchedulerError::AnalysisBusy {
+            job: job.id,
+            kind: kind.to_owned(),
+            status: current.status,
+        }),
+        Some(_) | None => Ok(None),
+    }
+}
