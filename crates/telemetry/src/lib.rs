@@ -9,7 +9,8 @@
 //! - [`metrics`]: the process's Prometheus registry, every molbatch metric
 //!   family ([`metrics::get`]) and the per-RPC layer ([`metrics::RpcMetricsLayer`]);
 //! - [`admin`]: the admin HTTP server (`/metrics`, `/healthz`, `/readyz`);
-//! - [`net`]: binding before serving and dialling other services lazily;
+//! - [`net`]: binding before serving and dialling other services lazily
+//!   over a [`net::Channel`] that carries trace context;
 //! - [`shutdown_signal`]: Ctrl-C or SIGTERM.
 //!
 //! This crate depends on no other molbatch crate.
@@ -20,7 +21,7 @@
 //! use molbatch_telemetry::{admin::{AdminArgs, Readiness}, metrics::RpcMetricsLayer, net, trace};
 //! # async fn serve(admin: AdminArgs) -> Result<(), Box<dyn std::error::Error>> {
 //! molbatch_telemetry::init_tracing_for("molbatch-scheduler")?; // OTLP if OTEL_EXPORTER_OTLP_ENDPOINT
-//! let storage = trace::traced(net::lazy_channel("http://127.0.0.1:50053", None)?); // client: traceparent out
+//! let storage: net::Channel = net::lazy_channel("http://127.0.0.1:50053", None)?; // client: traceparent out
 //! let readiness = Readiness::new().check("storage", || async { Ok::<(), std::io::Error>(()) });
 //! let admin = admin.bind().await?.map(|a| a.with_readiness(readiness).spawn(molbatch_telemetry::shutdown_signal()));
 //! let (_reporter, health) = tonic_health::server::health_reporter();

@@ -48,7 +48,9 @@ fn raw_registry() -> &'static Mutex<Registry> {
 }
 
 /// The registry in OpenMetrics text exposition format (what `/metrics` serves).
+/// Gauges read at scrape time ([`watch_db_pool`]) are read first.
 pub fn encode() -> String {
+    read_db_pools();
     let registry = registry();
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &registry) {
@@ -297,7 +299,7 @@ impl Metrics {
         );
         r.register(
             "molbatch_lease_expiries",
-            "Task leases that expired before completion",
+            "Task leases that expired before completion (taken over by a new lease, or reaped on the last attempt)",
             self.lease_expiries.clone(),
         );
         r.register(
@@ -369,6 +371,44 @@ impl Metrics {
                 state: PoolState::InUse,
             })
             .set(in_use);
+    }
+}
+
+/// A database pool's connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Open connections, idle or checked out.
+    pub open: u32,
+    /// Open connections not checked out.
+    pub idle: u32,
+}
+
+type PoolReader = Box<dyn Fn() -> PoolUsage + Send + Sync>;
+
+fn pool_readers() -> MutexGuard<'static, Vec<(&'static str, PoolReader)>> {
+    static READERS: OnceLock<Mutex<Vec<(&'static str, PoolReader)>>> = OnceLock::new();
+    READERS
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Reports `service`'s database pool in `molbatch_db_pool_connections`,
+/// read by `usage` at every scrape, so the gauges are never stale. A second
+/// call for the same service replaces the first (a restarted server in one
+/// process).
+pub fn watch_db_pool(service: &'static str, usage: impl Fn() -> PoolUsage + Send + Sync + 'static) {
+    let mut readers = pool_readers();
+    readers.retain(|(watched, _)| *watched != service);
+    readers.push((service, Box::new(usage)));
+}
+
+fn read_db_pools() {
+    let metrics = get();
+    for (service, usage) in pool_readers().iter() {
+        let PoolUsage { open, idle } = usage();
+        let idle = idle.min(open);
+        metrics.db_pool(service, i64::from(idle), i64::from(open - idle));
     }
 }
 
@@ -554,6 +594,34 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn pool_gauges_are_read_at_every_scrape() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Arc;
+        let open = Arc::new(AtomicU32::new(5));
+        let idle = Arc::new(AtomicU32::new(2));
+        let (o, i) = (open.clone(), idle.clone());
+        watch_db_pool("pool-test", move || PoolUsage {
+            open: o.load(Ordering::Relaxed),
+            idle: i.load(Ordering::Relaxed),
+        });
+        let gauge = |text: &str, state: &str| {
+            let needle =
+                format!("molbatch_db_pool_connections{{service=\"pool-test\",state=\"{state}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(needle.as_str()))
+                .map(str::to_owned)
+        };
+        let text = encode();
+        assert_eq!(gauge(&text, "in_use").as_deref(), Some("3"), "{text}");
+        assert_eq!(gauge(&text, "idle").as_deref(), Some("2"));
+        open.store(1, Ordering::Relaxed);
+        idle.store(1, Ordering::Relaxed);
+        let text = encode();
+        assert_eq!(gauge(&text, "in_use").as_deref(), Some("0"));
+        assert_eq!(gauge(&text, "idle").as_deref(), Some("1"));
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Listening and dialling as every service does it: bind before serving so
 //! the address is known (port 0 picks a free one), and connect to other
-//! services lazily so start-up order does not matter.
+//! services lazily so start-up order does not matter. Calls made on a
+//! [`Channel`] carry the caller's trace context (`traceparent`), so a service
+//! names this type where it used to name tonic's.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
+
+/// A channel to another molbatch service: tonic's, with every call in a
+/// `grpc.client` span whose context goes out as `traceparent`
+/// ([`crate::trace::client_layer`]). What generated clients take:
+/// `SchedulerClient<net::Channel>`.
+pub type Channel = crate::trace::TracedChannel;
 
 /// A listen address that could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +49,13 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), BindErr
 
 /// A channel to another service that connects on first use (and reconnects
 /// after failures); `timeout` bounds every call made on it.
-pub fn lazy_channel(url: &str, timeout: Option<Duration>) -> Result<Channel, UrlError> {
+///
+/// The caller's client type picks the channel: [`Channel`] (traced), or a
+/// plain `tonic::transport::Channel` where a client still names that type.
+pub fn lazy_channel<C>(url: &str, timeout: Option<Duration>) -> Result<C, UrlError>
+where
+    C: From<tonic::transport::Channel>,
+{
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|source| UrlError {
             url: url.to_owned(),
@@ -52,7 +66,7 @@ pub fn lazy_channel(url: &str, timeout: Option<Duration>) -> Result<Channel, Url
         Some(t) => endpoint.timeout(t),
         None => endpoint,
     };
-    Ok(endpoint.connect_lazy())
+    Ok(C::from(endpoint.connect_lazy()))
 }
 
 /// Where the services a gateway or worker calls are: the same flags and

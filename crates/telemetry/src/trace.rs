@@ -254,6 +254,36 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
+/// The W3C `traceparent` of the current span (`00-<trace id>-<span id>-01`),
+/// for work that continues the trace later and elsewhere: the scheduler
+/// stores it with a job, and the worker that leases one of its tasks opens
+/// the task's span under it ([`set_parent`]). `None` when the span is not
+/// exported (no OTLP endpoint, or filtered out).
+pub fn current_traceparent() -> Option<String> {
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&tracing::Span::current().context(), &mut carrier);
+    carrier.remove(TRACEPARENT)
+}
+
+/// Makes `span` the child of the span `traceparent` names (as
+/// [`current_traceparent`] wrote it); call it before the span is first
+/// entered. An empty or malformed `traceparent` leaves `span` where it was.
+pub fn set_parent(span: &tracing::Span, traceparent: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier =
+        std::collections::HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    use opentelemetry::trace::TraceContextExt as _;
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// The W3C header carrying the trace and parent span ids.
+const TRACEPARENT: &str = "traceparent";
+
 /// The W3C trace context in `headers` (an empty context when there is none).
 pub fn extract_context(headers: &http::HeaderMap) -> opentelemetry::Context {
     TraceContextPropagator::new().extract(&HeaderExtractor(headers))
@@ -287,6 +317,13 @@ pub type TracedChannel = TracedClient<tonic::transport::Channel>;
 /// `channel` with [`client_layer`] applied.
 pub fn traced(channel: tonic::transport::Channel) -> TracedChannel {
     tower::Layer::layer(&client_layer(), channel)
+}
+
+/// What lets [`crate::net::lazy_channel`] hand out a traced channel.
+impl<S> From<S> for TracedClient<S> {
+    fn from(inner: S) -> Self {
+        TracedClient { inner }
+    }
 }
 
 /// See [`server_layer`].
@@ -453,6 +490,45 @@ mod tests {
         let mut out = http::HeaderMap::new();
         TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut out));
         assert_eq!(out.get("traceparent"), headers.get("traceparent"));
+    }
+
+    #[test]
+    fn a_stored_traceparent_parents_a_span_opened_later() {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let job = tracing::info_span!("job");
+            let stored = job.in_scope(current_traceparent).expect("an exported span");
+            let (version, rest) = stored.split_at(3);
+            assert_eq!(version, "00-");
+            let (trace_id, span_id) = rest.split_at(32);
+
+            let task = tracing::info_span!("task");
+            set_parent(&task, &stored);
+            let carried = task
+                .in_scope(current_traceparent)
+                .expect("an exported span");
+            assert!(carried.starts_with(&format!("00-{trace_id}-")), "{carried}");
+            assert!(!carried.contains(&span_id[1..17]), "a span of its own");
+
+            // Nothing stored, or garbage: the span keeps a trace of its own.
+            for stored in ["", "not-a-traceparent"] {
+                let orphan = tracing::info_span!("orphan");
+                set_parent(&orphan, stored);
+                let own = orphan
+                    .in_scope(current_traceparent)
+                    .expect("an exported span");
+                assert!(!own.contains(trace_id), "{own}");
+            }
+        });
+        // Without an OpenTelemetry layer there is nothing to carry.
+        assert_eq!(
+            tracing::info_span!("local").in_scope(current_traceparent),
+            None
+        );
     }
 
     #[test]
