@@ -8,7 +8,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     molbatch_telemetry::init_tracing();
-    match molbatch::commands::run(molbatch::commands::Cli::parse()).await {
+    let outcome = molbatch::commands::run(molbatch::commands::Cli::parse()).await;
+    // Spans still buffered for OTLP (`molbatch serve` stopped by SIGTERM).
+    molbatch_telemetry::shutdown_tracing().await;
+    match outcome {
         Ok(code) => code,
         // `molbatch results JOB | head` closing the pipe early is not an error.
         Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,

@@ -13,3 +13,4 @@ mod cli;
 mod production;
 mod rest;
 mod support;
+mod traces;

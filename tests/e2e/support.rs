@@ -145,6 +145,11 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Starts it and waits until it listens.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// As [`ServeProcess::start`], with extra environment variables.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let dir = tempfile::tempdir().unwrap();
@@ -157,6 +162,7 @@ impl ServeProcess {
                 "127.0.0.1:0",
             ])
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -184,6 +190,16 @@ impl ServeProcess {
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
         self.url.trim_start_matches("http://")
+    }
+
+    /// Sends SIGTERM, as Kubernetes does, and waits for the process to exit;
+    /// true when it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let signalled = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        signalled && self.child.wait().is_ok_and(|s| s.success())
     }
 }
 

@@ -19,7 +19,7 @@ use molbatch_proto::analysis::{
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use pb::analysis::Result as AnalysisResult;
-use tonic::transport::Channel;
+use molbatch_telemetry::net::Channel;
 
 /// Results read per page while loading a job.
 const PAGE_SIZE: u32 = 1_000;

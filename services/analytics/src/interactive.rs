@@ -11,7 +11,7 @@ use molbatch_analysis::similarity::{FingerprintIndex, SearchParams};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use tokio::sync::OnceCell;
-use tonic::transport::Channel;
+use molbatch_telemetry::net::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};

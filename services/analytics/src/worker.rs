@@ -14,7 +14,8 @@ use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+use tracing::Instrument as _;
+use molbatch_telemetry::net::Channel;
 
 use molbatch_telemetry::metrics::Outcome;
 
@@ -92,28 +93,36 @@ impl Worker {
                 }
             };
             for task in tasks {
-                self.work(task).await;
+                let span = task_span(&task);
+                self.work(task).instrument(span).await;
             }
         }
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %task.job_id, chunk_index = task.chunk_index, task_id = task.task_id, attempt = task.attempt))]
     async fn work(&mut self, task: ipb::TaskLease) {
+        let started = std::time::Instant::now();
         let lease = ipb::LeaseRef {
             task_id: task.task_id,
             lease_id: task.lease_id.clone(),
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let renewal = tokio::spawn(renew_until_done(
-            self.scheduler.clone(),
-            lease.clone(),
-            Duration::from_millis(u64::from(task.lease_ttl_ms.max(300)) / 3),
-            stop.clone(),
-        ));
+        let renewal = tokio::spawn(
+            renew_until_done(
+                self.scheduler.clone(),
+                lease.clone(),
+                Duration::from_millis(u64::from(task.lease_ttl_ms.max(300)) / 3),
+                stop.clone(),
+            )
+            .in_current_span(),
+        );
         if !task.analysis_type.is_empty() {
             let outcome = self.analyze(&task).await;
             renewal.abort();
-            return self.finish_analysis(lease, outcome).await;
+            if self.finish_analysis(lease, outcome).await {
+                molbatch_telemetry::metrics::get()
+                    .task_duration("analysis", started.elapsed().as_secs_f64());
+            }
+            return;
         }
         let outcome = self.compute_and_store(&task, stop).await;
         renewal.abort();
@@ -129,7 +138,10 @@ impl Worker {
                     skipped_reason: String::new(),
                 };
                 match self.scheduler.complete_task(request).await {
-                    Ok(r) if r.get_ref().accepted => tracing::debug!("chunk completed"),
+                    Ok(r) if r.get_ref().accepted => {
+                        metrics.task_duration("chunk", started.elapsed().as_secs_f64());
+                        tracing::debug!("chunk completed");
+                    }
                     Ok(_) => tracing::info!(
                         "chunk stored but its lease was lost; another worker owns it"
                     ),
@@ -187,12 +199,13 @@ impl Worker {
         Ok(None)
     }
 
-    /// Completes (or skips) an analysis task, or gives it back.
+    /// Completes (or skips) an analysis task, or gives it back; true when
+    /// the scheduler took the completion.
     async fn finish_analysis(
         &mut self,
         lease: ipb::LeaseRef,
         outcome: Result<Option<String>, AnalysisError>,
-    ) {
+    ) -> bool {
         match outcome {
             Ok(skipped) => {
                 let request = ipb::CompleteTaskRequest {
@@ -201,8 +214,12 @@ impl Worker {
                     invalid_molecules: 0,
                     skipped_reason: skipped.unwrap_or_default(),
                 };
-                if let Err(status) = self.scheduler.complete_task(request).await {
-                    tracing::warn!(%status, "completing the analysis failed; the lease will expire");
+                match self.scheduler.complete_task(request).await {
+                    Ok(r) => r.get_ref().accepted,
+                    Err(status) => {
+                        tracing::warn!(%status, "completing the analysis failed; the lease will expire");
+                        false
+                    }
                 }
             }
             Err(e) => {
@@ -215,6 +232,7 @@ impl Worker {
                 if let Err(status) = self.scheduler.fail_task(request).await {
                     tracing::warn!(%status, "reporting the failure failed; the lease will expire");
                 }
+                false
             }
         }
     }
@@ -264,6 +282,30 @@ impl Worker {
             .map_err(ChunkError::Store)?;
         Ok((valid, invalid))
     }
+}
+
+/// The span a task is worked in: the child of the call that created its job
+/// (the lease carries that call's `traceparent`), so the worker's calls to
+/// storage and the scheduler join the batch's trace.
+fn task_span(task: &ipb::TaskLease) -> tracing::Span {
+    let kind = if task.analysis_type.is_empty() {
+        "chunk"
+    } else {
+        "analysis"
+    };
+    let span = tracing::info_span!(
+        "task",
+        otel.name = "analytics.task",
+        otel.kind = "consumer",
+        molbatch.service = "analytics",
+        task.kind = kind,
+        job_id = %task.job_id,
+        chunk_index = task.chunk_index,
+        task_id = task.task_id,
+        attempt = task.attempt,
+    );
+    molbatch_telemetry::trace::set_parent(&span, &task.traceparent);
+    span
 }
 
 /// The task's records out of its input chunk: `molecule_count` of them from

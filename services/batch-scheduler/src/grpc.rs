@@ -139,6 +139,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                 now_ms(),
             )
             .await?;
+        // The job's tasks are worked later, by whichever worker leases them:
+        // their spans continue this call's trace through the lease.
+        if let Some(traceparent) = molbatch_telemetry::trace::current_traceparent() {
+            self.store.record_trace_parent(job.id, &traceparent).await?;
+        }
         tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
         Ok(Response::new(self.job_proto(job)))
     }
@@ -376,6 +381,10 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                 )
                 .await?;
             if !leases.is_empty() {
+                let expired = leases.iter().filter(|l| l.previous_lease_expired).count();
+                molbatch_telemetry::metrics::get()
+                    .lease_expiries
+                    .inc_by(expired as u64);
                 let mut announced: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
                 announced.dedup();
                 for job in announced {
@@ -405,6 +414,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                             .analysis
                             .map(|a| a.params.into_iter().collect())
                             .unwrap_or_default(),
+                        traceparent: l.trace_parent,
                     })
                     .collect();
                 return Ok(Response::new(ipb::LeaseTasksResponse { tasks }));

@@ -185,6 +185,11 @@ pub struct Lease {
     /// Set for an analysis task: compute this analysis over the job's
     /// `molecule_count` results instead of a chunk.
     pub analysis: Option<AnalysisTask>,
+    /// This lease replaced one that expired (a worker died or stalled).
+    pub previous_lease_expired: bool,
+    /// W3C traceparent of the call that created the job; empty when it was
+    /// not traced.
+    pub trace_parent: String,
 }
 
 /// The analysis an analysis task computes.
@@ -270,6 +275,14 @@ impl RetryPolicy {
         let doublings = attempt.saturating_sub(1).min(20);
         (self.base_backoff_ms << doublings).min(self.max_backoff_ms)
     }
+}
+
+/// Records a job that reached a final state in
+/// `molbatch_job_duration_seconds`; the store calls it once per job, after
+/// committing the transaction that ended it.
+pub(crate) fn record_job_duration(created_at_ms: i64, ended_at_ms: i64) {
+    let seconds = (ended_at_ms - created_at_ms).max(0) as f64 / 1000.0;
+    molbatch_telemetry::metrics::get().job_duration.observe(seconds);
 }
 
 #[cfg(test)]

@@ -32,11 +32,10 @@ use molbatch_proto::internal::scheduler_server::SchedulerServer;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_telemetry::admin::{AdminServer, Readiness};
 use molbatch_telemetry::metrics::{QueueLabels, RpcMetricsLayer};
-use molbatch_telemetry::net::lazy_channel;
+use molbatch_telemetry::net::{lazy_channel, Channel};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 pub use config::Config;
 
@@ -83,6 +82,8 @@ impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database_url).await?;
+        let watched = store.clone();
+        molbatch_telemetry::metrics::watch_db_pool("scheduler", move || watched.pool_usage());
         let api = grpc::SchedulerApi::new(
             store,
             config.retry_policy(),

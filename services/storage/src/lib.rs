@@ -114,6 +114,8 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database_url).await?;
         let cache = open_cache(config.cache_url.as_deref(), config.cache_bytes).await?;
+        let watched = store.clone();
+        molbatch_telemetry::metrics::watch_db_pool("storage", move || watched.pool_usage());
         let ping = store.clone();
         let readiness = Readiness::new().check("database", move || {
             let store = ping.clone();

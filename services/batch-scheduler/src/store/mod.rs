@@ -220,6 +220,15 @@ pub trait JobStore: Send + Sync + 'static {
     /// Records that storage deleted `job`'s data.
     async fn mark_purged(&self, job: JobId) -> Result<(), SchedulerError>;
 
+    /// Keeps the W3C `traceparent` of the call that created `job`, handed out
+    /// with every lease of its tasks. The first one recorded stays (a replayed
+    /// create does not move the job into another trace).
+    async fn record_trace_parent(&self, job: JobId, traceparent: &str)
+        -> Result<(), SchedulerError>;
+
+    /// The connection pool's size and idle connections now (a metric).
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage;
+
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), SchedulerError>;
 

@@ -21,7 +21,9 @@ use super::rows::{
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+use crate::jobs::{
+    record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
+};
 
 /// Connections per replica: leasing, completions and the watch stream are
 /// short statements, so a few connections serve many workers.
@@ -240,6 +242,9 @@ impl PgJobStore {
             .await?
             .ok_or(SchedulerError::JobNotFound(id))?;
         tx.commit().await?;
+        if let (true, Some(ended_at_ms)) = (job.state == to, job.ended_at_ms) {
+            record_job_duration(job.created_at_ms, ended_at_ms);
+        }
         Ok(job)
     }
 
@@ -578,7 +583,8 @@ impl JobStore for PgJobStore {
                 limit $6
                 for update of t skip locked)
              update task set state = 'leased', lease_id = $1 || ':' || task.id,
-                lease_deadline_ms = $2, attempt = task.attempt + 1, worker_id = $3
+                lease_deadline_ms = $2, attempt = task.attempt + 1, worker_id = $3,
+                previous_lease_expired = (task.state = 'leased')
              from ready where task.id = ready.ready_id
              returning {LEASE_COLUMNS}"
         ))
@@ -690,7 +696,7 @@ impl JobStore for PgJobStore {
         }
         // The job's row stays locked to the commit: the automatic analyses
         // below are queued once.
-        let (state, total, fresh): (String, i64, bool) = sqlx::query_as(
+        let (state, total, fresh, created_at_ms): (String, i64, bool, i64) = sqlx::query_as(
             "update job set
                 processed_molecules = processed_molecules + $1,
                 valid_molecules = valid_molecules + $2,
@@ -703,7 +709,7 @@ impl JobStore for PgJobStore {
                                    then $4 else ended_at_ms end
              where id = $5
              returning state, total_molecules,
-                not exists (select 1 from analysis a where a.job_id = job.id)",
+                not exists (select 1 from analysis a where a.job_id = job.id), created_at_ms",
         )
         .bind(count)
         .bind(i64::from(valid))
@@ -712,7 +718,8 @@ impl JobStore for PgJobStore {
         .bind(&job_id)
         .fetch_one(&mut *tx)
         .await?;
-        if state == JobState::Completed.as_str() && fresh {
+        let ended = state == JobState::Completed.as_str() && fresh;
+        if ended {
             for kind in AnalysisKind::AUTOMATIC {
                 Self::queue_analysis_in(
                     &mut tx,
@@ -726,6 +733,9 @@ impl JobStore for PgJobStore {
             }
         }
         tx.commit().await?;
+        if ended {
+            record_job_duration(created_at_ms, now);
+        }
         Ok(Some(id))
     }
 
@@ -794,10 +804,15 @@ impl JobStore for PgJobStore {
         .fetch_all(&mut *tx)
         .await?;
         dead.sort_by(|a, b| (&a.job_id, a.id).cmp(&(&b.job_id, b.id)));
+        let expired = dead.len() as u64;
+        let mut splits = 0;
         let mut jobs: Vec<JobId> = Vec::new();
         for task in dead {
             let why = task.lost_worker();
             let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
+            if outcome == FailOutcome::Split {
+                splits += 1;
+            }
             if outcome.will_retry() {
                 let id = parse_job_id(&task.job_id)?;
                 if jobs.last() != Some(&id) {
@@ -806,6 +821,9 @@ impl JobStore for PgJobStore {
             }
         }
         tx.commit().await?;
+        let metrics = molbatch_telemetry::metrics::get();
+        metrics.lease_expiries.inc_by(expired);
+        metrics.chunk_splits.inc_by(splits);
         Ok(jobs)
     }
 
@@ -860,6 +878,26 @@ impl JobStore for PgJobStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_trace_parent(
+        &self,
+        job: JobId,
+        traceparent: &str,
+    ) -> Result<(), SchedulerError> {
+        sqlx::query("update job set trace_parent = $1 where id = $2 and trace_parent is null")
+            .bind(traceparent)
+            .bind(job.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
+        molbatch_telemetry::metrics::PoolUsage {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 
     async fn ping(&self) -> Result<(), SchedulerError> {

@@ -85,12 +85,16 @@ pub(super) struct LeaseRow {
     poisoned: bool,
     analysis_type: Option<String>,
     params: String,
+    previous_lease_expired: bool,
+    trace_parent: Option<String>,
 }
 
-/// Columns of [`LeaseRow`] as a `returning` clause names them.
+/// Columns of [`LeaseRow`] as a `returning` clause of an update of `task`
+/// names them (the job's trace context read alongside).
 pub(super) const LEASE_COLUMNS: &str =
     "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
-     input_offset, attempt, poisoned, analysis_type, params";
+     input_offset, attempt, poisoned, analysis_type, params, previous_lease_expired, \
+     (select j.trace_parent from job j where j.id = task.job_id) as trace_parent";
 
 /// Columns of [`ExhaustedRow`].
 pub(super) const EXHAUSTED_COLUMNS: &str =
@@ -163,6 +167,8 @@ impl TryFrom<LeaseRow> for Lease {
                 }),
                 None => None,
             },
+            previous_lease_expired: row.previous_lease_expired,
+            trace_parent: row.trace_parent.unwrap_or_default(),
         })
     }
 }

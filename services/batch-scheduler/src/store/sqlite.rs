@@ -19,7 +19,9 @@ use super::rows::{
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+use crate::jobs::{
+    record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
+};
 
 /// [`JobStore`] on a SQLite database.
 #[derive(Debug, Clone)]
@@ -166,6 +168,9 @@ impl SqliteJobStore {
             .await?
             .ok_or(SchedulerError::JobNotFound(id))?;
         tx.commit().await?;
+        if let (true, Some(ended_at_ms)) = (job.state == to, job.ended_at_ms) {
+            record_job_duration(job.created_at_ms, ended_at_ms);
+        }
         Ok(job)
     }
 
@@ -444,7 +449,7 @@ impl JobStore for SqliteJobStore {
         // `JobStore::lease_tasks`).
         let rows: Vec<LeaseRow> = sqlx::query_as(&format!(
             "update task set state = 'leased', lease_id = ?1 || ':' || id, lease_deadline_ms = ?2,
-                attempt = attempt + 1, worker_id = ?3
+                attempt = attempt + 1, worker_id = ?3, previous_lease_expired = (state = 'leased')
              where id in (
                 with held as (
                     select j.tenant_id, count(*) as leases from task l join job j on j.id = l.job_id
@@ -569,7 +574,7 @@ impl JobStore for SqliteJobStore {
             tx.commit().await?;
             return Ok(Some(id));
         }
-        let (state, total): (String, i64) = sqlx::query_as(
+        let (state, total, created_at_ms): (String, i64, i64) = sqlx::query_as(
             "update job set
                 processed_molecules = processed_molecules + ?,
                 valid_molecules = valid_molecules + ?,
@@ -581,7 +586,7 @@ impl JobStore for SqliteJobStore {
                 ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
                                    then ? else ended_at_ms end
              where id = ?
-             returning state, total_molecules",
+             returning state, total_molecules, created_at_ms",
         )
         .bind(count)
         .bind(i64::from(valid))
@@ -593,8 +598,9 @@ impl JobStore for SqliteJobStore {
         .await?;
         // Only the last chunk's completion sees the job completed here with
         // no analysis queued yet.
-        if state == JobState::Completed.as_str() && Self::analysis_count_in(&mut tx, id).await? == 0
-        {
+        let ended = state == JobState::Completed.as_str()
+            && Self::analysis_count_in(&mut tx, id).await? == 0;
+        if ended {
             for kind in AnalysisKind::AUTOMATIC {
                 Self::queue_analysis_in(
                     &mut tx,
@@ -608,6 +614,9 @@ impl JobStore for SqliteJobStore {
             }
         }
         tx.commit().await?;
+        if ended {
+            record_job_duration(created_at_ms, now);
+        }
         Ok(Some(id))
     }
 
@@ -669,10 +678,15 @@ impl JobStore for SqliteJobStore {
         .bind(i64::from(policy.max_attempts))
         .fetch_all(&mut *tx)
         .await?;
+        let expired = dead.len() as u64;
+        let mut splits = 0;
         let mut jobs: Vec<JobId> = Vec::new();
         for task in dead {
             let why = task.lost_worker();
             let outcome = Self::give_up_in(&mut tx, &task, &why, now).await?;
+            if outcome == FailOutcome::Split {
+                splits += 1;
+            }
             if outcome.will_retry() {
                 let id = task
                     .job_id
@@ -684,6 +698,9 @@ impl JobStore for SqliteJobStore {
             }
         }
         tx.commit().await?;
+        let metrics = molbatch_telemetry::metrics::get();
+        metrics.lease_expiries.inc_by(expired);
+        metrics.chunk_splits.inc_by(splits);
         Ok(jobs)
     }
 
@@ -733,6 +750,26 @@ impl JobStore for SqliteJobStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_trace_parent(
+        &self,
+        job: JobId,
+        traceparent: &str,
+    ) -> Result<(), SchedulerError> {
+        sqlx::query("update job set trace_parent = ? where id = ? and trace_parent is null")
+            .bind(traceparent)
+            .bind(job.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
+        molbatch_telemetry::metrics::PoolUsage {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 
     async fn ping(&self) -> Result<(), SchedulerError> {

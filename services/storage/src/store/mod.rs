@@ -139,6 +139,9 @@ pub trait BatchStore: Send + Sync + 'static {
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The connection pool's size and idle connections now (a metric).
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage;
+
     /// Stores the result of analysis `kind` of a job, replacing an earlier one.
     async fn put_analysis_result(
         &self,

@@ -101,6 +101,13 @@ impl BatchStore for SqliteBatchStore {
         Ok(rows.into_iter().map(StoredChunk::from).collect())
     }
 
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
+        molbatch_telemetry::metrics::PoolUsage {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())
