@@ -40,6 +40,7 @@ bench: services
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	$(CARGO) build --release -p molbatch-scheduler --example queue_bench
 	$(CARGO) build --release -p molbatch-analysis --example search_bench
+	$(CARGO) build --release -p molbatch-client --example get_job_load
 	scripts/bench.sh
 
 ## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.

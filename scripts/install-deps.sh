@@ -2,8 +2,8 @@
 # Installs what molbatch needs to build and test on Debian, skipping what is
 # already there: RDKit (C++ headers and libraries, and Python for reference
 # fixtures and the bench, with numpy, pandas, scikit-learn and scipy for the
-# analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers, and
-# cargo-nextest. Safe to run again; it only acts on what is missing.
+# analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers,
+# wrk (the REST load in the bench), and cargo-nextest. Safe to run again; it only acts on what is missing.
 set -euo pipefail
 
 packages=(
@@ -12,6 +12,7 @@ packages=(
   python3-numpy python3-pandas python3-sklearn python3-scipy
   protobuf-compiler libprotobuf-dev
   postgresql redis-server
+  wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,9 @@ use crate::tables;
 /// complete (FAILED or CANCELLED).
 pub const EXIT_JOB_NOT_COMPLETED: u8 = 3;
 
+/// Where `molbatch serve` keeps its data unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./molbatch-data";
+
 /// molbatch: batch cheminformatics analytics.
 #[derive(Debug, Parser)]
 #[command(name = "molbatch", version, about)]
@@ -79,6 +82,9 @@ pub enum Command {
     /// Search a completed job's molecules by similarity (Tanimoto, Morgan
     /// radius 2, 2048 bits).
     Search(SearchArgs),
+    /// Tenants, API keys and the audit log (admin keys); `whoami`.
+    #[command(subcommand)]
+    Admin(crate::admin::AdminCommand),
 }
 
 /// `molbatch analytics`.
@@ -132,7 +138,7 @@ pub struct SearchArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Directory of the embedded databases.
-    #[arg(long, env = "MOLBATCH_DATA_DIR", default_value = "./molbatch-data")]
+    #[arg(long, env = "MOLBATCH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Public gRPC + HTTP address.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -236,9 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         command,
     } = cli;
     let connect = || async {
-        let api_key = std::env::var("MOLBATCH_API_KEY")
-            .ok()
-            .filter(|k| !k.is_empty());
+        let api_key = api_key()?;
         Client::connect(&server, api_key.as_deref())
             .await
             .with_context(|| format!("is `molbatch serve` running at {server}?"))
@@ -276,6 +280,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Results(args) => results(&mut connect().await?, args).await,
         Command::Analytics(args) => analytics(&mut connect().await?, args, output).await,
         Command::Search(args) => search(&mut connect().await?, args, output).await,
+        Command::Admin(command) => {
+            crate::admin::run(&mut connect().await?, command, output).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The API key: `MOLBATCH_API_KEY`, else the file `MOLBATCH_API_KEY_FILE`
+/// names, else the admin key `molbatch serve` wrote in `./molbatch-data`
+/// (so `make run` and the CLI work together from the checkout), else none.
+fn api_key() -> anyhow::Result<Option<String>> {
+    if let Some(key) = std::env::var("MOLBATCH_API_KEY").ok().filter(|k| !k.is_empty()) {
+        return Ok(Some(key));
+    }
+    let (file, required) = match std::env::var_os("MOLBATCH_API_KEY_FILE") {
+        Some(file) => (PathBuf::from(file), true),
+        None => (
+            molbatch_gateway::auth::bootstrap_key_path(std::path::Path::new(DEFAULT_DATA_DIR)),
+            false,
+        ),
+    };
+    match std::fs::read_to_string(&file) {
+        Ok(key) => Ok(Some(key.trim().to_owned())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading the API key file {}", file.display())),
     }
 }
 
@@ -313,6 +342,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(grpc) = embedded.grpc_addr() {
         eprintln!("gRPC also on http://{grpc}");
+    }
+    let key_file = embedded.admin_key_file().display();
+    if embedded.admin_key_written() {
+        eprintln!(
+            "first start: an admin API key was written to {key_file} (mode 0600); \
+             the CLI run from this directory uses it, elsewhere: export MOLBATCH_API_KEY=$(cat {key_file})"
+        );
+    } else {
+        eprintln!("admin API key: {key_file} (written at the first start)");
     }
     molbatch_telemetry::shutdown_signal().await;
     embedded.shutdown().await;

@@ -50,11 +50,16 @@ pub enum ServeError {
     /// The gateway failed to start.
     #[error("gateway: {0}")]
     Gateway(#[from] molbatch_gateway::StartError),
+    /// The first admin key could not be made.
+    #[error("bootstrap admin key: {}", .0.message())]
+    Bootstrap(tonic::Status),
 }
 
 /// All four services running; dropping it does not stop them, call
 /// [`Embedded::shutdown`].
 pub struct Embedded {
+    admin_key_file: PathBuf,
+    admin_key_written: bool,
     gateway_addr: SocketAddr,
     grpc_addr: Option<SocketAddr>,
     front: CancellationToken,
@@ -102,13 +107,16 @@ impl Embedded {
         ))
         .await?;
         let analytics_url = format!("http://{}", analytics.local_addr());
-        let gateway = molbatch_gateway::Server::bind(molbatch_gateway::Config::embedded(
+        let mut gateway_config = molbatch_gateway::Config::embedded(
             options.http,
             options.grpc,
             upstreams,
             analytics_url,
-        ))
-        .await?;
+        );
+        let admin_key_file = molbatch_gateway::auth::bootstrap_key_path(dir);
+        gateway_config.bootstrap_key_file = Some(admin_key_file.clone());
+        let gateway = molbatch_gateway::Server::bind(gateway_config).await?;
+        let bootstrap = gateway.bootstrap();
         let gateway_addr = gateway.local_addr();
         let grpc_addr = gateway.grpc_addr();
         // The front (gateway, workers) stops before the back (scheduler,
@@ -122,7 +130,10 @@ impl Embedded {
             spawn("scheduler", scheduler.run(back.clone().cancelled_owned())),
             spawn("storage", storage.run(back.clone().cancelled_owned())),
         ];
+        let admin_key_written = bootstrap.await.map_err(ServeError::Bootstrap)?.is_some();
         Ok(Self {
+            admin_key_file,
+            admin_key_written,
             gateway_addr,
             grpc_addr,
             front,
@@ -130,6 +141,16 @@ impl Embedded {
             front_tasks,
             back_tasks,
         })
+    }
+
+    /// The file of the first admin key (`<data dir>/admin.key`).
+    pub fn admin_key_file(&self) -> &Path {
+        &self.admin_key_file
+    }
+
+    /// True when this start wrote the admin key file (no admin key existed).
+    pub fn admin_key_written(&self) -> bool {
+        self.admin_key_written
     }
 
     /// The public gRPC + HTTP address.

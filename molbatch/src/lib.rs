@@ -3,6 +3,7 @@
 //! [`output`] writes results and jobs the way the command prints them. The
 //! binary in `main.rs` only parses arguments and calls these.
 
+pub mod admin;
 pub mod commands;
 pub mod embedded;
 pub mod output;

@@ -282,6 +282,28 @@ pub fn state_name(state: i32) -> &'static str {
     }
 }
 
+/// A timestamp as `YYYY-MM-DD HH:MM:SSZ` (UTC).
+pub fn timestamp_text(t: &prost_types::Timestamp) -> String {
+    let days = t.seconds.div_euclid(86_400);
+    let secs = t.seconds.rem_euclid(86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// One line describing a job.
 pub fn job_line(job: &pb::Job) -> String {
     let mut line = format!(
@@ -307,6 +329,14 @@ pub fn job_line(job: &pb::Job) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_print_as_utc_dates() {
+        let at = |seconds| timestamp_text(&prost_types::Timestamp { seconds, nanos: 0 });
+        assert_eq!(at(0), "1970-01-01 00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00:00Z");
+        assert_eq!(at(1_795_521_601), "2026-11-24 12:00:01Z");
+    }
 
     #[test]
     fn csv_has_contract_columns_and_input_properties() {

@@ -8,11 +8,18 @@ use crate::support::ServeProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 
-fn molbatch(url: &str, args: &[&str]) -> Output {
+/// Runs the CLI against `serve` with its admin key.
+fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
+    molbatch_as(serve, &serve.api_key, args)
+}
+
+/// Runs the CLI against `serve` with `key`.
+fn molbatch_as(serve: &ServeProcess, key: &str, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
-        .env("MOLBATCH_SERVER", url)
-        .env_remove("MOLBATCH_API_KEY")
+        .env("MOLBATCH_SERVER", &serve.url)
+        .env("MOLBATCH_API_KEY", key)
+        .env_remove("MOLBATCH_API_KEY_FILE")
         .output()
         .unwrap()
 }
@@ -32,7 +39,7 @@ fn a_chemist_submits_waits_and_reads_results() {
     )
     .unwrap();
 
-    let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
+    let out = molbatch(&serve, &["submit", file.to_str().unwrap(), "--wait"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let job = text(&out.stdout).trim().to_owned();
     assert!(
@@ -41,12 +48,12 @@ fn a_chemist_submits_waits_and_reads_results() {
         text(&out.stderr)
     );
 
-    let status = molbatch(&serve.url, &["status", &job, "--output", "json"]);
+    let status = molbatch(&serve, &["status", &job, "--output", "json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["state"], "JOB_STATE_COMPLETED");
     assert_eq!(status["totalMolecules"], 3);
 
-    let jsonl = molbatch(&serve.url, &["results", &job, "--format", "jsonl"]);
+    let jsonl = molbatch(&serve, &["results", &job, "--format", "jsonl"]);
     let lines: Vec<serde_json::Value> = text(&jsonl.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -117,7 +124,7 @@ fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.csv");
     std::fs::write(&file, "smiles,pKi\nCCO,5\nCCN,6,7\n").unwrap();
-    let out = molbatch(&serve.url, &["submit", file.to_str().unwrap(), "--wait"]);
+    let out = molbatch(&serve, &["submit", file.to_str().unwrap(), "--wait"]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(

@@ -8,6 +8,7 @@
 )]
 
 mod analyses;
+mod auth;
 mod batch;
 mod cli;
 mod production;

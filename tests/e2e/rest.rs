@@ -84,9 +84,17 @@ async fn http(
     headers: &[(&str, &str)],
     payload: Payload<'_>,
 ) -> Reply {
+    let bearer = format!("Bearer {}", serve.api_key);
+    let mut headers = headers.to_vec();
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    {
+        headers.push(("Authorization", &bearer));
+    }
     tokio::time::timeout(
         DEADLINE,
-        exchange(serve.addr(), method, path, headers, payload),
+        exchange(serve.addr(), method, path, &headers, payload),
     )
     .await
     .unwrap_or_else(|_| panic!("{method} {path} took longer than {DEADLINE:?}"))
@@ -252,7 +260,7 @@ async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
     let cli = Command::new(BIN)
         .args(["status", &job_id, "--output", "json"])
         .env("MOLBATCH_SERVER", format!("http://{}", serve.addr()))
-        .env_remove("MOLBATCH_API_KEY")
+        .env("MOLBATCH_API_KEY", &serve.api_key)
         .output()
         .unwrap();
     assert!(
@@ -561,4 +569,110 @@ async fn rest_errors_are_google_json_naming_the_field() {
     assert_eq!(openapi["openapi"], "3.0.3");
     assert!(openapi["paths"]["/v1/jobs/{job_id}:cancel"]["post"].is_object());
     assert_eq!(get(&serve, "/healthz").await.status, 200);
+}
+
+/// `body` as JSON sent with `key` (and extra headers).
+async fn post_as(
+    serve: &ServeProcess,
+    key: &str,
+    path: &str,
+    body: &Value,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let text = body.to_string();
+    let bearer = format!("Bearer {key}");
+    let mut headers = vec![("Content-Type", "application/json"), ("Authorization", bearer.as_str())];
+    headers.extend_from_slice(extra);
+    http(serve, "POST", path, &headers, Payload::Bytes(text.as_bytes())).await
+}
+
+async fn get_as(serve: &ServeProcess, key: &str, path: &str) -> Reply {
+    let bearer = format!("Bearer {key}");
+    http(serve, "GET", path, &[("Authorization", &bearer)], Payload::None).await
+}
+
+#[tokio::test]
+async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
+    let serve = ServeProcess::start();
+    let admin = serve.api_key.clone();
+    // The bootstrap key file is private to its owner.
+    let tenant = post_as(
+        &serve,
+        &admin,
+        "/v1/tenants",
+        &json!({"tenantId": "lab", "quotas": {"requestsPerSecond": 1, "burst": 30}}),
+        &[],
+    )
+    .await
+    .expect(200);
+    assert_eq!(tenant["quotas"]["burst"], 30);
+    let bad_tenant = post_as(&serve, &admin, "/v1/tenants", &json!({"tenantId": "Bad Id"}), &[]).await;
+    assert_eq!(bad_tenant.violation().0, "tenant_id");
+    let mut keys = Vec::new();
+    for role in ["ROLE_VIEWER", "ROLE_USER"] {
+        let key = post_as(&serve, &admin, "/v1/tenants/lab/keys", &json!({"role": role}), &[])
+            .await
+            .expect(200);
+        keys.push(key["secret"].as_str().unwrap().to_owned());
+    }
+    let (viewer, user) = (&keys[0], &keys[1]);
+    let no_role = post_as(&serve, &admin, "/v1/tenants/lab/keys", &json!({}), &[]).await;
+    assert_eq!(no_role.violation().0, "role");
+
+    // No key: 401; a viewer submitting: 403; both Google JSON errors.
+    let anonymous = http(&serve, "GET", "/v1/jobs", &[("Authorization", "")], Payload::None).await;
+    let error = anonymous.expect(401);
+    assert_eq!(error["error"]["status"], "UNAUTHENTICATED");
+    let molecules = json!({"molecules": [{"smiles": "CCO"}, {"smiles": "CCN"}]});
+    let error = post_as(&serve, viewer, "/v1/jobs", &molecules, &[]).await.expect(403);
+    assert!(error["error"]["message"].as_str().unwrap().contains("user role"), "{error}");
+
+    // The same Idempotency-Key returns the same job.
+    let idem = [("Idempotency-Key", "batch-2026-11-24")];
+    let first = post_as(&serve, user, "/v1/jobs", &molecules, &idem).await.expect(200);
+    let again = post_as(&serve, user, "/v1/jobs", &molecules, &idem).await.expect(200);
+    assert_eq!(first["jobId"], again["jobId"]);
+    assert_eq!(again["idempotentReplay"], true);
+    let job_id = first["jobId"].as_str().unwrap().to_owned();
+
+    // Another tenant's job is 404, for the operator's admin too.
+    let theirs = get_as(&serve, &admin, &format!("/v1/jobs/{job_id}")).await;
+    assert_eq!(theirs.status, 404);
+    let whoami = get_as(&serve, viewer, "/v1/whoami").await.expect(200);
+    assert_eq!((whoami["tenantId"].as_str(), whoami["role"].as_str()), (Some("lab"), Some("ROLE_VIEWER")));
+
+    // Lower the rate to 1 per second with a burst of 2: quick reads get 429
+    // with Retry-After.
+    let updated = http(
+        &serve,
+        "PATCH",
+        "/v1/tenants/lab",
+        &[("Content-Type", "application/json"), ("Authorization", &format!("Bearer {admin}"))],
+        Payload::Bytes(json!({"quotas": {"requestsPerSecond": 1, "burst": 2}}).to_string().as_bytes()),
+    )
+    .await
+    .expect(200);
+    assert_eq!(updated["quotas"]["burst"], 2);
+    let mut limited = None;
+    for _ in 0..10 {
+        let reply = get_as(&serve, viewer, &format!("/v1/jobs/{job_id}")).await;
+        if reply.status == 429 {
+            limited = Some(reply);
+            break;
+        }
+        reply.expect(200);
+    }
+    let limited = limited.expect("ten quick reads at 1/s with a burst of 2 hit the limit");
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(limited.json()["error"]["status"], "RESOURCE_EXHAUSTED");
+
+    // Revoked: 401 naming the revocation.
+    let key_id = whoami["keyId"].as_str().unwrap();
+    post_as(&serve, &admin, &format!("/v1/keys/{key_id}:revoke"), &json!({}), &[])
+        .await
+        .expect(200);
+    let revoked = get_as(&serve, viewer, "/v1/jobs").await.expect(401);
+    assert!(revoked["error"]["message"].as_str().unwrap().contains("revoked"));
+    let audit = get_as(&serve, &admin, "/v1/audit?tenantId=lab").await.expect(200);
+    assert_eq!(audit["events"][0]["action"], "RevokeApiKey");
 }

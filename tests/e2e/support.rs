@@ -44,12 +44,24 @@ impl Molbatch {
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());
-        let client = Client::connect(&url, None).await.unwrap();
+        let key = std::fs::read_to_string(embedded.admin_key_file()).unwrap();
+        let client = Client::connect(&url, Some(key.trim())).await.unwrap();
         Self {
             client,
             embedded: Some(embedded),
             _dir: dir,
         }
+    }
+
+    /// The gateway's address, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        let embedded = self.embedded.as_ref().expect("running");
+        format!("http://{}", embedded.gateway_addr())
+    }
+
+    /// A client sending `key` (or no key).
+    pub async fn client_with(&self, key: Option<&str>) -> Client {
+        Client::connect(&self.url(), key).await.unwrap()
     }
 
     /// Stops every service.
@@ -139,6 +151,8 @@ pub struct ServeProcess {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The admin key the first start wrote.
+    pub api_key: String,
     _dir: tempfile::TempDir,
 }
 
@@ -180,9 +194,14 @@ impl ServeProcess {
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
+        let api_key = std::fs::read_to_string(dir.path().join("admin.key"))
+            .expect("the first start writes admin.key")
+            .trim()
+            .to_owned();
         Self {
             child,
             url,
+            api_key,
             _dir: dir,
         }
     }

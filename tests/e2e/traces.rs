@@ -132,7 +132,6 @@ fn called_from(trace: &Trace<'_>, server: &Span, caller: &Span) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the gateway on net::Channel with trace::server_layer (issue 8 note)"]
 async fn one_trace_follows_a_batch_through_all_four_services() {
     let collector = Collector::default();
     let (listener, otlp_addr) =
@@ -154,7 +153,7 @@ async fn one_trace_follows_a_batch_through_all_four_services() {
     })
     .await
     .unwrap();
-    let mut client = Client::connect(&serve.url, None).await.unwrap();
+    let mut client = Client::connect(&serve.url, Some(&serve.api_key)).await.unwrap();
     let molecules = ["CCO", "c1ccccc1O", "not a smiles"]
         .iter()
         .enumerate()

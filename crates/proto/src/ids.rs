@@ -57,7 +57,29 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A tenant id a client chose: 1 to 63 lowercase letters, digits and
+    /// dashes, starting and ending with a letter or digit (a DNS label, so
+    /// it fits Kubernetes names and Redis keys alike).
+    pub fn parse(text: &str) -> Result<Self, BadTenantId> {
+        let bytes = text.as_bytes();
+        let inner = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let ok = (1..=63).contains(&bytes.len())
+            && bytes.iter().all(|b| inner(b) || *b == b'-')
+            && bytes.first().is_some_and(inner)
+            && bytes.last().is_some_and(inner);
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(BadTenantId(text.to_owned()))
+        }
+    }
 }
+
+/// A tenant id outside the allowed form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid tenant id {0:?}: use 1 to 63 lowercase letters, digits and dashes, starting and ending with a letter or digit")]
+pub struct BadTenantId(pub String);
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

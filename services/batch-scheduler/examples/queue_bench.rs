@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .create_job(ipb::CreateJobRequest {
                 tenant_id: String::new(),
                 display_name: "bench".into(),
-                priority: 0,
+                ..Default::default()
             })
             .await?;
         let job_id = job.into_inner().job_id;

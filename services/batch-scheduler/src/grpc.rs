@@ -126,6 +126,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             tenant_id,
             display_name,
             priority,
+            idempotency_key,
         } = request.into_inner();
         let priority = Priority::new(priority)
             .map_err(|e| SchedulerError::from(Violations::one("priority", e.to_string())))?;
@@ -136,6 +137,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                 &tenant_of(&tenant_id),
                 &display_name,
                 priority,
+                Some(idempotency_key.as_str()).filter(|k| !k.is_empty()),
                 now_ms(),
             )
             .await?;
@@ -144,7 +146,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         if let Some(traceparent) = molbatch_telemetry::trace::current_traceparent() {
             self.store.record_trace_parent(job.id, &traceparent).await?;
         }
-        tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
+        if job.idempotent_replay {
+            tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "idempotency key matched an earlier job");
+        } else {
+            tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "job created");
+        }
         Ok(Response::new(self.job_proto(job)))
     }
 

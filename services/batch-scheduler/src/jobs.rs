@@ -120,6 +120,9 @@ pub struct JobRecord {
     pub priority: u8,
     /// When retention expired the job (its results are deleted).
     pub expired_at_ms: Option<i64>,
+    /// True when creating the job found an earlier one with the same
+    /// idempotency key and returned it (never stored).
+    pub idempotent_replay: bool,
 }
 
 /// A protobuf timestamp of milliseconds since the epoch.
@@ -153,6 +156,7 @@ impl JobRecord {
                 .expired_at_ms
                 .or(job.ended_at_ms.map(|end| end.saturating_add(retention_ms)))
                 .map(timestamp),
+            idempotent_replay: job.idempotent_replay,
         }
     }
 }

@@ -7,6 +7,8 @@
 //! - [`store`]: the tables behind [`store::JobStore`] (SQLite embedded,
 //!   Postgres in production; [`Config::database_url`] picks one).
 //! - [`grpc`]: the API, long-poll leasing and the watch stream.
+//! - [`identity`]: tenants, API key hashes, the audit log and tenant usage
+//!   (`molbatch.internal.v1.Identity`, same port), for the gateway.
 //! - background passes, once a second: the lease reaper splits chunks whose
 //!   lease expired on their last attempt (a single molecule comes back
 //!   poisoned), so a molecule that kills workers never strands or fails its
@@ -18,6 +20,7 @@ pub mod analyses;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod identity;
 pub mod jobs;
 pub mod store;
 
@@ -28,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use molbatch_proto::internal as ipb;
+use molbatch_proto::internal::identity_server::IdentityServer;
 use molbatch_proto::internal::scheduler_server::SchedulerServer;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_telemetry::admin::{AdminServer, Readiness};
@@ -128,6 +132,10 @@ impl Server {
         reporter
             .set_serving::<SchedulerServer<grpc::SchedulerApi>>()
             .await;
+        reporter
+            .set_serving::<IdentityServer<identity::IdentityApi>>()
+            .await;
+        let identity = identity::IdentityApi::new(self.api.store().identity());
         let stop = CancellationToken::new();
         let admin = self.admin.map(AdminServer::start);
         let passes = tokio::spawn(background_passes(
@@ -141,6 +149,7 @@ impl Server {
             .layer(molbatch_telemetry::trace::server_layer("scheduler"))
             .add_service(health)
             .add_service(SchedulerServer::new(self.api))
+            .add_service(IdentityServer::new(identity))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await;
         stop.cancel();

@@ -2,6 +2,9 @@
 //! for Kubernetes.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::limits::Limits;
 
 /// Settings of the gateway.
 #[derive(Debug, Clone, clap::Args)]
@@ -44,6 +47,26 @@ pub struct Config {
     /// The admin port (`/metrics`, `/healthz`, `/readyz`).
     #[command(flatten)]
     pub admin: molbatch_telemetry::admin::AdminArgs,
+    /// Default limits of tenants whose quotas leave them unset.
+    #[command(flatten)]
+    pub limits: Limits,
+    /// Redis for the rate-limit buckets shared by every gateway replica
+    /// (`redis://[:password@]host:port[/db]`); without it each gateway
+    /// limits in process.
+    #[arg(long = "redis", env = "MOLBATCH_GATEWAY_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of the gateway's Redis keys.
+    #[arg(
+        long = "redis-prefix",
+        env = "MOLBATCH_GATEWAY_REDIS_PREFIX",
+        default_value = "molbatch:"
+    )]
+    pub redis_prefix: String,
+    /// Where to write the first admin key (mode 0600) when no admin key
+    /// exists yet; unset, none is made (create keys with an existing admin
+    /// key, or `molbatch admin` against `molbatch serve`).
+    #[arg(long = "bootstrap-key-file", env = "MOLBATCH_GATEWAY_BOOTSTRAP_KEY_FILE")]
+    pub bootstrap_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -63,6 +86,10 @@ impl Config {
             max_inline_molecules: 100_000,
             analytics_url,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
+            limits: Limits::default(),
+            redis_url: None,
+            redis_prefix: "molbatch:".to_owned(),
+            bootstrap_key_file: None,
         }
     }
 }

@@ -6,9 +6,10 @@ use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
-use tonic::transport::Channel;
+use molbatch_telemetry::net::Channel;
 use tonic::{Request, Response, Status};
 
+use crate::auth::{Authenticator, Caller};
 use crate::upload::Intake;
 
 /// Most hits a similarity search returns.
@@ -31,6 +32,7 @@ pub struct Upstreams {
 /// The public API over internal clients.
 #[derive(Clone)]
 pub struct GatewayApi {
+    pub(crate) auth: Authenticator,
     scheduler: SchedulerClient<Channel>,
     storage: StorageClient<Channel>,
     analytics: AnalyticsClient<Channel>,
@@ -40,7 +42,12 @@ pub struct GatewayApi {
 
 impl GatewayApi {
     /// An API forwarding to the given services.
-    pub fn new(upstreams: Upstreams, chunk_size: u32, max_inline_molecules: u32) -> Self {
+    pub fn new(
+        upstreams: Upstreams,
+        auth: Authenticator,
+        chunk_size: u32,
+        max_inline_molecules: u32,
+    ) -> Self {
         let Upstreams {
             scheduler,
             storage,
@@ -49,9 +56,11 @@ impl GatewayApi {
         let intake = Intake {
             scheduler: scheduler.clone(),
             storage: storage.clone(),
+            identity: auth.identity(),
             chunk_size: chunk_size.max(1) as usize,
         };
         Self {
+            auth,
             scheduler,
             storage,
             analytics,
@@ -128,10 +137,36 @@ fn check_depict(mut query: pb::DepictRequest) -> Result<pb::DepictRequest, Viola
     Ok(query)
 }
 
-/// The caller's tenant. Until API keys exist (issue 7) every caller is the
-/// default tenant; every call is already scoped through this one function.
-fn tenant_of<T>(_request: &Request<T>) -> TenantId {
-    TenantId::default_tenant()
+/// The caller the auth middleware admitted (see [`crate::auth`]).
+pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("no API key"))
+}
+
+/// The caller's tenant: every query is scoped to it.
+fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, Status> {
+    Ok(caller_of(request)?.tenant)
+}
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The `idempotency-key` metadata (the HTTP header over REST), if any.
+fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>, Status> {
+    let Some(value) = request.metadata().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => Ok(Some(key.to_owned())),
+        _ => Err(Violations::one(
+            "Idempotency-Key",
+            format!("1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+        )
+        .into()),
+    }
 }
 
 fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, Status> {
@@ -179,7 +214,8 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let tenant = tenant_of(&request);
+        let caller = caller_of(&request)?;
+        let key = idempotency_key(&request)?;
         let pb::SubmitBatchRequest {
             molecules,
             display_name,
@@ -188,7 +224,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         check_inline(&molecules, priority, self.max_inline_molecules)?;
         Ok(Response::new(
             self.intake
-                .submit(&tenant, &display_name, priority, molecules)
+                .submit(&caller, key, &display_name, priority, molecules)
                 .await?,
         ))
     }
@@ -197,7 +233,8 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<tonic::Streaming<pb::UploadBatchRequest>>,
     ) -> Result<Response<pb::Job>, Status> {
-        let tenant = tenant_of(&request);
+        let caller = caller_of(&request)?;
+        let key = idempotency_key(&request)?;
         let mut stream = request.into_inner();
         let options = match stream.message().await? {
             Some(pb::UploadBatchRequest {
@@ -212,7 +249,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
             }
         };
         Ok(Response::new(
-            self.intake.upload(&tenant, options, stream).await?,
+            self.intake.upload(&caller, key, options, stream).await?,
         ))
     }
 
@@ -220,7 +257,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::ListJobsRequest>,
     ) -> Result<Response<pb::ListJobsResponse>, Status> {
-        let tenant = tenant_of(&request);
+        let tenant = tenant_of(&request)?;
         let pb::ListJobsRequest {
             page_size,
             page_token,
@@ -237,7 +274,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::GetJobRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let job = job_ref(&tenant_of(&request), &request.get_ref().job_id)?;
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
         self.scheduler.clone().get_job(job).await
     }
 
@@ -245,8 +282,13 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::CancelJobRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let job = job_ref(&tenant_of(&request), &request.get_ref().job_id)?;
-        self.scheduler.clone().cancel_job(job).await
+        let caller = caller_of(&request)?;
+        let job = job_ref(&caller.tenant, &request.get_ref().job_id)?;
+        let target = job.job_id.clone();
+        let cancelled = self.scheduler.clone().cancel_job(job).await?;
+        self.audit(&caller, "CancelJob", caller.tenant.as_str(), &target)
+            .await;
+        Ok(cancelled)
     }
 
     type WatchJobStream = tonic::Streaming<pb::JobEvent>;
@@ -255,7 +297,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::WatchJobRequest>,
     ) -> Result<Response<Self::WatchJobStream>, Status> {
-        let job = job_ref(&tenant_of(&request), &request.get_ref().job_id)?;
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
         self.scheduler.clone().watch_job(job).await
     }
 
@@ -263,7 +305,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::ListResultsRequest>,
     ) -> Result<Response<pb::ListResultsResponse>, Status> {
-        let job = job_ref(&tenant_of(&request), &request.get_ref().job_id)?;
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
         // The scheduler answers NOT_FOUND for another tenant's job.
         let total_molecules = self
             .scheduler
@@ -283,7 +325,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::ListAnalysesRequest>,
     ) -> Result<Response<pb::ListAnalysesResponse>, Status> {
-        let job = job_ref(&tenant_of(&request), &request.get_ref().job_id)?;
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
         self.scheduler.clone().list_analyses(job).await
     }
 
@@ -291,7 +333,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::GetAnalysisRequest>,
     ) -> Result<Response<pb::Analysis>, Status> {
-        let tenant = tenant_of(&request);
+        let tenant = tenant_of(&request)?;
         let pb::GetAnalysisRequest { job_id, r#type } = request.into_inner();
         let job = job_ref(&tenant, &job_id)?;
         AnalysisKind::from_request(&r#type)?;
@@ -320,7 +362,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::RunAnalysisRequest>,
     ) -> Result<Response<pb::Analysis>, Status> {
-        let tenant = tenant_of(&request);
+        let tenant = tenant_of(&request)?;
         let pb::RunAnalysisRequest {
             job_id,
             r#type,
@@ -342,7 +384,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::SearchSimilarRequest>,
     ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
-        let tenant = tenant_of(&request);
+        let tenant = tenant_of(&request)?;
         let query = request.into_inner();
         let job = job_ref(&tenant, &query.job_id)?;
         check_search(&query)?;
@@ -360,7 +402,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::DepictRequest>,
     ) -> Result<Response<pb::Depiction>, Status> {
-        let tenant = tenant_of(&request);
+        let tenant = tenant_of(&request)?;
         let query = check_depict(request.into_inner())?;
         let total_molecules = if query.job_id.is_empty() {
             0
@@ -375,6 +417,96 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                 total_molecules,
             })
             .await
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let caller = caller_of(&request)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            key_id: caller.key_id,
+            tenant_id: caller.tenant.to_string(),
+            role: caller.role as i32,
+        }))
+    }
+
+    async fn create_tenant(
+        &self,
+        request: Request<pb::CreateTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = caller_of(&request)?;
+        self.create_tenant_as(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_tenants(
+        &self,
+        request: Request<pb::ListTenantsRequest>,
+    ) -> Result<Response<pb::ListTenantsResponse>, Status> {
+        let caller = caller_of(&request)?;
+        self.list_tenants_as(&caller).await.map(Response::new)
+    }
+
+    async fn get_tenant(
+        &self,
+        request: Request<pb::GetTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = caller_of(&request)?;
+        self.get_tenant_as(&caller, &request.get_ref().tenant_id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_tenant(
+        &self,
+        request: Request<pb::UpdateTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = caller_of(&request)?;
+        self.update_tenant_as(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::ApiKey>, Status> {
+        let caller = caller_of(&request)?;
+        self.create_api_key_as(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let caller = caller_of(&request)?;
+        self.list_api_keys_as(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::ApiKey>, Status> {
+        let caller = caller_of(&request)?;
+        self.revoke_api_key_as(&caller, &request.get_ref().key_id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let caller = caller_of(&request)?;
+        self.list_audit_events_as(&caller, request.into_inner())
+            .await
+            .map(Response::new)
     }
 }
 

@@ -4,13 +4,18 @@
 //! uploads as streams and forwards to the scheduler and storage. It owns no
 //! tables.
 //!
-//! - [`grpc`]: the public service.
+//! - [`auth`]: API keys, roles and rate limits in front of every public
+//!   call; [`limits`]: quotas and the token buckets.
+//! - [`grpc`]: the public service (admin RPCs in `admin`).
 //! - [`rest`]: REST/JSON transcoded from the service's `google.api.http`
 //!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
 
+mod admin;
+pub mod auth;
 pub mod config;
 pub mod grpc;
+pub mod limits;
 pub mod rest;
 mod upload;
 
@@ -21,6 +26,7 @@ use std::net::SocketAddr;
 
 use axum::routing::get;
 use molbatch_proto::internal::analytics_client::AnalyticsClient;
+use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::v1::mol_batch_server::MolBatchServer;
@@ -54,6 +60,9 @@ pub enum StartError {
     /// An HTTP annotation of the public service cannot be served over REST.
     #[error("REST routes: {0}")]
     Routes(#[from] rest::RouteError),
+    /// The rate-limit Redis URL is not valid.
+    #[error("invalid gateway Redis URL: {0}")]
+    Redis(redis::RedisError),
 }
 
 /// A gateway whose listeners are bound.
@@ -62,12 +71,25 @@ pub struct Server {
     grpc: Option<(TcpListener, SocketAddr)>,
     api: grpc::GatewayApi,
     admin: Option<AdminServer>,
+    bootstrap_key_file: Option<std::path::PathBuf>,
 }
 
 impl Server {
     /// Prepares connections (lazily) and binds the listeners.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let scheduler = SchedulerClient::new(lazy_channel(&config.upstreams.scheduler_url, None)?);
+        let scheduler_channel: molbatch_telemetry::net::Channel =
+            lazy_channel(&config.upstreams.scheduler_url, None)?;
+        let scheduler = SchedulerClient::new(scheduler_channel.clone());
+        let limiter = match &config.redis_url {
+            Some(url) => limits::RateLimiter::redis(url, &config.redis_prefix)
+                .map_err(StartError::Redis)?,
+            None => limits::RateLimiter::local(),
+        };
+        let auth = auth::Authenticator::new(
+            IdentityClient::new(scheduler_channel),
+            config.limits,
+            limiter,
+        );
         let storage = StorageClient::new(lazy_channel(&config.upstreams.storage_url, None)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -79,6 +101,7 @@ impl Server {
                 storage,
                 analytics,
             },
+            auth,
             config.chunk_size,
             config.max_inline_molecules,
         );
@@ -93,7 +116,34 @@ impl Server {
             grpc,
             api,
             admin,
+            bootstrap_key_file: config.bootstrap_key_file,
         })
+    }
+
+    /// Makes the first admin key if no admin key exists and a bootstrap
+    /// file is configured; resolves to the file when it wrote it. The
+    /// scheduler may still be starting (Kubernetes), so it retries for a
+    /// minute while the scheduler is unavailable.
+    pub fn bootstrap(
+        &self,
+    ) -> impl Future<Output = Result<Option<std::path::PathBuf>, tonic::Status>> + Send + 'static
+    {
+        let path = self.bootstrap_key_file.clone();
+        let mut identity = self.api.auth.identity();
+        async move {
+            let Some(path) = path else { return Ok(None) };
+            let mut attempt = 0;
+            loop {
+                match auth::bootstrap(&mut identity, &path).await {
+                    Ok(wrote) => return Ok(wrote.then_some(path)),
+                    Err(status) if status.code() == tonic::Code::Unavailable && attempt < 60 => {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    Err(status) => return Err(status),
+                }
+            }
+        }
     }
 
     /// The public (gRPC + HTTP) address.
@@ -107,6 +157,7 @@ impl Server {
     }
 
     fn router(api: grpc::GatewayApi) -> Result<axum::Router, StartError> {
+        let api_auth = api.auth.clone();
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(molbatch_proto::FILE_DESCRIPTOR_SET)
             .with_service_name(PUBLIC_SERVICE)
@@ -115,11 +166,14 @@ impl Server {
         let public = MolBatchServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let auth = api_auth;
         let grpc = tonic::service::Routes::new(public)
             .add_service(health)
             .add_service(reflection)
             .into_axum_router()
-            .layer(RpcMetricsLayer::new("gateway"));
+            .layer(axum::middleware::from_fn_with_state(auth, auth::middleware))
+            .layer(RpcMetricsLayer::new("gateway"))
+            .layer(molbatch_telemetry::trace::server_layer("gateway"));
         // REST calls the same gRPC routes external clients reach.
         let rest = rest::Rest::new(PUBLIC_SERVICE, grpc.clone(), MAX_MESSAGE_BYTES)?;
         let openapi = rest.clone();
@@ -181,8 +235,17 @@ impl Server {
 
 /// Entry point for the binary and for `molbatch serve`.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    Server::bind(config)
-        .await?
-        .run(molbatch_telemetry::shutdown_signal())
-        .await
+    let server = Server::bind(config).await?;
+    let bootstrap = server.bootstrap();
+    tokio::spawn(async move {
+        match bootstrap.await {
+            Ok(Some(path)) => tracing::info!(
+                path = %path.display(),
+                "no admin key existed: wrote the first admin key (mode 0600)"
+            ),
+            Ok(None) => {}
+            Err(status) => tracing::error!(%status, "could not create the bootstrap admin key"),
+        }
+    });
+    server.run(molbatch_telemetry::shutdown_signal()).await
 }

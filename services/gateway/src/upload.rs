@@ -9,12 +9,16 @@ use std::io::Read;
 
 use bytes::Bytes;
 use molbatch_formats::{read_records, Format, FormatError, MolText, ReaderOptions, Record};
+use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Priority, TenantId, Violations};
 use tokio::sync::mpsc;
-use tonic::transport::Channel;
+use molbatch_telemetry::net::Channel;
 use tonic::Status;
+
+use crate::auth::Caller;
+use crate::limits::exhausted;
 
 /// Upload bytes buffered between the network and the parser.
 const BYTE_BUFFER: usize = 16;
@@ -130,6 +134,7 @@ fn format_violation(e: &FormatError) -> Violations {
 pub(crate) struct Intake {
     pub(crate) scheduler: SchedulerClient<Channel>,
     pub(crate) storage: StorageClient<Channel>,
+    pub(crate) identity: IdentityClient<Channel>,
     pub(crate) chunk_size: usize,
 }
 
@@ -139,20 +144,62 @@ enum IntakeError {
     Input(Violations),
     /// A service failed: the job fails, the client may retry.
     Service(Status),
+    /// A quota refused the batch: the job fails with this status.
+    Refused(Status),
+}
+
+/// What admitting a submit gave.
+enum Admission {
+    /// A new job in UPLOADING that may hold up to `budget` molecules.
+    New { job: pb::Job, budget: u64 },
+    /// The tenant's earlier job with the same idempotency key.
+    Replay(pb::Job),
+}
+
+/// How long a client over its concurrent-jobs quota should wait.
+const CONCURRENCY_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a client over its daily quota should wait.
+const DAILY_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The window of the daily molecule quota.
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The status refusing a batch over `budget` molecules.
+fn over_budget(caller: &Caller, budget: u64) -> Status {
+    let limits = &caller.limits;
+    exhausted(
+        format!(
+            "the batch holds more than {budget} molecules, the most tenant {} may submit now \
+             ({} per job, {} per 24 hours)",
+            caller.tenant, limits.max_molecules_per_job, limits.max_molecules_per_day
+        ),
+        DAILY_RETRY,
+    )
 }
 
 impl Intake {
     /// Creates a job from an upload: `data` yields the file's bytes.
     pub(crate) async fn upload(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
+        idempotency_key: Option<String>,
         options: pb::UploadOptions,
         mut data: tonic::Streaming<pb::UploadBatchRequest>,
     ) -> Result<pb::Job, Status> {
+        let tenant = &caller.tenant;
         let reader_options = reader_options(&options)?;
-        let job = self
-            .create(tenant, &options.display_name, options.priority)
+        let admission = self
+            .admit(caller, &options.display_name, options.priority, idempotency_key)
             .await?;
+        let (job, budget) = match admission {
+            Admission::New { job, budget } => (job, budget),
+            Admission::Replay(job) => return Ok(job),
+        };
         let (byte_tx, byte_rx) = mpsc::channel(BYTE_BUFFER);
         let forward = async move {
             loop {
@@ -179,19 +226,34 @@ impl Intake {
             pieces: byte_rx,
             current: Bytes::new(),
         };
-        let (parsed, ()) = tokio::join!(self.store_parsed(&job, reader, reader_options), forward);
+        let (parsed, ()) = tokio::join!(
+            self.store_parsed(&job, reader, reader_options, budget, caller),
+            forward
+        );
         self.finish(tenant, job, parsed).await
     }
 
     /// Creates a job from inline molecules.
     pub(crate) async fn submit(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
+        idempotency_key: Option<String>,
         display_name: &str,
         priority: i32,
         molecules: Vec<pb::InputMolecule>,
     ) -> Result<pb::Job, Status> {
-        let job = self.create(tenant, display_name, priority).await?;
+        let tenant = &caller.tenant;
+        let admission = self
+            .admit(caller, display_name, priority, idempotency_key)
+            .await?;
+        let (job, budget) = match admission {
+            Admission::New { job, budget } => (job, budget),
+            Admission::Replay(job) => return Ok(job),
+        };
+        if molecules.len() as u64 > budget {
+            let refused = Err(IntakeError::Refused(over_budget(caller, budget)));
+            return self.finish(tenant, job, refused).await;
+        }
         let mut chunk_sizes = Vec::new();
         let mut stored = Ok(());
         let mut index = 0u64;
@@ -221,24 +283,77 @@ impl Intake {
         self.finish(tenant, job, stored.map(|()| chunk_sizes)).await
     }
 
-    /// Creates the job; `priority` was checked with the request's fields.
-    async fn create(
+    /// Creates the job (`priority` was checked with the request's fields),
+    /// or finds the earlier one with the same idempotency key; then checks
+    /// the tenant's concurrent-jobs and daily quotas, counting the new job,
+    /// and fails it (FAILED with the reason, no tasks) when they refuse.
+    /// Checking after creating makes two racing submits count each other.
+    async fn admit(
         &self,
-        tenant: &TenantId,
+        caller: &Caller,
         display_name: &str,
         priority: i32,
-    ) -> Result<pb::Job, Status> {
+        idempotency_key: Option<String>,
+    ) -> Result<Admission, Status> {
+        let tenant = &caller.tenant;
         let request = ipb::CreateJobRequest {
             tenant_id: tenant.to_string(),
             display_name: display_name.to_owned(),
             priority,
+            idempotency_key: idempotency_key.unwrap_or_default(),
         };
-        Ok(self
+        let job = self
             .scheduler
             .clone()
             .create_job(request)
             .await?
-            .into_inner())
+            .into_inner();
+        if job.idempotent_replay {
+            return Ok(Admission::Replay(job));
+        }
+        let usage = self
+            .identity
+            .clone()
+            .tenant_usage(ipb::TenantUsageRequest {
+                tenant_id: tenant.to_string(),
+                since_ms: now_ms() - DAY_MS,
+            })
+            .await;
+        let limits = &caller.limits;
+        let refusal = match usage {
+            Err(status) => Some(status),
+            Ok(usage) => {
+                let usage = usage.into_inner();
+                if usage.active_jobs > limits.max_concurrent_jobs {
+                    Some(exhausted(
+                        format!(
+                            "tenant {tenant} already has {} unfinished jobs; its quota is {} at once",
+                            usage.active_jobs - 1,
+                            limits.max_concurrent_jobs
+                        ),
+                        CONCURRENCY_RETRY,
+                    ))
+                } else if usage.molecules_since >= limits.max_molecules_per_day {
+                    Some(exhausted(
+                        format!(
+                            "tenant {tenant} submitted {} molecules in the last 24 hours; its quota is {}",
+                            usage.molecules_since, limits.max_molecules_per_day
+                        ),
+                        DAILY_RETRY,
+                    ))
+                } else {
+                    let left = limits.max_molecules_per_day - usage.molecules_since;
+                    return Ok(Admission::New {
+                        job,
+                        budget: left.min(limits.max_molecules_per_job),
+                    });
+                }
+            }
+        };
+        let status = refusal.unwrap_or_else(|| Status::internal("no quota decision"));
+        self.finish(tenant, job, Err(IntakeError::Refused(status)))
+            .await
+            .map(Admission::Replay)
     }
 
     async fn put_chunk(
@@ -265,6 +380,8 @@ impl Intake {
         job: &pb::Job,
         reader: ChannelReader,
         options: ReaderOptions,
+        budget: u64,
+        caller: &Caller,
     ) -> Result<Vec<u32>, IntakeError> {
         let (chunk_tx, mut chunk_rx) = mpsc::channel::<Vec<ipb::InputRecord>>(CHUNK_BUFFER);
         let chunk_size = self.chunk_size;
@@ -285,8 +402,14 @@ impl Intake {
         });
         let mut chunk_sizes = Vec::new();
         let mut stored = Ok(());
+        let mut total = 0u64;
         while let Some(records) = chunk_rx.recv().await {
             let size = records.len() as u32;
+            total += u64::from(size);
+            if total > budget {
+                stored = Err(IntakeError::Refused(over_budget(caller, budget)));
+                break;
+            }
             if let Err(status) = self.put_chunk(job, chunk_sizes.len() as u32, records).await {
                 stored = Err(IntakeError::Service(status));
                 break;
@@ -335,6 +458,7 @@ impl Intake {
                 let (reason, status) = match error {
                     IntakeError::Input(v) => (format!("upload rejected: {v}"), Status::from(v)),
                     IntakeError::Service(s) => (format!("upload failed: {}", s.message()), s),
+                    IntakeError::Refused(s) => (format!("upload refused: {}", s.message()), s),
                 };
                 let abort = ipb::AbortJobRequest {
                     job: Some(job_ref),

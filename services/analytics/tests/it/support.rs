@@ -115,7 +115,7 @@ impl Backend {
             .create_job(ipb::CreateJobRequest {
                 tenant_id: "poison".to_owned(),
                 display_name: "poison.smi".to_owned(),
-                priority: 0,
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -52,6 +52,10 @@ pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
     drain_analyses(store).await;
     analyses_run_as_tasks_of_completed_jobs(store).await;
     drain_analyses(store).await;
+    idempotency_key_returns_the_same_job_until_its_upload_fails(store).await;
+    drain_analyses(store).await;
+    identity_keeps_tenants_keys_audit_and_usage(store).await;
+    drain_analyses(store).await;
     // Last: it expires every job that ended before it.
     ended_jobs_expire_after_the_retention_period_and_are_purged_once(store).await;
 }
@@ -95,7 +99,7 @@ async fn tenants_take_turns_and_priority_orders_a_tenants_jobs(store: &dyn JobSt
     let (backlog, urgent, little) = (JobId::new(), JobId::new(), JobId::new());
     // `big` queues a long job, then an urgent one; `small` comes last.
     store
-        .create_job(backlog, &big, "", Priority::default(), 100)
+        .create_job(backlog, &big, "", Priority::default(), None, 100)
         .await
         .unwrap();
     store
@@ -103,13 +107,13 @@ async fn tenants_take_turns_and_priority_orders_a_tenants_jobs(store: &dyn JobSt
         .await
         .unwrap();
     let high = Priority::new(5).unwrap();
-    store.create_job(urgent, &big, "", high, 200).await.unwrap();
+    store.create_job(urgent, &big, "", high, None, 200).await.unwrap();
     store
         .seal_job(&big, urgent, 20, &[10, 10], 200)
         .await
         .unwrap();
     store
-        .create_job(little, &small, "", Priority::default(), 300)
+        .create_job(little, &small, "", Priority::default(), None, 300)
         .await
         .unwrap();
     store
@@ -144,7 +148,7 @@ async fn tenants_take_turns_and_priority_orders_a_tenants_jobs(store: &dyn JobSt
     );
     let late = JobId::new();
     store
-        .create_job(late, &small, "", Priority::default(), 600)
+        .create_job(late, &small, "", Priority::default(), None, 600)
         .await
         .unwrap();
     store.seal_job(&small, late, 10, &[10], 600).await.unwrap();
@@ -196,7 +200,7 @@ async fn ended_jobs_expire_after_the_retention_period_and_are_purged_once(store:
     let (done, running) = (JobId::new(), JobId::new());
     for id in [done, running] {
         store
-            .create_job(id, &t, "", Priority::default(), 5_000_000)
+            .create_job(id, &t, "", Priority::default(), None, 5_000_000)
             .await
             .unwrap();
         store.seal_job(&t, id, 1, &[1], 5_000_000).await.unwrap();
@@ -270,7 +274,7 @@ async fn sealing_queues_every_chunk(store: &dyn JobStore) {
     let t = tenant("seal");
     let id = JobId::new();
     let job = store
-        .create_job(id, &t, "batch.smi", Priority::default(), 1_000)
+        .create_job(id, &t, "batch.smi", Priority::default(), None, 1_000)
         .await
         .unwrap();
     assert_eq!(job.state, JobState::Uploading);
@@ -319,7 +323,7 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
     let t = tenant("order");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 10_000)
+        .create_job(id, &t, "", Priority::default(), None, 10_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 15, &[10, 5], 10_000).await.unwrap();
@@ -384,7 +388,7 @@ async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &
     let t = tenant("expiry");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 20_000)
+        .create_job(id, &t, "", Priority::default(), None, 20_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 3, &[3], 20_000).await.unwrap();
@@ -446,7 +450,7 @@ async fn expired_lease_is_offered_again_only_after_its_backoff(store: &dyn JobSt
     let t = tenant("expiry-backoff");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 30_000)
+        .create_job(id, &t, "", Priority::default(), None, 30_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 2, &[2], 30_000).await.unwrap();
@@ -497,7 +501,7 @@ async fn failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(sto
     let t = tenant("retry");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 100_000)
+        .create_job(id, &t, "", Priority::default(), None, 100_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 2, &[1, 1], 100_000).await.unwrap();
@@ -581,7 +585,7 @@ async fn exhausted_single_molecule_comes_back_poisoned(store: &dyn JobStore) {
     let t = tenant("reap");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 200_000)
+        .create_job(id, &t, "", Priority::default(), None, 200_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 1, &[1], 200_000).await.unwrap();
@@ -643,7 +647,7 @@ async fn cancel_stops_queued_tasks_and_running_ones_at_renewal(store: &dyn JobSt
     let t = tenant("cancel");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 300_000)
+        .create_job(id, &t, "", Priority::default(), None, 300_000)
         .await
         .unwrap();
     store
@@ -684,7 +688,7 @@ async fn other_tenants_jobs_are_not_found(store: &dyn JobStore) {
     let (mine, theirs) = (tenant("mine"), tenant("theirs"));
     let id = JobId::new();
     store
-        .create_job(id, &mine, "", Priority::default(), 500_000)
+        .create_job(id, &mine, "", Priority::default(), None, 500_000)
         .await
         .unwrap();
     assert!(matches!(
@@ -708,7 +712,7 @@ async fn aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store: &dyn J
     let t = tenant("abort");
     let id = JobId::new();
     store
-        .create_job(id, &t, "bad.csv", Priority::default(), 600_000)
+        .create_job(id, &t, "bad.csv", Priority::default(), None, 600_000)
         .await
         .unwrap();
     let job = store
@@ -748,7 +752,7 @@ async fn exhausted_chunk_splits_in_halves_and_the_job_completes(store: &dyn JobS
     let t = tenant("split");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 800_000)
+        .create_job(id, &t, "", Priority::default(), None, 800_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 14, &[4, 10], 800_000).await.unwrap();
@@ -854,7 +858,7 @@ async fn repeated_splitting_isolates_the_poison_molecule(store: &dyn JobStore) {
     let t = tenant("poison");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 900_000)
+        .create_job(id, &t, "", Priority::default(), None, 900_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 9, &[3, 6], 900_000).await.unwrap();
@@ -935,7 +939,7 @@ async fn cancel_stops_split_children(store: &dyn JobStore) {
     let t = tenant("cancel-split");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 1_000_000)
+        .create_job(id, &t, "", Priority::default(), None, 1_000_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 8, &[8], 1_000_000).await.unwrap();
@@ -999,7 +1003,7 @@ async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
     let t = tenant("analyses");
     let id = JobId::new();
     store
-        .create_job(id, &t, "", Priority::default(), 4_000_000)
+        .create_job(id, &t, "", Priority::default(), None, 4_000_000)
         .await
         .unwrap();
     store.seal_job(&t, id, 7, &[7], 4_000_000).await.unwrap();
@@ -1161,4 +1165,133 @@ async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
         (job.state, job.processed_molecules, job.completed_chunks),
         (JobState::Completed, 7, 1)
     );
+}
+
+async fn idempotency_key_returns_the_same_job_until_its_upload_fails(store: &dyn JobStore) {
+    let (t, other) = (tenant("idem"), tenant("idem-other"));
+    let first = JobId::new();
+    let created = store
+        .create_job(first, &t, "a.smi", Priority::default(), Some("k1"), 5_000_000)
+        .await
+        .unwrap();
+    assert!(!created.idempotent_replay);
+    // A retry with the same key gets the first job back, not a new one.
+    let again = store
+        .create_job(JobId::new(), &t, "a.smi", Priority::default(), Some("k1"), 5_000_100)
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.idempotent_replay), (first, true));
+    // Keys are per tenant; no key never matches.
+    let theirs = store
+        .create_job(JobId::new(), &other, "", Priority::default(), Some("k1"), 5_000_200)
+        .await
+        .unwrap();
+    assert!(!theirs.idempotent_replay && theirs.id != first);
+    let keyless = store
+        .create_job(JobId::new(), &t, "", Priority::default(), None, 5_000_300)
+        .await
+        .unwrap();
+    assert!(!keyless.idempotent_replay && keyless.id != first);
+    // An upload that failed frees its key: the retry uploads anew.
+    store
+        .abort_job(&t, first, "upload interrupted", 5_000_400)
+        .await
+        .unwrap();
+    let retried = store
+        .create_job(JobId::new(), &t, "a.smi", Priority::default(), Some("k1"), 5_000_500)
+        .await
+        .unwrap();
+    assert!(!retried.idempotent_replay && retried.id != first);
+    for (tenant, id) in [(&t, retried.id), (&other, theirs.id), (&t, keyless.id)] {
+        store.abort_job(tenant, id, "done", 5_000_600).await.unwrap();
+    }
+}
+
+async fn identity_keeps_tenants_keys_audit_and_usage(store: &dyn JobStore) {
+    use super::{ApiKeyRow, AuditRow, TenantRow};
+    let ids = store.identity();
+    let row = TenantRow {
+        id: "acme".to_owned(),
+        display_name: "Acme".to_owned(),
+        max_molecules_per_job: 10,
+        max_molecules_per_day: 0,
+        max_concurrent_jobs: 2,
+        requests_per_second: 0,
+        burst: 0,
+        created_at_ms: 6_000_000,
+    };
+    assert_eq!(ids.create_tenant(&row).await.unwrap(), Some(row.clone()));
+    assert_eq!(ids.create_tenant(&row).await.unwrap(), None, "ids are unique");
+    let mut changed = row.clone();
+    changed.max_concurrent_jobs = 5;
+    assert_eq!(ids.update_tenant(&changed).await.unwrap(), Some(changed.clone()));
+    let names: Vec<String> = ids.tenants().await.unwrap().into_iter().map(|t| t.id).collect();
+    assert!(names.contains(&"acme".to_owned()) && names.contains(&"default".to_owned()));
+
+    let key = |id: &str, tenant: &str, role: &str, at: i64| ApiKeyRow {
+        id: id.to_owned(),
+        tenant_id: tenant.to_owned(),
+        role: role.to_owned(),
+        name: String::new(),
+        hash: format!("hash-of-{id}"),
+        created_at_ms: at,
+        revoked_at_ms: None,
+    };
+    // The bootstrap key is stored only while no admin key exists.
+    assert!(ids.store_key(&key("boot1", "default", "admin", 1), true).await.unwrap());
+    assert!(!ids.store_key(&key("boot2", "default", "admin", 2), true).await.unwrap());
+    assert!(ids.store_key(&key("u1", "acme", "user", 3), false).await.unwrap());
+    assert!(ids.store_key(&key("v1", "acme", "viewer", 4), false).await.unwrap());
+    assert!(
+        ids.store_key(&key("x1", "nobody", "user", 5), false).await.is_err(),
+        "a key's tenant must exist"
+    );
+    assert_eq!(ids.key("u1").await.unwrap().unwrap().hash, "hash-of-u1");
+    let listed: Vec<String> = ids.keys("acme").await.unwrap().into_iter().map(|k| k.id).collect();
+    assert_eq!(listed, ["v1", "u1"], "newest first");
+    let revoked = ids.revoke_key("u1", 7_000).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at_ms, Some(7_000));
+    let again = ids.revoke_key("u1", 8_000).await.unwrap().unwrap();
+    assert_eq!(again.revoked_at_ms, Some(7_000), "the first revocation stands");
+    assert!(ids.revoke_key("nope", 8_000).await.unwrap().is_none());
+    // Revoking the only admin key lets a new bootstrap key in.
+    ids.revoke_key("boot1", 9_000).await.unwrap();
+    assert!(ids.store_key(&key("boot3", "default", "admin", 10), true).await.unwrap());
+
+    for (i, tenant) in ["acme", "default", "acme"].into_iter().enumerate() {
+        let event = AuditRow {
+            id: 0,
+            at_ms: 100 + i as i64,
+            actor_key_id: "boot3".to_owned(),
+            actor_tenant_id: "default".to_owned(),
+            tenant_id: tenant.to_owned(),
+            action: "CreateApiKey".to_owned(),
+            target: format!("k{i}"),
+        };
+        ids.record_audit(&event).await.unwrap();
+    }
+    let acme = ids.audit_events(Some("acme"), None, 10).await.unwrap();
+    let targets: Vec<&str> = acme.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(targets, ["k2", "k0"], "newest first, one tenant");
+    let page = ids.audit_events(None, None, 2).await.unwrap();
+    let rest = ids.audit_events(None, Some(page[1].id), 10).await.unwrap();
+    assert_eq!(page.len() + rest.len(), 3, "paging by position sees each once");
+
+    let t = tenant("acme");
+    let running = JobId::new();
+    store
+        .create_job(running, &t, "", Priority::default(), None, 6_000_000)
+        .await
+        .unwrap();
+    store.seal_job(&t, running, 40, &[40], 6_000_100).await.unwrap();
+    let failed = JobId::new();
+    store
+        .create_job(failed, &t, "", Priority::default(), None, 6_000_200)
+        .await
+        .unwrap();
+    store.abort_job(&t, failed, "bad file", 6_000_300).await.unwrap();
+    let usage = ids.usage(&t, 6_000_000).await.unwrap();
+    assert_eq!((usage.active_jobs, usage.molecules_since), (1, 40));
+    assert_eq!(ids.usage(&t, 6_000_001).await.unwrap().molecules_since, 0);
+    store.cancel_job(&t, running, 6_000_400).await.unwrap();
 }

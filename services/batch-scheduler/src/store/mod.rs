@@ -4,10 +4,12 @@
 //! conformance suite. Every method takes `now` (ms since the epoch) so tests
 //! control time.
 
+mod identity;
 mod postgres;
 mod rows;
 mod sqlite;
 
+pub use identity::{ApiKeyRow, AuditRow, IdentityStore, TenantRow, Usage};
 pub use postgres::PgJobStore;
 pub use sqlite::SqliteJobStore;
 
@@ -67,13 +69,16 @@ impl AnalysisRecord {
 /// Durable job records and the chunk task queue.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    /// Creates a job in UPLOADING.
+    /// Creates a job in UPLOADING. With an idempotency key the tenant
+    /// already used, returns that job instead (`idempotent_replay` set),
+    /// unless its upload failed, which frees the key.
     async fn create_job(
         &self,
         id: JobId,
         tenant: &TenantId,
         display_name: &str,
         priority: Priority,
+        idempotency_key: Option<&str>,
         now: i64,
     ) -> Result<JobRecord, SchedulerError>;
 
@@ -226,11 +231,14 @@ pub trait JobStore: Send + Sync + 'static {
     async fn record_trace_parent(&self, job: JobId, traceparent: &str)
         -> Result<(), SchedulerError>;
 
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), SchedulerError>;
+
     /// The connection pool's size and idle connections now (a metric).
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage;
 
-    /// Answers when the database does (readiness).
-    async fn ping(&self) -> Result<(), SchedulerError>;
+    /// Tenants, API keys, the audit log and usage, in the same database.
+    fn identity(&self) -> IdentityStore;
 
     /// Leasable-or-leased work: (tenant, priority, analysis task?, count) of
     /// queued tasks of unfinished jobs and of analysis tasks, for the

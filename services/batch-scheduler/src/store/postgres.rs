@@ -15,9 +15,11 @@ use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::identity::{Db, IdentityStore};
 use super::rows::{
-    params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
-    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
+    insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
+    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, FREE_FAILED_IDEMPOTENCY_KEY, JOB_COLUMNS,
+    LEASE_COLUMNS,
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
@@ -391,22 +393,41 @@ impl JobStore for PgJobStore {
         tenant: &TenantId,
         display_name: &str,
         priority: Priority,
+        idempotency_key: Option<&str>,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
-        let row: JobRow = sqlx::query_as(&format!(
-            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms, updated_at_ms)
-             values ($1, $2, 'uploading', $3, $4, $5, $6)
-             returning {JOB_COLUMNS}"
-        ))
-        .bind(id.to_string())
-        .bind(tenant.as_str())
-        .bind(display_name)
-        .bind(i64::from(priority.get()))
-        .bind(now)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(JobRecord::try_from(row)?)
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = idempotency_key {
+            sqlx::query(FREE_FAILED_IDEMPOTENCY_KEY)
+                .bind(tenant.as_str())
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let created: Option<JobRow> = sqlx::query_as(&insert_job_sql())
+            .bind(id.to_string())
+            .bind(tenant.as_str())
+            .bind(display_name)
+            .bind(i64::from(priority.get()))
+            .bind(now)
+            .bind(idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (row, replay) = match created {
+            Some(row) => (row, false),
+            None => {
+                let row: JobRow = sqlx::query_as(&job_by_idempotency_key_sql())
+                    .bind(tenant.as_str())
+                    .bind(idempotency_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (row, true)
+            }
+        };
+        tx.commit().await?;
+        let mut job = JobRecord::try_from(row)?;
+        job.idempotent_replay = replay;
+        Ok(job)
     }
 
     async fn seal_job(
@@ -905,6 +926,10 @@ impl JobStore for PgJobStore {
         Ok(())
     }
 
+    fn identity(&self) -> IdentityStore {
+        IdentityStore::new(Db::Postgres(self.pool.clone()))
+    }
+
     async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {
         Ok(sqlx::query_as(QUEUE_DEPTH_SQL)
             .fetch_all(&self.pool)
@@ -1039,7 +1064,7 @@ mod tests {
             let (ended, stranded) = (JobId::new(), JobId::new());
             for id in [ended, stranded] {
                 store
-                    .create_job(id, &tenant, "", Priority::default(), 1_000)
+                    .create_job(id, &tenant, "", Priority::default(), None, 1_000)
                     .await
                     .unwrap();
                 store.seal_job(&tenant, id, 2, &[2], 1_000).await.unwrap();
@@ -1108,7 +1133,7 @@ mod tests {
             let tenant = TenantId("race".to_owned());
             let id = JobId::new();
             store
-                .create_job(id, &tenant, "", Priority::default(), 1_000)
+                .create_job(id, &tenant, "", Priority::default(), None, 1_000)
                 .await
                 .unwrap();
             store
@@ -1190,7 +1215,7 @@ mod tests {
             let tenant = TenantId("splits".to_owned());
             let id = JobId::new();
             store
-                .create_job(id, &tenant, "", Priority::default(), 1_000)
+                .create_job(id, &tenant, "", Priority::default(), None, 1_000)
                 .await
                 .unwrap();
             store

@@ -13,9 +13,11 @@ use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::identity::{Db, IdentityStore};
 use super::rows::{
-    params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
-    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS, LEASE_COLUMNS,
+    insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
+    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, FREE_FAILED_IDEMPOTENCY_KEY, JOB_COLUMNS,
+    LEASE_COLUMNS,
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};
@@ -303,25 +305,40 @@ impl JobStore for SqliteJobStore {
         tenant: &TenantId,
         display_name: &str,
         priority: Priority,
+        idempotency_key: Option<&str>,
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        sqlx::query(
-            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms, updated_at_ms)
-             values (?, ?, 'uploading', ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(tenant.as_str())
-        .bind(display_name)
-        .bind(i64::from(priority.get()))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let job = Self::job_in(&mut tx, id)
-            .await?
-            .ok_or(SchedulerError::JobNotFound(id))?;
+        if let Some(key) = idempotency_key {
+            sqlx::query(FREE_FAILED_IDEMPOTENCY_KEY)
+                .bind(tenant.as_str())
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let created: Option<JobRow> = sqlx::query_as(&insert_job_sql())
+            .bind(id.to_string())
+            .bind(tenant.as_str())
+            .bind(display_name)
+            .bind(i64::from(priority.get()))
+            .bind(now)
+            .bind(idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (row, replay) = match created {
+            Some(row) => (row, false),
+            None => {
+                let row: JobRow = sqlx::query_as(&job_by_idempotency_key_sql())
+                    .bind(tenant.as_str())
+                    .bind(idempotency_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                (row, true)
+            }
+        };
         tx.commit().await?;
+        let mut job = JobRecord::try_from(row)?;
+        job.idempotent_replay = replay;
         Ok(job)
     }
 
@@ -775,6 +792,10 @@ impl JobStore for SqliteJobStore {
     async fn ping(&self) -> Result<(), SchedulerError> {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn identity(&self) -> IdentityStore {
+        IdentityStore::new(Db::Sqlite(self.pool.clone()))
     }
 
     async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {

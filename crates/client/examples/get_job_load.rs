@@ -1,0 +1,72 @@
+//! Load on the job-status path: `CONCURRENCY` callers on `CONNECTIONS`
+//! HTTP/2 connections call GetJob for one job as fast as answers come, for
+//! `SECONDS`; prints requests per second and latency percentiles.
+//!
+//! `get_job_load URL JOB_ID [SECONDS=10] [CONCURRENCY=64] [CONNECTIONS=4]`,
+//! API key from `MOLBATCH_API_KEY`. `make bench` runs it against `molbatch
+//! serve` on loopback beside wrk on the REST route.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use molbatch_client::Client;
+use molbatch_proto::v1 as pb;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(url), Some(job_id)) = (args.get(1), args.get(2)) else {
+        return Err("usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS]".into());
+    };
+    let number = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let (seconds, concurrency, connections) = (number(3, 10), number(4, 64), number(5, 4));
+    let key = std::env::var("MOLBATCH_API_KEY").ok();
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        clients.push(Client::connect(url, key.as_deref()).await?);
+    }
+    // Warm up: the first call verifies the key (Argon2id) and fills caches.
+    clients[0].job(job_id).await?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut callers = Vec::new();
+    for i in 0..concurrency as usize {
+        let mut client = clients[i % clients.len()].raw().clone();
+        let job_id = job_id.clone();
+        callers.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let request = pb::GetJobRequest {
+                    job_id: job_id.clone(),
+                };
+                match client.get_job(request).await {
+                    Ok(_) => latencies.push(sent.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for caller in callers {
+        let (l, e) = caller.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    println!(
+        "grpc GetJob: {} ok, {errors} errors in {elapsed:.1} s with {concurrency} callers on {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        at(0.50),
+        at(0.99)
+    );
+    Ok(())
+}
