@@ -30,6 +30,7 @@ fn main() {
         .file("src/ffi/screen.cc")
         .file("src/ffi/depict.cc")
         .file("src/ffi/scaffold.cc")
+        .file("src/ffi/mmp.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -48,6 +49,8 @@ fn main() {
         "src/ffi/depict.cc",
         "src/ffi/depict.h",
         "src/ffi/scaffold.cc",
+        "src/ffi/mmp.cc",
+        "src/ffi/mmp.h",
         "src/ffi/scaffold.h",
         "src/ffi/screen.cc",
         "src/ffi/screen.h",

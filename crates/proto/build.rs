@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files = [
         "molbatch/v1/molbatch.proto",
+        "molbatch/v1/sar.proto",
         "molbatch/v1/admin.proto",
         "molbatch/internal/v1/scheduler.proto",
         "molbatch/internal/v1/identity.proto",

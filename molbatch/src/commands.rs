@@ -187,6 +187,14 @@ pub struct SubmitArgs {
     /// CSV delimiter (default: sniffed).
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// Column or SDF field holding activity values (repeatable); each gets
+    /// a pActivity and ligand-efficiency metrics.
+    #[arg(long)]
+    pub activity_column: Vec<String>,
+    /// Unit of the activity columns: pM, nM, uM, mM, M, or p (already
+    /// -log10 molar). One for all columns, or one per `--activity-column`.
+    #[arg(long)]
+    pub activity_unit: Vec<String>,
     /// Name of the batch (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
@@ -291,7 +299,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// names, else the admin key `molbatch serve` wrote in `./molbatch-data`
 /// (so `make run` and the CLI work together from the checkout), else none.
 fn api_key() -> anyhow::Result<Option<String>> {
-    if let Some(key) = std::env::var("MOLBATCH_API_KEY").ok().filter(|k| !k.is_empty()) {
+    if let Some(key) = std::env::var("MOLBATCH_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
         return Ok(Some(key));
     }
     let (file, required) = match std::env::var_os("MOLBATCH_API_KEY_FILE") {
@@ -367,6 +378,27 @@ fn print_job(job: &pb::Job, output: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Pairs `--activity-column`s with their `--activity-unit`s: one unit for
+/// all, or one each (the server checks the unit names).
+fn activity_columns(
+    columns: Vec<String>,
+    units: Vec<String>,
+) -> anyhow::Result<Vec<pb::ActivityColumn>> {
+    let units = match (columns.len(), units.len()) {
+        (_, 0) if columns.is_empty() => return Ok(Vec::new()),
+        (_, 0) => bail!("--activity-column needs --activity-unit (pM, nM, uM, mM, M or p)"),
+        (0, _) => bail!("--activity-unit needs --activity-column"),
+        (n, 1) => vec![units[0].clone(); n],
+        (n, m) if n == m => units,
+        (n, m) => bail!("{n} activity columns but {m} units; give one unit or one per column"),
+    };
+    Ok(columns
+        .into_iter()
+        .zip(units)
+        .map(|(column, unit)| pb::ActivityColumn { column, unit })
+        .collect())
+}
+
 async fn submit(
     client: &mut Client,
     args: SubmitArgs,
@@ -378,10 +410,13 @@ async fn submit(
         smiles_column,
         id_column,
         delimiter,
+        activity_column,
+        activity_unit,
         name,
         priority,
         wait,
     } = args;
+    let activity_columns = activity_columns(activity_column, activity_unit)?;
     let format = match format {
         None => pb::InputFormat::Unspecified,
         Some(InputFormatArg::Smi) => pb::InputFormat::Smiles,
@@ -403,6 +438,7 @@ async fn submit(
         delimiter: delimiter.unwrap_or_default(),
         display_name,
         priority,
+        activity_columns,
     };
     let job = if file == "-" {
         client.upload(tokio::io::stdin(), options).await?

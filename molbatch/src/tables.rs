@@ -206,8 +206,73 @@ pub fn analysis_text(a: &pb::Analysis) -> String {
             }
             more(&mut out, isolated.len());
         }
+        AnalysisResult::Mmp(m) => mmp_text(&mut out, m),
     }
     out
+}
+
+/// The `mmp` analysis: counts, top transforms, top cliffs.
+fn mmp_text(out: &mut String, m: &pb::MmpResult) {
+    let _ = writeln!(
+        out,
+        "{} matched pairs from {} fragmentations of {} molecules; {} transforms",
+        m.pairs.len(),
+        m.fragmentations,
+        m.molecules,
+        m.transforms.len()
+    );
+    let opt = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    let _ = writeln!(out, "top transforms:");
+    let _ = writeln!(
+        out,
+        "  {:>6}  {:>6}  {:>7}  {:>6}  transform",
+        "pairs", "with p", "mean dp", "sd"
+    );
+    for t in m.transforms.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {:>6}  {:>6}  {:>7}  {:>6}  {}",
+            t.count,
+            t.activity_count,
+            opt(t.mean_delta),
+            opt(t.std_delta),
+            t.transform
+        );
+    }
+    more(out, m.transforms.len());
+    if m.activity_column.is_empty() {
+        let _ = writeln!(out, "no activity column: no activity cliffs");
+        return;
+    }
+    let flagged = m.cliff_molecules.iter().filter(|c| c.cliff).count();
+    let _ = writeln!(
+        out,
+        "activity cliffs on {}: {} pairs, {} of {} molecules in a cliff",
+        m.activity_column,
+        m.cliffs.len(),
+        flagged,
+        m.cliff_molecules.len()
+    );
+    let _ = writeln!(
+        out,
+        "  {:>8} {:>8}  {:>6}  {:>8}  {:>8}  {:>8}  {:>3}  {:>8}",
+        "a", "b", "dp", "tanimoto", "scaffold", "smiles", "mmp", "sali"
+    );
+    for c in m.cliffs.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {:>8} {:>8}  {:>6.2}  {:>8.3}  {:>8.3}  {:>8.3}  {:>3}  {:>8.2}",
+            c.a,
+            c.b,
+            c.delta_p_activity,
+            c.tanimoto,
+            c.scaffold_tanimoto,
+            c.levenshtein,
+            if c.matched_pair { "yes" } else { "" },
+            c.sali
+        );
+    }
+    more(out, m.cliffs.len());
 }
 
 /// Search hits as a table.

@@ -4,6 +4,7 @@
 //!   popcount bounds, the batch similarity matrix and nearest neighbours.
 //! - [`stats`]: descriptive statistics, correlations, outliers, Welch's t-test, entropy.
 //! - [`pca`]: principal components of descriptors or fingerprints.
+//! - [`mmp`]: matched molecular pairs indexed from fragmentations, transform statistics.
 //! - [`groups`]: molecules grouped by a string key (duplicates, scaffolds).
 //! - [`tsne`]: Barnes–Hut t-SNE maps of fingerprints or descriptors.
 //!
@@ -11,6 +12,7 @@
 //! `ThreadPool::install` to bound the threads used.
 
 pub mod groups;
+pub mod mmp;
 pub mod pca;
 pub mod similarity;
 pub mod stats;

@@ -11,10 +11,14 @@
 //! - [`depict`]: [`molblock_2d`], a 2D Molblock from a SMILES, for SD
 //!   output, and [`depict::svg`], an SVG picture of a molecule or scaffold
 //!   (outside the per-molecule pipeline).
+//! - [`efficiency`]: ligand-efficiency metrics (LE, LLE, BEI, SEI, NSEI, NBEI,
+//!   efficiency plane) of a pActivity, with their publications.
 //! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers, and
 //!   [`fingerprint::morgan`], the pipeline's fingerprint of a query SMILES.
 //! - [`scaffold`]: Bemis–Murcko and generic scaffolds of a standardised
 //!   SMILES, as RDKit's Python `MurckoScaffold` writes them.
+//! - [`mmp`]: Hussain–Rea fragmentation for matched molecular pairs, with
+//!   mmpdb's cut rules and canonical, symmetry-aware attachment labels.
 //! - [`keys`]: the stereo-insensitive deduplication key (the other levels
 //!   are fields of [`MoleculeRecord`]).
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
@@ -27,10 +31,12 @@
 //! `tests/reference.rs` and `tests/scaffolds.rs` check them.
 
 pub mod depict;
+pub mod efficiency;
 pub mod error;
 mod ffi;
 pub mod fingerprint;
 pub mod keys;
+pub mod mmp;
 pub mod outcome;
 pub mod pipeline;
 pub mod qed;

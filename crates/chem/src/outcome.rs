@@ -160,6 +160,8 @@ pub struct Descriptors {
     pub fraction_csp3: f64,
     /// Heavy (non-hydrogen) atoms.
     pub heavy_atoms: u32,
+    /// Nitrogen and oxygen atoms (`Lipinski.NOCount`), the NSEI denominator.
+    pub no_count: u32,
     /// Net formal charge.
     pub formal_charge: i32,
     /// Quantitative estimate of drug-likeness, see [`crate::qed`].

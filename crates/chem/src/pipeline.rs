@@ -154,6 +154,7 @@ fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
         aromatic_rings: raw.aromatic_rings,
         fraction_csp3: raw.fraction_csp3,
         heavy_atoms: raw.heavy_atoms,
+        no_count: raw.no_count,
         formal_charge: raw.formal_charge,
         qed,
     };

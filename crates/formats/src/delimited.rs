@@ -193,6 +193,7 @@ impl CsvReader {
                 id,
                 molecule: MolText::Smiles(smiles),
                 properties,
+                activities: Vec::new(),
             }));
         }
     }

@@ -72,6 +72,17 @@ pub enum FormatErrorKind {
         /// The columns of the header, or the data fields of the record.
         available: Vec<String>,
     },
+    /// An activity column asked for is absent from the CSV header.
+    #[error("activity column `{wanted}` not found; available: {}", list(.available))]
+    MissingActivityColumn {
+        /// The column asked for.
+        wanted: String,
+        /// The columns of the header.
+        available: Vec<String>,
+    },
+    /// Activity columns were asked for in a SMILES file, which has no columns.
+    #[error("activity columns need a CSV or SDF file; a SMILES file has no columns")]
+    ActivityWithoutColumns,
     /// A CSV row whose field count differs from the header's.
     #[error("CSV row has {found} fields, header has {expected}")]
     RaggedRow {
@@ -111,6 +122,7 @@ impl FormatErrorKind {
             Self::MissingSmilesColumn { .. } => "smiles_column",
             Self::MissingIdColumn { .. } => "id_column",
             Self::InvalidDelimiter(_) => "delimiter",
+            Self::MissingActivityColumn { .. } | Self::ActivityWithoutColumns => "activity_columns",
             Self::Io(_)
             | Self::BadGzip(_)
             | Self::InvalidUtf8

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::ActivityUnit;
+
 /// The text format of a batch file, compressed or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -88,6 +90,10 @@ pub struct ReaderOptions {
     /// CSV: the field delimiter; `None` sniffs it among `,` `;` tab `|` from the first lines.
     /// Ignored for SMILES and SDF files.
     pub delimiter: Option<u8>,
+    /// CSV columns or SDF data fields holding activity values, with their units; each
+    /// record's values are copied to [`Record::activities`](crate::Record::activities) (and
+    /// stay in its properties). A CSV header without one of them is an error.
+    pub activity_columns: Vec<(String, ActivityUnit)>,
 }
 
 impl ReaderOptions {
@@ -98,6 +104,7 @@ impl ReaderOptions {
             smiles_column: None,
             id_column: None,
             delimiter: None,
+            activity_columns: Vec::new(),
         }
     }
 }

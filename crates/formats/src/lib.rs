@@ -4,6 +4,7 @@
 //!
 //! - [`format`](mod@format): [`Format`] (SMILES, CSV/TSV, SDF) and [`ReaderOptions`].
 //! - [`record`]: [`Record`] and [`MolText`], what the readers yield.
+//! - [`activity`]: [`ActivityUnit`], an activity column's unit, and the pActivity of a value.
 //! - [`error`]: [`FormatError`], a file problem with its 1-based line and the request field
 //!   to blame, ready to become an `INVALID_ARGUMENT` / HTTP 400.
 //! - `input`: gzip sniffing (magic bytes, concatenated members), BOM removal, line splitting.
@@ -24,6 +25,7 @@
 //! # Ok::<(), molbatch_formats::FormatError>(())
 //! ```
 
+pub mod activity;
 pub mod error;
 pub mod format;
 pub mod record;
@@ -37,6 +39,7 @@ use std::fmt;
 use std::io::Read;
 use std::iter::FusedIterator;
 
+pub use activity::{ActivityError, ActivityUnit, UnknownUnit};
 pub use delimited::DEFAULT_SMILES_COLUMNS;
 pub use error::{FormatError, FormatErrorKind};
 pub use format::{Format, ReaderOptions, UnknownFormat};
@@ -59,6 +62,12 @@ pub fn read_records<R: Read + Send + 'static>(
     input: R,
     options: &ReaderOptions,
 ) -> Result<Records, FormatError> {
+    if options.format == Format::Smiles && !options.activity_columns.is_empty() {
+        return Err(FormatError::new(
+            None,
+            FormatErrorKind::ActivityWithoutColumns,
+        ));
+    }
     let text = input::open(input)?;
     let reader = match options.format {
         Format::Smiles => Reader::Smiles(SmilesReader::new(LineReader::new(text))?),
@@ -68,9 +77,24 @@ pub fn read_records<R: Read + Send + 'static>(
             options.id_column.clone(),
         )?),
     };
+    if let Reader::Csv(csv) = &reader {
+        let header = csv.header();
+        for (wanted, _) in &options.activity_columns {
+            if !header.contains(wanted) {
+                return Err(FormatError::new(
+                    None,
+                    FormatErrorKind::MissingActivityColumn {
+                        wanted: wanted.clone(),
+                        available: header.to_vec(),
+                    },
+                ));
+            }
+        }
+    }
     Ok(Records {
         format: options.format,
         reader,
+        activity_columns: options.activity_columns.clone(),
         done: false,
     })
 }
@@ -81,6 +105,7 @@ pub fn read_records<R: Read + Send + 'static>(
 pub struct Records {
     format: Format,
     reader: Reader,
+    activity_columns: Vec<(String, ActivityUnit)>,
     done: bool,
 }
 
@@ -119,7 +144,22 @@ impl Iterator for Records {
             Reader::Sdf(reader) => reader.next_record(),
         };
         match next {
-            Ok(Some(record)) => Some(Ok(record)),
+            Ok(Some(mut record)) => {
+                record.activities = self
+                    .activity_columns
+                    .iter()
+                    .map(|(column, unit)| {
+                        let value = record
+                            .properties
+                            .iter()
+                            .find(|(name, _)| name == column)
+                            .map(|(_, value)| value.clone())
+                            .unwrap_or_default();
+                        (column.clone(), value, *unit)
+                    })
+                    .collect();
+                Some(Ok(record))
+            }
             Ok(None) => {
                 self.done = true;
                 None
@@ -165,6 +205,29 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap();
         assert_eq!(records[0].id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn activity_columns_are_copied_and_checked() {
+        let mut options = ReaderOptions::new(Format::Csv);
+        options.activity_columns = vec![("Ki".into(), ActivityUnit::Nanomolar)];
+        let file = b"smiles,Ki\nCCO,12\nCCN,\n".to_vec();
+        let records: Vec<Record> = read_records(Cursor::new(file), &options)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            records[0].activities,
+            [("Ki".to_owned(), "12".to_owned(), ActivityUnit::Nanomolar)]
+        );
+        assert_eq!(records[1].activities[0].1, "");
+        assert_eq!(records[0].properties, [("Ki".to_owned(), "12".to_owned())]);
+        let err = read_records(Cursor::new(b"smiles,IC50\nC,1\n".to_vec()), &options).unwrap_err();
+        assert_eq!(err.field, "activity_columns");
+        assert!(err.to_string().contains("IC50"), "{err}");
+        options.format = Format::Smiles;
+        let err = read_records(Cursor::new(b"C\n".to_vec()), &options).unwrap_err();
+        assert_eq!(err.field, "activity_columns");
     }
 
     #[test]

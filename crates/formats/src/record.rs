@@ -1,6 +1,8 @@
 //! What a reader yields: one [`Record`] per molecule, as found in the file. Nothing here is
 //! interpreted chemically: the SMILES or molblock text is passed on verbatim (trimmed).
 
+use crate::ActivityUnit;
+
 /// One molecule as found in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -13,6 +15,10 @@ pub struct Record {
     pub molecule: MolText,
     /// Every other CSV column, or every SDF data item, in file order (name, value).
     pub properties: Vec<(String, String)>,
+    /// The values of the activity columns asked for, in the order asked
+    /// ([`ReaderOptions::activity_columns`](crate::ReaderOptions::activity_columns)): column,
+    /// value as written (empty when the record lacks it), unit.
+    pub activities: Vec<(String, String, ActivityUnit)>,
 }
 
 /// The structure text of a record.

@@ -148,6 +148,7 @@ impl SdfReader {
             id,
             molecule: MolText::Molblock(record.molblock),
             properties,
+            activities: Vec::new(),
         }))
     }
 }

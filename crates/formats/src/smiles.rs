@@ -54,6 +54,7 @@ impl SmilesReader {
                 id: (!id.is_empty()).then(|| id.to_owned()),
                 molecule: MolText::Smiles(smiles.to_owned()),
                 properties: Vec::new(),
+                activities: Vec::new(),
             }));
         }
     }

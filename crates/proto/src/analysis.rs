@@ -23,17 +23,20 @@ pub enum AnalysisKind {
     SimilarityMatrix,
     /// Each molecule's nearest neighbour.
     NearestNeighbors,
+    /// Matched molecular pairs, transform statistics and activity cliffs.
+    Mmp,
 }
 
 impl AnalysisKind {
     /// Every kind, in the order listings show them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Deduplication,
         Self::Statistics,
         Self::Scaffolds,
         Self::ChemicalSpace,
         Self::SimilarityMatrix,
         Self::NearestNeighbors,
+        Self::Mmp,
     ];
 
     /// The kinds that start by themselves when a job completes.
@@ -48,6 +51,7 @@ impl AnalysisKind {
             Self::ChemicalSpace => "chemical_space",
             Self::SimilarityMatrix => "similarity_matrix",
             Self::NearestNeighbors => "nearest_neighbors",
+            Self::Mmp => "mmp",
         }
     }
 
@@ -135,6 +139,118 @@ impl SpaceMethod {
 /// Most molecules a t-SNE map is computed for.
 pub const TSNE_LIMIT: usize = 50_000;
 
+/// Parameters of the `mmp` analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MmpParams {
+    /// Most cuts per fragmentation, 1 to 3 (default 3).
+    pub max_cuts: u32,
+    /// Largest variable part in heavy atoms (default 10, as mmpdb).
+    pub max_variable_heavies: u32,
+    /// Largest variable / molecule heavy-atom ratio (default: none).
+    pub max_variable_ratio: Option<f64>,
+    /// Keep only transforms that cannot be reduced to smaller ones (mmpdb's
+    /// `--smallest-transformation-only`; default false).
+    pub smallest_transformation_only: bool,
+    /// The activity column ΔpActivity and cliffs use (default: the first
+    /// activity column of the job).
+    pub activity_column: Option<String>,
+    /// Similarity at or above which a pair may be a cliff, for each of the
+    /// Morgan, generic-scaffold and Levenshtein similarities (default 0.9).
+    pub cliff_similarity: f64,
+    /// Potency fold change a cliff must exceed (default 10).
+    pub cliff_fold: f64,
+    /// Bits of the Morgan fingerprints cliffs compare: 1024 (MoleculeACE's
+    /// definition, default) or 2048.
+    pub cliff_bits: u32,
+}
+
+impl Default for MmpParams {
+    fn default() -> Self {
+        Self {
+            max_cuts: 3,
+            max_variable_heavies: 10,
+            max_variable_ratio: None,
+            smallest_transformation_only: false,
+            activity_column: None,
+            cliff_similarity: 0.9,
+            cliff_fold: 10.0,
+            cliff_bits: 1024,
+        }
+    }
+}
+
+/// The names `mmp` takes.
+const MMP_PARAMS: [&str; 8] = [
+    "max_cuts",
+    "max_variable_heavies",
+    "max_variable_ratio",
+    "smallest_transformation_only",
+    "activity_column",
+    "cliff_similarity",
+    "cliff_fold",
+    "cliff_bits",
+];
+
+fn parse_mmp(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> MmpParams {
+    let mut p = MmpParams::default();
+    let mut number = |name: &str, ok: &dyn Fn(f64) -> bool, what: &str| -> Option<f64> {
+        let text = get(name).filter(|t| !t.is_empty())?;
+        match text.parse::<f64>() {
+            Ok(x) if ok(x) => Some(x),
+            Ok(_) | Err(_) => {
+                v.field(format!("params.{name}"), format!("{text:?} is not {what}"));
+                None
+            }
+        }
+    };
+    if let Some(x) = number("max_cuts", &|x| [1.0, 2.0, 3.0].contains(&x), "1, 2 or 3") {
+        p.max_cuts = x as u32;
+    }
+    if let Some(x) = number(
+        "max_variable_heavies",
+        &|x| x.fract() == 0.0 && (0.0..=1000.0).contains(&x),
+        "a whole number from 0 to 1000",
+    ) {
+        p.max_variable_heavies = x as u32;
+    }
+    p.max_variable_ratio = number(
+        "max_variable_ratio",
+        &|x| x > 0.0 && x <= 1.0,
+        "a number above 0 and at most 1",
+    );
+    if let Some(x) = number(
+        "cliff_similarity",
+        &|x| (0.0..=1.0).contains(&x),
+        "a number from 0 to 1",
+    ) {
+        p.cliff_similarity = x;
+    }
+    if let Some(x) = number(
+        "cliff_fold",
+        &|x| x >= 1.0 && x.is_finite(),
+        "a fold change of at least 1",
+    ) {
+        p.cliff_fold = x;
+    }
+    if let Some(x) = number(
+        "cliff_bits",
+        &|x| x == 1024.0 || x == 2048.0,
+        "1024 or 2048",
+    ) {
+        p.cliff_bits = x as u32;
+    }
+    match get("smallest_transformation_only").as_deref() {
+        None | Some("" | "false") => {}
+        Some("true") => p.smallest_transformation_only = true,
+        Some(other) => v.field(
+            "params.smallest_transformation_only",
+            format!("{other:?} is not true or false"),
+        ),
+    }
+    p.activity_column = get("activity_column").filter(|c| !c.is_empty());
+    p
+}
+
 /// An analysis with its parameters checked and defaulted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalysisRequest {
@@ -165,6 +281,8 @@ pub enum AnalysisRequest {
     },
     /// `nearest_neighbors` (no parameters).
     NearestNeighbors,
+    /// `mmp`: see [`MmpParams`] for the parameters and their defaults.
+    Mmp(MmpParams),
 }
 
 /// Largest molecule count of a dense similarity matrix.
@@ -180,6 +298,7 @@ impl AnalysisRequest {
             AnalysisKind::Statistics => &["group_filter"],
             AnalysisKind::ChemicalSpace => &["method", "features", "components"],
             AnalysisKind::SimilarityMatrix => &["threshold"],
+            AnalysisKind::Mmp => &MMP_PARAMS,
             AnalysisKind::Deduplication
             | AnalysisKind::Scaffolds
             | AnalysisKind::NearestNeighbors => &[],
@@ -204,6 +323,7 @@ impl AnalysisRequest {
             AnalysisKind::Deduplication => Self::Deduplication,
             AnalysisKind::Scaffolds => Self::Scaffolds,
             AnalysisKind::NearestNeighbors => Self::NearestNeighbors,
+            AnalysisKind::Mmp => Self::Mmp(parse_mmp(&|name| get(name).map(str::to_owned), &mut v)),
             AnalysisKind::Statistics => {
                 let group_filter = match get("group_filter") {
                     None | Some("" | "pains") => GroupFilter::Pains,
@@ -286,6 +406,7 @@ impl AnalysisRequest {
             Self::ChemicalSpace { .. } => AnalysisKind::ChemicalSpace,
             Self::SimilarityMatrix { .. } => AnalysisKind::SimilarityMatrix,
             Self::NearestNeighbors => AnalysisKind::NearestNeighbors,
+            Self::Mmp(_) => AnalysisKind::Mmp,
         }
     }
 }
@@ -306,7 +427,7 @@ mod tests {
         for kind in AnalysisKind::ALL {
             assert_eq!(AnalysisKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(AnalysisKind::parse("mmp"), None);
+        assert_eq!(AnalysisKind::parse("rgroups"), None);
     }
 
     #[test]
@@ -323,6 +444,24 @@ mod tests {
             AnalysisRequest::parse("similarity_matrix", &params(&[("threshold", "0.85")])).unwrap(),
             AnalysisRequest::SimilarityMatrix { threshold: 0.85 }
         );
+        assert_eq!(
+            AnalysisRequest::parse("mmp", &params(&[])).unwrap(),
+            AnalysisRequest::Mmp(MmpParams::default())
+        );
+        let AnalysisRequest::Mmp(p) = AnalysisRequest::parse(
+            "mmp",
+            &params(&[
+                ("max_variable_ratio", "0.5"),
+                ("smallest_transformation_only", "true"),
+                ("activity_column", "Ki"),
+            ]),
+        )
+        .unwrap() else {
+            panic!("not mmp")
+        };
+        assert_eq!(p.max_variable_ratio, Some(0.5));
+        assert!(p.smallest_transformation_only);
+        assert_eq!(p.activity_column.as_deref(), Some("Ki"));
     }
 
     #[test]
@@ -349,6 +488,25 @@ mod tests {
         let v = AnalysisRequest::parse("similarity_matrix", &params(&[("threshold", "1.5")]))
             .unwrap_err();
         assert_eq!(v.fields()[0].0, "params.threshold");
+        let v = AnalysisRequest::parse(
+            "mmp",
+            &params(&[
+                ("max_cuts", "4"),
+                ("max_variable_ratio", "0"),
+                ("cliff_bits", "512"),
+            ]),
+        )
+        .unwrap_err();
+        let mut fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "params.cliff_bits",
+                "params.max_cuts",
+                "params.max_variable_ratio"
+            ]
+        );
         let v = AnalysisRequest::parse("scaffolds", &params(&[("x", "1")])).unwrap_err();
         assert!(v.fields()[0].1.contains("no parameters"));
     }

@@ -18,8 +18,8 @@ use molbatch_proto::analysis::{
 };
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
-use pb::analysis::Result as AnalysisResult;
 use molbatch_telemetry::net::Channel;
+use pb::analysis::Result as AnalysisResult;
 
 /// Results read per page while loading a job.
 const PAGE_SIZE: u32 = 1_000;
@@ -92,7 +92,9 @@ pub async fn load_results(
 pub fn needs_fingerprints(request: &AnalysisRequest) -> bool {
     match request {
         AnalysisRequest::ChemicalSpace { features, .. } => *features == SpaceFeatures::Fingerprints,
-        AnalysisRequest::SimilarityMatrix { .. } | AnalysisRequest::NearestNeighbors => true,
+        AnalysisRequest::SimilarityMatrix { .. }
+        | AnalysisRequest::NearestNeighbors
+        | AnalysisRequest::Mmp(_) => true,
         AnalysisRequest::Deduplication
         | AnalysisRequest::Statistics { .. }
         | AnalysisRequest::Scaffolds => false,
@@ -137,6 +139,7 @@ pub fn compute(
             AnalysisResult::SimilarityMatrix(matrix(&valid, *threshold)?)
         }
         AnalysisRequest::NearestNeighbors => AnalysisResult::NearestNeighbors(neighbors(&valid)?),
+        AnalysisRequest::Mmp(params) => AnalysisResult::Mmp(crate::sar::mmp(&valid, params)?),
     };
     Ok(Outcome::Complete(result))
 }

@@ -1,7 +1,9 @@
 //! The per-molecule pipeline of a chunk: the chemistry core's outcomes mapped
 //! to `MoleculeResult`s, computed on all cores.
 
-use molbatch_chem::{MolInput, MoleculeOutcome, Pipeline};
+use molbatch_chem::efficiency::efficiency;
+use molbatch_chem::{Descriptors, MolInput, MoleculeOutcome, Pipeline};
+use molbatch_formats::{ActivityError, ActivityUnit};
 use molbatch_proto::{internal as ipb, v1 as pb};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,6 +83,7 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
         MolInput::Molblock(&molecule.molblock)
     };
     let outcome = pipeline.process(input);
+    let activities = molecule.activities;
     let mut result = pb::MoleculeResult {
         index: record.index,
         input_id: molecule.id,
@@ -88,6 +91,14 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
         properties: molecule.properties,
         ..Default::default()
     };
+    let descriptors = match &outcome {
+        MoleculeOutcome::Valid(m) => Some(m.descriptors),
+        MoleculeOutcome::Invalid(_) => None,
+    };
+    result.activities = activities
+        .into_iter()
+        .map(|a| activity_result(a, descriptors.as_ref()))
+        .collect();
     match outcome {
         MoleculeOutcome::Valid(m) => {
             if result.input_smiles.is_empty() {
@@ -133,6 +144,48 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
     result
 }
 
+/// One activity converted to pActivity with its ligand-efficiency metrics
+/// (those need `descriptors`, absent for an invalid molecule). A bad value or
+/// unit is reported in the result's `error`; the molecule is kept either way.
+pub fn activity_result(
+    activity: pb::ActivityValue,
+    descriptors: Option<&Descriptors>,
+) -> pb::ActivityResult {
+    let pb::ActivityValue {
+        column,
+        value,
+        unit,
+    } = activity;
+    let converted = unit
+        .parse::<ActivityUnit>()
+        .map_err(ActivityError::from)
+        .and_then(|u| u.p_activity(&value));
+    let mut result = pb::ActivityResult {
+        column,
+        unit,
+        value,
+        ..Default::default()
+    };
+    match converted {
+        Ok(p) => {
+            result.p_activity = Some(p);
+            if let Some(d) = descriptors {
+                let e = efficiency(p, d);
+                result.le = e.le;
+                result.lle = Some(e.lle);
+                result.bei = e.bei;
+                result.sei = e.sei;
+                result.nsei = e.nsei;
+                result.nbei = e.nbei;
+                result.efficiency_modulus = e.modulus;
+                result.efficiency_angle = e.angle_degrees;
+            }
+        }
+        Err(e) => result.error = e.to_string(),
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +215,52 @@ mod tests {
         assert_eq!(r.error_code, WORKER_CRASH);
         assert!(r.error_message.contains("died repeatedly"));
         assert!(r.canonical_smiles.is_empty());
+    }
+
+    #[test]
+    fn activities_convert_and_bad_ones_keep_the_molecule() {
+        let pipeline = Pipeline::new().unwrap();
+        let activity = |value: &str, unit: &str| pb::ActivityValue {
+            column: "Ki".to_owned(),
+            value: value.to_owned(),
+            unit: unit.to_owned(),
+        };
+        let record = |smiles: &str, activities| ipb::InputRecord {
+            index: 0,
+            molecule: Some(pb::InputMolecule {
+                smiles: smiles.to_owned(),
+                activities,
+                ..Default::default()
+            }),
+        };
+        let r = compute_one(
+            &pipeline,
+            &record(
+                "CC(=O)Oc1ccccc1C(=O)O",
+                vec![
+                    activity("10", "uM"),
+                    activity("n/a", "nM"),
+                    activity("5", "kM"),
+                ],
+            ),
+        );
+        assert!(r.valid);
+        let ok = &r.activities[0];
+        assert!((ok.p_activity.unwrap() - 5.0).abs() < 1e-12);
+        // 13 heavy atoms, MolLogP 1.3101, MolWt 180.159, TPSA 63.6, 4 N+O.
+        assert!((ok.le.unwrap() - 1.37 * 5.0 / 13.0).abs() < 1e-9);
+        assert!((ok.lle.unwrap() - 3.6899).abs() < 1e-4);
+        assert!((ok.bei.unwrap() - 5.0 / 0.180159).abs() < 1e-3);
+        assert!((ok.sei.unwrap() - 5.0 / 0.636).abs() < 1e-9);
+        assert!((ok.nsei.unwrap() - 1.25).abs() < 1e-12);
+        assert!(ok.error.is_empty());
+        assert!(r.activities[1].p_activity.is_none());
+        assert!(r.activities[1].error.contains("not a number"));
+        assert!(r.activities[2].error.contains("unknown activity unit"));
+        let bad = compute_one(&pipeline, &record("C1CC", vec![activity("3", "nM")]));
+        assert!(!bad.valid);
+        let a = &bad.activities[0];
+        assert!((a.p_activity.unwrap() - (9.0 - 3f64.log10())).abs() < 1e-12);
+        assert_eq!(a.le, None);
     }
 }

@@ -3,6 +3,7 @@
 //! results in storage and complete the task. They own no tables.
 //!
 //! - [`worker`]: the lease → compute → store → complete loop.
+//! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis).
 //! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
 //!   WORKER_CRASH error results of a poisoned task (a molecule on which
 //!   workers died repeatedly, which the chemistry is never run on again).
@@ -11,6 +12,7 @@ pub mod analyses;
 pub mod compute;
 pub mod config;
 pub mod interactive;
+pub mod sar;
 pub mod worker;
 
 use std::future::Future;

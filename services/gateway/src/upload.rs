@@ -8,13 +8,15 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use bytes::Bytes;
-use molbatch_formats::{read_records, Format, FormatError, MolText, ReaderOptions, Record};
+use molbatch_formats::{
+    read_records, ActivityUnit, Format, FormatError, MolText, ReaderOptions, Record,
+};
 use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Priority, TenantId, Violations};
-use tokio::sync::mpsc;
 use molbatch_telemetry::net::Channel;
+use tokio::sync::mpsc;
 use tonic::Status;
 
 use crate::auth::Caller;
@@ -55,8 +57,22 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
         delimiter,
         display_name,
         priority,
+        activity_columns,
     } = options;
     let mut v = Violations::default();
+    let mut activities = Vec::with_capacity(activity_columns.len());
+    for (i, pb::ActivityColumn { column, unit }) in activity_columns.iter().enumerate() {
+        if column.trim().is_empty() {
+            v.field(
+                format!("options.activity_columns[{i}].column"),
+                "must name a column",
+            );
+        }
+        match unit.parse::<ActivityUnit>() {
+            Ok(unit) => activities.push((column.clone(), unit)),
+            Err(e) => v.field(format!("options.activity_columns[{i}].unit"), e.to_string()),
+        }
+    }
     if let Err(e) = Priority::new(*priority) {
         v.field("options.priority", e.to_string());
     }
@@ -92,6 +108,7 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
     reader.smiles_column = Some(smiles_column.clone()).filter(|c| !c.is_empty());
     reader.id_column = Some(id_column.clone()).filter(|c| !c.is_empty());
     reader.delimiter = delimiter;
+    reader.activity_columns = activities;
     Ok(reader)
 }
 
@@ -101,6 +118,7 @@ fn input_record(index: u64, record: Record) -> ipb::InputRecord {
         id,
         molecule,
         properties,
+        activities,
     } = record;
     let (smiles, molblock) = match molecule {
         MolText::Smiles(s) => (s, String::new()),
@@ -114,6 +132,14 @@ fn input_record(index: u64, record: Record) -> ipb::InputRecord {
             molblock,
             id: id.unwrap_or_default(),
             properties,
+            activities: activities
+                .into_iter()
+                .map(|(column, value, unit)| pb::ActivityValue {
+                    column,
+                    value,
+                    unit: unit.as_str().to_owned(),
+                })
+                .collect(),
         }),
     }
 }
@@ -194,7 +220,12 @@ impl Intake {
         let tenant = &caller.tenant;
         let reader_options = reader_options(&options)?;
         let admission = self
-            .admit(caller, &options.display_name, options.priority, idempotency_key)
+            .admit(
+                caller,
+                &options.display_name,
+                options.priority,
+                idempotency_key,
+            )
             .await?;
         let (job, budget) = match admission {
             Admission::New { job, budget } => (job, budget),

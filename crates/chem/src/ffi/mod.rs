@@ -88,6 +88,8 @@ mod bridge {
         aromatic_rings: u32,
         fraction_csp3: f64,
         heavy_atoms: u32,
+        /// Nitrogen and oxygen atoms (`Lipinski.NOCount`).
+        no_count: u32,
         formal_charge: i32,
         qed_mw: f64,
         qed_alogp: f64,
@@ -134,6 +136,50 @@ mod bridge {
         text: String,
     }
 
+    /// One constant/variable split of a molecule ([`mmp_fragment`]).
+    #[derive(Debug, Clone)]
+    struct RawFragmentation {
+        /// 1, 2 or 3.
+        num_cuts: u8,
+        /// Canonical constant part, attachment points `[*:n]`.
+        constant: String,
+        /// Canonical variable part, labelled like the constant.
+        variable: String,
+        /// Heavy atoms of the variable part.
+        variable_heavies: u32,
+        /// Single cuts: canonical SMILES of the constant with its attachment
+        /// point replaced by hydrogen (empty otherwise).
+        constant_with_h: String,
+    }
+    /// Every fragmentation of one molecule ([`mmp_fragment`]).
+    #[derive(Debug, Clone)]
+    struct RawFragments {
+        /// `Ok`, or why the SMILES could not be read.
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// `MolToSmiles` of the molecule as parsed.
+        normalized: String,
+        /// Heavy atoms of the molecule.
+        heavy_atoms: u32,
+        /// Distinct fragmentations.
+        fragmentations: Vec<RawFragmentation>,
+    }
+    /// The pieces mmpdb's smallest-transformation filter compares
+    /// ([`mmp_reduction`]).
+    #[derive(Debug, Clone)]
+    struct RawReduction {
+        /// `Ok`, or why the variable part could not be read.
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// Canonical SMILES of the masked variable part.
+        canon: String,
+        /// Distinct single-cut constant pieces holding a masked attachment point.
+        pieces: Vec<String>,
+        /// The same pieces with their cut replaced by hydrogen.
+        pieces_with_h: Vec<String>,
+    }
     /// A query fingerprint ([`query_fingerprint`]).
     #[derive(Debug, Clone)]
     struct FingerprintRecord {
@@ -185,11 +231,17 @@ mod bridge {
 
         /// The canonical SMILES with all stereochemistry removed.
         fn stereo_insensitive_smiles(smiles: &str) -> Result<TextRecord>;
+
+        include!("molbatch-chem/src/ffi/mmp.h");
+        /// Hussain–Rea fragmentation with up to `max_cuts` cuts.
+        fn mmp_fragment(smiles: &str, cut_smarts: &str, max_cuts: u32) -> Result<RawFragments>;
+        /// The single-cut pieces of a labelled variable part.
+        fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
     }
 }
 
 pub(crate) use bridge::{
-    molblock_2d, new_context, process, query_fingerprint, scaffolds, silence_rdkit_logs,
+    mmp_fragment, mmp_reduction, molblock_2d, new_context, process, query_fingerprint, scaffolds, silence_rdkit_logs,
     stereo_insensitive_smiles, svg, Context, InputKind, RawRecord, ScaffoldRecord, Status,
 };
 

@@ -321,6 +321,7 @@ void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
   out.aromatic_rings = D::calcNumAromaticRings(mol);
   out.fraction_csp3 = D::calcFractionCSP3(mol);
   out.heavy_atoms = mol.getNumHeavyAtoms();
+  out.no_count = D::calcLipinskiHBA(mol);
   out.formal_charge = RDKit::MolOps::getFormalCharge(mol);
   qed_properties(ctx, mol, out);
 }

@@ -1,0 +1,30 @@
+// C++ half of molbatch-chem's matched-molecular-pair fragmentation; see
+// src/mmp.rs.
+//
+// Runs inside a cxx `Result` shim (whose catch-all customisation lives in
+// pipeline.h, which the generated bridge includes first): any exception
+// becomes a Rust `Err`. Every call parses its own molecule; the compiled cut
+// SMARTS is cached per thread, so the functions run on any thread.
+#pragma once
+
+#include "rust/cxx.h"
+
+namespace molbatch {
+namespace ffi {
+
+struct RawFragments;
+struct RawReduction;
+
+// Hussain–Rea fragmentation of one SMILES on the bonds `cut_smarts`
+// matches, with 1 to `max_cuts` cuts, as mmpdb 3's `fragment` defines it;
+// constant and variable parts are written with canonical, symmetry-aware
+// attachment labels (see mmp.cc).
+RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_cuts);
+
+// The single-cut pieces of a labelled variable part that mmpdb's
+// --smallest-transformation-only compares (attachment points masked as Ne,
+// Ar, Kr).
+RawReduction mmp_reduction(rust::Str variable, rust::Str cut_smarts);
+
+}  // namespace ffi
+}  // namespace molbatch

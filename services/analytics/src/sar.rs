@@ -1,0 +1,457 @@
+//! Structure–activity analyses of a job's valid results: matched molecular pairs with their
+//! transform statistics, and activity cliffs. Pure functions over result lists, like the rest
+//! of `analyses`; fragmentation runs on the current rayon pool.
+//!
+//! Activity cliffs follow MoleculeACE (van Tilborg, Alenicheva & Grisoni, *J. Chem. Inf.
+//! Model.* 2022, 62, 5938): two molecules with a pActivity form a cliff when their potencies
+//! differ more than `cliff_fold`-fold and they are similar by at least one of Morgan radius-2
+//! Tanimoto, Tanimoto of their generic scaffolds' Morgan fingerprints, or normalised
+//! Levenshtein similarity of their SMILES (each ≥ `cliff_similarity`), or form a matched pair.
+//! Every measure is searched sparsely: fingerprints through the thresholded index of
+//! `molbatch-analysis`, scaffolds per distinct scaffold, SMILES only among pairs whose
+//! potencies already differ enough and whose lengths and character counts allow it.
+
+use std::collections::{HashMap, HashSet};
+
+use molbatch_analysis::mmp::{
+    index_molecules, transform_summaries, Fragment, MmpOptions, MmpStrings, Pair,
+};
+use molbatch_analysis::similarity::{
+    sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
+};
+use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
+use molbatch_proto::analysis::MmpParams;
+use molbatch_proto::v1 as pb;
+use rayon::prelude::*;
+
+use crate::analyses::{fingerprint, AnalysisError};
+
+/// SALI's denominator when the fingerprints cannot tell two molecules apart (Tanimoto 1):
+/// `1 − 0.99`, so SALI stays finite and ranks such pairs highest.
+const SALI_FLOOR: f64 = 0.01;
+
+/// Matched pairs of `(molecule index, SMILES)` under `params`, with the strings the pairs'
+/// ids refer to. Molecules RDKit cannot read are left out.
+pub fn matched_pairs(
+    molecules: &[(u32, &str)],
+    params: &MmpParams,
+) -> (Vec<Pair>, MmpStrings, u64) {
+    let options = FragmentOptions {
+        max_cuts: params.max_cuts,
+        ..FragmentOptions::default()
+    };
+    let index = index_molecules(
+        molecules,
+        MmpOptions {
+            max_variable_heavies: params.max_variable_heavies,
+            max_variable_ratio: params.max_variable_ratio,
+        },
+        |smiles| {
+            let f = fragment(smiles, &options).ok()?;
+            let fragments = f
+                .fragmentations
+                .into_iter()
+                .map(|x| Fragment {
+                    num_cuts: x.num_cuts,
+                    constant: x.constant,
+                    variable: x.variable,
+                    variable_heavies: x.variable_heavies,
+                    constant_with_hydrogen: x.constant_with_hydrogen,
+                })
+                .collect();
+            Some((f.normalized, f.heavy_atoms, fragments))
+        },
+    );
+    let fragmentations = index.fragmentations();
+    let (pairs, strings) = if params.smallest_transformation_only {
+        let mut cache: HashMap<String, Reduction> = HashMap::new();
+        let mut reduce = |v: &str| -> Reduction {
+            if let Some(r) = cache.get(v) {
+                return r.clone();
+            }
+            // An unreadable variable part has no pieces: never reducible.
+            let r = reduction(v, &options.cut_smarts).unwrap_or_default();
+            cache.insert(v.to_owned(), r.clone());
+            r
+        };
+        index.pairs(|a, b| {
+            let (ra, rb) = (reduce(a), reduce(b));
+            !ra.reducible_with(&rb)
+        })
+    } else {
+        index.pairs(|_, _| true)
+    };
+    (pairs, strings, fragmentations)
+}
+
+/// The activity column `params` names, or the job's first one.
+fn activity_column(
+    valid: &[&pb::MoleculeResult],
+    params: &MmpParams,
+) -> Result<Option<String>, AnalysisError> {
+    let mut columns: Vec<&str> = Vec::new();
+    for r in valid {
+        for a in &r.activities {
+            if !columns.contains(&a.column.as_str()) {
+                columns.push(&a.column);
+            }
+        }
+    }
+    match &params.activity_column {
+        None => Ok(columns.first().map(|c| (*c).to_owned())),
+        Some(wanted) if columns.contains(&wanted.as_str()) => Ok(Some(wanted.clone())),
+        Some(wanted) => Err(AnalysisError::Params(format!(
+            "the job has no activity column {wanted:?}; it has {}",
+            if columns.is_empty() {
+                "none".to_owned()
+            } else {
+                columns.join(", ")
+            }
+        ))),
+    }
+}
+
+/// The `mmp` analysis: pairs, transforms and, with activities, cliffs.
+pub fn mmp(
+    valid: &[&pb::MoleculeResult],
+    params: &MmpParams,
+) -> Result<pb::MmpResult, AnalysisError> {
+    let column = activity_column(valid, params)?;
+    let p_activity: HashMap<u32, f64> = match &column {
+        None => HashMap::new(),
+        Some(c) => valid
+            .iter()
+            .filter_map(|r| {
+                let a = r.activities.iter().find(|a| &a.column == c)?;
+                Some((r.index as u32, a.p_activity?))
+            })
+            .collect(),
+    };
+    let molecules: Vec<(u32, &str)> = valid
+        .iter()
+        .map(|r| (r.index as u32, r.standardized_smiles.as_str()))
+        .collect();
+    let (pairs, strings, fragmentations) = matched_pairs(&molecules, params);
+    let fps: HashMap<u32, Fingerprint> = valid
+        .iter()
+        .map(|r| (r.index as u32, fingerprint(r)))
+        .collect();
+    let sim = |a: u32, b: u32| match (fps.get(&a), fps.get(&b)) {
+        (Some(x), Some(y)) => tanimoto(x, y),
+        (None, _) | (_, None) => 0.0,
+    };
+    let activity = |m: u32| p_activity.get(&m).copied();
+    let transforms = transform_summaries(&pairs, &strings, activity)
+        .into_iter()
+        .map(|t| pb::TransformStats {
+            transform: t.transform,
+            count: t.count,
+            activity_count: t.activity_count,
+            mean_delta: t.mean_delta,
+            std_delta: t.std_delta,
+        })
+        .collect();
+    let matched: HashSet<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+    let pb_pairs = pairs
+        .iter()
+        .map(|p| {
+            let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
+            pb::MatchedPair {
+                a: u64::from(p.a),
+                b: u64::from(p.b),
+                constant: strings.text(p.constant).to_owned(),
+                variable_a: va.to_owned(),
+                variable_b: vb.to_owned(),
+                transform: format!("{va}>>{vb}"),
+                tanimoto: sim(p.a, p.b),
+                delta_p_activity: activity(p.a).zip(activity(p.b)).map(|(x, y)| y - x),
+            }
+        })
+        .collect();
+    let (cliffs, cliff_molecules) = if p_activity.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        activity_cliffs(valid, &p_activity, &matched, params)?
+    };
+    Ok(pb::MmpResult {
+        activity_column: column.unwrap_or_default(),
+        molecules: valid.len() as u64,
+        fragmentations,
+        pairs: pb_pairs,
+        transforms,
+        cliffs,
+        cliff_molecules,
+    })
+}
+
+/// A fingerprint folded to 1024 bits (bit i ← bits i and i + 1024), kept in the 2048-bit
+/// layout with the upper half empty. RDKit sets bit `hash % n`, so folding the 2048-bit
+/// Morgan fingerprint gives exactly the 1024-bit one.
+pub fn fold_1024(fp: &Fingerprint) -> Fingerprint {
+    let mut out = [0u64; 32];
+    for w in 0..16 {
+        out[w] = fp[w] | fp[w + 16];
+    }
+    out
+}
+
+/// Similarity of two strings: 1 − Levenshtein distance / longer length (MoleculeACE's
+/// normalisation); two empty strings are identical.
+pub fn levenshtein_similarity(a: &[u8], b: &[u8]) -> f64 {
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    1.0 - levenshtein(a, b) as f64 / longest as f64
+}
+
+fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Byte histogram lower bound of the edit distance: every edit changes the counts by at most
+/// two (a substitution) and the distance is at least half the L1 difference.
+fn histogram(s: &[u8]) -> [u16; 128] {
+    let mut h = [0u16; 128];
+    for &c in s {
+        h[usize::from(c & 0x7f)] = h[usize::from(c & 0x7f)].saturating_add(1);
+    }
+    h
+}
+
+/// Cliff pairs and each active molecule's cliff flag and partner count.
+fn activity_cliffs(
+    valid: &[&pb::MoleculeResult],
+    p_activity: &HashMap<u32, f64>,
+    matched: &HashSet<(u32, u32)>,
+    params: &MmpParams,
+) -> Result<(Vec<pb::ActivityCliff>, Vec<pb::CliffMolecule>), AnalysisError> {
+    let threshold = params.cliff_similarity;
+    let min_delta = params.cliff_fold.log10();
+    let active: Vec<&pb::MoleculeResult> = valid
+        .iter()
+        .copied()
+        .filter(|r| p_activity.contains_key(&(r.index as u32)))
+        .collect();
+    let p = |m: u32| p_activity.get(&m).copied().unwrap_or(f64::NAN);
+    let is_cliff = |a: u32, b: u32| (p(a) - p(b)).abs() > min_delta;
+    let compute =
+        |e: &dyn std::fmt::Display| AnalysisError::Compute(format!("activity cliffs failed: {e}"));
+    let fp_of = |r: &pb::MoleculeResult| {
+        let fp = fingerprint(r);
+        if params.cliff_bits == 1024 {
+            fold_1024(&fp)
+        } else {
+            fp
+        }
+    };
+    let fps: HashMap<u32, Fingerprint> =
+        active.iter().map(|r| (r.index as u32, fp_of(r))).collect();
+    let mut candidates: HashSet<(u32, u32)> = HashSet::new();
+
+    // Morgan Tanimoto.
+    let index =
+        FingerprintIndex::new(fps.iter().map(|(&m, fp)| (m, *fp))).map_err(|e| compute(&e))?;
+    for pair in sparse_similarity_matrix(&index, threshold)
+        .map_err(|e| compute(&e))?
+        .pairs
+    {
+        if is_cliff(pair.i, pair.j) {
+            candidates.insert((pair.i.min(pair.j), pair.i.max(pair.j)));
+        }
+    }
+
+    // Generic scaffolds: per distinct scaffold, then expanded to molecules.
+    let smiles: Vec<&str> = active
+        .iter()
+        .map(|r| r.standardized_smiles.as_str())
+        .collect();
+    let scaffolds = molbatch_chem::scaffold::scaffolds_batch(&smiles);
+    let mut scaffold_ids: HashMap<String, u32> = HashMap::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut scaffold_of: HashMap<u32, u32> = HashMap::new();
+    for (r, s) in active.iter().zip(&scaffolds) {
+        let Ok(generic) = &s.generic else { continue };
+        let next = scaffold_ids.len() as u32;
+        let id = *scaffold_ids.entry(generic.clone()).or_insert(next);
+        if id == next {
+            members.push(Vec::new());
+        }
+        members[id as usize].push(r.index as u32);
+        scaffold_of.insert(r.index as u32, id);
+    }
+    let scaffold_fps: Vec<(u32, Fingerprint)> = scaffold_ids
+        .par_iter()
+        .filter_map(|(smiles, &id)| {
+            let fp = molbatch_chem::fingerprint::morgan(smiles).ok()?;
+            let fp = if params.cliff_bits == 1024 {
+                fold_1024(&fp.0)
+            } else {
+                fp.0
+            };
+            Some((id, fp))
+        })
+        .collect();
+    let scaffold_fp: HashMap<u32, Fingerprint> = scaffold_fps.iter().copied().collect();
+    let mut similar_scaffolds: Vec<(u32, u32)> =
+        (0..members.len() as u32).map(|s| (s, s)).collect();
+    if !scaffold_fps.is_empty() {
+        let index = FingerprintIndex::new(scaffold_fps).map_err(|e| compute(&e))?;
+        similar_scaffolds.extend(
+            sparse_similarity_matrix(&index, threshold)
+                .map_err(|e| compute(&e))?
+                .pairs
+                .into_iter()
+                .map(|p| (p.i, p.j)),
+        );
+    }
+    for (s, t) in similar_scaffolds {
+        for (k, &a) in members[s as usize].iter().enumerate() {
+            let others = if s == t {
+                &members[s as usize][k + 1..]
+            } else {
+                &members[t as usize][..]
+            };
+            for &b in others {
+                if a != b && is_cliff(a, b) {
+                    candidates.insert((a.min(b), a.max(b)));
+                }
+            }
+        }
+    }
+
+    // SMILES Levenshtein, among pairs whose potencies differ enough, bounded by length and
+    // character counts before the full distance.
+    let texts: Vec<(u32, &[u8], [u16; 128])> = active
+        .iter()
+        .map(|r| {
+            (
+                r.index as u32,
+                r.input_smiles.as_bytes(),
+                histogram(r.input_smiles.as_bytes()),
+            )
+        })
+        .collect();
+    let found: Vec<(u32, u32)> = (0..texts.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let (a, sa, ha) = &texts[i];
+            let mut out = Vec::new();
+            for (b, sb, hb) in &texts[i + 1..] {
+                if !is_cliff(*a, *b) {
+                    continue;
+                }
+                let longest = sa.len().max(sb.len()) as f64;
+                let allowed = ((1.0 - threshold) * longest + 1e-9).floor() as usize;
+                if sa.len().abs_diff(sb.len()) > allowed {
+                    continue;
+                }
+                let l1: usize = ha
+                    .iter()
+                    .zip(hb)
+                    .map(|(x, y)| usize::from(x.abs_diff(*y)))
+                    .sum();
+                if l1.div_ceil(2) > allowed {
+                    continue;
+                }
+                if levenshtein_similarity(sa, sb) >= threshold {
+                    out.push(((*a).min(*b), (*a).max(*b)));
+                }
+            }
+            out
+        })
+        .collect();
+    candidates.extend(found);
+
+    // Matched pairs.
+    candidates.extend(matched.iter().copied().filter(|&(a, b)| {
+        p_activity.contains_key(&a) && p_activity.contains_key(&b) && is_cliff(a, b)
+    }));
+
+    let text_of: HashMap<u32, &[u8]> = texts.iter().map(|(m, s, _)| (*m, *s)).collect();
+    let mut cliffs: Vec<pb::ActivityCliff> = candidates
+        .into_iter()
+        .map(|(a, b)| {
+            let t = match (fps.get(&a), fps.get(&b)) {
+                (Some(x), Some(y)) => tanimoto(x, y),
+                (None, _) | (_, None) => 0.0,
+            };
+            let scaffold_tanimoto = match (scaffold_of.get(&a), scaffold_of.get(&b)) {
+                (Some(x), Some(y)) if x == y => 1.0,
+                (Some(x), Some(y)) => match (scaffold_fp.get(x), scaffold_fp.get(y)) {
+                    (Some(fx), Some(fy)) => tanimoto(fx, fy),
+                    (None, _) | (_, None) => 0.0,
+                },
+                (None, _) | (_, None) => 0.0,
+            };
+            let delta = p(b) - p(a);
+            pb::ActivityCliff {
+                a: u64::from(a),
+                b: u64::from(b),
+                tanimoto: t,
+                scaffold_tanimoto,
+                levenshtein: levenshtein_similarity(
+                    text_of.get(&a).copied().unwrap_or_default(),
+                    text_of.get(&b).copied().unwrap_or_default(),
+                ),
+                matched_pair: matched.contains(&(a, b)),
+                delta_p_activity: delta,
+                sali: delta.abs() / (1.0 - t).max(SALI_FLOOR),
+            }
+        })
+        .collect();
+    cliffs.sort_by(|x, y| y.sali.total_cmp(&x.sali).then((x.a, x.b).cmp(&(y.a, y.b))));
+    let mut partners: HashMap<u32, u32> = HashMap::new();
+    for c in &cliffs {
+        *partners.entry(c.a as u32).or_default() += 1;
+        *partners.entry(c.b as u32).or_default() += 1;
+    }
+    let mut molecules: Vec<pb::CliffMolecule> = active
+        .iter()
+        .map(|r| {
+            let n = partners.get(&(r.index as u32)).copied().unwrap_or(0);
+            pb::CliffMolecule {
+                index: r.index,
+                cliff: n > 0,
+                partners: n,
+            }
+        })
+        .collect();
+    molecules.sort_by_key(|m| m.index);
+    Ok((cliffs, molecules))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levenshtein_similarity_is_normalised_by_the_longer_string() {
+        assert_eq!(levenshtein(b"kitten", b"sitting"), 3);
+        assert!((levenshtein_similarity(b"kitten", b"sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
+        assert_eq!(levenshtein_similarity(b"", b""), 1.0);
+        assert_eq!(levenshtein_similarity(b"CCO", b"CCO"), 1.0);
+    }
+
+    #[test]
+    fn folding_keeps_every_bit_modulo_1024() {
+        let mut fp = [0u64; 32];
+        fp[0] = 1;
+        fp[16] = 2;
+        fp[31] = 1 << 63;
+        let f = fold_1024(&fp);
+        assert_eq!((f[0], f[15], f[16], f[31]), (3, 1 << 63, 0, 0));
+    }
+}
