@@ -13,7 +13,8 @@
 #   5. yamllint on Chart.yaml, the values files and the kustomize tree
 #   6. checkov on the rendered manifests, docker/Dockerfile and terraform/:
 #      no failed check at all (skips only in deploy/.checkov.yaml or next to
-#      the resource, each with its reason)
+#      the resource, each with its reason: "# checkov:skip=" in terraform,
+#      a checkov.io/skipN annotation in the chart)
 #   7. terraform fmt -check -recursive, and every .tf parsed with python-hcl2
 #      (variables described and typed, outputs, references declared)
 #   8. the Dockerfile builds binaries that exist in the workspace
@@ -105,6 +106,7 @@ checkov_run "terraform" --framework terraform -d terraform
 echo "  skipped everywhere (reasons in deploy/.checkov.yaml):" \
   "$(grep -E '^  - CKV' deploy/.checkov.yaml | awk '{print $2}' | tr '\n' ' ')"
 grep -rhoE 'checkov:skip=[A-Z0-9_]+:.*' terraform | sed 's/^checkov:skip=/  skipped on one resource: /'
+grep -rhoE 'checkov.io/skip[0-9]+: [A-Z0-9_]+=.*' deploy/helm | sed -E 's/^checkov.io\/skip[0-9]+: ([A-Z0-9_]+)=/  skipped on one resource: \1: /'
 
 step "7. terraform: fmt -check -recursive and HCL parse"
 TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform ||

@@ -200,6 +200,24 @@ mod tests {
         );
     }
 
+    /// The Helm chart installs the CRD from a file; it must be this one.
+    #[test]
+    fn the_chart_installs_this_definition() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/helm/molbatch/files/moleculebatch-crd.json"
+        );
+        let file: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path).expect("the chart holds the CRD file"),
+        )
+        .expect("the chart's CRD file is JSON");
+        assert!(
+            file == serde_json::to_value(definition()).unwrap(),
+            "{path} differs from crd::definition(): regenerate it with \
+             `cargo run -p molbatch-operator -- crd > deploy/helm/molbatch/files/moleculebatch-crd.json`"
+        );
+    }
+
     #[test]
     fn the_spec_reads_as_kubectl_writes_it() {
         let spec: MoleculeBatchSpec = serde_json::from_value(serde_json::json!({

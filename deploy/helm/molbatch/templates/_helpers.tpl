@@ -155,3 +155,12 @@ queue), so replicas are collapsed with max before the sum.
 {{- define "molbatch.queueDepthQuery" -}}
 {{- printf "sum(max by (queue, priority, tenant) (molbatch_queue_depth{%s}))" (include "molbatch.schedulerMatchers" .) -}}
 {{- end -}}
+
+{{/* The operator's ServiceAccount: its own, since it alone talks to the Kubernetes API. */}}
+{{- define "molbatch.operatorServiceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create -}}
+{{- default (include "molbatch.componentName" (dict "root" . "component" "operator")) .Values.operator.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.operator.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
