@@ -197,7 +197,11 @@ fn key_text(k: &pb::ApiKey) -> String {
         Some(t) => format!("revoked {}", timestamp_text(t)),
         None => "active".to_owned(),
     };
-    let created = k.create_time.as_ref().map(timestamp_text).unwrap_or_default();
+    let created = k
+        .create_time
+        .as_ref()
+        .map(timestamp_text)
+        .unwrap_or_default();
     format!(
         "{:<14} {:<16} {:<7} {:<22} {:<30} {}",
         k.key_id,
@@ -210,7 +214,11 @@ fn key_text(k: &pb::ApiKey) -> String {
 }
 
 /// Runs one admin command.
-pub async fn run(client: &mut Client, command: AdminCommand, output: OutputFormat) -> anyhow::Result<()> {
+pub async fn run(
+    client: &mut Client,
+    command: AdminCommand,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     let json = output == OutputFormat::Json;
     let raw = &mut client.raw();
     match command {
@@ -219,14 +227,24 @@ pub async fn run(client: &mut Client, command: AdminCommand, output: OutputForma
             if json {
                 return print_json("molbatch.v1.WhoAmIResponse", &me);
             }
-            println!("key {} of tenant {}, role {}", me.key_id, me.tenant_id, role_text(me.role));
+            println!(
+                "key {} of tenant {}, role {}",
+                me.key_id,
+                me.tenant_id,
+                role_text(me.role)
+            );
         }
         AdminCommand::Tenants(TenantCommand::List) => {
-            let all = raw.list_tenants(pb::ListTenantsRequest {}).await?.into_inner();
+            let all = raw
+                .list_tenants(pb::ListTenantsRequest {})
+                .await?
+                .into_inner();
             if json {
                 return print_json("molbatch.v1.ListTenantsResponse", &all);
             }
-            all.tenants.iter().for_each(|t| println!("{}", tenant_text(t)));
+            all.tenants
+                .iter()
+                .for_each(|t| println!("{}", tenant_text(t)));
         }
         AdminCommand::Tenants(TenantCommand::Get { tenant }) => {
             let t = raw

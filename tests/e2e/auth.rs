@@ -87,10 +87,19 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
                 .map(drop)
                 .map_err(status);
         }
-        "ListJobs" => raw.list_jobs(pb::ListJobsRequest::default()).await.map(drop),
+        "ListJobs" => raw
+            .list_jobs(pb::ListJobsRequest::default())
+            .await
+            .map(drop),
         "GetJob" => raw.get_job(pb::GetJobRequest { job_id }).await.map(drop),
-        "CancelJob" => raw.cancel_job(pb::CancelJobRequest { job_id }).await.map(drop),
-        "WatchJob" => raw.watch_job(pb::WatchJobRequest { job_id }).await.map(drop),
+        "CancelJob" => raw
+            .cancel_job(pb::CancelJobRequest { job_id })
+            .await
+            .map(drop),
+        "WatchJob" => raw
+            .watch_job(pb::WatchJobRequest { job_id })
+            .await
+            .map(drop),
         "ListResults" => raw
             .list_results(pb::ListResultsRequest {
                 job_id,
@@ -212,13 +221,35 @@ fn denied(outcome: &Result<(), Status>) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rpc_against_every_role_and_without_a_key() {
     let mut mb = Molbatch::start().await;
-    let (viewer, user, admin) = tenant_with_keys(&mut mb.client, "lab", pb::Quotas::default()).await;
+    let (viewer, user, admin) =
+        tenant_with_keys(&mut mb.client, "lab", pb::Quotas::default()).await;
     let mut as_user = mb.client_with(Some(&user)).await;
-    let job = as_user.submit(molecules(&["CCO", "c1ccccc1"]), "lab.smi").await.unwrap();
+    let job = as_user
+        .submit(molecules(&["CCO", "c1ccccc1"]), "lab.smi")
+        .await
+        .unwrap();
     as_user.wait(&job.job_id, |_| {}).await.unwrap();
 
-    let viewer_only = ["ListJobs", "GetJob", "WatchJob", "ListResults", "ListAnalyses", "GetAnalysis", "SearchSimilar", "Depict", "WhoAmI", "GetExport", "DownloadExport"];
-    let user_too = ["SubmitBatch", "UploadBatch", "CancelJob", "RunAnalysis", "CreateExport"];
+    let viewer_only = [
+        "ListJobs",
+        "GetJob",
+        "WatchJob",
+        "ListResults",
+        "ListAnalyses",
+        "GetAnalysis",
+        "SearchSimilar",
+        "Depict",
+        "WhoAmI",
+        "GetExport",
+        "DownloadExport",
+    ];
+    let user_too = [
+        "SubmitBatch",
+        "UploadBatch",
+        "CancelJob",
+        "RunAnalysis",
+        "CreateExport",
+    ];
     // A tenant's admin may not create or change tenants (quotas are the
     // operator's); it may manage its own keys and read its own audit log.
     let operator_only = ["CreateTenant", "UpdateTenant"];
@@ -242,11 +273,7 @@ async fn every_rpc_against_every_role_and_without_a_key() {
             let mut client = mb.client_with(Some(key)).await;
             let outcome = call(&mut client, &rpc, &job.job_id).await;
             let allowed = role >= needs && !(operator_only.contains(&rpc.as_str()));
-            assert_eq!(
-                !denied(&outcome),
-                allowed,
-                "{rpc} as {role:?}: {outcome:?}"
-            );
+            assert_eq!(!denied(&outcome), allowed, "{rpc} as {role:?}: {outcome:?}");
             if let Err(s) = &outcome {
                 assert_ne!(s.code(), Code::Unauthenticated, "{rpc} as {role:?}: {s:?}");
             }
@@ -268,14 +295,28 @@ async fn every_rpc_against_every_role_and_without_a_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn another_tenants_jobs_keys_and_settings_are_not_found() {
     let mut mb = Molbatch::start().await;
-    let (_, lab_user, lab_admin) = tenant_with_keys(&mut mb.client, "lab", pb::Quotas::default()).await;
+    let (_, lab_user, lab_admin) =
+        tenant_with_keys(&mut mb.client, "lab", pb::Quotas::default()).await;
     let (_, rival_user, rival_admin) =
         tenant_with_keys(&mut mb.client, "rival", pb::Quotas::default()).await;
     let mut lab = mb.client_with(Some(&lab_user)).await;
-    let job = lab.submit(molecules(&["CCO", "CCN"]), "secret.smi").await.unwrap();
+    let job = lab
+        .submit(molecules(&["CCO", "CCN"]), "secret.smi")
+        .await
+        .unwrap();
     lab.wait(&job.job_id, |_| {}).await.unwrap();
 
-    let job_rpcs = ["GetJob", "CancelJob", "WatchJob", "ListResults", "ListAnalyses", "GetAnalysis", "RunAnalysis", "SearchSimilar", "Depict"];
+    let job_rpcs = [
+        "GetJob",
+        "CancelJob",
+        "WatchJob",
+        "ListResults",
+        "ListAnalyses",
+        "GetAnalysis",
+        "RunAnalysis",
+        "SearchSimilar",
+        "Depict",
+    ];
     for key in [&rival_user, &rival_admin] {
         let mut rival = mb.client_with(Some(key)).await;
         for rpc in job_rpcs {
@@ -285,8 +326,15 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
                 "{rpc} on another tenant's job: {outcome:?}"
             );
         }
-        let listed = rival.raw().list_jobs(pb::ListJobsRequest::default()).await.unwrap();
-        assert!(listed.into_inner().jobs.is_empty(), "another tenant's jobs are not listed");
+        let listed = rival
+            .raw()
+            .list_jobs(pb::ListJobsRequest::default())
+            .await
+            .unwrap();
+        assert!(
+            listed.into_inner().jobs.is_empty(),
+            "another tenant's jobs are not listed"
+        );
     }
     // A tenant admin sees only its own tenant and keys.
     let mut rival = mb.client_with(Some(&rival_admin)).await;
@@ -301,13 +349,18 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         let mut lab_admin = mb.client_with(Some(&lab_admin)).await;
         let keys = lab_admin
             .raw()
-            .list_api_keys(pb::ListApiKeysRequest { tenant_id: "lab".into() })
+            .list_api_keys(pb::ListApiKeysRequest {
+                tenant_id: "lab".into(),
+            })
             .await
             .unwrap()
             .into_inner()
             .keys;
         assert_eq!(keys.len(), 3);
-        assert!(keys.iter().all(|k| k.secret.is_empty()), "secrets are never listed");
+        assert!(
+            keys.iter().all(|k| k.secret.is_empty()),
+            "secrets are never listed"
+        );
         keys[0].key_id.clone()
     };
     let revoke = rival
@@ -315,11 +368,23 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         .revoke_api_key(pb::RevokeApiKeyRequest { key_id: lab_key })
         .await;
     assert_eq!(revoke.unwrap_err().code(), Code::NotFound);
-    let tenants = rival.raw().list_tenants(pb::ListTenantsRequest {}).await.unwrap();
-    let names: Vec<String> = tenants.into_inner().tenants.into_iter().map(|t| t.tenant_id).collect();
+    let tenants = rival
+        .raw()
+        .list_tenants(pb::ListTenantsRequest {})
+        .await
+        .unwrap();
+    let names: Vec<String> = tenants
+        .into_inner()
+        .tenants
+        .into_iter()
+        .map(|t| t.tenant_id)
+        .collect();
     assert_eq!(names, ["rival"]);
     // The job is untouched.
-    assert_eq!(lab.job(&job.job_id).await.unwrap().state, pb::JobState::Completed as i32);
+    assert_eq!(
+        lab.job(&job.job_id).await.unwrap().state,
+        pb::JobState::Completed as i32
+    );
     mb.stop().await;
 }
 
@@ -328,18 +393,37 @@ async fn revoked_keys_stop_and_the_audit_log_says_who_did_what() {
     let mut mb = Molbatch::start().await;
     let (_, user, _) = tenant_with_keys(&mut mb.client, "lab", pb::Quotas::default()).await;
     let mut lab = mb.client_with(Some(&user)).await;
-    let me = lab.raw().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
-    assert_eq!((me.tenant_id.as_str(), me.role), ("lab", pb::Role::User as i32));
+    let me = lab
+        .raw()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (me.tenant_id.as_str(), me.role),
+        ("lab", pb::Role::User as i32)
+    );
     let job = lab.submit(molecules(&["CCO"]), "").await.unwrap();
     lab.cancel(&job.job_id).await.ok();
     mb.client
         .raw()
-        .revoke_api_key(pb::RevokeApiKeyRequest { key_id: me.key_id.clone() })
+        .revoke_api_key(pb::RevokeApiKeyRequest {
+            key_id: me.key_id.clone(),
+        })
         .await
         .unwrap();
-    let refused = lab.job(&job.job_id).await.map(drop).map_err(status).unwrap_err();
+    let refused = lab
+        .job(&job.job_id)
+        .await
+        .map(drop)
+        .map_err(status)
+        .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
-    assert!(refused.message().contains("revoked"), "{}", refused.message());
+    assert!(
+        refused.message().contains("revoked"),
+        "{}",
+        refused.message()
+    );
 
     let events = mb
         .client
@@ -355,7 +439,14 @@ async fn revoked_keys_stop_and_the_audit_log_says_who_did_what() {
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["RevokeApiKey", "CancelJob", "CreateApiKey", "CreateApiKey", "CreateApiKey", "CreateTenant"],
+        [
+            "RevokeApiKey",
+            "CancelJob",
+            "CreateApiKey",
+            "CreateApiKey",
+            "CreateApiKey",
+            "CreateTenant"
+        ],
         "newest first"
     );
     assert_eq!(events[1].actor_key_id, me.key_id);
@@ -378,7 +469,9 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
     let mut small = mb.client_with(Some(&user)).await;
 
     // Per job: four molecules inline, and an uploaded file of four.
-    let over = small.submit(molecules(&["C", "CC", "CCC", "CCCC"]), "").await;
+    let over = small
+        .submit(molecules(&["C", "CC", "CCC", "CCCC"]), "")
+        .await;
     let over = status(over.unwrap_err());
     assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
     assert!(over.message().contains("3 per job"), "{}", over.message());
@@ -386,10 +479,21 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
         display_name: "four.smi".into(),
         ..Default::default()
     };
-    let over = status(small.upload(&b"C\nCC\nCCC\nCCCC\n"[..], options).await.unwrap_err());
+    let over = status(
+        small
+            .upload(&b"C\nCC\nCCC\nCCCC\n"[..], options)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(over.code(), Code::ResourceExhausted);
     // Refused jobs are FAILED with the reason and hold no molecules.
-    let jobs = small.raw().list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs;
+    let jobs = small
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .jobs;
     assert_eq!(jobs.len(), 2);
     for job in &jobs {
         assert_eq!(job.state, pb::JobState::Failed as i32);
@@ -399,15 +503,27 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
     // The burst of 4 tokens refills at one a second: quick reads run out.
     let limited = loop_until_limited(&mut small, &jobs[0].job_id).await;
     assert_eq!(limited.code(), Code::ResourceExhausted, "{limited:?}");
-    assert!(limited.message().contains("rate limit"), "{}", limited.message());
+    assert!(
+        limited.message().contains("rate limit"),
+        "{}",
+        limited.message()
+    );
     let details = tonic_types::StatusExt::get_details_retry_info(&limited);
     assert!(details.and_then(|r| r.retry_delay).is_some(), "retry info");
     // Other tenants are not limited by it.
-    assert!(mb.client.raw().list_jobs(pb::ListJobsRequest::default()).await.is_ok());
+    assert!(mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .is_ok());
 
     // Per day: 3 molecules, then 2 more fit the daily 5, a third does not.
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    let first = small.submit(molecules(&["C", "CC", "CCC"]), "").await.unwrap();
+    let first = small
+        .submit(molecules(&["C", "CC", "CCC"]), "")
+        .await
+        .unwrap();
     assert_eq!(first.total_molecules, 3);
     let second = small.submit(molecules(&["CCO", "CCN"]), "").await.unwrap();
     assert_eq!(second.total_molecules, 2);
@@ -442,25 +558,56 @@ async fn concurrent_jobs_quota_and_idempotent_submits() {
             display_name: "idem".into(),
             priority: 0,
         });
-        request.metadata_mut().insert("idempotency-key", key.parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("idempotency-key", key.parse().unwrap());
         request
     };
-    let first = one.raw().submit_batch(request("retry-1")).await.unwrap().into_inner();
+    let first = one
+        .raw()
+        .submit_batch(request("retry-1"))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!first.idempotent_replay);
     // The retry returns the same job even though a second job would be
     // over the concurrent-jobs quota while the first runs.
-    let retry = one.raw().submit_batch(request("retry-1")).await.unwrap().into_inner();
-    assert_eq!((retry.job_id.as_str(), retry.idempotent_replay), (first.job_id.as_str(), true));
+    let retry = one
+        .raw()
+        .submit_batch(request("retry-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (retry.job_id.as_str(), retry.idempotent_replay),
+        (first.job_id.as_str(), true)
+    );
     let done = one.wait(&first.job_id, |_| {}).await.unwrap();
     assert_eq!(done.state, pb::JobState::Completed as i32);
-    let after = one.raw().submit_batch(request("retry-1")).await.unwrap().into_inner();
-    assert_eq!(after.job_id, first.job_id, "a finished job is still the key's job");
-    let jobs = one.raw().list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs;
+    let after = one
+        .raw()
+        .submit_batch(request("retry-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        after.job_id, first.job_id,
+        "a finished job is still the key's job"
+    );
+    let jobs = one
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .jobs;
     assert_eq!(jobs.len(), 1, "retries made no job");
 
     // While an upload holds the quota's one job open, a new key is refused.
     let (mut writer, reader) = tokio::io::duplex(64);
-    tokio::io::AsyncWriteExt::write_all(&mut writer, b"CCO\n").await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut writer, b"CCO\n")
+        .await
+        .unwrap();
     let mut uploader = mb.client_with(Some(&user)).await;
     let upload = tokio::spawn(async move {
         let options = pb::UploadOptions {
@@ -470,26 +617,50 @@ async fn concurrent_jobs_quota_and_idempotent_submits() {
         uploader.upload(reader, options).await
     });
     let uploading = loop {
-        let jobs = one.raw().list_jobs(pb::ListJobsRequest::default()).await.unwrap().into_inner().jobs;
-        if let Some(job) = jobs.into_iter().find(|j| j.state == pb::JobState::Uploading as i32) {
+        let jobs = one
+            .raw()
+            .list_jobs(pb::ListJobsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .jobs;
+        if let Some(job) = jobs
+            .into_iter()
+            .find(|j| j.state == pb::JobState::Uploading as i32)
+        {
             break job;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    let refused = one.raw().submit_batch(request("retry-2")).await.unwrap_err();
+    let refused = one
+        .raw()
+        .submit_batch(request("retry-2"))
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
-    assert!(refused.message().contains("quota is 1 at once"), "{}", refused.message());
+    assert!(
+        refused.message().contains("quota is 1 at once"),
+        "{}",
+        refused.message()
+    );
     drop(writer);
     let uploaded = upload.await.unwrap().unwrap();
     assert_eq!(uploaded.job_id, uploading.job_id);
     // The refused key was freed with its failed job: a retry once the
     // upload is sealed and done goes through.
     one.wait(&uploaded.job_id, |_| {}).await.unwrap();
-    let retried = one.raw().submit_batch(request("retry-2")).await.unwrap().into_inner();
+    let retried = one
+        .raw()
+        .submit_batch(request("retry-2"))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!retried.idempotent_replay);
     let bad = {
         let mut request = request("x");
-        request.metadata_mut().insert("idempotency-key", "a".repeat(300).parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("idempotency-key", "a".repeat(300).parse().unwrap());
         one.raw().submit_batch(request).await.unwrap_err()
     };
     assert_eq!(bad.code(), Code::InvalidArgument);

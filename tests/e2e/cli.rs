@@ -67,7 +67,7 @@ fn a_chemist_submits_waits_and_reads_results() {
 
     let csv_path = dir.path().join("out.csv");
     let csv = molbatch(
-        &serve.url,
+        &serve,
         &[
             "results",
             &job,
@@ -84,7 +84,7 @@ fn a_chemist_submits_waits_and_reads_results() {
 
     let sdf_path = dir.path().join("out.sdf");
     let sdf = molbatch(
-        &serve.url,
+        &serve,
         &[
             "results",
             &job,
@@ -139,5 +139,84 @@ fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
     assert!(
         text(&stdin.stderr).contains("--format"),
         "stdin needs a format"
+    );
+}
+
+#[test]
+fn an_admin_makes_keys_with_the_cli_and_roles_hold() {
+    let serve = ServeProcess::start();
+    let text_of = |out: &Output| format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let me = molbatch(&serve, &["admin", "whoami"]);
+    assert!(
+        text(&me.stdout).contains("tenant default, role admin"),
+        "{}",
+        text_of(&me)
+    );
+    let created = molbatch(
+        &serve,
+        &[
+            "admin",
+            "tenants",
+            "create",
+            "lab",
+            "--max-concurrent-jobs",
+            "3",
+        ],
+    );
+    assert!(created.status.success(), "{}", text_of(&created));
+    let key = molbatch(
+        &serve,
+        &[
+            "admin", "keys", "create", "--tenant", "lab", "--role", "viewer",
+        ],
+    );
+    assert!(text(&key.stderr).contains("only time"), "{}", text_of(&key));
+    let viewer = text(&key.stdout).trim().to_owned();
+    assert!(viewer.starts_with("mbk_"), "{viewer}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.smi");
+    std::fs::write(&file, "CCO\n").unwrap();
+    let refused = molbatch_as(&serve, &viewer, &["submit", file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("PermissionDenied"),
+        "{}",
+        text_of(&refused)
+    );
+    let listed = molbatch_as(&serve, &viewer, &["jobs"]);
+    assert!(
+        listed.status.success(),
+        "a viewer reads: {}",
+        text_of(&listed)
+    );
+
+    let keys = molbatch(
+        &serve,
+        &[
+            "admin", "keys", "list", "--tenant", "lab", "--output", "json",
+        ],
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&keys.stdout).unwrap();
+    let key_id = keys["keys"][0]["keyId"].as_str().unwrap().to_owned();
+    let secret = keys["keys"][0].get("secret").and_then(|s| s.as_str());
+    assert!(secret.unwrap_or("").is_empty(), "secrets are never listed");
+    let revoked = molbatch(&serve, &["admin", "keys", "revoke", &key_id]);
+    assert!(
+        text(&revoked.stdout).contains("revoked"),
+        "{}",
+        text_of(&revoked)
+    );
+    let after = molbatch_as(&serve, &viewer, &["jobs"]);
+    assert!(
+        !after.status.success() && text(&after.stderr).contains("revoked"),
+        "{}",
+        text_of(&after)
+    );
+    let audit = molbatch(&serve, &["admin", "audit", "--tenant", "lab"]);
+    let audit = text(&audit.stdout);
+    assert!(
+        audit.contains("RevokeApiKey") && audit.contains("CreateTenant"),
+        "{audit}"
     );
 }

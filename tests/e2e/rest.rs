@@ -581,14 +581,31 @@ async fn post_as(
 ) -> Reply {
     let text = body.to_string();
     let bearer = format!("Bearer {key}");
-    let mut headers = vec![("Content-Type", "application/json"), ("Authorization", bearer.as_str())];
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("Authorization", bearer.as_str()),
+    ];
     headers.extend_from_slice(extra);
-    http(serve, "POST", path, &headers, Payload::Bytes(text.as_bytes())).await
+    http(
+        serve,
+        "POST",
+        path,
+        &headers,
+        Payload::Bytes(text.as_bytes()),
+    )
+    .await
 }
 
 async fn get_as(serve: &ServeProcess, key: &str, path: &str) -> Reply {
     let bearer = format!("Bearer {key}");
-    http(serve, "GET", path, &[("Authorization", &bearer)], Payload::None).await
+    http(
+        serve,
+        "GET",
+        path,
+        &[("Authorization", &bearer)],
+        Payload::None,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -606,13 +623,26 @@ async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
     .await
     .expect(200);
     assert_eq!(tenant["quotas"]["burst"], 30);
-    let bad_tenant = post_as(&serve, &admin, "/v1/tenants", &json!({"tenantId": "Bad Id"}), &[]).await;
+    let bad_tenant = post_as(
+        &serve,
+        &admin,
+        "/v1/tenants",
+        &json!({"tenantId": "Bad Id"}),
+        &[],
+    )
+    .await;
     assert_eq!(bad_tenant.violation().0, "tenant_id");
     let mut keys = Vec::new();
     for role in ["ROLE_VIEWER", "ROLE_USER"] {
-        let key = post_as(&serve, &admin, "/v1/tenants/lab/keys", &json!({"role": role}), &[])
-            .await
-            .expect(200);
+        let key = post_as(
+            &serve,
+            &admin,
+            "/v1/tenants/lab/keys",
+            &json!({"role": role}),
+            &[],
+        )
+        .await
+        .expect(200);
         keys.push(key["secret"].as_str().unwrap().to_owned());
     }
     let (viewer, user) = (&keys[0], &keys[1]);
@@ -620,17 +650,36 @@ async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
     assert_eq!(no_role.violation().0, "role");
 
     // No key: 401; a viewer submitting: 403; both Google JSON errors.
-    let anonymous = http(&serve, "GET", "/v1/jobs", &[("Authorization", "")], Payload::None).await;
+    let anonymous = http(
+        &serve,
+        "GET",
+        "/v1/jobs",
+        &[("Authorization", "")],
+        Payload::None,
+    )
+    .await;
     let error = anonymous.expect(401);
     assert_eq!(error["error"]["status"], "UNAUTHENTICATED");
     let molecules = json!({"molecules": [{"smiles": "CCO"}, {"smiles": "CCN"}]});
-    let error = post_as(&serve, viewer, "/v1/jobs", &molecules, &[]).await.expect(403);
-    assert!(error["error"]["message"].as_str().unwrap().contains("user role"), "{error}");
+    let error = post_as(&serve, viewer, "/v1/jobs", &molecules, &[])
+        .await
+        .expect(403);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("user role"),
+        "{error}"
+    );
 
     // The same Idempotency-Key returns the same job.
     let idem = [("Idempotency-Key", "batch-2026-11-24")];
-    let first = post_as(&serve, user, "/v1/jobs", &molecules, &idem).await.expect(200);
-    let again = post_as(&serve, user, "/v1/jobs", &molecules, &idem).await.expect(200);
+    let first = post_as(&serve, user, "/v1/jobs", &molecules, &idem)
+        .await
+        .expect(200);
+    let again = post_as(&serve, user, "/v1/jobs", &molecules, &idem)
+        .await
+        .expect(200);
     assert_eq!(first["jobId"], again["jobId"]);
     assert_eq!(again["idempotentReplay"], true);
     let job_id = first["jobId"].as_str().unwrap().to_owned();
@@ -639,7 +688,10 @@ async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
     let theirs = get_as(&serve, &admin, &format!("/v1/jobs/{job_id}")).await;
     assert_eq!(theirs.status, 404);
     let whoami = get_as(&serve, viewer, "/v1/whoami").await.expect(200);
-    assert_eq!((whoami["tenantId"].as_str(), whoami["role"].as_str()), (Some("lab"), Some("ROLE_VIEWER")));
+    assert_eq!(
+        (whoami["tenantId"].as_str(), whoami["role"].as_str()),
+        (Some("lab"), Some("ROLE_VIEWER"))
+    );
 
     // Lower the rate to 1 per second with a burst of 2: quick reads get 429
     // with Retry-After.
@@ -647,8 +699,15 @@ async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
         &serve,
         "PATCH",
         "/v1/tenants/lab",
-        &[("Content-Type", "application/json"), ("Authorization", &format!("Bearer {admin}"))],
-        Payload::Bytes(json!({"quotas": {"requestsPerSecond": 1, "burst": 2}}).to_string().as_bytes()),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {admin}")),
+        ],
+        Payload::Bytes(
+            json!({"quotas": {"requestsPerSecond": 1, "burst": 2}})
+                .to_string()
+                .as_bytes(),
+        ),
     )
     .await
     .expect(200);
@@ -668,11 +727,118 @@ async fn rest_keys_roles_tenants_idempotency_and_rate_limits() {
 
     // Revoked: 401 naming the revocation.
     let key_id = whoami["keyId"].as_str().unwrap();
-    post_as(&serve, &admin, &format!("/v1/keys/{key_id}:revoke"), &json!({}), &[])
+    post_as(
+        &serve,
+        &admin,
+        &format!("/v1/keys/{key_id}:revoke"),
+        &json!({}),
+        &[],
+    )
+    .await
+    .expect(200);
+    let revoked = get_as(&serve, viewer, "/v1/jobs").await.expect(401);
+    assert!(revoked["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("revoked"));
+    let audit = get_as(&serve, &admin, "/v1/audit?tenantId=lab")
         .await
         .expect(200);
-    let revoked = get_as(&serve, viewer, "/v1/jobs").await.expect(401);
-    assert!(revoked["error"]["message"].as_str().unwrap().contains("revoked"));
-    let audit = get_as(&serve, &admin, "/v1/audit?tenantId=lab").await.expect(200);
     assert_eq!(audit["events"][0]["action"], "RevokeApiKey");
+}
+
+#[tokio::test]
+async fn malformed_uploads_each_get_their_documented_error() {
+    let serve = ServeProcess::start();
+    let upload = |query: &'static str, content_type: &'static str, body: &'static [u8]| {
+        let serve = &serve;
+        async move {
+            http(
+                serve,
+                "POST",
+                &format!("/v1/jobs:upload?{query}"),
+                &[("Content-Type", content_type)],
+                Payload::Bytes(body),
+            )
+            .await
+        }
+    };
+    // Bad UTF-8 on line 2 of a SMILES file.
+    let utf8 = upload(
+        "format=smiles",
+        "text/plain",
+        b"CCO ethanol\nCCN \xff\xfe\n",
+    )
+    .await;
+    let (field, description) = utf8.violation();
+    assert_eq!((utf8.status, field.as_str()), (400, "file"));
+    assert!(
+        description.contains("line 2") && description.contains("UTF-8"),
+        "{description}"
+    );
+    // An SD file cut off inside its first record.
+    let sdf = upload(
+        "format=sdf",
+        "chemical/x-mdl-sdfile",
+        b"ethanol\n  RDKit\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n",
+    )
+    .await;
+    let (field, description) = sdf.violation();
+    assert_eq!((sdf.status, field.as_str()), (400, "file"));
+    assert!(description.contains("M  END"), "{description}");
+    // No molecules at all.
+    let empty = upload("format=csv", "text/csv", b"smiles,pKi\n").await;
+    let (field, description) = empty.violation();
+    assert_eq!((empty.status, field.as_str()), (400, "file"));
+    assert!(description.contains("no molecules"), "{description}");
+    // A CSV without the SMILES column it names.
+    let column = upload(
+        "format=csv&smilesColumn=smi",
+        "text/csv",
+        b"structure,pKi\nCCO,5\n",
+    )
+    .await;
+    assert_eq!(
+        (column.status, column.violation().0.as_str()),
+        (400, "options.smiles_column")
+    );
+    // A browser form instead of the file: 415 naming the header.
+    let form = upload(
+        "format=smiles",
+        "multipart/form-data; boundary=x",
+        b"--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nCCO\r\n--x--\r\n",
+    )
+    .await;
+    let (field, description) = form.violation();
+    assert_eq!((form.status, field.as_str()), (415, "Content-Type"));
+    assert!(description.contains("the file itself"), "{description}");
+    // JSON routes read JSON only.
+    let text = http(
+        &serve,
+        "POST",
+        "/v1/jobs",
+        &[("Content-Type", "text/plain")],
+        Payload::Bytes(b"CCO"),
+    )
+    .await;
+    assert_eq!(
+        (text.status, text.violation().0.as_str()),
+        (415, "Content-Type")
+    );
+    // Every rejected upload left a FAILED job with its reason and no tasks,
+    // and the refused media types left none.
+    let jobs = get(&serve, "/v1/jobs").await.expect(200);
+    let jobs = jobs["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    for job in jobs {
+        assert_eq!(job["state"], "JOB_STATE_FAILED", "{job}");
+        assert!(
+            job["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("upload rejected"),
+            "{job}"
+        );
+        assert_eq!(job["totalChunks"], 0, "no tasks: {job}");
+    }
 }

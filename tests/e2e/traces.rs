@@ -153,7 +153,9 @@ async fn one_trace_follows_a_batch_through_all_four_services() {
     })
     .await
     .unwrap();
-    let mut client = Client::connect(&serve.url, Some(&serve.api_key)).await.unwrap();
+    let mut client = Client::connect(&serve.url, Some(&serve.api_key))
+        .await
+        .unwrap();
     let molecules = ["CCO", "c1ccccc1O", "not a smiles"]
         .iter()
         .enumerate()

@@ -18,8 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(url), Some(job_id)) = (args.get(1), args.get(2)) else {
         return Err("usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS]".into());
     };
-    let number = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    let (seconds, concurrency, connections) = (number(3, 10), number(4, 64), number(5, 4));
+    let number =
+        |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let (seconds, concurrency, connections) = (number(3, 10), number(4, 64), number(5, 4).max(1));
     let key = std::env::var("MOLBATCH_API_KEY").ok();
     let mut clients = Vec::new();
     for _ in 0..connections {
@@ -30,8 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut callers = Vec::new();
+    let connections = clients.len();
     for i in 0..concurrency as usize {
-        let mut client = clients[i % clients.len()].raw().clone();
+        let mut client = clients[i % connections].raw().clone();
         let job_id = job_id.clone();
         callers.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use molbatch_analysis::similarity::{FingerprintIndex, SearchParams};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
-use tokio::sync::OnceCell;
 use molbatch_telemetry::net::Channel;
+use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};

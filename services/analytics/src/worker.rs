@@ -13,9 +13,9 @@ use molbatch_chem::Pipeline;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
+use molbatch_telemetry::net::Channel;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
-use molbatch_telemetry::net::Channel;
 
 use molbatch_telemetry::metrics::Outcome;
 

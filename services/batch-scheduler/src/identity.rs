@@ -189,7 +189,13 @@ impl Identity for IdentityApi {
             only_if_no_admin,
         } = request.into_inner();
         let key = key.ok_or_else(|| Violations::one("key", "required"))?;
-        if self.store.tenant(&key.tenant_id).await.map_err(failed)?.is_none() {
+        if self
+            .store
+            .tenant(&key.tenant_id)
+            .await
+            .map_err(failed)?
+            .is_none()
+        {
             return Err(tenant_not_found(&key.tenant_id));
         }
         let row = ApiKeyRow {
@@ -256,9 +262,9 @@ impl Identity for IdentityApi {
         request: Request<pb::AuditEvent>,
     ) -> Result<Response<ipb::RecordAuditResponse>, Status> {
         let e = request.into_inner();
-        let at_ms = e
-            .time
-            .map_or_else(now_ms, |t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000);
+        let at_ms = e.time.map_or_else(now_ms, |t| {
+            t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
+        });
         let row = AuditRow {
             id: 0,
             at_ms,

@@ -286,7 +286,9 @@ impl RetryPolicy {
 /// committing the transaction that ended it.
 pub(crate) fn record_job_duration(created_at_ms: i64, ended_at_ms: i64) {
     let seconds = (ended_at_ms - created_at_ms).max(0) as f64 / 1000.0;
-    molbatch_telemetry::metrics::get().job_duration.observe(seconds);
+    molbatch_telemetry::metrics::get()
+        .job_duration
+        .observe(seconds);
 }
 
 #[cfg(test)]

@@ -57,7 +57,12 @@ impl GatewayApi {
         TenantId::parse(&request.tenant_id)
             .map_err(|e| Violations::one("tenant_id", e.to_string()))?;
         let id = request.tenant_id.clone();
-        let tenant = self.auth.identity().create_tenant(request).await?.into_inner();
+        let tenant = self
+            .auth
+            .identity()
+            .create_tenant(request)
+            .await?
+            .into_inner();
         self.audit(caller, "CreateTenant", &id, &id).await;
         Ok(self.effective(tenant))
     }
@@ -81,7 +86,11 @@ impl GatewayApi {
         Ok(pb::ListTenantsResponse { tenants })
     }
 
-    pub(crate) async fn get_tenant_as(&self, caller: &Caller, id: &str) -> Result<pb::Tenant, Status> {
+    pub(crate) async fn get_tenant_as(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<pb::Tenant, Status> {
         if !caller.may_manage(id) {
             return Err(tenant_not_found(id));
         }
@@ -104,7 +113,12 @@ impl GatewayApi {
             return Err(operator_only("change tenants and their quotas"));
         }
         let id = request.tenant_id.clone();
-        let tenant = self.auth.identity().update_tenant(request).await?.into_inner();
+        let tenant = self
+            .auth
+            .identity()
+            .update_tenant(request)
+            .await?
+            .into_inner();
         // Remembered callers carry their tenant's old quotas.
         self.auth.forget();
         self.audit(caller, "UpdateTenant", &id, &id).await;
@@ -128,7 +142,9 @@ impl GatewayApi {
             pb::Role::try_from(role),
             Ok(pb::Role::Viewer | pb::Role::User | pb::Role::Admin)
         ) {
-            return Err(Violations::one("role", "one of ROLE_VIEWER, ROLE_USER, ROLE_ADMIN").into());
+            return Err(
+                Violations::one("role", "one of ROLE_VIEWER, ROLE_USER, ROLE_ADMIN").into(),
+            );
         }
         let key = new_key()?;
         let record = pb::ApiKey {
@@ -152,13 +168,12 @@ impl GatewayApi {
         if !stored {
             return Err(Status::internal("the key was not stored"));
         }
-        self.audit(caller, "CreateApiKey", &tenant_id, &key.key_id).await;
+        self.audit(caller, "CreateApiKey", &tenant_id, &key.key_id)
+            .await;
         let mut created = self
             .auth
             .identity()
-            .lookup_api_key(ipb::LookupApiKeyRequest {
-                key_id: key.key_id,
-            })
+            .lookup_api_key(ipb::LookupApiKeyRequest { key_id: key.key_id })
             .await?
             .into_inner()
             .key
@@ -175,7 +190,12 @@ impl GatewayApi {
         if !caller.may_manage(&request.tenant_id) {
             return Err(tenant_not_found(&request.tenant_id));
         }
-        Ok(self.auth.identity().list_api_keys(request).await?.into_inner())
+        Ok(self
+            .auth
+            .identity()
+            .list_api_keys(request)
+            .await?
+            .into_inner())
     }
 
     pub(crate) async fn revoke_api_key_as(
@@ -205,7 +225,8 @@ impl GatewayApi {
             .await?
             .into_inner();
         self.auth.forget();
-        self.audit(caller, "RevokeApiKey", &found.tenant_id, key_id).await;
+        self.audit(caller, "RevokeApiKey", &found.tenant_id, key_id)
+            .await;
         Ok(revoked)
     }
 
@@ -221,6 +242,11 @@ impl GatewayApi {
             }
             request.tenant_id = caller.tenant.to_string();
         }
-        Ok(self.auth.identity().list_audit_events(request).await?.into_inner())
+        Ok(self
+            .auth
+            .identity()
+            .list_audit_events(request)
+            .await?
+            .into_inner())
     }
 }

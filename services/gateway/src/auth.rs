@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::{Request, State};
@@ -25,6 +24,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::{internal as ipb, v1 as pb, TenantId};
+use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use tonic::Status;
 
@@ -186,7 +186,8 @@ impl Authenticator {
         {
             return Ok(hit.caller.clone());
         }
-        let (key_id, secret) = parse_key(token).ok_or_else(|| unauthenticated("malformed API key"))?;
+        let (key_id, secret) =
+            parse_key(token).ok_or_else(|| unauthenticated("malformed API key"))?;
         let stored = match self
             .identity
             .clone()
@@ -202,8 +203,11 @@ impl Authenticator {
             Err(s) => return Err(s),
         };
         let key = stored.key.unwrap_or_default();
-        let verified = PasswordHash::new(&stored.hash)
-            .is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok());
+        let verified = PasswordHash::new(&stored.hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &h)
+                .is_ok()
+        });
         if !verified {
             return Err(unauthenticated("unknown API key"));
         }
@@ -237,7 +241,10 @@ impl Authenticator {
     /// Authenticates, authorises and rate-limits one public call.
     async fn admit(&self, method: &str, authorization: Option<&str>) -> Result<Caller, Status> {
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| unauthenticated("no API key"))?;
         let caller = self.authenticate(token).await?;
@@ -299,7 +306,10 @@ pub fn bootstrap_key_path(data_dir: &Path) -> PathBuf {
 /// exists, writing it to `path` (mode 0600). Returns true when it wrote one.
 /// Several gateways starting together store one key: the Identity service
 /// stores it only if no admin key exists.
-pub async fn bootstrap(identity: &mut IdentityClient<Channel>, path: &Path) -> Result<bool, Status> {
+pub async fn bootstrap(
+    identity: &mut IdentityClient<Channel>,
+    path: &Path,
+) -> Result<bool, Status> {
     let key = new_key()?;
     let request = ipb::StoreApiKeyRequest {
         key: Some(pb::ApiKey {
@@ -344,16 +354,29 @@ mod tests {
         assert_eq!(id, key.key_id);
         let hash = PasswordHash::new(&key.hash).unwrap();
         assert_eq!(hash.algorithm.as_str(), "argon2id");
-        assert!(Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok());
+        assert!(Argon2::default()
+            .verify_password(secret.as_bytes(), &hash)
+            .is_ok());
         let other = new_key().unwrap();
         let (_, wrong) = parse_key(&other.secret).unwrap();
-        assert!(Argon2::default().verify_password(wrong.as_bytes(), &hash).is_err());
-        assert!(!key.hash.contains(secret), "the hash must not contain the secret");
+        assert!(Argon2::default()
+            .verify_password(wrong.as_bytes(), &hash)
+            .is_err());
+        assert!(
+            !key.hash.contains(secret),
+            "the hash must not contain the secret"
+        );
     }
 
     #[test]
     fn malformed_keys_are_refused_before_any_lookup() {
-        for bad in ["", "mbk_", "abc", "mbk_zz_zz", &format!("mbk_{}_{}", "a".repeat(12), "b".repeat(63))] {
+        for bad in [
+            "",
+            "mbk_",
+            "abc",
+            "mbk_zz_zz",
+            &format!("mbk_{}_{}", "a".repeat(12), "b".repeat(63)),
+        ] {
             assert!(parse_key(bad).is_none(), "{bad:?}");
         }
     }

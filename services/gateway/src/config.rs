@@ -65,7 +65,10 @@ pub struct Config {
     /// Where to write the first admin key (mode 0600) when no admin key
     /// exists yet; unset, none is made (create keys with an existing admin
     /// key, or `molbatch admin` against `molbatch serve`).
-    #[arg(long = "bootstrap-key-file", env = "MOLBATCH_GATEWAY_BOOTSTRAP_KEY_FILE")]
+    #[arg(
+        long = "bootstrap-key-file",
+        env = "MOLBATCH_GATEWAY_BOOTSTRAP_KEY_FILE"
+    )]
     pub bootstrap_key_file: Option<PathBuf>,
 }
 

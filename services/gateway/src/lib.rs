@@ -81,8 +81,9 @@ impl Server {
             lazy_channel(&config.upstreams.scheduler_url, None)?;
         let scheduler = SchedulerClient::new(scheduler_channel.clone());
         let limiter = match &config.redis_url {
-            Some(url) => limits::RateLimiter::redis(url, &config.redis_prefix)
-                .map_err(StartError::Redis)?,
+            Some(url) => {
+                limits::RateLimiter::redis(url, &config.redis_prefix).map_err(StartError::Redis)?
+            }
             None => limits::RateLimiter::local(),
         };
         let auth = auth::Authenticator::new(

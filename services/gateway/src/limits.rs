@@ -190,9 +190,10 @@ impl RateLimiter {
             Buckets::Local(buckets) => {
                 let now = Instant::now();
                 let mut buckets = buckets.lock().unwrap_or_else(|p| p.into_inner());
-                let bucket = buckets
-                    .entry(caller.tenant.to_string())
-                    .or_insert(Bucket { tokens: burst, at: now });
+                let bucket = buckets.entry(caller.tenant.to_string()).or_insert(Bucket {
+                    tokens: burst,
+                    at: now,
+                });
                 take(bucket, now, rate, burst).err()
             }
             Buckets::Redis(redis) => redis.take(caller.tenant.as_str(), rate, burst).await,
@@ -263,7 +264,10 @@ mod tests {
     #[test]
     fn bucket_allows_a_burst_then_the_rate() {
         let start = Instant::now();
-        let mut bucket = Bucket { tokens: 3.0, at: start };
+        let mut bucket = Bucket {
+            tokens: 3.0,
+            at: start,
+        };
         for _ in 0..3 {
             assert!(take(&mut bucket, start, 2.0, 3.0).is_ok());
         }
@@ -308,8 +312,14 @@ mod tests {
         }
         let refused = b.admit(&caller).await.unwrap_err();
         assert_eq!(refused.code(), Code::ResourceExhausted);
-        let wait = refused.get_details_retry_info().and_then(|r| r.retry_delay).unwrap();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+        let wait = refused
+            .get_details_retry_info()
+            .and_then(|r| r.retry_delay)
+            .unwrap();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
         let mut connection = redis::Client::open(url.as_str())
             .unwrap()
             .get_multiplexed_async_connection()
@@ -330,7 +340,11 @@ mod tests {
         limiter.admit(&caller).await.unwrap();
         limiter.admit(&caller).await.unwrap();
         let refused = limiter.admit(&caller).await.unwrap_err();
-        assert!(refused.message().contains("2 requests per second"), "{}", refused.message());
+        assert!(
+            refused.message().contains("2 requests per second"),
+            "{}",
+            refused.message()
+        );
         assert!(refused.get_details_retry_info().is_some());
     }
 

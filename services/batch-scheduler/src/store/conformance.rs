@@ -107,7 +107,10 @@ async fn tenants_take_turns_and_priority_orders_a_tenants_jobs(store: &dyn JobSt
         .await
         .unwrap();
     let high = Priority::new(5).unwrap();
-    store.create_job(urgent, &big, "", high, None, 200).await.unwrap();
+    store
+        .create_job(urgent, &big, "", high, None, 200)
+        .await
+        .unwrap();
     store
         .seal_job(&big, urgent, 20, &[10, 10], 200)
         .await
@@ -1171,19 +1174,40 @@ async fn idempotency_key_returns_the_same_job_until_its_upload_fails(store: &dyn
     let (t, other) = (tenant("idem"), tenant("idem-other"));
     let first = JobId::new();
     let created = store
-        .create_job(first, &t, "a.smi", Priority::default(), Some("k1"), 5_000_000)
+        .create_job(
+            first,
+            &t,
+            "a.smi",
+            Priority::default(),
+            Some("k1"),
+            5_000_000,
+        )
         .await
         .unwrap();
     assert!(!created.idempotent_replay);
     // A retry with the same key gets the first job back, not a new one.
     let again = store
-        .create_job(JobId::new(), &t, "a.smi", Priority::default(), Some("k1"), 5_000_100)
+        .create_job(
+            JobId::new(),
+            &t,
+            "a.smi",
+            Priority::default(),
+            Some("k1"),
+            5_000_100,
+        )
         .await
         .unwrap();
     assert_eq!((again.id, again.idempotent_replay), (first, true));
     // Keys are per tenant; no key never matches.
     let theirs = store
-        .create_job(JobId::new(), &other, "", Priority::default(), Some("k1"), 5_000_200)
+        .create_job(
+            JobId::new(),
+            &other,
+            "",
+            Priority::default(),
+            Some("k1"),
+            5_000_200,
+        )
         .await
         .unwrap();
     assert!(!theirs.idempotent_replay && theirs.id != first);
@@ -1198,12 +1222,22 @@ async fn idempotency_key_returns_the_same_job_until_its_upload_fails(store: &dyn
         .await
         .unwrap();
     let retried = store
-        .create_job(JobId::new(), &t, "a.smi", Priority::default(), Some("k1"), 5_000_500)
+        .create_job(
+            JobId::new(),
+            &t,
+            "a.smi",
+            Priority::default(),
+            Some("k1"),
+            5_000_500,
+        )
         .await
         .unwrap();
     assert!(!retried.idempotent_replay && retried.id != first);
     for (tenant, id) in [(&t, retried.id), (&other, theirs.id), (&t, keyless.id)] {
-        store.abort_job(tenant, id, "done", 5_000_600).await.unwrap();
+        store
+            .abort_job(tenant, id, "done", 5_000_600)
+            .await
+            .unwrap();
     }
 }
 
@@ -1221,11 +1255,24 @@ async fn identity_keeps_tenants_keys_audit_and_usage(store: &dyn JobStore) {
         created_at_ms: 6_000_000,
     };
     assert_eq!(ids.create_tenant(&row).await.unwrap(), Some(row.clone()));
-    assert_eq!(ids.create_tenant(&row).await.unwrap(), None, "ids are unique");
+    assert_eq!(
+        ids.create_tenant(&row).await.unwrap(),
+        None,
+        "ids are unique"
+    );
     let mut changed = row.clone();
     changed.max_concurrent_jobs = 5;
-    assert_eq!(ids.update_tenant(&changed).await.unwrap(), Some(changed.clone()));
-    let names: Vec<String> = ids.tenants().await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids.update_tenant(&changed).await.unwrap(),
+        Some(changed.clone())
+    );
+    let names: Vec<String> = ids
+        .tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert!(names.contains(&"acme".to_owned()) && names.contains(&"default".to_owned()));
 
     let key = |id: &str, tenant: &str, role: &str, at: i64| ApiKeyRow {
@@ -1238,25 +1285,52 @@ async fn identity_keeps_tenants_keys_audit_and_usage(store: &dyn JobStore) {
         revoked_at_ms: None,
     };
     // The bootstrap key is stored only while no admin key exists.
-    assert!(ids.store_key(&key("boot1", "default", "admin", 1), true).await.unwrap());
-    assert!(!ids.store_key(&key("boot2", "default", "admin", 2), true).await.unwrap());
-    assert!(ids.store_key(&key("u1", "acme", "user", 3), false).await.unwrap());
-    assert!(ids.store_key(&key("v1", "acme", "viewer", 4), false).await.unwrap());
+    assert!(ids
+        .store_key(&key("boot1", "default", "admin", 1), true)
+        .await
+        .unwrap());
+    assert!(!ids
+        .store_key(&key("boot2", "default", "admin", 2), true)
+        .await
+        .unwrap());
+    assert!(ids
+        .store_key(&key("u1", "acme", "user", 3), false)
+        .await
+        .unwrap());
+    assert!(ids
+        .store_key(&key("v1", "acme", "viewer", 4), false)
+        .await
+        .unwrap());
     assert!(
-        ids.store_key(&key("x1", "nobody", "user", 5), false).await.is_err(),
+        ids.store_key(&key("x1", "nobody", "user", 5), false)
+            .await
+            .is_err(),
         "a key's tenant must exist"
     );
     assert_eq!(ids.key("u1").await.unwrap().unwrap().hash, "hash-of-u1");
-    let listed: Vec<String> = ids.keys("acme").await.unwrap().into_iter().map(|k| k.id).collect();
+    let listed: Vec<String> = ids
+        .keys("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
     assert_eq!(listed, ["v1", "u1"], "newest first");
     let revoked = ids.revoke_key("u1", 7_000).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at_ms, Some(7_000));
     let again = ids.revoke_key("u1", 8_000).await.unwrap().unwrap();
-    assert_eq!(again.revoked_at_ms, Some(7_000), "the first revocation stands");
+    assert_eq!(
+        again.revoked_at_ms,
+        Some(7_000),
+        "the first revocation stands"
+    );
     assert!(ids.revoke_key("nope", 8_000).await.unwrap().is_none());
     // Revoking the only admin key lets a new bootstrap key in.
     ids.revoke_key("boot1", 9_000).await.unwrap();
-    assert!(ids.store_key(&key("boot3", "default", "admin", 10), true).await.unwrap());
+    assert!(ids
+        .store_key(&key("boot3", "default", "admin", 10), true)
+        .await
+        .unwrap());
 
     for (i, tenant) in ["acme", "default", "acme"].into_iter().enumerate() {
         let event = AuditRow {
@@ -1275,7 +1349,11 @@ async fn identity_keeps_tenants_keys_audit_and_usage(store: &dyn JobStore) {
     assert_eq!(targets, ["k2", "k0"], "newest first, one tenant");
     let page = ids.audit_events(None, None, 2).await.unwrap();
     let rest = ids.audit_events(None, Some(page[1].id), 10).await.unwrap();
-    assert_eq!(page.len() + rest.len(), 3, "paging by position sees each once");
+    assert_eq!(
+        page.len() + rest.len(),
+        3,
+        "paging by position sees each once"
+    );
 
     let t = tenant("acme");
     let running = JobId::new();
@@ -1283,13 +1361,19 @@ async fn identity_keeps_tenants_keys_audit_and_usage(store: &dyn JobStore) {
         .create_job(running, &t, "", Priority::default(), None, 6_000_000)
         .await
         .unwrap();
-    store.seal_job(&t, running, 40, &[40], 6_000_100).await.unwrap();
+    store
+        .seal_job(&t, running, 40, &[40], 6_000_100)
+        .await
+        .unwrap();
     let failed = JobId::new();
     store
         .create_job(failed, &t, "", Priority::default(), None, 6_000_200)
         .await
         .unwrap();
-    store.abort_job(&t, failed, "bad file", 6_000_300).await.unwrap();
+    store
+        .abort_job(&t, failed, "bad file", 6_000_300)
+        .await
+        .unwrap();
     let usage = ids.usage(&t, 6_000_000).await.unwrap();
     assert_eq!((usage.active_jobs, usage.molecules_since), (1, 40));
     assert_eq!(ids.usage(&t, 6_000_001).await.unwrap().molecules_since, 0);

@@ -168,7 +168,11 @@ impl IdentityStore {
     /// Stores a key. With `only_if_no_admin`, stores it only when no
     /// unrevoked admin key exists (one statement, so concurrent first
     /// starts store one). Returns whether it was stored.
-    pub async fn store_key(&self, key: &ApiKeyRow, only_if_no_admin: bool) -> Result<bool, StoreError> {
+    pub async fn store_key(
+        &self,
+        key: &ApiKeyRow,
+        only_if_no_admin: bool,
+    ) -> Result<bool, StoreError> {
         let sql = format!(
             "insert into api_key ({KEY_COLUMNS})
              select $1, $2, $3, $4, $5, $6, null

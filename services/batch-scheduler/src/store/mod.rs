@@ -228,8 +228,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// Keeps the W3C `traceparent` of the call that created `job`, handed out
     /// with every lease of its tasks. The first one recorded stays (a replayed
     /// create does not move the job into another trace).
-    async fn record_trace_parent(&self, job: JobId, traceparent: &str)
-        -> Result<(), SchedulerError>;
+    async fn record_trace_parent(
+        &self,
+        job: JobId,
+        traceparent: &str,
+    ) -> Result<(), SchedulerError>;
 
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), SchedulerError>;

@@ -19,8 +19,7 @@ pub(super) const JOB_COLUMNS: &str =
 
 /// Frees an idempotency key ($2) of tenant $1 held by a job whose upload
 /// failed, so a retry of that upload creates a new job.
-pub(super) const FREE_FAILED_IDEMPOTENCY_KEY: &str =
-    "update job set idempotency_key = null
+pub(super) const FREE_FAILED_IDEMPOTENCY_KEY: &str = "update job set idempotency_key = null
      where tenant_id = $1 and idempotency_key = $2 and state = 'failed' and total_chunks = 0";
 
 /// Inserts a job ($1 id, $2 tenant, $3 name, $4 priority, $5 now, $6

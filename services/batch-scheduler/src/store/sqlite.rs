@@ -15,9 +15,9 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::identity::{Db, IdentityStore};
 use super::rows::{
-    insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
-    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, FREE_FAILED_IDEMPOTENCY_KEY, JOB_COLUMNS,
-    LEASE_COLUMNS,
+    insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running,
+    visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS,
+    FREE_FAILED_IDEMPOTENCY_KEY, JOB_COLUMNS, LEASE_COLUMNS,
 };
 use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
 use crate::error::{SchedulerError, StoreError};

@@ -134,6 +134,9 @@ impl Rest {
     ) -> Result<Response, Status> {
         let input = route.rpc.input();
         let (parts, body) = request.into_parts();
+        if let Some(refused) = wrong_media_type(route, &parts.headers) {
+            return Ok(refused);
+        }
         let query = query_pairs(parts.uri.query())?;
         let path_fields = request::from_text_fields(&input, variables, None)?;
         if route.rpc.is_client_streaming() {
@@ -231,6 +234,39 @@ impl Rest {
         let message = frames.single().await?;
         Ok(axum::Json(response_json(route, &message)?).into_response())
     }
+}
+
+/// A 415 when the body's declared type cannot be what the route reads: an
+/// upload is the file itself (a form or JSON wrapping it is refused rather
+/// than parsed as molecules), any other body is JSON. A body without a
+/// Content-Type is read as the route expects.
+fn wrong_media_type(route: &Route, headers: &axum::http::HeaderMap) -> Option<Response> {
+    let declared = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("?");
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let message = if route.rpc.is_client_streaming() {
+        let wrapped = essence.starts_with("multipart/") || essence == "application/json";
+        wrapped.then(|| {
+            format!(
+                "send the file itself as the body (e.g. text/csv, chemical/x-mdl-sdfile, \
+                 application/gzip or application/octet-stream), not {declared}"
+            )
+        })
+    } else {
+        let json = essence == "application/json" || essence.ends_with("+json");
+        (route.body != BodyRule::None && !json).then(|| {
+            format!("the body is JSON: send Content-Type: application/json, not {declared}")
+        })
+    }?;
+    let status = Status::from(Violations::one("Content-Type", message));
+    Some(error::error_response_as(
+        &status,
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    ))
 }
 
 /// The query string as name/value pairs, in order.
