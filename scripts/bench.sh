@@ -188,3 +188,38 @@ if [ "${BENCH_SKIP_SEARCH:-0}" != 1 ]; then
   echo "-- similarity search over MOSES train (fingerprints cached under $TARGET/bench-data)"
   "$TARGET/release/examples/search_bench" --cache-dir "$TARGET/bench-data"
 fi
+
+# ---------------------------------------------------------------------------
+# Structure-activity (BENCH_SKIP_SAR=1 skips it): the mmp analysis (pipeline
+# with the activity column, fragmentation, pairing, activity cliffs) per
+# ChEMBL activity set with the agreement of the cliff flags with
+# MoleculeACE's cliff_mol labels; then MMP fragment + index of all five sets
+# together, and mmpdb's fragment + index of the same standardised SMILES in
+# the same run (scripts/mmp_fixtures.py says how to install mmpdb on
+# Debian's RDKit; MMPDB overrides its path), with the ratio.
+if [ "${BENCH_SKIP_SAR:-0}" != 1 ]; then
+  echo
+  echo "== structure-activity on shared/data/chembl-activity"
+  cargo build --release -q -p molbatch-analytics --example sar_bench
+  sar_data="$(dirname "$0")/../../shared/data/chembl-activity"
+  sar_sets=(CHEMBL214_Ki CHEMBL2047_EC50 CHEMBL237_EC50 CHEMBL1862_Ki CHEMBL4203_Ki)
+  sar_files=()
+  for set in "${sar_sets[@]}"; do sar_files+=("$sar_data/$set.csv"); done
+  sar_out=$("$TARGET/release/examples/sar_bench" --smi="$work/sar_all.smi" "${sar_files[@]}" \
+    2>&1 | tee /dev/stderr)
+  mmpdb="${MMPDB:-/root/.cache/molbatch/mmpdb-venv/bin/mmpdb}"
+  if [ -x "$mmpdb" ]; then
+    start=$(date +%s.%N)
+    "$mmpdb" fragment "$work/sar_all.smi" -o "$work/sar_all.fragdb" --num-cuts 3 \
+      --max-heavies none --max-rotatable-bonds 1000 --salt-remover '<none>' -j "$(nproc)" \
+      > /dev/null 2>&1
+    "$mmpdb" index "$work/sar_all.fragdb" --out csv -o "$work/sar_all.pairs.csv" \
+      --max-variable-heavies 10 > /dev/null 2>&1
+    mmpdb_s=$(echo "$(date +%s.%N) - $start" | bc)
+    ours_s=$(echo "$sar_out" | sed -n 's/.*MMP fragment+index \([0-9.]*\) s.*/\1/p')
+    echo "mmpdb fragment+index of the same molecules: ${mmpdb_s} s ($(wc -l < "$work/sar_all.pairs.csv") pair rows)"
+    echo "mmpdb / molbatch: $(echo "scale=1; $mmpdb_s / $ours_s" | bc)x"
+  else
+    echo "mmpdb not installed at $mmpdb: MMP comparison skipped"
+  fi
+fi
