@@ -17,7 +17,7 @@ use crate::jobs::{FailOutcome, JobRecord, RetryPolicy};
 use crate::store::JobStore;
 
 /// Longest long-poll a worker may ask for.
-const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
 /// How often a long-poll looks again for expired leases and passed backoffs,
 /// which no event announces.
 const LEASE_POLL: Duration = Duration::from_millis(200);
@@ -370,6 +370,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             wait_ms,
         } = request.into_inner();
         let max = max_tasks.clamp(1, 64);
+        // Once per call, not per look: an idle worker long-polling is alive
+        // (molbatch_workers_active), though it holds no lease.
+        if !worker_id.is_empty() {
+            self.store.record_worker(&worker_id, now_ms()).await?;
+        }
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(u64::from(wait_ms)).min(MAX_LEASE_WAIT);
         loop {

@@ -15,6 +15,10 @@
 //!   batch; retention expires jobs that ended longer ago than
 //!   [`Config::retention_secs`] and asks storage to delete their data. On
 //!   Postgres each pass runs under an advisory lock, so replicas take turns.
+//!   The gauges the alerts read are set from the shared store on every
+//!   replica: queue depth, active workers (holding a lease or having asked
+//!   for one in the last minute) and stuck jobs (running, unchanged for ten
+//!   minutes).
 
 pub mod analyses;
 pub mod config;
@@ -47,6 +51,15 @@ pub use config::Config;
 const PASS_INTERVAL: Duration = Duration::from_secs(1);
 /// Jobs expired or purged per pass at most.
 const RETENTION_BATCH: u32 = 100;
+/// A worker counts in `molbatch_workers_active` while it holds an unexpired
+/// lease or has asked for leases this recently: two of the longest
+/// long-polls, so an idle worker between two polls is never missed.
+const WORKER_SEEN_WINDOW: Duration = Duration::from_secs(2 * grpc::MAX_LEASE_WAIT.as_secs());
+/// A running job counts in `molbatch_jobs_stuck` once nothing moved it
+/// (no lease of a queued job, no chunk completed or split) for this long.
+/// A chunk of the default 1,000 molecules takes seconds; the Helm chart's
+/// `stuckJobsFor` alert delay comes on top.
+const STALLED_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +222,7 @@ async fn background_passes(
         reap_exhausted_leases(&api).await;
         expire_ended_jobs(&api).await;
         report_queue_depth(&api, &mut reported).await;
+        report_activity(&api, grpc::now_ms()).await;
         if let Some(storage) = &mut storage {
             purge_expired_jobs(&api, storage).await;
         }
@@ -237,6 +251,39 @@ async fn report_queue_depth(api: &grpc::SchedulerApi, reported: &mut HashSet<Que
         family.get_or_create(gone).set(0);
     }
     *reported = now;
+}
+
+/// Sets `molbatch_workers_active` and `molbatch_jobs_stuck` from the store,
+/// which every replica shares, so each replica exports the same values. A
+/// failed read leaves the gauges as they were.
+async fn report_activity(api: &grpc::SchedulerApi, now: i64) {
+    let metrics = molbatch_telemetry::metrics::get();
+    let window = WORKER_SEEN_WINDOW.as_millis() as i64;
+    match api.store().active_workers(now - window, now).await {
+        Ok(workers) => {
+            metrics.workers_active.set(workers.len() as i64);
+        }
+        Err(e) => tracing::debug!(error = %e, "active workers not read"),
+    }
+    match api
+        .store()
+        .stalled_jobs(now - STALLED_AFTER.as_millis() as i64)
+        .await
+    {
+        Ok(jobs) => {
+            let was = metrics.jobs_stuck.set(jobs.len() as i64);
+            if jobs.len() as i64 > was {
+                for job in &jobs {
+                    tracing::warn!(
+                        job_id = %job,
+                        stalled_secs = STALLED_AFTER.as_secs(),
+                        "running job made no progress"
+                    );
+                }
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "stalled jobs not read"),
+    }
 }
 
 /// Marks jobs that ended more than the retention period ago expired; from

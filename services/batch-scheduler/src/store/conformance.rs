@@ -56,6 +56,8 @@ pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
     drain_analyses(store).await;
     identity_keeps_tenants_keys_audit_and_usage(store).await;
     drain_analyses(store).await;
+    workers_and_stalled_jobs_feed_the_alert_gauges(store).await;
+    drain_analyses(store).await;
     // Last: it expires every job that ended before it.
     ended_jobs_expire_after_the_retention_period_and_are_purged_once(store).await;
 }
@@ -271,6 +273,85 @@ async fn ended_jobs_expire_after_the_retention_period_and_are_purged_once(store:
         .cancel_job(&t, running, 5_000_400 + RETENTION)
         .await
         .unwrap();
+}
+
+/// `molbatch_workers_active`: workers that asked for leases within the
+/// window or hold an unexpired lease, each once; `molbatch_jobs_stuck`:
+/// running jobs unchanged since the threshold.
+async fn workers_and_stalled_jobs_feed_the_alert_gauges(store: &dyn JobStore) {
+    const T: i64 = 5_000_000;
+    const WINDOW: i64 = 60_000;
+    let active = |now: i64| async move { store.active_workers(now - WINDOW, now).await.unwrap() };
+    let stalled = |before: i64| async move { store.stalled_jobs(before).await.unwrap() };
+    let t = tenant("activity");
+    let id = JobId::new();
+    store
+        .create_job(id, &t, "", Priority::default(), None, T)
+        .await
+        .unwrap();
+    store.seal_job(&t, id, 2, &[1, 1], T).await.unwrap();
+    assert!(
+        !stalled(DRAIN_AT).await.contains(&id),
+        "queued is not stuck"
+    );
+
+    store.record_worker("idle-7", T).await.unwrap();
+    // A late, older sighting does not move a worker back in time.
+    store.record_worker("idle-7", T - 10).await.unwrap();
+    store.record_worker("busy-7", T).await.unwrap();
+    let lease = store
+        .lease_tasks("busy-7", 1, TTL, &POLICY, T)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((lease.job_id, lease.chunk_index), (id, 0));
+
+    let workers = active(T + 1).await;
+    assert!(workers.contains(&"idle-7".to_owned()), "{workers:?}");
+    assert_eq!(
+        workers.iter().filter(|w| *w == "busy-7").count(),
+        1,
+        "seen and holding a lease counts once: {workers:?}"
+    );
+    assert!(workers.windows(2).all(|w| w[0] < w[1]), "{workers:?}");
+    // The idle worker's sighting ages out at the window's end; the busy one
+    // stays while it holds its (renewed) lease, though it asked no more.
+    assert!(store
+        .renew_lease(lease.task_id, &lease.lease_id, 2 * WINDOW, T + 1_000)
+        .await
+        .unwrap());
+    let workers = active(T + WINDOW).await;
+    assert!(workers.contains(&"idle-7".to_owned()), "{workers:?}");
+    let workers = active(T + WINDOW + 1).await;
+    assert!(!workers.contains(&"idle-7".to_owned()), "{workers:?}");
+    assert!(workers.contains(&"busy-7".to_owned()), "{workers:?}");
+    // Aged-out sightings are forgotten, not merely filtered.
+    assert!(!active(T + 1).await.contains(&"idle-7".to_owned()));
+
+    // Running since the lease at T: stuck for any threshold after T.
+    assert!(!stalled(T).await.contains(&id));
+    assert!(stalled(T + 1).await.contains(&id));
+    // A completed chunk is progress.
+    store
+        .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, T + 5_000)
+        .await
+        .unwrap();
+    assert!(!stalled(T + 1).await.contains(&id));
+    assert!(stalled(T + 5_001).await.contains(&id));
+    // Done with its lease and not seen since: the busy worker ages out too.
+    assert!(!active(T + 2 * WINDOW).await.contains(&"busy-7".to_owned()));
+
+    let last = store
+        .lease_tasks("busy-7", 1, TTL, &POLICY, T + 6_000)
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .complete_task(last.task_id, &last.lease_id, 1, 0, None, T + 7_000)
+        .await
+        .unwrap();
+    assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Completed);
+    assert!(!stalled(DRAIN_AT).await.contains(&id), "ended is not stuck");
 }
 
 async fn sealing_queues_every_chunk(store: &dyn JobStore) {

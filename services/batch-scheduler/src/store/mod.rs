@@ -59,6 +59,20 @@ const QUEUE_DEPTH_SQL: &str = "select j.tenant_id, j.priority,
       and (j.state in ('queued', 'running') or (t.analysis_type is not null and j.state = 'completed'))
     group by 1, 2, 3 order by 1, 2, 3";
 
+/// [`JobStore::stalled_jobs`], the same SQL on both backends (one parameter).
+const STALLED_JOBS_SQL: &str = "select id from job
+    where state = 'running' and updated_at_ms < $1
+    order by updated_at_ms, id";
+
+/// [`JobStore::active_workers`] after the forgetting, the same SQL on both
+/// backends: `$1` seen since, `$2` now. Lease holders come from the partial
+/// index `task_leased`.
+const ACTIVE_WORKERS_SQL: &str = "select id from worker where seen_at_ms >= $1
+    union
+    select worker_id from task
+    where state = 'leased' and lease_deadline_ms > $2 and worker_id is not null and worker_id <> ''
+    order by 1";
+
 impl AnalysisRecord {
     /// Pending or computing: a task of it is queued or leased.
     pub fn is_running(&self) -> bool {
@@ -247,6 +261,25 @@ pub trait JobStore: Send + Sync + 'static {
     /// queued tasks of unfinished jobs and of analysis tasks, for the
     /// queue-depth metric the workers are scaled on.
     async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError>;
+
+    /// Records that `worker_id` asked for leases at `now` (every LeaseTasks
+    /// call, answered or not).
+    async fn record_worker(&self, worker_id: &str, now: i64) -> Result<(), SchedulerError>;
+
+    /// The workers alive for the `molbatch_workers_active` gauge, sorted:
+    /// those that asked for leases at or after `seen_since_ms`, and those
+    /// holding a lease whose deadline is after `now`. Forgets the workers
+    /// last seen before `seen_since_ms`.
+    async fn active_workers(
+        &self,
+        seen_since_ms: i64,
+        now: i64,
+    ) -> Result<Vec<String>, SchedulerError>;
+
+    /// Running jobs that last changed (were leased, or completed or split a
+    /// chunk) before `stalled_before_ms`, least recently changed first: the
+    /// `molbatch_jobs_stuck` gauge.
+    async fn stalled_jobs(&self, stalled_before_ms: i64) -> Result<Vec<JobId>, SchedulerError>;
 
     /// A job's analyses.
     async fn analyses(

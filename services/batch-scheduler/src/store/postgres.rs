@@ -21,7 +21,9 @@ use super::rows::{
     visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS,
     FREE_FAILED_IDEMPOTENCY_KEY, JOB_COLUMNS, LEASE_COLUMNS,
 };
-use super::{AnalysisRecord, JobStore, QueueDepth, QUEUE_DEPTH_SQL};
+use super::{
+    AnalysisRecord, JobStore, QueueDepth, ACTIVE_WORKERS_SQL, QUEUE_DEPTH_SQL, STALLED_JOBS_SQL,
+};
 use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{
     record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
@@ -934,6 +936,46 @@ impl JobStore for PgJobStore {
         Ok(sqlx::query_as(QUEUE_DEPTH_SQL)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    async fn record_worker(&self, worker_id: &str, now: i64) -> Result<(), SchedulerError> {
+        sqlx::query(
+            "insert into worker (id, seen_at_ms) values ($1, $2)
+             on conflict (id) do update set seen_at_ms = greatest(worker.seen_at_ms, excluded.seen_at_ms)",
+        )
+        .bind(worker_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn active_workers(
+        &self,
+        seen_since_ms: i64,
+        now: i64,
+    ) -> Result<Vec<String>, SchedulerError> {
+        sqlx::query("delete from worker where seen_at_ms < $1")
+            .bind(seen_since_ms)
+            .execute(&self.pool)
+            .await?;
+        let workers: Vec<(String,)> = sqlx::query_as(ACTIVE_WORKERS_SQL)
+            .bind(seen_since_ms)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(workers.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn stalled_jobs(&self, stalled_before_ms: i64) -> Result<Vec<JobId>, SchedulerError> {
+        let ids: Vec<(String,)> = sqlx::query_as(STALLED_JOBS_SQL)
+            .bind(stalled_before_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids
+            .into_iter()
+            .map(|(id,)| parse_job_id(&id))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn analyses(
