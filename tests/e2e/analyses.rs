@@ -271,7 +271,8 @@ async fn analyses_run_on_request_with_parameters() {
         })
         .await
         .unwrap_err();
-    assert_eq!(never.code(), Code::InvalidArgument, "{never:?}");
+    assert_eq!(never.code(), Code::NotFound, "{never:?}");
+    assert!(never.message().contains("has not been run"), "{never:?}");
     mb.stop().await;
 }
 
