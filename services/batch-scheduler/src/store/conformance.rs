@@ -58,6 +58,8 @@ pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
     drain_analyses(store).await;
     workers_and_stalled_jobs_feed_the_alert_gauges(store).await;
     drain_analyses(store).await;
+    leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one(store).await;
+    drain_analyses(store).await;
     // Last: it expires every job that ended before it.
     ended_jobs_expire_after_the_retention_period_and_are_purged_once(store).await;
 }
@@ -352,6 +354,102 @@ async fn workers_and_stalled_jobs_feed_the_alert_gauges(store: &dyn JobStore) {
         .unwrap();
     assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Completed);
     assert!(!stalled(DRAIN_AT).await.contains(&id), "ended is not stuck");
+}
+
+/// Migration 0006: a lease hands out the traceparent recorded first for its
+/// job (empty when none was), and `previous_lease_expired` is true only for
+/// a lease that took over an expired one (molbatch_lease_expiries_total).
+async fn leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one(
+    store: &dyn JobStore,
+) {
+    const T: i64 = 6_000_000;
+    const FIRST: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const REPLAYED: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let t = tenant("trace");
+    let traced = JobId::new();
+    let untraced = JobId::new();
+    for id in [traced, untraced] {
+        store
+            .create_job(id, &t, "", Priority::default(), None, T)
+            .await
+            .unwrap();
+    }
+    store.record_trace_parent(traced, FIRST).await.unwrap();
+    // A replayed create does not move the job into another trace.
+    store.record_trace_parent(traced, REPLAYED).await.unwrap();
+    store.seal_job(&t, traced, 2, &[1, 1], T).await.unwrap();
+    store.seal_job(&t, untraced, 1, &[1], T).await.unwrap();
+
+    let leases = store.lease_tasks("w", 10, TTL, &POLICY, T).await.unwrap();
+    let seen: Vec<_> = leases
+        .iter()
+        .map(|l| {
+            (
+                l.job_id,
+                l.chunk_index,
+                l.trace_parent.as_str(),
+                l.previous_lease_expired,
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (traced, 0, FIRST, false),
+        (traced, 1, FIRST, false),
+        (untraced, 0, "", false),
+    ];
+    want.sort_by_key(|(job, chunk, _, _)| (*job, *chunk));
+    assert_eq!(seen, want);
+
+    // Chunk 0 of the traced job: its worker dies, the lease expires and is
+    // taken over. Chunk 1 fails and comes back through the queue: not an
+    // expiry. The untraced job's chunk is completed.
+    let by = |job: JobId, chunk: u32| {
+        leases
+            .iter()
+            .find(|l| (l.job_id, l.chunk_index) == (job, chunk))
+            .unwrap()
+            .clone()
+    };
+    let (died, failed, done) = (by(traced, 0), by(traced, 1), by(untraced, 0));
+    store
+        .complete_task(done.task_id, &done.lease_id, 1, 0, None, T + 1)
+        .await
+        .unwrap();
+    store
+        .fail_task(
+            failed.task_id,
+            &failed.lease_id,
+            "worker error",
+            true,
+            &POLICY,
+            T + 1,
+        )
+        .await
+        .unwrap();
+    let at = (T + TTL + POLICY.backoff_ms(1)).max(T + 1 + POLICY.backoff_ms(1));
+    let again = store.lease_tasks("w2", 10, TTL, &POLICY, at).await.unwrap();
+    let again: Vec<_> = again
+        .iter()
+        .filter(|l| l.job_id == traced)
+        .map(|l| {
+            (
+                l.chunk_index,
+                l.attempt,
+                l.trace_parent.as_str(),
+                l.previous_lease_expired,
+            )
+        })
+        .collect();
+    assert_eq!(again, vec![(0, 2, FIRST, true), (1, 2, FIRST, false)]);
+    // The dead worker's lease is gone.
+    assert!(!store
+        .renew_lease(died.task_id, &died.lease_id, TTL, at)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.job(&t, untraced).await.unwrap().state,
+        JobState::Completed
+    );
 }
 
 async fn sealing_queues_every_chunk(store: &dyn JobStore) {
