@@ -241,8 +241,9 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    mmp_fragment, mmp_reduction, molblock_2d, new_context, process, query_fingerprint, scaffolds, silence_rdkit_logs,
-    stereo_insensitive_smiles, svg, Context, InputKind, RawRecord, ScaffoldRecord, Status,
+    mmp_fragment, mmp_reduction, molblock_2d, new_context, process, query_fingerprint, scaffolds,
+    silence_rdkit_logs, stereo_insensitive_smiles, svg, Context, InputKind, RawRecord,
+    ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
