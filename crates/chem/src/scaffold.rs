@@ -140,6 +140,27 @@ pub fn scaffolds_batch<S: AsRef<str> + Sync>(smiles: &[S]) -> Vec<Scaffolds> {
 
 /// One bridge call; a parse failure or an exception becomes the error of
 /// both scaffolds.
+/// The graph framework of `smiles`: `MakeScaffoldGeneric` applied to the whole molecule
+/// (every atom carbon, every bond single, side chains kept), or its Murcko scaffold when that
+/// does not sanitise. It is what MoleculeACE's activity-cliff "scaffold similarity"
+/// fingerprints (van Tilborg et al. 2022), not the generic *scaffold* of [`generic`].
+///
+/// ```
+/// use molbatch_chem::scaffold::graph_framework;
+/// assert_eq!(graph_framework("Clc1ccccc1O")?, "CC1CCCCC1C");
+/// # Ok::<(), molbatch_chem::ChemError>(())
+/// ```
+pub fn graph_framework(smiles: &str) -> Result<String, ChemError> {
+    ffi::non_empty(smiles)?;
+    let record = ffi::graph_framework(smiles).map_err(|e| ChemError::Scaffold {
+        smiles: smiles.to_owned(),
+        kind: ScaffoldKind::Generic,
+        message: e.what().to_owned(),
+    })?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(record.text)
+}
+
 fn compute(smiles: &str, generic: bool) -> Result<ffi::ScaffoldRecord, ChemError> {
     ffi::non_empty(smiles)?;
     let record = ffi::scaffolds(smiles, generic).map_err(|e| ChemError::Scaffold {

@@ -162,6 +162,10 @@ pub struct MmpParams {
     /// Bits of the Morgan fingerprints cliffs compare: 1024 (MoleculeACE's
     /// definition, default) or 2048.
     pub cliff_bits: u32,
+    /// Also count matched pairs that no similarity reaches as cliffs
+    /// (default false: MoleculeACE's definition, whose labels such pairs
+    /// would contradict on about one molecule in five).
+    pub cliff_matched_pairs: bool,
 }
 
 impl Default for MmpParams {
@@ -175,12 +179,13 @@ impl Default for MmpParams {
             cliff_similarity: 0.9,
             cliff_fold: 10.0,
             cliff_bits: 1024,
+            cliff_matched_pairs: false,
         }
     }
 }
 
 /// The names `mmp` takes.
-const MMP_PARAMS: [&str; 8] = [
+const MMP_PARAMS: [&str; 9] = [
     "max_cuts",
     "max_variable_heavies",
     "max_variable_ratio",
@@ -189,6 +194,7 @@ const MMP_PARAMS: [&str; 8] = [
     "cliff_similarity",
     "cliff_fold",
     "cliff_bits",
+    "cliff_matched_pairs",
 ];
 
 fn parse_mmp(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> MmpParams {
@@ -244,6 +250,14 @@ fn parse_mmp(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> MmpPar
         Some("true") => p.smallest_transformation_only = true,
         Some(other) => v.field(
             "params.smallest_transformation_only",
+            format!("{other:?} is not true or false"),
+        ),
+    }
+    match get("cliff_matched_pairs").as_deref() {
+        None | Some("" | "false") => {}
+        Some("true") => p.cliff_matched_pairs = true,
+        Some(other) => v.field(
+            "params.cliff_matched_pairs",
             format!("{other:?} is not true or false"),
         ),
     }

@@ -61,6 +61,19 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .filter(|m| m.cliff == labels[m.index as usize])
             .count();
+        // The same flags with matched-pair cliffs added (`cliff_matched_pairs=true`).
+        let with_mmp = mmp(
+            &valid,
+            &MmpParams {
+                cliff_matched_pairs: true,
+                ..MmpParams::default()
+            },
+        )?;
+        let agree_mmp = with_mmp
+            .cliff_molecules
+            .iter()
+            .filter(|m| m.cliff == labels[m.index as usize])
+            .count();
         let name = std::path::Path::new(&path)
             .file_stem()
             .unwrap()
@@ -73,6 +86,12 @@ fn main() -> anyhow::Result<()> {
             agree,
             result.cliff_molecules.len(),
             100.0 * agree as f64 / result.cliff_molecules.len().max(1) as f64
+        );
+        println!(
+            "  labelled cliff molecules {}, flagged {}; with cliff_matched_pairs=true agreement {:.2}%",
+            labels.iter().filter(|l| **l).count(),
+            result.cliff_molecules.iter().filter(|m| m.cliff).count(),
+            100.0 * agree_mmp as f64 / with_mmp.cliff_molecules.len().max(1) as f64
         );
     }
     if let Some(out) = smi_out {

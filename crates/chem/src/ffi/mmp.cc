@@ -187,10 +187,58 @@ void keep_bond_directions(const RDKit::ROMol &mol, const std::vector<unsigned in
   }
 }
 
+// Whether cutting `bonds` (two or three) leaves one piece touching every cut
+// and one piece per cut touching only it: decided on the molecule's graph,
+// before fragmentOnBonds copies the molecule, because most combinations of
+// three cuts fail it.
+bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds) {
+  const unsigned int atoms = mol.getNumAtoms();
+  std::vector<unsigned int> parent(atoms);
+  for (unsigned int i = 0; i < atoms; ++i) {
+    parent[i] = i;
+  }
+  auto find = [&](unsigned int x) {
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  for (const RDKit::Bond *bond : mol.bonds()) {
+    if (std::find(bonds.begin(), bonds.end(), bond->getIdx()) != bonds.end()) {
+      continue;
+    }
+    parent[find(bond->getBeginAtomIdx())] = find(bond->getEndAtomIdx());
+  }
+  std::vector<unsigned int> touching(atoms, 0);
+  for (unsigned int b : bonds) {
+    const RDKit::Bond *bond = mol.getBondWithIdx(b);
+    ++touching[find(bond->getBeginAtomIdx())];
+    ++touching[find(bond->getEndAtomIdx())];
+  }
+  size_t centres = 0, ends = 0;
+  for (unsigned int i = 0; i < atoms; ++i) {
+    if (find(i) != i || touching[i] == 0) {
+      continue;
+    }
+    if (touching[i] == bonds.size()) {
+      ++centres;
+    } else if (touching[i] == 1) {
+      ++ends;
+    } else {
+      return false;
+    }
+  }
+  return centres == 1 && ends == bonds.size();
+}
+
 // One combination of cut bonds.
 void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds, RawFragments &out,
          std::set<std::pair<std::string, std::string>> &seen) {
   const size_t n = bonds.size();
+  if (n > 1 && !is_core_split(mol, bonds)) {
+    return;
+  }
   std::vector<std::pair<unsigned int, unsigned int>> labels;
   for (size_t c = 0; c < n; ++c) {
     labels.emplace_back(c + 1, c + 1);

@@ -231,6 +231,8 @@ mod bridge {
 
         /// The canonical SMILES with all stereochemistry removed.
         fn stereo_insensitive_smiles(smiles: &str) -> Result<TextRecord>;
+        /// `MakeScaffoldGeneric` of the whole molecule.
+        fn graph_framework(smiles: &str) -> Result<TextRecord>;
 
         include!("molbatch-chem/src/ffi/mmp.h");
         /// Hussain–Rea fragmentation with up to `max_cuts` cuts.
@@ -241,9 +243,9 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    mmp_fragment, mmp_reduction, molblock_2d, new_context, process, query_fingerprint, scaffolds,
-    silence_rdkit_logs, stereo_insensitive_smiles, svg, Context, InputKind, RawRecord,
-    ScaffoldRecord, Status,
+    graph_framework, mmp_fragment, mmp_reduction, molblock_2d, new_context, process,
+    query_fingerprint, scaffolds, silence_rdkit_logs, stereo_insensitive_smiles, svg, Context,
+    InputKind, RawRecord, ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.

@@ -88,6 +88,24 @@ ScaffoldRecord scaffolds(rust::Str smiles, bool generic) {
   return out;
 }
 
+TextRecord graph_framework(rust::Str smiles) {
+  TextRecord out{};
+  out.status = Status::Ok;
+  std::unique_ptr<RDKit::RWMol> mol =
+      parse_input(InputKind::Smiles, std::string(smiles), out.status,
+                  out.message);
+  if (!mol) {
+    return out;
+  }
+  try {
+    out.text = rust::String::lossy(RDKit::MolToSmiles(*make_scaffold_generic(*mol)));
+  } catch (const std::exception &) {
+    // MoleculeACE's fallback when the all-carbon graph does not sanitise.
+    out.text = rust::String::lossy(RDKit::MolToSmiles(*scaffold_for_mol(*mol)));
+  }
+  return out;
+}
+
 TextRecord stereo_insensitive_smiles(rust::Str smiles) {
   TextRecord out{};
   out.status = Status::Ok;

@@ -21,6 +21,11 @@ struct TextRecord;
 // alone is reported in the record, any other RDKit exception propagates.
 ScaffoldRecord scaffolds(rust::Str smiles, bool generic);
 
+// Chem.MolToSmiles(MakeScaffoldGeneric(mol)) of the whole molecule (its
+// graph framework, MoleculeACE's "scaffold"), or of GetScaffoldForMol(mol)
+// when the all-carbon form does not sanitise.
+TextRecord graph_framework(rust::Str smiles);
+
 // Chem.RemoveStereochemistry(mol), then Chem.MolToSmiles(mol).
 TextRecord stereo_insensitive_smiles(rust::Str smiles);
 
