@@ -14,5 +14,6 @@ mod cli;
 mod metrics;
 mod production;
 mod rest;
+mod sar;
 mod support;
 mod traces;
