@@ -53,6 +53,10 @@ pub struct FragmentOptions {
     pub cut_smarts: String,
     /// At most this many cuts (1 to 3).
     pub max_cuts: u32,
+    /// Leave out splits whose variable part has more heavy atoms (`None`: keep all). The
+    /// pairing filters on the same bound; giving it here spares writing parts it would drop,
+    /// which on large molecules (peptides) is nearly all the work.
+    pub max_variable_heavies: Option<u32>,
 }
 
 impl Default for FragmentOptions {
@@ -60,6 +64,7 @@ impl Default for FragmentOptions {
         Self {
             cut_smarts: DEFAULT_CUT_SMARTS.to_owned(),
             max_cuts: 3,
+            max_variable_heavies: None,
         }
     }
 }
@@ -85,8 +90,13 @@ fn rejected(smiles: &str, status: ffi::Status, message: String) -> ChemError {
 /// ```
 pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, ChemError> {
     ffi::non_empty(smiles)?;
-    let raw = ffi::mmp_fragment(smiles, &options.cut_smarts, options.max_cuts.clamp(1, 3))
-        .map_err(|e| rejected(smiles, ffi::Status::Internal, e.what().to_owned()))?;
+    let raw = ffi::mmp_fragment(
+        smiles,
+        &options.cut_smarts,
+        options.max_cuts.clamp(1, 3),
+        options.max_variable_heavies.unwrap_or(u32::MAX),
+    )
+    .map_err(|e| rejected(smiles, ffi::Status::Internal, e.what().to_owned()))?;
     if raw.status != ffi::Status::Ok {
         return Err(rejected(smiles, raw.status, raw.message));
     }

@@ -33,7 +33,10 @@ fn input() -> Vec<(u32, String)> {
 fn pairs(options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
     let input = input();
     let molecules: Vec<(u32, &str)> = input.iter().map(|(m, s)| (*m, s.as_str())).collect();
-    let cut = FragmentOptions::default();
+    let cut = FragmentOptions {
+        max_variable_heavies: Some(options.max_variable_heavies),
+        ..FragmentOptions::default()
+    };
     let index = index_molecules(&molecules, options, |smiles| {
         let f = fragment(smiles, &cut).ok()?;
         let fragments = f

@@ -42,6 +42,7 @@ pub fn matched_pairs(
 ) -> (Vec<Pair>, MmpStrings, u64) {
     let options = FragmentOptions {
         max_cuts: params.max_cuts,
+        max_variable_heavies: Some(params.max_variable_heavies),
         ..FragmentOptions::default()
     };
     let index = index_molecules(

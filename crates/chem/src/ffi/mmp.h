@@ -16,10 +16,12 @@ struct RawFragments;
 struct RawReduction;
 
 // Hussain–Rea fragmentation of one SMILES on the bonds `cut_smarts`
-// matches, with 1 to `max_cuts` cuts, as mmpdb 3's `fragment` defines it;
-// constant and variable parts are written with canonical, symmetry-aware
-// attachment labels (see mmp.cc).
-RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_cuts);
+// matches, with 1 to `max_cuts` cuts, as mmpdb 3's `fragment` defines it,
+// leaving out splits whose variable part has more than
+// `max_variable_heavies` heavy atoms; constant and variable parts are written
+// with canonical, symmetry-aware attachment labels (see mmp.cc).
+RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_cuts,
+                          uint32_t max_variable_heavies);
 
 // The single-cut pieces of a labelled variable part that mmpdb's
 // --smallest-transformation-only compares (attachment points masked as Ne,

@@ -235,8 +235,14 @@ mod bridge {
         fn graph_framework(smiles: &str) -> Result<TextRecord>;
 
         include!("molbatch-chem/src/ffi/mmp.h");
-        /// Hussain–Rea fragmentation with up to `max_cuts` cuts.
-        fn mmp_fragment(smiles: &str, cut_smarts: &str, max_cuts: u32) -> Result<RawFragments>;
+        /// Hussain–Rea fragmentation with up to `max_cuts` cuts and variable
+        /// parts of at most `max_variable_heavies` heavy atoms.
+        fn mmp_fragment(
+            smiles: &str,
+            cut_smarts: &str,
+            max_cuts: u32,
+            max_variable_heavies: u32,
+        ) -> Result<RawFragments>;
         /// The single-cut pieces of a labelled variable part.
         fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
     }
