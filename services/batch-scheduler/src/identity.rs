@@ -8,6 +8,7 @@ use molbatch_proto::{internal as ipb, v1 as pb, TenantId, Violations};
 use tonic::{Request, Response, Status};
 
 use crate::error::{SchedulerError, StoreError};
+use crate::grpc::now_ms;
 use crate::jobs::timestamp;
 use crate::store::{ApiKeyRow, AuditRow, IdentityStore, TenantRow};
 
@@ -26,12 +27,6 @@ impl IdentityApi {
     pub fn new(store: IdentityStore) -> Self {
         Self { store }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn failed(e: StoreError) -> Status {
