@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "molbatch/v1/molbatch.proto",
         "molbatch/v1/sar.proto",
+        "molbatch/v1/export.proto",
         "molbatch/v1/admin.proto",
         "molbatch/internal/v1/scheduler.proto",
         "molbatch/internal/v1/identity.proto",
@@ -15,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "molbatch/internal/v1/analytics.proto",
         "google/api/http.proto",
         "google/api/annotations.proto",
+        "google/api/httpbody.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

@@ -9,10 +9,11 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use molbatch_client::Client;
+use molbatch_proto::export::ExportFormat;
 use molbatch_proto::v1 as pb;
 
 use crate::embedded::{Embedded, ServeOptions};
-use crate::output::{job_line, state_name, write_jsonl, CsvResults, OutputError, SdfResults};
+use crate::output::{job_line, state_name, OutputError, ResultsWriter};
 use crate::tables;
 
 /// Exit code of `submit --wait` and `watch` when the job ended but did not
@@ -77,6 +78,9 @@ pub enum Command {
     },
     /// Write every per-molecule result of a job, in input order.
     Results(ResultsArgs),
+    /// Export a completed job's results as one file through the export
+    /// resource: create the export, wait for it, download it.
+    Export(ExportArgs),
     /// Show a job's analyses, one of them with its result, or start one.
     Analytics(AnalyticsArgs),
     /// Search a completed job's molecules by similarity (Tanimoto, Morgan
@@ -157,6 +161,10 @@ pub struct ServeArgs {
     /// answers "expired" and its data is deleted.
     #[arg(long, env = "MOLBATCH_RETENTION_SECS", default_value_t = 86_400)]
     pub retention_secs: u64,
+    /// How long a finished export can be downloaded, in seconds; then it
+    /// answers "expired" and its file is deleted.
+    #[arg(long, env = "MOLBATCH_EXPORT_TTL_SECS", default_value_t = 3_600)]
+    pub export_ttl_secs: u64,
 }
 
 /// Input file formats on the command line.
@@ -221,6 +229,16 @@ pub enum ResultsFormat {
     Sdf,
 }
 
+impl From<ResultsFormat> for ExportFormat {
+    fn from(format: ResultsFormat) -> Self {
+        match format {
+            ResultsFormat::Csv => Self::Csv,
+            ResultsFormat::Jsonl => Self::Jsonl,
+            ResultsFormat::Sdf => Self::Sdf,
+        }
+    }
+}
+
 /// `molbatch results`.
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
@@ -229,6 +247,38 @@ pub struct ResultsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ResultsFormat::Csv)]
     pub format: ResultsFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long)]
+    pub output_file: Option<PathBuf>,
+    /// Keep only `valid`, `invalid` or `pains` results.
+    #[arg(long, default_value = "")]
+    pub filter: String,
+    /// Include Morgan fingerprints (on-bit indices).
+    #[arg(long)]
+    pub fingerprints: bool,
+}
+
+/// Export file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFileFormat {
+    /// CSV with the contract's column names.
+    Csv,
+    /// SD file, as `results --format sdf`.
+    Sdf,
+    /// One JSON array of results (proto3 JSON).
+    Json,
+    /// One proto3 JSON result per line.
+    Jsonl,
+}
+
+/// `molbatch export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The job id.
+    pub job: String,
+    /// File format.
+    #[arg(long, value_enum)]
+    pub format: ExportFileFormat,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long)]
     pub output_file: Option<PathBuf>,
@@ -286,6 +336,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Results(args) => results(&mut connect().await?, args).await,
+        Command::Export(args) => export(&mut connect().await?, args, output).await,
         Command::Analytics(args) => analytics(&mut connect().await?, args, output).await,
         Command::Search(args) => search(&mut connect().await?, args, output).await,
         Command::Admin(command) => {
@@ -327,6 +378,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         postgres,
         redis,
         retention_secs,
+        export_ttl_secs,
     } = args;
     let backend = match (&postgres, &redis) {
         (None, None) => "embedded storage".to_owned(),
@@ -341,6 +393,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         postgres,
         redis,
         retention: std::time::Duration::from_secs(retention_secs),
+        export_ttl: std::time::Duration::from_secs(export_ttl_secs),
     };
     let embedded = Embedded::start(&options).await?;
     let place = match &options.postgres {
@@ -496,40 +549,77 @@ async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitC
         filter,
         fingerprints,
     } = args;
-    let out: Box<dyn Write + Send> = match &output_file {
+    let out = output_writer(output_file.as_deref())?;
+    let mut writer = ResultsWriter::new(format.into(), out, fingerprints);
+    // Depicting an SD page runs RDKit for up to a second; let the runtime
+    // move the connection's tasks to another worker meanwhile.
+    write_pages(client, &job, &filter, fingerprints, &mut |page| {
+        tokio::task::block_in_place(|| writer.write_page(page))
+    })
+    .await?;
+    writer.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A buffered writer to `path`, or to standard output.
+fn output_writer(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match path {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
-    match format {
-        ResultsFormat::Csv => {
-            let mut writer = CsvResults::new(out, fingerprints);
-            write_pages(client, &job, &filter, fingerprints, &mut |page| {
-                writer.write_page(page)
-            })
-            .await?;
-            writer.finish()?;
-        }
-        ResultsFormat::Jsonl => {
-            let mut out = out;
-            write_pages(client, &job, &filter, fingerprints, &mut |page| {
-                write_jsonl(&mut out, page)
-            })
-            .await?;
-            out.flush()?;
-        }
-        ResultsFormat::Sdf => {
-            let mut writer = SdfResults::new(out, fingerprints);
-            // Depicting a page runs RDKit for up to a second; let the
-            // runtime move the connection's tasks to another worker meanwhile.
-            write_pages(client, &job, &filter, fingerprints, &mut |page| {
-                tokio::task::block_in_place(|| writer.write_page(page))
-            })
-            .await?;
-            writer.finish()?;
-        }
+    })
+}
+
+/// `molbatch export`: the export's state on standard error while a worker
+/// writes it, then the file; `--output json` prints the finished export
+/// record on standard error too.
+async fn export(
+    client: &mut Client,
+    args: ExportArgs,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let ExportArgs {
+        job,
+        format,
+        output_file,
+        filter,
+        fingerprints,
+    } = args;
+    let format = format
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    let created = client
+        .create_export(pb::CreateExportRequest {
+            job_id: job,
+            format,
+            filter,
+            include_fingerprint: fingerprints,
+        })
+        .await?;
+    let export = client
+        .wait_export(
+            &created.export_id,
+            std::time::Duration::from_millis(250),
+            |_| {},
+        )
+        .await?;
+    if export.state != pb::ExportState::Complete as i32 {
+        bail!("export {} failed: {}", export.export_id, export.error);
+    }
+    let mut out = output_writer(output_file.as_deref())?;
+    let bytes = client.download_export(&export.export_id, &mut out).await?;
+    match output {
+        OutputFormat::Json => eprintln!(
+            "{}",
+            molbatch_proto::json::to_json("molbatch.v1.Export", &export)?
+        ),
+        OutputFormat::Text => eprintln!(
+            "export {}: {} molecules, {bytes} bytes",
+            export.export_id, export.molecules
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

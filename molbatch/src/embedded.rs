@@ -25,6 +25,8 @@ pub struct ServeOptions {
     pub redis: Option<String>,
     /// How long ended jobs' results are kept.
     pub retention: std::time::Duration,
+    /// How long a finished export can be downloaded.
+    pub export_ttl: std::time::Duration,
 }
 
 /// Why the embedded services could not start.
@@ -95,6 +97,7 @@ impl Embedded {
         }
         storage_config.cache_url = options.redis.clone();
         scheduler_config.retention_secs = options.retention.as_secs();
+        storage_config.export_ttl_secs = options.export_ttl.as_secs();
         let storage = molbatch_storage::Server::bind(storage_config).await?;
         scheduler_config.storage_url = Some(format!("http://{}", storage.local_addr()));
         let scheduler = molbatch_scheduler::Server::bind(scheduler_config).await?;

@@ -143,6 +143,27 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "CreateExport" => raw
+            .create_export(pb::CreateExportRequest {
+                job_id,
+                format: "csv".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        // A well-formed id of an export the job does not have.
+        "GetExport" => raw
+            .get_export(pb::GetExportRequest {
+                export_id: format!("{job_id}.000000000000"),
+            })
+            .await
+            .map(drop),
+        "DownloadExport" => raw
+            .download_export(pb::DownloadExportRequest {
+                export_id: format!("{job_id}.000000000000"),
+            })
+            .await
+            .map(drop),
         "WhoAmI" => raw.who_am_i(pb::WhoAmIRequest {}).await.map(drop),
         "CreateTenant" => raw
             .create_tenant(pb::CreateTenantRequest {
@@ -316,6 +337,9 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "RunAnalysis",
         "SearchSimilar",
         "Depict",
+        "CreateExport",
+        "GetExport",
+        "DownloadExport",
     ];
     for key in [&rival_user, &rival_admin] {
         let mut rival = mb.client_with(Some(key)).await;

@@ -11,6 +11,7 @@ mod analyses;
 mod auth;
 mod batch;
 mod cli;
+mod exports;
 mod metrics;
 mod production;
 mod rest;

@@ -842,3 +842,174 @@ async fn malformed_uploads_each_get_their_documented_error() {
         assert_eq!(job["totalChunks"], 0, "no tasks: {job}");
     }
 }
+
+/// Polls `GET /v1/exports/{id}` until the export has finished; returns it.
+async fn wait_for_export(serve: &ServeProcess, export_id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let export = get(serve, &format!("/v1/exports/{export_id}"))
+            .await
+            .expect(200);
+        let state = export["state"].as_str().unwrap().to_owned();
+        if matches!(
+            state.as_str(),
+            "EXPORT_STATE_COMPLETE" | "EXPORT_STATE_FAILED"
+        ) {
+            return export;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "export {export_id} still {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Submits three molecules (one invalid) and waits for the job; its id.
+async fn three_molecule_job(serve: &ServeProcess) -> String {
+    let job = post_json(
+        serve,
+        "/v1/jobs",
+        &json!({"molecules": [
+            {"smiles": "CCO", "id": "ethanol", "properties": {"pKi": "5.1"}},
+            {"smiles": "C1CC", "id": "broken"},
+            {"smiles": "c1ccccc1O", "id": "phenol", "properties": {"pKi": "6.2"}}
+        ]}),
+    )
+    .await
+    .expect(200);
+    let job_id = job["jobId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        wait_until_ended(serve, &job_id).await["state"],
+        "JOB_STATE_COMPLETED"
+    );
+    job_id
+}
+
+#[tokio::test]
+async fn rest_exports_are_checked_queued_and_downloaded_as_files() {
+    let serve = ServeProcess::start();
+    let job_id = three_molecule_job(&serve).await;
+    let exports = format!("/v1/jobs/{job_id}/exports");
+
+    // Checked before anything is queued: every bad field named.
+    let bad = post_json(
+        &serve,
+        &exports,
+        &json!({"format": "xlsx", "filter": "heavy"}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    let body = bad.json();
+    let fields: Vec<&str> = body["error"]["details"][0]["fieldViolations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["format", "filter"], "{body}");
+    let (field, _) = post_json(&serve, &exports, &json!({})).await.violation();
+    assert_eq!(field, "format");
+    let (field, _) = get(&serve, "/v1/exports/not-an-id").await.violation();
+    assert_eq!(field, "export_id");
+    let unknown = get(&serve, &format!("/v1/exports/{job_id}.0123456789ab")).await;
+    assert_eq!(unknown.status, 404);
+
+    // CSV of the valid molecules: the same bytes `molbatch results` writes.
+    let created = post_json(
+        &serve,
+        &exports,
+        &json!({"format": "csv", "filter": "valid"}),
+    )
+    .await
+    .expect(200);
+    let export_id = created["exportId"].as_str().unwrap().to_owned();
+    assert!(export_id.starts_with(&job_id), "{created}");
+    let export = wait_for_export(&serve, &export_id).await;
+    assert_eq!(export["state"], "EXPORT_STATE_COMPLETE", "{export}");
+    assert_eq!(export["molecules"], 2);
+    assert_eq!(export["filter"], "valid");
+    assert_eq!(export["fileName"], format!("{job_id}.csv"));
+    assert!(export["expireTime"].is_string(), "{export}");
+    let file = get(&serve, &format!("/v1/exports/{export_id}:download")).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(export["bytes"], file.body.len());
+    let cli = Command::new(BIN)
+        .args(["results", &job_id, "--format", "csv", "--filter", "valid"])
+        .env("MOLBATCH_SERVER", format!("http://{}", serve.addr()))
+        .env("MOLBATCH_API_KEY", &serve.api_key)
+        .output()
+        .unwrap();
+    assert!(cli.status.success());
+    assert_eq!(
+        String::from_utf8(file.body.clone()).unwrap(),
+        String::from_utf8(cli.stdout).unwrap()
+    );
+
+    // `molbatch export` goes through the same resource: an SD file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job.sdf");
+    let cli = Command::new(BIN)
+        .args([
+            "export",
+            &job_id,
+            "--format",
+            "sdf",
+            "-o",
+            path.to_str().unwrap(),
+        ])
+        .env("MOLBATCH_SERVER", format!("http://{}", serve.addr()))
+        .env("MOLBATCH_API_KEY", &serve.api_key)
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let sdf = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(sdf.matches("$$$$\n").count(), 3);
+    assert!(sdf.starts_with("ethanol\n"), "{sdf}");
+    assert!(sdf.contains("> <pKi>\n6.2\n"));
+
+    // JSON: one array of results as ListResults shows them.
+    let created = post_json(&serve, &exports, &json!({"format": "json"}))
+        .await
+        .expect(200);
+    let export_id = created["exportId"].as_str().unwrap();
+    wait_for_export(&serve, export_id).await;
+    let file = get(&serve, &format!("/v1/exports/{export_id}:download")).await;
+    assert_eq!(file.header("content-type"), Some("application/json"));
+    let results = file.json();
+    let listed = get(&serve, &format!("/v1/jobs/{job_id}/results"))
+        .await
+        .expect(200);
+    assert_eq!(results, listed["results"]);
+}
+
+#[tokio::test]
+async fn rest_an_expired_export_is_not_found_saying_it_expired() {
+    let serve = ServeProcess::start_with_env(&[("MOLBATCH_EXPORT_TTL_SECS", "1")]);
+    let job_id = three_molecule_job(&serve).await;
+    let created = post_json(
+        &serve,
+        &format!("/v1/jobs/{job_id}/exports"),
+        &json!({"format": "jsonl"}),
+    )
+    .await
+    .expect(200);
+    let export_id = created["exportId"].as_str().unwrap().to_owned();
+    let export = wait_for_export(&serve, &export_id).await;
+    assert_eq!(export["state"], "EXPORT_STATE_COMPLETE", "{export}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for path in [
+        format!("/v1/exports/{export_id}"),
+        format!("/v1/exports/{export_id}:download"),
+    ] {
+        let gone = get(&serve, &path).await;
+        assert_eq!(gone.status, 404, "{path}");
+        let message = gone.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("expired"), "{path}: {message}");
+    }
+}

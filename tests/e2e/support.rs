@@ -41,6 +41,7 @@ impl Molbatch {
             postgres,
             redis,
             retention,
+            export_ttl: std::time::Duration::from_secs(3_600),
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());

@@ -46,6 +46,9 @@ pub enum ClientError {
     /// Reading local input failed.
     #[error("reading input: {0}")]
     Io(std::io::Error),
+    /// Writing the output failed.
+    #[error("writing output: {0}")]
+    Write(std::io::Error),
     /// The watch stream ended before the job did.
     #[error("the server closed the watch stream before job {0} ended")]
     WatchEnded(String),
@@ -227,6 +230,64 @@ impl Client {
             }
         }
         Err(ClientError::WatchEnded(job_id.to_owned()))
+    }
+
+    /// Starts an export of a completed job's results.
+    pub async fn create_export(
+        &mut self,
+        request: pb::CreateExportRequest,
+    ) -> Result<pb::Export, ClientError> {
+        Ok(self.inner.create_export(request).await?.into_inner())
+    }
+
+    /// Polls an export every `every` until it is COMPLETE or FAILED, calling
+    /// `on_state` with every answer; returns the last.
+    pub async fn wait_export(
+        &mut self,
+        export_id: &str,
+        every: std::time::Duration,
+        mut on_state: impl FnMut(&pb::Export),
+    ) -> Result<pb::Export, ClientError> {
+        loop {
+            let export = self
+                .inner
+                .get_export(pb::GetExportRequest {
+                    export_id: export_id.to_owned(),
+                })
+                .await?
+                .into_inner();
+            on_state(&export);
+            let done = [pb::ExportState::Complete, pb::ExportState::Failed]
+                .map(|s| s as i32)
+                .contains(&export.state);
+            if done {
+                return Ok(export);
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Streams a COMPLETE export's file into `out`; returns the bytes
+    /// written.
+    pub async fn download_export(
+        &mut self,
+        export_id: &str,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, ClientError> {
+        let mut parts = self
+            .inner
+            .download_export(pb::DownloadExportRequest {
+                export_id: export_id.to_owned(),
+            })
+            .await?
+            .into_inner();
+        let mut written = 0;
+        while let Some(part) = parts.message().await? {
+            out.write_all(&part.data).map_err(ClientError::Write)?;
+            written += part.data.len() as u64;
+        }
+        out.flush().map_err(ClientError::Write)?;
+        Ok(written)
     }
 
     /// Pages through every result of a job in input order, calling `on_page`

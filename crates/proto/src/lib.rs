@@ -7,6 +7,7 @@
 //! `use molbatch_proto::internal as ipb;` for the internal one.
 
 pub mod analysis;
+pub mod export;
 pub mod ids;
 pub mod json;
 pub mod status;

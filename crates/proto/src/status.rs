@@ -25,6 +25,11 @@ impl Violations {
         v
     }
 
+    /// Adds every violation of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.fields.extend(other.fields);
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()

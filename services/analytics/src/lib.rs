@@ -11,6 +11,8 @@
 pub mod analyses;
 pub mod compute;
 pub mod config;
+pub mod export;
+pub mod files;
 pub mod interactive;
 pub mod sar;
 pub mod worker;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use molbatch_chem::Pipeline;
+use molbatch_proto::export::ExportId;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
@@ -170,6 +171,11 @@ impl Worker {
     /// Computes an analysis task's analysis over the job's stored results and
     /// stores its result; `Some(reason)` when it does not apply to the job.
     async fn analyze(&mut self, task: &ipb::TaskLease) -> Result<Option<String>, AnalysisError> {
+        if let Some(export) = ExportId::from_analysis_type(&task.analysis_type) {
+            return crate::export::write_export(&mut self.storage, task, export)
+                .await
+                .map(|()| None);
+        }
         let request = analyses::request_of(task)?;
         let results = analyses::load_results(
             &mut self.storage,

@@ -324,6 +324,11 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             .analyses(&tenant, id)
             .await?
             .into_iter()
+            // Exports have their own resource.
+            .filter(|a| {
+                !a.kind
+                    .starts_with(molbatch_proto::export::EXPORT_TYPE_PREFIX)
+            })
             .map(|a| crate::analyses::to_proto(id, a))
             .collect();
         Ok(Response::new(pb::ListAnalysesResponse { analyses }))
@@ -349,7 +354,17 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             params,
         } = request.into_inner();
         let (tenant, id) = job_ref(job)?;
-        AnalysisRequest::parse(&r#type, &params).map_err(SchedulerError::from)?;
+        // An export rides the queue as the analysis `export/<id>`.
+        match molbatch_proto::export::ExportId::from_analysis_type(&r#type) {
+            Some(export) => {
+                export.map_err(SchedulerError::from)?;
+                molbatch_proto::export::ExportOptions::from_params(&params)
+                    .map_err(SchedulerError::from)?;
+            }
+            None => {
+                AnalysisRequest::parse(&r#type, &params).map_err(SchedulerError::from)?;
+            }
+        }
         let params: BTreeMap<String, String> = params.into_iter().collect();
         let analysis = self
             .store

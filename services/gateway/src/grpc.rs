@@ -33,8 +33,8 @@ pub struct Upstreams {
 #[derive(Clone)]
 pub struct GatewayApi {
     pub(crate) auth: Authenticator,
-    scheduler: SchedulerClient<Channel>,
-    storage: StorageClient<Channel>,
+    pub(crate) scheduler: SchedulerClient<Channel>,
+    pub(crate) storage: StorageClient<Channel>,
     analytics: AnalyticsClient<Channel>,
     intake: Intake,
     max_inline_molecules: usize,
@@ -69,14 +69,18 @@ impl GatewayApi {
         }
     }
 
-    /// The caller's job, which must have COMPLETED (search and depictions
-    /// read its results).
-    async fn completed_job(&self, job: ipb::JobRef) -> Result<pb::Job, Status> {
+    /// The caller's job, which must have COMPLETED (search, depictions and
+    /// exports read its results); `what` says what waits for it.
+    pub(crate) async fn completed_job(
+        &self,
+        job: ipb::JobRef,
+        what: &str,
+    ) -> Result<pb::Job, Status> {
         let found = self.scheduler.clone().get_job(job).await?.into_inner();
         if found.state != pb::JobState::Completed as i32 {
             let state = pb::JobState::try_from(found.state).map_or("UNKNOWN", |s| s.as_str_name());
             return Err(Status::failed_precondition(format!(
-                "job {} is {state}; its molecules can be searched and drawn once it is COMPLETED",
+                "job {} is {state}; {what} once it is COMPLETED",
                 found.job_id
             )));
         }
@@ -147,7 +151,7 @@ pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, Status> {
 }
 
 /// The caller's tenant: every query is scoped to it.
-fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, Status> {
+pub(crate) fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, Status> {
     Ok(caller_of(request)?.tenant)
 }
 
@@ -169,7 +173,7 @@ fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>, Status> {
     }
 }
 
-fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, Status> {
+pub(crate) fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, Status> {
     let id: JobId = job_id
         .parse()
         .map_err(|e: molbatch_proto::ids::BadJobId| Violations::one("job_id", e.to_string()))?;
@@ -388,7 +392,9 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         let query = request.into_inner();
         let job = job_ref(&tenant, &query.job_id)?;
         check_search(&query)?;
-        let found = self.completed_job(job).await?;
+        let found = self
+            .completed_job(job, "its molecules can be searched")
+            .await?;
         self.analytics
             .clone()
             .search_similar(ipb::SearchRequest {
@@ -408,7 +414,9 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
             0
         } else {
             let job = job_ref(&tenant, &query.job_id)?;
-            self.completed_job(job).await?.total_molecules
+            self.completed_job(job, "its molecules can be drawn")
+                .await?
+                .total_molecules
         };
         self.analytics
             .clone()
@@ -417,6 +425,38 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                 total_molecules,
             })
             .await
+    }
+
+    async fn create_export(
+        &self,
+        request: Request<pb::CreateExportRequest>,
+    ) -> Result<Response<pb::Export>, Status> {
+        let tenant = tenant_of(&request)?;
+        self.create_export_as(&tenant, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_export(
+        &self,
+        request: Request<pb::GetExportRequest>,
+    ) -> Result<Response<pb::Export>, Status> {
+        let tenant = tenant_of(&request)?;
+        self.get_export_as(&tenant, &request.get_ref().export_id)
+            .await
+            .map(Response::new)
+    }
+
+    type DownloadExportStream = crate::export::DownloadStream;
+
+    async fn download_export(
+        &self,
+        request: Request<pb::DownloadExportRequest>,
+    ) -> Result<Response<Self::DownloadExportStream>, Status> {
+        let tenant = tenant_of(&request)?;
+        self.download_export_as(&tenant, &request.get_ref().export_id)
+            .await
+            .map(Response::new)
     }
 
     async fn who_am_i(

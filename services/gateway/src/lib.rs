@@ -12,6 +12,7 @@
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
 
 mod admin;
+mod export;
 pub mod auth;
 pub mod config;
 pub mod grpc;

@@ -41,6 +41,14 @@ pub struct Config {
     /// service: it runs without a cache and reconnects in the background.
     #[arg(long = "storage-cache-url", env = "MOLBATCH_STORAGE_CACHE_URL")]
     pub cache_url: Option<String>,
+    /// How long a finished export can be downloaded, in seconds; its status
+    /// is cached for as long.
+    #[arg(
+        long = "export-ttl-secs",
+        env = "MOLBATCH_EXPORT_TTL_SECS",
+        default_value_t = 3_600
+    )]
+    pub export_ttl_secs: u64,
     /// Apply the database migrations and exit (the Kubernetes migrations Job).
     #[arg(long = "migrate-only", env = "MOLBATCH_MIGRATE_ONLY")]
     pub migrate_only: bool,
@@ -57,6 +65,7 @@ impl std::fmt::Debug for Config {
             cache_ttl_secs,
             cache_bytes,
             cache_url,
+            export_ttl_secs,
             migrate_only,
             admin,
         } = self;
@@ -66,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("cache_ttl_secs", cache_ttl_secs)
             .field("cache_bytes", cache_bytes)
             .field("cache_url", &cache_url.as_deref().map(mask_password))
+            .field("export_ttl_secs", export_ttl_secs)
             .field("migrate_only", migrate_only)
             .field("admin", admin)
             .finish()
@@ -97,9 +107,15 @@ impl Config {
             cache_ttl_secs: 86_400,
             cache_bytes: 256 << 20,
             cache_url: None,
+            export_ttl_secs: 3_600,
             migrate_only: false,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
+    }
+
+    /// How long a finished export lasts.
+    pub fn export_ttl(&self) -> Duration {
+        Duration::from_secs(self.export_ttl_secs)
     }
 
     /// Time to live of cache entries.

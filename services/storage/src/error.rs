@@ -23,6 +23,9 @@ pub enum StorageError {
         /// The analysis type.
         kind: String,
     },
+    /// The export has no file, or it expired; the message says which.
+    #[error("{0}")]
+    ExportNotFound(String),
     /// A stored payload could not be decoded.
     #[error("stored chunk {chunk_index} of job {job_id} is corrupt: {source}")]
     Corrupt {
@@ -45,7 +48,8 @@ impl From<StorageError> for Status {
     fn from(err: StorageError) -> Self {
         match err {
             StorageError::InputChunkNotFound { .. }
-            | StorageError::AnalysisResultNotFound { .. } => Status::not_found(err.to_string()),
+            | StorageError::AnalysisResultNotFound { .. }
+            | StorageError::ExportNotFound(_) => Status::not_found(err.to_string()),
             StorageError::Invalid(v) => v.into(),
             StorageError::Store(e) if e.is_transient() => {
                 Status::unavailable("storage unavailable, retry")

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use molbatch_proto::analysis::AnalysisKind;
+use molbatch_proto::export::ResultFilter;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use molbatch_telemetry::metrics::CacheResult;
 use prost::Message;
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use crate::cache::Cache;
@@ -25,6 +27,7 @@ pub struct StorageApi {
     store: Arc<dyn BatchStore>,
     cache: Arc<dyn Cache>,
     cache_ttl: std::time::Duration,
+    export_ttl: std::time::Duration,
 }
 
 impl StorageApi {
@@ -38,6 +41,90 @@ impl StorageApi {
             store,
             cache,
             cache_ttl,
+            export_ttl: DEFAULT_EXPORT_TTL,
+        }
+    }
+
+    /// The same API with finished exports lasting `ttl`.
+    pub fn with_export_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.export_ttl = ttl;
+        self
+    }
+
+    fn export_key(export_id: &str) -> String {
+        format!("export:{export_id}")
+    }
+
+    /// A finished export's record, from the cache (where it lives until it
+    /// expires) or the durable table. An expired export's parts are deleted
+    /// and the answer is NOT_FOUND saying when it expired.
+    async fn export_file(&self, r#ref: &ipb::ExportRef) -> Result<ipb::ExportFile, StorageError> {
+        let key = Self::export_key(&r#ref.export_id);
+        let metrics = molbatch_telemetry::metrics::get();
+        let cached = self
+            .cache
+            .get(&key)
+            .await
+            .and_then(|bytes| ipb::ExportFile::decode(bytes.as_slice()).ok());
+        metrics.cache_request(
+            "export",
+            if cached.is_some() {
+                CacheResult::Hit
+            } else {
+                CacheResult::Miss
+            },
+        );
+        let file = match cached {
+            Some(file) => file,
+            None => {
+                let row = self.store.exports().file(&r#ref.export_id).await?;
+                let row = row
+                    .filter(|row| row.job_id == r#ref.job_id)
+                    .ok_or_else(|| {
+                        StorageError::ExportNotFound(format!(
+                            "export {} has no file",
+                            r#ref.export_id
+                        ))
+                    })?;
+                let file = export_file_message(row);
+                self.cache_export_file(&file).await;
+                file
+            }
+        };
+        if file.r#ref.as_ref().is_none_or(|f| f.job_id != r#ref.job_id) {
+            return Err(StorageError::ExportNotFound(format!(
+                "export {} has no file",
+                r#ref.export_id
+            )));
+        }
+        let now = now_ms();
+        if now >= file.expire_time_ms {
+            self.cache.delete(&key).await;
+            let deleted = self.store.exports().delete_parts(&r#ref.export_id).await?;
+            if deleted > 0 {
+                tracing::info!(export_id = %r#ref.export_id, parts = deleted, "expired export deleted");
+            }
+            return Err(StorageError::ExportNotFound(format!(
+                "export {} expired at {} (exports last {} s)",
+                r#ref.export_id,
+                rfc3339(file.expire_time_ms),
+                self.export_ttl.as_secs()
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Caches `file` until it expires.
+    async fn cache_export_file(&self, file: &ipb::ExportFile) {
+        let left = file.expire_time_ms.saturating_sub(now_ms());
+        if let (Some(r#ref), Ok(left)) = (&file.r#ref, u64::try_from(left)) {
+            self.cache
+                .set(
+                    &Self::export_key(&r#ref.export_id),
+                    file.encode_to_vec(),
+                    std::time::Duration::from_millis(left),
+                )
+                .await;
         }
     }
 
@@ -69,37 +156,53 @@ impl StorageApi {
     }
 }
 
-/// Which results a page keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ResultFilter {
-    All,
-    Valid,
-    Invalid,
-    Pains,
+/// How long a finished export lasts unless configured.
+const DEFAULT_EXPORT_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// Unix milliseconds now.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-impl ResultFilter {
-    fn parse(text: &str) -> Result<Self, Violations> {
-        match text.trim() {
-            "" => Ok(Self::All),
-            "valid" => Ok(Self::Valid),
-            "invalid" => Ok(Self::Invalid),
-            "pains" => Ok(Self::Pains),
-            other => Err(Violations::one(
-                "filter",
-                format!("unknown filter {other:?}; use valid, invalid or pains"),
-            )),
-        }
-    }
+/// `ms` since the epoch as an RFC 3339 UTC time.
+fn rfc3339(ms: i64) -> String {
+    let t = prost_types::Timestamp {
+        seconds: ms.div_euclid(1_000),
+        nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
+    };
+    t.to_string()
+}
 
-    fn keeps(self, r: &pb::MoleculeResult) -> bool {
-        match self {
-            Self::All => true,
-            Self::Valid => r.valid,
-            Self::Invalid => !r.valid,
-            Self::Pains => r.pains,
-        }
+fn export_file_message(row: crate::store::ExportFileRow) -> ipb::ExportFile {
+    // Written from u32/u64 values.
+    ipb::ExportFile {
+        r#ref: Some(ipb::ExportRef {
+            job_id: row.job_id,
+            export_id: row.export_id,
+        }),
+        content_type: row.content_type,
+        molecules: row.molecules as u64,
+        bytes: row.bytes as u64,
+        parts: row.parts as u32,
+        complete_time_ms: row.complete_time_ms,
+        expire_time_ms: row.expire_time_ms,
     }
+}
+
+/// Checks that an export reference names both ids.
+fn check_export_ref(r#ref: Option<&ipb::ExportRef>) -> Result<ipb::ExportRef, Violations> {
+    let r#ref = r#ref.cloned().unwrap_or_default();
+    let mut v = Violations::default();
+    if r#ref.job_id.is_empty() {
+        v.field("ref.job_id", "required");
+    }
+    if r#ref.export_id.is_empty() {
+        v.field("ref.export_id", "required");
+    }
+    v.check()?;
+    Ok(r#ref)
 }
 
 fn page_start(token: &str) -> Result<u64, Violations> {
@@ -192,6 +295,89 @@ impl ipb::storage_server::Storage for StorageApi {
         Ok(Response::new(ipb::PutResultChunkResponse {}))
     }
 
+    async fn put_export_part(
+        &self,
+        request: Request<ipb::ExportPart>,
+    ) -> Result<Response<ipb::PutExportPartResponse>, Status> {
+        let part = request.into_inner();
+        let r#ref = check_export_ref(part.r#ref.as_ref()).map_err(StorageError::from)?;
+        self.store
+            .exports()
+            .put_part(&r#ref.job_id, &r#ref.export_id, part.part, &part.data)
+            .await
+            .map_err(StorageError::from)?;
+        Ok(Response::new(ipb::PutExportPartResponse {}))
+    }
+
+    async fn put_export_file(
+        &self,
+        request: Request<ipb::ExportFile>,
+    ) -> Result<Response<ipb::ExportFile>, Status> {
+        let file = request.into_inner();
+        let r#ref = check_export_ref(file.r#ref.as_ref()).map_err(StorageError::from)?;
+        let now = now_ms();
+        let ttl = i64::try_from(self.export_ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = crate::store::ExportFileRow {
+            export_id: r#ref.export_id,
+            job_id: r#ref.job_id,
+            content_type: file.content_type,
+            molecules: i64::try_from(file.molecules).unwrap_or(i64::MAX),
+            bytes: i64::try_from(file.bytes).unwrap_or(i64::MAX),
+            parts: i64::from(file.parts),
+            complete_time_ms: now,
+            expire_time_ms: now.saturating_add(ttl),
+        };
+        self.store
+            .exports()
+            .put_file(&row)
+            .await
+            .map_err(StorageError::from)?;
+        let file = export_file_message(row);
+        self.cache_export_file(&file).await;
+        Ok(Response::new(file))
+    }
+
+    async fn get_export_file(
+        &self,
+        request: Request<ipb::ExportRef>,
+    ) -> Result<Response<ipb::ExportFile>, Status> {
+        let r#ref = check_export_ref(Some(request.get_ref())).map_err(StorageError::from)?;
+        Ok(Response::new(self.export_file(&r#ref).await?))
+    }
+
+    type ReadExportStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<ipb::ExportPart, Status>> + Send>>;
+
+    async fn read_export(
+        &self,
+        request: Request<ipb::ExportRef>,
+    ) -> Result<Response<Self::ReadExportStream>, Status> {
+        let r#ref = check_export_ref(Some(request.get_ref())).map_err(StorageError::from)?;
+        let file = self.export_file(&r#ref).await?;
+        let exports = self.store.exports();
+        // One part in memory at a time: the stream reads the next part when
+        // the client has taken the previous one.
+        let parts = tokio_stream::iter(0..file.parts).then(move |part| {
+            let exports = exports.clone();
+            let r#ref = r#ref.clone();
+            async move {
+                match exports.part(&r#ref.export_id, part).await {
+                    Ok(Some(data)) => Ok(ipb::ExportPart {
+                        r#ref: Some(r#ref),
+                        part,
+                        data,
+                    }),
+                    Ok(None) => Err(Status::not_found(format!(
+                        "export {} lost part {part} (it expired while it was read)",
+                        r#ref.export_id
+                    ))),
+                    Err(e) => Err(StorageError::from(e).into()),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(parts)))
+    }
+
     async fn delete_job_data(
         &self,
         request: Request<ipb::DeleteJobDataRequest>,
@@ -200,6 +386,12 @@ impl ipb::storage_server::Storage for StorageApi {
         if job_id.is_empty() {
             return Err(Violations::one("job_id", "required").into());
         }
+        let exports = self
+            .store
+            .exports()
+            .delete_job(&job_id)
+            .await
+            .map_err(StorageError::from)?;
         let deleted = self
             .store
             .delete_job(&job_id)
@@ -216,7 +408,7 @@ impl ipb::storage_server::Storage for StorageApi {
                 .await;
         }
         Ok(Response::new(ipb::DeleteJobDataResponse {
-            deleted_chunks: deleted.chunks,
+            deleted_chunks: deleted.chunks + exports,
         }))
     }
 

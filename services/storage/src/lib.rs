@@ -126,7 +126,8 @@ impl Server {
             .bind()
             .await?
             .map(|admin| admin.with_readiness(readiness));
-        let api = grpc::StorageApi::new(store, cache, config.cache_ttl());
+        let api = grpc::StorageApi::new(store, cache, config.cache_ttl())
+            .with_export_ttl(config.export_ttl());
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,

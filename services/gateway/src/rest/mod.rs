@@ -173,7 +173,9 @@ impl Rest {
             .grpc
             .call(&route.grpc_path(), &parts.headers, body)
             .await?;
-        if route.rpc.is_server_streaming() {
+        if route.rpc.is_server_streaming() && is_http_body(&route.rpc.output()) {
+            raw_body_response(frames).await
+        } else if route.rpc.is_server_streaming() {
             Ok(stream_response(route, frames))
         } else {
             let message = frames.single().await?;
@@ -365,6 +367,51 @@ fn response_json(route: &Route, message: &[u8]) -> Result<serde_json::Value, Sta
         }
         None => json,
     })
+}
+
+/// The message type whose stream is served as a raw HTTP body.
+const HTTP_BODY: &str = "google.api.HttpBody";
+
+/// True for `google.api.HttpBody`.
+pub(crate) fn is_http_body(message: &MessageDescriptor) -> bool {
+    message.full_name() == HTTP_BODY
+}
+
+/// A server stream of `google.api.HttpBody` as one raw response: the
+/// content type of the first message, then every message's `data` as it
+/// arrives. An error before the first message is a JSON error with its HTTP
+/// status; a failure later cuts the response off, so a client never takes a
+/// truncated file for a whole one.
+async fn raw_body_response(mut frames: Frames) -> Result<Response, Status> {
+    let decode = |bytes: Bytes| {
+        molbatch_proto::google::api::HttpBody::decode(bytes)
+            .map_err(|e| Status::internal(format!("cannot decode the response: {e}")))
+    };
+    let first = match frames.next().await {
+        None => None,
+        Some(message) => Some(decode(message?)?),
+    };
+    let content_type = first
+        .as_ref()
+        .map_or("application/octet-stream", |b| b.content_type.as_str());
+    let content_type = HeaderValue::from_str(content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let head = futures::stream::iter(first.map(|b| Ok::<_, Status>(Bytes::from(b.data))));
+    let rest = futures::stream::unfold(frames, move |mut frames| async move {
+        let data = match frames.next().await? {
+            Ok(message) => decode(message).map(|b| Bytes::from(b.data)),
+            Err(status) => {
+                tracing::warn!(%status, "a streamed download failed; cutting the response off");
+                Err(status)
+            }
+        };
+        Some((data, frames))
+    });
+    let mut response = Body::from_stream(head.chain(rest)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
 }
 
 /// A server stream as server-sent events: one `event: <MessageType>` per

@@ -510,7 +510,13 @@ fn response(schemas: &mut Schemas<'_>, route: &Route) -> Value {
             .map_or(json!({}), |f| schemas.field(&f)),
         None => schemas.message(&output),
     };
-    if route.rpc.is_server_streaming() {
+    if route.rpc.is_server_streaming() && super::is_http_body(&output) {
+        json!({
+            "description": "The file, streamed, with its own content type (text/csv, \
+                 chemical/x-mdl-sdfile, application/json, application/x-ndjson).",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        })
+    } else if route.rpc.is_server_streaming() {
         json!({
             "description": format!(
                 "A server-sent-events stream: one `event: {name}` per message, its `data` the \

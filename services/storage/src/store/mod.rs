@@ -3,11 +3,13 @@
 //! production backend is Postgres ([`PgBatchStore`]). Both pass the same
 //! conformance suite, so the embedded mode cannot drift.
 
+mod exports;
 mod postgres;
 mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
 pub(crate) use postgres::testing;
 pub use postgres::PgBatchStore;
@@ -156,6 +158,9 @@ pub trait BatchStore: Send + Sync + 'static {
         job_id: &str,
         kind: &str,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The export tables, on the same database.
+    fn exports(&self) -> ExportDb;
 }
 
 /// What [`BatchStore::delete_job`] removed.
@@ -187,6 +192,7 @@ pub(crate) mod conformance {
         result_paging_starts_at_the_chunk_holding_the_index(store).await;
         deleting_a_job_removes_its_chunks_only(store).await;
         analysis_results_are_replaced_and_deleted_with_their_job(store).await;
+        super::exports::conformance::exports_conform(&store.exports()).await;
     }
 
     async fn deleting_a_job_removes_its_chunks_only(store: &dyn BatchStore) {

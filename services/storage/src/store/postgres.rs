@@ -144,6 +144,10 @@ impl BatchStore for PgBatchStore {
         Ok(rows.into_iter().map(StoredChunk::from).collect())
     }
 
+    fn exports(&self) -> super::ExportDb {
+        super::ExportDb::Postgres(self.pool.clone())
+    }
+
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
         molbatch_telemetry::metrics::PoolUsage {
             open: self.pool.size(),
@@ -314,6 +318,8 @@ mod tests {
                 [
                     "_sqlx_migrations",
                     "analysis_result",
+                    "export_file",
+                    "export_part",
                     "input_chunk",
                     "result_chunk"
                 ]

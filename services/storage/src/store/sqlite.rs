@@ -101,6 +101,10 @@ impl BatchStore for SqliteBatchStore {
         Ok(rows.into_iter().map(StoredChunk::from).collect())
     }
 
+    fn exports(&self) -> super::ExportDb {
+        super::ExportDb::Sqlite(self.pool.clone())
+    }
+
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
         molbatch_telemetry::metrics::PoolUsage {
             open: self.pool.size(),

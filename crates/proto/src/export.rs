@@ -1,0 +1,306 @@
+//! Exports as every service sees them: the result filter (shared with
+//! ListResults), the file formats, the export id, and how an export rides the
+//! scheduler's analysis queue — as the analysis type `export/<export id>`
+//! with its options as parameters, so queueing, leases, retries and
+//! statuses are the analyses' own.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::JobId;
+use crate::v1 as pb;
+use crate::Violations;
+
+/// Which results a page or an export keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultFilter {
+    /// Every result.
+    #[default]
+    All,
+    /// Valid molecules.
+    Valid,
+    /// Invalid molecules.
+    Invalid,
+    /// Molecules with a PAINS alert.
+    Pains,
+}
+
+impl ResultFilter {
+    /// Parses a filter as ListResults and CreateExport take it (empty: all).
+    pub fn parse(text: &str) -> Result<Self, Violations> {
+        match text.trim() {
+            "" => Ok(Self::All),
+            "valid" => Ok(Self::Valid),
+            "invalid" => Ok(Self::Invalid),
+            "pains" => Ok(Self::Pains),
+            other => Err(Violations::one(
+                "filter",
+                format!("unknown filter {other:?}; use valid, invalid or pains"),
+            )),
+        }
+    }
+
+    /// Whether `r` passes.
+    pub fn keeps(self, r: &pb::MoleculeResult) -> bool {
+        match self {
+            Self::All => true,
+            Self::Valid => r.valid,
+            Self::Invalid => !r.valid,
+            Self::Pains => r.pains,
+        }
+    }
+}
+
+/// The file an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// CSV with the contract's result columns and the input's properties.
+    Csv,
+    /// An SD file, one record per result.
+    Sdf,
+    /// One JSON array of results (proto3 JSON).
+    Json,
+    /// One proto3 JSON result per line.
+    Jsonl,
+}
+
+impl ExportFormat {
+    /// Every format.
+    pub const ALL: [Self; 4] = [Self::Csv, Self::Sdf, Self::Json, Self::Jsonl];
+
+    /// Its name in requests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Sdf => "sdf",
+            Self::Json => "json",
+            Self::Jsonl => "jsonl",
+        }
+    }
+
+    /// Its media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Sdf => "chemical/x-mdl-sdfile",
+            Self::Json => "application/json",
+            Self::Jsonl => "application/x-ndjson",
+        }
+    }
+
+    /// Parses a format name (case-insensitive).
+    pub fn parse(text: &str) -> Result<Self, Violations> {
+        let wanted = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == wanted)
+            .ok_or_else(|| {
+                Violations::one(
+                    "format",
+                    if wanted.is_empty() {
+                        "required: csv, sdf, json or jsonl".to_owned()
+                    } else {
+                        format!("unknown format {text:?}; use csv, sdf, json or jsonl")
+                    },
+                )
+            })
+    }
+}
+
+/// What an export writes: checked once, carried as analysis parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The file format.
+    pub format: ExportFormat,
+    /// Which results.
+    pub filter: ResultFilter,
+    /// Adds each molecule's Morgan fingerprint on-bits.
+    pub include_fingerprint: bool,
+}
+
+const FORMAT: &str = "format";
+const FILTER: &str = "filter";
+const FINGERPRINTS: &str = "include_fingerprint";
+
+impl ExportOptions {
+    /// Checks a CreateExport request's options; every bad field is named.
+    pub fn check(request: &pb::CreateExportRequest) -> Result<Self, Violations> {
+        let mut v = Violations::default();
+        let format = ExportFormat::parse(&request.format).map_err(|e| v.extend(e));
+        let filter = ResultFilter::parse(&request.filter).map_err(|e| v.extend(e));
+        match (format, filter) {
+            (Ok(format), Ok(filter)) => Ok(Self {
+                format,
+                filter,
+                include_fingerprint: request.include_fingerprint,
+            }),
+            _ => Err(v),
+        }
+    }
+
+    /// The analysis parameters the options travel as.
+    pub fn to_params(self, filter_text: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (FORMAT.to_owned(), self.format.as_str().to_owned()),
+            (FILTER.to_owned(), filter_text.trim().to_owned()),
+            (
+                FINGERPRINTS.to_owned(),
+                self.include_fingerprint.to_string(),
+            ),
+        ])
+    }
+
+    /// The options back from analysis parameters.
+    pub fn from_params<S: std::hash::BuildHasher>(
+        params: &HashMap<String, String, S>,
+    ) -> Result<Self, Violations> {
+        let get = |name: &str| params.get(name).map_or("", String::as_str);
+        let mut v = Violations::default();
+        for name in params.keys() {
+            if ![FORMAT, FILTER, FINGERPRINTS].contains(&name.as_str()) {
+                v.field(format!("params.{name}"), "not an export option");
+            }
+        }
+        let include_fingerprint = match get(FINGERPRINTS) {
+            "" | "false" => false,
+            "true" => true,
+            other => {
+                v.field(FINGERPRINTS, format!("{other:?} is not true or false"));
+                false
+            }
+        };
+        let request = pb::CreateExportRequest {
+            job_id: String::new(),
+            format: get(FORMAT).to_owned(),
+            filter: get(FILTER).to_owned(),
+            include_fingerprint,
+        };
+        let options = Self::check(&request).map_err(|e| v.extend(e));
+        v.check()?;
+        options.map_err(|_| Violations::one(FORMAT, "invalid export options"))
+    }
+}
+
+/// Prefix of the analysis type an export is queued under.
+pub const EXPORT_TYPE_PREFIX: &str = "export/";
+
+/// An export's id: its job's id and a random suffix, `<job id>.<12 hex>`, so
+/// the job (and with it the tenant) is known from the id alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportId {
+    /// The exported job.
+    pub job: JobId,
+    suffix: String,
+}
+
+impl ExportId {
+    /// A fresh id for an export of `job`.
+    pub fn new(job: JobId) -> Self {
+        let random = uuid::Uuid::now_v7().simple().to_string();
+        Self {
+            job,
+            // The last 12 hex digits of a v7 UUID are random.
+            suffix: random[random.len() - 12..].to_owned(),
+        }
+    }
+
+    /// The analysis type the export is queued under.
+    pub fn analysis_type(&self) -> String {
+        format!("{EXPORT_TYPE_PREFIX}{self}")
+    }
+
+    /// The export id of an export's analysis type; `None` for an analysis.
+    pub fn from_analysis_type(kind: &str) -> Option<Result<Self, Violations>> {
+        kind.strip_prefix(EXPORT_TYPE_PREFIX).map(str::parse)
+    }
+}
+
+impl fmt::Display for ExportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.job, self.suffix)
+    }
+}
+
+impl FromStr for ExportId {
+    type Err = Violations;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || Violations::one("export_id", format!("not an export id: {s:?}"));
+        let (job, suffix) = s.trim().rsplit_once('.').ok_or_else(bad)?;
+        let suffix_ok = suffix.len() == 12 && suffix.bytes().all(|b| b.is_ascii_hexdigit());
+        if !suffix_ok {
+            return Err(bad());
+        }
+        Ok(Self {
+            job: job.parse().map_err(|_| bad())?,
+            suffix: suffix.to_ascii_lowercase(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(format: &str, filter: &str) -> pb::CreateExportRequest {
+        pb::CreateExportRequest {
+            job_id: String::new(),
+            format: format.to_owned(),
+            filter: filter.to_owned(),
+            include_fingerprint: true,
+        }
+    }
+
+    #[test]
+    fn options_name_every_bad_field() {
+        let options = ExportOptions::check(&request("SDF", "valid")).unwrap();
+        assert_eq!(options.format, ExportFormat::Sdf);
+        assert_eq!(options.filter, ResultFilter::Valid);
+        let v = ExportOptions::check(&request("xlsx", "heavy")).unwrap_err();
+        let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["format", "filter"]);
+        assert!(v.fields()[0].1.contains("xlsx"));
+        let missing = ExportOptions::check(&request("", "")).unwrap_err();
+        assert!(missing.fields()[0].1.starts_with("required"));
+    }
+
+    #[test]
+    fn options_round_trip_through_analysis_params() {
+        let options = ExportOptions::check(&request("jsonl", "pains")).unwrap();
+        let params = options.to_params(" pains ");
+        assert_eq!(params["filter"], "pains");
+        assert_eq!(ExportOptions::from_params(&params).unwrap(), options);
+        let mut extra = params.clone();
+        extra.insert("sheet".to_owned(), "1".to_owned());
+        assert_eq!(
+            ExportOptions::from_params(&extra).unwrap_err().fields()[0].0,
+            "params.sheet"
+        );
+    }
+
+    #[test]
+    fn export_ids_carry_their_job_and_ride_an_analysis_type() {
+        let job = JobId::new();
+        let id = ExportId::new(job);
+        let parsed: ExportId = id.to_string().parse().unwrap();
+        assert_eq!(parsed, id);
+        assert_eq!(parsed.job, job);
+        let kind = id.analysis_type();
+        assert!(kind.starts_with("export/"));
+        assert_eq!(ExportId::from_analysis_type(&kind).unwrap().unwrap(), id);
+        assert!(ExportId::from_analysis_type("scaffolds").is_none());
+        for bad in [
+            "",
+            "abc",
+            &format!("{job}"),
+            &format!("{job}.xyz"),
+            "nojob.0123456789ab",
+        ] {
+            assert_eq!(
+                bad.parse::<ExportId>().unwrap_err().fields()[0].0,
+                "export_id"
+            );
+        }
+    }
+}

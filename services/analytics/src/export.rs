@@ -1,0 +1,193 @@
+//! Export tasks: a job's results written as one file in storage. The worker
+//! pages the job's results (with the export's filter) through a
+//! [`ResultsWriter`] and stores the output in parts of about
+//! [`PART_BYTES`], so memory holds one page and one part whatever the size
+//! of the file; then it records the finished file, which starts its expiry.
+//! A retried task rewrites the same parts (upserts) and the record drops
+//! parts beyond the last, so a retry never leaves a mixed file.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use molbatch_proto::export::{ExportId, ExportOptions};
+use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::{internal as ipb, v1 as pb};
+use molbatch_telemetry::net::Channel;
+
+use crate::analyses::AnalysisError;
+use crate::files::ResultsWriter;
+
+/// Size at which the output is cut into a stored part (storage messages
+/// stay well under gRPC's 4 MiB default).
+pub const PART_BYTES: usize = 1 << 20;
+/// Results read per page.
+const PAGE_SIZE: u32 = 1_000;
+
+/// A `Write` that collects output into a buffer shared with the task, which
+/// takes full parts out between pages.
+#[derive(Clone, Default)]
+struct Parts(Arc<Mutex<Vec<u8>>>);
+
+impl Parts {
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // A panic while writing ends the task; the buffer is dropped with it.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The next full part, if the buffer holds one.
+    fn take_full(&self) -> Option<Vec<u8>> {
+        let mut buffer = self.buffer();
+        (buffer.len() >= PART_BYTES).then(|| {
+            let rest = buffer.split_off(PART_BYTES);
+            std::mem::replace(&mut *buffer, rest)
+        })
+    }
+
+    /// Whatever is left.
+    fn take_rest(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buffer())
+    }
+}
+
+impl Write for Parts {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes export `export` of the leased task's job and records its file.
+pub async fn write_export(
+    storage: &mut StorageClient<Channel>,
+    task: &ipb::TaskLease,
+    export: Result<ExportId, molbatch_proto::Violations>,
+) -> Result<(), AnalysisError> {
+    let export = export.map_err(|v| AnalysisError::Params(v.to_string()))?;
+    let params: HashMap<String, String> = task.params.clone().into_iter().collect();
+    let options =
+        ExportOptions::from_params(&params).map_err(|v| AnalysisError::Params(v.to_string()))?;
+    let filter = params.get("filter").cloned().unwrap_or_default();
+    let export_ref = ipb::ExportRef {
+        job_id: task.job_id.clone(),
+        export_id: export.to_string(),
+    };
+    let parts = Parts::default();
+    let mut writer = ResultsWriter::new(options.format, parts.clone(), options.include_fingerprint);
+    let mut file = Stored::default();
+    let mut page_token = String::new();
+    loop {
+        let page = storage
+            .list_results(ipb::ListResultsRequest {
+                query: Some(pb::ListResultsRequest {
+                    job_id: task.job_id.clone(),
+                    page_size: PAGE_SIZE,
+                    page_token,
+                    filter: filter.clone(),
+                    include_fingerprint: options.include_fingerprint,
+                }),
+                total_molecules: task.total_molecules,
+            })
+            .await?
+            .into_inner();
+        file.molecules += page.results.len() as u64;
+        // SD pages lay out structures with RDKit: off the async runtime.
+        let (returned, written) = tokio::task::spawn_blocking(move || {
+            let written = writer.write_page(&page.results);
+            (writer, written)
+        })
+        .await
+        .map_err(|e| AnalysisError::Compute(format!("the export task died: {e}")))?;
+        written.map_err(|e| AnalysisError::Compute(e.to_string()))?;
+        writer = returned;
+        while let Some(data) = parts.take_full() {
+            file.put(storage, &export_ref, data).await?;
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    // The writer's end (buffered CSV rows, the JSON array's `]`).
+    writer
+        .finish()
+        .map_err(|e| AnalysisError::Compute(e.to_string()))?;
+    while let Some(data) = parts.take_full() {
+        file.put(storage, &export_ref, data).await?;
+    }
+    let rest = parts.take_rest();
+    if !rest.is_empty() {
+        file.put(storage, &export_ref, rest).await?;
+    }
+    storage
+        .put_export_file(ipb::ExportFile {
+            r#ref: Some(export_ref.clone()),
+            content_type: options.format.content_type().to_owned(),
+            molecules: file.molecules,
+            bytes: file.bytes,
+            parts: file.parts,
+            complete_time_ms: 0,
+            expire_time_ms: 0,
+        })
+        .await?;
+    tracing::info!(
+        export_id = %export_ref.export_id,
+        molecules = file.molecules,
+        bytes = file.bytes,
+        parts = file.parts,
+        "export written"
+    );
+    Ok(())
+}
+
+/// What has been stored of a file so far.
+#[derive(Default)]
+struct Stored {
+    molecules: u64,
+    bytes: u64,
+    parts: u32,
+}
+
+impl Stored {
+    /// Stores `data` as the next part.
+    async fn put(
+        &mut self,
+        storage: &mut StorageClient<Channel>,
+        export_ref: &ipb::ExportRef,
+        data: Vec<u8>,
+    ) -> Result<(), tonic::Status> {
+        let len = data.len() as u64;
+        storage
+            .put_export_part(ipb::ExportPart {
+                r#ref: Some(export_ref.clone()),
+                part: self.parts,
+                data,
+            })
+            .await?;
+        self.bytes += len;
+        self.parts += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_cut_at_the_part_size_and_the_rest_kept() {
+        let mut parts = Parts::default();
+        parts.write_all(&vec![7u8; PART_BYTES * 2 + 10]).unwrap();
+        assert_eq!(parts.take_full().unwrap().len(), PART_BYTES);
+        assert_eq!(parts.take_full().unwrap().len(), PART_BYTES);
+        assert!(parts.take_full().is_none());
+        assert_eq!(parts.take_rest(), vec![7u8; 10]);
+        assert!(parts.take_rest().is_empty());
+    }
+}

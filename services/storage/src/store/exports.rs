@@ -1,0 +1,223 @@
+//! Export files: numbered parts and the finished file's record. The
+//! statements are plain SQL that SQLite and Postgres both accept (`$n`
+//! parameters, `on conflict`), written once: [`on_pool!`] runs the same body
+//! against whichever pool the store opened.
+
+use sqlx::{PgPool, SqlitePool};
+
+use super::StoreError;
+
+/// The pool of the store's database, for the export tables.
+#[derive(Debug, Clone)]
+pub enum ExportDb {
+    /// Production.
+    Postgres(PgPool),
+    /// Embedded.
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool; the body is the
+/// same source for both backends.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            ExportDb::Postgres($pool) => $body,
+            ExportDb::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// A finished export file's record.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportFileRow {
+    /// The export.
+    pub export_id: String,
+    /// Its job.
+    pub job_id: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Results in it.
+    pub molecules: i64,
+    /// Its size in bytes.
+    pub bytes: i64,
+    /// Its parts, numbered from 0.
+    pub parts: i64,
+    /// Unix milliseconds when it was recorded.
+    pub complete_time_ms: i64,
+    /// Unix milliseconds when it expires.
+    pub expire_time_ms: i64,
+}
+
+impl ExportDb {
+    /// Stores one part, replacing an earlier write of the same part (a
+    /// retried worker).
+    pub async fn put_part(
+        &self,
+        job_id: &str,
+        export_id: &str,
+        part: u32,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "insert into export_part (job_id, export_id, part, data) values ($1, $2, $3, $4)
+                 on conflict (export_id, part) do update set data = excluded.data",
+            )
+            .bind(job_id)
+            .bind(export_id)
+            .bind(i64::from(part))
+            .bind(data)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a finished file, replacing an earlier record, and deletes
+    /// parts beyond its last (left by an attempt that wrote more).
+    pub async fn put_file(&self, file: &ExportFileRow) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "insert into export_file (export_id, job_id, content_type, molecules, bytes,
+                     parts, complete_time_ms, expire_time_ms)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)
+                 on conflict (export_id) do update set
+                     content_type = excluded.content_type, molecules = excluded.molecules,
+                     bytes = excluded.bytes, parts = excluded.parts,
+                     complete_time_ms = excluded.complete_time_ms,
+                     expire_time_ms = excluded.expire_time_ms",
+            )
+            .bind(&file.export_id)
+            .bind(&file.job_id)
+            .bind(&file.content_type)
+            .bind(file.molecules)
+            .bind(file.bytes)
+            .bind(file.parts)
+            .bind(file.complete_time_ms)
+            .bind(file.expire_time_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("delete from export_part where export_id = $1 and part >= $2")
+                .bind(&file.export_id)
+                .bind(file.parts)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The record of a finished file.
+    pub async fn file(&self, export_id: &str) -> Result<Option<ExportFileRow>, StoreError> {
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, ExportFileRow>(
+                "select export_id, job_id, content_type, molecules, bytes, parts,
+                     complete_time_ms, expire_time_ms
+                 from export_file where export_id = $1",
+            )
+            .bind(export_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// One part's bytes.
+    pub async fn part(&self, export_id: &str, part: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Vec<u8>,)> = on_pool!(self, pool => {
+            sqlx::query_as("select data from export_part where export_id = $1 and part = $2")
+                .bind(export_id)
+                .bind(i64::from(part))
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(data,)| data))
+    }
+
+    /// Deletes an export's parts (it expired); its record stays.
+    pub async fn delete_parts(&self, export_id: &str) -> Result<u64, StoreError> {
+        let deleted = on_pool!(self, pool => {
+            sqlx::query("delete from export_part where export_id = $1")
+                .bind(export_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
+
+    /// Deletes every export part and record of a job (retention).
+    pub async fn delete_job(&self, job_id: &str) -> Result<u64, StoreError> {
+        let deleted = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let parts = sqlx::query("delete from export_part where job_id = $1")
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let files = sqlx::query("delete from export_file where job_id = $1")
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            parts + files
+        });
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! One suite both backends' export tables must pass.
+    use super::*;
+
+    fn file(export_id: &str, job_id: &str, parts: i64) -> ExportFileRow {
+        ExportFileRow {
+            export_id: export_id.to_owned(),
+            job_id: job_id.to_owned(),
+            content_type: "text/csv".to_owned(),
+            molecules: 3,
+            bytes: 12,
+            parts,
+            complete_time_ms: 1_000,
+            expire_time_ms: 3_601_000,
+        }
+    }
+
+    pub(crate) async fn exports_conform(db: &ExportDb) {
+        // Parts round trip and a retried write replaces.
+        db.put_part("j1", "j1.a", 0, b"first").await.unwrap();
+        db.put_part("j1", "j1.a", 1, b"second").await.unwrap();
+        db.put_part("j1", "j1.a", 1, b"again").await.unwrap();
+        db.put_part("j1", "j1.a", 2, b"stale").await.unwrap();
+        assert_eq!(db.part("j1.a", 1).await.unwrap().unwrap(), b"again");
+        assert!(db.file("j1.a").await.unwrap().is_none());
+
+        // Recording the file keeps its parts and drops a longer attempt's.
+        db.put_file(&file("j1.a", "j1", 2)).await.unwrap();
+        assert_eq!(
+            db.file("j1.a").await.unwrap().unwrap(),
+            file("j1.a", "j1", 2)
+        );
+        assert_eq!(db.part("j1.a", 0).await.unwrap().unwrap(), b"first");
+        assert!(db.part("j1.a", 2).await.unwrap().is_none());
+
+        // Expiry deletes the parts, not the record.
+        assert_eq!(db.delete_parts("j1.a").await.unwrap(), 2);
+        assert!(db.part("j1.a", 0).await.unwrap().is_none());
+        assert!(db.file("j1.a").await.unwrap().is_some());
+
+        // Retention deletes one job's exports only.
+        db.put_part("j1", "j1.b", 0, b"x").await.unwrap();
+        db.put_file(&file("j1.b", "j1", 1)).await.unwrap();
+        db.put_part("j2", "j2.a", 0, b"y").await.unwrap();
+        db.put_file(&file("j2.a", "j2", 1)).await.unwrap();
+        assert_eq!(db.delete_job("j1").await.unwrap(), 3);
+        assert!(db.file("j1.a").await.unwrap().is_none());
+        assert!(db.part("j1.b", 0).await.unwrap().is_none());
+        assert_eq!(db.part("j2.a", 0).await.unwrap().unwrap(), b"y");
+        assert!(db.file("j2.a").await.unwrap().is_some());
+    }
+}
