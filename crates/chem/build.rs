@@ -3,6 +3,7 @@
 
 /// RDKit libraries the bridge calls into, directly or through inline headers.
 const RDKIT_LIBS: &[&str] = &[
+    "RGroupDecomposition",
     "MolDraw2D",
     "Depictor",
     "FilterCatalog",
@@ -31,6 +32,7 @@ fn main() {
         .file("src/ffi/depict.cc")
         .file("src/ffi/scaffold.cc")
         .file("src/ffi/mmp.cc")
+        .file("src/ffi/rgroups.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -51,6 +53,8 @@ fn main() {
         "src/ffi/scaffold.cc",
         "src/ffi/mmp.cc",
         "src/ffi/mmp.h",
+        "src/ffi/rgroups.cc",
+        "src/ffi/rgroups.h",
         "src/ffi/scaffold.h",
         "src/ffi/screen.cc",
         "src/ffi/screen.h",

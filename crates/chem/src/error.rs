@@ -1,7 +1,8 @@
 //! Errors of the chemistry core itself: failing to build the shared RDKit
 //! state, malformed values handed to a helper, a SMILES a helper (scaffold,
-//! key, query fingerprint, depiction) cannot use, or a structure that cannot
-//! be depicted. A molecule that the *pipeline* rejects is not an error; it is
+//! key, query fingerprint, depiction) cannot use, a structure that cannot
+//! be depicted, an R-group core RDKit cannot read or a decomposition RDKit
+//! cannot finish. A molecule that the *pipeline* rejects is not an error; it is
 //! a [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
 
 use crate::scaffold::ScaffoldKind;
@@ -71,6 +72,23 @@ pub enum ChemError {
         /// The SMILES that was given.
         smiles: String,
         /// RDKit's error text.
+        message: String,
+    },
+    /// An R-group core ([`rgroups::Core::parse`](crate::rgroups::Core::parse)) that neither
+    /// RDKit's SMILES nor its SMARTS parser reads, or that has no atoms.
+    #[error("cannot use core {core:?}: {message}")]
+    Core {
+        /// The core as given.
+        core: String,
+        /// Why.
+        message: String,
+    },
+    /// RDKit failed an R-group decomposition
+    /// ([`rgroups::decompose`](crate::rgroups::decompose)) for a reason other than one
+    /// molecule: its text.
+    #[error("R-group decomposition failed: {message}")]
+    RGroups {
+        /// RDKit's error text, or what ran out.
         message: String,
     },
     /// An SVG width or height outside

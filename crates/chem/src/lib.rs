@@ -19,6 +19,8 @@
 //!   SMILES, as RDKit's Python `MurckoScaffold` writes them.
 //! - [`mmp`]: Hussain–Rea fragmentation for matched molecular pairs, with
 //!   mmpdb's cut rules and canonical, symmetry-aware attachment labels.
+//! - [`rgroups`]: R-group decomposition against a SMILES or SMARTS core
+//!   (RDKit's `RGroupDecomposition`), bounded by a time budget.
 //! - [`keys`]: the stereo-insensitive deduplication key (the other levels
 //!   are fields of [`MoleculeRecord`]).
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
@@ -40,6 +42,7 @@ pub mod mmp;
 pub mod outcome;
 pub mod pipeline;
 pub mod qed;
+pub mod rgroups;
 pub mod scaffold;
 
 pub use depict::molblock_2d;

@@ -311,8 +311,8 @@ impl<W: Write> JsonResults<W> {
 
 /// A writer of any result file format.
 pub enum ResultsWriter<W: Write> {
-    /// CSV.
-    Csv(CsvResults<W>),
+    /// CSV (boxed: the CSV writer carries its buffer inline).
+    Csv(Box<CsvResults<W>>),
     /// SD file.
     Sdf(SdfResults<W>),
     /// JSON array or JSON lines.
@@ -324,7 +324,7 @@ impl<W: Write> ResultsWriter<W> {
     /// (CSV and SD: a `morganFingerprint` column or item; JSON: the field).
     pub fn new(format: ExportFormat, out: W, fingerprints: bool) -> Self {
         match format {
-            ExportFormat::Csv => Self::Csv(CsvResults::new(out, fingerprints)),
+            ExportFormat::Csv => Self::Csv(Box::new(CsvResults::new(out, fingerprints))),
             ExportFormat::Sdf => Self::Sdf(SdfResults::new(out, fingerprints)),
             ExportFormat::Json => Self::Json(JsonResults::new(out, true)),
             ExportFormat::Jsonl => Self::Json(JsonResults::new(out, false)),

@@ -12,9 +12,9 @@
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
 
 mod admin;
-mod export;
 pub mod auth;
 pub mod config;
+mod export;
 pub mod grpc;
 pub mod limits;
 pub mod rest;

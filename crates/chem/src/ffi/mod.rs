@@ -15,9 +15,12 @@
 //! cannot match, so RDKit's filter catalogs and QED alerts only run where
 //! they might; results are unchanged by construction), `depict.{h,cc}` (2D
 //! coordinates, Molblock and SVG text) and `scaffold.{h,cc}` (Murcko and
-//! generic scaffolds, stereo-insensitive SMILES). Everything outside
+//! generic scaffolds, stereo-insensitive SMILES), `mmp.{h,cc}` (matched-pair
+//! fragmentation) and `rgroups.{h,cc}` (an RDKit R-group decomposition held
+//! across calls, so Rust can bound its time). Everything outside
 //! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
-//! shares no state.
+//! shares no state, except an `RGroupSession`, which one caller owns and uses
+//! from one thread (it is neither `Send` nor `Sync`).
 //!
 //! Invariants:
 //! - every bridged C++ function returns `Result`, so cxx converts a C++
@@ -191,8 +194,51 @@ mod bridge {
         fingerprint: [u64; 32],
     }
 
-    // SAFETY: these declarations mirror `pipeline.h`, `depict.h` and
-    // `scaffold.h` exactly
+    /// A core as `rgroup_core` read it.
+    #[derive(Debug, Clone)]
+    struct RawCore {
+        /// Whether one of the parsers read it into a molecule with atoms.
+        ok: bool,
+        /// Whether it was read as SMARTS (the SMILES parser failed).
+        smarts: bool,
+        /// Why it cannot be used, when not `ok`.
+        message: String,
+    }
+    /// What `rgroup_add` did with one molecule.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum AddOutcome {
+        /// The molecule contains the core; `RawAdd::row` is its row.
+        Added,
+        /// RDKit found no core in it.
+        NoMatch,
+        /// The SMILES does not parse or sanitise.
+        Unreadable,
+        /// An RDKit permutation search ran out of time; the session is spent.
+        TimedOut,
+        /// RDKit threw for another reason; the session is spent.
+        Failed,
+    }
+    /// The answer of `rgroup_add`.
+    #[derive(Debug, Clone)]
+    struct RawAdd {
+        /// What happened.
+        outcome: AddOutcome,
+        /// The molecule's row (add order) when `Added`, else -1.
+        row: i32,
+        /// RDKit's text when `Unreadable`, `TimedOut` or `Failed`.
+        message: String,
+    }
+    /// One row of `getRGroupsAsRows`: parallel labels and SMILES.
+    #[derive(Debug, Clone)]
+    struct RawRGroupRow {
+        /// "Core", "R1", "R2", ... as RDKit names them.
+        labels: Vec<String>,
+        /// `MolToSmiles(part, true)` for each label.
+        smiles: Vec<String>,
+    }
+
+    // SAFETY: these declarations mirror `pipeline.h`, `depict.h`,
+    // `scaffold.h`, `mmp.h` and `rgroups.h` exactly
     // (cxx's generated C++ fails to compile otherwise); every function
     // returns `Result`, so a C++ exception is caught in the shim and never
     // unwinds into Rust.
@@ -245,13 +291,37 @@ mod bridge {
         ) -> Result<RawFragments>;
         /// The single-cut pieces of a labelled variable part.
         fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
+
+        include!("molbatch-chem/src/ffi/rgroups.h");
+        /// One R-group decomposition in progress (RDKit's RGroupDecomposition).
+        type RGroupSession;
+        /// Reads a core: SMILES first, then SMARTS.
+        fn rgroup_core(text: &str) -> Result<RawCore>;
+        /// A decomposition against the core `text` (read as SMARTS when
+        /// `smarts`), symmetry-aware (RDKit's default) or first-match.
+        fn new_rgroup_session(
+            text: &str,
+            smarts: bool,
+            symmetrize: bool,
+        ) -> Result<UniquePtr<RGroupSession>>;
+        /// Adds one SMILES, RDKit's searches bounded by `timeout_seconds`.
+        fn rgroup_add(
+            session: Pin<&mut RGroupSession>,
+            smiles: &str,
+            timeout_seconds: f64,
+        ) -> Result<RawAdd>;
+        /// Processes the added molecules; false when RDKit failed or ran out of time.
+        fn rgroup_process(session: Pin<&mut RGroupSession>, timeout_seconds: f64) -> Result<bool>;
+        /// The rows of a processed session, in add order.
+        fn rgroup_rows(session: &RGroupSession) -> Result<Vec<RawRGroupRow>>;
     }
 }
 
 pub(crate) use bridge::{
-    graph_framework, mmp_fragment, mmp_reduction, molblock_2d, new_context, process,
-    query_fingerprint, scaffolds, silence_rdkit_logs, stereo_insensitive_smiles, svg, Context,
-    InputKind, RawRecord, ScaffoldRecord, Status,
+    graph_framework, mmp_fragment, mmp_reduction, molblock_2d, new_context, new_rgroup_session,
+    process, query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
+    silence_rdkit_logs, stereo_insensitive_smiles, svg, AddOutcome, Context, InputKind, RawRecord,
+    ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
