@@ -11,6 +11,7 @@ pub mod export;
 pub mod ids;
 pub mod json;
 pub mod status;
+pub mod time;
 
 /// Generated modules, nested as the proto packages are so cross-package
 /// references resolve.

@@ -3,8 +3,8 @@
 
 use molbatch_proto::{v1 as pb, JobId};
 
-use crate::jobs::timestamp;
 use crate::store::AnalysisRecord;
+use molbatch_proto::time::timestamp;
 
 fn status(text: &str) -> pb::AnalysisStatus {
     match text {

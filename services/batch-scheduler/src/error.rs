@@ -64,7 +64,7 @@ pub enum SchedulerError {
         action: &'static str,
     },
     /// Retention removed the job's results; the job is gone for good.
-    #[error("job {job} expired at {at}: its results and analyses were deleted after the retention period", at = crate::jobs::timestamp(*.at_ms))]
+    #[error("job {job} expired at {at}: its results and analyses were deleted after the retention period", at = molbatch_proto::time::timestamp(*.at_ms))]
     Expired {
         /// The job.
         job: JobId,

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use molbatch_proto::analysis::AnalysisRequest;
+use molbatch_proto::time::now_ms;
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use tokio::sync::{broadcast, mpsc, Notify};
 use tokio_stream::wrappers::ReceiverStream;
@@ -26,14 +27,6 @@ const WATCH_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default and largest job pages.
 const DEFAULT_JOB_PAGE: u32 = 50;
 const MAX_JOB_PAGE: u32 = 1000;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// The scheduler API: a store plus the in-process signals that wake
 /// long-polling workers and watchers.

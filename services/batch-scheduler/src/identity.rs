@@ -8,9 +8,9 @@ use molbatch_proto::{internal as ipb, v1 as pb, TenantId, Violations};
 use tonic::{Request, Response, Status};
 
 use crate::error::{SchedulerError, StoreError};
-use crate::grpc::now_ms;
-use crate::jobs::timestamp;
 use crate::store::{ApiKeyRow, AuditRow, IdentityStore, TenantRow};
+use molbatch_proto::time::now_ms;
+use molbatch_proto::time::timestamp;
 
 /// Audit events per page by default and at most.
 const AUDIT_PAGE: u32 = 100;

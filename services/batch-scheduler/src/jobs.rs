@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use molbatch_proto::time::timestamp;
 use molbatch_proto::{v1 as pb, JobId, TenantId};
 
 /// The state of a job (see `molbatch.v1.JobState`).
@@ -123,14 +124,6 @@ pub struct JobRecord {
     /// True when creating the job found an earlier one with the same
     /// idempotency key and returned it (never stored).
     pub idempotent_replay: bool,
-}
-
-/// A protobuf timestamp of milliseconds since the epoch.
-pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
 }
 
 impl JobRecord {
@@ -338,11 +331,5 @@ mod tests {
             split_halves(1_500, 500, 5),
             Some([(1_500, 500, 3), (1_503, 503, 2)])
         );
-    }
-
-    #[test]
-    fn timestamps_split_milliseconds() {
-        let t = timestamp(1_500);
-        assert_eq!((t.seconds, t.nanos), (1, 500_000_000));
     }
 }

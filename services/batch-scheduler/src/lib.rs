@@ -222,7 +222,7 @@ async fn background_passes(
         reap_exhausted_leases(&api).await;
         expire_ended_jobs(&api).await;
         report_queue_depth(&api, &mut reported).await;
-        report_activity(&api, grpc::now_ms()).await;
+        report_activity(&api, molbatch_proto::time::now_ms()).await;
         if let Some(storage) = &mut storage {
             purge_expired_jobs(&api, storage).await;
         }
@@ -291,7 +291,11 @@ async fn report_activity(api: &grpc::SchedulerApi, now: i64) {
 async fn expire_ended_jobs(api: &grpc::SchedulerApi) {
     match api
         .store()
-        .expire_jobs(api.retention_ms(), RETENTION_BATCH, grpc::now_ms())
+        .expire_jobs(
+            api.retention_ms(),
+            RETENTION_BATCH,
+            molbatch_proto::time::now_ms(),
+        )
         .await
     {
         Ok(jobs) => {
@@ -330,7 +334,7 @@ async fn purge_expired_jobs(api: &grpc::SchedulerApi, storage: &mut StorageClien
 async fn reap_exhausted_leases(api: &grpc::SchedulerApi) {
     match api
         .store()
-        .reap_exhausted(api.policy(), grpc::now_ms())
+        .reap_exhausted(api.policy(), molbatch_proto::time::now_ms())
         .await
     {
         Ok(jobs) => {

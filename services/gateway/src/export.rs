@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 use molbatch_proto::export::{ExportFormat, ExportId, ExportOptions};
 use molbatch_proto::google::api::HttpBody;
+use molbatch_proto::time::timestamp;
 use molbatch_proto::{internal as ipb, v1 as pb, TenantId};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Status};
@@ -31,12 +32,6 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
     let param = |name: &str| analysis.params.get(name).cloned().unwrap_or_default();
     let format = param("format");
     let file = file.unwrap_or_default();
-    let ms = |ms: i64| {
-        (ms > 0).then(|| prost_types::Timestamp {
-            seconds: ms.div_euclid(1_000),
-            nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
-        })
-    };
     pb::Export {
         export_id: id.to_string(),
         job_id: id.job.to_string(),
@@ -51,7 +46,7 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
         content_type: file.content_type,
         create_time: analysis.create_time,
         update_time: analysis.update_time,
-        expire_time: ms(file.expire_time_ms),
+        expire_time: (file.expire_time_ms > 0).then(|| timestamp(file.expire_time_ms)),
     }
 }
 

@@ -14,6 +14,7 @@ use molbatch_formats::{
 use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::time::now_ms;
 use molbatch_proto::{internal as ipb, v1 as pb, Priority, TenantId, Violations};
 use molbatch_telemetry::net::Channel;
 use tokio::sync::mpsc;
@@ -188,12 +189,6 @@ const CONCURRENCY_RETRY: std::time::Duration = std::time::Duration::from_secs(30
 const DAILY_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// The window of the daily molecule quota.
 const DAY_MS: i64 = 24 * 3600 * 1000;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// The status refusing a batch over `budget` molecules.
 fn over_budget(caller: &Caller, budget: u64) -> Status {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::export::ResultFilter;
+use molbatch_proto::time::{now_ms, timestamp};
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use molbatch_telemetry::metrics::CacheResult;
 use prost::Message;
@@ -159,20 +160,9 @@ impl StorageApi {
 /// How long a finished export lasts unless configured.
 const DEFAULT_EXPORT_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
 
-/// Unix milliseconds now.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// `ms` since the epoch as an RFC 3339 UTC time.
 fn rfc3339(ms: i64) -> String {
-    let t = prost_types::Timestamp {
-        seconds: ms.div_euclid(1_000),
-        nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
-    };
-    t.to_string()
+    timestamp(ms).to_string()
 }
 
 fn export_file_message(row: crate::store::ExportFileRow) -> ipb::ExportFile {

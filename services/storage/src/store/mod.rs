@@ -7,21 +7,13 @@ mod exports;
 mod postgres;
 mod sqlite;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use molbatch_proto::time::now_ms;
 
 pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
 pub(crate) use postgres::testing;
 pub use postgres::PgBatchStore;
 pub use sqlite::SqliteBatchStore;
-
-/// Unix milliseconds now, for `created_at_ms` columns.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// A chunk row as both backends read it.
 #[derive(sqlx::FromRow)]
