@@ -481,11 +481,11 @@ impl ipb::storage_server::Storage for StorageApi {
         } = query.unwrap_or_default();
         let mut violations = Violations::default();
         let filter = ResultFilter::parse(&filter).unwrap_or_else(|v| {
-            violations.field("filter", v.to_string());
+            violations.extend(v);
             ResultFilter::All
         });
         let mut cursor = page_start(&page_token).unwrap_or_else(|v| {
-            violations.field("page_token", v.to_string());
+            violations.extend(v);
             0
         });
         if page_size > MAX_PAGE_SIZE {
