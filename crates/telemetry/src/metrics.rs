@@ -383,6 +383,16 @@ pub struct PoolUsage {
     pub idle: u32,
 }
 
+impl PoolUsage {
+    /// From what a sqlx pool reports (`size()`, `num_idle()`).
+    pub fn new(open: u32, idle: usize) -> Self {
+        Self {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 type PoolReader = Box<dyn Fn() -> PoolUsage + Send + Sync>;
 
 fn pool_readers() -> MutexGuard<'static, Vec<(&'static str, PoolReader)>> {

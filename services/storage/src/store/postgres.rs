@@ -149,10 +149,7 @@ impl BatchStore for PgBatchStore {
     }
 
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
-        molbatch_telemetry::metrics::PoolUsage {
-            open: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-        }
+        molbatch_telemetry::metrics::PoolUsage::new(self.pool.size(), self.pool.num_idle())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
