@@ -1,7 +1,9 @@
 //! Structure–activity through the public API: an uploaded CSV with an activity column gets
 //! pActivity and ligand efficiency per molecule (a bad value stays a molecule with an error on
-//! its activity), an unknown unit is refused before any job exists, and the `mmp` analysis
-//! returns matched pairs, transform statistics and activity cliffs.
+//! its activity), an unknown unit is refused before any job exists, the `mmp` analysis
+//! returns matched pairs, transform statistics and activity cliffs, and the `rgroups` analysis
+//! decomposes the molecules against a given core or a proposed one (a malformed core is refused
+//! at RunAnalysis, one RDKit cannot read fails the analysis naming `core`).
 
 use molbatch_client::ClientError;
 use molbatch_proto::v1 as pb;
@@ -134,5 +136,161 @@ async fn activity_columns_and_mmp() {
         flags.contains(&(0, true)) && flags.contains(&(1, true)),
         "{flags:?}"
     );
+    mb.stop().await;
+}
+
+/// Arylpiperazines, ethanol (acyclic) and naphthalene (another scaffold).
+const ARYLPIPERAZINES: &str = "smiles,id\n\
+                               c1ccccc1N1CCNCC1,p0\n\
+                               Cc1ccccc1N1CCNCC1,p1\n\
+                               COc1ccccc1N1CCN(C)CC1,p2\n\
+                               Clc1cccc(N2CCNCC2)c1,p3\n\
+                               CCO,e4\n\
+                               c1ccc2ccccc2c1,n5\n";
+
+/// Runs `rgroups` with `params` and waits until it is no longer pending or computing.
+async fn run_rgroups(mb: &mut Molbatch, job: &str, params: &[(&str, &str)]) -> pb::Analysis {
+    let request = pb::RunAnalysisRequest {
+        job_id: job.to_owned(),
+        r#type: "rgroups".into(),
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    mb.client.raw().run_analysis(request).await.unwrap();
+    loop {
+        let a = mb
+            .client
+            .raw()
+            .get_analysis(pb::GetAnalysisRequest {
+                job_id: job.to_owned(),
+                r#type: "rgroups".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if a.status != pb::AnalysisStatus::Pending as i32
+            && a.status != pb::AnalysisStatus::Computing as i32
+        {
+            return a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn rgroups_of(a: pb::Analysis) -> pb::RGroupsResult {
+    match a.result {
+        Some(AnalysisResult::Rgroups(r)) => r,
+        other => panic!("no rgroups result ({}): {other:?}", a.reason),
+    }
+}
+
+#[tokio::test]
+async fn rgroups_with_a_core_without_one_and_with_bad_ones() {
+    let mut mb = Molbatch::start().await;
+    let job = mb
+        .client
+        .upload(
+            std::io::Cursor::new(ARYLPIPERAZINES.as_bytes().to_vec()),
+            pb::UploadOptions {
+                display_name: "arylpiperazines.csv".into(),
+                id_column: "id".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
+    assert_eq!(job.state, pb::JobState::Completed as i32, "{job:?}");
+
+    // A SMARTS core (RDKit's SMILES parser rejects `[c;R1]`) with the piperazine N labelled.
+    let core = "[c;R1]1ccccc1N1CCN([*:1])CC1";
+    let r = rgroups_of(run_rgroups(&mut mb, &job.job_id, &[("core", core)]).await);
+    assert_eq!((r.core.as_str(), r.core_syntax.as_str()), (core, "smarts"));
+    assert!(!r.core_proposed);
+    assert_eq!(
+        (r.molecules, r.matched, r.unmatched, r.over_budget),
+        (6, 4, 2, 0)
+    );
+    assert_eq!(r.labels, ["R1", "R2", "R3"]);
+    assert_eq!(r.matching, "symmetrized");
+    let substituted: Vec<(u64, Vec<&str>)> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let mut groups: Vec<&str> = row
+                .rgroups
+                .iter()
+                .filter(|g| !g.smiles.starts_with("[H]"))
+                .map(|g| g.smiles.split('[').next().unwrap())
+                .collect();
+            groups.sort_unstable();
+            (row.index, groups)
+        })
+        .collect();
+    assert_eq!(
+        substituted,
+        [
+            (0, vec![]),
+            (1, vec!["C"]),
+            (2, vec!["C", "CO"]),
+            (3, vec!["Cl"])
+        ]
+    );
+    // The labelled position is R1: only the N-methyl of p2 sits there.
+    let r1 = &r.substituents[0];
+    assert_eq!(r1.label, "R1");
+    let r1: Vec<(&str, u64)> = r1
+        .substituents
+        .iter()
+        .map(|s| (s.smiles.as_str(), s.count))
+        .collect();
+    assert_eq!(r1, [("[H][*:1]", 3), ("C[*:1]", 1)]);
+    let unmatched: Vec<(u64, i32)> = r
+        .unmatched_molecules
+        .iter()
+        .map(|u| (u.index, u.reason))
+        .collect();
+    let no_core = pb::RGroupUnmatchedReason::NoCore as i32;
+    assert_eq!(unmatched, [(4, no_core), (5, no_core)]);
+
+    // Without a core: the most frequent Murcko scaffold, the phenylpiperazine of p0..p3.
+    let r = rgroups_of(run_rgroups(&mut mb, &job.job_id, &[]).await);
+    assert!(r.core_proposed);
+    assert_eq!(
+        (
+            r.core.as_str(),
+            r.core_syntax.as_str(),
+            r.core_scaffold_count
+        ),
+        ("c1ccc(N2CCNCC2)cc1", "smiles", 4)
+    );
+    assert_eq!((r.matched, r.unmatched), (4, 2));
+    let rows: Vec<u64> = r.rows.iter().map(|row| row.index).collect();
+    assert_eq!(rows, [0, 1, 2, 3]);
+
+    // A malformed core is refused before anything is queued...
+    let refused = mb
+        .client
+        .raw()
+        .run_analysis(pb::RunAnalysisRequest {
+            job_id: job.job_id.clone(),
+            r#type: "rgroups".into(),
+            params: [("core".to_owned(), "c1ccc(N2CCNCC2".to_owned())].into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let violations = Violations::from_status(&refused);
+    assert_eq!(violations.fields()[0].0, "params.core", "{refused:?}");
+    // ...and one only RDKit can tell is no molecule fails the analysis, naming the core.
+    let failed = run_rgroups(&mut mb, &job.job_id, &[("core", "C1CC")]).await;
+    assert_eq!(
+        failed.status,
+        pb::AnalysisStatus::Failed as i32,
+        "{failed:?}"
+    );
+    assert!(failed.reason.contains("core \"C1CC\""), "{}", failed.reason);
     mb.stop().await;
 }

@@ -25,11 +25,13 @@ pub enum AnalysisKind {
     NearestNeighbors,
     /// Matched molecular pairs, transform statistics and activity cliffs.
     Mmp,
+    /// R-group decomposition against a core.
+    Rgroups,
 }
 
 impl AnalysisKind {
     /// Every kind, in the order listings show them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Deduplication,
         Self::Statistics,
         Self::Scaffolds,
@@ -37,6 +39,7 @@ impl AnalysisKind {
         Self::SimilarityMatrix,
         Self::NearestNeighbors,
         Self::Mmp,
+        Self::Rgroups,
     ];
 
     /// The kinds that start by themselves when a job completes.
@@ -52,6 +55,7 @@ impl AnalysisKind {
             Self::SimilarityMatrix => "similarity_matrix",
             Self::NearestNeighbors => "nearest_neighbors",
             Self::Mmp => "mmp",
+            Self::Rgroups => "rgroups",
         }
     }
 
@@ -265,6 +269,83 @@ fn parse_mmp(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> MmpPar
     p
 }
 
+/// Parameters of the `rgroups` analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgroupsParams {
+    /// The core (`core`): read as SMILES, or as SMARTS when RDKit's SMILES parser rejects it.
+    /// `None` (absent or empty): the worker proposes the job's most frequent Bemis–Murcko
+    /// scaffold. Here only its shape is checked ([`MAX_CORE_LEN`] characters, no whitespace,
+    /// balanced brackets and parentheses), since reading it needs RDKit: a core RDKit cannot
+    /// read fails the analysis in the worker with a parameter error naming `core`.
+    pub core: Option<String>,
+    /// Time budget per molecule in milliseconds (`timeout_ms`, 1 to 60,000, default 50),
+    /// pooled over the molecules: the decomposition of n molecules may use about n times it
+    /// before it falls back to first-match assignment (see `molbatch_chem::rgroups`).
+    pub timeout_ms: u32,
+}
+
+/// The default [`RgroupsParams::timeout_ms`].
+pub const DEFAULT_RGROUPS_TIMEOUT_MS: u32 = 50;
+
+/// The longest core accepted.
+pub const MAX_CORE_LEN: usize = 2_000;
+
+impl Default for RgroupsParams {
+    fn default() -> Self {
+        Self {
+            core: None,
+            timeout_ms: DEFAULT_RGROUPS_TIMEOUT_MS,
+        }
+    }
+}
+
+/// The names `rgroups` takes.
+const RGROUPS_PARAMS: [&str; 2] = ["core", "timeout_ms"];
+
+/// Why a core cannot be SMILES or SMARTS, from its shape alone.
+fn core_shape_error(core: &str) -> Option<String> {
+    if core.len() > MAX_CORE_LEN {
+        return Some(format!("is longer than {MAX_CORE_LEN} characters"));
+    }
+    if core.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains whitespace; a SMILES or SMARTS has none".to_owned());
+    }
+    let mut open: Vec<char> = Vec::new();
+    for c in core.chars() {
+        match c {
+            '(' | '[' => open.push(c),
+            ')' | ']' => {
+                let want = if c == ')' { '(' } else { '[' };
+                if open.pop() != Some(want) {
+                    return Some(format!("has an unbalanced {c:?}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    open.last().map(|c| format!("has an unclosed {c:?}"))
+}
+
+fn parse_rgroups(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> RgroupsParams {
+    let mut p = RgroupsParams::default();
+    if let Some(core) = get("core").filter(|c| !c.is_empty()) {
+        match core_shape_error(&core) {
+            Some(why) => v.field("params.core", format!("{core:?} {why}")),
+            None => p.core = Some(core),
+        }
+    }
+    if let Some(text) = get("timeout_ms").filter(|t| !t.is_empty()) {
+        match text.parse::<u32>() {
+            Ok(ms) if (1..=60_000).contains(&ms) => p.timeout_ms = ms,
+            Ok(_) | Err(_) => v.field(
+                "params.timeout_ms",
+                format!("{text:?} is not a whole number of milliseconds from 1 to 60000"),
+            ),
+        }
+    }
+    p
+}
+
 /// An analysis with its parameters checked and defaulted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalysisRequest {
@@ -297,6 +378,8 @@ pub enum AnalysisRequest {
     NearestNeighbors,
     /// `mmp`: see [`MmpParams`] for the parameters and their defaults.
     Mmp(MmpParams),
+    /// `rgroups`: see [`RgroupsParams`].
+    Rgroups(RgroupsParams),
 }
 
 /// Largest molecule count of a dense similarity matrix.
@@ -313,6 +396,7 @@ impl AnalysisRequest {
             AnalysisKind::ChemicalSpace => &["method", "features", "components"],
             AnalysisKind::SimilarityMatrix => &["threshold"],
             AnalysisKind::Mmp => &MMP_PARAMS,
+            AnalysisKind::Rgroups => &RGROUPS_PARAMS,
             AnalysisKind::Deduplication
             | AnalysisKind::Scaffolds
             | AnalysisKind::NearestNeighbors => &[],
@@ -338,6 +422,9 @@ impl AnalysisRequest {
             AnalysisKind::Scaffolds => Self::Scaffolds,
             AnalysisKind::NearestNeighbors => Self::NearestNeighbors,
             AnalysisKind::Mmp => Self::Mmp(parse_mmp(&|name| get(name).map(str::to_owned), &mut v)),
+            AnalysisKind::Rgroups => {
+                Self::Rgroups(parse_rgroups(&|name| get(name).map(str::to_owned), &mut v))
+            }
             AnalysisKind::Statistics => {
                 let group_filter = match get("group_filter") {
                     None | Some("" | "pains") => GroupFilter::Pains,
@@ -421,6 +508,7 @@ impl AnalysisRequest {
             Self::SimilarityMatrix { .. } => AnalysisKind::SimilarityMatrix,
             Self::NearestNeighbors => AnalysisKind::NearestNeighbors,
             Self::Mmp(_) => AnalysisKind::Mmp,
+            Self::Rgroups(_) => AnalysisKind::Rgroups,
         }
     }
 }
@@ -441,7 +529,7 @@ mod tests {
         for kind in AnalysisKind::ALL {
             assert_eq!(AnalysisKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(AnalysisKind::parse("rgroups"), None);
+        assert_eq!(AnalysisKind::parse("rgroup"), None);
     }
 
     #[test]
@@ -523,5 +611,41 @@ mod tests {
         );
         let v = AnalysisRequest::parse("scaffolds", &params(&[("x", "1")])).unwrap_err();
         assert!(v.fields()[0].1.contains("no parameters"));
+    }
+
+    #[test]
+    fn rgroups_takes_a_core_and_a_budget() {
+        assert_eq!(
+            AnalysisRequest::parse("rgroups", &params(&[("core", "")])).unwrap(),
+            AnalysisRequest::Rgroups(RgroupsParams::default())
+        );
+        assert_eq!(
+            AnalysisRequest::parse(
+                "rgroups",
+                &params(&[("core", " c1ccc([*:1])cc1N1CCNCC1 "), ("timeout_ms", "250")])
+            )
+            .unwrap(),
+            AnalysisRequest::Rgroups(RgroupsParams {
+                core: Some("c1ccc([*:1])cc1N1CCNCC1".to_owned()),
+                timeout_ms: 250
+            })
+        );
+        for (core, why) in [
+            ("c1ccc(cc1", "unclosed '('"),
+            ("[nH]1cc]c1", "unbalanced ']'"),
+            ("c1cc(])cc1", "unbalanced ']'"),
+            ("c1ccccc1 N", "whitespace"),
+        ] {
+            let v = AnalysisRequest::parse("rgroups", &params(&[("core", core)])).unwrap_err();
+            assert_eq!(v.fields()[0].0, "params.core", "{core}");
+            assert!(v.fields()[0].1.contains(why), "{core}: {:?}", v.fields());
+        }
+        let long = "C".repeat(MAX_CORE_LEN + 1);
+        let v = AnalysisRequest::parse("rgroups", &params(&[("core", &long)])).unwrap_err();
+        assert_eq!(v.fields()[0].0, "params.core");
+        for bad in ["0", "60001", "fast", "1.5"] {
+            let v = AnalysisRequest::parse("rgroups", &params(&[("timeout_ms", bad)])).unwrap_err();
+            assert_eq!(v.fields()[0].0, "params.timeout_ms", "{bad}");
+        }
     }
 }

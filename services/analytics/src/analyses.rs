@@ -97,7 +97,8 @@ pub fn needs_fingerprints(request: &AnalysisRequest) -> bool {
         | AnalysisRequest::Mmp(_) => true,
         AnalysisRequest::Deduplication
         | AnalysisRequest::Statistics { .. }
-        | AnalysisRequest::Scaffolds => false,
+        | AnalysisRequest::Scaffolds
+        | AnalysisRequest::Rgroups(_) => false,
     }
 }
 
@@ -140,6 +141,7 @@ pub fn compute(
         }
         AnalysisRequest::NearestNeighbors => AnalysisResult::NearestNeighbors(neighbors(&valid)?),
         AnalysisRequest::Mmp(params) => AnalysisResult::Mmp(crate::sar::mmp(&valid, params)?),
+        AnalysisRequest::Rgroups(params) => return crate::rgroups::rgroups(&valid, params),
     };
     Ok(Outcome::Complete(result))
 }

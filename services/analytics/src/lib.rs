@@ -4,6 +4,7 @@
 //!
 //! - [`worker`]: the lease → compute → store → complete loop.
 //! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis).
+//! - [`rgroups`]: R-group decomposition against a core (the `rgroups` analysis).
 //! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
 //!   WORKER_CRASH error results of a poisoned task (a molecule on which
 //!   workers died repeatedly, which the chemistry is never run on again).
@@ -14,6 +15,7 @@ pub mod config;
 pub mod export;
 pub mod files;
 pub mod interactive;
+pub mod rgroups;
 pub mod sar;
 pub mod worker;
 
