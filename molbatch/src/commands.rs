@@ -99,16 +99,22 @@ pub struct AnalyticsArgs {
     /// One analysis type: show it with its result.
     pub kind: Option<String>,
     /// Start this analysis (deduplication, statistics, scaffolds,
-    /// chemical_space, similarity_matrix, nearest_neighbors).
+    /// chemical_space, similarity_matrix, nearest_neighbors, mmp, rgroups).
     #[arg(long, value_name = "TYPE", conflicts_with = "kind")]
     pub run: Option<String>,
     /// A parameter of the analysis started with --run, e.g.
-    /// `--param features=descriptors`.
+    /// `--param features=descriptors` or `--param core=c1ccc(N2CCNCC2)cc1`.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param, requires = "run")]
     pub params: Vec<(String, String)>,
     /// With --run: wait until it ends and print its result.
     #[arg(long, requires = "run")]
     pub wait: bool,
+    /// With the mmp analysis and its result (`analytics JOB mmp`, or `--run
+    /// mmp --wait`): also write every matched pair to FILE as CSV (a, b,
+    /// constant, variable_a, variable_b, transform, tanimoto,
+    /// delta_p_activity); `-` writes it to stdout instead of the table.
+    #[arg(long, value_name = "FILE")]
+    pub pairs_csv: Option<std::path::PathBuf>,
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -659,7 +665,14 @@ async fn analytics(
         run,
         params,
         wait,
+        pairs_csv,
     } = args;
+    if pairs_csv.is_some()
+        && kind.as_deref() != Some("mmp")
+        && !(run.as_deref() == Some("mmp") && wait)
+    {
+        bail!("--pairs-csv writes the pairs of the mmp analysis: `analytics JOB mmp --pairs-csv FILE` or `analytics JOB --run mmp --wait --pairs-csv FILE`");
+    }
     let analyses = match (kind, run) {
         (_, Some(kind)) => {
             let request = pb::RunAnalysisRequest {
@@ -692,6 +705,23 @@ async fn analytics(
                 .analyses
         }
     };
+    if let Some(path) = &pairs_csv {
+        let Some(pb::analysis::Result::Mmp(m)) = analyses.first().and_then(|a| a.result.as_ref())
+        else {
+            let status = analyses
+                .first()
+                .map_or("missing", |a| tables::analysis_status(a.status));
+            bail!("the mmp analysis of job {job} has no result to export (status {status})");
+        };
+        if path.as_os_str() == "-" {
+            tables::write_pairs_csv(m, std::io::stdout().lock())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        tables::write_pairs_csv(m, std::io::BufWriter::new(file))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     for analysis in &analyses {
         match output {
             OutputFormat::Json => println!(

@@ -1,7 +1,8 @@
 //! Readable tables of analyses and search hits, as `molbatch analytics JOB
 //! TYPE` and `molbatch search` print them. Long lists are cut to their first
 //! rows with a note saying how many were left out; `--output json` prints
-//! everything.
+//! everything. Also every matched pair of an `mmp` result as CSV, for
+//! `molbatch analytics JOB mmp --pairs-csv FILE`.
 
 use std::fmt::Write;
 
@@ -207,8 +208,111 @@ pub fn analysis_text(a: &pb::Analysis) -> String {
             more(&mut out, isolated.len());
         }
         AnalysisResult::Mmp(m) => mmp_text(&mut out, m),
+        AnalysisResult::Rgroups(r) => rgroups_text(&mut out, r),
     }
     out
+}
+
+/// The columns of [`write_pairs_csv`].
+pub const PAIRS_CSV_HEADER: [&str; 8] = [
+    "a",
+    "b",
+    "constant",
+    "variable_a",
+    "variable_b",
+    "transform",
+    "tanimoto",
+    "delta_p_activity",
+];
+
+/// Writes every matched pair of `m` as CSV with [`PAIRS_CSV_HEADER`], in the result's order;
+/// `delta_p_activity` is empty unless both molecules have a pActivity.
+pub fn write_pairs_csv(m: &pb::MmpResult, out: impl std::io::Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(PAIRS_CSV_HEADER)?;
+    for p in &m.pairs {
+        w.write_record([
+            p.a.to_string(),
+            p.b.to_string(),
+            p.constant.clone(),
+            p.variable_a.clone(),
+            p.variable_b.clone(),
+            p.transform.clone(),
+            p.tanimoto.to_string(),
+            p.delta_p_activity
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Substituents shown per label.
+const SUBSTITUENTS_SHOWN: usize = 5;
+
+/// Whether an R-group is a bare hydrogen (`[H][*:1]`).
+fn is_hydrogen(smiles: &str) -> bool {
+    smiles
+        .strip_prefix("[H][*:")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The `rgroups` analysis: the core, counts, per label its top substituents, then the first
+/// molecules with their non-hydrogen R-groups.
+fn rgroups_text(out: &mut String, r: &pb::RGroupsResult) {
+    let origin = if r.core_proposed {
+        format!(
+            "proposed: the most frequent Murcko scaffold, {} molecules",
+            r.core_scaffold_count
+        )
+    } else {
+        "given".to_owned()
+    };
+    let _ = writeln!(out, "core {} ({}, {origin})", r.core, r.core_syntax);
+    let _ = writeln!(
+        out,
+        "{} of {} molecules matched; {} without the core, {} over the time budget ({} ms per molecule), {} failed; matching {}",
+        r.matched, r.molecules, r.unmatched, r.over_budget, r.timeout_ms, r.failed, r.matching
+    );
+    if r.labels.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "substituents by label (molecules):");
+    for label in &r.substituents {
+        let top: Vec<String> = label
+            .substituents
+            .iter()
+            .take(SUBSTITUENTS_SHOWN)
+            .map(|s| format!("{} {}", s.smiles, s.count))
+            .collect();
+        let rest = label.substituents.len().saturating_sub(SUBSTITUENTS_SHOWN);
+        let _ = writeln!(
+            out,
+            "  {:<4} {:>4} distinct: {}{}",
+            label.label,
+            label.substituents.len(),
+            top.join(", "),
+            if rest > 0 {
+                format!(" (+{rest} more)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(out, "molecules (R-groups other than H):");
+    let _ = writeln!(out, "  {:>8}  r-groups", "index");
+    for row in r.rows.iter().take(SHOWN) {
+        let groups: Vec<String> = row
+            .rgroups
+            .iter()
+            .filter(|g| !is_hydrogen(&g.smiles))
+            .map(|g| format!("{}={}", g.label, g.smiles))
+            .collect();
+        let _ = writeln!(out, "  {:>8}  {}", row.index, groups.join("  "));
+    }
+    more(out, r.rows.len());
 }
 
 /// The `mmp` analysis: counts, top transforms, top cliffs.
@@ -328,5 +432,82 @@ mod tests {
         assert!(text.contains("C9 "), "{text}");
         assert!(!text.contains("C10 "), "{text}");
         assert!(text.contains("5 more"), "{text}");
+    }
+
+    #[test]
+    fn rgroups_show_the_core_top_substituents_and_non_hydrogen_groups() {
+        let group = |label: &str, smiles: &str| pb::RGroup {
+            label: label.into(),
+            smiles: smiles.into(),
+        };
+        let sub = |smiles: &str, count| pb::RGroupSubstituent {
+            smiles: smiles.into(),
+            count,
+        };
+        let analysis = pb::Analysis {
+            r#type: "rgroups".into(),
+            status: pb::AnalysisStatus::Complete as i32,
+            result: Some(AnalysisResult::Rgroups(pb::RGroupsResult {
+                core: "c1ccncc1".into(),
+                core_syntax: "smiles".into(),
+                core_proposed: true,
+                core_scaffold_count: 2,
+                molecules: 3,
+                matched: 2,
+                unmatched: 1,
+                labels: vec!["R1".into(), "R2".into()],
+                substituents: vec![
+                    pb::RGroupLabel {
+                        label: "R1".into(),
+                        substituents: vec![sub("C[*:1]", 1), sub("Cl[*:1]", 1)],
+                    },
+                    pb::RGroupLabel {
+                        label: "R2".into(),
+                        substituents: vec![sub("[H][*:2]", 1), sub("O[*:2]", 1)],
+                    },
+                ],
+                rows: vec![
+                    pb::RGroupRow {
+                        index: 0,
+                        core: "c1cc([*:1])ccn1".into(),
+                        rgroups: vec![group("R1", "C[*:1]"), group("R2", "[H][*:2]")],
+                    },
+                    pb::RGroupRow {
+                        index: 4,
+                        core: "c1cc([*:1])ccn1".into(),
+                        rgroups: vec![group("R1", "Cl[*:1]"), group("R2", "O[*:2]")],
+                    },
+                ],
+                matching: "symmetrized".into(),
+                timeout_ms: 50,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let text = analysis_text(&analysis);
+        assert!(
+            text.contains(
+                "core c1ccncc1 (smiles, proposed: the most frequent Murcko scaffold, 2 molecules)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 of 3 molecules matched; 1 without the core"),
+            "{text}"
+        );
+        assert!(
+            text.contains("R2      2 distinct: [H][*:2] 1, O[*:2] 1"),
+            "{text}"
+        );
+        let first = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("0 "))
+            .unwrap();
+        assert_eq!(
+            first.split_whitespace().collect::<Vec<_>>(),
+            ["0", "R1=C[*:1]"]
+        );
+        assert!(text.contains("R1=Cl[*:1]  R2=O[*:2]"), "{text}");
+        assert!(is_hydrogen("[H][*:12]") && !is_hydrogen("[H]C[*:1]") && !is_hydrogen("[H][*:]"));
     }
 }

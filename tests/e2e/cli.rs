@@ -1,6 +1,7 @@
 //! The `molbatch` command as a user runs it: `serve` in the background,
-//! `submit --wait`, `status`, `results` in CSV, JSONL and SDF, and a broken
-//! file.
+//! `submit --wait`, `status`, `results` in CSV, JSONL and SDF, a broken
+//! file, and the structure-activity analyses (`rgroups` with a core given as
+//! a parameter, `mmp` with its pairs written as CSV).
 
 use std::process::{Command, Output};
 
@@ -218,5 +219,139 @@ fn an_admin_makes_keys_with_the_cli_and_roles_hold() {
     assert!(
         audit.contains("RevokeApiKey") && audit.contains("CreateTenant"),
         "{audit}"
+    );
+}
+
+#[test]
+fn a_chemist_decomposes_r_groups_and_exports_matched_pairs() {
+    let serve = ServeProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("phenols.csv");
+    std::fs::write(
+        &file,
+        "smiles,id,Ki\nCc1ccc(O)cc1,m0,10\nClc1ccc(O)cc1,m1,1000\nOc1ccccc1,m2,50\nCCO,m3,5\n",
+    )
+    .unwrap();
+    let out = molbatch(
+        &serve,
+        &[
+            "submit",
+            file.to_str().unwrap(),
+            "--id-column",
+            "id",
+            "--activity-column",
+            "Ki",
+            "--activity-unit",
+            "nM",
+            "--wait",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = text(&out.stdout).trim().to_owned();
+
+    // rgroups with a core given on the command line, shown as a table.
+    let out = molbatch(
+        &serve,
+        &[
+            "analytics",
+            &job,
+            "--run",
+            "rgroups",
+            "--param",
+            "core=Oc1ccc([*:1])cc1",
+            "--wait",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("rgroups"), "{table}");
+    assert!(
+        table.contains("core Oc1ccc([*:1])cc1 (smiles, given)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("3 of 4 molecules matched; 1 without the core"),
+        "{table}"
+    );
+    assert!(table.contains("C[*:1] 1"), "{table}");
+    // The same result as proto3 JSON.
+    let out = molbatch(&serve, &["analytics", &job, "rgroups", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["rgroups"]["labels"], serde_json::json!(["R1"]));
+    assert_eq!(
+        json["rgroups"]["rows"][1]["rgroups"][0]["smiles"],
+        "Cl[*:1]"
+    );
+
+    // mmp, then every pair as CSV next to the JSON result.
+    let out = molbatch(&serve, &["analytics", &job, "--run", "mmp", "--wait"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv_path = dir.path().join("pairs.csv");
+    let out = molbatch(
+        &serve,
+        &[
+            "analytics",
+            &job,
+            "mmp",
+            "--pairs-csv",
+            csv_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("matched pairs"));
+    let out = molbatch(&serve, &["analytics", &job, "mmp", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pairs = json["mmp"]["pairs"].as_array().unwrap();
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "a",
+            "b",
+            "constant",
+            "variable_a",
+            "variable_b",
+            "transform",
+            "tanimoto",
+            "delta_p_activity"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), pairs.len());
+    assert!(!rows.is_empty());
+    for (row, pair) in rows.iter().zip(pairs) {
+        // proto3 JSON leaves zero out.
+        let index = |field: &str| match &pair[field] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => "0".to_owned(),
+        };
+        assert_eq!(
+            (&row[0], &row[1]),
+            (index("a").as_str(), index("b").as_str())
+        );
+        assert_eq!(&row[5], pair["transform"].as_str().unwrap());
+        let tanimoto: f64 = row[6].parse().unwrap();
+        assert!((tanimoto - pair["tanimoto"].as_f64().unwrap_or(0.0)).abs() < 1e-12);
+        match pair["deltaPActivity"].as_f64() {
+            Some(d) => assert!((row[7].parse::<f64>().unwrap() - d).abs() < 1e-12),
+            None => assert_eq!(&row[7], ""),
+        }
+    }
+    // p-cresol and 4-chlorophenol, 100-fold apart.
+    assert!(rows.iter().any(|r| {
+        (&r[0], &r[1], &r[5]) == ("0", "1", "[*:1]C>>[*:1]Cl")
+            && (r[7].parse::<f64>().unwrap() + 2.0).abs() < 1e-12
+    }));
+    // --pairs-csv without the mmp result is refused.
+    let out = molbatch(
+        &serve,
+        &["analytics", &job, "rgroups", "--pairs-csv", "x.csv"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--pairs-csv"),
+        "{}",
+        text(&out.stderr)
     );
 }
