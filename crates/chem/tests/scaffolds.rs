@@ -279,3 +279,39 @@ fn batch_functions_are_thread_safe() {
         }
     }
 }
+
+/// `keys::stereo_insensitive_grouping` partitions the fixture's SMILES
+/// together with their stereo-free keys (so every molecule with stereo meets
+/// its stereo-free form) exactly as their full keys do, and a key shared by
+/// two or more of them is the full key.
+#[test]
+fn stereo_insensitive_grouping_partitions_as_the_full_keys() {
+    let records = load(FIXTURE);
+    let mut smiles: Vec<&str> = records.iter().map(|r| str_field(r, "smiles")).collect();
+    smiles.extend(
+        records
+            .iter()
+            .filter_map(|r| r["stereo_insensitive"].as_str()),
+    );
+    let grouping = keys::stereo_insensitive_grouping(&smiles);
+    let full: Vec<String> = keys::stereo_insensitive_batch(&smiles)
+        .into_iter()
+        .zip(&smiles)
+        .map(|(key, s)| key.unwrap_or_else(|_| (*s).to_owned()))
+        .collect();
+    let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut first_of_full: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::new();
+    let mut shared = 0;
+    for i in 0..smiles.len() {
+        let a = *first_of.entry(grouping[i].as_str()).or_insert(i);
+        let b = *first_of_full.entry(full[i].as_str()).or_insert(i);
+        assert_eq!(a, b, "{} groups differently from its full key", smiles[i]);
+        if a != i {
+            shared += 1;
+            assert_eq!(grouping[i], full[i], "{}", smiles[i]);
+            assert_eq!(grouping[a], full[a], "{}", smiles[a]);
+        }
+    }
+    assert!(shared > 1000, "only {shared} molecules share a key");
+}

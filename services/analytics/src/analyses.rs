@@ -180,7 +180,9 @@ fn groups(grouping: Grouping) -> Vec<pb::MoleculeGroup> {
 /// (the fragment parent: the standardised SMILES).
 pub fn deduplication(valid: &[&pb::MoleculeResult]) -> pb::DeduplicationResult {
     let canonical: Vec<&str> = valid.iter().map(|r| r.canonical_smiles.as_str()).collect();
-    let stereo_free = molbatch_chem::keys::stereo_insensitive_batch(&canonical);
+    // RDKit runs only for molecules another one could share a key with; the
+    // groups and the unique count are those of every molecule's full key.
+    let stereo_free = molbatch_chem::keys::stereo_insensitive_grouping(&canonical);
     let level = |name: &str, grouping: Grouping| {
         let unique_count = grouping.unique_count() as u64;
         pb::DuplicateLevel {
@@ -202,12 +204,12 @@ pub fn deduplication(valid: &[&pb::MoleculeResult]) -> pb::DeduplicationResult {
             // A molecule whose stereo cannot be removed keeps its own key.
             level(
                 "stereo_insensitive",
-                group_by_key(valid.iter().zip(&stereo_free).map(|(r, key)| {
-                    (
-                        r.index as u32,
-                        key.as_deref().unwrap_or(&r.canonical_smiles).to_owned(),
-                    )
-                })),
+                group_by_key(
+                    valid
+                        .iter()
+                        .zip(stereo_free)
+                        .map(|(r, key)| (r.index as u32, key)),
+                ),
             ),
             level("salt_form", keyed(|r| &r.standardized_smiles)),
         ],
