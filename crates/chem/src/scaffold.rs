@@ -23,7 +23,11 @@
 //!
 //! Each call parses its own molecule and shares no RDKit state, so these
 //! functions run on any thread; [`scaffolds_batch`] runs a slice on the
-//! current rayon pool.
+//! current rayon pool, and makes each generic scaffold once per distinct
+//! Murcko scaffold where that is exact (see [`scaffolds_batch`]).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -134,8 +138,94 @@ pub fn scaffolds(smiles: &str) -> Scaffolds {
 /// [`scaffolds`] of every SMILES, in order, computed in parallel on the
 /// current rayon pool (the global one unless called inside
 /// `ThreadPool::install`).
+///
+/// The generic scaffold is made once per distinct Murcko scaffold SMILES
+/// among scaffolds without hydrogen atoms, isotopes, radicals, atom maps or
+/// bond stereo: `MakeScaffoldGeneric` keeps nothing of such a scaffold but
+/// its connectivity, which its Murcko SMILES writes, so the answer is the
+/// one [`scaffolds`] gives each molecule. Other scaffolds, and any whose
+/// generic form fails (RDKit's message names atom indices), are made one by
+/// one.
 pub fn scaffolds_batch<S: AsRef<str> + Sync>(smiles: &[S]) -> Vec<Scaffolds> {
-    smiles.par_iter().map(|s| scaffolds(s.as_ref())).collect()
+    let generics = Mutex::new(HashMap::new());
+    smiles
+        .par_iter()
+        .map(|s| scaffolds_sharing(s.as_ref(), &generics))
+        .collect()
+}
+
+/// [`scaffolds`] of `smiles`, taking its generic scaffold from `generics`
+/// (Murcko SMILES to generic SMILES of plain scaffolds) or adding it there.
+fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) -> Scaffolds {
+    let failed = |e: ChemError| Scaffolds {
+        murcko: Err(e.clone()),
+        generic: Err(e),
+    };
+    if let Err(e) = ffi::non_empty(smiles) {
+        return failed(e);
+    }
+    let bridge_error = |e: cxx::Exception| ChemError::Scaffold {
+        smiles: smiles.to_owned(),
+        kind: ScaffoldKind::Murcko,
+        message: e.what().to_owned(),
+    };
+    let mut record = ffi::ScaffoldRecord {
+        status: ffi::Status::Ok,
+        message: String::new(),
+        murcko: String::new(),
+        generic_ok: false,
+        generic: String::new(),
+        generic_error: String::new(),
+    };
+    let scaffold = match ffi::murcko_scaffold(smiles, &mut record) {
+        Ok(scaffold) => scaffold,
+        Err(e) => return failed(bridge_error(e)),
+    };
+    if let Err(e) = ffi::accepted(smiles, record.status, std::mem::take(&mut record.message)) {
+        return failed(e);
+    }
+    let Some(scaffold) = scaffold.as_ref() else {
+        return failed(ChemError::Scaffold {
+            smiles: smiles.to_owned(),
+            kind: ScaffoldKind::Murcko,
+            message: "no scaffold molecule".to_owned(),
+        });
+    };
+    let plain = match ffi::is_plain(scaffold) {
+        Ok(plain) => plain,
+        Err(e) => return failed(bridge_error(e)),
+    };
+    let known = || {
+        let generics = generics.lock().unwrap_or_else(PoisonError::into_inner);
+        generics.get(&record.murcko).cloned()
+    };
+    let generic = match plain.then(known).flatten() {
+        Some(generic) => Ok(generic),
+        None => {
+            if let Err(e) = ffi::generic_scaffold(scaffold, &mut record) {
+                return failed(bridge_error(e));
+            }
+            if record.generic_ok {
+                if plain {
+                    generics
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(record.murcko.clone(), record.generic.clone());
+                }
+                Ok(record.generic)
+            } else {
+                Err(ChemError::Scaffold {
+                    smiles: smiles.to_owned(),
+                    kind: ScaffoldKind::Generic,
+                    message: record.generic_error,
+                })
+            }
+        }
+    };
+    Scaffolds {
+        murcko: Ok(record.murcko),
+        generic,
+    }
 }
 
 /// One bridge call; a parse failure or an exception becomes the error of
@@ -240,6 +330,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn batch_shares_generic_scaffolds_only_where_the_murcko_smiles_decides_them() {
+        // Same Murcko SMILES; the isotope-labelled ring is not plain and
+        // keeps its label in the generic form; a generic failure stays an
+        // error of each molecule; stereo and dummy atoms pass through.
+        let input = [
+            "Cc1ccccc1",
+            "[13cH]1ccccc1",
+            "Oc1ccccc1",
+            "[13CH3]c1ccccc1",
+            "c1ccccc1[13cH]1ccccc1",
+            "c1ccccc1c1ccccc1",
+            "C1CCP23(CC1)(CCC2)CCC3",
+            "CC1CCP23(CC1)(CCC2)CCC3",
+            "c1ccccc1/C=C/c1ccccc1",
+            "c1ccccc1C=Cc1ccccc1",
+            "*c1ccccc1",
+            "C1CC[C@H](C2CC2)CC1",
+            "C1CCC(C2CC2)CC1",
+        ];
+        let got = scaffolds_batch(&input);
+        for (smiles, both) in input.iter().zip(&got) {
+            assert_eq!(both, &scaffolds(smiles), "{smiles}");
+        }
+        assert_eq!(got[1].generic.as_deref(), Ok("C1CC[13CH2]CC1"));
+        assert_eq!(got[0].generic.as_deref(), Ok("C1CCCCC1"));
+        assert!(got[7].generic.is_err());
     }
 
     #[test]

@@ -274,6 +274,18 @@ mod bridge {
 
         /// Murcko scaffold of a SMILES and, when `generic`, its generic form.
         fn scaffolds(smiles: &str, generic: bool) -> Result<ScaffoldRecord>;
+        /// A Murcko scaffold molecule, kept for its generic form.
+        type MurckoScaffold;
+        /// The Murcko scaffold of a SMILES (`record`: status, message,
+        /// Murcko SMILES); null when the SMILES cannot be read.
+        fn murcko_scaffold(
+            smiles: &str,
+            record: &mut ScaffoldRecord,
+        ) -> Result<UniquePtr<MurckoScaffold>>;
+        /// Whether the generic scaffold follows from the Murcko SMILES alone.
+        fn is_plain(scaffold: &MurckoScaffold) -> Result<bool>;
+        /// Fills the generic fields of `record`.
+        fn generic_scaffold(scaffold: &MurckoScaffold, record: &mut ScaffoldRecord) -> Result<()>;
 
         /// The canonical SMILES with all stereochemistry removed.
         fn stereo_insensitive_smiles(smiles: &str) -> Result<TextRecord>;
@@ -318,10 +330,11 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    graph_framework, mmp_fragment, mmp_reduction, molblock_2d, new_context, new_rgroup_session,
-    process, query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
-    silence_rdkit_logs, stereo_insensitive_smiles, svg, AddOutcome, Context, InputKind, RawRecord,
-    ScaffoldRecord, Status,
+    generic_scaffold, graph_framework, is_plain, mmp_fragment, mmp_reduction, molblock_2d,
+    murcko_scaffold, new_context, new_rgroup_session, process, query_fingerprint, rgroup_add,
+    rgroup_core, rgroup_process, rgroup_rows, scaffolds, silence_rdkit_logs,
+    stereo_insensitive_smiles, svg, AddOutcome, Context, InputKind, RawRecord, ScaffoldRecord,
+    Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.

@@ -63,27 +63,56 @@ std::unique_ptr<RDKit::ROMol> make_scaffold_generic(const RDKit::ROMol &mol) {
 
 }  // namespace
 
-ScaffoldRecord scaffolds(rust::Str smiles, bool generic) {
-  ScaffoldRecord out{};
+MurckoScaffold::~MurckoScaffold() = default;
+
+std::unique_ptr<MurckoScaffold> murcko_scaffold(rust::Str smiles,
+                                                ScaffoldRecord &out) {
   out.status = Status::Ok;
   std::unique_ptr<RDKit::RWMol> mol =
       parse_input(InputKind::Smiles, std::string(smiles), out.status,
                   out.message);
   if (!mol) {
-    return out;
+    return nullptr;
   }
-  std::unique_ptr<RDKit::ROMol> scaffold = scaffold_for_mol(*mol);
+  auto scaffold = std::make_unique<MurckoScaffold>();
+  scaffold->mol = scaffold_for_mol(*mol);
   // MurckoScaffoldSmiles passes includeChirality=False as MolToSmiles's
   // isomericSmiles argument: no stereo, no isotopes.
-  out.murcko = rust::String::lossy(RDKit::MolToSmiles(*scaffold, false));
-  if (generic) {
-    try {
-      out.generic = rust::String::lossy(
-          RDKit::MolToSmiles(*make_scaffold_generic(*scaffold)));
-      out.generic_ok = true;
-    } catch (const std::exception &e) {
-      out.generic_error = rust::String::lossy(e.what());
+  out.murcko = rust::String::lossy(RDKit::MolToSmiles(*scaffold->mol, false));
+  return scaffold;
+}
+
+bool is_plain(const MurckoScaffold &scaffold) {
+  for (const RDKit::Atom *atom : scaffold.mol->atoms()) {
+    if (atom->getAtomicNum() == 1 || atom->getIsotope() != 0 ||
+        atom->getNumRadicalElectrons() != 0 || atom->getAtomMapNum() != 0) {
+      return false;
     }
+  }
+  for (const RDKit::Bond *bond : scaffold.mol->bonds()) {
+    if (bond->getStereo() != RDKit::Bond::STEREONONE ||
+        bond->getBondDir() != RDKit::Bond::NONE) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void generic_scaffold(const MurckoScaffold &scaffold, ScaffoldRecord &out) {
+  try {
+    out.generic = rust::String::lossy(
+        RDKit::MolToSmiles(*make_scaffold_generic(*scaffold.mol)));
+    out.generic_ok = true;
+  } catch (const std::exception &e) {
+    out.generic_error = rust::String::lossy(e.what());
+  }
+}
+
+ScaffoldRecord scaffolds(rust::Str smiles, bool generic) {
+  ScaffoldRecord out{};
+  std::unique_ptr<MurckoScaffold> scaffold = murcko_scaffold(smiles, out);
+  if (scaffold && generic) {
+    generic_scaffold(*scaffold, out);
   }
   return out;
 }
