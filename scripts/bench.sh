@@ -193,7 +193,9 @@ fi
 # Structure-activity (BENCH_SKIP_SAR=1 skips it): the mmp analysis (pipeline
 # with the activity column, fragmentation, pairing, activity cliffs) per
 # ChEMBL activity set with the agreement of the cliff flags with
-# MoleculeACE's cliff_mol labels; then MMP fragment + index of all five sets
+# MoleculeACE's cliff_mol labels, and for CHEMBL214_Ki the rgroups analysis
+# (proposed Murcko core, and the arylpiperazine core c1ccc(N2CCNCC2)cc1);
+# then MMP fragment + index of all five sets
 # together, and mmpdb's fragment + index of the same standardised SMILES in
 # the same run (scripts/mmp_fixtures.py says how to install mmpdb on
 # Debian's RDKit; MMPDB overrides its path), with the ratio.

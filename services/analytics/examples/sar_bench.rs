@@ -1,6 +1,8 @@
 //! `make bench` helper: runs the per-molecule pipeline with the activity column and the `mmp`
 //! analysis (fragmentation, pairing, activity cliffs) on ChEMBL activity sets, prints the
-//! times, and the agreement of the cliff flags with the sets' MoleculeACE `cliff_mol` labels.
+//! times, and the agreement of the cliff flags with the sets' MoleculeACE `cliff_mol` labels;
+//! for CHEMBL214_Ki (5-HT1A) also the `rgroups` analysis, with the proposed core (the most
+//! frequent Murcko scaffold) and with the arylpiperazine core [`ARYLPIPERAZINE`].
 //!
 //! Usage: `sar_bench [--smi=OUT.smi] SET.csv...` (columns `smiles`, `exp_mean [nM]`,
 //! `cliff_mol`); `--smi` writes the standardised SMILES of all sets, the input the bench gives
@@ -9,12 +11,47 @@
 
 use std::time::Instant;
 
+use molbatch_analytics::analyses::Outcome;
 use molbatch_analytics::compute::compute_one;
+use molbatch_analytics::rgroups::rgroups;
 use molbatch_analytics::sar::{matched_pairs, mmp};
 use molbatch_chem::Pipeline;
-use molbatch_proto::analysis::MmpParams;
+use molbatch_proto::analysis::{MmpParams, RgroupsParams};
 use molbatch_proto::{internal as ipb, v1 as pb};
 use rayon::prelude::*;
+
+/// The 5-HT1A arylpiperazine pharmacophore: about 1,350 of CHEMBL214_Ki's 3,317 molecules.
+const ARYLPIPERAZINE: &str = "c1ccc(N2CCNCC2)cc1";
+
+/// Times the `rgroups` analysis of `valid` with `core` (proposed when `None`) and prints it.
+fn rgroups_line(
+    name: &str,
+    valid: &[&pb::MoleculeResult],
+    core: Option<&str>,
+) -> anyhow::Result<()> {
+    let params = RgroupsParams {
+        core: core.map(str::to_owned),
+        ..RgroupsParams::default()
+    };
+    let started = Instant::now();
+    let outcome = rgroups(valid, &params)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let Outcome::Complete(pb::analysis::Result::Rgroups(r)) = outcome else {
+        println!("{name}: rgroups skipped: {outcome:?}");
+        return Ok(());
+    };
+    println!(
+        "{name}: rgroups {seconds:.2} s, core {} ({}), {} of {} matched, {} labels, {} over budget, matching {}",
+        r.core,
+        if r.core_proposed { "proposed" } else { "given" },
+        r.matched,
+        r.molecules,
+        r.labels.len(),
+        r.over_budget,
+        r.matching
+    );
+    Ok(())
+}
 
 fn main() -> anyhow::Result<()> {
     let pipeline = Pipeline::new()?;
@@ -93,6 +130,10 @@ fn main() -> anyhow::Result<()> {
             result.cliff_molecules.iter().filter(|m| m.cliff).count(),
             100.0 * agree_mmp as f64 / with_mmp.cliff_molecules.len().max(1) as f64
         );
+        if name == "CHEMBL214_Ki" {
+            rgroups_line(&name, &valid, None)?;
+            rgroups_line(&name, &valid, Some(ARYLPIPERAZINE))?;
+        }
     }
     if let Some(out) = smi_out {
         let text: String = all_smiles
