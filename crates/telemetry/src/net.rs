@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Endpoint;
 
 /// A channel to another molbatch service: tonic's, with every call in a
@@ -45,6 +46,15 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), BindErr
         .local_addr()
         .map_err(|source| BindError { addr, source })?;
     Ok((listener, bound))
+}
+
+/// The connections `listener` accepts, for tonic's `serve_with_incoming*`,
+/// with Nagle's algorithm off as tonic's own `serve` sets it (it leaves an
+/// incoming stream's sockets as they are): otherwise the last partial
+/// segment of a response larger than one segment waits for the client's
+/// delayed ACK, up to 40 ms on Linux, on every such call.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A channel to another service that connects on first use (and reconnects

@@ -31,7 +31,6 @@ use molbatch_telemetry::admin::AdminServer;
 use molbatch_telemetry::metrics::RpcMetricsLayer;
 use molbatch_telemetry::net::{bind, lazy_channel};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -138,7 +137,10 @@ impl Server {
             .add_service(
                 AnalyticsServer::new(self.interactive).max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(
+                molbatch_telemetry::net::incoming(self.listener),
+                shutdown,
+            )
             .await;
         stop.cancel();
         for handle in loops {

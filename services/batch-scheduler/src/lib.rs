@@ -42,7 +42,6 @@ use molbatch_telemetry::admin::{AdminServer, Readiness};
 use molbatch_telemetry::metrics::{QueueLabels, RpcMetricsLayer};
 use molbatch_telemetry::net::{lazy_channel, Channel};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -163,7 +162,10 @@ impl Server {
             .add_service(health)
             .add_service(SchedulerServer::new(self.api))
             .add_service(IdentityServer::new(identity))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(
+                molbatch_telemetry::net::incoming(self.listener),
+                shutdown,
+            )
             .await;
         stop.cancel();
         let _ = passes.await;

@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use molbatch_proto::internal::storage_server::StorageServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 pub use config::Config;
 
@@ -158,7 +157,10 @@ impl Server {
             .layer(molbatch_telemetry::trace::server_layer("storage"))
             .add_service(health)
             .add_service(StorageServer::new(self.api).max_decoding_message_size(64 << 20))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(
+                molbatch_telemetry::net::incoming(self.listener),
+                shutdown,
+            )
             .await;
         if let Some(admin) = admin {
             admin.stop().await;
