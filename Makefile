@@ -33,6 +33,7 @@ deploy-check: ; scripts/install-deploy-tools.sh && scripts/check-deploy.sh
 
 unit: deps
 	$(CARGO) nextest run --workspace --no-fail-fast
+	$(CARGO) test --workspace --doc
 
 ## Throughput: chemistry core, end to end and Python RDKit in the same run; queue on Postgres.
 bench: services
