@@ -3,7 +3,7 @@
 //! [`MoleculeRecord`](crate::MoleculeRecord): exact = `canonical_smiles`,
 //! tautomer = `tautomer_smiles`, salt form = `standardized_smiles` (the
 //! fragment parent). The fourth, stereo-insensitive, is computed here from
-//! the standardised SMILES: [`stereo_insensitive`].
+//! the canonical SMILES: [`stereo_insensitive`].
 //!
 //! Each call parses its own molecule and shares no RDKit state, so it runs on
 //! any thread; [`stereo_insensitive_batch`] runs a slice on the current rayon

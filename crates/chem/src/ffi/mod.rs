@@ -20,7 +20,9 @@
 //! across calls, so Rust can bound its time). Everything outside
 //! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
 //! shares no state, except an `RGroupSession`, which one caller owns and uses
-//! from one thread (it is neither `Send` nor `Sync`).
+//! from one thread (it is neither `Send` nor `Sync`), and a `MurckoScaffold`,
+//! which the caller of `murcko_scaffold` owns until it has asked for its
+//! generic form.
 //!
 //! Invariants:
 //! - every bridged C++ function returns `Result`, so cxx converts a C++
