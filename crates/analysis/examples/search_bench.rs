@@ -197,8 +197,11 @@ fn main() -> Result<()> {
 
     // raw kernels over the whole set, one thread: the case for the unsafe multiversioning
     let mut counts = vec![0u32; 1024];
-    // full comparisons: the avx2 kernel uses popcnt for them too
-    for kernel in [PopcountKernel::Portable, PopcountKernel::Popcnt] {
+    for kernel in [
+        PopcountKernel::Portable,
+        PopcountKernel::Popcnt,
+        PopcountKernel::Avx512,
+    ] {
         if !kernel.is_supported() {
             println!("kernel {}: not supported by this CPU", kernel.name());
             continue;
