@@ -1,10 +1,17 @@
 //! Load on the job-status path: `CONCURRENCY` callers on `CONNECTIONS`
-//! HTTP/2 connections call GetJob for one job as fast as answers come, for
-//! `SECONDS`; prints requests per second and latency percentiles.
+//! HTTP/2 connections call GetJob for one job for `SECONDS`; prints requests
+//! per second and latency percentiles.
 //!
-//! `get_job_load URL JOB_ID [SECONDS=10] [CONCURRENCY=64] [CONNECTIONS=4]`,
-//! API key from `MOLBATCH_API_KEY`. `make bench` runs it against `molbatch
-//! serve` on loopback beside wrk on the REST route.
+//! With `RATE` 0 each caller calls again as soon as its answer comes (the
+//! most the server gives, measured at saturation). With `RATE` > 0 the
+//! callers together send `RATE` requests per second on a fixed schedule and
+//! each latency is counted from the scheduled send time, so a slow answer
+//! that delays later requests shows in their latency too (no coordinated
+//! omission): the latency at that offered load.
+//!
+//! `get_job_load URL JOB_ID [SECONDS=10] [CONCURRENCY=64] [CONNECTIONS=4]
+//! [RATE=0]`, API key from `MOLBATCH_API_KEY`. `make bench` runs it against
+//! `molbatch serve` on loopback beside wrk on the REST route.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -16,11 +23,17 @@ use molbatch_proto::v1 as pb;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(url), Some(job_id)) = (args.get(1), args.get(2)) else {
-        return Err("usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS]".into());
+        return Err(
+            "usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS] [RATE]".into(),
+        );
     };
     let number =
         |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    let (seconds, concurrency, connections) = (number(3, 10), number(4, 64), number(5, 4).max(1));
+    let (seconds, concurrency, connections) =
+        (number(3, 10), number(4, 64).max(1), number(5, 4).max(1));
+    let rate = number(6, 0);
+    // Each caller's gap between scheduled sends at the offered rate.
+    let gap = (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
     let key = std::env::var("MOLBATCH_API_KEY").ok();
     let mut clients = Vec::new();
     for _ in 0..connections {
@@ -35,10 +48,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..concurrency as usize {
         let mut client = clients[i % connections].raw().clone();
         let job_id = job_id.clone();
+        // Callers start spread over one gap, so the offered load is even.
+        let mut next = started + gap.map_or(Duration::ZERO, |g| g * i as u32 / concurrency as u32);
         callers.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
-                let sent = Instant::now();
+                let sent = match gap {
+                    Some(gap) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let scheduled = next;
+                        next += gap;
+                        scheduled
+                    }
+                    None => Instant::now(),
+                };
                 let request = pb::GetJobRequest {
                     job_id: job_id.clone(),
                 };
@@ -63,8 +86,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
             .map_or(0.0, |d| d.as_secs_f64() * 1e3)
     };
+    let offered = if rate > 0 {
+        format!("offered {rate} req/s")
+    } else {
+        "as fast as answered".to_owned()
+    };
     println!(
-        "grpc GetJob: {} ok, {errors} errors in {elapsed:.1} s with {concurrency} callers on {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        "grpc GetJob ({offered}): {} ok, {errors} errors in {elapsed:.1} s with {concurrency} callers on {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
         latencies.len(),
         latencies.len() as f64 / elapsed,
         at(0.50),
