@@ -218,7 +218,7 @@ if [ "${BENCH_SKIP_SAR:-0}" != 1 ]; then
   echo
   echo "== structure-activity on shared/data/chembl-activity"
   cargo build --release -q -p molbatch-analytics --example sar_bench
-  sar_data="$(dirname "$0")/../../shared/data/chembl-activity"
+  sar_data="$DATA/chembl-activity"
   sar_sets=(CHEMBL214_Ki CHEMBL2047_EC50 CHEMBL237_EC50 CHEMBL1862_Ki CHEMBL4203_Ki)
   sar_files=()
   for set in "${sar_sets[@]}"; do sar_files+=("$sar_data/$set.csv"); done
