@@ -222,8 +222,11 @@ if [ "${BENCH_SKIP_SAR:-0}" != 1 ]; then
   sar_sets=(CHEMBL214_Ki CHEMBL2047_EC50 CHEMBL237_EC50 CHEMBL1862_Ki CHEMBL4203_Ki)
   sar_files=()
   for set in "${sar_sets[@]}"; do sar_files+=("$sar_data/$set.csv"); done
-  sar_out=$("$TARGET/release/examples/sar_bench" --smi="$work/sar_all.smi" "${sar_files[@]}" \
-    2>&1 | tee /dev/stderr)
+  # Through a file, not `tee /dev/stderr`: reopening stderr truncates it when
+  # the bench's output is redirected to a log file.
+  "$TARGET/release/examples/sar_bench" --smi="$work/sar_all.smi" "${sar_files[@]}" 2>&1 \
+    | tee "$work/sar.txt"
+  sar_out=$(cat "$work/sar.txt")
   mmpdb="${MMPDB:-/root/.cache/molbatch/mmpdb-venv/bin/mmpdb}"
   if [ -x "$mmpdb" ]; then
     start=$(date +%s.%N)
