@@ -1,32 +1,12 @@
 //! Tenants, API key hashes, the audit log and tenant usage. The statements
 //! are plain SQL that SQLite and Postgres both accept (`$n` parameters,
-//! `returning`, `on conflict`), written once: [`on_pool!`] runs the same
-//! body against whichever pool the job store opened.
+//! `returning`, `on conflict`), written once: `molbatch_db::on_pool!` runs
+//! the same body against whichever pool the job store opened.
 
+use molbatch_db::{on_pool, Db};
 use molbatch_proto::TenantId;
-use sqlx::{PgPool, SqlitePool};
 
 use crate::error::StoreError;
-
-/// The pool of the job store's database.
-#[derive(Debug, Clone)]
-pub(crate) enum Db {
-    /// Production.
-    Postgres(PgPool),
-    /// Embedded.
-    Sqlite(SqlitePool),
-}
-
-/// Runs `$body` with `$pool` bound to the concrete pool; the body is the
-/// same source for both backends.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Postgres($pool) => $body,
-            Db::Sqlite($pool) => $body,
-        }
-    };
-}
 
 /// A tenant's stored record; zero quotas mean the gateway's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -15,7 +15,7 @@ use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::identity::{Db, IdentityStore};
+use super::identity::IdentityStore;
 use super::rows::{
     insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running,
     visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS,
@@ -28,6 +28,7 @@ use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{
     record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
 };
+use molbatch_db::Db;
 
 /// Connections per replica: leasing, completions and the watch stream are
 /// short statements, so a few connections serve many workers.

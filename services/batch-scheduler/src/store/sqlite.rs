@@ -13,7 +13,7 @@ use molbatch_proto::{JobId, Priority, TenantId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::identity::{Db, IdentityStore};
+use super::identity::IdentityStore;
 use super::rows::{
     insert_job_sql, job_by_idempotency_key_sql, params_json, parse_job_id, still_running,
     visible_job, AnalysisRow, ExhaustedRow, JobRow, LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS,
@@ -26,6 +26,7 @@ use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{
     record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
 };
+use molbatch_db::Db;
 
 /// [`JobStore`] on a SQLite database.
 #[derive(Debug, Clone)]

@@ -1,30 +1,16 @@
 //! Export files: numbered parts and the finished file's record. The
 //! statements are plain SQL that SQLite and Postgres both accept (`$n`
-//! parameters, `on conflict`), written once: [`on_pool!`] runs the same body
-//! against whichever pool the store opened.
+//! parameters, `on conflict`), written once: `molbatch_db::on_pool!` runs the
+//! same body against whichever pool the store opened.
 
-use sqlx::{PgPool, SqlitePool};
+use molbatch_db::{on_pool, Db};
 
 use super::StoreError;
 
-/// The pool of the store's database, for the export tables.
+/// The export tables of the store's database.
 #[derive(Debug, Clone)]
-pub enum ExportDb {
-    /// Production.
-    Postgres(PgPool),
-    /// Embedded.
-    Sqlite(SqlitePool),
-}
-
-/// Runs `$body` with `$pool` bound to the concrete pool; the body is the
-/// same source for both backends.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            ExportDb::Postgres($pool) => $body,
-            ExportDb::Sqlite($pool) => $body,
-        }
-    };
+pub struct ExportDb {
+    db: Db,
 }
 
 /// A finished export file's record.
@@ -49,6 +35,10 @@ pub struct ExportFileRow {
 }
 
 impl ExportDb {
+    pub(crate) fn new(db: Db) -> Self {
+        Self { db }
+    }
+
     /// Stores one part, replacing an earlier write of the same part (a
     /// retried worker).
     pub async fn put_part(
@@ -58,7 +48,7 @@ impl ExportDb {
         part: u32,
         data: &[u8],
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(&self.db, pool => {
             sqlx::query(
                 "insert into export_part (job_id, export_id, part, data) values ($1, $2, $3, $4)
                  on conflict (export_id, part) do update set data = excluded.data",
@@ -76,7 +66,7 @@ impl ExportDb {
     /// Records a finished file, replacing an earlier record, and deletes
     /// parts beyond its last (left by an attempt that wrote more).
     pub async fn put_file(&self, file: &ExportFileRow) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "insert into export_file (export_id, job_id, content_type, molecules, bytes,
@@ -110,7 +100,7 @@ impl ExportDb {
 
     /// The record of a finished file.
     pub async fn file(&self, export_id: &str) -> Result<Option<ExportFileRow>, StoreError> {
-        let row = on_pool!(self, pool => {
+        let row = on_pool!(&self.db, pool => {
             sqlx::query_as::<_, ExportFileRow>(
                 "select export_id, job_id, content_type, molecules, bytes, parts,
                      complete_time_ms, expire_time_ms
@@ -125,7 +115,7 @@ impl ExportDb {
 
     /// One part's bytes.
     pub async fn part(&self, export_id: &str, part: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        let row: Option<(Vec<u8>,)> = on_pool!(self, pool => {
+        let row: Option<(Vec<u8>,)> = on_pool!(&self.db, pool => {
             sqlx::query_as("select data from export_part where export_id = $1 and part = $2")
                 .bind(export_id)
                 .bind(i64::from(part))
@@ -137,7 +127,7 @@ impl ExportDb {
 
     /// Deletes an export's parts (it expired); its record stays.
     pub async fn delete_parts(&self, export_id: &str) -> Result<u64, StoreError> {
-        let deleted = on_pool!(self, pool => {
+        let deleted = on_pool!(&self.db, pool => {
             sqlx::query("delete from export_part where export_id = $1")
                 .bind(export_id)
                 .execute(pool)
@@ -149,7 +139,7 @@ impl ExportDb {
 
     /// Deletes every export part and record of a job (retention).
     pub async fn delete_job(&self, job_id: &str) -> Result<u64, StoreError> {
-        let deleted = on_pool!(self, pool => {
+        let deleted = on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let parts = sqlx::query("delete from export_part where job_id = $1")
                 .bind(job_id)

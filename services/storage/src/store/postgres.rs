@@ -145,7 +145,7 @@ impl BatchStore for PgBatchStore {
     }
 
     fn exports(&self) -> super::ExportDb {
-        super::ExportDb::Postgres(self.pool.clone())
+        super::ExportDb::new(molbatch_db::Db::Postgres(self.pool.clone()))
     }
 
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {

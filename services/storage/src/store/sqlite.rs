@@ -102,7 +102,7 @@ impl BatchStore for SqliteBatchStore {
     }
 
     fn exports(&self) -> super::ExportDb {
-        super::ExportDb::Sqlite(self.pool.clone())
+        super::ExportDb::new(molbatch_db::Db::Sqlite(self.pool.clone()))
     }
 
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
