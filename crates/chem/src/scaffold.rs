@@ -69,6 +69,17 @@ pub struct Scaffolds {
     pub generic: Result<String, ChemError>,
 }
 
+impl Scaffolds {
+    /// Both scaffolds failed with `e` (the molecule could not be read, or
+    /// RDKit failed before any scaffold).
+    fn failed(e: ChemError) -> Self {
+        Self {
+            murcko: Err(e.clone()),
+            generic: Err(e),
+        }
+    }
+}
+
 /// The Bemis–Murcko scaffold SMILES of `smiles`, as
 /// `MurckoScaffold.MurckoScaffoldSmiles(smiles=smiles)` gives it; `""` for
 /// an acyclic molecule.
@@ -113,25 +124,16 @@ pub fn generic(smiles: &str) -> Result<String, ChemError> {
 /// [`generic`] return, at the cost of one call.
 pub fn scaffolds(smiles: &str) -> Scaffolds {
     match compute(smiles, true) {
-        Err(e) => Scaffolds {
-            murcko: Err(e.clone()),
-            generic: Err(e),
+        Err(e) => Scaffolds::failed(e),
+        Ok(record) => Scaffolds {
+            generic: generic_outcome(
+                smiles,
+                record.generic_ok,
+                record.generic,
+                record.generic_error,
+            ),
+            murcko: Ok(record.murcko),
         },
-        Ok(record) => {
-            let generic = if record.generic_ok {
-                Ok(record.generic)
-            } else {
-                Err(ChemError::Scaffold {
-                    smiles: smiles.to_owned(),
-                    kind: ScaffoldKind::Generic,
-                    message: record.generic_error,
-                })
-            };
-            Scaffolds {
-                murcko: Ok(record.murcko),
-                generic,
-            }
-        }
     }
 }
 
@@ -157,18 +159,10 @@ pub fn scaffolds_batch<S: AsRef<str> + Sync>(smiles: &[S]) -> Vec<Scaffolds> {
 /// [`scaffolds`] of `smiles`, taking its generic scaffold from `generics`
 /// (Murcko SMILES to generic SMILES of plain scaffolds) or adding it there.
 fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) -> Scaffolds {
-    let failed = |e: ChemError| Scaffolds {
-        murcko: Err(e.clone()),
-        generic: Err(e),
-    };
     if let Err(e) = ffi::non_empty(smiles) {
-        return failed(e);
+        return Scaffolds::failed(e);
     }
-    let bridge_error = |e: cxx::Exception| ChemError::Scaffold {
-        smiles: smiles.to_owned(),
-        kind: ScaffoldKind::Murcko,
-        message: e.what().to_owned(),
-    };
+    let bridge_error = |e: cxx::Exception| scaffold_error(smiles, ScaffoldKind::Murcko, e.what());
     let mut record = ffi::ScaffoldRecord {
         status: ffi::Status::Ok,
         message: String::new(),
@@ -179,21 +173,21 @@ fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) ->
     };
     let scaffold = match ffi::murcko_scaffold(smiles, &mut record) {
         Ok(scaffold) => scaffold,
-        Err(e) => return failed(bridge_error(e)),
+        Err(e) => return Scaffolds::failed(bridge_error(e)),
     };
     if let Err(e) = ffi::accepted(smiles, record.status, std::mem::take(&mut record.message)) {
-        return failed(e);
+        return Scaffolds::failed(e);
     }
     let Some(scaffold) = scaffold.as_ref() else {
-        return failed(ChemError::Scaffold {
-            smiles: smiles.to_owned(),
-            kind: ScaffoldKind::Murcko,
-            message: "no scaffold molecule".to_owned(),
-        });
+        return Scaffolds::failed(scaffold_error(
+            smiles,
+            ScaffoldKind::Murcko,
+            "no scaffold molecule",
+        ));
     };
     let plain = match ffi::is_plain(scaffold) {
         Ok(plain) => plain,
-        Err(e) => return failed(bridge_error(e)),
+        Err(e) => return Scaffolds::failed(bridge_error(e)),
     };
     let known = || {
         let generics = generics.lock().unwrap_or_else(PoisonError::into_inner);
@@ -203,23 +197,21 @@ fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) ->
         Some(generic) => Ok(generic),
         None => {
             if let Err(e) = ffi::generic_scaffold(scaffold, &mut record) {
-                return failed(bridge_error(e));
+                return Scaffolds::failed(bridge_error(e));
             }
-            if record.generic_ok {
-                if plain {
-                    generics
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(record.murcko.clone(), record.generic.clone());
-                }
-                Ok(record.generic)
-            } else {
-                Err(ChemError::Scaffold {
-                    smiles: smiles.to_owned(),
-                    kind: ScaffoldKind::Generic,
-                    message: record.generic_error,
-                })
+            let generic = generic_outcome(
+                smiles,
+                record.generic_ok,
+                std::mem::take(&mut record.generic),
+                std::mem::take(&mut record.generic_error),
+            );
+            if let (true, Ok(generic)) = (plain, &generic) {
+                generics
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(record.murcko.clone(), generic.clone());
             }
+            generic
         }
     };
     Scaffolds {
@@ -228,8 +220,6 @@ fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) ->
     }
 }
 
-/// One bridge call; a parse failure or an exception becomes the error of
-/// both scaffolds.
 /// The graph framework of `smiles`: `MakeScaffoldGeneric` applied to the whole molecule
 /// (every atom carbon, every bond single, side chains kept), or its Murcko scaffold when that
 /// does not sanitise. It is what MoleculeACE's activity-cliff "scaffold similarity"
@@ -242,24 +232,43 @@ fn scaffolds_sharing(smiles: &str, generics: &Mutex<HashMap<String, String>>) ->
 /// ```
 pub fn graph_framework(smiles: &str) -> Result<String, ChemError> {
     ffi::non_empty(smiles)?;
-    let record = ffi::graph_framework(smiles).map_err(|e| ChemError::Scaffold {
-        smiles: smiles.to_owned(),
-        kind: ScaffoldKind::Generic,
-        message: e.what().to_owned(),
-    })?;
+    let record = ffi::graph_framework(smiles)
+        .map_err(|e| scaffold_error(smiles, ScaffoldKind::Generic, e.what()))?;
     ffi::accepted(smiles, record.status, record.message)?;
     Ok(record.text)
 }
 
+/// One bridge call; a parse failure or an exception becomes the error of
+/// both scaffolds.
 fn compute(smiles: &str, generic: bool) -> Result<ffi::ScaffoldRecord, ChemError> {
     ffi::non_empty(smiles)?;
-    let record = ffi::scaffolds(smiles, generic).map_err(|e| ChemError::Scaffold {
-        smiles: smiles.to_owned(),
-        kind: ScaffoldKind::Murcko,
-        message: e.what().to_owned(),
-    })?;
+    let record = ffi::scaffolds(smiles, generic)
+        .map_err(|e| scaffold_error(smiles, ScaffoldKind::Murcko, e.what()))?;
     ffi::accepted(smiles, record.status, record.message.clone())?;
     Ok(record)
+}
+
+/// RDKit failed on `smiles` while making its `kind` scaffold.
+fn scaffold_error(smiles: &str, kind: ScaffoldKind, message: &str) -> ChemError {
+    ChemError::Scaffold {
+        smiles: smiles.to_owned(),
+        kind,
+        message: message.to_owned(),
+    }
+}
+
+/// The generic scaffold a bridge record holds, or why RDKit could not make it.
+fn generic_outcome(
+    smiles: &str,
+    ok: bool,
+    generic: String,
+    error: String,
+) -> Result<String, ChemError> {
+    if ok {
+        Ok(generic)
+    } else {
+        Err(scaffold_error(smiles, ScaffoldKind::Generic, &error))
+    }
 }
 
 #[cfg(test)]
