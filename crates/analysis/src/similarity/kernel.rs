@@ -161,11 +161,23 @@ fn intersections_at_portable(
     positions: &[u32],
     out: &mut [u32],
 ) {
-    for (i, (&p, count)) in positions.iter().zip(out.iter_mut()).enumerate() {
+    gather(fps, positions, out, |fp| intersection(query, fp));
+}
+
+/// Writes `count(&fps[positions[i]])` into `out[i]`, prefetching a few positions
+/// ahead; inlined into each kernel so `count` compiles with that kernel's features.
+#[inline(always)]
+fn gather(
+    fps: &[Fingerprint],
+    positions: &[u32],
+    out: &mut [u32],
+    mut count: impl FnMut(&Fingerprint) -> u32,
+) {
+    for (i, (&p, c)) in positions.iter().zip(out.iter_mut()).enumerate() {
         if let Some(&ahead) = positions.get(i + PREFETCH_AHEAD) {
             prefetch(&fps[ahead as usize]);
         }
-        *count = intersection(query, &fps[p as usize]);
+        *c = count(&fps[p as usize]);
     }
 }
 
@@ -273,12 +285,7 @@ fn intersections_at_avx512(
     out: &mut [u32],
 ) {
     let q = load_avx512(query);
-    for (i, (&p, count)) in positions.iter().zip(out.iter_mut()).enumerate() {
-        if let Some(&ahead) = positions.get(i + PREFETCH_AHEAD) {
-            prefetch(&fps[ahead as usize]);
-        }
-        *count = intersection_avx512(&q, &fps[p as usize]);
-    }
+    gather(fps, positions, out, |fp| intersection_avx512(&q, fp));
 }
 
 #[cfg(test)]
