@@ -1,0 +1,24 @@
+/**
+ * Short names for the API's message types, generated from the gateway's
+ * OpenAPI document (`npm run gen:api` writes schema.d.ts; never edit it).
+ */
+import type { components, operations } from './schema';
+
+type S = components['schemas'];
+
+export type Job = S['molbatch.v1.Job'];
+export type JobState = NonNullable<Job['state']>;
+export type ListJobsResponse = S['molbatch.v1.ListJobsResponse'];
+export type JobEvent = S['molbatch.v1.JobEvent'];
+export type MoleculeResult = S['molbatch.v1.MoleculeResult'];
+export type ListResultsResponse = S['molbatch.v1.ListResultsResponse'];
+export type ActivityResult = S['molbatch.v1.ActivityResult'];
+export type Alert = S['molbatch.v1.Alert'];
+export type Analysis = S['molbatch.v1.Analysis'];
+export type Depiction = S['molbatch.v1.Depiction'];
+export type Export = S['molbatch.v1.Export'];
+export type ExportState = NonNullable<Export['state']>;
+export type WhoAmIResponse = S['molbatch.v1.WhoAmIResponse'];
+export type ErrorBody = S['Error'];
+
+export type ListResultsQuery = NonNullable<operations['molbatch.v1.Molbatch.ListResults']['parameters']['query']>;

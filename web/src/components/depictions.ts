@@ -1,0 +1,158 @@
+/**
+ * Structure depictions: SVG from the server (the same drawing as the API's),
+ * shown as `<img src="blob:…">` — never injected into the page, so the
+ * strict CSP holds and an image cannot run script. A page of results asks
+ * for all its structures in one request (`POST /v1/depictions:batch`),
+ * falling back to one `GET /v1/depictions` each on a server without it.
+ * Images are cached in memory per (job, index, size, highlight).
+ */
+import { useEffect, useState } from 'react';
+import { ApiError, type Client } from '../api/client';
+
+export interface DepictionEntry {
+  /** An object URL of the SVG, when drawn. */
+  url?: string;
+  /** The SMILES drawn (the image's alt text). */
+  smiles?: string;
+  /** Why it could not be drawn. */
+  error?: string;
+}
+
+export interface DepictionSize {
+  width: number;
+  height: number;
+}
+
+const MAX_ENTRIES = 3000;
+const cache = new Map<string, DepictionEntry>();
+
+export function depictionKey(jobId: string, index: number, size: DepictionSize, highlightAlert = ''): string {
+  return `${jobId}\u0000${index}\u0000${size.width}x${size.height}\u0000${highlightAlert}`;
+}
+
+function remember(key: string, entry: DepictionEntry): void {
+  cache.set(key, entry);
+  if (cache.size > MAX_ENTRIES) {
+    // Evict the oldest (a Map iterates in insertion order).
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) {
+      const gone = cache.get(oldest);
+      cache.delete(oldest);
+      if (gone?.url) URL.revokeObjectURL(gone.url);
+    }
+  }
+}
+
+function svgEntry(svg: string | undefined, smiles: string | undefined, error: string | undefined): DepictionEntry {
+  if (error || !svg) return { error: error || 'no drawing', smiles };
+  return { url: URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' })), smiles };
+}
+
+interface BatchItem {
+  smiles?: string;
+  svg?: string;
+  error?: string;
+}
+
+/** Null until known; then whether the server has `POST /v1/depictions:batch`. */
+let batchSupported: boolean | null = null;
+
+async function fetchOne(client: Client, jobId: string, index: number, size: DepictionSize, highlightAlert: string, signal: AbortSignal): Promise<DepictionEntry> {
+  try {
+    const d = await client.get<{ smiles?: string; svg?: string }>(
+      '/v1/depictions',
+      { jobId, index, width: size.width, height: size.height, highlightAlert: highlightAlert || undefined },
+      { signal },
+    );
+    return svgEntry(d.svg, d.smiles, undefined);
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function fetchMany(client: Client, jobId: string, indexes: number[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
+  if (batchSupported !== false) {
+    try {
+      const answer = await client.post<{ depictions?: BatchItem[] }>(
+        '/v1/depictions:batch',
+        { requests: indexes.map((index) => ({ jobId, index, width: size.width, height: size.height })) },
+        { signal },
+      );
+      batchSupported = true;
+      return indexes.map((_, i) => {
+        const d = answer.depictions?.[i];
+        return svgEntry(d?.svg, d?.smiles, d ? d.error : 'missing from the answer');
+      });
+    } catch (e) {
+      // A server without the batch route answers 404 "no route for ...": draw one by one.
+      const missingRoute = e instanceof ApiError && e.status === 404 && e.message.startsWith('no route');
+      if (!missingRoute) throw e;
+      batchSupported = false;
+    }
+  }
+  const out: DepictionEntry[] = new Array<DepictionEntry>(indexes.length);
+  let next = 0;
+  // A few at a time: the browser has about six connections to the server.
+  const workers = Array.from({ length: 4 }, async () => {
+    while (next < indexes.length) {
+      const i = next++;
+      out[i] = await fetchOne(client, jobId, indexes[i] as number, size, '', signal);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/**
+ * The depictions of molecules `indexes` of a job, fetched in one request
+ * for the ones not cached; entries appear as they arrive.
+ */
+export function usePageDepictions(client: Client, jobId: string, indexes: number[], size: DepictionSize): Map<number, DepictionEntry> {
+  const [, setVersion] = useState(0);
+  const wanted = indexes.join(',');
+  useEffect(() => {
+    const missing = indexes.filter((i) => !cache.has(depictionKey(jobId, i, size)));
+    if (missing.length === 0) return;
+    const controller = new AbortController();
+    fetchMany(client, jobId, missing, size, controller.signal)
+      .then((entries) => {
+        entries.forEach((entry, i) => remember(depictionKey(jobId, missing[i] as number, size), entry));
+        setVersion((v) => v + 1);
+      })
+      .catch((e: unknown) => {
+        if (controller.signal.aborted) return;
+        const error = e instanceof Error ? e.message : String(e);
+        for (const i of missing) remember(depictionKey(jobId, i, size), { error });
+        setVersion((v) => v + 1);
+      });
+    return () => controller.abort();
+    // `wanted` stands for `indexes`; size is two numbers.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, jobId, wanted, size.width, size.height]);
+  const out = new Map<number, DepictionEntry>();
+  for (const i of indexes) {
+    const entry = cache.get(depictionKey(jobId, i, size));
+    if (entry) out.set(i, entry);
+  }
+  return out;
+}
+
+/** One depiction, optionally with an alert's matched atoms highlighted. */
+export function useDepiction(client: Client, jobId: string, index: number, size: DepictionSize, highlightAlert = ''): DepictionEntry | undefined {
+  const key = depictionKey(jobId, index, size, highlightAlert);
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    if (cache.has(key)) return;
+    const controller = new AbortController();
+    fetchOne(client, jobId, index, size, highlightAlert, controller.signal)
+      .then((entry) => {
+        remember(key, entry);
+        setVersion((v) => v + 1);
+      })
+      .catch(() => undefined);
+    return () => controller.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, key]);
+  return cache.get(key);
+}

@@ -1,0 +1,172 @@
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError } from '../../api/client';
+import type { Analysis, Job } from '../../api/types';
+import { useSession } from '../../app/session';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { ProgressBar } from '../../components/ProgressBar';
+import { StateBadge } from '../../components/StateBadge';
+import { watchJob } from '../../components/watch';
+import { age, count, fixed, isActive, isCancellable, num, progress } from '../../lib/format';
+import { Exports } from './Exports';
+import { ResultsTable } from './ResultsTable';
+
+/** One job: its state and counts (live while it runs), quality, exports and results. */
+export function JobPage({ jobId }: { jobId: string }) {
+  const { client, canWrite } = useSession();
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    client
+      .get<Job>(`/v1/jobs/${encodeURIComponent(jobId)}`, undefined, { signal: controller.signal })
+      .then(setJob)
+      .catch((e: unknown) => {
+        if (!controller.signal.aborted) setError(e);
+      });
+    return () => controller.abort();
+  }, [client, jobId]);
+
+  const active = job ? isActive(job.state) : false;
+  useEffect(() => {
+    if (!active) return;
+    const controller = new AbortController();
+    watchJob(client, jobId, setJob, controller.signal);
+    return () => controller.abort();
+  }, [client, jobId, active]);
+
+  async function cancel() {
+    setActionError(null);
+    try {
+      setJob(await client.post<Job>(`/v1/jobs/${encodeURIComponent(jobId)}:cancel`, {}));
+    } catch (e) {
+      setActionError(e);
+    }
+  }
+
+  if (error) {
+    const notFound = error instanceof ApiError && error.status === 404;
+    return (
+      <>
+        <h1>{notFound ? 'Job not found' : 'Job'}</h1>
+        <ErrorMessage error={error} />
+        <p>
+          <a href="#/jobs">Back to your jobs</a>
+        </p>
+      </>
+    );
+  }
+  if (!job) return <p aria-busy="true">Loading job…</p>;
+
+  const name = job.displayName || job.jobId || jobId;
+  const completed = job.state === 'JOB_STATE_COMPLETED';
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <a href="#/jobs">Jobs</a> <span aria-hidden="true">›</span> <span>{name}</span>
+      </nav>
+      <div className="page-head">
+        <h1>{name}</h1>
+        <StateBadge state={job.state} />
+        {canWrite && isCancellable(job.state) && (
+          <button type="button" onClick={cancel}>
+            Cancel job
+          </button>
+        )}
+      </div>
+      <ErrorMessage error={actionError} title="The job was not cancelled" />
+      {job.error && (
+        <div className="error" role="alert">
+          <p>{job.error}</p>
+        </div>
+      )}
+      <section className="job-summary" aria-label="Summary">
+        <dl className="stats">
+          <div>
+            <dt>Molecules</dt>
+            <dd>{num(job.totalMolecules) ? count(job.totalMolecules) : '…'}</dd>
+          </div>
+          <div>
+            <dt>Valid</dt>
+            <dd>{count(job.validMolecules)}</dd>
+          </div>
+          <div>
+            <dt>Invalid</dt>
+            <dd>{count(job.invalidMolecules)}</dd>
+          </div>
+          <div>
+            <dt>Priority</dt>
+            <dd>{job.priority ?? 0}</dd>
+          </div>
+          <div>
+            <dt>Created</dt>
+            <dd>
+              <time dateTime={job.createTime} title={job.createTime}>
+                {age(job.createTime)}
+              </time>
+            </dd>
+          </div>
+          <div>
+            <dt>Quality score</dt>
+            <dd>{completed ? <Quality jobId={jobId} /> : '–'}</dd>
+          </div>
+        </dl>
+        <ProgressBar
+          value={progress(job)}
+          label="Job progress"
+          text={`${count(job.processedMolecules)} of ${num(job.totalMolecules) ? count(job.totalMolecules) : '…'} molecules`}
+        />
+      </section>
+      {completed && canWrite && <Exports jobId={jobId} />}
+      {(completed || num(job.processedMolecules) > 0) && <ResultsTable job={job} />}
+    </>
+  );
+}
+
+/** The batch quality score from the statistics analysis, "computing…" until it is ready. */
+function Quality({ jobId }: { jobId: string }) {
+  const { client } = useSession();
+  const [analysis, setAnalysis] = useState<Analysis | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(
+    (signal: AbortSignal) =>
+      client.get<Analysis>(`/v1/jobs/${encodeURIComponent(jobId)}/analyses/statistics`, undefined, { signal, retries: 1 }),
+    [client, jobId],
+  );
+  useEffect(() => {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () => {
+      load(controller.signal)
+        .then((a) => {
+          setAnalysis(a);
+          if (a.status === 'ANALYSIS_STATUS_PENDING' || a.status === 'ANALYSIS_STATUS_COMPUTING') timer = setTimeout(poll, 1500);
+        })
+        .catch((e: unknown) => {
+          if (controller.signal.aborted) return;
+          // Not requested yet right after completion: ask again shortly.
+          if (e instanceof ApiError && e.status === 404) timer = setTimeout(poll, 1500);
+          else setError(e);
+        });
+    };
+    poll();
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [load]);
+  if (error) return <span title={error instanceof Error ? error.message : ''}>unavailable</span>;
+  const q = analysis?.statistics?.quality;
+  if (analysis?.status === 'ANALYSIS_STATUS_FAILED' || analysis?.status === 'ANALYSIS_STATUS_SKIPPED') {
+    return <span title={analysis.reason}>not computed</span>;
+  }
+  if (!q) return <span>computing…</span>;
+  return (
+    <span
+      title={`validity ${fixed(q.validityPercent, 1)}%, diversity ${fixed(q.diversityPercent, 1)}%, drug-likeness ${fixed(q.drugLikenessPercent, 1)}%`}
+    >
+      {fixed(q.score, 1)} / 100
+    </span>
+  );
+}

@@ -1,0 +1,276 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { Job, ListResultsResponse, MoleculeResult } from '../../api/types';
+import { href } from '../../app/route';
+import { useSession } from '../../app/session';
+import { usePageDepictions } from '../../components/depictions';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { Structure } from '../../components/Structure';
+import { count, num } from '../../lib/format';
+import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
+import { activityColumns, activityNames, DESCRIPTOR_COLUMNS, FILTERS, orderBy, type Column } from './columns';
+
+const PAGE_SIZES = [25, 50, 100];
+const THUMB = { width: 200, height: 150 };
+
+interface Sort {
+  field: string;
+  desc: boolean;
+}
+
+/** A job's results, paged, sorted and filtered on the server, with a structure per row. */
+export function ResultsTable({ job }: { job: Job }) {
+  const { client } = useSession();
+  const jobId = job.jobId ?? '';
+  const [pageSize, setPageSize] = useState(50);
+  const [filter, setFilter] = useState('');
+  const [sort, setSort] = useState<Sort | null>(null);
+  const [tokens, setTokens] = useState(firstPage);
+  const [page, setPage] = useState<ListResultsResponse | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  // Reload when the job ends: a running job's pages grow.
+  const state = job.state;
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoading(true);
+    client
+      .get<ListResultsResponse>(
+        `/v1/jobs/${encodeURIComponent(jobId)}/results`,
+        { pageSize, pageToken: tokens.current, filter: filter || undefined, orderBy: orderBy(sort) || undefined },
+        { signal: controller.signal },
+      )
+      .then((p) => {
+        setPage(p);
+        setError(null);
+        setLoading(false);
+      })
+      .catch((e: unknown) => {
+        if (controller.signal.aborted) return;
+        setError(e);
+        setLoading(false);
+      });
+    return () => controller.abort();
+  }, [client, jobId, pageSize, tokens, filter, sort, state]);
+
+  const results = useMemo(() => page?.results ?? [], [page]);
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    const seen = activityNames(results);
+    if (seen.some((n) => !names.includes(n))) setNames([...names, ...seen.filter((n) => !names.includes(n))]);
+  }, [results, names]);
+  const columns = useMemo(() => [...DESCRIPTOR_COLUMNS, ...activityColumns(names)], [names]);
+  const indexes = useMemo(() => results.filter((r) => r.valid).map((r) => num(r.index)), [results]);
+  const depictions = usePageDepictions(client, jobId, indexes, THUMB);
+
+  function sortBy(field: string) {
+    setTokens(firstPage);
+    // Numbers read best-first descending; a second click flips, a third clears.
+    if (!sort || sort.field !== field) setSort({ field, desc: field !== 'index' });
+    else if (sort.desc === (field !== 'index')) setSort({ field, desc: !sort.desc });
+    else setSort(null);
+  }
+
+  const matched = page?.matchedSize !== undefined ? num(page.matchedSize) : null;
+  const total = num(page?.totalSize);
+  const start = (pageNumber(tokens) - 1) * pageSize;
+
+  return (
+    <section className="results" aria-labelledby="results-heading">
+      <div className="section-head">
+        <h2 id="results-heading">Results</h2>
+        <div className="toolbar">
+          <label>
+            Show{' '}
+            <select
+              value={filter}
+              onChange={(e) => {
+                setFilter(e.target.value);
+                setTokens(firstPage);
+              }}
+            >
+              {FILTERS.map((f) => (
+                <option key={f.value} value={f.value}>
+                  {f.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Per page{' '}
+            <select
+              value={pageSize}
+              onChange={(e) => {
+                setPageSize(Number(e.target.value));
+                setTokens(firstPage);
+              }}
+            >
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+          <Pager
+            canPrevious={tokens.previous.length > 0}
+            canNext={!!page?.nextPageToken}
+            onPrevious={() => setTokens(previousPage(tokens))}
+            onNext={() => page?.nextPageToken && setTokens(nextPage(tokens, page.nextPageToken))}
+            text={
+              results.length > 0
+                ? `${count(start + 1)}–${count(start + results.length)} of ${count(matched ?? total)}${matched !== null && filter ? ` matching (${count(total)} in the job)` : ''}`
+                : ''
+            }
+          />
+        </div>
+      </div>
+      <ErrorMessage error={error} />
+      {page && results.length === 0 && <p className="empty">No molecules match.</p>}
+      {results.length > 0 && (
+        <div className="table-wrap" aria-busy={loading}>
+          <table className="data results-table">
+            <caption className="visually-hidden">
+              Results, page {pageNumber(tokens)}
+              {sort ? `, sorted by ${sort.field} ${sort.desc ? 'descending' : 'ascending'}` : ', in input order'}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Structure</th>
+                <SortHeader label="#" title="Input position (0-based)" field="index" sort={sort} onSort={sortBy} numeric />
+                <th scope="col">ID</th>
+                <th scope="col">SMILES</th>
+                <th scope="col">Status</th>
+                {columns.map((c) => (
+                  <SortHeader key={c.id} label={c.label} title={c.title} field={c.sort} sort={sort} onSort={sortBy} numeric={c.numeric} />
+                ))}
+                <th scope="col">Alerts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {results.map((r) => (
+                <ResultRow key={num(r.index)} jobId={jobId} result={r} columns={columns} depiction={depictions.get(num(r.index))} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {results.length > 0 && (
+        <Pager
+          canPrevious={tokens.previous.length > 0}
+          canNext={!!page?.nextPageToken}
+          onPrevious={() => setTokens(previousPage(tokens))}
+          onNext={() => page?.nextPageToken && setTokens(nextPage(tokens, page.nextPageToken))}
+          text={`Page ${pageNumber(tokens)}`}
+          label="Results pages, bottom"
+        />
+      )}
+    </section>
+  );
+}
+
+function Pager({ canPrevious, canNext, onPrevious, onNext, text, label = 'Results pages' }: {
+  canPrevious: boolean;
+  canNext: boolean;
+  onPrevious: () => void;
+  onNext: () => void;
+  text: string;
+  label?: string;
+}) {
+  return (
+    <nav className="pager" aria-label={label}>
+      <button type="button" disabled={!canPrevious} onClick={onPrevious}>
+        Previous
+      </button>
+      <span aria-live="polite">{text}</span>
+      <button type="button" disabled={!canNext} onClick={onNext}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
+function SortHeader({ label, title, field, sort, onSort, numeric }: {
+  label: string;
+  title: string;
+  field: string | undefined;
+  sort: Sort | null;
+  onSort: (field: string) => void;
+  numeric: boolean;
+}) {
+  const active = field !== undefined && sort?.field === field;
+  const ariaSort = active ? (sort?.desc ? 'descending' : 'ascending') : undefined;
+  return (
+    <th scope="col" className={numeric ? 'num' : undefined} aria-sort={ariaSort} title={title}>
+      {field ? (
+        <button type="button" className="sort" onClick={() => onSort(field)} aria-label={`${label}: ${title}. Sort`}>
+          {label}
+          <span aria-hidden="true" className="sort-mark">
+            {active ? (sort?.desc ? '▼' : '▲') : '↕'}
+          </span>
+        </button>
+      ) : (
+        label
+      )}
+    </th>
+  );
+}
+
+function ResultRow({ jobId, result: r, columns, depiction }: {
+  jobId: string;
+  result: MoleculeResult;
+  columns: Column[];
+  depiction: ReturnType<typeof usePageDepictions> extends Map<number, infer E> ? E | undefined : never;
+}) {
+  const index = num(r.index);
+  const smiles = r.standardizedSmiles || r.canonicalSmiles || r.inputSmiles || '';
+  const link = href({ page: 'molecule', jobId, index });
+  const alerts = r.alerts ?? [];
+  return (
+    <tr className={r.valid ? undefined : 'invalid'}>
+      <td className="structure-cell">
+        {r.valid ? (
+          <a href={link} tabIndex={-1}>
+            <Structure entry={depiction} smiles={smiles} width={THUMB.width} height={THUMB.height} />
+          </a>
+        ) : (
+          <div className="structure structure-missing thumb-size">
+            <span>{r.errorCode || 'invalid'}</span>
+          </div>
+        )}
+      </td>
+      <td className="num">
+        <a href={link} aria-label={`Molecule ${index}`}>
+          {index}
+        </a>
+      </td>
+      <td className="id">{r.inputId}</td>
+      <td className="smiles">
+        <span title={smiles}>{smiles}</span>
+      </td>
+      <td className="status">
+        {r.valid ? (
+          <span className="ok">valid</span>
+        ) : (
+          <span className="bad" title={r.errorMessage}>
+            {r.errorCode}
+            {r.errorMessage && <span className="err-msg">{r.errorMessage}</span>}
+          </span>
+        )}
+      </td>
+      {columns.map((c) => (
+        <td key={c.id} className="num">
+          {c.value(r)}
+        </td>
+      ))}
+      <td className="alerts">
+        {r.pains && <span className="badge pains">PAINS</span>}
+        {alerts.length > 0 && (
+          <span title={alerts.map((a) => `${a.catalog}: ${a.name}`).join('\n')}>
+            {alerts.length} alert{alerts.length === 1 ? '' : 's'}
+          </span>
+        )}
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,200 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Job, ListJobsResponse } from '../../api/types';
+import { useSession } from '../../app/session';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { ProgressBar } from '../../components/ProgressBar';
+import { StateBadge } from '../../components/StateBadge';
+import { MAX_WATCHES, useJobWatches } from '../../components/watch';
+import { age, count, isActive, isCancellable, JOB_STATES, num, progress, stateLabel } from '../../lib/format';
+import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
+
+const PAGE_SIZES = [25, 50, 100];
+
+/** The tenant's jobs, newest first, paged, with live progress. */
+export function JobsPage() {
+  const { client, canWrite } = useSession();
+  const [pageSize, setPageSize] = useState(25);
+  const [tokens, setTokens] = useState(firstPage);
+  const [stateFilter, setStateFilter] = useState('');
+  const [page, setPage] = useState<ListJobsResponse | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [reload, setReload] = useState(0);
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    client
+      .get<ListJobsResponse>('/v1/jobs', { pageSize, pageToken: tokens.current }, { signal: controller.signal })
+      .then((p) => {
+        setPage(p);
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (!controller.signal.aborted) setError(e);
+      });
+    return () => controller.abort();
+  }, [client, pageSize, tokens, stateFilter, reload]);
+
+  const jobs = useMemo(() => {
+    const all = page?.jobs ?? [];
+    return stateFilter ? all.filter((j) => j.state === stateFilter) : all;
+  }, [page, stateFilter]);
+
+  const active = jobs.filter((j) => isActive(j.state)).map((j) => j.jobId ?? '');
+  const onJob = useCallback((job: Job) => {
+    setPage((p) => (p ? { ...p, jobs: (p.jobs ?? []).map((j) => (j.jobId === job.jobId ? job : j)) } : p));
+  }, []);
+  useJobWatches(client, active, onJob);
+
+  // Jobs beyond the watched few, and new jobs, show up by refreshing the page.
+  const unwatched = active.length > MAX_WATCHES;
+  useEffect(() => {
+    const timer = setInterval(() => setReload((r) => r + 1), unwatched ? 3000 : 15000);
+    return () => clearInterval(timer);
+  }, [unwatched]);
+
+  async function cancel(job: Job) {
+    setActionError(null);
+    try {
+      const updated = await client.post<Job>(`/v1/jobs/${encodeURIComponent(job.jobId ?? '')}:cancel`, {});
+      onJob(updated);
+    } catch (e) {
+      setActionError(e);
+    }
+  }
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Jobs</h1>
+        {canWrite && (
+          <a className="button primary" href="#/upload">
+            New batch
+          </a>
+        )}
+      </div>
+      <div className="toolbar">
+        <label>
+          State{' '}
+          <select
+            value={stateFilter}
+            onChange={(e) => {
+              setStateFilter(e.target.value);
+              setTokens(firstPage);
+            }}
+          >
+            <option value="">All states</option>
+            {JOB_STATES.map((s) => (
+              <option key={s} value={s}>
+                {stateLabel(s)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Per page{' '}
+          <select
+            value={pageSize}
+            onChange={(e) => {
+              setPageSize(Number(e.target.value));
+              setTokens(firstPage);
+            }}
+          >
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={() => setReload((r) => r + 1)}>
+          Refresh
+        </button>
+      </div>
+      <ErrorMessage error={error} />
+      <ErrorMessage error={actionError} title="The job was not cancelled" />
+      {page && jobs.length === 0 && (
+        <p className="empty">
+          {stateFilter ? `No ${stateLabel(stateFilter).toLowerCase()} jobs on this page.` : 'No jobs yet.'}
+          {canWrite && !stateFilter && (
+            <>
+              {' '}
+              <a href="#/upload">Upload a batch</a> to start.
+            </>
+          )}
+        </p>
+      )}
+      {jobs.length > 0 && (
+        <div className="table-wrap">
+          <table className="data jobs-table">
+            <caption className="visually-hidden">Jobs, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">State</th>
+                <th scope="col">Progress</th>
+                <th scope="col" className="num">Molecules</th>
+                <th scope="col" className="num">Valid</th>
+                <th scope="col" className="num">Invalid</th>
+                <th scope="col" className="num">Priority</th>
+                <th scope="col">Created</th>
+                {canWrite && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((job) => (
+                <JobRow key={job.jobId} job={job} canWrite={canWrite} onCancel={cancel} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav className="pager" aria-label="Jobs pages">
+        <button type="button" disabled={tokens.previous.length === 0} onClick={() => setTokens(previousPage(tokens))}>
+          Previous
+        </button>
+        <span>Page {pageNumber(tokens)}</span>
+        <button type="button" disabled={!page?.nextPageToken} onClick={() => page?.nextPageToken && setTokens(nextPage(tokens, page.nextPageToken))}>
+          Next
+        </button>
+      </nav>
+    </>
+  );
+}
+
+function JobRow({ job, canWrite, onCancel }: { job: Job; canWrite: boolean; onCancel: (job: Job) => void }) {
+  const name = job.displayName || job.jobId || '';
+  const p = progress(job);
+  return (
+    <tr>
+      <th scope="row" className="name">
+        <a href={`#/jobs/${encodeURIComponent(job.jobId ?? '')}`}>{name}</a>
+        {job.error && <div className="row-error">{job.error}</div>}
+      </th>
+      <td>
+        <StateBadge state={job.state} />
+      </td>
+      <td className="progress-cell">
+        <ProgressBar value={p} label={`Progress of ${name}`} text={`${count(job.processedMolecules)} / ${num(job.totalMolecules) ? count(job.totalMolecules) : '…'}`} />
+      </td>
+      <td className="num">{count(job.totalMolecules)}</td>
+      <td className="num">{count(job.validMolecules)}</td>
+      <td className="num">{count(job.invalidMolecules)}</td>
+      <td className="num">{job.priority ?? 0}</td>
+      <td>
+        <time dateTime={job.createTime} title={job.createTime}>
+          {age(job.createTime)}
+        </time>
+      </td>
+      {canWrite && (
+        <td>
+          {isCancellable(job.state) && (
+            <button type="button" className="small" onClick={() => onCancel(job)} aria-label={`Cancel ${name}`}>
+              Cancel
+            </button>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}

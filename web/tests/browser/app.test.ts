@@ -1,0 +1,196 @@
+/**
+ * The web app in a real Chromium against a real `molbatch serve`: sign in,
+ * upload with an activity column and watch it complete live, results with
+ * structures, server-side sort, a molecule's highlighted alert, a CSV
+ * export, the viewer role, a bad key and a refused file. Every page is
+ * checked with axe-core and screenshotted; a CSP refusal fails the test.
+ */
+import { readFileSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey, fixture, launchBrowser, newPage, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+
+let server: Server;
+let browser: Browser;
+let userKey: string;
+let viewerKey: string;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+let jobId = '';
+
+async function checkPage(name: string) {
+  await screenshot(page, name);
+  const violations = await seriousA11yViolations(page);
+  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+  expect(problems, `${name}: console`).toEqual([]);
+}
+
+async function signIn(key: string) {
+  await page.goto(`${server.url}/#/jobs`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  userKey = (await createKey(server, 'default', 'ROLE_USER', 'browser test user')).secret;
+  viewerKey = (await createKey(server, 'default', 'ROLE_VIEWER', 'browser test viewer')).secret;
+  ({ context, page, problems } = await newPage(browser));
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the molbatch web app', () => {
+  it('is served by the gateway under a strict CSP', async () => {
+    const response = await page.goto(`${server.url}/`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.getByRole('heading', { name: 'Sign in to molbatch' }).waitFor();
+    await checkPage('01-sign-in');
+  });
+
+  it('tells a bad key it was not accepted', async () => {
+    await signIn('mbk_000000000000_' + '0'.repeat(64));
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/not accepted/i);
+    await checkPage('02-bad-key');
+  });
+
+  it('signs in and shows tenant and role', async () => {
+    await signIn(userKey);
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const header = page.getByRole('banner');
+    await expect.poll(() => header.textContent()).toMatch(/Tenant\s*default/);
+    expect(await header.textContent()).toMatch(/Role\s*user/);
+    await checkPage('03-jobs-empty');
+  });
+
+  it('shows the line of a refused file beside the form', async () => {
+    await page.getByRole('link', { name: 'New batch' }).first().click();
+    await page.getByLabel('Batch file').setInputFiles(fixture('broken_line3.csv'));
+    await page.getByRole('button', { name: 'Upload and start' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'line 3' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('line 3');
+    await checkPage('04-upload-refused');
+  });
+
+  it('uploads 2,000 molecules with an activity column and sees the bar reach COMPLETED live', async () => {
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByLabel('Batch file').setInputFiles(fixture('chembl214_2000.csv'));
+    await page.getByRole('table', { name: 'First rows of the file' }).waitFor();
+    await page.getByRole('button', { name: 'Add activity column' }).click();
+    await page.getByLabel('Activity column 1', { exact: true }).selectOption('exp_mean [nM]');
+    await page.getByLabel('Unit of activity column 1').selectOption('nM');
+    expect(await page.getByLabel('SMILES column').inputValue()).toBe('smiles');
+    await checkPage('05-upload-form');
+    await page.getByRole('button', { name: 'Upload and start' }).click();
+    await page.waitForURL(/#\/jobs\/[^/]+$/);
+    jobId = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
+    await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 90_000 });
+    await expect.poll(() => page.getByRole('progressbar', { name: 'Job progress' }).getAttribute('value')).toBe('100');
+    expect(await page.getByRole('main').textContent()).toContain('2,000 of 2,000 molecules');
+    // No reload: the page followed the job through its watch stream.
+    expect(navigations.filter((u) => !u.includes('#'))).toEqual([]);
+  });
+
+  it('shows the first results page with 50 drawn structures and the quality score', async () => {
+    const table = page.getByRole('table', { name: /Results, page 1/ });
+    await table.waitFor();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(50);
+    await expect
+      .poll(() => table.locator('tbody img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), {
+        timeout: 30_000,
+      })
+      .toBe(50);
+    const alts = await table.locator('tbody img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).alt));
+    expect(alts.every((a) => a.length > 0)).toBe(true);
+    await expect.poll(() => page.locator('.stats').textContent(), { timeout: 30_000 }).toMatch(/Quality score\d+\.\d \/ 100/);
+    await checkPage('06-job-results');
+  });
+
+  it('sorts by QED on the server, descending', async () => {
+    await page.getByRole('button', { name: /^QED/ }).click();
+    await page.getByRole('table', { name: /sorted by qed descending/ }).waitFor();
+    const qedColumn = await page.locator('thead th').evaluateAll((ths) => ths.findIndex((th) => th.textContent?.startsWith('QED')));
+    await expect
+      .poll(async () => {
+        const values = await page.locator(`tbody tr td:nth-child(${qedColumn + 1})`).allTextContents();
+        const numbers = values.map(Number);
+        return numbers.length === 50 && numbers.every((v, i) => i === 0 || v <= (numbers[i - 1] as number));
+      })
+      .toBe(true);
+    await checkPage('07-sorted-by-qed');
+  });
+
+  it('opens a molecule with an alert and shows the matched atoms highlighted', async () => {
+    await page.getByLabel('Show').selectOption('alerts');
+    const table = page.getByRole('table', { name: /Results, page 1/ });
+    await expect.poll(() => table.locator('tbody tr td.alerts').first().textContent()).toMatch(/alert/);
+    await table.locator('tbody tr').first().getByRole('link', { name: /^Molecule \d+$/ }).click();
+    await page.getByRole('heading', { name: /^Molecule \d+/, level: 1 }).waitFor();
+    const structure = page.getByRole('region', { name: /^Structure/ }).locator('img.large');
+    await expect.poll(() => structure.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    const plain = await structure.getAttribute('src');
+    const radios = page.getByRole('group', { name: "Highlight an alert's matched atoms" }).getByRole('radio');
+    const highlighted = page.waitForResponse((r) => r.url().includes('highlightAlert=') && r.status() === 200);
+    await radios.nth(1).check();
+    await highlighted;
+    await page.getByRole('heading', { name: /highlighted$/ }).waitFor();
+    await expect.poll(() => structure.getAttribute('src')).not.toBe(plain);
+    await expect.poll(() => structure.evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await page.getByRole('heading', { name: 'Activities and ligand efficiency' }).waitFor();
+    await checkPage('08-molecule-alert');
+  });
+
+  it('downloads a CSV export of every molecule', async () => {
+    await page.goto(`${server.url}/#/jobs/${encodeURIComponent(jobId)}`);
+    const download = page.waitForEvent('download', { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await (await download).path();
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines.length).toBe(2001);
+    expect(lines[0]).toMatch(/smiles/i);
+    await checkPage('09-exported');
+  });
+
+  it('lists the job on the jobs page', async () => {
+    await page.goto(`${server.url}/#/jobs`);
+    const row = page.getByRole('row').filter({ hasText: 'chembl214_2000.csv' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Completed');
+    await checkPage('10-jobs');
+  });
+
+  it('shows a viewer no submit, cancel or export control', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(viewerKey);
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'chembl214_2000.csv' }).waitFor();
+    expect(await page.getByRole('banner').textContent()).toMatch(/Role\s*viewer/);
+    expect(await page.getByRole('link', { name: 'New batch' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+    await page.goto(`${server.url}/#/jobs/${encodeURIComponent(jobId)}`);
+    await page.getByRole('table', { name: /Results, page 1/ }).waitFor();
+    expect(await page.getByRole('button', { name: /Export/ }).count()).toBe(0);
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByText('viewer role').waitFor();
+    expect(await page.getByLabel('Batch file').count()).toBe(0);
+    await checkPage('11-viewer-upload');
+  });
+
+  it('says so when a job does not exist', async () => {
+    await page.goto(`${server.url}/#/jobs/00000000-0000-0000-0000-000000000000`);
+    await page.getByRole('heading', { name: 'Job not found' }).waitFor();
+    await checkPage('12-job-not-found');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * What the browser tests stand on: a real `molbatch serve` on loopback
+ * (port 0, a fresh data directory), keys of each role made through the REST
+ * admin API, and Debian's Chromium driven by playwright-core.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+
+export const webDir = resolve(import.meta.dirname, '../..');
+export const outDir = resolve(process.env.MOLBATCH_TEST_OUT ?? join(webDir, 'test-results'));
+export const fixture = (name: string) => join(webDir, 'tests/fixtures', name);
+
+export interface Server {
+  url: string;
+  adminKey: string;
+  dataDir: string;
+  stop: () => Promise<void>;
+}
+
+export async function startServer(): Promise<Server> {
+  const bin = resolve(webDir, process.env.MOLBATCH_BIN ?? '../target/debug/molbatch');
+  if (!existsSync(bin)) throw new Error(`no molbatch binary at ${bin}: build it (cargo build --bin molbatch) or set MOLBATCH_BIN`);
+  if (!existsSync(join(webDir, 'dist/index.html'))) throw new Error('web/dist is not built: run npm run build first');
+  const dataDir = mkdtempSync(join(tmpdir(), 'molbatch-web-test-'));
+  const child: ChildProcess = spawn(bin, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0'], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise<string>((ok, fail) => {
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /molbatch serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m?.[1]) ok(m[1]);
+    };
+    child.stderr?.on('data', onData);
+    child.stdout?.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`molbatch serve exited with ${code}:\n${log}`)));
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  return {
+    url,
+    adminKey,
+    dataDir,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A REST call with a key, as a test's setup (not what the app under test does). */
+export async function rest<T>(server: Server, key: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export async function createKey(server: Server, tenant: string, role: 'ROLE_VIEWER' | 'ROLE_USER' | 'ROLE_ADMIN', name: string): Promise<{ keyId: string; secret: string }> {
+  return rest(server, server.adminKey, 'POST', `/v1/tenants/${tenant}/keys`, { role, name });
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh page that records console errors (CSP refusals among them). */
+export async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() === 'error' && /Refused to|Content Security Policy/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return { context, page, problems };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
+}
+
+const axeSource = readFileSync(join(webDir, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+  // page.evaluate runs outside the page's CSP, so the checker can be injected.
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
