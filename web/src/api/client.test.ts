@@ -93,7 +93,7 @@ describe('streams', () => {
     const body = new ReadableStream<Uint8Array>({
       start(c) {
         const enc = new TextEncoder();
-        c.enqueue(enc.encode('data: {"job":{"state":"JOB_STATE_RUN'));
+        c.enqueue(enc.encode('event: JobEvent\ndata: {"job":{"state":"JOB_STATE_RUN'));
         c.enqueue(enc.encode('NING"}}\n\ndata: {"job":{"state":"JOB_STATE_COMPLETED"}}\n\n'));
         c.close();
       },
@@ -102,6 +102,12 @@ describe('streams', () => {
     const states: string[] = [];
     await client.stream<{ job: { state: string } }>('/v1/jobs/x:watch', (e) => states.push(e.job.state), new AbortController().signal);
     expect(states).toEqual(['JOB_STATE_RUNNING', 'JOB_STATE_COMPLETED']);
+  });
+
+  it('fails on an error event with the server\'s message', async () => {
+    const body = new Response('event: error\ndata: {"error":{"code":503,"status":"UNAVAILABLE","message":"scheduler away"}}\n\n').body;
+    const client = new Client('k', { fetch: () => Promise.resolve(new Response(body, { status: 200 })) });
+    await expect(client.stream('/v1/jobs/x:watch', () => undefined, new AbortController().signal)).rejects.toMatchObject({ message: 'scheduler away' });
   });
 });
 

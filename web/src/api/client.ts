@@ -44,7 +44,7 @@ interface ErrorJson {
 
 /** The ApiError an error answer's status and body describe. */
 export function errorFromBody(status: number, bodyText: string): ApiError {
-  let parsed: ErrorJson | null = null;
+  let parsed: ErrorJson | null;
   try {
     parsed = JSON.parse(bodyText) as ErrorJson;
   } catch {
@@ -185,7 +185,8 @@ export class Client {
   /**
    * Follows a server-sent-events stream (e.g. `GET /v1/jobs/{id}:watch`),
    * calling `onEvent` with each event's JSON. Resolves when the server ends
-   * the stream; rejects with an ApiError on an error answer.
+   * the stream; rejects with an ApiError on an error answer or an `error`
+   * event (the gateway's way of saying the stream broke).
    */
   async stream<T>(path: string, onEvent: (event: T) => void, signal: AbortSignal): Promise<void> {
     const response = await this.raw('GET', path, { signal, accept: 'text/event-stream', retries: 0 });
@@ -197,12 +198,16 @@ export class Client {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        for (const data of parser.push(value)) {
+        for (const { event, data } of parser.push(value)) {
+          if (event === 'error') throw errorFromBody(503, data);
+          let parsed: T;
           try {
-            onEvent(JSON.parse(data) as T);
+            parsed = JSON.parse(data) as T;
           } catch {
             // A malformed event is skipped; the next snapshot supersedes it.
+            continue;
           }
+          onEvent(parsed);
         }
       }
     } finally {

@@ -1,17 +1,24 @@
 /**
  * A minimal server-sent-events parser for streams read with `fetch`
  * (EventSource cannot send an Authorization header). Feed it decoded text
- * as it arrives; it returns the `data` of every event completed so far.
- * Comment lines (`:`) and fields other than `data` are ignored; several
- * `data:` lines of one event are joined with `\n`, as the spec says.
+ * as it arrives; it returns every event completed so far, with its type
+ * (`event:`, default `message`) and data. Comment lines (`:`) and other
+ * fields are ignored; several `data:` lines of one event are joined with
+ * `\n`, as the spec says.
  */
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
 export class SseParser {
   private buffer = '';
   private data: string[] = [];
+  private event = '';
 
-  push(text: string): string[] {
+  push(text: string): SseEvent[] {
     this.buffer += text;
-    const events: string[] = [];
+    const events: SseEvent[] = [];
     let newline: number;
     while ((newline = this.nextLineEnd()) >= 0) {
       let line = this.buffer.slice(0, newline);
@@ -19,8 +26,9 @@ export class SseParser {
       const skip = this.buffer[newline] === '\r' && this.buffer[newline + 1] === '\n' ? 2 : 1;
       this.buffer = this.buffer.slice(newline + skip);
       if (line === '') {
-        if (this.data.length > 0) events.push(this.data.join('\n'));
+        if (this.data.length > 0) events.push({ event: this.event || 'message', data: this.data.join('\n') });
         this.data = [];
+        this.event = '';
         continue;
       }
       if (line.startsWith(':')) continue;
@@ -29,6 +37,7 @@ export class SseParser {
       line = colon < 0 ? '' : line.slice(colon + 1);
       if (line.startsWith(' ')) line = line.slice(1);
       if (field === 'data') this.data.push(line);
+      else if (field === 'event') this.event = line;
     }
     return events;
   }

@@ -208,7 +208,7 @@ export async function readHead(file: Blob, gzip: boolean): Promise<{ text: strin
       if (text.length >= PREVIEW_BYTES) break;
     }
   } catch (e) {
-    if (text === '') throw new Error(`this file does not read as gzip: ${String(e)}`);
+    if (text === '') throw new Error(`this file does not read as gzip: ${String(e)}`, { cause: e });
   } finally {
     reader.cancel().catch(() => undefined);
   }

@@ -27,13 +27,15 @@ export function ResultsTable({ job }: { job: Job }) {
   const [tokens, setTokens] = useState(firstPage);
   const [page, setPage] = useState<ListResultsResponse | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(false);
+  const [names, setNames] = useState<string[]>([]);
   // Reload when the job ends: a running job's pages grow.
   const state = job.state;
+  const requestKey = JSON.stringify([jobId, pageSize, tokens.current, filter, sort, state]);
+  const [loadedKey, setLoadedKey] = useState('');
+  const loading = loadedKey !== requestKey;
 
   useEffect(() => {
     const controller = new AbortController();
-    setLoading(true);
     client
       .get<ListResultsResponse>(
         `/v1/jobs/${encodeURIComponent(jobId)}/results`,
@@ -43,22 +45,20 @@ export function ResultsTable({ job }: { job: Job }) {
       .then((p) => {
         setPage(p);
         setError(null);
-        setLoading(false);
+        setLoadedKey(requestKey);
+        // Activity columns stay once seen, so a page without values keeps its layout.
+        const seen = activityNames(p.results ?? []);
+        setNames((known) => (seen.some((n) => !known.includes(n)) ? [...known, ...seen.filter((n) => !known.includes(n))] : known));
       })
       .catch((e: unknown) => {
         if (controller.signal.aborted) return;
         setError(e);
-        setLoading(false);
+        setLoadedKey(requestKey);
       });
     return () => controller.abort();
-  }, [client, jobId, pageSize, tokens, filter, sort, state]);
+  }, [client, jobId, pageSize, tokens, filter, sort, state, requestKey]);
 
   const results = useMemo(() => page?.results ?? [], [page]);
-  const [names, setNames] = useState<string[]>([]);
-  useEffect(() => {
-    const seen = activityNames(results);
-    if (seen.some((n) => !names.includes(n))) setNames([...names, ...seen.filter((n) => !names.includes(n))]);
-  }, [results, names]);
   const columns = useMemo(() => [...DESCRIPTOR_COLUMNS, ...activityColumns(names)], [names]);
   const indexes = useMemo(() => results.filter((r) => r.valid).map((r) => num(r.index)), [results]);
   const depictions = usePageDepictions(client, jobId, indexes, THUMB);

@@ -1,0 +1,80 @@
+/**
+ * Benchmark, not a test: the time from opening a big job's page in headless
+ * Chromium to its first results page with every structure drawn, and the
+ * gzip size of the app's JavaScript. A job of N molecules (BENCH_N, default
+ * 100,000: the first SMILES of the MOSES training set) is uploaded through
+ * REST and awaited first. `npm run bench:browser` (MOLBATCH_BIN as for the
+ * browser tests; MOLBATCH_SHARED_DATA for the data directory).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { it } from 'vitest';
+import { createKey, launchBrowser, newPage, rest, startServer, webDir } from '../browser/harness';
+
+const N = Number(process.env.BENCH_N ?? 100_000);
+const DATA = process.env.MOLBATCH_SHARED_DATA ?? '/work/shared/data';
+
+function jsGzipKb(): number {
+  const dir = join(webDir, 'dist/assets');
+  let total = 0;
+  for (const name of readdirSync(dir)) if (name.endsWith('.js')) total += gzipSync(readFileSync(join(dir, name)), { level: 9 }).length;
+  return total / 1024;
+}
+
+it(`first results page of a ${N}-molecule job`, async () => {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  try {
+    const key = (await createKey(server, 'default', 'ROLE_USER', 'bench')).secret;
+    const lines = gunzipSync(readFileSync(join(DATA, 'moses/train.csv.gz'))).toString('utf8').split('\n');
+    const body = lines.slice(1, N + 1).join('\n') + '\n';
+    const upload = await fetch(`${server.url}/v1/jobs:upload?format=smiles&displayName=moses-${N}.smi`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'text/plain' },
+      body,
+    });
+    if (!upload.ok) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+    const job = (await upload.json()) as { jobId: string };
+    const submitted = performance.now();
+    for (;;) {
+      const j = await rest<{ state: string; processedMolecules?: string }>(server, key, 'GET', `/v1/jobs/${job.jobId}`);
+      if (j.state === 'JOB_STATE_COMPLETED') break;
+      if (j.state === 'JOB_STATE_FAILED' || j.state === 'JOB_STATE_CANCELLED') throw new Error(`job ${j.state}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`job of ${N} molecules completed in ${((performance.now() - submitted) / 1000).toFixed(1)} s`);
+
+    const { context, page } = await newPage(browser);
+    await page.goto(`${server.url}/#/jobs`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const runs: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      // A fresh page each run: no cached depictions.
+      await page.goto('about:blank');
+      const start = performance.now();
+      await page.goto(`${server.url}/#/jobs/${job.jobId}`);
+      await page.waitForFunction(
+        () => {
+          const imgs = [...document.querySelectorAll<HTMLImageElement>('table.results-table tbody img')];
+          const rows = document.querySelectorAll('table.results-table tbody tr').length;
+          return rows >= 50 && imgs.length >= 50 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+        },
+        undefined,
+        { polling: 'raf', timeout: 60_000 },
+      );
+      runs.push(performance.now() - start);
+    }
+    await context.close();
+    runs.sort((a, b) => a - b);
+    console.log(
+      `first results page with 50 structures drawn, ${N}-molecule job: median ${runs[2]?.toFixed(0)} ms (runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms)`,
+    );
+    console.log(`app JavaScript: ${jsGzipKb().toFixed(1)} KB gzipped`);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
