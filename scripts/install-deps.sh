@@ -3,7 +3,9 @@
 # already there: RDKit (C++ headers and libraries, and Python for reference
 # fixtures and the bench, with numpy, pandas, scikit-learn and scipy for the
 # analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers,
-# wrk (the REST load in the bench), and cargo-nextest. Safe to run again; it only acts on what is missing.
+# wrk (the REST load in the bench), and cargo-nextest. With --browser also Debian's Chromium, for the
+# web app's browser tests. Node.js 20 and npm must be there already (they build the web app).
+# Safe to run again; it only acts on what is missing.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   postgresql redis-server
   wrk
 )
+[ "${1:-}" = "--browser" ] && packages=(chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,4 +36,12 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "installing cargo-nextest"
   cargo install --locked cargo-nextest
+fi
+
+if [ "${1:-}" != "--browser" ]; then
+  node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
+  if [ -z "$node_major" ] || [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
+    echo "Node.js 20 or newer with npm is needed to build the web app (web/); found: ${node_major:-none}" >&2
+    exit 1
+  fi
 fi

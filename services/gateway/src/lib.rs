@@ -10,6 +10,7 @@
 //! - [`rest`]: REST/JSON transcoded from the service's `google.api.http`
 //!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
+//! - [`web`]: the browser app's static files at `/`, same origin as REST.
 
 mod admin;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod grpc;
 pub mod limits;
 pub mod rest;
 mod upload;
+pub mod web;
 
 use molbatch_telemetry::admin::AdminServer;
 use molbatch_telemetry::metrics::RpcMetricsLayer;
@@ -41,7 +43,7 @@ pub use config::Config;
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// The public service, the one reflected and served over REST.
-const PUBLIC_SERVICE: &str = "molbatch.v1.MolBatch";
+pub const PUBLIC_SERVICE: &str = "molbatch.v1.MolBatch";
 
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +192,12 @@ impl Server {
             )
             .fallback(move |request: axum::extract::Request| {
                 let rest = rest.clone();
-                async move { rest.handle(request).await }
+                async move {
+                    if web::serves(request.method(), request.uri().path()) {
+                        return web::respond(request.uri().path());
+                    }
+                    rest.handle(request).await
+                }
             }))
     }
 

@@ -71,13 +71,7 @@ impl Rest {
         for route in table.routes() {
             tracing::debug!(method = %route.method, path = route.template.text(), rpc = route.rpc.name(), "REST route");
         }
-        let document = openapi::document(pool, service, &table);
-        let openapi = serde_json::to_vec_pretty(&document)
-            .map(Bytes::from)
-            .map_err(|e| RouteError {
-                method: service.to_owned(),
-                reason: format!("OpenAPI document: {e}"),
-            })?;
+        let openapi = Bytes::from(openapi_text(service, &table)?);
         Ok(Self {
             inner: Arc::new(Inner {
                 table,
@@ -371,6 +365,22 @@ fn response_json(route: &Route, message: &[u8]) -> Result<serde_json::Value, Sta
 
 /// The message type whose stream is served as a raw HTTP body.
 const HTTP_BODY: &str = "google.api.HttpBody";
+
+/// The OpenAPI 3 document of `service` (full proto name) as the gateway
+/// serves it at `/openapi.json`: pretty JSON text. The web app's typed
+/// client is generated from a copy of it (`web/openapi.json`).
+pub fn openapi_document(service: &str) -> Result<String, RouteError> {
+    let table = RouteTable::from_service(molbatch_proto::json::pool(), service)?;
+    openapi_text(service, &table)
+}
+
+fn openapi_text(service: &str, table: &RouteTable) -> Result<String, RouteError> {
+    let document = openapi::document(molbatch_proto::json::pool(), service, table);
+    serde_json::to_string_pretty(&document).map_err(|e| RouteError {
+        method: service.to_owned(),
+        reason: format!("OpenAPI document: {e}"),
+    })
+}
 
 /// True for `google.api.HttpBody`.
 pub(crate) fn is_http_body(message: &MessageDescriptor) -> bool {
