@@ -23,6 +23,19 @@ pub enum StorageError {
         /// The analysis type.
         kind: String,
     },
+    /// No result is stored at an asked index.
+    #[error("job {job_id} has no result at index {index} (indices[{position}])")]
+    ResultNotFound {
+        /// The job.
+        job_id: String,
+        /// The input index asked for.
+        index: u64,
+        /// Its position in the request's `indices`.
+        position: usize,
+    },
+    /// A blocking task (decoding, sorting) panicked or was cancelled.
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
     /// The export has no file, or it expired; the message says which.
     #[error("{0}")]
     ExportNotFound(String),
@@ -49,12 +62,13 @@ impl From<StorageError> for Status {
         match err {
             StorageError::InputChunkNotFound { .. }
             | StorageError::AnalysisResultNotFound { .. }
+            | StorageError::ResultNotFound { .. }
             | StorageError::ExportNotFound(_) => Status::not_found(err.to_string()),
             StorageError::Invalid(v) => v.into(),
             StorageError::Store(e) if e.is_transient() => {
                 Status::unavailable("storage unavailable, retry")
             }
-            StorageError::Corrupt { .. } | StorageError::Store(_) => {
+            StorageError::Corrupt { .. } | StorageError::Blocking(_) | StorageError::Store(_) => {
                 tracing::error!(error = %err, "storage failure");
                 Status::internal("internal storage error")
             }

@@ -464,6 +464,25 @@ impl ipb::storage_server::Storage for StorageApi {
         }))
     }
 
+    async fn get_results(
+        &self,
+        request: Request<ipb::GetResultsRequest>,
+    ) -> Result<Response<ipb::GetResultsResponse>, Status> {
+        let ipb::GetResultsRequest {
+            job_id,
+            indices,
+            include_fingerprint,
+        } = crate::results::check_request(request.into_inner()).map_err(StorageError::from)?;
+        let results = crate::results::results_by_index(
+            self.store.as_ref(),
+            &job_id,
+            &indices,
+            include_fingerprint,
+        )
+        .await?;
+        Ok(Response::new(ipb::GetResultsResponse { results }))
+    }
+
     async fn list_results(
         &self,
         request: Request<ipb::ListResultsRequest>,

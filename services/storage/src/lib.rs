@@ -8,11 +8,14 @@
 //! - [`cache`]: the hot copy behind [`cache::Cache`]: in-process, or Redis
 //!   when [`Config::cache_url`] is set.
 //! - [`grpc`]: the API, paging and filtering.
+//! - [`results`]: results by input index, reading only the chunks that hold
+//!   them.
 
 pub mod cache;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod results;
 pub mod store;
 
 use molbatch_telemetry::admin::{AdminServer, Readiness};
