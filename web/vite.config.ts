@@ -23,6 +23,15 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
   },
+  // `vite preview` answers with the gateway's Content-Security-Policy, so a
+  // CSP mistake shows up here as it would behind molbatch.
+  preview: {
+    headers: {
+      'Content-Security-Policy':
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; " +
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    },
+  },
   server: {
     proxy: {
       '/v1': { target: server, changeOrigin: false },

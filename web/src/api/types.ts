@@ -2,7 +2,7 @@
  * Short names for the API's message types, generated from the gateway's
  * OpenAPI document (`npm run gen:api` writes schema.d.ts; never edit it).
  */
-import type { components, operations } from './schema';
+import type { components } from './schema';
 
 type S = components['schemas'];
 
@@ -20,5 +20,3 @@ export type Export = S['molbatch.v1.Export'];
 export type ExportState = NonNullable<Export['state']>;
 export type WhoAmIResponse = S['molbatch.v1.WhoAmIResponse'];
 export type ErrorBody = S['Error'];
-
-export type ListResultsQuery = NonNullable<operations['molbatch.v1.Molbatch.ListResults']['parameters']['query']>;

@@ -21,12 +21,23 @@ export interface Server {
 }
 
 export async function startServer(): Promise<Server> {
+  // An already running server (and its admin key) instead of a fresh one.
+  const existing = process.env.MOLBATCH_TEST_SERVER;
+  if (existing) {
+    const adminKey = process.env.MOLBATCH_TEST_ADMIN_KEY ?? '';
+    return { url: existing.replace(/\/$/, ''), adminKey, dataDir: '', stop: () => Promise.resolve() };
+  }
   const bin = resolve(webDir, process.env.MOLBATCH_BIN ?? '../target/debug/molbatch');
   if (!existsSync(bin)) throw new Error(`no molbatch binary at ${bin}: build it (cargo build --bin molbatch) or set MOLBATCH_BIN`);
   if (!existsSync(join(webDir, 'dist/index.html'))) throw new Error('web/dist is not built: run npm run build first');
   const dataDir = mkdtempSync(join(tmpdir(), 'molbatch-web-test-'));
-  const child: ChildProcess = spawn(bin, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0'], {
-    env: { ...process.env, RUST_LOG: 'warn' },
+  // Embedded storage in the fresh directory, whatever the environment says.
+  const env: NodeJS.ProcessEnv = { ...process.env, RUST_LOG: 'warn' };
+  delete env.MOLBATCH_POSTGRES_URL;
+  delete env.MOLBATCH_REDIS_URL;
+  delete env.MOLBATCH_DATA_DIR;
+  const child: ChildProcess = spawn(bin, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0'], {
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -12,6 +12,9 @@ import { activityColumns, activityNames, DESCRIPTOR_COLUMNS, FILTERS, orderBy, t
 const PAGE_SIZES = [25, 50, 100];
 const THUMB = { width: 200, height: 150 };
 
+/** A results page; `matchedSize` (results the filter keeps) comes with ListResults' filters. */
+type ResultsPage = ListResultsResponse & { matchedSize?: number | string };
+
 interface Sort {
   field: string;
   desc: boolean;
@@ -25,7 +28,7 @@ export function ResultsTable({ job }: { job: Job }) {
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<Sort | null>(null);
   const [tokens, setTokens] = useState(firstPage);
-  const [page, setPage] = useState<ListResultsResponse | null>(null);
+  const [page, setPage] = useState<ResultsPage | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [names, setNames] = useState<string[]>([]);
   // Reload when the job ends: a running job's pages grow.
@@ -37,7 +40,7 @@ export function ResultsTable({ job }: { job: Job }) {
   useEffect(() => {
     const controller = new AbortController();
     client
-      .get<ListResultsResponse>(
+      .get<ResultsPage>(
         `/v1/jobs/${encodeURIComponent(jobId)}/results`,
         { pageSize, pageToken: tokens.current, filter: filter || undefined, orderBy: orderBy(sort) || undefined },
         { signal: controller.signal },
@@ -60,7 +63,9 @@ export function ResultsTable({ job }: { job: Job }) {
 
   const results = useMemo(() => page?.results ?? [], [page]);
   const columns = useMemo(() => [...DESCRIPTOR_COLUMNS, ...activityColumns(names)], [names]);
-  const indexes = useMemo(() => results.filter((r) => r.valid).map((r) => num(r.index)), [results]);
+  // The server draws a job's molecules once it is COMPLETED.
+  const drawable = state === 'JOB_STATE_COMPLETED';
+  const indexes = useMemo(() => (drawable ? results.filter((r) => r.valid).map((r) => num(r.index)) : []), [results, drawable]);
   const depictions = usePageDepictions(client, jobId, indexes, THUMB);
 
   function sortBy(field: string) {
@@ -149,7 +154,7 @@ export function ResultsTable({ job }: { job: Job }) {
             </thead>
             <tbody>
               {results.map((r) => (
-                <ResultRow key={num(r.index)} jobId={jobId} result={r} columns={columns} depiction={depictions.get(num(r.index))} />
+                <ResultRow key={num(r.index)} jobId={jobId} result={r} columns={columns} depiction={depictions.get(num(r.index))} drawable={drawable} />
               ))}
             </tbody>
           </table>
@@ -216,10 +221,11 @@ function SortHeader({ label, title, field, sort, onSort, numeric }: {
   );
 }
 
-function ResultRow({ jobId, result: r, columns, depiction }: {
+function ResultRow({ jobId, result: r, columns, depiction, drawable }: {
   jobId: string;
   result: MoleculeResult;
   columns: Column[];
+  drawable: boolean;
   depiction: ReturnType<typeof usePageDepictions> extends Map<number, infer E> ? E | undefined : never;
 }) {
   const index = num(r.index);
@@ -229,7 +235,11 @@ function ResultRow({ jobId, result: r, columns, depiction }: {
   return (
     <tr className={r.valid ? undefined : 'invalid'}>
       <td className="structure-cell">
-        {r.valid ? (
+        {r.valid && !drawable ? (
+          <div className="structure structure-pending thumb-size">
+            <span>Drawn when the job completes</span>
+          </div>
+        ) : r.valid ? (
           <a href={link} tabIndex={-1}>
             <Structure entry={depiction} smiles={smiles} width={THUMB.width} height={THUMB.height} />
           </a>

@@ -16,7 +16,9 @@ export interface Column {
   value: (r: MoleculeResult) => string;
 }
 
-function descriptor(id: keyof MoleculeResult, label: string, title: string, digits: number): Column {
+type NumericField = { [K in keyof MoleculeResult]-?: NonNullable<MoleculeResult[K]> extends number ? K : never }[keyof MoleculeResult];
+
+function descriptor(id: NumericField, label: string, title: string, digits: number): Column {
   return {
     id,
     label,
@@ -25,7 +27,7 @@ function descriptor(id: keyof MoleculeResult, label: string, title: string, digi
     numeric: true,
     value: (r) => {
       const v = r[id];
-      return v === undefined || v === null ? '' : digits < 0 ? String(v as number) : fixed(v as number, digits);
+      return v === undefined ? '' : digits < 0 ? String(v) : fixed(v, digits);
     },
   };
 }
@@ -59,7 +61,7 @@ export function activityColumns(names: string[]): Column[] {
         const a = r.activities?.find((x) => x.column === name);
         if (!a) return '';
         const v = a[m.key];
-        return v === undefined || v === null ? (m.key === 'pActivity' && a.error ? 'error' : '') : fixed(v as number, 2);
+        return v === undefined || v === null ? (m.key === 'pActivity' && a.error ? 'error' : '') : fixed(v, 2);
       },
     })),
   );

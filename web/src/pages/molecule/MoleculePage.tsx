@@ -108,6 +108,7 @@ export function MoleculePage({ jobId, index }: { jobId: string; index: number })
   const alerts = result.alerts ?? [];
   const properties = Object.entries(result.properties ?? {});
   const activities = result.activities ?? [];
+  const inchi = result as { inchi?: string; inchiKey?: string };
 
   return (
     <>
@@ -168,8 +169,9 @@ export function MoleculePage({ jobId, index }: { jobId: string; index: number })
             <Field label="Canonical SMILES" value={result.canonicalSmiles} code />
             <Field label="Standardised SMILES" value={result.standardizedSmiles} code />
             <Field label="Tautomer SMILES" value={result.tautomerSmiles} code />
-            <Field label="InChI" value={(result as { inchi?: string }).inchi} code />
-            <Field label="InChIKey" value={(result as { inchiKey?: string }).inchiKey} code />
+            {/* InChI and InChIKey are shown once ListResults/GetResult carry them. */}
+            {inchi.inchi && <Field label="InChI" value={inchi.inchi} code />}
+            {inchi.inchiKey && <Field label="InChIKey" value={inchi.inchiKey} code />}
             {!result.valid && <Field label="Error" value={`${result.errorCode ?? ''}: ${result.errorMessage ?? ''}`} />}
           </dl>
           <h2>Descriptors</h2>

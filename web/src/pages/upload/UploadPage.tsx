@@ -201,21 +201,21 @@ export function UploadPage() {
             <fieldset disabled={uploading}>
               <legend>Options</legend>
               <div className="field-grid">
-                <label>
-                  Name
-                  <input value={name} onChange={(e) => setName(e.target.value)} />
-                </label>
-                <label>
-                  Format
-                  <select value={format} onChange={(e) => void reparse(e.target.value as FileFormat)}>
+                <div className="field">
+                  <label htmlFor="upload-name">Name</label>
+                  <input id="upload-name" value={name} onChange={(e) => setName(e.target.value)} />
+                </div>
+                <div className="field">
+                  <label htmlFor="upload-format">Format</label>
+                  <select id="upload-format" value={format} onChange={(e) => void reparse(e.target.value as FileFormat)}>
                     <option value="smiles">SMILES</option>
                     <option value="csv">CSV / TSV</option>
                     <option value="sdf">SD file</option>
                   </select>
-                </label>
-                <label>
-                  Priority
-                  <select value={priority} onChange={(e) => setPriority(Number(e.target.value))}>
+                </div>
+                <div className="field">
+                  <label htmlFor="upload-priority">Priority</label>
+                  <select id="upload-priority" value={priority} onChange={(e) => setPriority(Number(e.target.value))}>
                     {Array.from({ length: 10 }, (_, i) => (
                       <option key={i} value={i}>
                         {i}
@@ -223,23 +223,23 @@ export function UploadPage() {
                       </option>
                     ))}
                   </select>
-                </label>
+                </div>
                 {format === 'csv' && (
-                  <label>
-                    SMILES column
-                    <select value={smilesColumn} onChange={(e) => setSmilesColumn(e.target.value)}>
+                  <div className="field">
+                    <label htmlFor="upload-smiles-column">SMILES column</label>
+                    <select id="upload-smiles-column" value={smilesColumn} onChange={(e) => setSmilesColumn(e.target.value)}>
                       {header.map((h) => (
                         <option key={h} value={h}>
                           {h}
                         </option>
                       ))}
                     </select>
-                  </label>
+                  </div>
                 )}
                 {format !== 'smiles' && (
-                  <label>
-                    {format === 'sdf' ? 'Id field' : 'Id column'}
-                    <select value={idColumn} onChange={(e) => setIdColumn(e.target.value)}>
+                  <div className="field">
+                    <label htmlFor="upload-id-column">{format === 'sdf' ? 'Id field' : 'Id column'}</label>
+                    <select id="upload-id-column" value={idColumn} onChange={(e) => setIdColumn(e.target.value)}>
                       <option value="">{format === 'sdf' ? '(the title line)' : '(none)'}</option>
                       {header
                         .filter((h) => !(format === 'sdf' && h === 'title'))
@@ -249,7 +249,7 @@ export function UploadPage() {
                           </option>
                         ))}
                     </select>
-                  </label>
+                  </div>
                 )}
               </div>
               {format !== 'smiles' && (
@@ -258,9 +258,10 @@ export function UploadPage() {
                   <p className="hint">Each becomes a pActivity with its ligand-efficiency metrics (LE, LLE, BEI, SEI…).</p>
                   {activities.map((a, i) => (
                     <div className="activity-row" key={i}>
-                      <label>
-                        Activity column {i + 1}
+                      <div className="field">
+                        <label htmlFor={`activity-column-${i}`}>Activity column {i + 1}</label>
                         <select
+                          id={`activity-column-${i}`}
                           value={a.column}
                           onChange={(e) => {
                             const column = e.target.value;
@@ -273,17 +274,17 @@ export function UploadPage() {
                             </option>
                           ))}
                         </select>
-                      </label>
-                      <label>
-                        Unit of activity column {i + 1}
-                        <select value={a.unit} onChange={(e) => setActivities(activities.map((x, j) => (j === i ? { ...x, unit: e.target.value } : x)))}>
+                      </div>
+                      <div className="field">
+                        <label htmlFor={`activity-unit-${i}`}>Unit of activity column {i + 1}</label>
+                        <select id={`activity-unit-${i}`} value={a.unit} onChange={(e) => setActivities(activities.map((x, j) => (j === i ? { ...x, unit: e.target.value } : x)))}>
                           {UNITS.map((u) => (
                             <option key={u.value} value={u.value}>
                               {u.label}
                             </option>
                           ))}
                         </select>
-                      </label>
+                      </div>
                       <button type="button" className="small" onClick={() => setActivities(activities.filter((_, j) => j !== i))}>
                         Remove
                       </button>
