@@ -1,7 +1,8 @@
 //! 2D depiction: a SMILES in, and out either an MDL Molblock with 2D
 //! coordinates, for SD files written from results (which carry SMILES,
 //! never coordinates), or an SVG picture of a molecule or scaffold
-//! ([`svg`]), for clients showing hits and scaffolds.
+//! ([`svg`]), for clients showing hits and scaffolds, optionally with some
+//! atoms highlighted ([`svg_highlighted`]), such as a structural alert's.
 //!
 //! This is not part of [`Pipeline::process`](crate::Pipeline::process) and
 //! needs no shared state: each call parses its own molecule and builds its
@@ -45,6 +46,53 @@ pub const SVG_SIZE_RANGE: RangeInclusive<u32> = 50..=2000;
 /// cannot be drawn) or RDKit cannot read it; [`ChemError::Depiction`] when
 /// RDKit fails to lay it out or draw it.
 pub fn svg(smiles: &str, width: u32, height: u32) -> Result<String, ChemError> {
+    drawable(smiles, width, height)?;
+    let record = ffi::svg(smiles, width, height).map_err(|e| depiction_error(smiles, &e))?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(record.text)
+}
+
+/// [`svg`] with the atoms `atoms` (indices of the molecule as RDKit's
+/// `MolFromSmiles` reads `smiles`, as [`alerts::matches`](crate::alerts::matches)
+/// gives them; order and repeats do not matter) and every bond between two
+/// of them highlighted: same layout and options, byte for byte what
+/// Python's `rdMolDraw2D.PrepareAndDrawMolecule(d, mol,
+/// highlightAtoms=atoms, highlightBonds=bonds)` draws, with `atoms` sorted
+/// and `bonds` the ascending indices of those bonds. No atoms is exactly
+/// [`svg`].
+///
+/// ```
+/// use molbatch_chem::depict::{svg, svg_highlighted};
+/// let plain = svg("O=C1NC(=S)SC1=Cc1ccccc1", 200, 150)?;
+/// let marked = svg_highlighted("O=C1NC(=S)SC1=Cc1ccccc1", 200, 150, &[0, 1, 2, 3])?;
+/// assert_ne!(plain, marked);
+/// assert_eq!(plain, svg_highlighted("O=C1NC(=S)SC1=Cc1ccccc1", 200, 150, &[])?);
+/// assert!(svg_highlighted("CCO", 200, 150, &[3]).is_err()); // ethanol has atoms 0..=2
+/// # Ok::<(), molbatch_chem::ChemError>(())
+/// ```
+///
+/// # Errors
+///
+/// Those of [`svg`], and [`ChemError::Depiction`] when an atom index is
+/// not one of the molecule's.
+pub fn svg_highlighted(
+    smiles: &str,
+    width: u32,
+    height: u32,
+    atoms: &[u32],
+) -> Result<String, ChemError> {
+    if atoms.is_empty() {
+        return svg(smiles, width, height);
+    }
+    drawable(smiles, width, height)?;
+    let record = ffi::svg_highlighted(smiles, width, height, atoms)
+        .map_err(|e| depiction_error(smiles, &e))?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(record.text)
+}
+
+/// The checks made before calling RDKit to draw.
+fn drawable(smiles: &str, width: u32, height: u32) -> Result<(), ChemError> {
     if !SVG_SIZE_RANGE.contains(&width) || !SVG_SIZE_RANGE.contains(&height) {
         return Err(ChemError::DepictionSize { width, height });
     }
@@ -56,12 +104,14 @@ pub fn svg(smiles: &str, width: u32, height: u32) -> Result<String, ChemError> {
                 .into(),
         });
     }
-    let record = ffi::svg(smiles, width, height).map_err(|e| ChemError::Depiction {
+    Ok(())
+}
+
+fn depiction_error(smiles: &str, e: &cxx::Exception) -> ChemError {
+    ChemError::Depiction {
         smiles: smiles.to_owned(),
         message: e.what().to_owned(),
-    })?;
-    ffi::accepted(smiles, record.status, record.message)?;
-    Ok(record.text)
+    }
 }
 
 /// The Molblock RDKit writes for a molecule without atoms (V2000, empty

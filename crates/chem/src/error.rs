@@ -91,6 +91,15 @@ pub enum ChemError {
         /// RDKit's error text, or what ran out.
         message: String,
     },
+    /// RDKit failed while matching the alert catalogs against a molecule it
+    /// had read ([`alerts::matches`](crate::alerts::matches)).
+    #[error("cannot match alerts against {smiles:?}: {message}")]
+    Alerts {
+        /// The SMILES that was given.
+        smiles: String,
+        /// RDKit's error text.
+        message: String,
+    },
     /// An SVG width or height outside
     /// [`SVG_SIZE_RANGE`](crate::depict::SVG_SIZE_RANGE).
     #[error(

@@ -11,6 +11,9 @@
 //! - [`depict`]: [`molblock_2d`], a 2D Molblock from a SMILES, for SD
 //!   output, and [`depict::svg`], an SVG picture of a molecule or scaffold
 //!   (outside the per-molecule pipeline).
+//! - [`alerts`]: the structural alerts of a SMILES with the atoms of each
+//!   match ([`alerts::matches`]), for highlighting them in a depiction
+//!   ([`depict::svg_highlighted`]).
 //! - [`efficiency`]: ligand-efficiency metrics (LE, LLE, BEI, SEI, NSEI, NBEI,
 //!   efficiency plane) of a pActivity, with their publications.
 //! - [`fingerprint`]: the 2048-bit [`Fingerprint`] and its bit helpers, and
@@ -32,6 +35,7 @@
 //! `scripts/scaffold_fixtures.py` write those reference values and
 //! `tests/reference.rs` and `tests/scaffolds.rs` check them.
 
+pub mod alerts;
 pub mod depict;
 pub mod efficiency;
 pub mod error;

@@ -102,6 +102,24 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// The bridge's alert matches of `smiles` (see [`crate::alerts::matches`]).
+    pub(crate) fn alert_matches_raw(
+        &self,
+        smiles: &str,
+    ) -> Result<ffi::RawAlertMatches, cxx::Exception> {
+        match self.ctx.as_ref() {
+            Some(ctx) => ffi::alert_matches(ctx, smiles),
+            // `new` never keeps a null context; answer like an empty parse.
+            None => Ok(ffi::RawAlertMatches {
+                status: ffi::Status::Internal,
+                message: "pipeline has no RDKit context".into(),
+                matches: Vec::new(),
+            }),
+        }
+    }
+}
+
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline").finish_non_exhaustive()

@@ -29,5 +29,14 @@ rust::String molblock_2d(rust::Str smiles);
 // `width` x `height` MolDraw2DSVG; the record's text is the SVG document.
 TextRecord svg(rust::Str smiles, std::uint32_t width, std::uint32_t height);
 
+// svg() with the molecule atoms `atoms` (indices into the molecule as
+// parsed) and every bond between two of them highlighted, as
+// rdMolDraw2D.PrepareAndDrawMolecule(d, mol, highlightAtoms=atoms,
+// highlightBonds=bonds) draws them. Throws std::out_of_range for an index
+// the molecule does not have.
+TextRecord svg_highlighted(rust::Str smiles, std::uint32_t width,
+                           std::uint32_t height,
+                           rust::Slice<const std::uint32_t> atoms);
+
 }  // namespace ffi
 }  // namespace molbatch

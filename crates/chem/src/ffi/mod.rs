@@ -8,16 +8,18 @@
 //! crossing and no intermediate molecule ever reaches Rust.
 //!
 //! C++ files: `pipeline.{h,cc}` (the per-molecule steps, in the same order
-//! as `scripts/reference_fixtures.py`, and the query fingerprint), `steps.h`
-//! (the pipeline's parse, standardisation and Morgan steps, shared with the
-//! other files so they read a SMILES exactly as the pipeline does),
+//! as `scripts/reference_fixtures.py`, the query fingerprint, and the alert
+//! matches with their atoms, through the pipeline's screened catalogs),
+//! `steps.h` (the pipeline's parse, standardisation and Morgan steps, shared
+//! with the other files so they read a SMILES exactly as the pipeline does),
 //! `screen.{h,cc}` (sound pre-checks that skip substructure queries which
 //! cannot match, so RDKit's filter catalogs and QED alerts only run where
 //! they might; results are unchanged by construction), `depict.{h,cc}` (2D
-//! coordinates, Molblock and SVG text) and `scaffold.{h,cc}` (Murcko and
-//! generic scaffolds, stereo-insensitive SMILES), `mmp.{h,cc}` (matched-pair
-//! fragmentation) and `rgroups.{h,cc}` (an RDKit R-group decomposition held
-//! across calls, so Rust can bound its time). Everything outside
+//! coordinates, Molblock and SVG text, plain or with atoms highlighted) and
+//! `scaffold.{h,cc}` (Murcko and generic scaffolds, stereo-insensitive
+//! SMILES), `mmp.{h,cc}` (matched-pair fragmentation) and `rgroups.{h,cc}`
+//! (an RDKit R-group decomposition held across calls, so Rust can bound its
+//! time). Everything outside
 //! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
 //! shares no state, except an `RGroupSession`, which one caller owns and uses
 //! from one thread (it is neither `Send` nor `Sync`), and a `MurckoScaffold`,
@@ -185,6 +187,26 @@ mod bridge {
         /// The same pieces with their cut replaced by hydrogen.
         pieces_with_h: Vec<String>,
     }
+    /// One substructure match of one alert ([`alert_matches`]).
+    #[derive(Debug, Clone)]
+    struct RawAlertMatch {
+        /// Index into [`CATALOG_NAMES`](super::CATALOG_NAMES).
+        catalog: u8,
+        /// Entry description, as `RawRecord::alert_names` holds it.
+        name: String,
+        /// Molecule atom indices of the match, ascending.
+        atoms: Vec<u32>,
+    }
+    /// Every alert match of one molecule ([`alert_matches`]).
+    #[derive(Debug, Clone)]
+    struct RawAlertMatches {
+        /// `Ok`, or why the SMILES could not be read (then `matches` is empty).
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// Catalog by catalog, entry by entry, RDKit's match order within one.
+        matches: Vec<RawAlertMatch>,
+    }
     /// A query fingerprint ([`query_fingerprint`]).
     #[derive(Debug, Clone)]
     struct FingerprintRecord {
@@ -264,6 +286,11 @@ mod bridge {
         /// standardisation code and its Morgan generator settings.
         fn query_fingerprint(smiles: &str) -> Result<FingerprintRecord>;
 
+        /// Every alert match, with its atoms, of the molecule a SMILES
+        /// parses to (no standardisation): the entries `process` reports for
+        /// that molecule, one record per `FilterMatch`.
+        fn alert_matches(ctx: &Context, smiles: &str) -> Result<RawAlertMatches>;
+
         include!("molbatch-chem/src/ffi/depict.h");
 
         /// Parses a SMILES, computes 2D coordinates and writes a Molblock.
@@ -271,6 +298,14 @@ mod bridge {
 
         /// Parses a SMILES, lays it out in 2D and draws it as SVG.
         fn svg(smiles: &str, width: u32, height: u32) -> Result<TextRecord>;
+
+        /// `svg` with the given atoms, and the bonds between them, highlighted.
+        fn svg_highlighted(
+            smiles: &str,
+            width: u32,
+            height: u32,
+            atoms: &[u32],
+        ) -> Result<TextRecord>;
 
         include!("molbatch-chem/src/ffi/scaffold.h");
 
@@ -332,11 +367,11 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    generic_scaffold, graph_framework, is_plain, mmp_fragment, mmp_reduction, molblock_2d,
-    murcko_scaffold, new_context, new_rgroup_session, process, query_fingerprint, rgroup_add,
-    rgroup_core, rgroup_process, rgroup_rows, scaffolds, silence_rdkit_logs,
-    stereo_insensitive_smiles, svg, AddOutcome, Context, InputKind, RawRecord, ScaffoldRecord,
-    Status,
+    alert_matches, generic_scaffold, graph_framework, is_plain, mmp_fragment, mmp_reduction,
+    molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process, query_fingerprint,
+    rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds, silence_rdkit_logs,
+    stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, Context, InputKind,
+    RawAlertMatches, RawRecord, ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
@@ -389,9 +424,10 @@ pub(crate) const CATALOG_NAMES: [&str; 5] = ["PAINS_A", "PAINS_B", "PAINS_C", "B
 
 // SAFETY: `Context` owns its RDKit objects outright (no pointers into
 // thread-local or caller-owned data) and is never mutated after
-// `new_context` returns: Rust only ever holds `&Context`, and `process`
-// calls nothing but `const` RDKit methods on it (FilterCatalog entries'
-// hasFilterMatch, TautomerEnumerator::canonicalize,
+// `new_context` returns: Rust only ever holds `&Context`, and `process` and
+// `alert_matches` call nothing but `const` RDKit methods on it (FilterCatalog
+// entries'
+// hasFilterMatch and getFilterMatches, TautomerEnumerator::canonicalize,
 // FingerprintGenerator::getFingerprint, SubstructMatch and Atom/Bond::Match
 // against the stored query molecules) plus const reads of the screen tables.
 // RDKit documents these as safe to call concurrently, and Debian builds it

@@ -326,10 +326,12 @@ void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
   qed_properties(ctx, mol, out);
 }
 
-// FilterCatalog::getMatches(mol) is, in RDKit 2022.09, exactly "every entry,
-// in order, whose hasFilterMatch(mol) is true"; the screen only skips
-// entries that provably cannot match.
-void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
+// Calls found(catalog index, entry) for every catalog entry matching `mol`,
+// catalog by catalog. FilterCatalog::getMatches(mol) is, in RDKit 2022.09,
+// exactly "every entry, in order, whose hasFilterMatch(mol) is true"; the
+// screen only skips entries that provably cannot match.
+template <class Found>
+void for_each_alert(const Context &ctx, const RDKit::ROMol &mol, Found found) {
   ScreenState &state = thread_screen_state();
   const bool screen = state.reset(ctx.screen_tables, mol);
   for (std::size_t c = 0; c < ctx.catalogs.size(); ++c) {
@@ -342,11 +344,19 @@ void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
       }
       const RDKit::FilterCatalogEntry *entry = cat.catalog->getEntryWithIdx(i);
       if (entry->hasFilterMatch(mol)) {
-        out.alert_catalogs.push_back(static_cast<std::uint8_t>(c));
-        out.alert_names.push_back(rust::String::lossy(entry->getDescription()));
+        found(static_cast<std::uint8_t>(c), *entry);
       }
     }
   }
+}
+
+void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
+  for_each_alert(ctx, mol,
+                 [&out](std::uint8_t c, const RDKit::FilterCatalogEntry &entry) {
+                   out.alert_catalogs.push_back(c);
+                   out.alert_names.push_back(
+                       rust::String::lossy(entry.getDescription()));
+                 });
 }
 
 // Builds the catalog and lines its entries up with the built-in data they
@@ -500,6 +510,34 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
     out.status = Status::Internal;
     out.message = rust::String::lossy(e.what());
   }
+  return out;
+}
+
+RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles) {
+  RawAlertMatches out{};
+  out.status = Status::Ok;
+  std::unique_ptr<RDKit::RWMol> mol = parse_input(
+      InputKind::Smiles, std::string(smiles), out.status, out.message);
+  if (!mol) {
+    return out;
+  }
+  // entry.GetFilterMatches(mol) in Python: one FilterMatch per substructure
+  // match, whose atomPairs are (query atom, molecule atom).
+  for_each_alert(
+      ctx, *mol, [&](std::uint8_t c, const RDKit::FilterCatalogEntry &entry) {
+        std::vector<RDKit::FilterMatch> found;
+        entry.getFilterMatches(*mol, found);
+        for (const RDKit::FilterMatch &match : found) {
+          RawAlertMatch raw{};
+          raw.catalog = c;
+          raw.name = rust::String::lossy(entry.getDescription());
+          for (const auto &pair : match.atomPairs) {
+            raw.atoms.push_back(static_cast<std::uint32_t>(pair.second));
+          }
+          std::sort(raw.atoms.begin(), raw.atoms.end());
+          out.matches.push_back(std::move(raw));
+        }
+      });
   return out;
 }
 

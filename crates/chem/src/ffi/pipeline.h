@@ -43,6 +43,7 @@ namespace ffi {
 enum class InputKind : std::uint8_t;
 struct RawRecord;
 struct FingerprintRecord;
+struct RawAlertMatches;
 
 // One RDKit filter catalog plus, per entry, the screen of its pattern.
 struct ScreenedCatalog {
@@ -80,6 +81,10 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text);
 // The fingerprint process() gives the same SMILES, through the same parse
 // and standardisation, without the steps a fingerprint does not need.
 FingerprintRecord query_fingerprint(rust::Str smiles);
+// Every alert match of the molecule Chem.MolFromSmiles(smiles) gives, with
+// its atoms: the entries process() reports for that molecule, each with one
+// record per FilterMatch of entry.getFilterMatches.
+RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles);
 
 }  // namespace ffi
 }  // namespace molbatch
