@@ -29,6 +29,8 @@ export function ResultsTable({ job }: { job: Job }) {
   const [sort, setSort] = useState<Sort | null>(null);
   const [tokens, setTokens] = useState(firstPage);
   const [page, setPage] = useState<ResultsPage | null>(null);
+  // The sort of the page shown (the one asked for may still be loading or refused).
+  const [shownSort, setShownSort] = useState<Sort | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [names, setNames] = useState<string[]>([]);
   // Reload when the job ends: a running job's pages grow.
@@ -47,6 +49,7 @@ export function ResultsTable({ job }: { job: Job }) {
       )
       .then((p) => {
         setPage(p);
+        setShownSort(sort);
         setError(null);
         setLoadedKey(requestKey);
         // Activity columns stay once seen, so a page without values keeps its layout.
@@ -137,17 +140,18 @@ export function ResultsTable({ job }: { job: Job }) {
           <table className="data results-table">
             <caption className="visually-hidden">
               Results, page {pageNumber(tokens)}
-              {sort ? `, sorted by ${sort.field} ${sort.desc ? 'descending' : 'ascending'}` : ', in input order'}
+              {shownSort ? `, sorted by ${shownSort.field} ${shownSort.desc ? 'descending' : 'ascending'}` : ', in input order'}
             </caption>
             <thead>
               <tr>
                 <th scope="col">Structure</th>
-                <SortHeader label="#" title="Input position (0-based)" field="index" sort={sort} onSort={sortBy} numeric />
+                <SortHeader label="#" title="Input position (0-based)" field={drawable ? 'index' : undefined} sort={sort} onSort={sortBy} numeric />
                 <th scope="col">ID</th>
                 <th scope="col">SMILES</th>
                 <th scope="col">Status</th>
                 {columns.map((c) => (
-                  <SortHeader key={c.id} label={c.label} title={c.title} field={c.sort} sort={sort} onSort={sortBy} numeric={c.numeric} />
+                  // The server sorts a job's results once it has COMPLETED.
+                  <SortHeader key={c.id} label={c.label} title={c.title} field={drawable ? c.sort : undefined} sort={sort} onSort={sortBy} numeric={c.numeric} />
                 ))}
                 <th scope="col">Alerts</th>
               </tr>

@@ -134,7 +134,7 @@ export function MoleculePage({ jobId, index }: { jobId: string; index: number })
       )}
       <div className="molecule-layout">
         <section aria-labelledby="structure-heading" className="panel">
-          <h2 id="structure-heading">Structure{alert ? `: ${alert} highlighted` : ''}</h2>
+          <h2 id="structure-heading">Structure{alert ? `: ${alert.slice(alert.indexOf(':') + 1)} highlighted` : ''}</h2>
           {result.valid ? (
             <Structure entry={depiction} smiles={smiles} width={LARGE.width} height={LARGE.height} className="large" />
           ) : (
@@ -152,7 +152,8 @@ export function MoleculePage({ jobId, index }: { jobId: string; index: number })
                 </label>
                 {alerts.map((a, i) => (
                   <label key={i}>
-                    <input type="radio" name="alert" checked={alert === a.name} onChange={() => setAlert(a.name ?? '')} />{' '}
+                    {/* CATALOG:name picks one catalog's entry where two share a name. */}
+                    <input type="radio" name="alert" checked={alert === `${a.catalog}:${a.name}`} onChange={() => setAlert(`${a.catalog}:${a.name}`)} />{' '}
                     <span className="catalog">{a.catalog}</span> {a.name}
                   </label>
                 ))}
