@@ -194,7 +194,7 @@ impl Server {
                 let rest = rest.clone();
                 async move {
                     if web::serves(request.method(), request.uri().path()) {
-                        return web::respond(request.uri().path());
+                        return web::respond(request.uri().path(), request.headers());
                     }
                     rest.handle(request).await
                 }

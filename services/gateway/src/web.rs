@@ -11,10 +11,15 @@
 //! and requests only from this origin, images also from `data:`/`blob:`
 //! URLs (structures are server SVGs shown as images), nothing framed, no
 //! plugins. Hashed assets are cached for a year; `index.html` is
-//! revalidated every time so a new build is picked up at once.
+//! revalidated every time so a new build is picked up at once. Text files
+//! go out gzipped to clients that accept it, each compressed once.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Method, Response, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 
 /// The built app, `web/dist`.
 #[derive(rust_embed::RustEmbed)]
@@ -56,8 +61,9 @@ pub fn serves(method: &Method, path: &str) -> bool {
     }
 }
 
-/// The answer to a GET of an app path (see [`serves`]).
-pub fn respond(path: &str) -> Response<Body> {
+/// The answer to a GET of an app path (see [`serves`]), gzipped when the
+/// request's headers accept it and the file is text.
+pub fn respond(path: &str, request: &HeaderMap) -> Response<Body> {
     let name = match path.trim_start_matches('/') {
         "" => "index.html",
         name => name,
@@ -78,8 +84,18 @@ pub fn respond(path: &str) -> Response<Body> {
             } else {
                 mime.to_string()
             };
+            let text = mime.type_() == mime_guess::mime::TEXT
+                || matches!(mime.subtype().as_str(), "javascript" | "json" | "svg");
+            if text && accepts_gzip(request) {
+                let body = gzipped(name, &etag, &file.data);
+                return answer(StatusCode::OK, &content_type, cache, body.to_vec())
+                    .with_header(header::ETAG, &etag)
+                    .with_header(header::CONTENT_ENCODING, "gzip")
+                    .with_header(header::VARY, "accept-encoding");
+            }
             answer(StatusCode::OK, &content_type, cache, file.data.into_owned())
                 .with_header(header::ETAG, &etag)
+                .with_header(header::VARY, "accept-encoding")
         }
         None if name == "index.html" => answer(
             StatusCode::OK,
@@ -100,6 +116,43 @@ pub fn respond(path: &str) -> Response<Body> {
 /// server.
 pub fn built() -> bool {
     Dist::get("index.html").is_some()
+}
+
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+/// `data` gzipped, compressed once per file version (`etag`) and kept: the
+/// app is a handful of files.
+fn gzipped(name: &str, etag: &str, data: &[u8]) -> Arc<Vec<u8>> {
+    static COMPRESSED: OnceLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = OnceLock::new();
+    let key = format!("{name} {etag}");
+    let cache = COMPRESSED.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let compressed = encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .unwrap_or_default();
+    let compressed = Arc::new(compressed);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, compressed.clone());
+    compressed
 }
 
 fn answer(status: StatusCode, content_type: &str, cache: &str, body: Vec<u8>) -> Response<Body> {
@@ -150,24 +203,43 @@ mod tests {
     #[test]
     fn every_answer_has_the_policy() {
         for path in ["/", "/assets/missing.js"] {
-            let response = respond(path);
+            let response = respond(path, &HeaderMap::new());
             let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
                 .to_str()
                 .unwrap();
             assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
             assert!(!csp.contains("unsafe"), "{path}: {csp}");
         }
-        assert_eq!(respond("/assets/missing.js").status(), StatusCode::NOT_FOUND);
+        let missing = respond("/assets/missing.js", &HeaderMap::new());
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 
     #[test]
     fn the_index_is_revalidated_and_html() {
-        let response = respond("/");
+        let response = respond("/", &HeaderMap::new());
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CACHE_CONTROL], REVALIDATE);
         assert!(response.headers()[header::CONTENT_TYPE]
             .to_str()
             .unwrap()
             .starts_with("text/html"));
+    }
+
+    #[test]
+    fn gzip_only_when_accepted() {
+        let mut headers = HeaderMap::new();
+        assert!(!accepts_gzip(&headers));
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+        assert!(accepts_gzip(&headers));
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0"));
+        assert!(!accepts_gzip(&headers));
+        let text = b"molbatch ".repeat(100);
+        let once = gzipped("a.js", "\"1\"", &text);
+        assert!(once.len() < text.len());
+        assert!(Arc::ptr_eq(&once, &gzipped("a.js", "\"1\"", &text)));
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(once.as_slice()), &mut plain)
+            .unwrap();
+        assert_eq!(plain, text);
     }
 }
