@@ -6,6 +6,7 @@
  * checked with axe-core and screenshotted; a CSP refusal fails the test.
  */
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, fixture, launchBrowser, newPage, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
@@ -80,6 +81,19 @@ describe('the molbatch web app', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toContain('line 3');
     await checkPage('04-upload-refused');
+  });
+
+  it('previews the first rows of a gzipped file in the browser', async () => {
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByLabel('Batch file').setInputFiles({
+      name: 'few.csv.gz',
+      mimeType: 'application/gzip',
+      buffer: gzipSync(readFileSync(fixture('chembl214_2000.csv'))),
+    });
+    const preview = page.getByRole('table', { name: 'First rows of the file' });
+    await expect.poll(() => preview.locator('tbody tr').count()).toBe(8);
+    expect(await preview.locator('thead').textContent()).toContain('exp_mean [nM]');
+    expect(await page.getByLabel('Name').inputValue()).toBe('few.csv');
   });
 
   it('uploads 2,000 molecules with an activity column and sees the bar reach COMPLETED live', async () => {
@@ -188,9 +202,29 @@ describe('the molbatch web app', () => {
     await checkPage('11-viewer-upload');
   });
 
+  it('cancels a running job from the jobs page', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(userKey);
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    // 20,000 molecules, gzipped: long enough to be running when cancelled.
+    const rows = readFileSync(fixture('chembl214_2000.csv'), 'utf8').trimEnd().split('\n');
+    const body = [rows[0], ...Array.from({ length: 10 }, () => rows.slice(1)).flat()].join('\n') + '\n';
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByLabel('Batch file').setInputFiles({ name: 'long.csv.gz', mimeType: 'application/gzip', buffer: gzipSync(body) });
+    await page.getByRole('table', { name: 'First rows of the file' }).waitFor();
+    await page.getByRole('button', { name: 'Upload and start' }).click();
+    await page.waitForURL(/#\/jobs\/[^/]+$/);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).first().click();
+    const row = page.getByRole('row').filter({ hasText: 'long.csv' });
+    await row.getByRole('button', { name: 'Cancel long.csv' }).click();
+    await expect.poll(() => row.getByText('Cancelled', { exact: true }).count()).toBe(1);
+    expect(await row.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+    await checkPage('12-jobs-cancelled');
+  });
+
   it('says so when a job does not exist', async () => {
     await page.goto(`${server.url}/#/jobs/00000000-0000-0000-0000-000000000000`);
     await page.getByRole('heading', { name: 'Job not found' }).waitFor();
-    await checkPage('12-job-not-found');
+    await checkPage('13-job-not-found');
   });
 });

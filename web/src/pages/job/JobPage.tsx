@@ -76,11 +76,14 @@ export function JobPage({ jobId }: { jobId: string }) {
         )}
       </div>
       <ErrorMessage error={actionError} title="The job was not cancelled" />
-      {job.error && (
-        <div className="error" role="alert">
-          <p>{job.error}</p>
-        </div>
-      )}
+      {job.error &&
+        (job.state === 'JOB_STATE_FAILED' ? (
+          <div className="error" role="alert">
+            <p>{job.error}</p>
+          </div>
+        ) : (
+          <p className="notice">{job.error}</p>
+        ))}
       <section className="job-summary" aria-label="Summary">
         <dl className="stats">
           <div>

@@ -169,7 +169,7 @@ function JobRow({ job, canWrite, onCancel }: { job: Job; canWrite: boolean; onCa
     <tr>
       <th scope="row" className="name">
         <a href={`#/jobs/${encodeURIComponent(job.jobId ?? '')}`}>{name}</a>
-        {job.error && <div className="row-error">{job.error}</div>}
+        {job.error && <div className={job.state === 'JOB_STATE_FAILED' ? 'row-error' : 'row-note'}>{job.error}</div>}
       </th>
       <td>
         <StateBadge state={job.state} />
