@@ -365,3 +365,75 @@ async fn results_page_through_chunks_with_tokens() {
     assert_eq!(seen, (0..2_345).collect::<Vec<u64>>());
     mb.stop().await;
 }
+
+#[tokio::test]
+async fn jobs_are_listed_by_state_page_by_page() {
+    let mut mb = Molbatch::start().await;
+    let ragged = "smiles,name\nCCO,ethanol\nCCN,ethylamine,extra\n";
+    let mut failed = Vec::new();
+    for i in 0..3 {
+        upload(&mut mb, &format!("good-{i}.smi"), "CCO\n")
+            .await
+            .unwrap();
+        upload(&mut mb, &format!("ragged-{i}.csv"), ragged)
+            .await
+            .unwrap_err();
+        failed.push(format!("ragged-{i}.csv"));
+    }
+    failed.reverse(); // newest first
+    let list = |page_token: String| pb::ListJobsRequest {
+        page_size: 2,
+        page_token,
+        state: pb::JobState::Failed as i32,
+    };
+    let first = mb
+        .client
+        .raw()
+        .list_jobs(list(String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    let second = mb
+        .client
+        .raw()
+        .list_jobs(list(first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(second.next_page_token.is_empty());
+    let names: Vec<String> = first
+        .jobs
+        .iter()
+        .chain(&second.jobs)
+        .map(|j| j.display_name.clone())
+        .collect();
+    assert_eq!(names, failed);
+    assert!(first
+        .jobs
+        .iter()
+        .chain(&second.jobs)
+        .all(|j| j.state == pb::JobState::Failed as i32));
+
+    let all = mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.jobs.len(), 6);
+
+    let status = mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest {
+            state: 42,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(Violations::from_status(&status).fields()[0].0, "state");
+    mb.stop().await;
+}

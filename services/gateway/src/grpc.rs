@@ -265,11 +265,13 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         let pb::ListJobsRequest {
             page_size,
             page_token,
+            state,
         } = request.into_inner();
         let request = ipb::ListJobsRequest {
             tenant_id: tenant.to_string(),
             page_size,
             page_token,
+            state,
         };
         self.scheduler.clone().list_jobs(request).await
     }

@@ -242,6 +242,7 @@ async fn find_submitted(
         .list_jobs(pb::ListJobsRequest {
             page_size: 200,
             page_token: String::new(),
+            state: pb::JobState::Unspecified.into(),
         })
         .await
         .map_err(ClientError::from)?
