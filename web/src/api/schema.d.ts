@@ -45,6 +45,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/depictions:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Up to 200 depictions in one call, answered in the order asked (a page of results with their structures).
+         * @description Up to 200 depictions in one call, answered in the order asked (a page
+         *     of results with their structures). An item that cannot be drawn (an
+         *     invalid molecule, an unreadable SMILES, the empty scaffold, an alert
+         *     the molecule does not have) does not fail the call: its answer has
+         *     `error` set and no `svg`. Badly formed items fail the whole call with
+         *     INVALID_ARGUMENT naming `requests[i].<field>`; a job that is not the
+         *     caller's is NOT_FOUND and one that has not COMPLETED is
+         *     FAILED_PRECONDITION.
+         */
+        post: operations["BatchDepict"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/exports/{export_id}": {
         parameters: {
             query?: never;
@@ -207,10 +234,32 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Pages the per-molecule results of a job in input order.
-         * @description Pages the per-molecule results of a job in input order.
+         * Pages the per-molecule results of a job: in input order, or sorted by a descriptor or activity metric (`order_by`), optionally filtered.
+         * @description Pages the per-molecule results of a job: in input order, or sorted by a
+         *     descriptor or activity metric (`order_by`), optionally filtered.
          */
         get: operations["ListResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/results/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One molecule's result by its input index.
+         * @description One molecule's result by its input index. An index outside the job (or
+         *     not computed yet) is NOT_FOUND.
+         */
+        get: operations["GetResult"];
         put?: never;
         post?: never;
         delete?: never;
@@ -736,6 +785,19 @@ export interface components {
              */
             time?: string;
         };
+        /** @description Several depictions in one call. */
+        "molbatch.v1.BatchDepictRequest": {
+            /**
+             * @description 1 to 200 depictions, each as `Depict` takes it; items may name
+             *     different jobs and mix SMILES and job molecules.
+             */
+            requests?: components["schemas"]["molbatch.v1.DepictRequest"][];
+        };
+        /** @description Depictions in the order asked. */
+        "molbatch.v1.BatchDepictResponse": {
+            /** @description One answer per request, `depictions[i]` for `requests[i]`. */
+            depictions?: components["schemas"]["molbatch.v1.Depiction"][];
+        };
         /** @description Cancels a job. */
         "molbatch.v1.CancelJobRequest": {
             /** @description The job id. */
@@ -841,8 +903,9 @@ export interface components {
         /** @description Starts an export of a job's results. */
         "molbatch.v1.CreateExportRequest": {
             /**
-             * @description Which results: empty for all, or valid, invalid, pains (as in
-             *     ListResults).
+             * @description Which results: empty for all, or valid, invalid, pains, alerts (any
+             *     structural alert) or lipinski (one or more Lipinski violations), as in
+             *     ListResults.
              */
             filter?: string;
             /**
@@ -869,11 +932,59 @@ export interface components {
             /** @description exact, tautomer, stereo_insensitive, salt_form. */
             levels?: components["schemas"]["molbatch.v1.DuplicateLevel"][];
         };
+        /** @description What to depict: `smiles`, or molecule `index` of job `job_id`. */
+        "molbatch.v1.DepictRequest": {
+            /**
+             * Format: int64
+             * @description Height in pixels (default 300, 50–2000).
+             */
+            height?: number;
+            /**
+             * @description The name of one of the molecule's structural alerts, as in
+             *     `Alert.name` (e.g. `ene_rhod_A(235)`), or `CATALOG:name` (e.g.
+             *     `BRENK:catechol`) to pick one catalog's entry where two share a name.
+             *     The atoms and bonds of every match of that alert are highlighted. The
+             *     alerts are those of the molecule drawn: for a job's molecule, the
+             *     `alerts` of its result; for a SMILES, those of the SMILES as given (no
+             *     standardisation). Naming an alert the molecule does not have is
+             *     INVALID_ARGUMENT on this field, listing the alerts it has.
+             */
+            highlightAlert?: string;
+            /**
+             * Format: int64
+             * @description The molecule's input index in the job.
+             */
+            index?: number;
+            /** @description A job id, with `index`. */
+            jobId?: string;
+            /** @description A SMILES (a molecule or a scaffold). */
+            smiles?: string;
+            /**
+             * Format: int64
+             * @description Width in pixels (default 300, 50–2000).
+             */
+            width?: number;
+        };
         /** @description An SVG image. */
         "molbatch.v1.Depiction": {
-            /** @description The SMILES drawn. */
+            /**
+             * @description Only in BatchDepict answers: why this item could not be drawn (then
+             *     `svg` is empty); empty when it was drawn.
+             */
+            error?: string;
+            /**
+             * @description The highlighted atoms (indices of the molecule RDKit reads from
+             *     `smiles`), ascending; empty unless `highlight_alert` was given.
+             */
+            highlightAtoms?: number[];
+            /**
+             * Format: int64
+             * @description The job molecule's input index, when a job molecule was asked for.
+             */
+            index?: number;
+            /** @description The SMILES drawn: the one given, or a job molecule's standardised SMILES. */
             smiles?: string;
-            /** @description The SVG document. */
+            /** @description The SVG document; empty when `error` is set. */
             svg?: string;
         };
         /** @description Duplicates at one level. */
@@ -1101,9 +1212,15 @@ export interface components {
         };
         /** @description A page of results. */
         "molbatch.v1.ListResultsResponse": {
-            /** @description Token for the next page; empty on the last one. */
+            /**
+             * Format: int64
+             * @description Molecules matching the filter (`total_size` without one). Counted once
+             *     the job has COMPLETED; 0 for a filtered query before that.
+             */
+            matchedSize?: number;
+            /** @description Token for the next page of the same query; empty on the last one. */
             nextPageToken?: string;
-            /** @description Results in input order. */
+            /** @description Results in the order asked (input order by default). */
             results?: components["schemas"]["molbatch.v1.MoleculeResult"][];
             /**
              * Format: int64
@@ -1902,6 +2019,7 @@ export interface operations {
                 index?: number;
                 width?: number;
                 height?: number;
+                highlightAlert?: string;
             };
             header?: never;
             path?: never;
@@ -1916,6 +2034,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.Depiction"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    BatchDepict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["molbatch.v1.BatchDepictRequest"];
+            };
+        };
+        responses: {
+            /** @description The BatchDepictResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.BatchDepictResponse"];
                 };
             };
             default: components["responses"]["Error"];
@@ -1972,6 +2115,8 @@ export interface operations {
             query?: {
                 pageSize?: number;
                 pageToken?: string;
+                /** @description By name (JOB_STATE_UPLOADING), number, or name without its prefix in any case (uploading) */
+                state?: components["schemas"]["molbatch.v1.JobState"];
             };
             header?: never;
             path?: never;
@@ -2148,6 +2293,7 @@ export interface operations {
                 pageToken?: string;
                 filter?: string;
                 includeFingerprint?: boolean;
+                orderBy?: string;
             };
             header?: never;
             path: {
@@ -2164,6 +2310,32 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.ListResultsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    GetResult: {
+        parameters: {
+            query?: {
+                includeFingerprint?: boolean;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The MoleculeResult. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.MoleculeResult"];
                 };
             };
             default: components["responses"]["Error"];

@@ -16,6 +16,7 @@ export type ActivityResult = S['molbatch.v1.ActivityResult'];
 export type Alert = S['molbatch.v1.Alert'];
 export type Analysis = S['molbatch.v1.Analysis'];
 export type Depiction = S['molbatch.v1.Depiction'];
+export type BatchDepictResponse = S['molbatch.v1.BatchDepictResponse'];
 export type Export = S['molbatch.v1.Export'];
 export type ExportState = NonNullable<Export['state']>;
 export type WhoAmIResponse = S['molbatch.v1.WhoAmIResponse'];

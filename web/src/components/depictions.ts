@@ -8,6 +8,7 @@
  */
 import { useEffect, useState } from 'react';
 import { ApiError, type Client } from '../api/client';
+import type { BatchDepictResponse } from '../api/types';
 
 export interface DepictionEntry {
   /** An object URL of the SVG, when drawn. */
@@ -48,12 +49,6 @@ function svgEntry(svg: string | undefined, smiles: string | undefined, error: st
   return { url: URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' })), smiles };
 }
 
-interface BatchItem {
-  smiles?: string;
-  svg?: string;
-  error?: string;
-}
-
 /** Null until known; then whether the server has `POST /v1/depictions:batch`. */
 let batchSupported: boolean | null = null;
 
@@ -74,7 +69,7 @@ async function fetchOne(client: Client, jobId: string, index: number, size: Depi
 async function fetchMany(client: Client, jobId: string, indexes: number[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
   if (batchSupported !== false) {
     try {
-      const answer = await client.post<{ depictions?: BatchItem[] }>(
+      const answer = await client.post<BatchDepictResponse>(
         '/v1/depictions:batch',
         { requests: indexes.map((index) => ({ jobId, index, width: size.width, height: size.height })) },
         { signal },

@@ -12,8 +12,7 @@ import { activityColumns, activityNames, DESCRIPTOR_COLUMNS, FILTERS, orderBy, t
 const PAGE_SIZES = [25, 50, 100];
 const THUMB = { width: 200, height: 150 };
 
-/** A results page; `matchedSize` (results the filter keeps) comes with ListResults' filters. */
-type ResultsPage = ListResultsResponse & { matchedSize?: number | string };
+type ResultsPage = ListResultsResponse;
 
 interface Sort {
   field: string;
@@ -79,7 +78,8 @@ export function ResultsTable({ job }: { job: Job }) {
     else setSort(null);
   }
 
-  const matched = page?.matchedSize !== undefined ? num(page.matchedSize) : null;
+  // Filtered counts are known once the job has COMPLETED (0 before).
+  const matched = filter && drawable && page?.matchedSize !== undefined ? num(page.matchedSize) : null;
   const total = num(page?.totalSize);
   const start = (pageNumber(tokens) - 1) * pageSize;
 

@@ -24,7 +24,7 @@ export function JobsPage() {
   useEffect(() => {
     const controller = new AbortController();
     client
-      .get<ListJobsResponse>('/v1/jobs', { pageSize, pageToken: tokens.current }, { signal: controller.signal })
+      .get<ListJobsResponse>('/v1/jobs', { pageSize, pageToken: tokens.current, state: stateFilter || undefined }, { signal: controller.signal })
       .then((p) => {
         setPage(p);
         setError(null);
@@ -35,10 +35,8 @@ export function JobsPage() {
     return () => controller.abort();
   }, [client, pageSize, tokens, stateFilter, reload]);
 
-  const jobs = useMemo(() => {
-    const all = page?.jobs ?? [];
-    return stateFilter ? all.filter((j) => j.state === stateFilter) : all;
-  }, [page, stateFilter]);
+  // The server filters by state; a job that changed state since the page loaded stays until the next refresh.
+  const jobs = useMemo(() => page?.jobs ?? [], [page]);
 
   const active = jobs.filter((j) => isActive(j.state)).map((j) => j.jobId ?? '');
   const onJob = useCallback((job: Job) => {
@@ -115,7 +113,7 @@ export function JobsPage() {
       <ErrorMessage error={actionError} title="The job was not cancelled" />
       {page && jobs.length === 0 && (
         <p className="empty">
-          {stateFilter ? `No ${stateLabel(stateFilter).toLowerCase()} jobs on this page.` : 'No jobs yet.'}
+          {stateFilter ? `No ${stateLabel(stateFilter).toLowerCase()} jobs.` : 'No jobs yet.'}
           {canWrite && !stateFilter && (
             <>
               {' '}
