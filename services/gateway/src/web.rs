@@ -229,17 +229,26 @@ mod tests {
     fn gzip_only_when_accepted() {
         let mut headers = HeaderMap::new();
         assert!(!accepts_gzip(&headers));
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
         assert!(accepts_gzip(&headers));
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0"));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0"),
+        );
         assert!(!accepts_gzip(&headers));
         let text = b"molbatch ".repeat(100);
         let once = gzipped("a.js", "\"1\"", &text);
         assert!(once.len() < text.len());
         assert!(Arc::ptr_eq(&once, &gzipped("a.js", "\"1\"", &text)));
         let mut plain = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(once.as_slice()), &mut plain)
-            .unwrap();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(once.as_slice()),
+            &mut plain,
+        )
+        .unwrap();
         assert_eq!(plain, text);
     }
 }
