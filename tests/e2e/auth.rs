@@ -107,6 +107,14 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "GetResult" => raw
+            .get_result(pb::GetResultRequest {
+                job_id,
+                index: 0,
+                include_fingerprint: false,
+            })
+            .await
+            .map(drop),
         "ListAnalyses" => raw
             .list_analyses(pb::ListAnalysesRequest { job_id })
             .await
@@ -256,6 +264,7 @@ async fn every_rpc_against_every_role_and_without_a_key() {
         "GetJob",
         "WatchJob",
         "ListResults",
+        "GetResult",
         "ListAnalyses",
         "GetAnalysis",
         "SearchSimilar",
@@ -332,6 +341,7 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "CancelJob",
         "WatchJob",
         "ListResults",
+        "GetResult",
         "ListAnalyses",
         "GetAnalysis",
         "RunAnalysis",

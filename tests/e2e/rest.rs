@@ -1013,3 +1013,210 @@ async fn rest_an_expired_export_is_not_found_saying_it_expired() {
         assert!(message.contains("expired"), "{path}: {message}");
     }
 }
+
+/// The `qed` of a result as JSON gives it; `None` when absent.
+fn qed(result: &Value) -> Option<f64> {
+    result["qed"].as_f64()
+}
+
+#[tokio::test]
+async fn rest_sorts_and_filters_results_on_the_server_and_gets_one_by_index() {
+    let serve = ServeProcess::start();
+    let smiles = [
+        "CCO",
+        "O=C1NC(=S)SC1=Cc1ccccc1",
+        "C1CC",
+        "NCCc1ccc(O)c(O)c1",
+        "CC(=O)Oc1ccccc1C(=O)O",
+        "c1ccc2ccccc2c1",
+        "O=C1C=CC(=O)C=C1",
+        "CN1CCC[C@H]1c1cccnc1",
+        "Oc1ccc(C=Cc2ccc(O)c(O)c2)cc1",
+    ];
+    let molecules: Vec<Value> = smiles.iter().map(|s| json!({"smiles": s})).collect();
+    let job = post_json(&serve, "/v1/jobs", &json!({"molecules": molecules}))
+        .await
+        .expect(200);
+    let job_id = job["jobId"].as_str().unwrap().to_owned();
+    let done = wait_until_ended(&serve, &job_id).await;
+    assert_eq!(done["state"], "JOB_STATE_COMPLETED", "{done}");
+
+    let all = get(&serve, &format!("/v1/jobs/{job_id}/results?pageSize=100"))
+        .await
+        .expect(200);
+    let all = all["results"].as_array().unwrap().clone();
+    assert_eq!(all.len(), smiles.len());
+    let index = |r: &Value| r["index"].as_u64().unwrap_or(0);
+
+    // qed desc: largest first, ties by index, molecules without one last.
+    let mut want: Vec<u64> = all.iter().map(index).collect();
+    want.sort_by(|&a, &b| {
+        let (qa, qb) = (qed(&all[a as usize]), qed(&all[b as usize]));
+        match (qa, qb) {
+            (Some(x), Some(y)) => y.partial_cmp(&x).unwrap(),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then(a.cmp(&b))
+    });
+    let (mut got, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = get(
+            &serve,
+            &format!("/v1/jobs/{job_id}/results?orderBy=qed%20desc&pageSize=4&pageToken={token}"),
+        )
+        .await
+        .expect(200);
+        assert_eq!(page["totalSize"], smiles.len() as u64);
+        assert_eq!(page["matchedSize"], smiles.len() as u64);
+        got.extend(page["results"].as_array().unwrap().iter().map(index));
+        token = page["nextPageToken"].as_str().unwrap().to_owned();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(
+        all[*got.last().unwrap() as usize]["valid"],
+        false,
+        "the invalid molecule (no qed) comes last"
+    );
+
+    // PAINS only, sorted, with the count the UI shows.
+    let pains: Vec<u64> = want
+        .iter()
+        .copied()
+        .filter(|&i| all[i as usize]["pains"] == true)
+        .collect();
+    assert!(
+        pains.len() >= 2,
+        "the rhodanine and the catechols are PAINS"
+    );
+    let page = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results?order_by=qed+desc&filter=pains"),
+    )
+    .await
+    .expect(200);
+    let page_indices: Vec<u64> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(index)
+        .collect();
+    assert_eq!(page_indices, pains);
+    assert_eq!(page["matchedSize"], pains.len() as u64);
+    assert_eq!(page["nextPageToken"], "");
+
+    // A token of one query is refused by another.
+    let first = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results?orderBy=qed%20desc&pageSize=2"),
+    )
+    .await
+    .expect(200);
+    let token = first["nextPageToken"].as_str().unwrap();
+    let other = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results?orderBy=logp&pageSize=2&pageToken={token}"),
+    )
+    .await;
+    assert_eq!(other.status, 400);
+    assert_eq!(other.violation().0, "page_token");
+    let bad = get(&serve, &format!("/v1/jobs/{job_id}/results?orderBy=colour")).await;
+    assert_eq!(bad.status, 400);
+    let (field, description) = bad.violation();
+    assert_eq!(field, "order_by");
+    assert!(description.contains("qed"), "{description}");
+
+    // One result by index, as the listing shows it.
+    let one = get(&serve, &format!("/v1/jobs/{job_id}/results/3"))
+        .await
+        .expect(200);
+    assert_eq!(one, all[3]);
+    let outside = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results/{}", smiles.len()),
+    )
+    .await;
+    assert_eq!(
+        outside.status,
+        404,
+        "{}",
+        String::from_utf8_lossy(&outside.body)
+    );
+    let openapi = get(&serve, "/openapi.json").await.expect(200);
+    let route = &openapi["paths"]["/v1/jobs/{job_id}/results/{index}"]["get"];
+    assert_eq!(route["operationId"], "GetResult", "{route}");
+}
+
+/// `text` with every byte but ASCII letters and digits percent-encoded.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rest_upload_takes_activity_columns_as_proto3_json_parameters() {
+    let serve = ServeProcess::start();
+    let csv = "smiles,exp_mean [nM]\nCCO,100\nc1ccccc1O,1000\nCCN,\n";
+    let column = percent_encode(r#"{"column":"exp_mean [nM]","unit":"nM"}"#);
+    let uploaded = http(
+        &serve,
+        "POST",
+        &format!("/v1/jobs:upload?format=csv&smilesColumn=smiles&activityColumns={column}"),
+        &[("Content-Type", "text/csv")],
+        Payload::Bytes(csv.as_bytes()),
+    )
+    .await
+    .expect(200);
+    let job_id = uploaded["jobId"].as_str().unwrap().to_owned();
+    let done = wait_until_ended(&serve, &job_id).await;
+    assert_eq!(done["state"], "JOB_STATE_COMPLETED", "{done}");
+    let page = get(&serve, &format!("/v1/jobs/{job_id}/results"))
+        .await
+        .expect(200);
+    let results = page["results"].as_array().unwrap();
+    let p = |i: usize| results[i]["activities"][0]["pActivity"].as_f64();
+    assert_eq!(results[0]["activities"][0]["column"], "exp_mean [nM]");
+    assert!((p(0).unwrap() - 7.0).abs() < 1e-9, "{}", results[0]);
+    assert!((p(1).unwrap() - 6.0).abs() < 1e-9, "{}", results[1]);
+    assert_eq!(p(2), None, "a missing value has no pActivity");
+
+    // Sorted by that activity, largest first; the missing value last.
+    let order = percent_encode("activities.exp_mean [nM].pActivity desc");
+    let sorted = get(
+        &serve,
+        &format!("/v1/jobs/{job_id}/results?orderBy={order}"),
+    )
+    .await
+    .expect(200);
+    let indices: Vec<u64> = sorted["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(indices, [0, 1, 2]);
+
+    let bad = http(
+        &serve,
+        "POST",
+        "/v1/jobs:upload?format=csv&activityColumns=exp_mean",
+        &[("Content-Type", "text/csv")],
+        Payload::Bytes(csv.as_bytes()),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    let (field, description) = bad.violation();
+    assert_eq!(field, "options.activity_columns");
+    assert!(description.contains("JSON"), "{description}");
+}

@@ -307,6 +307,7 @@ impl Client {
                 page_token: page_token.clone(),
                 filter: filter.to_owned(),
                 include_fingerprint,
+                order_by: String::new(),
             };
             let page = self.inner.list_results(request).await?.into_inner();
             on_page(page.results)?;

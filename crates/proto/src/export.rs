@@ -13,7 +13,7 @@ use crate::v1 as pb;
 use crate::Violations;
 
 /// Which results a page or an export keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ResultFilter {
     /// Every result.
     #[default]
@@ -24,31 +24,109 @@ pub enum ResultFilter {
     Invalid,
     /// Molecules with a PAINS alert.
     Pains,
+    /// Molecules with any structural alert (PAINS, Brenk, NIH or a catalog
+    /// the job chose).
+    Alerts,
+    /// Molecules with one or more Lipinski rule-of-five violations.
+    Lipinski,
 }
 
 impl ResultFilter {
+    /// Every filter, `All` first.
+    pub const ALL: [Self; 6] = [
+        Self::All,
+        Self::Valid,
+        Self::Invalid,
+        Self::Pains,
+        Self::Alerts,
+        Self::Lipinski,
+    ];
+
+    /// Its name in requests (empty for `All`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "",
+            Self::Valid => "valid",
+            Self::Invalid => "invalid",
+            Self::Pains => "pains",
+            Self::Alerts => "alerts",
+            Self::Lipinski => "lipinski",
+        }
+    }
+
     /// Parses a filter as ListResults and CreateExport take it (empty: all).
     pub fn parse(text: &str) -> Result<Self, Violations> {
-        match text.trim() {
-            "" => Ok(Self::All),
-            "valid" => Ok(Self::Valid),
-            "invalid" => Ok(Self::Invalid),
-            "pains" => Ok(Self::Pains),
-            other => Err(Violations::one(
-                "filter",
-                format!("unknown filter {other:?}; use valid, invalid or pains"),
-            )),
-        }
+        let wanted = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == wanted)
+            .ok_or_else(|| {
+                Violations::one(
+                    "filter",
+                    format!(
+                        "unknown filter {wanted:?}; use valid, invalid, pains, alerts \
+                         or lipinski, or leave it empty for every result"
+                    ),
+                )
+            })
     }
 
     /// Whether `r` passes.
     pub fn keeps(self, r: &pb::MoleculeResult) -> bool {
+        self.keeps_flags(ResultFlags::of(r))
+    }
+
+    /// Whether a result with `flags` passes.
+    pub fn keeps_flags(self, flags: ResultFlags) -> bool {
         match self {
             Self::All => true,
-            Self::Valid => r.valid,
-            Self::Invalid => !r.valid,
-            Self::Pains => r.pains,
+            Self::Valid => flags.has(ResultFlags::VALID),
+            Self::Invalid => !flags.has(ResultFlags::VALID),
+            Self::Pains => flags.has(ResultFlags::PAINS),
+            Self::Alerts => flags.has(ResultFlags::ALERTS),
+            Self::Lipinski => flags.has(ResultFlags::LIPINSKI),
         }
+    }
+}
+
+/// What every filter looks at in a result, in one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResultFlags(pub u8);
+
+impl ResultFlags {
+    /// The molecule is valid.
+    pub const VALID: u8 = 1;
+    /// A PAINS alert matched.
+    pub const PAINS: u8 = 2;
+    /// Some structural alert matched.
+    pub const ALERTS: u8 = 4;
+    /// One or more Lipinski violations.
+    pub const LIPINSKI: u8 = 8;
+
+    /// The flags of `r`.
+    pub fn of(r: &pb::MoleculeResult) -> Self {
+        Self::new(
+            r.valid,
+            r.pains,
+            !r.alerts.is_empty(),
+            r.lipinski_violations.unwrap_or(0),
+        )
+    }
+
+    /// Flags from the fields they summarise.
+    pub fn new(valid: bool, pains: bool, any_alert: bool, lipinski_violations: u32) -> Self {
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        Self(
+            bit(valid, Self::VALID)
+                | bit(pains, Self::PAINS)
+                | bit(any_alert, Self::ALERTS)
+                | bit(lipinski_violations > 0, Self::LIPINSKI),
+        )
+    }
+
+    /// Whether `bit` is set.
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
     }
 }
 
@@ -261,8 +339,40 @@ mod tests {
         let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["format", "filter"]);
         assert!(v.fields()[0].1.contains("xlsx"));
+        assert!(v.fields()[1].1.contains("alerts or lipinski"));
+        for filter in ["alerts", "lipinski", " pains "] {
+            ExportOptions::check(&request("csv", filter)).unwrap();
+        }
         let missing = ExportOptions::check(&request("", "")).unwrap_err();
         assert!(missing.fields()[0].1.starts_with("required"));
+    }
+
+    #[test]
+    fn filters_keep_what_they_name() {
+        let result = |valid, pains, alerts: usize, lipinski| pb::MoleculeResult {
+            valid,
+            pains,
+            alerts: vec![pb::Alert::default(); alerts],
+            lipinski_violations: valid.then_some(lipinski),
+            ..Default::default()
+        };
+        let kept = |r: &pb::MoleculeResult| -> Vec<&str> {
+            ResultFilter::ALL
+                .into_iter()
+                .filter(|f| f.keeps(r))
+                .map(ResultFilter::as_str)
+                .collect()
+        };
+        assert_eq!(kept(&result(false, false, 0, 0)), ["", "invalid"]);
+        assert_eq!(kept(&result(true, false, 0, 0)), ["", "valid"]);
+        assert_eq!(
+            kept(&result(true, true, 1, 2)),
+            ["", "valid", "pains", "alerts", "lipinski"]
+        );
+        assert_eq!(kept(&result(true, false, 2, 0)), ["", "valid", "alerts"]);
+        for f in ResultFilter::ALL {
+            assert_eq!(ResultFilter::parse(f.as_str()).unwrap(), f);
+        }
     }
 
     #[test]

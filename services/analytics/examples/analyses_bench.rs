@@ -194,6 +194,7 @@ fn load(chunks: &[Vec<u8>], fingerprints: bool) -> Vec<pb::MoleculeResult> {
             results,
             next_page_token: String::new(),
             total_size: 0,
+            matched_size: 0,
         }
         .encode_to_vec();
         all.extend(

@@ -75,8 +75,11 @@ pub async fn load_results(
                     page_token,
                     filter: String::new(),
                     include_fingerprint,
+                    order_by: String::new(),
                 }),
                 total_molecules,
+                // Every result in input order: no index needed.
+                job_completed: false,
             })
             .await?
             .into_inner();

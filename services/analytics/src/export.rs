@@ -91,8 +91,11 @@ pub async fn write_export(
                     page_token,
                     filter: filter.clone(),
                     include_fingerprint: options.include_fingerprint,
+                    order_by: String::new(),
                 }),
                 total_molecules: task.total_molecules,
+                // A forward scan in input order: no index needed.
+                job_completed: false,
             })
             .await?
             .into_inner();

@@ -68,10 +68,9 @@ impl Caller {
 /// The least role a public RPC needs. Unknown methods need admin.
 pub fn required_role(method: &str) -> pb::Role {
     match method {
-        "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "ListAnalyses" | "GetAnalysis"
-        | "SearchSimilar" | "Depict" | "WhoAmI" | "GetExport" | "DownloadExport" => {
-            pb::Role::Viewer
-        }
+        "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "ListAnalyses"
+        | "GetAnalysis" | "SearchSimilar" | "Depict" | "WhoAmI" | "GetExport"
+        | "DownloadExport" => pb::Role::Viewer,
         "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport" => {
             pb::Role::User
         }

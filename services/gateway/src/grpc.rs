@@ -313,18 +313,60 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
     ) -> Result<Response<pb::ListResultsResponse>, Status> {
         let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
         // The scheduler answers NOT_FOUND for another tenant's job.
-        let total_molecules = self
-            .scheduler
-            .clone()
-            .get_job(job)
-            .await?
-            .into_inner()
-            .total_molecules;
+        let found = self.scheduler.clone().get_job(job).await?.into_inner();
         let request = ipb::ListResultsRequest {
             query: Some(request.into_inner()),
-            total_molecules,
+            total_molecules: found.total_molecules,
+            job_completed: found.state == pb::JobState::Completed as i32,
         };
         self.storage.clone().list_results(request).await
+    }
+
+    async fn get_result(
+        &self,
+        request: Request<pb::GetResultRequest>,
+    ) -> Result<Response<pb::MoleculeResult>, Status> {
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+        // The scheduler answers NOT_FOUND for another tenant's job.
+        let found = self.scheduler.clone().get_job(job).await?.into_inner();
+        let pb::GetResultRequest {
+            job_id,
+            index,
+            include_fingerprint,
+        } = request.into_inner();
+        let missing = || {
+            Status::not_found(format!(
+                "job {job_id} has no result at index {index} (it has {} molecules{})",
+                found.total_molecules,
+                if found.state == pb::JobState::Completed as i32 {
+                    ""
+                } else {
+                    ", not all computed yet"
+                }
+            ))
+        };
+        if index >= found.total_molecules {
+            return Err(missing());
+        }
+        let answer = self
+            .storage
+            .clone()
+            .get_results(ipb::GetResultsRequest {
+                job_id: found.job_id.clone(),
+                indices: vec![index],
+                include_fingerprint,
+            })
+            .await;
+        match answer {
+            Ok(response) => response
+                .into_inner()
+                .results
+                .pop()
+                .map(Response::new)
+                .ok_or_else(missing),
+            Err(status) if status.code() == tonic::Code::NotFound => Err(missing()),
+            Err(status) => Err(status),
+        }
     }
 
     async fn list_analyses(

@@ -33,6 +33,23 @@ pub enum StorageError {
         /// Its position in the request's `indices`.
         position: usize,
     },
+    /// Sorting or counting needs a COMPLETED job.
+    #[error("job {job_id} has not completed: its results can be sorted, and filter matches counted, once it has")]
+    NotCompleted {
+        /// The job.
+        job_id: String,
+    },
+    /// A completed job's stored results are not exactly `0..total`, so no
+    /// index is built from them.
+    #[error("job {job_id} has {stored} of its {total} results stored; they cannot be sorted")]
+    ResultsIncomplete {
+        /// The job.
+        job_id: String,
+        /// Results found.
+        stored: u64,
+        /// Molecules in the job.
+        total: u64,
+    },
     /// A blocking task (decoding, sorting) panicked or was cancelled.
     #[error("blocking task failed: {0}")]
     Blocking(String),
@@ -64,6 +81,9 @@ impl From<StorageError> for Status {
             | StorageError::AnalysisResultNotFound { .. }
             | StorageError::ResultNotFound { .. }
             | StorageError::ExportNotFound(_) => Status::not_found(err.to_string()),
+            StorageError::NotCompleted { .. } | StorageError::ResultsIncomplete { .. } => {
+                Status::failed_precondition(err.to_string())
+            }
             StorageError::Invalid(v) => v.into(),
             StorageError::Store(e) if e.is_transient() => {
                 Status::unavailable("storage unavailable, retry")

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::cache::Cache;
 use crate::error::StorageError;
+use crate::result_index::{OrderBy, Query, ResultIndex};
 use crate::store::{BatchStore, StoredChunk};
 
 /// Default and largest result page sizes.
@@ -29,6 +30,7 @@ pub struct StorageApi {
     cache: Arc<dyn Cache>,
     cache_ttl: std::time::Duration,
     export_ttl: std::time::Duration,
+    index: ResultIndex,
 }
 
 impl StorageApi {
@@ -39,6 +41,7 @@ impl StorageApi {
         cache_ttl: std::time::Duration,
     ) -> Self {
         Self {
+            index: ResultIndex::new(store.clone(), cache.clone(), cache_ttl),
             store,
             cache,
             cache_ttl,
@@ -490,6 +493,7 @@ impl ipb::storage_server::Storage for StorageApi {
         let ipb::ListResultsRequest {
             query,
             total_molecules,
+            job_completed,
         } = request.into_inner();
         let pb::ListResultsRequest {
             job_id,
@@ -497,34 +501,126 @@ impl ipb::storage_server::Storage for StorageApi {
             page_token,
             filter,
             include_fingerprint,
+            order_by,
         } = query.unwrap_or_default();
         let mut violations = Violations::default();
         let filter = ResultFilter::parse(&filter).unwrap_or_else(|v| {
             violations.extend(v);
             ResultFilter::All
         });
-        let mut cursor = page_start(&page_token).unwrap_or_else(|v| {
+        let order = OrderBy::parse(&order_by).unwrap_or_else(|v| {
             violations.extend(v);
-            0
+            OrderBy::default()
         });
         if page_size > MAX_PAGE_SIZE {
             violations.field("page_size", format!("at most {MAX_PAGE_SIZE}"));
         }
+        // Input order needs no index; a filter uses one once the job has
+        // completed (to count matches and skip the rest).
+        let indexed = !order.is_input_order() || (filter != ResultFilter::All && job_completed);
+        let query = Query {
+            job_id,
+            order,
+            filter,
+        };
+        let start = if indexed {
+            query.page_start(&page_token)
+        } else {
+            page_start(&page_token)
+        }
+        .unwrap_or_else(|v| {
+            violations.extend(v);
+            0
+        });
         violations.check().map_err(StorageError::from)?;
         let page_size = if page_size == 0 {
             DEFAULT_PAGE_SIZE
         } else {
             page_size
         } as usize;
+        let page = if indexed {
+            if !job_completed {
+                return Err(StorageError::NotCompleted {
+                    job_id: query.job_id,
+                }
+                .into());
+            }
+            self.indexed_page(
+                &query,
+                total_molecules,
+                start,
+                page_size,
+                include_fingerprint,
+            )
+            .await?
+        } else {
+            self.input_order_page(
+                &query.job_id,
+                filter,
+                start,
+                page_size,
+                include_fingerprint,
+                total_molecules,
+            )
+            .await?
+        };
+        Ok(Response::new(page))
+    }
+}
 
+impl StorageApi {
+    /// A page of `query` through the job's result index.
+    async fn indexed_page(
+        &self,
+        query: &Query,
+        total_molecules: u64,
+        start: u64,
+        page_size: usize,
+        include_fingerprint: bool,
+    ) -> Result<pb::ListResultsResponse, StorageError> {
+        let slice = self
+            .index
+            .slice(query, total_molecules, start, page_size)
+            .await?;
+        let results = crate::results::results_by_index(
+            self.store.as_ref(),
+            &query.job_id,
+            &slice.indices,
+            include_fingerprint,
+        )
+        .await?;
+        let next = start + results.len() as u64;
+        let next_page_token = if next < slice.matched {
+            query.page_token(next)
+        } else {
+            String::new()
+        };
+        Ok(pb::ListResultsResponse {
+            results,
+            next_page_token,
+            total_size: total_molecules,
+            matched_size: slice.matched,
+        })
+    }
+
+    /// A page in input order from `cursor` (an input index), scanning the
+    /// chunks forward; no index is needed, so it works while the job runs.
+    async fn input_order_page(
+        &self,
+        job_id: &str,
+        filter: ResultFilter,
+        mut cursor: u64,
+        page_size: usize,
+        include_fingerprint: bool,
+        total_molecules: u64,
+    ) -> Result<pb::ListResultsResponse, StorageError> {
         let mut results = Vec::with_capacity(page_size);
         let mut exhausted = false;
         'fill: while results.len() < page_size {
             let chunks = self
                 .store
-                .result_chunks_from(&job_id, cursor, CHUNKS_PER_READ)
-                .await
-                .map_err(StorageError::from)?;
+                .result_chunks_from(job_id, cursor, CHUNKS_PER_READ)
+                .await?;
             if chunks.is_empty() {
                 exhausted = true;
                 break;
@@ -533,7 +629,7 @@ impl ipb::storage_server::Storage for StorageApi {
                 let chunk =
                     ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
                         StorageError::Corrupt {
-                            job_id: job_id.clone(),
+                            job_id: job_id.to_owned(),
                             chunk_index: stored.chunk_index,
                             source,
                         }
@@ -560,11 +656,17 @@ impl ipb::storage_server::Storage for StorageApi {
         } else {
             String::new()
         };
-        Ok(Response::new(pb::ListResultsResponse {
+        Ok(pb::ListResultsResponse {
             results,
             next_page_token,
             total_size: total_molecules,
-        }))
+            // Counted only through the index, i.e. once the job completed.
+            matched_size: if filter == ResultFilter::All {
+                total_molecules
+            } else {
+                0
+            },
+        })
     }
 }
 

@@ -10,11 +10,14 @@
 //! - [`grpc`]: the API, paging and filtering.
 //! - [`results`]: results by input index, reading only the chunks that hold
 //!   them.
+//! - [`result_index`]: a completed job's results sorted and filtered, kept
+//!   in the cache, for sorted and filtered pages.
 
 pub mod cache;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod result_index;
 pub mod results;
 pub mod store;
 

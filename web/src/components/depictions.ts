@@ -2,12 +2,12 @@
  * Structure depictions: SVG from the server (the same drawing as the API's),
  * shown as `<img src="blob:…">` — never injected into the page, so the
  * strict CSP holds and an image cannot run script. A page of results asks
- * for all its structures in one request (`POST /v1/depictions:batch`),
- * falling back to one `GET /v1/depictions` each on a server without it.
+ * for all its structures in one request (`POST /v1/depictions:batch`);
+ * a highlighted alert is one `GET /v1/depictions`.
  * Images are cached in memory per (job, index, size, highlight).
  */
 import { useEffect, useState } from 'react';
-import { ApiError, type Client } from '../api/client';
+import type { Client } from '../api/client';
 import type { BatchDepictResponse } from '../api/types';
 
 export interface DepictionEntry {
@@ -49,9 +49,6 @@ function svgEntry(svg: string | undefined, smiles: string | undefined, error: st
   return { url: URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' })), smiles };
 }
 
-/** Null until known; then whether the server has `POST /v1/depictions:batch`. */
-let batchSupported: boolean | null = null;
-
 async function fetchOne(client: Client, jobId: string, index: number, size: DepictionSize, highlightAlert: string, signal: AbortSignal): Promise<DepictionEntry> {
   try {
     const d = await client.get<{ smiles?: string; svg?: string }>(
@@ -67,36 +64,16 @@ async function fetchOne(client: Client, jobId: string, index: number, size: Depi
 }
 
 async function fetchMany(client: Client, jobId: string, indexes: number[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
-  if (batchSupported !== false) {
-    try {
-      const answer = await client.post<BatchDepictResponse>(
-        '/v1/depictions:batch',
-        { requests: indexes.map((index) => ({ jobId, index, width: size.width, height: size.height })) },
-        { signal },
-      );
-      batchSupported = true;
-      return indexes.map((_, i) => {
-        const d = answer.depictions?.[i];
-        return svgEntry(d?.svg, d?.smiles, d ? d.error : 'missing from the answer');
-      });
-    } catch (e) {
-      // A server without the batch route answers 404 "no route for ...": draw one by one.
-      const missingRoute = e instanceof ApiError && e.status === 404 && e.message.startsWith('no route');
-      if (!missingRoute) throw e;
-      batchSupported = false;
-    }
-  }
-  const out: DepictionEntry[] = new Array<DepictionEntry>(indexes.length);
-  let next = 0;
-  // A few at a time: the browser has about six connections to the server.
-  const workers = Array.from({ length: 4 }, async () => {
-    while (next < indexes.length) {
-      const i = next++;
-      out[i] = await fetchOne(client, jobId, indexes[i] as number, size, '', signal);
-    }
+  const answer = await client.post<BatchDepictResponse>(
+    '/v1/depictions:batch',
+    { requests: indexes.map((index) => ({ jobId, index, width: size.width, height: size.height })) },
+    { signal },
+  );
+  // Answers come in request order; an item that cannot be drawn has `error`.
+  return indexes.map((_, i) => {
+    const d = answer.depictions?.[i];
+    return svgEntry(d?.svg, d?.smiles, d ? d.error : 'missing from the answer');
   });
-  await Promise.all(workers);
-  return out;
 }
 
 /**

@@ -222,9 +222,21 @@ describe('the molbatch web app', () => {
     await checkPage('12-jobs-cancelled');
   });
 
+  it('says so when the server cannot be reached', async () => {
+    const listJobs = (url: URL) => url.pathname === '/v1/jobs';
+    await page.route(listJobs, (route) => route.abort('connectionrefused'));
+    await page.goto(`${server.url}/#/jobs`);
+    await page.reload();
+    const alert = page.getByRole('alert').filter({ hasText: 'Cannot reach the molbatch server' });
+    await alert.waitFor({ timeout: 30_000 });
+    await page.unroute(listJobs);
+    // The failed loads are the browser's own console errors, not CSP refusals.
+    await checkPage('13-network-down');
+  });
+
   it('says so when a job does not exist', async () => {
     await page.goto(`${server.url}/#/jobs/00000000-0000-0000-0000-000000000000`);
     await page.getByRole('heading', { name: 'Job not found' }).waitFor();
-    await checkPage('13-job-not-found');
+    await checkPage('14-job-not-found');
   });
 });

@@ -192,6 +192,7 @@ async fn read_until_stopped(
                     ..Default::default()
                 }),
                 total_molecules: total,
+                job_completed: false,
             })
             .await
         {

@@ -178,6 +178,7 @@ impl Backend {
                         ..Default::default()
                     }),
                     total_molecules: total,
+                    job_completed: false,
                 })
                 .await
                 .unwrap()

@@ -23,7 +23,8 @@ pub(crate) type TextFields = [(String, String)];
 /// message fields; a repeated field takes every value given; enums take
 /// their proto name, a number, or (case-insensitively) the name without the
 /// enum's prefix (`csv` for `INPUT_FORMAT_CSV`); booleans `true`/`false`/
-/// `1`/`0`. When `into` is given, a name that is not a field of `message` is
+/// `1`/`0`; a message field takes its proto3 JSON text (repeated: one JSON
+/// object per value). When `into` is given, a name that is not a field of `message` is
 /// looked up in that message field instead (UploadBatch's query parameters
 /// are its `options`' fields).
 pub(crate) fn from_text_fields(
@@ -241,9 +242,38 @@ fn scalar_value(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
         | Kind::Sfixed32
         | Kind::Sfixed64
         | Kind::String
-        | Kind::Bytes
-        | Kind::Message(_) => Ok(Value::String(text.to_owned())),
+        | Kind::Bytes => Ok(Value::String(text.to_owned())),
+        Kind::Message(message) => message_value(&message, text),
     }
+}
+
+/// A message-typed field given as a parameter: its proto3 JSON text
+/// (`activityColumns={"column":"IC50","unit":"nM"}`), whose fields the JSON
+/// mapping then checks. Well-known types (timestamps, durations) keep their
+/// string form.
+fn message_value(message: &MessageDescriptor, text: &str) -> Result<Value, String> {
+    if message.package_name() == "google.protobuf" {
+        return Ok(Value::String(text.to_owned()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) | Err(_) => Err(format!(
+            "not a JSON object: give this {} as proto3 JSON, e.g. {}",
+            message.name(),
+            example_json(message)
+        )),
+    }
+}
+
+/// `{"first":…,"second":…}` with a message's first two fields, to show
+/// the expected shape.
+fn example_json(message: &MessageDescriptor) -> String {
+    let fields: Vec<String> = message
+        .fields()
+        .take(2)
+        .map(|f| format!("\"{}\":…", f.json_name()))
+        .collect();
+    format!("{{{}}}", fields.join(","))
 }
 
 /// `InputFormat` → `INPUT_FORMAT`, the prefix of its values by the proto
@@ -360,6 +390,56 @@ mod tests {
             from_text_fields(&desc, &pairs(&[("format", "xyz")]), Some(&options)).unwrap_err();
         assert_eq!(fields(&error), vec!["options.format"]);
         assert!(error.message().contains("csv"), "{error}");
+    }
+
+    #[test]
+    fn message_parameters_take_proto3_json() {
+        let desc = descriptor("molbatch.v1.UploadBatchRequest");
+        let options = desc.get_field_by_name("options").unwrap();
+        let message = from_text_fields(
+            &desc,
+            &pairs(&[
+                ("format", "csv"),
+                (
+                    "activityColumns",
+                    r#"{"column":"exp_mean [nM]","unit":"nM"}"#,
+                ),
+                ("activity_columns", r#"{"column": "pKi", "unit": "p"}"#),
+            ]),
+            Some(&options),
+        )
+        .unwrap();
+        let request: pb::UploadBatchRequest = message.transcode_to().unwrap();
+        let Some(pb::upload_batch_request::Part::Options(o)) = request.part else {
+            panic!("no options");
+        };
+        let columns: Vec<(&str, &str)> = o
+            .activity_columns
+            .iter()
+            .map(|c| (c.column.as_str(), c.unit.as_str()))
+            .collect();
+        assert_eq!(columns, [("exp_mean [nM]", "nM"), ("pKi", "p")]);
+
+        for bad in ["exp_mean", r#"{"column": "x""#, "[1]"] {
+            let error =
+                from_text_fields(&desc, &pairs(&[("activityColumns", bad)]), Some(&options))
+                    .unwrap_err();
+            assert_eq!(fields(&error), vec!["options.activity_columns"], "{bad}");
+            let v = Violations::from_status(&error);
+            assert!(v.fields()[0].1.contains("ActivityColumn"), "{v}");
+            assert!(v.fields()[0].1.contains(r#""column":…"#), "{v}");
+        }
+        // Well-formed JSON with a field the message does not have.
+        let error = from_text_fields(
+            &desc,
+            &pairs(&[("activityColumns", r#"{"colour":"red"}"#)]),
+            Some(&options),
+        )
+        .unwrap_err();
+        assert!(
+            fields(&error)[0].contains("colour") || error.message().contains("colour"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -1,32 +1,18 @@
 import { useEffect, useState } from 'react';
-import { ApiError, type Client } from '../../api/client';
-import type { ActivityResult, Job, ListResultsResponse, MoleculeResult } from '../../api/types';
+import type { Client } from '../../api/client';
+import type { ActivityResult, Job, MoleculeResult } from '../../api/types';
 import { href } from '../../app/route';
 import { useSession } from '../../app/session';
 import { useDepiction } from '../../components/depictions';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Structure } from '../../components/Structure';
-import { fixed, num } from '../../lib/format';
+import { fixed } from '../../lib/format';
 
 const LARGE = { width: 480, height: 360 };
 
-/**
- * One molecule: `GET /v1/jobs/{id}/results/{index}`, or on a server without
- * it the one-result page that starts at the index (ListResults pages in
- * input order, its token being the next index).
- */
-async function loadResult(client: Client, jobId: string, index: number, signal: AbortSignal): Promise<MoleculeResult> {
-  const job = encodeURIComponent(jobId);
-  try {
-    return await client.get<MoleculeResult>(`/v1/jobs/${job}/results/${index}`, undefined, { signal });
-  } catch (e) {
-    // The gateway answers a route it does not have with 404 "no route for ...".
-    if (!(e instanceof ApiError && e.status === 404 && e.message.startsWith('no route'))) throw e;
-  }
-  const page = await client.get<ListResultsResponse>(`/v1/jobs/${job}/results`, { pageSize: 1, pageToken: String(index) }, { signal });
-  const r = page.results?.[0];
-  if (!r || num(r.index) !== index) throw new ApiError(404, 'NOT_FOUND', `This job has no molecule ${index}.`);
-  return r;
+/** One molecule's result: `GET /v1/jobs/{id}/results/{index}`. */
+function loadResult(client: Client, jobId: string, index: number, signal: AbortSignal): Promise<MoleculeResult> {
+  return client.get<MoleculeResult>(`/v1/jobs/${encodeURIComponent(jobId)}/results/${index}`, undefined, { signal });
 }
 
 const DESCRIPTORS: { key: keyof MoleculeResult; label: string; digits: number; unit?: string }[] = [

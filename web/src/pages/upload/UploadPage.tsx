@@ -18,6 +18,7 @@ import {
   type FileFormat,
   type Preview,
 } from '../../lib/preview';
+import { uploadQuery, type ActivityChoice } from '../../lib/upload';
 
 const UNITS = [
   { value: 'nM', label: 'nM' },
@@ -29,32 +30,6 @@ const UNITS = [
 ];
 
 const ACCEPT = '.smi,.smiles,.csv,.tsv,.txt,.sdf,.sd,.gz';
-
-interface ActivityChoice {
-  column: string;
-  unit: string;
-}
-
-/** The upload query: UploadOptions fields as query parameters. */
-export function uploadQuery(o: {
-  format: FileFormat;
-  displayName: string;
-  smilesColumn: string;
-  idColumn: string;
-  priority: number;
-  activities: ActivityChoice[];
-}): string {
-  const params = new URLSearchParams();
-  params.set('format', o.format);
-  if (o.displayName) params.set('displayName', o.displayName);
-  if (o.format === 'csv' && o.smilesColumn) params.set('smilesColumn', o.smilesColumn);
-  if (o.idColumn && o.format !== 'smiles') params.set('idColumn', o.idColumn);
-  if (o.priority) params.set('priority', String(o.priority));
-  for (const a of o.activities) {
-    if (a.column) params.append('activityColumns', JSON.stringify({ column: a.column, unit: a.unit }));
-  }
-  return params.toString();
-}
 
 /** Upload a batch file: pick or drop it, preview it, choose columns, send it streamed. */
 export function UploadPage() {
