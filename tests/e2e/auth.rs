@@ -151,6 +151,16 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "BatchDepict" => raw
+            .batch_depict(pb::BatchDepictRequest {
+                requests: vec![pb::DepictRequest {
+                    job_id,
+                    index: Some(0),
+                    ..Default::default()
+                }],
+            })
+            .await
+            .map(drop),
         "CreateExport" => raw
             .create_export(pb::CreateExportRequest {
                 job_id,
@@ -269,6 +279,7 @@ async fn every_rpc_against_every_role_and_without_a_key() {
         "GetAnalysis",
         "SearchSimilar",
         "Depict",
+        "BatchDepict",
         "WhoAmI",
         "GetExport",
         "DownloadExport",
@@ -347,6 +358,7 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "RunAnalysis",
         "SearchSimilar",
         "Depict",
+        "BatchDepict",
         "CreateExport",
         "GetExport",
         "DownloadExport",

@@ -11,6 +11,7 @@ mod analyses;
 mod auth;
 mod batch;
 mod cli;
+mod depictions;
 mod exports;
 mod metrics;
 mod production;

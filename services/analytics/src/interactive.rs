@@ -1,5 +1,6 @@
 //! The analytics service's interactive API (`molbatch.internal.v1.Analytics`):
-//! similarity search inside a job and depictions. A job's fingerprints are
+//! similarity search inside a job and depictions (drawn by
+//! [`depictions`](crate::depictions)). A job's fingerprints are
 //! loaded from storage once and kept as a [`FingerprintIndex`] in a small
 //! cache, so repeated queries on the same job cost only the search. The
 //! gateway has checked the caller may see the job and that it completed.
@@ -15,6 +16,7 @@ use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};
+use crate::depictions::Depicter;
 
 /// Hits returned when the query gives neither top-k nor a threshold.
 const DEFAULT_TOP_K: u32 = 10;
@@ -35,6 +37,8 @@ type Slot = Arc<OnceCell<Arc<JobIndex>>>;
 #[derive(Clone)]
 pub struct AnalyticsApi {
     storage: StorageClient<Channel>,
+    /// Depictions, with their cache of recent drawings.
+    depicter: Arc<Depicter>,
     /// Most recently used last.
     cache: Arc<Mutex<Vec<(String, Slot)>>>,
 }
@@ -43,6 +47,7 @@ impl AnalyticsApi {
     /// An API reading jobs through `storage`.
     pub fn new(storage: StorageClient<Channel>) -> Self {
         Self {
+            depicter: Arc::new(Depicter::new(storage.clone())),
             storage,
             cache: Arc::new(Mutex::new(Vec::new())),
         }
@@ -181,67 +186,30 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
             total_molecules,
         } = request.into_inner();
         let query = query.unwrap_or_default();
-        let smiles = match query.index {
-            Some(index) if !query.job_id.is_empty() => {
-                molecule_smiles(
-                    &mut self.storage.clone(),
-                    &query.job_id,
-                    index,
-                    total_molecules,
-                )
-                .await?
-            }
-            Some(_) | None => query.smiles.trim().to_owned(),
-        };
-        let (width, height) = (query.width, query.height);
-        let drawn = smiles.clone();
-        let svg =
-            tokio::task::spawn_blocking(move || molbatch_chem::depict::svg(&drawn, width, height))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(|e| Violations::one("smiles", e.to_string()))?;
-        Ok(Response::new(pb::Depiction { smiles, svg }))
+        let totals = HashMap::from([(query.job_id.clone(), total_molecules)]);
+        let answer = self.depicter.depict_all(vec![query], &totals).await?;
+        match answer.into_iter().next() {
+            Some((depiction, None)) => Ok(Response::new(depiction)),
+            Some((_, Some(error))) => Err(Violations::one(error.field(), error.to_string()).into()),
+            None => Err(Status::internal("no depiction drawn")),
+        }
     }
-}
 
-/// The standardised SMILES of molecule `index` of a job.
-async fn molecule_smiles(
-    storage: &mut StorageClient<Channel>,
-    job_id: &str,
-    index: u64,
-    total_molecules: u64,
-) -> Result<String, Status> {
-    if index >= total_molecules {
-        return Err(Violations::one(
-            "index",
-            format!("the job has {total_molecules} molecules; no index {index}"),
-        )
-        .into());
-    }
-    let page = storage
-        .list_results(ipb::ListResultsRequest {
-            query: Some(pb::ListResultsRequest {
-                job_id: job_id.to_owned(),
-                page_size: 1,
-                page_token: index.to_string(),
-                ..Default::default()
-            }),
+    async fn batch_depict(
+        &self,
+        request: Request<ipb::BatchDepictJobRequest>,
+    ) -> Result<Response<pb::BatchDepictResponse>, Status> {
+        let ipb::BatchDepictJobRequest {
+            requests,
             total_molecules,
-        })
-        .await?
-        .into_inner();
-    match page.results.into_iter().next() {
-        Some(r) if r.index == index && r.valid => Ok(r.standardized_smiles),
-        Some(r) if r.index == index => Err(Violations::one(
-            "index",
-            format!(
-                "molecule {index} is invalid ({}): nothing to draw",
-                r.error_code
-            ),
-        )
-        .into()),
-        Some(_) | None => Err(Status::not_found(format!(
-            "no result for molecule {index} of job {job_id}"
-        ))),
+        } = request.into_inner();
+        let depictions = self
+            .depicter
+            .depict_all(requests, &total_molecules)
+            .await?
+            .into_iter()
+            .map(|(depiction, _)| depiction)
+            .collect();
+        Ok(Response::new(pb::BatchDepictResponse { depictions }))
     }
 }

@@ -5,6 +5,9 @@
 //! - [`worker`]: the lease → compute → store → complete loop.
 //! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis).
 //! - [`rgroups`]: R-group decomposition against a core (the `rgroups` analysis).
+//! - [`interactive`] and [`depictions`]: the synchronous API the gateway
+//!   calls: similarity search in a job, and SVG depictions (single and
+//!   batched, optionally highlighting a structural alert).
 //! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
 //!   WORKER_CRASH error results of a poisoned task (a molecule on which
 //!   workers died repeatedly, which the chemistry is never run on again).
@@ -12,6 +15,7 @@
 pub mod analyses;
 pub mod compute;
 pub mod config;
+pub mod depictions;
 pub mod export;
 pub mod files;
 pub mod interactive;

@@ -69,7 +69,7 @@ impl Caller {
 pub fn required_role(method: &str) -> pb::Role {
     match method {
         "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "ListAnalyses"
-        | "GetAnalysis" | "SearchSimilar" | "Depict" | "WhoAmI" | "GetExport"
+        | "GetAnalysis" | "SearchSimilar" | "Depict" | "BatchDepict" | "WhoAmI" | "GetExport"
         | "DownloadExport" => pb::Role::Viewer,
         "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport" => {
             pb::Role::User

@@ -17,6 +17,10 @@ pub const MAX_TOP_K: u32 = 10_000;
 /// Depiction sizes in pixels: the default and the accepted range.
 const DEPICTION_DEFAULT: u32 = 300;
 const DEPICTION_SIZES: std::ops::RangeInclusive<u32> = 50..=2000;
+/// Most depictions one `BatchDepict` draws (a few pages of results).
+const MAX_BATCH_DEPICTIONS: usize = 200;
+/// Longest `highlight_alert` (catalog entry names are under 64 bytes).
+const MAX_ALERT_NAME: usize = 256;
 
 /// The services the gateway forwards to.
 #[derive(Clone)]
@@ -111,24 +115,36 @@ fn check_search(query: &pb::SearchSimilarRequest) -> Result<(), Violations> {
 /// Checks a depiction request's fields; returns it with default sizes.
 fn check_depict(mut query: pb::DepictRequest) -> Result<pb::DepictRequest, Violations> {
     let mut v = Violations::default();
+    check_depict_into(&mut query, "", &mut v);
+    v.check()?;
+    Ok(query)
+}
+
+/// Checks a depiction request's fields into `v`, naming each `{prefix}field`,
+/// and fills in default sizes.
+fn check_depict_into(query: &mut pb::DepictRequest, prefix: &str, v: &mut Violations) {
     match (
         query.smiles.trim().is_empty(),
         query.job_id.is_empty(),
         query.index,
     ) {
         (false, true, None) | (true, false, Some(_)) => {}
-        (true, true, _) => v.field("smiles", "give a SMILES, or a job_id and an index"),
-        (true, false, None) => v.field("index", "required with job_id"),
-        (false, false, _) | (false, true, Some(_)) => {
-            v.field("smiles", "give either smiles or job_id and index, not both")
-        }
+        (true, true, _) => v.field(
+            format!("{prefix}smiles"),
+            "give a SMILES, or a job_id and an index",
+        ),
+        (true, false, None) => v.field(format!("{prefix}index"), "required with job_id"),
+        (false, false, _) | (false, true, Some(_)) => v.field(
+            format!("{prefix}smiles"),
+            "give either smiles or job_id and index, not both",
+        ),
     }
     for (field, size) in [("width", &mut query.width), ("height", &mut query.height)] {
         if *size == 0 {
             *size = DEPICTION_DEFAULT;
         } else if !DEPICTION_SIZES.contains(size) {
             v.field(
-                field,
+                format!("{prefix}{field}"),
                 format!(
                     "must be {} to {} pixels",
                     DEPICTION_SIZES.start(),
@@ -137,8 +153,36 @@ fn check_depict(mut query: pb::DepictRequest) -> Result<pb::DepictRequest, Viola
             );
         }
     }
+    if query.highlight_alert.len() > MAX_ALERT_NAME {
+        v.field(
+            format!("{prefix}highlight_alert"),
+            format!("at most {MAX_ALERT_NAME} bytes: the name of one of the molecule's alerts"),
+        );
+    }
+}
+
+/// Checks a batch of depiction requests; returns them with default sizes.
+fn check_batch_depict(
+    requests: Vec<pb::DepictRequest>,
+) -> Result<Vec<pb::DepictRequest>, Violations> {
+    let mut v = Violations::default();
+    if requests.is_empty() || requests.len() > MAX_BATCH_DEPICTIONS {
+        v.field(
+            "requests",
+            format!(
+                "give 1 to {MAX_BATCH_DEPICTIONS} depictions ({} given)",
+                requests.len()
+            ),
+        );
+        return Err(v);
+    }
+    let mut checked = Vec::with_capacity(requests.len());
+    for (i, mut query) in requests.into_iter().enumerate() {
+        check_depict_into(&mut query, &format!("requests[{i}]."), &mut v);
+        checked.push(query);
+    }
     v.check()?;
-    Ok(query)
+    Ok(checked)
 }
 
 /// The caller the auth middleware admitted (see [`crate::auth`]).
@@ -466,6 +510,44 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
             .clone()
             .depict(ipb::DepictJobRequest {
                 query: Some(query),
+                total_molecules,
+            })
+            .await
+    }
+
+    async fn batch_depict(
+        &self,
+        request: Request<pb::BatchDepictRequest>,
+    ) -> Result<Response<pb::BatchDepictResponse>, Status> {
+        let tenant = tenant_of(&request)?;
+        let pb::BatchDepictRequest { requests } = request.into_inner();
+        let requests = check_batch_depict(requests)?;
+        // Every job named must be the caller's and COMPLETED; each is
+        // looked up once however many of its molecules are asked for.
+        let mut total_molecules = std::collections::HashMap::new();
+        for (i, query) in requests.iter().enumerate() {
+            if query.job_id.is_empty() || total_molecules.contains_key(&query.job_id) {
+                continue;
+            }
+            let id: JobId = query
+                .job_id
+                .parse()
+                .map_err(|e: molbatch_proto::ids::BadJobId| {
+                    Violations::one(format!("requests[{i}].job_id"), e.to_string())
+                })?;
+            let job = ipb::JobRef {
+                tenant_id: tenant.to_string(),
+                job_id: id.to_string(),
+            };
+            let found = self
+                .completed_job(job, "its molecules can be drawn")
+                .await?;
+            total_molecules.insert(query.job_id.clone(), found.total_molecules);
+        }
+        self.analytics
+            .clone()
+            .batch_depict(ipb::BatchDepictJobRequest {
+                requests,
                 total_molecules,
             })
             .await
