@@ -64,6 +64,8 @@ export function ResultsTable({ job }: { job: Job }) {
   }, [client, jobId, pageSize, tokens, filter, sort, state, requestKey]);
 
   const results = useMemo(() => page?.results ?? [], [page]);
+  // A file without an id column leaves the ID column out.
+  const showId = results.some((r) => r.inputId);
   const columns = useMemo(() => [...DESCRIPTOR_COLUMNS, ...activityColumns(names)], [names]);
   // The server draws a job's molecules once it is COMPLETED.
   const drawable = state === 'JOB_STATE_COMPLETED';
@@ -146,7 +148,7 @@ export function ResultsTable({ job }: { job: Job }) {
               <tr>
                 <th scope="col">Structure</th>
                 <SortHeader label="#" title="Input position (0-based)" field={drawable ? 'index' : undefined} sort={sort} onSort={sortBy} numeric />
-                <th scope="col">ID</th>
+                {showId && <th scope="col">ID</th>}
                 <th scope="col">SMILES</th>
                 <th scope="col">Status</th>
                 {columns.map((c) => (
@@ -158,7 +160,7 @@ export function ResultsTable({ job }: { job: Job }) {
             </thead>
             <tbody>
               {results.map((r) => (
-                <ResultRow key={num(r.index)} jobId={jobId} result={r} columns={columns} depiction={depictions.get(num(r.index))} drawable={drawable} />
+                <ResultRow key={num(r.index)} jobId={jobId} result={r} columns={columns} depiction={depictions.get(num(r.index))} drawable={drawable} showId={showId} />
               ))}
             </tbody>
           </table>
@@ -225,11 +227,12 @@ function SortHeader({ label, title, field, sort, onSort, numeric }: {
   );
 }
 
-function ResultRow({ jobId, result: r, columns, depiction, drawable }: {
+function ResultRow({ jobId, result: r, columns, depiction, drawable, showId }: {
   jobId: string;
   result: MoleculeResult;
   columns: Column[];
   drawable: boolean;
+  showId: boolean;
   depiction: ReturnType<typeof usePageDepictions> extends Map<number, infer E> ? E | undefined : never;
 }) {
   const index = num(r.index);
@@ -258,7 +261,7 @@ function ResultRow({ jobId, result: r, columns, depiction, drawable }: {
           {index}
         </a>
       </td>
-      <td className="id">{r.inputId}</td>
+      {showId && <td className="id">{r.inputId}</td>}
       <td className="smiles">
         <span title={smiles}>{smiles}</span>
       </td>

@@ -53,7 +53,8 @@ export function activityColumns(names: string[]): Column[] {
   return names.flatMap((name) =>
     ACTIVITY_METRICS.map((m) => ({
       id: `activities.${name}.${m.metric}`,
-      label: `${m.label}`,
+      // With several activities each header names its own.
+      label: names.length > 1 ? `${m.label} ${name}` : m.label,
       title: `${m.title} (${name})`,
       sort: `activities.${name}.${m.metric}`,
       numeric: true,

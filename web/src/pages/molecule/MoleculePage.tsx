@@ -109,7 +109,9 @@ export function MoleculePage({ jobId, index }: { jobId: string; index: number })
       </div>
       <nav className="pager" aria-label="Neighbouring molecules">
         {index > 0 && <a href={href({ page: 'molecule', jobId, index: index - 1 })}>← Molecule {index - 1}</a>}
-        <a href={href({ page: 'molecule', jobId, index: index + 1 })}>Molecule {index + 1} →</a>
+        {(!job || index + 1 < Number(job.totalMolecules ?? 0)) && (
+          <a href={href({ page: 'molecule', jobId, index: index + 1 })}>Molecule {index + 1} →</a>
+        )}
       </nav>
       {!result.valid && (
         <div className="error" role="alert">
