@@ -76,6 +76,24 @@ async function fetchMany(client: Client, jobId: string, indexes: number[], size:
   });
 }
 
+/** Prefetches in flight, by job: the page waits for them rather than asking twice. */
+const prefetches = new Map<string, Promise<void>>();
+
+/**
+ * Starts drawing molecules `indexes` of a job before its results arrive
+ * (a job page's first page, in input order, is molecules 0..n-1), so the
+ * structures come with the table instead of after it. A job that has not
+ * COMPLETED refuses; that is ignored and nothing is cached.
+ */
+export function prefetchDepictions(client: Client, jobId: string, indexes: number[], size: DepictionSize): void {
+  if (prefetches.has(jobId) || indexes.every((i) => cache.has(depictionKey(jobId, i, size)))) return;
+  const done = fetchMany(client, jobId, indexes, size, new AbortController().signal)
+    .then((entries) => entries.forEach((entry, i) => remember(depictionKey(jobId, indexes[i] as number, size), entry)))
+    .catch(() => undefined)
+    .finally(() => prefetches.delete(jobId));
+  prefetches.set(jobId, done);
+}
+
 /**
  * The depictions of molecules `indexes` of a job, fetched in one request
  * for the ones not cached; entries appear as they arrive.
@@ -84,11 +102,17 @@ export function usePageDepictions(client: Client, jobId: string, indexes: number
   const [, setVersion] = useState(0);
   const wanted = indexes.join(',');
   useEffect(() => {
-    const missing = indexes.filter((i) => !cache.has(depictionKey(jobId, i, size)));
-    if (missing.length === 0) return;
     const controller = new AbortController();
-    fetchMany(client, jobId, missing, size, controller.signal)
+    const missingNow = () => indexes.filter((i) => !cache.has(depictionKey(jobId, i, size)));
+    if (missingNow().length === 0) return;
+    let missing: number[] = [];
+    (prefetches.get(jobId) ?? Promise.resolve())
+      .then(() => {
+        missing = missingNow();
+        return missing.length === 0 ? [] : fetchMany(client, jobId, missing, size, controller.signal);
+      })
       .then((entries) => {
+        if (controller.signal.aborted) return;
         entries.forEach((entry, i) => remember(depictionKey(jobId, missing[i] as number, size), entry));
         setVersion((v) => v + 1);
       })

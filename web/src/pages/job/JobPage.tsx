@@ -8,7 +8,8 @@ import { StateBadge } from '../../components/StateBadge';
 import { watchJob } from '../../components/watch';
 import { age, count, fixed, isActive, isCancellable, num, progress } from '../../lib/format';
 import { Exports } from './Exports';
-import { ResultsTable } from './ResultsTable';
+import { FIRST_PAGE_SIZE, ResultsTable, THUMB } from './ResultsTable';
+import { prefetchDepictions } from '../../components/depictions';
 
 /** One job: its state and counts (live while it runs), quality, exports and results. */
 export function JobPage({ jobId }: { jobId: string }) {
@@ -18,6 +19,8 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [actionError, setActionError] = useState<unknown>(null);
 
   useEffect(() => {
+    // The first page's structures are drawn while the job and its results load.
+    prefetchDepictions(client, jobId, Array.from({ length: FIRST_PAGE_SIZE }, (_, i) => i), THUMB);
     const controller = new AbortController();
     client
       .get<Job>(`/v1/jobs/${encodeURIComponent(jobId)}`, undefined, { signal: controller.signal })

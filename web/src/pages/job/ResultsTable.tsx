@@ -10,7 +10,10 @@ import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens'
 import { activityColumns, activityNames, DESCRIPTOR_COLUMNS, FILTERS, orderBy, type Column } from './columns';
 
 const PAGE_SIZES = [25, 50, 100];
-const THUMB = { width: 200, height: 150 };
+/** The size of a row's structure. */
+export const THUMB = { width: 200, height: 150 };
+/** Rows per page at first. */
+export const FIRST_PAGE_SIZE = 50;
 
 type ResultsPage = ListResultsResponse;
 
@@ -23,7 +26,7 @@ interface Sort {
 export function ResultsTable({ job }: { job: Job }) {
   const { client } = useSession();
   const jobId = job.jobId ?? '';
-  const [pageSize, setPageSize] = useState(50);
+  const [pageSize, setPageSize] = useState(FIRST_PAGE_SIZE);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<Sort | null>(null);
   const [tokens, setTokens] = useState(firstPage);
