@@ -510,4 +510,22 @@ mod tests {
         assert_eq!(error["error"]["code"], 503);
         assert_eq!(error["error"]["message"], "scheduler away");
     }
+
+    /// The web app's API types are generated from `web/openapi.json`; a
+    /// change to the public protos must regenerate both (see
+    /// `examples/openapi.rs`), or the app would call an API that no longer
+    /// exists.
+    #[test]
+    fn the_web_apps_copy_of_the_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/openapi.json");
+        let copy: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let served: serde_json::Value =
+            serde_json::from_str(&openapi_document(crate::PUBLIC_SERVICE).unwrap()).unwrap();
+        assert!(
+            copy == served,
+            "web/openapi.json is stale: run `cargo run -q -p molbatch-gateway --example openapi \
+             > web/openapi.json && (cd web && npm run gen:api)`"
+        );
+    }
 }
