@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, fixture, launchBrowser, newPage, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+import { createKey, fixture, rest, launchBrowser, newPage, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
 
 let server: Server;
 let browser: Browser;
@@ -238,5 +238,18 @@ describe('the molbatch web app', () => {
     await page.goto(`${server.url}/#/jobs/00000000-0000-0000-0000-000000000000`);
     await page.getByRole('heading', { name: 'Job not found' }).waitFor();
     await checkPage('14-job-not-found');
+  });
+
+  it('signs out a key revoked during the session, saying why', async () => {
+    const key = await createKey(server, 'default', 'ROLE_USER', 'browser test revoked');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(key.secret);
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await rest(server, server.adminKey, 'POST', `/v1/keys/${key.keyId}:revoke`, {});
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const notice = page.getByRole('status').filter({ hasText: 'no longer accepted' });
+    await notice.waitFor();
+    await page.getByLabel('API key').waitFor();
+    await checkPage('15-revoked');
   });
 });
