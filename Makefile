@@ -55,7 +55,7 @@ web-test: browser-deps web
 	cd web && MOLBATCH_BIN=$(TARGET_DIR)/debug/molbatch $(NPM) run test:browser
 
 ## Throughput: chemistry core, end to end and Python RDKit in the same run; queue on Postgres.
-bench: services
+bench: services browser-deps web
 	$(CARGO) build --release --bin molbatch
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	$(CARGO) build --release -p molbatch-scheduler --example queue_bench

@@ -10,7 +10,8 @@
 # single-molecule tasks leased and completed per second through the
 # scheduler on Postgres with 1 and 4 workers; then (see below) 100,000
 # molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
-# and similarity search over MOSES. Numbers only, no asserts.
+# the web app's first results page on that batch, and similarity search over
+# MOSES. Numbers only, no asserts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -143,6 +144,16 @@ printf "molbatch %-16s %8.2f s  (deduplication and statistics side by side, firs
   automatic "$automatic"
 ours=$(echo "$automatic + $scaf_end - $scaf_start + $space_end - $space_start" | bc -l)
 MOLBATCH_SERVER="$big_url" "$MOLBATCH" results "$embedded_job" --format csv --fingerprints -o "$work/big-results.csv"
+
+# The web app on the same batch (web/tests/bench/first-page.ts): opening the
+# job's page in headless Chromium to its first results page with all 50
+# structures drawn, the REST result pages alone (input order, first sort,
+# sorted), and the gzip size of the app's JavaScript.
+echo
+echo "-- the web app on the $BIG-molecule batch (headless Chromium)"
+(cd web && MOLBATCH_TEST_SERVER="$big_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
+  BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser 2>&1 \
+  | grep -E "REST result pages|first results page with|app JavaScript") || echo "the web app bench failed"
 stop_serve
 
 db="molbatch_bench_$$"
