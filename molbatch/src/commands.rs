@@ -256,9 +256,15 @@ pub struct ResultsArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long)]
     pub output_file: Option<PathBuf>,
-    /// Keep only `valid`, `invalid` or `pains` results.
+    /// Keep only `valid`, `invalid`, `pains`, `alerts` (any structural alert)
+    /// or `lipinski` (one or more Lipinski violations) results.
     #[arg(long, default_value = "")]
     pub filter: String,
+    /// Sort by a descriptor or activity metric, e.g. `qed desc`, `molWt`,
+    /// `activities.IC50.pActivity desc` (as ListResults' `order_by`; the
+    /// job must have completed). Default: input order.
+    #[arg(long, default_value = "")]
+    pub order_by: String,
     /// Include Morgan fingerprints (on-bit indices).
     #[arg(long)]
     pub fingerprints: bool,
@@ -553,15 +559,21 @@ async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitC
         format,
         output_file,
         filter,
+        order_by,
         fingerprints,
     } = args;
     let out = output_writer(output_file.as_deref())?;
     let mut writer = ResultsWriter::new(format.into(), out, fingerprints);
     // Depicting an SD page runs RDKit for up to a second; let the runtime
     // move the connection's tasks to another worker meanwhile.
-    write_pages(client, &job, &filter, fingerprints, &mut |page| {
-        tokio::task::block_in_place(|| writer.write_page(page))
-    })
+    write_pages(
+        client,
+        &job,
+        &filter,
+        &order_by,
+        fingerprints,
+        &mut |page| tokio::task::block_in_place(|| writer.write_page(page)),
+    )
     .await?;
     writer.finish()?;
     Ok(ExitCode::SUCCESS)
@@ -636,12 +648,13 @@ async fn write_pages(
     client: &mut Client,
     job: &str,
     filter: &str,
+    order_by: &str,
     fingerprints: bool,
     write: &mut dyn FnMut(&[pb::MoleculeResult]) -> Result<(), OutputError>,
 ) -> anyhow::Result<()> {
     let mut failed = None;
     client
-        .for_each_result_page(job, filter, fingerprints, |page| {
+        .for_each_sorted_result_page(job, filter, order_by, fingerprints, |page| {
             if failed.is_none() {
                 failed = write(&page).err();
             }

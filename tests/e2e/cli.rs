@@ -66,6 +66,27 @@ fn a_chemist_submits_waits_and_reads_results() {
     assert_eq!(lines[1]["errorCode"], "SMILES_SYNTAX");
     assert_eq!(lines[2]["standardizedSmiles"], "O=C(O)c1ccccc1");
 
+    // Sorted and filtered on the server: the valid molecules, heaviest first.
+    let sorted = molbatch(
+        &serve,
+        &[
+            "results",
+            &job,
+            "--format",
+            "jsonl",
+            "--order-by",
+            "molWt desc",
+            "--filter",
+            "valid",
+        ],
+    );
+    assert!(sorted.status.success(), "{}", text(&sorted.stderr));
+    let inputs: Vec<String> = text(&sorted.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["inputId"].to_string())
+        .collect();
+    assert_eq!(inputs, ["\"benzoate\"", "\"ethanol\""]);
+
     let csv_path = dir.path().join("out.csv");
     let csv = molbatch(
         &serve,

@@ -297,6 +297,21 @@ impl Client {
         job_id: &str,
         filter: &str,
         include_fingerprint: bool,
+        on_page: impl FnMut(Vec<pb::MoleculeResult>) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        self.for_each_sorted_result_page(job_id, filter, "", include_fingerprint, on_page)
+            .await
+    }
+
+    /// Pages through every result of a job in the order `order_by` names
+    /// (`ListResultsRequest.order_by`; empty: input order), calling
+    /// `on_page` with each page.
+    pub async fn for_each_sorted_result_page(
+        &mut self,
+        job_id: &str,
+        filter: &str,
+        order_by: &str,
+        include_fingerprint: bool,
         mut on_page: impl FnMut(Vec<pb::MoleculeResult>) -> Result<(), ClientError>,
     ) -> Result<(), ClientError> {
         let mut page_token = String::new();
@@ -307,7 +322,7 @@ impl Client {
                 page_token: page_token.clone(),
                 filter: filter.to_owned(),
                 include_fingerprint,
-                order_by: String::new(),
+                order_by: order_by.to_owned(),
             };
             let page = self.inner.list_results(request).await?.into_inner();
             on_page(page.results)?;
