@@ -55,6 +55,11 @@ impl StorageApi {
         self
     }
 
+    /// The result index (tests count its scans).
+    pub fn result_index(&self) -> &ResultIndex {
+        &self.index
+    }
+
     fn export_key(export_id: &str) -> String {
         format!("export:{export_id}")
     }

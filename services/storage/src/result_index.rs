@@ -380,6 +380,8 @@ pub struct ResultIndex {
     cache: Arc<dyn Cache>,
     ttl: Duration,
     builds: Arc<Mutex<HashMap<(String, SortField), BuildSlot>>>,
+    /// Builds finished (scans of a job), for tests of single flight.
+    scans: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ResultIndex {
@@ -390,7 +392,13 @@ impl ResultIndex {
             cache,
             ttl,
             builds: Arc::default(),
+            scans: Arc::default(),
         }
+    }
+
+    /// How many times a job has been scanned to build views.
+    pub fn scans(&self) -> u64 {
+        self.scans.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The indices at `[offset, offset + len)` of `query`'s view of a
@@ -424,10 +432,17 @@ impl ResultIndex {
             },
         };
         drop(built);
-        self.builds
+        // Done with this build: later requests read the cache. Only this
+        // build's slot goes (a newer one may have replaced it).
+        let key = (query.job_id.clone(), query.order.field.clone());
+        let mut builds = self
+            .builds
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&(query.job_id.clone(), query.order.field.clone()));
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if builds.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+            builds.remove(&key);
+        }
+        drop(builds);
         result
     }
 
@@ -500,6 +515,8 @@ impl ResultIndex {
     /// them.
     async fn build(&self, query: &Query, total: u64) -> Result<Arc<BuiltField>, StorageError> {
         let started = std::time::Instant::now();
+        self.scans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rows = self.scan(&query.job_id, &query.order.field, total).await?;
         let field = query.order.field.clone();
         let built = tokio::task::spawn_blocking(move || build_views(rows))
@@ -1087,6 +1104,27 @@ mod tests {
                 .collect()
         }
 
+        /// The first page of `order_by`, asked 8 times at once.
+        async fn futures_join(api: &StorageApi, job: &str, order_by: &str) -> Vec<Vec<u64>> {
+            let asks = (0..8).map(|_| {
+                let api = api.clone();
+                let (job, order_by) = (job.to_owned(), order_by.to_owned());
+                tokio::spawn(async move {
+                    let page = api
+                        .list_results(request(&job, &order_by, "", "", true))
+                        .await
+                        .unwrap()
+                        .into_inner();
+                    page.results.iter().map(|r| r.index).collect::<Vec<u64>>()
+                })
+            });
+            let mut pages = Vec::new();
+            for ask in asks.collect::<Vec<_>>() {
+                pages.push(ask.await.unwrap());
+            }
+            pages
+        }
+
         const FILTERS: [&str; 6] = ["", "valid", "invalid", "pains", "alerts", "lipinski"];
 
         async fn index_conforms(store: &dyn BatchStore, api: &StorageApi, flushed: &StorageApi) {
@@ -1147,6 +1185,17 @@ mod tests {
                     "page_token"
                 );
             }
+
+            // Concurrent first requests wait for one build.
+            let scans = flushed.result_index().scans();
+            let pages = futures_join(flushed, "job-s", "tpsa desc").await;
+            assert_eq!(
+                flushed.result_index().scans(),
+                scans + 1,
+                "one scan for 8 requests"
+            );
+            assert!(pages.windows(2).all(|w| w[0] == w[1]));
+            assert_eq!(pages[0], expected("tpsa", true, "")[..37]);
 
             // Losing the cache: the same pages, the old token still works.
             let (before, _) = all_pages(api, "job-s", "qed desc", "pains").await;
