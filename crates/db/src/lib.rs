@@ -4,6 +4,9 @@
 //! then written once; only what differs (`begin immediate`, `for update skip
 //! locked`) stays per backend.
 //!
+//! [`is_transient`] says which database errors a retry may outlive, for
+//! every service's mapping to UNAVAILABLE.
+//!
 //! ```ignore
 //! let n: i64 = molbatch_db::on_pool!(&db, pool => {
 //!     sqlx::query_scalar("select count(*) from job").fetch_one(pool).await?
@@ -11,6 +14,10 @@
 //! ```
 
 use sqlx::{PgPool, SqlitePool};
+
+mod transient;
+
+pub use transient::is_transient;
 
 /// The database pool of a store.
 #[derive(Debug, Clone)]

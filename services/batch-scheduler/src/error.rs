@@ -20,31 +20,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when retrying later may succeed.
+    /// True when retrying later may succeed: a database error that
+    /// [`molbatch_db::is_transient`] calls transient (connection lost, pool
+    /// busy, Postgres serialization failure or deadlock, SQLite busy).
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Database(sqlx::Error::Database(e)) => e
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .is_some_and(|pg| is_transient_sqlstate(pg.code())),
-            // No connection (refused, reset, Postgres restarting) or none free.
-            StoreError::Database(e) => matches!(
-                e,
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            ),
+            StoreError::Database(e) => molbatch_db::is_transient(e),
             StoreError::Migrate(_) | StoreError::Corrupt(_) => false,
         }
     }
-}
-
-/// Postgres errors a retry may not meet: connection exceptions (class 08),
-/// serialization failures and deadlocks, too many connections, and a server
-/// shutting down or starting up.
-fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
-        )
 }
 
 /// Errors of the scheduler API.
@@ -113,7 +97,9 @@ impl From<SchedulerError> for Status {
                 Status::failed_precondition(err.to_string())
             }
             SchedulerError::Invalid(v) => v.into(),
+            // Retryable (`molbatch_db::is_transient`); the cause stays in the log.
             SchedulerError::Store(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "scheduler store unavailable");
                 Status::unavailable("scheduler database unavailable, retry")
             }
             SchedulerError::Store(e) => {
@@ -129,16 +115,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lost_connections_and_lock_conflicts_are_transient_constraint_errors_are_not() {
-        for code in [
-            "08006", "08001", "40001", "40P01", "53300", "57P01", "57P03",
-        ] {
-            assert!(is_transient_sqlstate(code), "{code}");
-        }
-        for code in ["23505", "23514", "42P01", "22001"] {
-            assert!(!is_transient_sqlstate(code), "{code}");
-        }
-        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
-        assert!(!StoreError::Corrupt("x".to_owned()).is_transient());
+    fn transient_store_errors_are_unavailable_without_their_text() {
+        let transient = SchedulerError::Store(StoreError::Database(sqlx::Error::PoolTimedOut));
+        let status = Status::from(transient);
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!(status.message(), "scheduler database unavailable, retry");
+        let corrupt = SchedulerError::Store(StoreError::Corrupt("state 'x'".to_owned()));
+        let status = Status::from(corrupt);
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(!status.message().contains("state"), "{status:?}");
     }
 }

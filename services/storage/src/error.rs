@@ -85,7 +85,9 @@ impl From<StorageError> for Status {
                 Status::failed_precondition(err.to_string())
             }
             StorageError::Invalid(v) => v.into(),
+            // Retryable (`molbatch_db::is_transient`); the cause stays in the log.
             StorageError::Store(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "storage store unavailable");
                 Status::unavailable("storage unavailable, retry")
             }
             StorageError::Corrupt { .. } | StorageError::Blocking(_) | StorageError::Store(_) => {

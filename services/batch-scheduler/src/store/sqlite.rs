@@ -912,4 +912,48 @@ mod tests {
         let store = SqliteJobStore::connect(&url).await.unwrap();
         crate::store::conformance::job_store_conforms(&store).await;
     }
+
+    #[tokio::test]
+    async fn a_write_behind_another_writer_is_unavailable() {
+        use sqlx::Connection;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
+        SqliteJobStore::connect(&url).await.unwrap();
+        // The same file through a pool that never waits for a lock.
+        let impatient = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .busy_timeout(Duration::ZERO);
+        let store = SqliteJobStore {
+            pool: SqlitePoolOptions::new()
+                .connect_with(impatient.clone())
+                .await
+                .unwrap(),
+        };
+        let mut writer = sqlx::SqliteConnection::connect_with(&impatient)
+            .await
+            .unwrap();
+        sqlx::query("begin immediate")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        let tenant = TenantId("busy".to_owned());
+        let err = store
+            .create_job(JobId::new(), &tenant, "", Priority::default(), None, 1_000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SchedulerError::Store(e) if e.is_transient()),
+            "{err:?}"
+        );
+        let status = tonic::Status::from(err);
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert_eq!(status.message(), "scheduler database unavailable, retry");
+        // Once the other writer commits, the same call goes through.
+        sqlx::query("commit").execute(&mut writer).await.unwrap();
+        store
+            .create_job(JobId::new(), &tenant, "", Priority::default(), None, 1_000)
+            .await
+            .unwrap();
+    }
 }

@@ -77,27 +77,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when retrying later may succeed (connection lost, pool busy, or
-    /// a Postgres server that is restarting or dropped the connection).
+    /// True when retrying later may succeed: a database error that
+    /// [`molbatch_db::is_transient`] calls transient (connection lost, pool
+    /// busy, Postgres serialization failure or deadlock, SQLite busy).
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => true,
-            StoreError::Database(sqlx::Error::Database(db)) => {
-                db.code().is_some_and(|code| is_transient_sqlstate(&code))
-            }
-            StoreError::Database(_) | StoreError::Migrate(_) => false,
+            StoreError::Database(e) => molbatch_db::is_transient(e),
+            StoreError::Migrate(_) => false,
         }
     }
-}
-
-/// Postgres SQLSTATEs a retry can outlive: class 08 (connection exception)
-/// and 57P01..57P03 (the server is shutting down or not yet accepting
-/// connections, as during a restart). SQLite codes are numeric and never
-/// match.
-fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// Durable storage of batch inputs and results, keyed by job and chunk.

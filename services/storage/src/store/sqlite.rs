@@ -184,4 +184,47 @@ mod tests {
         let store = SqliteBatchStore::connect(&url).await.unwrap();
         crate::store::conformance::batch_store_conforms(&store).await;
     }
+
+    #[tokio::test]
+    async fn a_write_behind_another_writer_is_unavailable() {
+        use sqlx::Connection;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+        SqliteBatchStore::connect(&url).await.unwrap();
+        // The same file through a pool that never waits for a lock.
+        let impatient = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .busy_timeout(Duration::ZERO);
+        let store = SqliteBatchStore {
+            pool: SqlitePoolOptions::new()
+                .connect_with(impatient.clone())
+                .await
+                .unwrap(),
+        };
+        let mut writer = sqlx::SqliteConnection::connect_with(&impatient)
+            .await
+            .unwrap();
+        sqlx::query("begin immediate")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        let chunk = StoredChunk {
+            chunk_index: 0,
+            first_index: 0,
+            molecule_count: 1,
+            payload: vec![1],
+        };
+        let err = store
+            .put_input_chunk("job", chunk.clone())
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        let status = tonic::Status::from(crate::error::StorageError::Store(err));
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert_eq!(status.message(), "storage unavailable, retry");
+        // Once the other writer commits, the same call goes through.
+        sqlx::query("commit").execute(&mut writer).await.unwrap();
+        store.put_input_chunk("job", chunk).await.unwrap();
+    }
 }
