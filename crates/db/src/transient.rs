@@ -41,13 +41,13 @@ use sqlx::sqlite::SqliteError;
 /// Everything else (a bad statement, a violated constraint, a value out of
 /// range, a query cancelled for its timeout) fails again the same way.
 pub fn is_transient(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => is_transient_database_error(db.as_ref()),
-        other => matches!(
-            other,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-        ),
+    if let sqlx::Error::Database(db) = err {
+        return is_transient_database_error(db.as_ref());
     }
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
 }
 
 /// Reads the code by backend: a Postgres SQLSTATE and a SQLite result code
@@ -162,10 +162,8 @@ mod tests {
     }
 
     fn sqlite_code(err: &sqlx::Error) -> String {
-        match err {
-            sqlx::Error::Database(db) => db.code().unwrap().into_owned(),
-            other => panic!("not a database error: {other:?}"),
-        }
+        let db = err.as_database_error().expect("a database error");
+        db.code().unwrap().into_owned()
     }
 
     #[tokio::test]
