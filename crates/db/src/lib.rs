@@ -15,6 +15,8 @@
 
 use sqlx::{PgPool, SqlitePool};
 
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transient;
 
 pub use transient::is_transient;

@@ -1095,41 +1095,9 @@ mod tests {
     #[tokio::test]
     async fn a_serialization_failure_is_unavailable() {
         with_fresh_database(|store| async move {
-            let pool = &store.pool;
-            sqlx::query("create table contention (id int primary key, n int not null)")
-                .execute(pool)
+            let err = molbatch_db::testing::pg_serialization_failure(&store.pool)
                 .await
                 .unwrap();
-            sqlx::query("insert into contention values (1, 0), (2, 0)")
-                .execute(pool)
-                .await
-                .unwrap();
-            // Two serializable transactions each read both rows, then each
-            // writes a row the other read: no serial order explains that.
-            let mut first = pool.begin().await.unwrap();
-            let mut second = pool.begin().await.unwrap();
-            for tx in [&mut first, &mut second] {
-                sqlx::query("set transaction isolation level serializable")
-                    .execute(&mut **tx)
-                    .await
-                    .unwrap();
-                sqlx::query("select sum(n) from contention")
-                    .execute(&mut **tx)
-                    .await
-                    .unwrap();
-            }
-            let crossed: Result<(), sqlx::Error> = async {
-                sqlx::query("update contention set n = 1 where id = 1")
-                    .execute(&mut *first)
-                    .await?;
-                sqlx::query("update contention set n = 1 where id = 2")
-                    .execute(&mut *second)
-                    .await?;
-                first.commit().await?;
-                second.commit().await
-            }
-            .await;
-            let err = crossed.unwrap_err();
             let sqlstate = err.as_database_error().and_then(|e| e.code());
             assert_eq!(sqlstate.as_deref(), Some("40001"), "{err}");
             let err = SchedulerError::from(err);

@@ -915,28 +915,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_behind_another_writer_is_unavailable() {
-        use sqlx::Connection;
-
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
         SqliteJobStore::connect(&url).await.unwrap();
-        // The same file through a pool that never waits for a lock.
-        let impatient = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .busy_timeout(Duration::ZERO);
-        let store = SqliteJobStore {
-            pool: SqlitePoolOptions::new()
-                .connect_with(impatient.clone())
-                .await
-                .unwrap(),
-        };
-        let mut writer = sqlx::SqliteConnection::connect_with(&impatient)
+        let (pool, mut writer) = molbatch_db::testing::sqlite_pool_behind_a_writer(&url)
             .await
             .unwrap();
-        sqlx::query("begin immediate")
-            .execute(&mut writer)
-            .await
-            .unwrap();
+        let store = SqliteJobStore { pool };
         let tenant = TenantId("busy".to_owned());
         let err = store
             .create_job(JobId::new(), &tenant, "", Priority::default(), None, 1_000)

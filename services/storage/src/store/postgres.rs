@@ -296,41 +296,10 @@ mod tests {
     async fn a_serialization_failure_is_unavailable() {
         testing::with_fresh_database(|url| async move {
             let store = PgBatchStore::connect(&url).await.unwrap();
-            let pool = &store.pool;
-            sqlx::query("create table contention (id int primary key, n int not null)")
-                .execute(pool)
+            let failure = molbatch_db::testing::pg_serialization_failure(&store.pool)
                 .await
                 .unwrap();
-            sqlx::query("insert into contention values (1, 0), (2, 0)")
-                .execute(pool)
-                .await
-                .unwrap();
-            // Two serializable transactions each read both rows, then each
-            // writes a row the other read: no serial order explains that.
-            let mut first = pool.begin().await.unwrap();
-            let mut second = pool.begin().await.unwrap();
-            for tx in [&mut first, &mut second] {
-                sqlx::query("set transaction isolation level serializable")
-                    .execute(&mut **tx)
-                    .await
-                    .unwrap();
-                sqlx::query("select sum(n) from contention")
-                    .execute(&mut **tx)
-                    .await
-                    .unwrap();
-            }
-            let crossed: Result<(), sqlx::Error> = async {
-                sqlx::query("update contention set n = 1 where id = 1")
-                    .execute(&mut *first)
-                    .await?;
-                sqlx::query("update contention set n = 1 where id = 2")
-                    .execute(&mut *second)
-                    .await?;
-                first.commit().await?;
-                second.commit().await
-            }
-            .await;
-            let err = StoreError::from(crossed.unwrap_err());
+            let err = StoreError::from(failure);
             let sqlstate = match &err {
                 StoreError::Database(e) => e.as_database_error().and_then(|e| e.code()),
                 StoreError::Migrate(_) => None,
