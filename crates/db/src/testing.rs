@@ -17,14 +17,20 @@ use sqlx::{Connection, PgPool, SqliteConnection, SqlitePool};
 pub async fn sqlite_pool_behind_a_writer(
     url: &str,
 ) -> Result<(SqlitePool, SqliteConnection), sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?;
+    // Opening a connection, and the holder's `begin immediate`, wait for
+    // connections that are still closing (a store dropped just before) to
+    // let go; only then do the pool's connections stop waiting.
+    let patient = SqliteConnectOptions::from_str(url)?.busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
-        .connect_with(options.clone().busy_timeout(Duration::ZERO))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("pragma busy_timeout = 0").execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect_with(patient.clone())
         .await?;
-    // The holder itself waits for connections that are still closing (a
-    // store dropped just before) to let go.
-    let mut holder =
-        SqliteConnection::connect_with(&options.busy_timeout(Duration::from_secs(10))).await?;
+    let mut holder = SqliteConnection::connect_with(&patient).await?;
     sqlx::query("begin immediate").execute(&mut holder).await?;
     Ok((pool, holder))
 }
