@@ -8,8 +8,8 @@ import { Structure } from '../../components/Structure';
 import { count, num } from '../../lib/format';
 import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
 import { activityColumns, activityNames, DESCRIPTOR_COLUMNS, FILTERS, orderBy, type Column } from './columns';
+import { PageSizeSelect } from '../../components/PageSizeSelect';
 
-const PAGE_SIZES = [25, 50, 100];
 /** The size of a row's structure. */
 export const THUMB = { width: 200, height: 150 };
 /** Rows per page at first. */
@@ -109,22 +109,13 @@ export function ResultsTable({ job }: { job: Job }) {
               ))}
             </select>
           </label>
-          <label>
-            Per page{' '}
-            <select
-              value={pageSize}
-              onChange={(e) => {
-                setPageSize(Number(e.target.value));
-                setTokens(firstPage);
-              }}
-            >
-              {PAGE_SIZES.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <PageSizeSelect
+            value={pageSize}
+            onChange={(size) => {
+              setPageSize(size);
+              setTokens(firstPage);
+            }}
+          />
           <Pager
             canPrevious={tokens.previous.length > 0}
             canNext={!!page?.nextPageToken}

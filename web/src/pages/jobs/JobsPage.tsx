@@ -7,8 +7,8 @@ import { StateBadge } from '../../components/StateBadge';
 import { MAX_WATCHES, useJobWatches } from '../../components/watch';
 import { age, count, isActive, isCancellable, JOB_STATES, num, progress, stateLabel } from '../../lib/format';
 import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
+import { PageSizeSelect } from '../../components/PageSizeSelect';
 
-const PAGE_SIZES = [25, 50, 100];
 
 /** The tenant's jobs, newest first, paged, with live progress. */
 export function JobsPage() {
@@ -89,22 +89,13 @@ export function JobsPage() {
             ))}
           </select>
         </label>
-        <label>
-          Per page{' '}
-          <select
-            value={pageSize}
-            onChange={(e) => {
-              setPageSize(Number(e.target.value));
-              setTokens(firstPage);
-            }}
-          >
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
+        <PageSizeSelect
+          value={pageSize}
+          onChange={(size) => {
+            setPageSize(size);
+            setTokens(firstPage);
+          }}
+        />
         <button type="button" onClick={() => setReload((r) => r + 1)}>
           Refresh
         </button>
