@@ -20,4 +20,6 @@ export type BatchDepictResponse = S['molbatch.v1.BatchDepictResponse'];
 export type Export = S['molbatch.v1.Export'];
 export type ExportState = NonNullable<Export['state']>;
 export type WhoAmIResponse = S['molbatch.v1.WhoAmIResponse'];
+export type SearchSimilarResponse = S['molbatch.v1.SearchSimilarResponse'];
+export type ListAnalysesResponse = S['molbatch.v1.ListAnalysesResponse'];
 export type ErrorBody = S['Error'];

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, Client } from '../api/client';
 import type { WhoAmIResponse } from '../api/types';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -9,6 +9,9 @@ import { SignIn } from '../pages/signin/SignIn';
 import { UploadPage } from '../pages/upload/UploadPage';
 import { parseRoute, type Route } from './route';
 import { roleOf, SessionContext, storedKey, storeKey, type Session } from './session';
+
+// The analyses and their charts load only when a user opens one.
+const AnalysesPage = lazy(() => import('../pages/job/analyses/AnalysesPage'));
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -31,6 +34,7 @@ const TITLES: Record<Route['page'], string> = {
   upload: 'New batch',
   job: 'Job',
   molecule: 'Molecule',
+  analyses: 'Analyses',
   notFound: 'Page not found',
 };
 
@@ -147,6 +151,12 @@ function Page({ route }: { route: Route }) {
       return <JobPage key={route.jobId} jobId={route.jobId} />;
     case 'molecule':
       return <MoleculePage key={`${route.jobId}/${route.index}`} jobId={route.jobId} index={route.index} />;
+    case 'analyses':
+      return (
+        <Suspense fallback={<p aria-busy="true">Loading the analyses…</p>}>
+          <AnalysesPage key={route.jobId} jobId={route.jobId} view={route.view} />
+        </Suspense>
+      );
     case 'notFound':
       return (
         <>

@@ -1,12 +1,14 @@
 /**
  * Hash routes, so the server needs no fallback for deep links:
- * `#/jobs`, `#/jobs/<id>`, `#/jobs/<id>/molecules/<index>`, `#/upload`.
+ * `#/jobs`, `#/jobs/<id>`, `#/jobs/<id>/molecules/<index>`, `#/upload`,
+ * `#/jobs/<id>/analyses/<view>` (an analysis view, e.g. `scaffolds`).
  */
 export type Route =
   | { page: 'jobs' }
   | { page: 'upload' }
   | { page: 'job'; jobId: string }
   | { page: 'molecule'; jobId: string; index: number }
+  | { page: 'analyses'; jobId: string; view: string }
   | { page: 'notFound'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -24,6 +26,9 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'jobs' && parts.length === 4 && parts[1] && parts[2] === 'molecules' && /^\d+$/.test(parts[3] ?? '')) {
     return { page: 'molecule', jobId: parts[1], index: Number(parts[3]) };
   }
+  if (parts[0] === 'jobs' && parts[1] && parts[2] === 'analyses' && parts.length <= 4) {
+    return { page: 'analyses', jobId: parts[1], view: parts[3] ?? '' };
+  }
   return { page: 'notFound', path };
 }
 
@@ -37,6 +42,8 @@ export function href(route: Route): string {
       return `#/jobs/${encodeURIComponent(route.jobId)}`;
     case 'molecule':
       return `#/jobs/${encodeURIComponent(route.jobId)}/molecules/${route.index}`;
+    case 'analyses':
+      return `#/jobs/${encodeURIComponent(route.jobId)}/analyses${route.view ? `/${encodeURIComponent(route.view)}` : ''}`;
     case 'notFound':
       return `#${route.path}`;
   }

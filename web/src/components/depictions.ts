@@ -152,3 +152,52 @@ export function useDepiction(client: Client, jobId: string, index: number, size:
   }, [client, key]);
   return cache.get(key);
 }
+
+async function fetchSmiles(client: Client, smiles: string[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
+  const answer = await client.post<BatchDepictResponse>(
+    '/v1/depictions:batch',
+    { requests: smiles.map((s) => ({ smiles: s, width: size.width, height: size.height })) },
+    { signal },
+  );
+  return smiles.map((s, i) => {
+    const d = answer.depictions?.[i];
+    return svgEntry(d?.svg, d?.smiles ?? s, d ? d.error : 'missing from the answer');
+  });
+}
+
+/** Most depictions one BatchDepict call may ask for. */
+const BATCH_LIMIT = 200;
+
+/**
+ * The depictions of SMILES that are not a job's molecules (scaffolds,
+ * R-groups, cores), in calls of at most 200; entries appear as they arrive.
+ */
+export function useSmilesDepictions(client: Client, smiles: string[], size: DepictionSize): Map<string, DepictionEntry> {
+  const [, setVersion] = useState(0);
+  const keyOf = (s: string) => `smiles\u0000${s}\u0000${size.width}x${size.height}`;
+  const wanted = smiles.join('\n');
+  useEffect(() => {
+    const controller = new AbortController();
+    const missing = [...new Set(smiles.filter((s) => !cache.has(keyOf(s))))];
+    for (let start = 0; start < missing.length; start += BATCH_LIMIT) {
+      const part = missing.slice(start, start + BATCH_LIMIT);
+      fetchSmiles(client, part, size, controller.signal)
+        .then((entries) => entries.forEach((entry, i) => remember(keyOf(part[i] as string), entry)))
+        .catch((e: unknown) => {
+          if (controller.signal.aborted) return;
+          const error = e instanceof Error ? e.message : String(e);
+          for (const s of part) remember(keyOf(s), { error, smiles: s });
+        })
+        .finally(() => controller.signal.aborted || setVersion((v) => v + 1));
+    }
+    return () => controller.abort();
+    // `wanted` stands for `smiles`; size is two numbers.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, wanted, size.width, size.height]);
+  const out = new Map<string, DepictionEntry>();
+  for (const s of smiles) {
+    const entry = cache.get(keyOf(s));
+    if (entry) out.set(s, entry);
+  }
+  return out;
+}

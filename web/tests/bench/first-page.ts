@@ -12,9 +12,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { it } from 'vitest';
-import { createKey, launchBrowser, newPage, rest, startServer, webDir, type Server } from '../browser/harness';
+import { createKey, launchBrowser, newPage, rest, startServer, uploadMoses, webDir } from '../browser/harness';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const DATA = process.env.MOLBATCH_SHARED_DATA ?? '/work/shared/data';
@@ -26,28 +26,6 @@ function jsGzipKb(): number {
   return total / 1024;
 }
 
-/** Uploads the first N SMILES of MOSES train and waits for the job. */
-async function uploadMoses(server: Server, key: string): Promise<string> {
-  const lines = gunzipSync(readFileSync(join(DATA, 'moses/train.csv.gz'))).toString('utf8').split('\n');
-  const body = lines.slice(1, N + 1).join('\n') + '\n';
-  const upload = await fetch(`${server.url}/v1/jobs:upload?format=smiles&displayName=moses-${N}.smi`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'text/plain' },
-    body,
-  });
-  if (!upload.ok) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
-  const job = (await upload.json()) as { jobId: string };
-  const submitted = performance.now();
-  for (;;) {
-    const j = await rest<{ state: string }>(server, key, 'GET', `/v1/jobs/${job.jobId}`);
-    if (j.state === 'JOB_STATE_COMPLETED') break;
-    if (j.state === 'JOB_STATE_FAILED' || j.state === 'JOB_STATE_CANCELLED') throw new Error(`job ${j.state}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  console.log(`job of ${N} molecules completed in ${((performance.now() - submitted) / 1000).toFixed(1)} s`);
-  return job.jobId;
-}
-
 it(`first results page of a big job`, async () => {
   const server = await startServer();
   const browser = await launchBrowser();
@@ -55,7 +33,7 @@ it(`first results page of a big job`, async () => {
     const key = (await createKey(server, 'default', 'ROLE_USER', 'bench')).secret;
     // A job of the tenant that is already there (`make bench` reuses its
     // big embedded batch), else one uploaded now.
-    const jobId = process.env.BENCH_JOB_ID || (await uploadMoses(server, key));
+    const jobId = process.env.BENCH_JOB_ID || (await uploadMoses(server, key, N, DATA));
     const total = Number((await rest<{ totalMolecules?: string }>(server, key, 'GET', `/v1/jobs/${jobId}`)).totalMolecules ?? 0);
 
     // The server's part: result pages in input order and sorted by QED

@@ -130,3 +130,30 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
+
+/**
+ * Uploads the first `n` SMILES of MOSES train (under `dataDir`, the shared
+ * data) as a SMILES job through REST and waits for it to complete; for the
+ * benches. Returns the job id.
+ */
+export async function uploadMoses(server: Server, key: string, n: number, dataDir: string): Promise<string> {
+  const { gunzipSync } = await import('node:zlib');
+  const lines = gunzipSync(readFileSync(join(dataDir, 'moses/train.csv.gz'))).toString('utf8').split('\n');
+  const body = lines.slice(1, n + 1).join('\n') + '\n';
+  const upload = await fetch(`${server.url}/v1/jobs:upload?format=smiles&displayName=moses-${n}.smi`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'text/plain' },
+    body,
+  });
+  if (!upload.ok) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  const job = (await upload.json()) as { jobId: string };
+  const submitted = performance.now();
+  for (;;) {
+    const j = await rest<{ state: string }>(server, key, 'GET', `/v1/jobs/${job.jobId}`);
+    if (j.state === 'JOB_STATE_COMPLETED') break;
+    if (j.state === 'JOB_STATE_FAILED' || j.state === 'JOB_STATE_CANCELLED') throw new Error(`job ${j.state}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.log(`job of ${n} molecules completed in ${((performance.now() - submitted) / 1000).toFixed(1)} s`);
+  return job.jobId;
+}

@@ -10,6 +10,8 @@ import { age, count, fixed, isActive, isCancellable, num, progress } from '../..
 import { Exports } from './Exports';
 import { FIRST_PAGE_SIZE, ResultsTable, THUMB } from './ResultsTable';
 import { prefetchDepictions } from '../../components/depictions';
+import { href } from '../../app/route';
+import { VIEW_NAMES } from './analyses/views';
 
 /** One job: its state and counts (live while it runs), quality, exports and results. */
 export function JobPage({ jobId }: { jobId: string }) {
@@ -124,6 +126,16 @@ export function JobPage({ jobId }: { jobId: string }) {
           text={`${count(job.processedMolecules)} of ${num(job.totalMolecules) ? count(job.totalMolecules) : '…'} molecules`}
         />
       </section>
+      {completed && (
+        <nav className="analyses-links" aria-label="Analyses of this job">
+          <span>Analyses:</span>
+          {VIEW_NAMES.map((v) => (
+            <a key={v.view} href={href({ page: 'analyses', jobId, view: v.view })}>
+              {v.title}
+            </a>
+          ))}
+        </nav>
+      )}
       {completed && canWrite && <Exports jobId={jobId} />}
       {(completed || num(job.processedMolecules) > 0) && <ResultsTable job={job} />}
     </>

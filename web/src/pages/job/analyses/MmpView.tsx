@@ -1,0 +1,155 @@
+/**
+ * Matched molecular pairs: the transforms with how often they occur and
+ * their mean ΔpActivity (sortable), and a chosen transform's pairs as
+ * structure pairs.
+ */
+import { useMemo, useState } from 'react';
+import type { Analysis } from '../../../api/types';
+import { count, fixed } from '../../../lib/format';
+import { useMolecules } from './Molecules';
+import { PairRow } from './PairRow';
+
+type Transform = NonNullable<NonNullable<Analysis['mmp']>['transforms']>[number];
+type SortKey = 'count' | 'meanDelta';
+
+const PAGE = 25;
+const PAIRS = 12;
+
+/** The transform key `A>>B` read either way. */
+function reversed(t: string): string {
+  const [a, b] = t.split('>>');
+  return `${b}>>${a}`;
+}
+
+export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis }) {
+  const mmp = analysis.mmp ?? {};
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'count', desc: true });
+  const [page, setPage] = useState(0);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [shownPairs, setShownPairs] = useState(PAIRS);
+  const transforms = useMemo(() => {
+    const value = (t: Transform) => (sort.key === 'count' ? Number(t.count) : t.meanDelta === undefined ? NaN : Number(t.meanDelta));
+    // Transforms without a mean Δp go last either way.
+    return [...(mmp.transforms ?? [])].sort((x, y) => {
+      const a = value(x);
+      const b = value(y);
+      if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
+      return sort.desc ? b - a : a - b;
+    });
+  }, [mmp.transforms, sort]);
+  const pages = Math.max(1, Math.ceil(transforms.length / PAGE));
+  const pairs = useMemo(() => (chosen ? (mmp.pairs ?? []).filter((p) => p.transform === chosen || p.transform === reversed(chosen)) : []), [mmp.pairs, chosen]);
+  const shown = pairs.slice(0, shownPairs);
+  const depictions = useMolecules(jobId, [...new Set(shown.flatMap((p) => [Number(p.a), Number(p.b)]))]);
+
+  function header(key: SortKey, label: string) {
+    const active = sort.key === key;
+    return (
+      <th scope="col" className="num" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : undefined}>
+        <button
+          type="button"
+          className="sort"
+          onClick={() => {
+            setSort({ key, desc: active ? !sort.desc : true });
+            setPage(0);
+          }}
+        >
+          {label} <span className="sort-mark">{active ? (sort.desc ? '▼' : '▲') : '↕'}</span>
+        </button>
+      </th>
+    );
+  }
+
+  return (
+    <>
+      <dl className="stats">
+        <div>
+          <dt>Molecules fragmented</dt>
+          <dd>{count(mmp.molecules)}</dd>
+        </div>
+        <div>
+          <dt>Matched pairs</dt>
+          <dd>{count(mmp.pairs?.length)}</dd>
+        </div>
+        <div>
+          <dt>Transforms</dt>
+          <dd>{count(mmp.transforms?.length)}</dd>
+        </div>
+        <div>
+          <dt>Activity</dt>
+          <dd>{mmp.activityColumn || 'none'}</dd>
+        </div>
+      </dl>
+      <div className="section-head">
+        <h3>Transforms</h3>
+        <div className="pager">
+          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {page + 1} of {pages}
+          </span>
+          <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+            Next
+          </button>
+        </div>
+      </div>
+      <div className="table-wrap">
+        <table className="data compact">
+          <caption className="visually-hidden">Transforms, sorted by {sort.key === 'count' ? 'count' : 'mean ΔpActivity'}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Transform</th>
+              {header('count', 'Pairs')}
+              <th scope="col" className="num">
+                With activity
+              </th>
+              {header('meanDelta', 'Mean ΔpActivity')}
+              <th scope="col" className="num">
+                SD
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {transforms.slice(page * PAGE, (page + 1) * PAGE).map((t) => (
+              <tr key={t.transform} className={t.transform === chosen ? 'chosen' : undefined}>
+                <th scope="row">
+                  <button type="button" className="link mono" onClick={() => (setChosen(t.transform ?? null), setShownPairs(PAIRS))} aria-pressed={t.transform === chosen}>
+                    {t.transform}
+                  </button>
+                </th>
+                <td className="num">{count(t.count)}</td>
+                <td className="num">{count(t.activityCount)}</td>
+                <td className="num">{fixed(t.meanDelta)}</td>
+                <td className="num">{fixed(t.stdDelta)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {chosen && (
+        <section aria-labelledby="pairs-heading">
+          <h3 id="pairs-heading">
+            Pairs of <code className="wrap">{chosen}</code> ({count(pairs.length)})
+          </h3>
+          <ul className="pairs">
+            {shown.map((p, i) => (
+              <PairRow key={i} jobId={jobId} a={Number(p.a)} b={Number(p.b)} depictions={depictions} label={`Pair ${p.a} and ${p.b}`}>
+                <span>
+                  <code className="wrap">{p.variableA}</code> → <code className="wrap">{p.variableB}</code>
+                </span>
+                <span>ΔpActivity {p.deltaPActivity === undefined ? '–' : fixed(p.deltaPActivity)}</span>
+                <span>Tanimoto {fixed(p.tanimoto, 3)}</span>
+              </PairRow>
+            ))}
+          </ul>
+          {shownPairs < pairs.length && (
+            <button type="button" onClick={() => setShownPairs((n) => n + PAIRS)}>
+              Show more pairs
+            </button>
+          )}
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,220 @@
+/**
+ * The analyses as pictures, in a real Chromium against a real `molbatch
+ * serve`: a 300-molecule job with an activity column is uploaded through the
+ * app, then scaffolds (the grid and a scaffold's members), chemical space
+ * (the points drawn equal the analysis's own, a hovered point shows its
+ * structure, a box selection exported as CSV), matched pairs and activity
+ * cliffs (the SALI plot's points equal the cliffs), and similarity search
+ * (hits, and a bad SMILES answered naming the field). Every view is checked
+ * with axe-core and screenshotted; a CSP refusal fails the test.
+ */
+import { readFileSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey, fixture, launchBrowser, newPage, rest, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+
+/** Molecules uploaded: enough for pairs and cliffs, small enough to stay quick. */
+const ROWS = 300;
+
+let server: Server;
+let browser: Browser;
+let userKey: string;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+let jobId = '';
+
+async function checkPage(name: string) {
+  await screenshot(page, name);
+  const violations = await seriousA11yViolations(page);
+  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+  expect(problems, `${name}: console`).toEqual([]);
+}
+
+interface Analysis {
+  status?: string;
+  reason?: string;
+  scaffolds?: { scaffolds?: { key?: string; members?: number[] }[] };
+  chemicalSpace?: { points?: { index?: number; coordinates?: number[] }[] };
+  mmp?: { cliffs?: { a?: number; b?: number }[]; transforms?: { transform?: string; count?: number }[] };
+}
+
+const analysis = (type: string) => rest<Analysis>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/${type}`);
+
+/** Opens a view of the job's analyses from the menu. */
+async function openView(title: string) {
+  await page.getByRole('navigation', { name: 'Analyses', exact: true }).getByRole('link', { name: new RegExp(`^${title}`) }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+}
+
+/** Runs the open view's analysis from its Run control and waits for it to complete. */
+async function run() {
+  await page.getByRole('form', { name: /^Run / }).getByRole('button', { name: /^Run / }).click();
+  await page.getByRole('heading', { level: 2 }).filter({ hasText: 'Complete' }).waitFor({ timeout: 90_000 });
+}
+
+/**
+ * A point of a scatter plot, in page coordinates: the first canvas pixel
+ * in the points' colour (the canvas is the page's own, so it can be read).
+ */
+async function pointOnPlot(plot: ReturnType<Page['locator']>, rgb: [number, number, number]): Promise<{ x: number; y: number }> {
+  const canvas = plot.locator('canvas').first();
+  const found = await canvas.evaluate((c, colour) => {
+    const el = c as HTMLCanvasElement;
+    const ctx = el.getContext('2d');
+    if (!ctx) return null;
+    const { data } = ctx.getImageData(0, 0, el.width, el.height);
+    const ratio = el.width / el.getBoundingClientRect().width;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs((data[i] ?? 0) - colour[0]) < 6 && Math.abs((data[i + 1] ?? 0) - colour[1]) < 6 && Math.abs((data[i + 2] ?? 0) - colour[2]) < 6) {
+        const p = i / 4;
+        // The middle of the point: a few pixels right and down of its first pixel row.
+        return { x: (p % el.width) / ratio + 2, y: Math.floor(p / el.width) / ratio + 2 };
+      }
+    }
+    return null;
+  }, rgb);
+  if (!found) throw new Error('no point drawn in the plot');
+  const box = await canvas.boundingBox();
+  if (!box) throw new Error('the plot has no box');
+  return { x: box.x + found.x, y: box.y + found.y };
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  userKey = (await createKey(server, 'default', 'ROLE_USER', 'analyses test user')).secret;
+  ({ context, page, problems } = await newPage(browser));
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the analyses as pictures', () => {
+  it('uploads a small job with an activity column and links to its analyses', async () => {
+    await page.goto(`${server.url}/#/jobs`);
+    await page.getByLabel('API key').fill(userKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const lines = readFileSync(fixture('chembl214_2000.csv'), 'utf8').split('\n');
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByLabel('Batch file').setInputFiles({ name: 'chembl214_300.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.slice(0, ROWS + 1).join('\n') + '\n') });
+    await page.getByRole('table', { name: 'First rows of the file' }).waitFor();
+    await page.getByRole('button', { name: 'Add activity column' }).click();
+    await page.getByLabel('Activity column 1', { exact: true }).selectOption('exp_mean [nM]');
+    await page.getByLabel('Unit of activity column 1').selectOption('nM');
+    await page.getByRole('button', { name: 'Upload and start' }).click();
+    await page.waitForURL(/#\/jobs\/[^/]+$/);
+    jobId = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+    await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 90_000 });
+    await page.getByRole('navigation', { name: 'Analyses of this job' }).getByRole('link', { name: 'Scaffolds' }).click();
+    await page.getByRole('heading', { name: 'Scaffolds', level: 1 }).waitFor();
+    expect(page.url()).toContain(`#/jobs/${jobId}/analyses/scaffolds`);
+  });
+
+  it('runs scaffolds: a grid of scaffold structures with counts, and a click lists the members', async () => {
+    await run();
+    const api = (await analysis('scaffolds')).scaffolds?.scaffolds ?? [];
+    expect(api.length).toBeGreaterThan(1);
+    const grid = page.getByRole('list', { name: /Murcko scaffolds, page 1/ });
+    const cards = grid.getByRole('button', { name: /^Scaffold \d+:/ });
+    await expect.poll(() => cards.count()).toBe(Math.min(40, api.length));
+    // The largest first, with the analysis's own count.
+    expect(await cards.first().getAttribute('aria-label')).toBe(`Scaffold 1: ${api[0]?.members?.length} molecules${api[0]?.key ? '' : ' (acyclic)'}`);
+    await expect
+      .poll(() => grid.locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 })
+      .toBe(api.slice(0, 40).filter((g) => g.key).length);
+    // The second scaffold (the first may be the acyclic one) lists its members.
+    await cards.nth(1).click();
+    const members = page.getByRole('list', { name: 'Members of scaffold 2' });
+    await expect.poll(() => members.getByRole('link', { name: /^Molecule \d+$/ }).count()).toBe(Math.min(60, api[1]?.members?.length ?? 0));
+    await checkPage('a01-scaffolds');
+  });
+
+  it('runs chemical space: every point drawn, a hovered point shows its structure, a box selection exports as CSV', async () => {
+    await openView('Chemical space');
+    await run();
+    const points = ((await analysis('chemical_space')).chemicalSpace?.points ?? []).filter((p) => (p.coordinates ?? []).every(Number.isFinite));
+    expect(points.length).toBeGreaterThan(ROWS * 0.9);
+    const plot = page.getByRole('img', { name: 'Chemical space: PC1 against PC2' });
+    await expect.poll(() => plot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(points.length));
+    await page.getByText(`${points.length.toLocaleString('en-US')} molecules plotted`).waitFor();
+
+    const at = await pointOnPlot(plot, [11, 92, 173]);
+    await page.mouse.move(at.x, at.y);
+    const card = page.getByRole('status', { name: /^Molecule \d+$/ });
+    await card.waitFor();
+    await expect.poll(() => card.locator('img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 }).toBe(true);
+    await checkPage('a02-chemical-space-hover');
+
+    await page.getByRole('button', { name: 'Box select' }).click();
+    const box = await plot.boundingBox();
+    if (!box) throw new Error('the plot has no box');
+    // From corner to corner of the plotting area (inside the axes).
+    await page.mouse.move(box.x + 66, box.y + 18);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.move(box.x + box.width - 26, box.y + box.height - 58, { steps: 5 });
+    await page.mouse.up();
+    await page.getByText(`${points.length.toLocaleString('en-US')} molecules selected`).waitFor();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export selection (CSV)' }).click();
+    const rows = readFileSync(await (await download).path(), 'utf8').trimEnd().split('\n');
+    expect(rows[0]).toBe('index,id');
+    expect(rows.slice(1).map((r) => Number(r.split(',')[0]))).toEqual(points.map((p) => Number(p.index)).sort((a, b) => a - b));
+    await checkPage('a03-chemical-space-selected');
+  });
+
+  it('runs matched pairs: transforms sortable by count and mean Δp, a transform shows its pairs as structures', async () => {
+    await openView('Matched pairs');
+    await run();
+    const transforms = (await analysis('mmp')).mmp?.transforms ?? [];
+    expect(transforms.length).toBeGreaterThan(0);
+    const table = page.getByRole('table', { name: /Transforms, sorted by count/ });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(Math.min(25, transforms.length));
+    await page.getByRole('button', { name: /^Mean ΔpActivity/ }).click();
+    await page.getByRole('table', { name: /sorted by mean ΔpActivity/ }).waitFor();
+    const first = page.getByRole('table').locator('tbody tr').first().getByRole('button');
+    const name = (await first.textContent()) ?? '';
+    await first.click();
+    const pairs = page.locator('ul.pairs > li');
+    await expect.poll(() => pairs.count()).toBeGreaterThan(0);
+    await expect.poll(() => pairs.first().locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 }).toBe(2);
+    expect(await page.getByRole('heading', { name: /^Pairs of/ }).textContent()).toContain(name);
+    await checkPage('a04-mmp');
+  });
+
+  it('opens the activity cliffs: the SALI plot has a point per cliff, pairs side by side with Δp, similarity and SALI', async () => {
+    await openView('Activity cliffs');
+    const cliffs = (await analysis('mmp')).mmp?.cliffs ?? [];
+    expect(cliffs.length).toBeGreaterThan(0);
+    const plot = page.getByRole('img', { name: /^SALI plot/ });
+    await expect.poll(() => plot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(cliffs.length));
+    const rows = page.getByRole('list', { name: 'Activity cliffs' }).getByRole('listitem');
+    await expect.poll(() => rows.count()).toBe(Math.min(10, cliffs.length));
+    const text = (await rows.first().textContent()) ?? '';
+    for (const part of ['ΔpActivity', 'SALI', 'Tanimoto', 'Scaffold Tanimoto']) expect(text).toContain(part);
+    expect(await rows.first().getByRole('link').evaluateAll((a) => a.map((x) => x.getAttribute('aria-label')))).toEqual([`Molecule ${cliffs[0]?.a}`, `Molecule ${cliffs[0]?.b}`]);
+    await checkPage('a05-cliffs');
+  });
+
+  it('searches by similarity, and names the field of a bad SMILES', async () => {
+    await openView('Similarity search');
+    const first = await rest<{ standardizedSmiles?: string }>(server, userKey, 'GET', `/v1/jobs/${jobId}/results/0`);
+    await page.getByLabel('Query SMILES').fill(first.standardizedSmiles ?? '');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const hits = page.getByRole('list', { name: 'Similar molecules' }).getByRole('listitem');
+    await expect.poll(() => hits.count()).toBe(24);
+    expect(await hits.first().textContent()).toContain('similarity 1.000');
+    await checkPage('a06-similarity');
+    await page.getByLabel('Query SMILES').fill('C1CC(');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'The search was refused' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('smiles');
+    await checkPage('a07-similarity-refused');
+  });
+});
