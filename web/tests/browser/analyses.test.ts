@@ -217,4 +217,38 @@ describe('the analyses as pictures', () => {
     expect(await alert.textContent()).toContain('smiles');
     await checkPage('a07-similarity-refused');
   });
+  it('shows why an analysis failed, then R-groups as the core and a column per label', async () => {
+    // An unclosed ring: the API accepts it, RDKit cannot read it.
+    await rest(server, userKey, 'POST', `/v1/jobs/${jobId}/analyses/rgroups`, { params: { core: 'C1CCC' } });
+    await openView('R-groups');
+    const alert = page.getByRole('alert').filter({ hasText: 'failed' });
+    await alert.waitFor({ timeout: 60_000 });
+    expect(await alert.textContent()).toContain('core');
+    await checkPage('a08-rgroups-failed');
+    await run();
+    const api = (await rest<{ rgroups?: { labels?: string[]; substituents?: { label?: string; substituents?: unknown[] }[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/rgroups`)).rgroups;
+    const labels = api?.substituents ?? [];
+    expect(labels.length).toBeGreaterThan(0);
+    for (const l of labels) {
+      await expect.poll(() => page.getByRole('region', { name: `${l.label} substituents` }).getByRole('listitem').count()).toBe(Math.min(10, l.substituents?.length ?? 0));
+    }
+    await expect.poll(() => page.locator('figure', { hasText: 'Core' }).locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0);
+    await checkPage('a09-rgroups');
+  });
+
+  it('draws statistics, duplicates and nearest neighbours', async () => {
+    await openView('Statistics');
+    await page.getByRole('img', { name: 'Correlation matrix of the descriptors and numeric columns' }).and(page.locator('[data-drawn]')).waitFor({ timeout: 30_000 });
+    await page.getByRole('region', { name: 'Anomalies' }).getByRole('listitem').first().waitFor();
+    await checkPage('a10-statistics');
+    await openView('Duplicates');
+    await page.getByRole('table', { name: 'Duplicates by level' }).waitFor();
+    await checkPage('a11-duplicates');
+    await openView('Nearest neighbours');
+    await run();
+    const neighbors = (await rest<{ nearestNeighbors?: { neighbors?: unknown[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/nearest_neighbors`)).nearestNeighbors?.neighbors ?? [];
+    await expect.poll(() => page.getByRole('img', { name: /^Isolation of the molecules: / }).getAttribute('aria-label')).toMatch(new RegExp(`: ${neighbors.length} values in 20 bins`));
+    await expect.poll(() => page.getByRole('list', { name: 'Most isolated molecules' }).getByRole('listitem').count()).toBe(Math.min(24, neighbors.length));
+    await checkPage('a12-nearest-neighbours');
+  });
 });

@@ -15,7 +15,7 @@ export function Histogram({ counts, min, max, label, xName, height = 200 }: { co
     const names = counts.map((_, i) => `${edge(min + i * width)}–${edge(min + (i + 1) * width)}`);
     return {
       animation: false,
-      grid: { left: 48, right: 12, top: 12, bottom: 44 },
+      grid: { left: 48, right: 12, top: 28, bottom: 44 },
       tooltip: { trigger: 'axis', renderMode: 'richText', formatter: (p: { name: string; value: number }[]) => `${xName} ${p[0]?.name}: ${p[0]?.value} molecules` },
       xAxis: { type: 'category', data: names, name: xName, nameLocation: 'middle', nameGap: 28, axisLabel: { ...AXIS_STYLE.axisLabel, interval: 4 }, nameTextStyle: AXIS_STYLE.nameTextStyle, axisLine: AXIS_STYLE.axisLine },
       yAxis: { type: 'value', name: 'molecules', minInterval: 1, ...AXIS_STYLE },

@@ -104,8 +104,10 @@ export default function AnalysesPage({ jobId, view }: { jobId: string; view: str
       </>
     );
   }
-  if (!job) return <p aria-busy="true">Loading job…</p>;
-  const name = job.displayName || jobId;
+  // The view loads beside the job rather than after it: a job that turns out
+  // not to be complete replaces it with a note.
+  const name = job?.displayName || jobId;
+  const notReady = job !== null && job.state !== 'JOB_STATE_COMPLETED';
 
   return (
     <>
@@ -128,7 +130,7 @@ export default function AnalysesPage({ jobId, view }: { jobId: string; view: str
           </ul>
         </nav>
         <div className="analyses-view">
-          {job.state !== 'JOB_STATE_COMPLETED' ? (
+          {notReady ? (
             <p className="notice">The analyses run once the job has completed.</p>
           ) : !current ? (
             <Overview jobId={jobId} statuses={statuses} types={types} />

@@ -48,7 +48,8 @@ export function RGroupsView({ analysis }: { jobId: string; analysis: Analysis })
       {labels.length === 0 ? (
         <p className="empty">No molecule was decomposed.</p>
       ) : (
-        <div className="rgroup-columns">
+        // Focusable, so the keyboard can scroll the columns sideways.
+        <div className="rgroup-columns" role="region" aria-label="Substituents by R label" tabIndex={0}>
           {labels.map((l) => (
             <section key={l.label} aria-label={`${l.label} substituents`} className="rgroup-column">
               <h3>
