@@ -12,6 +12,8 @@ import { roleOf, SessionContext, storedKey, storeKey, type Session } from './ses
 
 // The analyses and their charts load only when a user opens one.
 const AnalysesPage = lazy(() => import('../pages/job/analyses/AnalysesPage'));
+// So are the admin pages, when an admin opens them.
+const AdminPages = lazy(() => import('../pages/admin/AdminPages'));
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -35,6 +37,9 @@ const TITLES: Record<Route['page'], string> = {
   job: 'Job',
   molecule: 'Molecule',
   analyses: 'Analyses',
+  adminTenants: 'Tenants',
+  adminTenant: 'Tenant',
+  adminAudit: 'Audit log',
   notFound: 'Page not found',
 };
 
@@ -157,6 +162,14 @@ function Page({ route }: { route: Route }) {
           <AnalysesPage key={route.jobId} jobId={route.jobId} view={route.view} />
         </Suspense>
       );
+    case 'adminTenants':
+    case 'adminTenant':
+    case 'adminAudit':
+      return (
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          <AdminPages route={route} />
+        </Suspense>
+      );
     case 'notFound':
       return (
         <>
@@ -188,6 +201,11 @@ function Header({ session, route }: { session?: Session; route?: Route }) {
             {session.canWrite && (
               <a href="#/upload" aria-current={current('upload')}>
                 New batch
+              </a>
+            )}
+            {session.role === 'admin' && (
+              <a href="#/admin/tenants" aria-current={route?.page.startsWith('admin') ? 'page' : undefined}>
+                Admin
               </a>
             )}
           </nav>

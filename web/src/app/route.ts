@@ -1,7 +1,9 @@
 /**
  * Hash routes, so the server needs no fallback for deep links:
  * `#/jobs`, `#/jobs/<id>`, `#/jobs/<id>/molecules/<index>`, `#/upload`,
- * `#/jobs/<id>/analyses/<view>` (an analysis view, e.g. `scaffolds`).
+ * `#/jobs/<id>/analyses/<view>` (an analysis view, e.g. `scaffolds`);
+ * for admin keys `#/admin/tenants`, `#/admin/tenants/<id>`,
+ * `#/admin/audit?<filters>`.
  */
 export type Route =
   | { page: 'jobs' }
@@ -9,19 +11,26 @@ export type Route =
   | { page: 'job'; jobId: string }
   | { page: 'molecule'; jobId: string; index: number }
   | { page: 'analyses'; jobId: string; view: string }
+  | { page: 'adminTenants' }
+  | { page: 'adminTenant'; tenantId: string }
+  | { page: 'adminAudit'; query: string }
   | { page: 'notFound'; path: string };
+
+/** One path segment, %-decoded when it can be. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '').replace(/\/+$/, '');
   if (path === '' || path === '/' || path === '/jobs') return { page: 'jobs' };
   if (path === '/upload') return { page: 'upload' };
-  const parts = path.split('/').slice(1).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  if (path === '/admin' || path.startsWith('/admin/') || path.startsWith('/admin?')) return adminRoute(path);
+  const parts = path.split('/').slice(1).map(decodePart);
   if (parts[0] === 'jobs' && parts.length === 2 && parts[1]) return { page: 'job', jobId: parts[1] };
   if (parts[0] === 'jobs' && parts.length === 4 && parts[1] && parts[2] === 'molecules' && /^\d+$/.test(parts[3] ?? '')) {
     return { page: 'molecule', jobId: parts[1], index: Number(parts[3]) };
@@ -29,6 +38,17 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'jobs' && parts[1] && parts[2] === 'analyses' && parts.length <= 4) {
     return { page: 'analyses', jobId: parts[1], view: parts[3] ?? '' };
   }
+  return { page: 'notFound', path };
+}
+
+/** The admin pages: `#/admin` is the tenants list; the audit log keeps its filters in the query. */
+function adminRoute(path: string): Route {
+  const q = path.indexOf('?');
+  const query = q < 0 ? '' : path.slice(q + 1);
+  const parts = (q < 0 ? path : path.slice(0, q)).replace(/\/+$/, '').split('/').slice(2).map(decodePart);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'tenants')) return { page: 'adminTenants' };
+  if (parts[0] === 'tenants' && parts.length === 2 && parts[1]) return { page: 'adminTenant', tenantId: parts[1] };
+  if (parts[0] === 'audit' && parts.length === 1) return { page: 'adminAudit', query };
   return { page: 'notFound', path };
 }
 
@@ -44,6 +64,12 @@ export function href(route: Route): string {
       return `#/jobs/${encodeURIComponent(route.jobId)}/molecules/${route.index}`;
     case 'analyses':
       return `#/jobs/${encodeURIComponent(route.jobId)}/analyses${route.view ? `/${encodeURIComponent(route.view)}` : ''}`;
+    case 'adminTenants':
+      return '#/admin/tenants';
+    case 'adminTenant':
+      return `#/admin/tenants/${encodeURIComponent(route.tenantId)}`;
+    case 'adminAudit':
+      return `#/admin/audit${route.query ? `?${route.query}` : ''}`;
     case 'notFound':
       return `#${route.path}`;
   }

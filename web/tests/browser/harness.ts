@@ -131,6 +131,21 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
+/** Signs in on the sign-in page of a fresh page (no key in its tab yet) and waits for the jobs page. */
+export async function signIn(page: Page, server: Server, key: string): Promise<void> {
+  await page.goto(`${server.url}/#/jobs`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+}
+
+/** The HTTP status of a GET with a key, e.g. 401 once the key is revoked. */
+export async function statusOf(server: Server, key: string, path: string): Promise<number> {
+  const response = await fetch(server.url + path, { headers: { Authorization: `Bearer ${key}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
 /**
  * Uploads the first `n` SMILES of MOSES train (under `dataDir`, the shared
  * data) as a SMILES job through REST and waits for it to complete; for the

@@ -4,6 +4,7 @@ import { href } from '../../app/route';
 import { useSession } from '../../app/session';
 import { usePageDepictions } from '../../components/depictions';
 import { ErrorMessage } from '../../components/ErrorMessage';
+import { Pager } from '../../components/Pager';
 import { Structure } from '../../components/Structure';
 import { count, num } from '../../lib/format';
 import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
@@ -171,27 +172,6 @@ export function ResultsTable({ job }: { job: Job }) {
         />
       )}
     </section>
-  );
-}
-
-function Pager({ canPrevious, canNext, onPrevious, onNext, text, label = 'Results pages' }: {
-  canPrevious: boolean;
-  canNext: boolean;
-  onPrevious: () => void;
-  onNext: () => void;
-  text: string;
-  label?: string;
-}) {
-  return (
-    <nav className="pager" aria-label={label}>
-      <button type="button" disabled={!canPrevious} onClick={onPrevious}>
-        Previous
-      </button>
-      <span aria-live="polite">{text}</span>
-      <button type="button" disabled={!canNext} onClick={onNext}>
-        Next
-      </button>
-    </nav>
   );
 }
 
