@@ -127,6 +127,12 @@ describe('the admin pages', () => {
     const dialog = page.getByRole('dialog', { name: 'Revoke key pipeline?' });
     await dialog.waitFor();
     await checkPage('admin-06-revoke-confirm');
+    // The keyboard: "Keep it" has focus, Escape closes, focus goes back to the row's button.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Keep it');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Revoke key pipeline');
+    await page.keyboard.press('Enter');
     await dialog.getByRole('button', { name: 'Keep it' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await statusOf(server, key.secret, '/v1/whoami')).toBe(200);

@@ -215,12 +215,15 @@ function NewSecret({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) {
 function RevokeDialog({ apiKey, onRevoked, onClose }: { apiKey: ApiKey; onRevoked: (key: ApiKey) => void; onClose: () => void }) {
   const { client } = useSession();
   const dialog = useRef<HTMLDialogElement>(null);
+  const keep = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
     const d = dialog.current;
     if (d && !d.open) d.showModal();
+    // showModal focuses the first button; the safe choice gets focus, so Enter does not revoke.
+    keep.current?.focus();
     return () => d?.close();
   }, []);
 
@@ -249,7 +252,7 @@ function RevokeDialog({ apiKey, onRevoked, onClose }: { apiKey: ApiKey; onRevoke
         <button type="button" className="danger" disabled={busy} onClick={() => void revoke()}>
           {busy ? 'Revoking…' : 'Revoke key'}
         </button>
-        <button type="button" autoFocus onClick={() => dialog.current?.close()}>
+        <button type="button" ref={keep} onClick={() => dialog.current?.close()}>
           Keep it
         </button>
       </div>
