@@ -130,7 +130,11 @@ describe('the analyses as pictures', () => {
     // The second scaffold (the first may be the acyclic one) lists its members.
     await cards.nth(1).click();
     const members = page.getByRole('list', { name: 'Members of scaffold 2' });
-    await expect.poll(() => members.getByRole('link', { name: /^Molecule \d+$/ }).count()).toBe(Math.min(60, api[1]?.members?.length ?? 0));
+    const shown = Math.min(60, api[1]?.members?.length ?? 0);
+    await expect.poll(() => members.getByRole('link', { name: /^Molecule \d+$/ }).count()).toBe(shown);
+    await expect
+      .poll(() => members.locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 })
+      .toBe(shown);
     await checkPage('a01-scaffolds');
   });
 

@@ -3,7 +3,7 @@
  * structures with their molecule counts, largest first; a click lists the
  * scaffold's members with their structures.
  */
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import type { Analysis } from '../../../api/types';
 import { count, fixed } from '../../../lib/format';
 import { MoleculeGrid, SmilesStructure, useSmiles } from './Molecules';
@@ -26,6 +26,11 @@ export function ScaffoldsView({ jobId, analysis }: { jobId: string; analysis: An
   const depictions = useSmiles(shown.map((g) => g.key ?? '').filter(Boolean));
   const chosen = open === null ? null : groups[open];
   const members = (chosen?.members ?? []).map(Number);
+  // A click shows the members below the grid: bring them into view.
+  const membersRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (open !== null) membersRef.current?.scrollIntoView({ block: 'start' });
+  }, [open]);
 
   return (
     <>
@@ -98,7 +103,7 @@ export function ScaffoldsView({ jobId, analysis }: { jobId: string; analysis: An
         })}
       </ul>
       {chosen && (
-        <section aria-labelledby="members-heading">
+        <section aria-labelledby="members-heading" ref={membersRef}>
           <h3 id="members-heading">
             Members of scaffold {(open ?? 0) + 1} ({count(members.length)}) <code className="wrap">{chosen.key || 'acyclic'}</code>
           </h3>
