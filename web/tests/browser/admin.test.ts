@@ -170,6 +170,47 @@ describe('the admin pages', () => {
     await page.getByText('No events match.').waitFor();
   });
 
+  it('pages the tenants and the audit log, filtered and not', async () => {
+    for (let i = 0; i < 26; i++) {
+      await rest(server, server.adminKey, 'POST', '/v1/tenants', { tenantId: `paged-${String(i).padStart(2, '0')}` });
+    }
+    // default, lab-two and 26 more: 28 tenants; 27 CreateTenant events (the bootstrap's tenant has none).
+    await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Tenants' }).click();
+    const tenants = page.getByRole('table', { name: /Tenants/ });
+    const pager = page.getByRole('navigation', { name: 'Tenants pages' });
+    await expect.poll(() => pager.textContent()).toContain('1–25 of 28');
+    expect(await tenants.locator('tbody tr').count()).toBe(25);
+    await pager.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => tenants.locator('tbody tr').count()).toBe(3);
+    expect(await pager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+
+    await page.goto(`${server.url}/#/admin/audit?action=createtenant`);
+    const events = page.getByRole('table', { name: /Audit events/ });
+    const auditPager = page.getByRole('navigation', { name: 'Audit log pages' });
+    await page.getByLabel('Per page').selectOption('25');
+    await expect.poll(() => events.locator('tbody tr').count()).toBe(25);
+    const firstOfPage1 = await events.locator('tbody tr').first().textContent();
+    await auditPager.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('table', { name: /Audit events, page 2/ }).waitFor();
+    await expect.poll(() => events.locator('tbody th').allTextContents()).toEqual(['CreateTenant', 'CreateTenant']);
+    expect(await events.textContent()).toContain(TENANT);
+    expect(await auditPager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await auditPager.getByRole('button', { name: 'Previous' }).click();
+    await page.getByRole('table', { name: /Audit events, page 1/ }).waitFor();
+    expect(await events.locator('tbody tr').first().textContent()).toBe(firstOfPage1);
+    await checkPage('admin-10-audit-paged');
+
+    // Unfiltered, a page is a server page: 27 CreateTenant, UpdateTenant, CreateApiKey, RevokeApiKey.
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.waitForURL(/#\/admin\/audit$/);
+    await page.getByLabel('Per page').selectOption('25');
+    await expect.poll(() => events.locator('tbody tr').count()).toBe(25);
+    await auditPager.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('table', { name: /Audit events, page 2/ }).waitFor();
+    await expect.poll(() => events.locator('tbody tr').count()).toBe(5);
+    expect(await auditPager.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+  });
+
   it("shows a tenant admin the server's refusal (403) as a message", async () => {
     const tenantAdmin = await createKey(server, TENANT, 'ROLE_ADMIN', 'lab admin');
     await freshPage(tenantAdmin.secret);
@@ -181,7 +222,7 @@ describe('the admin pages', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'The tenant was not created' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/only admins of the operator tenant/);
-    await checkPage('admin-10-forbidden');
+    await checkPage('admin-11-forbidden');
   });
 
   it('shows a user key no admin navigation and tells it, on #/admin, that it needs an admin key', async () => {
@@ -191,6 +232,6 @@ describe('the admin pages', () => {
     await page.goto(`${server.url}/#/admin`);
     await page.getByText('These pages need an admin key').waitFor();
     expect(await page.getByRole('heading', { name: 'Tenants' }).count()).toBe(0);
-    await checkPage('admin-11-needs-admin');
+    await checkPage('admin-12-needs-admin');
   });
 });
