@@ -16,6 +16,7 @@ export interface AuditFilter {
   to: string;
 }
 
+/** No filter: every event. */
 export const NO_FILTER: AuditFilter = { tenant: '', actor: '', action: '', from: '', to: '' };
 
 const FILTER_NAMES = ['tenant', 'actor', 'action', 'from', 'to'] as const;
@@ -63,6 +64,7 @@ export interface Matcher {
   toMs: number | null;
 }
 
+/** The browser-side part of the filters. */
 export function matcherOf(filter: AuditFilter): Matcher | null {
   const m: Matcher = { actor: filter.actor.trim(), action: filter.action.trim().toLowerCase(), fromMs: localMs(filter.from), toMs: localMs(filter.to) };
   return m.actor || m.action || m.fromMs !== null || m.toMs !== null ? m : null;
@@ -88,6 +90,7 @@ export interface AuditCursor {
   skip: number;
 }
 
+/** The start of the log. */
 export const FIRST_CURSOR: AuditCursor = { token: '', skip: 0 };
 
 /** A page being gathered from the server's pages. */
@@ -151,6 +154,7 @@ export function cursorText(cursor: AuditCursor): string {
   return cursor.token === '' && cursor.skip === 0 ? '' : `${cursor.skip} ${cursor.token}`;
 }
 
+/** The cursor a page token of `cursorText` stands for. */
 export function cursorOf(text: string): AuditCursor {
   const space = text.indexOf(' ');
   if (space < 0) return FIRST_CURSOR;

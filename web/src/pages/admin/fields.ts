@@ -24,6 +24,7 @@ export interface PlacedErrors {
 
 export const SEE_FIELDS = 'Correct the fields marked below.';
 
+/** Splits an error's field violations between the form's `fields` and the rest. */
 export function placeViolations(error: unknown, fields: readonly string[]): PlacedErrors {
   if (!(error instanceof ApiError)) return { byField: {}, rest: error ?? null };
   const byField: Record<string, string> = {};
@@ -46,6 +47,7 @@ export const QUOTA_FIELDS = [
   { name: 'burst', field: 'quotas.burst', label: 'Burst', hint: 'Requests allowed in a burst.' },
 ] as const satisfies readonly { name: keyof Quotas; field: string; label: string; hint: string }[];
 
+/** A quota's name in the API's JSON. */
 export type QuotaName = (typeof QUOTA_FIELDS)[number]['name'];
 
 /** The quota inputs' text, one per limit. */

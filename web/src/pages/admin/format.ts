@@ -18,6 +18,7 @@ export const ROLES: { role: ApiRole; label: string; hint: string }[] = [
   { role: 'ROLE_ADMIN', label: 'admin', hint: "Everything a user does, and manages the tenant's keys and reads its audit log." },
 ];
 
+/** A role as people read it: viewer, user, admin. */
 export function roleLabel(role: ApiRole | undefined): string {
   return ROLES.find((r) => r.role === role)?.label ?? 'unknown';
 }
