@@ -30,6 +30,20 @@ pub enum Db {
     Sqlite(SqlitePool),
 }
 
+impl Db {
+    /// The statement that starts a write transaction, for `begin_with`:
+    /// SQLite's `begin immediate` takes the write lock up front, so a
+    /// transaction that reads before it writes waits for another writer
+    /// (busy timeout) instead of failing at its first write; Postgres's
+    /// plain `begin` locks rows as it goes.
+    pub fn begin_write(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "begin",
+            Db::Sqlite(_) => "begin immediate",
+        }
+    }
+}
+
 /// Runs `$body` with `$pool` bound to the concrete pool of a `&Db`; the body
 /// is the same source for both backends, compiled once for each.
 #[macro_export]

@@ -1,14 +1,60 @@
-//! Real contention errors for the tests of stores built on this crate (only
-//! with the `testing` feature, which the services' dev-dependencies turn
-//! on): a SQLite pool stuck behind another writer, and a Postgres
-//! serialization failure. Each service then checks that its own error
-//! mapping answers them UNAVAILABLE.
+//! What the tests of stores built on this crate stand on (only with the
+//! `testing` feature, which the services' dev-dependencies turn on): a
+//! Postgres database of their own, a SQLite pool stuck behind another
+//! writer, and a Postgres serialization failure. Each service then checks
+//! that its own error mapping answers the contention UNAVAILABLE.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, PgPool, SqliteConnection, SqlitePool};
+
+/// The server the tests use when `MOLBATCH_TEST_POSTGRES_URL` is unset.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Runs `test` with the URL of a fresh database `<prefix>_<uuid>` on the
+/// server of `MOLBATCH_TEST_POSTGRES_URL`, then drops the database, also
+/// when `test` panics (the panic is re-raised afterwards).
+pub async fn with_fresh_database<F, Fut>(prefix: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url =
+        std::env::var("MOLBATCH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    let admin_options = PgConnectOptions::from_str(&admin_url).expect("a Postgres URL");
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&admin_options)
+        .await
+        .expect("the test Postgres server is up");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let outcome = tokio::spawn(test(database_url(&admin_url, &name))).await;
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test database");
+    admin.close().await.ok();
+    if let Err(failed) = outcome {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+/// `admin_url` with its database replaced by `name`, query kept.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
+    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
+    format!("{scheme}://{host}/{name}{query}")
+}
 
 /// A pool on the SQLite database at `url` that never waits for a lock, and
 /// a connection to the same database holding a write transaction (`begin
@@ -72,5 +118,19 @@ pub async fn pg_serialization_failure(pool: &PgPool) -> Result<sqlx::Error, sqlx
         Ok(()) => Err(sqlx::Error::Protocol(
             "two crossed serializable transactions both committed".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_replaces_only_the_database() {
+        assert_eq!(
+            database_url("postgres://u@h:5432/test?sslmode=disable", "d"),
+            "postgres://u@h:5432/d?sslmode=disable"
+        );
+        assert_eq!(database_url("postgres://u@h", "d"), "postgres://u@h/d");
     }
 }

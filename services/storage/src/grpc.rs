@@ -683,7 +683,7 @@ mod tests {
 
     use super::*;
     use crate::cache::{testing as redis_testing, RedisCache};
-    use crate::store::{testing as pg_testing, PgBatchStore};
+    use crate::store::{with_fresh_database, SqlBatchStore};
 
     fn input_chunk(job_id: &str, chunk_index: u32) -> ipb::InputChunk {
         ipb::InputChunk {
@@ -707,8 +707,8 @@ mod tests {
     #[tokio::test]
     async fn input_chunks_survive_losing_the_redis_copy() {
         redis_testing::with_fresh_prefix(|prefix| async move {
-            pg_testing::with_fresh_database(move |url| async move {
-                let store = PgBatchStore::connect(&url).await.unwrap();
+            with_fresh_database(move |url| async move {
+                let store = SqlBatchStore::postgres(&url).await.unwrap();
                 let cache = RedisCache::connect(&redis_testing::redis_url(), prefix.clone())
                     .await
                     .unwrap();

@@ -80,12 +80,10 @@ fn scheme(url: &str) -> String {
 /// The store `database_url` names, connected and migrated.
 async fn open_store(database_url: &str) -> Result<Arc<dyn store::BatchStore>, StartError> {
     match scheme(database_url).as_str() {
-        "sqlite" => Ok(Arc::new(
-            store::SqliteBatchStore::connect(database_url).await?,
+        "sqlite" => Ok(Arc::new(store::SqlBatchStore::sqlite(database_url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(
+            store::SqlBatchStore::postgres(database_url).await?,
         )),
-        "postgres" | "postgresql" => {
-            Ok(Arc::new(store::PgBatchStore::connect(database_url).await?))
-        }
         other => Err(StartError::UnsupportedDatabaseUrl {
             scheme: other.to_owned(),
         }),
@@ -233,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_backend_serves_while_redis_is_down() {
-        store::testing::with_fresh_database(|url| async move {
+        store::with_fresh_database(|url| async move {
             // Redis unreachable at start-up must not stop the service.
             let server = Server::bind(config(url, Some("redis://127.0.0.1:1")))
                 .await

@@ -894,7 +894,7 @@ mod tests {
         use super::super::{Descriptor, ResultFilter, METRICS};
         use crate::cache::{testing as redis_testing, MemoryCache, RedisCache};
         use crate::grpc::StorageApi;
-        use crate::store::{BatchStore, PgBatchStore, SqliteBatchStore, StoredChunk};
+        use crate::store::{BatchStore, SqlBatchStore, StoredChunk};
         use molbatch_proto::internal::storage_server::Storage as _;
 
         const TOTAL: u64 = 350;
@@ -1269,8 +1269,7 @@ mod tests {
         async fn sqlite_and_memory_cache() {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("storage.db").display());
-            let store: Arc<dyn BatchStore> =
-                Arc::new(SqliteBatchStore::connect(&url).await.unwrap());
+            let store: Arc<dyn BatchStore> = Arc::new(SqlBatchStore::sqlite(&url).await.unwrap());
             let ttl = Duration::from_secs(60);
             let api = StorageApi::new(store.clone(), Arc::new(MemoryCache::new(64 << 20)), ttl);
             let flushed = StorageApi::new(store.clone(), Arc::new(MemoryCache::new(64 << 20)), ttl);
@@ -1286,9 +1285,9 @@ mod tests {
         }
 
         async fn pg_test(prefix: String) {
-            crate::store::testing::with_fresh_database(move |url| async move {
+            crate::store::with_fresh_database(move |url| async move {
                 let store: Arc<dyn BatchStore> =
-                    Arc::new(PgBatchStore::connect(&url).await.unwrap());
+                    Arc::new(SqlBatchStore::postgres(&url).await.unwrap());
                 let ttl = Duration::from_secs(60);
                 let cache = |p: String| async move {
                     Arc::new(

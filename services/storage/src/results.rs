@@ -314,14 +314,14 @@ mod tests {
     async fn sqlite_answers_in_the_order_asked() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("storage.db").display());
-        let store = crate::store::SqliteBatchStore::connect(&url).await.unwrap();
+        let store = crate::store::SqlBatchStore::sqlite(&url).await.unwrap();
         answers_in_the_order_asked(&store).await;
     }
 
     #[tokio::test]
     async fn postgres_answers_in_the_order_asked() {
-        crate::store::testing::with_fresh_database(|url| async move {
-            let store = crate::store::PgBatchStore::connect(&url).await.unwrap();
+        crate::store::with_fresh_database(|url| async move {
+            let store = crate::store::SqlBatchStore::postgres(&url).await.unwrap();
             answers_in_the_order_asked(&store).await;
         })
         .await;

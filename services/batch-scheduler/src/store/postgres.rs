@@ -1039,48 +1039,22 @@ mod tests {
     use std::collections::BTreeSet;
     use std::future::Future;
 
-    use sqlx::{Connection, Executor, PgConnection};
-
     use super::*;
 
-    const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-    /// Runs `test` on a store over a fresh database, then closes the pool and
-    /// drops the database, also when `test` panics (the panic is re-raised
-    /// after clean-up).
+    /// Runs `test` on a store over a fresh database, then closes the pool
+    /// (the database is dropped after, also when `test` panics).
     async fn with_fresh_database<F, Fut>(test: F)
     where
-        F: FnOnce(PgJobStore) -> Fut,
+        F: FnOnce(PgJobStore) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let admin_url = std::env::var("MOLBATCH_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_URL.to_owned());
-        let admin = PgConnectOptions::from_str(&admin_url).unwrap();
-        let name = format!("molbatch_sched_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect_with(&admin).await.unwrap();
-        conn.execute(format!("create database {name}").as_str())
-            .await
-            .unwrap();
-        let outcome: Result<(), Box<dyn std::any::Any + Send>> =
-            match PgJobStore::connect_with(admin.clone().database(&name)).await {
-                Ok(store) => {
-                    let pool = store.pool.clone();
-                    let ran = tokio::spawn(test(store)).await;
-                    pool.close().await;
-                    ran.map_err(|e| match e.try_into_panic() {
-                        Ok(panic) => panic,
-                        Err(e) => Box::new(format!("test task did not finish: {e}")) as _,
-                    })
-                }
-                Err(e) => Err(Box::new(format!("cannot open {name}: {e}")) as _),
-            };
-        conn.execute(format!("drop database if exists {name} with (force)").as_str())
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
+        molbatch_db::testing::with_fresh_database("molbatch_sched", |url| async move {
+            let store = PgJobStore::connect(&url).await.unwrap();
+            let pool = store.pool.clone();
+            test(store).await;
+            pool.close().await;
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -1,56 +1,20 @@
 //! Where inputs and results live. SQL exists only below this module, behind
-//! [`BatchStore`]; the embedded backend is SQLite ([`SqliteBatchStore`]), the
-//! production backend is Postgres ([`PgBatchStore`]). Both pass the same
-//! conformance suite, so the embedded mode cannot drift.
+//! [`BatchStore`], written once in [`SqlBatchStore`] for both backends: SQLite
+//! embedded, Postgres in production ([`sqlite`] and [`postgres`] only open
+//! their pools). Every conformance check runs on both, so the embedded mode
+//! cannot drift.
 
 mod exports;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use molbatch_proto::time::now_ms;
 
 pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
-pub(crate) use postgres::testing;
-pub use postgres::PgBatchStore;
-pub use sqlite::SqliteBatchStore;
-
-/// A chunk row as both backends read it.
-#[derive(sqlx::FromRow)]
-struct ChunkRow {
-    chunk_index: i64,
-    first_index: i64,
-    molecule_count: i64,
-    payload: Vec<u8>,
-}
-
-impl From<ChunkRow> for StoredChunk {
-    fn from(row: ChunkRow) -> Self {
-        // Values were written from u32/u64 by the backends.
-        StoredChunk {
-            chunk_index: row.chunk_index as u32,
-            first_index: row.first_index as u64,
-            molecule_count: row.molecule_count as u32,
-            payload: row.payload,
-        }
-    }
-}
-
-/// The two chunk tables, identical in shape.
-#[derive(Clone, Copy)]
-enum Table {
-    Input,
-    Result,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Input => "input_chunk",
-            Table::Result => "result_chunk",
-        }
-    }
-}
+pub(crate) use postgres::with_fresh_database;
+pub use sql::SqlBatchStore;
 
 /// A chunk's encoded payload with its position in the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,12 +130,46 @@ pub(crate) mod conformance {
         }
     }
 
-    pub(crate) async fn batch_store_conforms(store: &dyn BatchStore) {
-        input_chunks_round_trip(store).await;
-        result_upsert_replaces_and_never_duplicates(store).await;
-        result_paging_starts_at_the_chunk_holding_the_index(store).await;
-        deleting_a_job_removes_its_chunks_only(store).await;
-        analysis_results_are_replaced_and_deleted_with_their_job(store).await;
+    /// One test per check and backend, each on a fresh store: a SQLite file
+    /// in a temporary directory, a Postgres database of its own.
+    macro_rules! conformance_tests {
+        ($($check:ident),* $(,)?) => {
+            mod sqlite {
+                $(
+                    #[tokio::test]
+                    async fn $check() {
+                        let dir = tempfile::tempdir().unwrap();
+                        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+                        let store = crate::store::SqlBatchStore::sqlite(&url).await.unwrap();
+                        super::$check(&store).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test]
+                    async fn $check() {
+                        crate::store::with_fresh_database(|url| async move {
+                            let store = crate::store::SqlBatchStore::postgres(&url).await.unwrap();
+                            super::$check(&store).await;
+                        })
+                        .await;
+                    }
+                )*
+            }
+        };
+    }
+
+    conformance_tests!(
+        input_chunks_round_trip,
+        result_upsert_replaces_and_never_duplicates,
+        result_paging_starts_at_the_chunk_holding_the_index,
+        deleting_a_job_removes_its_chunks_only,
+        analysis_results_are_replaced_and_deleted_with_their_job,
+        exports_conform,
+    );
+
+    async fn exports_conform(store: &dyn BatchStore) {
         super::exports::conformance::exports_conform(&store.exports()).await;
     }
 
