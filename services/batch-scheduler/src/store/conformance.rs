@@ -18,74 +18,59 @@ fn tenant(name: &str) -> TenantId {
     TenantId(name.to_owned())
 }
 
-/// Runs every check on a fresh store; each check uses its own tenant and jobs.
-/// Runs every check on a fresh store; each check uses its own tenant and jobs.
-/// Completed jobs queue analysis tasks, which the next check would lease:
-/// [`drain_analyses`] runs them between checks.
-pub(crate) async fn job_store_conforms(store: &dyn JobStore) {
-    // First: it needs a queue holding only its own tasks.
-    tenants_take_turns_and_priority_orders_a_tenants_jobs(store).await;
-    drain_analyses(store).await;
-    sealing_queues_every_chunk(store).await;
-    drain_analyses(store).await;
-    leases_complete_the_job_in_order(store).await;
-    drain_analyses(store).await;
-    expired_lease_is_offered_again_and_stale_completion_is_refused(store).await;
-    drain_analyses(store).await;
-    expired_lease_is_offered_again_only_after_its_backoff(store).await;
-    drain_analyses(store).await;
-    failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts(store).await;
-    drain_analyses(store).await;
-    exhausted_single_molecule_comes_back_poisoned(store).await;
-    drain_analyses(store).await;
-    cancel_stops_queued_tasks_and_running_ones_at_renewal(store).await;
-    drain_analyses(store).await;
-    other_tenants_jobs_are_not_found(store).await;
-    drain_analyses(store).await;
-    aborted_upload_is_failed_with_its_reason_and_has_no_tasks(store).await;
-    drain_analyses(store).await;
-    exhausted_chunk_splits_in_halves_and_the_job_completes(store).await;
-    drain_analyses(store).await;
-    repeated_splitting_isolates_the_poison_molecule(store).await;
-    drain_analyses(store).await;
-    cancel_stops_split_children(store).await;
-    drain_analyses(store).await;
-    analyses_run_as_tasks_of_completed_jobs(store).await;
-    drain_analyses(store).await;
-    idempotency_key_returns_the_same_job_until_its_upload_fails(store).await;
-    drain_analyses(store).await;
-    identity_keeps_tenants_keys_audit_and_usage(store).await;
-    drain_analyses(store).await;
-    workers_and_stalled_jobs_feed_the_alert_gauges(store).await;
-    drain_analyses(store).await;
-    leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one(store).await;
-    drain_analyses(store).await;
-    // Last: it expires every job that ended before it.
-    ended_jobs_expire_after_the_retention_period_and_are_purged_once(store).await;
+/// One test per check and backend, each on a fresh store: a SQLite file in
+/// a temporary directory, a Postgres database of its own.
+macro_rules! conformance_tests {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
+                    let store = crate::store::SqliteJobStore::connect(&url).await.unwrap();
+                    super::$check(&store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    crate::store::postgres::with_fresh_store(|store| async move {
+                        super::$check(&store).await;
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
 }
 
-/// Far past every check's clock: everything queued is ready.
+conformance_tests!(
+    tenants_take_turns_and_priority_orders_a_tenants_jobs,
+    sealing_queues_every_chunk,
+    leases_complete_the_job_in_order,
+    expired_lease_is_offered_again_and_stale_completion_is_refused,
+    expired_lease_is_offered_again_only_after_its_backoff,
+    failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts,
+    exhausted_single_molecule_comes_back_poisoned,
+    cancel_stops_queued_tasks_and_running_ones_at_renewal,
+    other_tenants_jobs_are_not_found,
+    aborted_upload_is_failed_with_its_reason_and_has_no_tasks,
+    exhausted_chunk_splits_in_halves_and_the_job_completes,
+    repeated_splitting_isolates_the_poison_molecule,
+    cancel_stops_split_children,
+    analyses_run_as_tasks_of_completed_jobs,
+    idempotency_key_returns_the_same_job_until_its_upload_fails,
+    identity_keeps_tenants_keys_audit_and_usage,
+    workers_and_stalled_jobs_feed_the_alert_gauges,
+    leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
+    ended_jobs_expire_after_the_retention_period_and_are_purged_once,
+);
+
+/// Far past every check's clock.
 const DRAIN_AT: i64 = 1 << 50;
-
-/// Leases every ready task and completes the analysis tasks among them; the
-/// chunk tasks it leased stay leased (until long after any check's clock).
-async fn drain_analyses(store: &dyn JobStore) {
-    loop {
-        let leases = store
-            .lease_tasks("drain", 100, TTL, &POLICY, DRAIN_AT)
-            .await
-            .unwrap();
-        if leases.is_empty() {
-            return;
-        }
-        for lease in leases.iter().filter(|l| l.analysis.is_some()) {
-            store
-                .complete_task(lease.task_id, &lease.lease_id, 0, 0, None, DRAIN_AT)
-                .await
-                .unwrap();
-        }
-    }
-}
 
 /// Leases `max` tasks at `now` and names them (job, chunk).
 async fn lease_names(store: &dyn JobStore, max: u32, now: i64) -> (Vec<Lease>, Vec<(JobId, u32)>) {

@@ -1034,28 +1034,28 @@ impl JobStore for PgJobStore {
     }
 }
 
+/// Runs `test` on a store over a fresh database, then closes the pool (the
+/// database is dropped after, also when `test` panics).
+#[cfg(test)]
+pub(crate) async fn with_fresh_store<F, Fut>(test: F)
+where
+    F: FnOnce(PgJobStore) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    molbatch_db::testing::with_fresh_database("molbatch_sched", |url| async move {
+        let store = PgJobStore::connect(&url).await.unwrap();
+        let pool = store.pool.clone();
+        test(store).await;
+        pool.close().await;
+    })
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::future::Future;
 
     use super::*;
-
-    /// Runs `test` on a store over a fresh database, then closes the pool
-    /// (the database is dropped after, also when `test` panics).
-    async fn with_fresh_database<F, Fut>(test: F)
-    where
-        F: FnOnce(PgJobStore) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        molbatch_db::testing::with_fresh_database("molbatch_sched", |url| async move {
-            let store = PgJobStore::connect(&url).await.unwrap();
-            let pool = store.pool.clone();
-            test(store).await;
-            pool.close().await;
-        })
-        .await;
-    }
 
     #[tokio::test]
     async fn unreachable_database_is_transient() {
@@ -1068,7 +1068,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_serialization_failure_is_unavailable() {
-        with_fresh_database(|store| async move {
+        with_fresh_store(|store| async move {
             let err = molbatch_db::testing::pg_serialization_failure(&store.pool)
                 .await
                 .unwrap();
@@ -1088,7 +1088,7 @@ mod tests {
 
     #[tokio::test]
     async fn background_passes_run_on_one_replica_at_a_time() {
-        with_fresh_database(|store| async move {
+        with_fresh_store(|store| async move {
             const POLICY: RetryPolicy = RetryPolicy {
                 max_attempts: 1,
                 base_backoff_ms: 1_000,
@@ -1145,14 +1145,6 @@ mod tests {
         .await;
     }
 
-    #[tokio::test]
-    async fn postgres_conforms() {
-        with_fresh_database(|store| async move {
-            crate::store::conformance::job_store_conforms(&store).await;
-        })
-        .await;
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_leasers_take_every_chunk_exactly_once() {
         const CHUNKS: usize = 200;
@@ -1163,7 +1155,7 @@ mod tests {
             base_backoff_ms: 1_000,
             max_backoff_ms: 60_000,
         };
-        with_fresh_database(|store| async move {
+        with_fresh_store(|store| async move {
             let tenant = TenantId("race".to_owned());
             let id = JobId::new();
             store
@@ -1245,7 +1237,7 @@ mod tests {
             base_backoff_ms: 1_000,
             max_backoff_ms: 60_000,
         };
-        with_fresh_database(|store| async move {
+        with_fresh_store(|store| async move {
             let tenant = TenantId("splits".to_owned());
             let id = JobId::new();
             store

@@ -906,14 +906,6 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_conforms() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
-        let store = SqliteJobStore::connect(&url).await.unwrap();
-        crate::store::conformance::job_store_conforms(&store).await;
-    }
-
-    #[tokio::test]
     async fn a_write_behind_another_writer_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
