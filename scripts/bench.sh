@@ -10,8 +10,8 @@
 # single-molecule tasks leased and completed per second through the
 # scheduler on Postgres with 1 and 4 workers; then (see below) 100,000
 # molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
-# the web app's first results page on that batch, and similarity search over
-# MOSES. Numbers only, no asserts.
+# the web app's first results page and chemical-space map on that batch, and
+# similarity search over MOSES. Numbers only, no asserts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -152,8 +152,14 @@ MOLBATCH_SERVER="$big_url" "$MOLBATCH" results "$embedded_job" --format csv --fi
 echo
 echo "-- the web app on the $BIG-molecule batch (headless Chromium)"
 (cd web && MOLBATCH_TEST_SERVER="$big_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
-  BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser 2>&1 \
+  BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser -- tests/bench/first-page.ts 2>&1 \
   | grep -E "REST result pages|first results page with|app JavaScript") || echo "the web app bench failed"
+# The chemical-space map of the same batch (web/tests/bench/chemical-space.ts):
+# navigation to the frame with every point drawn, frame times while panning
+# and zooming.
+(cd web && MOLBATCH_TEST_SERVER="$big_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
+  BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser -- tests/bench/chemical-space.ts 2>&1 \
+  | grep -E "GetAnalysis chemical_space|navigation to the frame|panning|zooming") || echo "the chemical-space bench failed"
 stop_serve
 
 db="molbatch_bench_$$"
