@@ -219,6 +219,7 @@ describe('the analyses as pictures', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'The search was refused' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('smiles');
+    expect(await page.getByLabel('Query SMILES').getAttribute('aria-invalid')).toBe('true');
     await checkPage('a07-similarity-refused');
   });
   it('shows why an analysis failed, then R-groups as the core and a column per label', async () => {

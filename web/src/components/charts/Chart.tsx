@@ -23,6 +23,8 @@ export function Chart({ option, label, height = 360, drawn, onReady, className }
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<EChartsType | null>(null);
   const ready = useRef(onReady);
+  // The `drawn` of the option last given, for the 'finished' listener.
+  const drawnNow = useRef<number | undefined>(undefined);
   useEffect(() => {
     ready.current = onReady;
   });
@@ -32,6 +34,12 @@ export function Chart({ option, label, height = 360, drawn, onReady, className }
     if (!el) return;
     const instance = echarts.init(el, undefined, { renderer: 'canvas' });
     chart.current = instance;
+    // A frame with every element drawn (progressive rendering included)
+    // says how many points it drew. Listening before any setOption: a
+    // non-lazy setOption may draw, and finish, before it returns.
+    instance.on('finished', () => {
+      if (drawnNow.current !== undefined) el.setAttribute('data-drawn', String(drawnNow.current));
+    });
     const observer = new ResizeObserver(() => instance.resize());
     observer.observe(el);
     ready.current?.(instance);
@@ -45,18 +53,10 @@ export function Chart({ option, label, height = 360, drawn, onReady, className }
   useEffect(() => {
     const instance = chart.current;
     if (!instance) return;
+    box.current?.removeAttribute('data-drawn');
+    drawnNow.current = drawn;
     // `notMerge`: a new option replaces the old one (series may come and go).
     instance.setOption(option, { notMerge: true, lazyUpdate: false });
-    if (drawn !== undefined && box.current) {
-      // The frame is drawn on the next 'finished'; only then say it is.
-      const el = box.current;
-      el.removeAttribute('data-drawn');
-      const done = () => {
-        el.setAttribute('data-drawn', String(drawn));
-        instance.off('finished', done);
-      };
-      instance.on('finished', done);
-    }
   }, [option, drawn]);
 
   return <div ref={box} className={`chart ${className ?? ''}`} role="img" aria-label={label} style={{ height: `${height}px` }} />;

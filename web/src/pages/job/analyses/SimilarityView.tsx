@@ -1,5 +1,6 @@
 /** Similarity search inside the job: a SMILES, then the most similar molecules as structures with their Tanimoto similarity. */
 import { useId, useState, type FormEvent } from 'react';
+import { ApiError } from '../../../api/client';
 import type { SearchSimilarResponse } from '../../../api/types';
 import { useSession } from '../../../app/session';
 import { ErrorMessage } from '../../../components/ErrorMessage';
@@ -36,6 +37,8 @@ export function SimilarityView({ jobId }: { jobId: string }) {
     }
   }
 
+  // The box is marked when the server refused the SMILES itself.
+  const badSmiles = error instanceof ApiError && error.violations.some((v) => v.field === 'smiles');
   const hits = answer?.hits ?? [];
   const similarity = new Map(hits.map((h) => [Number(h.index), h.similarity]));
   return (
@@ -48,7 +51,7 @@ export function SimilarityView({ jobId }: { jobId: string }) {
         <div className="run-params">
           <div className="field wide">
             <label htmlFor={`${id}-smiles`}>Query SMILES</label>
-            <input id={`${id}-smiles`} type="text" value={smiles} onChange={(e) => setSmiles(e.target.value)} spellCheck={false} required placeholder="e.g. c1ccc2[nH]ccc2c1" />
+            <input id={`${id}-smiles`} type="text" aria-invalid={badSmiles || undefined} aria-describedby={badSmiles ? `${id}-error` : undefined} value={smiles} onChange={(e) => setSmiles(e.target.value)} spellCheck={false} required placeholder="e.g. c1ccc2[nH]ccc2c1" />
           </div>
           <div className="field">
             <label htmlFor={`${id}-k`}>Most hits</label>
@@ -63,7 +66,9 @@ export function SimilarityView({ jobId }: { jobId: string }) {
           {busy ? 'Searching…' : 'Search'}
         </button>
       </form>
-      <ErrorMessage error={error} title="The search was refused" />
+      <div id={`${id}-error`}>
+        <ErrorMessage error={error} title="The search was refused" />
+      </div>
       {answer && (
         <>
           <p role="status">
