@@ -31,7 +31,8 @@ export function Heatmap({ names, values, label, height = 520 }: { names: string[
         // Blue–white–red (ColorBrewer RdBu): reads for colour-blind users and in grey.
         inRange: { color: ['#2166ac', '#92c5de', '#f7f7f7', '#f4a582', '#b2182b'] },
       },
-      series: [{ type: 'heatmap', data: cells, label: { show: n <= 14, fontSize: 10, color: '#1c2430' } }],
+      // A white halo keeps the dark text readable on the darkest cells.
+      series: [{ type: 'heatmap', data: cells, label: { show: n <= 16, fontSize: 10, color: '#1c2430', textBorderColor: '#ffffff', textBorderWidth: 2 } }],
     };
   }, [names, values]);
   return <Chart option={option} label={label} height={height} drawn={names.length * names.length} />;

@@ -96,7 +96,7 @@ function Flagged({ jobId, title, note, items, score }: { jobId: string; title: s
             caption={(i) =>
               byIndex.get(i)?.map((o, k) => (
                 <span key={k} className="caption-line">
-                  {o.column} = {fixed(o.value)} ({fixed(o.score, 1)} {score})
+                  {o.column} = {fixed(o.value)} ({Number.isFinite(Number(o.score)) ? fixed(o.score, 1) : '∞'} {score})
                 </span>
               ))
             }
