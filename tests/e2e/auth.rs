@@ -115,6 +115,17 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "GetResultValues" => raw
+            .get_result_values(pb::GetResultValuesRequest {
+                job_id,
+                fields: vec!["qed".into()],
+            })
+            .await
+            .map(drop),
+        "ListAnalysisTypes" => raw
+            .list_analysis_types(pb::ListAnalysisTypesRequest {})
+            .await
+            .map(drop),
         "ListAnalyses" => raw
             .list_analyses(pb::ListAnalysesRequest { job_id })
             .await
@@ -275,6 +286,8 @@ async fn every_rpc_against_every_role_and_without_a_key() {
         "WatchJob",
         "ListResults",
         "GetResult",
+        "GetResultValues",
+        "ListAnalysisTypes",
         "ListAnalyses",
         "GetAnalysis",
         "SearchSimilar",
@@ -353,6 +366,7 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "WatchJob",
         "ListResults",
         "GetResult",
+        "GetResultValues",
         "ListAnalyses",
         "GetAnalysis",
         "RunAnalysis",

@@ -19,3 +19,4 @@ mod rest;
 mod sar;
 mod support;
 mod traces;
+mod values;

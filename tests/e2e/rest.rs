@@ -18,8 +18,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// An HTTP response, its body de-chunked.
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -32,7 +32,7 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "HTTP {} body is not JSON ({e}): {}",
@@ -43,7 +43,7 @@ impl Reply {
     }
 
     /// The JSON body, after checking the status.
-    fn expect(&self, status: u16) -> Value {
+    pub(crate) fn expect(&self, status: u16) -> Value {
         assert_eq!(
             self.status,
             status,
@@ -54,7 +54,7 @@ impl Reply {
     }
 
     /// The first field violation of a Google JSON error: (field, description).
-    fn violation(&self) -> (String, String) {
+    pub(crate) fn violation(&self) -> (String, String) {
         let body = self.json();
         let details = body["error"]["details"].as_array().unwrap();
         let bad = details
@@ -198,7 +198,7 @@ async fn post_json(serve: &ServeProcess, path: &str, body: &Value) -> Reply {
     .await
 }
 
-async fn get(serve: &ServeProcess, path: &str) -> Reply {
+pub(crate) async fn get(serve: &ServeProcess, path: &str) -> Reply {
     http(serve, "GET", path, &[], Payload::None).await
 }
 
@@ -596,7 +596,7 @@ async fn post_as(
     .await
 }
 
-async fn get_as(serve: &ServeProcess, key: &str, path: &str) -> Reply {
+pub(crate) async fn get_as(serve: &ServeProcess, key: &str, path: &str) -> Reply {
     let bearer = format!("Bearer {key}");
     http(
         serve,

@@ -119,6 +119,49 @@ pub fn describe(values: &[f64]) -> Summary {
     }
 }
 
+/// Bins of a [`histogram`].
+pub const HISTOGRAM_BINS: usize = 20;
+
+/// Counts of the non-NaN values in [`HISTOGRAM_BINS`] equal-width bins spanning
+/// `[min, max]` of those values: with `w = (max − min) / 20`, bin `i` holds
+/// `[min + i·w, min + (i+1)·w)` and the last bin is closed at `max`. A value is
+/// placed by comparing it with the bin edges (as numpy's `histogram`), so a value
+/// on an edge goes to the bin the edge opens. When `max == min` every value is in
+/// one bin (one element); with no values, or an infinite one (no finite range),
+/// the result is empty.
+pub fn histogram(values: &[f64]) -> Vec<u64> {
+    let sorted = sorted_values(values);
+    let (Some(&min), Some(&max)) = (sorted.first(), sorted.last()) else {
+        return Vec::new();
+    };
+    if !(min.is_finite() && max.is_finite()) {
+        return Vec::new();
+    }
+    if min == max {
+        return vec![sorted.len() as u64];
+    }
+    let width = (max - min) / HISTOGRAM_BINS as f64;
+    let edge = |i: usize| {
+        if i == HISTOGRAM_BINS {
+            max
+        } else {
+            min + i as f64 * width
+        }
+    };
+    let mut counts = vec![0u64; HISTOGRAM_BINS];
+    for &x in &sorted {
+        let mut bin = (((x - min) / width) as usize).min(HISTOGRAM_BINS - 1);
+        // The division may land one bin off near an edge; the edges decide.
+        if bin > 0 && x < edge(bin) {
+            bin -= 1;
+        } else if bin + 1 < HISTOGRAM_BINS && x >= edge(bin + 1) {
+            bin += 1;
+        }
+        counts[bin] += 1;
+    }
+    counts
+}
+
 /// Pearson correlation matrix of several columns of equal length, on pairwise complete
 /// observations (rows where both columns are non-NaN), as pandas `DataFrame.corr()`.
 /// Row-major `k × k`; an entry is NaN when the pair has no complete row or either column
@@ -518,6 +561,37 @@ mod tests {
         assert_eq!((empty.count, empty.missing), (0, 1));
         assert!(empty.mean.is_nan() && empty.q1.is_nan() && empty.std.is_nan());
         assert!(describe(&[2.0]).std.is_nan());
+    }
+
+    #[test]
+    fn histogram_bins_by_hand() {
+        // 0..=20: w = 1, the last bin [19, 20] closed.
+        let mut counts = vec![1; 19];
+        counts.push(2);
+        let mut values: Vec<f64> = (0..=20).map(f64::from).collect();
+        values.push(f64::NAN);
+        assert_eq!(histogram(&values), counts);
+        // min 0, max 5: w = 0.25 (exact), so values on edges open their bin.
+        let h = histogram(&[0.0, 0.25, 0.5, 1.2, 2.5, 4.75, 4.9, 5.0, f64::NAN]);
+        let mut want = vec![0; HISTOGRAM_BINS];
+        for (bin, count) in [(0, 1), (1, 1), (2, 1), (4, 1), (10, 1), (19, 3)] {
+            want[bin] = count;
+        }
+        assert_eq!(h, want);
+        // Negative values: [-10, 10], w = 1.
+        let h = histogram(&[-10.0, -0.5, 0.0, 3.99, 10.0]);
+        let mut want = vec![0; HISTOGRAM_BINS];
+        for (bin, count) in [(0, 1), (9, 1), (10, 1), (13, 1), (19, 1)] {
+            want[bin] = count;
+        }
+        assert_eq!(h, want);
+        // One distinct value: one bin; no values: none.
+        assert_eq!(histogram(&[2.0, 2.0, f64::NAN]), [2]);
+        assert!(histogram(&[f64::NAN]).is_empty());
+        assert!(histogram(&[1.0, f64::INFINITY]).is_empty());
+        // Every present value is counted once.
+        let many: Vec<f64> = (0..1000).map(|i| (f64::from(i) * 0.37).sin()).collect();
+        assert_eq!(histogram(&many).iter().sum::<u64>(), 1000);
     }
 
     #[test]

@@ -143,6 +143,412 @@ impl SpaceMethod {
 /// Most molecules a t-SNE map is computed for.
 pub const TSNE_LIMIT: usize = 50_000;
 
+/// How a parameter's value is written, and what is accepted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamKind {
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A whole number from `min` to `max`.
+    Integer {
+        /// Least accepted.
+        min: i64,
+        /// Most accepted.
+        max: i64,
+    },
+    /// A finite number within the bounds given (inclusive).
+    Number {
+        /// Least accepted, if bounded below.
+        min: Option<f64>,
+        /// Most accepted, if bounded above.
+        max: Option<f64>,
+    },
+    /// Free text (further checks, if any, are the analysis's own).
+    Text,
+}
+
+/// One parameter of an analysis type: what [`AnalysisRequest::parse`]
+/// checks and what ListAnalysisTypes shows a client (the web app's Run
+/// forms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamDef {
+    /// Its name in `RunAnalysisRequest.params`.
+    pub name: &'static str,
+    /// What it does, one sentence.
+    pub description: &'static str,
+    /// Its kind and bounds.
+    pub kind: ParamKind,
+    /// The default as text; empty when it is computed (from the job) or
+    /// there is none.
+    pub default: &'static str,
+}
+
+/// A value a [`ParamDef`] accepted.
+#[derive(Debug, Clone, PartialEq)]
+enum ParamValue {
+    Choice(&'static str),
+    Number(f64),
+    Text(String),
+}
+
+impl ParamDef {
+    /// Checks `text` (trimmed, not empty) against the definition.
+    fn check(&self, text: &str) -> Result<ParamValue, String> {
+        match self.kind {
+            ParamKind::Choice(choices) => choices
+                .iter()
+                .find(|c| **c == text)
+                .map(|c| ParamValue::Choice(c))
+                .ok_or_else(|| format!("{text:?} is not {}", alternatives(choices))),
+            ParamKind::Integer { min, max } => match text.parse::<i64>() {
+                Ok(x) if (min..=max).contains(&x) => Ok(ParamValue::Number(x as f64)),
+                Ok(_) | Err(_) => Err(format!(
+                    "{text:?} is not a whole number from {min} to {max}"
+                )),
+            },
+            ParamKind::Number { min, max } => {
+                let within = |x: f64| {
+                    x.is_finite() && min.is_none_or(|m| x >= m) && max.is_none_or(|m| x <= m)
+                };
+                match text.parse::<f64>() {
+                    Ok(x) if within(x) => Ok(ParamValue::Number(x)),
+                    Ok(_) | Err(_) => Err(format!("{text:?} is not {}", number_range(min, max))),
+                }
+            }
+            ParamKind::Text => Ok(ParamValue::Text(text.to_owned())),
+        }
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn alternatives(words: &[&str]) -> String {
+    match words {
+        [] => "anything".to_owned(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+fn number_range(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(lo), Some(hi)) => format!("a number from {lo} to {hi}"),
+        (Some(lo), None) => format!("a number of at least {lo}"),
+        (None, Some(hi)) => format!("a number of at most {hi}"),
+        (None, None) => "a finite number".to_owned(),
+    }
+}
+
+const BOOLEAN: ParamKind = ParamKind::Choice(&["false", "true"]);
+
+const STATISTICS_PARAMS: &[ParamDef] = &[ParamDef {
+    name: "group_filter",
+    description: "The molecules forming group A of the Welch's t-tests (against the rest): \
+                  those with a PAINS alert, or those with no Lipinski violation.",
+    kind: ParamKind::Choice(&["pains", "lipinski"]),
+    default: "pains",
+}];
+
+const CHEMICAL_SPACE_PARAMS: &[ParamDef] = &[
+    ParamDef {
+        name: "method",
+        description: "The projection: principal components (PCA) or a Barnes–Hut t-SNE map \
+                      (up to 50,000 molecules).",
+        kind: ParamKind::Choice(&["pca", "tsne"]),
+        default: "pca",
+    },
+    ParamDef {
+        name: "features",
+        description: "What is projected: the Morgan fingerprint bits or the descriptors \
+                      scaled to unit variance.",
+        kind: ParamKind::Choice(&["fingerprints", "descriptors"]),
+        default: "fingerprints",
+    },
+    ParamDef {
+        name: "components",
+        description: "Dimensions of the map (t-SNE: 2).",
+        kind: ParamKind::Choice(&["2", "3"]),
+        default: "2",
+    },
+];
+
+const SIMILARITY_MATRIX_PARAMS: &[ParamDef] = &[ParamDef {
+    name: "threshold",
+    description: "Beyond 5,000 molecules only the pairs at or above this Tanimoto \
+                  similarity are kept.",
+    kind: ParamKind::Number {
+        min: Some(0.0),
+        max: Some(1.0),
+    },
+    default: "0.7",
+}];
+
+const MMP_PARAMS: &[ParamDef] = &[
+    ParamDef {
+        name: "max_cuts",
+        description: "Most bonds cut per fragmentation.",
+        kind: ParamKind::Integer { min: 1, max: 3 },
+        default: "3",
+    },
+    ParamDef {
+        name: "max_variable_heavies",
+        description: "Largest variable part, in heavy atoms.",
+        kind: ParamKind::Integer { min: 0, max: 1000 },
+        default: "10",
+    },
+    ParamDef {
+        name: "max_variable_ratio",
+        description: "Largest variable part as a share of the molecule's heavy atoms \
+                      (empty: no limit).",
+        kind: ParamKind::Number {
+            min: Some(0.0),
+            max: Some(1.0),
+        },
+        default: "",
+    },
+    ParamDef {
+        name: "smallest_transformation_only",
+        description: "Keep only transforms that cannot be reduced to smaller ones.",
+        kind: BOOLEAN,
+        default: "false",
+    },
+    ParamDef {
+        name: "activity_column",
+        description: "The activity column ΔpActivity and the cliffs use (default: the job's \
+                      first activity column).",
+        kind: ParamKind::Text,
+        default: "",
+    },
+    ParamDef {
+        name: "cliff_similarity",
+        description: "Similarity (Morgan, generic scaffold or Levenshtein) at or above which \
+                      a pair may be an activity cliff.",
+        kind: ParamKind::Number {
+            min: Some(0.0),
+            max: Some(1.0),
+        },
+        default: "0.9",
+    },
+    ParamDef {
+        name: "cliff_fold",
+        description: "Potency fold change an activity cliff must exceed.",
+        kind: ParamKind::Number {
+            min: Some(1.0),
+            max: None,
+        },
+        default: "10",
+    },
+    ParamDef {
+        name: "cliff_bits",
+        description: "Bits of the Morgan fingerprints the cliffs compare.",
+        kind: ParamKind::Choice(&["1024", "2048"]),
+        default: "1024",
+    },
+    ParamDef {
+        name: "cliff_matched_pairs",
+        description: "Also count matched pairs that no similarity reaches as cliffs.",
+        kind: BOOLEAN,
+        default: "false",
+    },
+];
+
+const RGROUPS_PARAMS: &[ParamDef] = &[
+    ParamDef {
+        name: "core",
+        description: "The core as SMILES (or SMARTS), R-group positions as [*:1]…; empty: \
+                      the job's most frequent Bemis–Murcko scaffold.",
+        kind: ParamKind::Text,
+        default: "",
+    },
+    ParamDef {
+        name: "timeout_ms",
+        description: "Time budget per molecule in milliseconds, pooled over the molecules.",
+        kind: ParamKind::Integer {
+            min: 1,
+            max: 60_000,
+        },
+        default: "50",
+    },
+];
+
+/// The parameters of one RunAnalysis request, checked against their
+/// definitions as they are read: a bad value is a violation of
+/// `params.<name>` and reads as the default.
+struct Checked<'a> {
+    defs: &'static [ParamDef],
+    params: &'a HashMap<String, String>,
+    v: &'a mut Violations,
+}
+
+impl<'a> Checked<'a> {
+    fn new(
+        defs: &'static [ParamDef],
+        params: &'a HashMap<String, String>,
+        v: &'a mut Violations,
+    ) -> Self {
+        Self { defs, params, v }
+    }
+
+    /// The value given, else the default; `None` when neither is set.
+    fn value(&mut self, name: &str) -> Option<ParamValue> {
+        let def = self
+            .defs
+            .iter()
+            .find(|d| d.name == name)
+            .expect("the analysis reads only parameters it defines");
+        let default = || {
+            (!def.default.is_empty()).then(|| {
+                def.check(def.default)
+                    .expect("a definition's default is valid")
+            })
+        };
+        match self.params.get(name).map(|t| t.trim()) {
+            None | Some("") => default(),
+            Some(text) => def.check(text).map(Some).unwrap_or_else(|why| {
+                self.v.field(format!("params.{name}"), why);
+                default()
+            }),
+        }
+    }
+
+    fn choice(&mut self, name: &str) -> &'static str {
+        match self.value(name) {
+            Some(ParamValue::Choice(c)) => c,
+            Some(ParamValue::Number(_) | ParamValue::Text(_)) | None => "",
+        }
+    }
+
+    fn number(&mut self, name: &str) -> Option<f64> {
+        match self.value(name) {
+            Some(ParamValue::Number(x)) => Some(x),
+            Some(ParamValue::Choice(_) | ParamValue::Text(_)) | None => None,
+        }
+    }
+
+    fn text(&mut self, name: &str) -> Option<String> {
+        match self.value(name) {
+            Some(ParamValue::Text(t)) => Some(t),
+            Some(ParamValue::Choice(_) | ParamValue::Number(_)) | None => None,
+        }
+    }
+
+    fn violation(&mut self, name: &str, why: impl Into<String>) {
+        self.v.field(format!("params.{name}"), why);
+    }
+}
+
+impl AnalysisKind {
+    /// Its name for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Deduplication => "Deduplication",
+            Self::Statistics => "Statistics",
+            Self::Scaffolds => "Scaffolds",
+            Self::ChemicalSpace => "Chemical space",
+            Self::SimilarityMatrix => "Similarity matrix",
+            Self::NearestNeighbors => "Nearest neighbours",
+            Self::Mmp => "Matched pairs and activity cliffs",
+            Self::Rgroups => "R-groups",
+        }
+    }
+
+    /// What it computes, one sentence.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Deduplication => {
+                "Groups duplicate molecules at four levels: exact, tautomer, \
+                 stereo-insensitive and salt form."
+            }
+            Self::Statistics => {
+                "Summaries and histograms of every descriptor and numeric column, their \
+                 correlations, outliers, Welch's t-tests and the batch quality score."
+            }
+            Self::Scaffolds => {
+                "Groups the molecules by Bemis–Murcko and generic scaffold, with the \
+                 scaffolds' diversity (entropy)."
+            }
+            Self::ChemicalSpace => {
+                "Maps the molecules to 2 or 3 dimensions by PCA or t-SNE of their \
+                 fingerprints or descriptors."
+            }
+            Self::SimilarityMatrix => {
+                "Pairwise Tanimoto similarities of the molecules' Morgan fingerprints: all \
+                 of them up to 5,000 molecules, the pairs above a threshold beyond."
+            }
+            Self::NearestNeighbors => {
+                "Each molecule's most similar other molecule, and its isolation \
+                 (1 − similarity)."
+            }
+            Self::Mmp => {
+                "Matched molecular pairs, transform statistics with mean ΔpActivity, and \
+                 activity cliffs with SALI."
+            }
+            Self::Rgroups => {
+                "Decomposes the molecules around a core into R-groups R1…Rn with their counts."
+            }
+        }
+    }
+
+    /// Its parameters: the one definition [`AnalysisRequest::parse`]
+    /// checks against and ListAnalysisTypes lists.
+    pub fn params(self) -> &'static [ParamDef] {
+        match self {
+            Self::Statistics => STATISTICS_PARAMS,
+            Self::ChemicalSpace => CHEMICAL_SPACE_PARAMS,
+            Self::SimilarityMatrix => SIMILARITY_MATRIX_PARAMS,
+            Self::Mmp => MMP_PARAMS,
+            Self::Rgroups => RGROUPS_PARAMS,
+            Self::Deduplication | Self::Scaffolds | Self::NearestNeighbors => &[],
+        }
+    }
+}
+
+impl From<&ParamDef> for crate::v1::AnalysisParam {
+    fn from(def: &ParamDef) -> Self {
+        use crate::v1::analysis_param::Kind;
+        let (kind, choices, min, max) = match def.kind {
+            ParamKind::Choice(choices) => (
+                Kind::Choice,
+                choices.iter().map(|c| (*c).to_owned()).collect(),
+                None,
+                None,
+            ),
+            ParamKind::Integer { min, max } => (
+                Kind::Integer,
+                Vec::new(),
+                Some(min as f64),
+                Some(max as f64),
+            ),
+            ParamKind::Number { min, max } => (Kind::Number, Vec::new(), min, max),
+            ParamKind::Text => (Kind::Text, Vec::new(), None, None),
+        };
+        Self {
+            name: def.name.to_owned(),
+            description: def.description.to_owned(),
+            kind: kind as i32,
+            choices,
+            default_value: def.default.to_owned(),
+            min,
+            max,
+        }
+    }
+}
+
+/// Every analysis type with its parameters, in [`AnalysisKind::ALL`]'s
+/// order: the answer to ListAnalysisTypes.
+pub fn analysis_types() -> crate::v1::ListAnalysisTypesResponse {
+    crate::v1::ListAnalysisTypesResponse {
+        types: AnalysisKind::ALL
+            .into_iter()
+            .map(|kind| crate::v1::AnalysisType {
+                r#type: kind.as_str().to_owned(),
+                title: kind.title().to_owned(),
+                description: kind.description().to_owned(),
+                automatic: AnalysisKind::AUTOMATIC.contains(&kind),
+                params: kind.params().iter().map(Into::into).collect(),
+            })
+            .collect(),
+    }
+}
+
 /// Parameters of the `mmp` analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MmpParams {
@@ -188,87 +594,6 @@ impl Default for MmpParams {
     }
 }
 
-/// The names `mmp` takes.
-const MMP_PARAMS: [&str; 9] = [
-    "max_cuts",
-    "max_variable_heavies",
-    "max_variable_ratio",
-    "smallest_transformation_only",
-    "activity_column",
-    "cliff_similarity",
-    "cliff_fold",
-    "cliff_bits",
-    "cliff_matched_pairs",
-];
-
-fn parse_mmp(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> MmpParams {
-    let mut p = MmpParams::default();
-    let mut number = |name: &str, ok: &dyn Fn(f64) -> bool, what: &str| -> Option<f64> {
-        let text = get(name).filter(|t| !t.is_empty())?;
-        match text.parse::<f64>() {
-            Ok(x) if ok(x) => Some(x),
-            Ok(_) | Err(_) => {
-                v.field(format!("params.{name}"), format!("{text:?} is not {what}"));
-                None
-            }
-        }
-    };
-    if let Some(x) = number("max_cuts", &|x| [1.0, 2.0, 3.0].contains(&x), "1, 2 or 3") {
-        p.max_cuts = x as u32;
-    }
-    if let Some(x) = number(
-        "max_variable_heavies",
-        &|x| x.fract() == 0.0 && (0.0..=1000.0).contains(&x),
-        "a whole number from 0 to 1000",
-    ) {
-        p.max_variable_heavies = x as u32;
-    }
-    p.max_variable_ratio = number(
-        "max_variable_ratio",
-        &|x| x > 0.0 && x <= 1.0,
-        "a number above 0 and at most 1",
-    );
-    if let Some(x) = number(
-        "cliff_similarity",
-        &|x| (0.0..=1.0).contains(&x),
-        "a number from 0 to 1",
-    ) {
-        p.cliff_similarity = x;
-    }
-    if let Some(x) = number(
-        "cliff_fold",
-        &|x| x >= 1.0 && x.is_finite(),
-        "a fold change of at least 1",
-    ) {
-        p.cliff_fold = x;
-    }
-    if let Some(x) = number(
-        "cliff_bits",
-        &|x| x == 1024.0 || x == 2048.0,
-        "1024 or 2048",
-    ) {
-        p.cliff_bits = x as u32;
-    }
-    match get("smallest_transformation_only").as_deref() {
-        None | Some("" | "false") => {}
-        Some("true") => p.smallest_transformation_only = true,
-        Some(other) => v.field(
-            "params.smallest_transformation_only",
-            format!("{other:?} is not true or false"),
-        ),
-    }
-    match get("cliff_matched_pairs").as_deref() {
-        None | Some("" | "false") => {}
-        Some("true") => p.cliff_matched_pairs = true,
-        Some(other) => v.field(
-            "params.cliff_matched_pairs",
-            format!("{other:?} is not true or false"),
-        ),
-    }
-    p.activity_column = get("activity_column").filter(|c| !c.is_empty());
-    p
-}
-
 /// Parameters of the `rgroups` analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RgroupsParams {
@@ -299,9 +624,6 @@ impl Default for RgroupsParams {
     }
 }
 
-/// The names `rgroups` takes.
-const RGROUPS_PARAMS: [&str; 2] = ["core", "timeout_ms"];
-
 /// Why a core cannot be SMILES or SMARTS, from its shape alone.
 fn core_shape_error(core: &str) -> Option<String> {
     if core.len() > MAX_CORE_LEN {
@@ -324,26 +646,6 @@ fn core_shape_error(core: &str) -> Option<String> {
         }
     }
     open.last().map(|c| format!("has an unclosed {c:?}"))
-}
-
-fn parse_rgroups(get: &dyn Fn(&str) -> Option<String>, v: &mut Violations) -> RgroupsParams {
-    let mut p = RgroupsParams::default();
-    if let Some(core) = get("core").filter(|c| !c.is_empty()) {
-        match core_shape_error(&core) {
-            Some(why) => v.field("params.core", format!("{core:?} {why}")),
-            None => p.core = Some(core),
-        }
-    }
-    if let Some(text) = get("timeout_ms").filter(|t| !t.is_empty()) {
-        match text.parse::<u32>() {
-            Ok(ms) if (1..=60_000).contains(&ms) => p.timeout_ms = ms,
-            Ok(_) | Err(_) => v.field(
-                "params.timeout_ms",
-                format!("{text:?} is not a whole number of milliseconds from 1 to 60000"),
-            ),
-        }
-    }
-    p
 }
 
 /// An analysis with its parameters checked and defaulted.
@@ -386,29 +688,23 @@ pub enum AnalysisRequest {
 pub const DENSE_MATRIX_LIMIT: usize = 5_000;
 
 impl AnalysisRequest {
-    /// Checks `kind` and `params`; every problem is a violation of field
-    /// `type` or `params.<name>`.
+    /// Checks `kind` and `params` against the kind's [`ParamDef`]s (see
+    /// [`AnalysisKind::params`]); every problem is a violation of field
+    /// `type` or `params.<name>`. Absent or empty parameters take the
+    /// definition's default.
     pub fn parse(kind: &str, params: &HashMap<String, String>) -> Result<Self, Violations> {
         let kind = AnalysisKind::from_request(kind)?;
         let mut v = Violations::default();
-        let allowed: &[&str] = match kind {
-            AnalysisKind::Statistics => &["group_filter"],
-            AnalysisKind::ChemicalSpace => &["method", "features", "components"],
-            AnalysisKind::SimilarityMatrix => &["threshold"],
-            AnalysisKind::Mmp => &MMP_PARAMS,
-            AnalysisKind::Rgroups => &RGROUPS_PARAMS,
-            AnalysisKind::Deduplication
-            | AnalysisKind::Scaffolds
-            | AnalysisKind::NearestNeighbors => &[],
-        };
+        let defs = kind.params();
         let mut names: Vec<&String> = params.keys().collect();
         names.sort();
         for name in names {
-            if !allowed.contains(&name.as_str()) {
-                let expected = if allowed.is_empty() {
+            if !defs.iter().any(|d| d.name == name.as_str()) {
+                let expected = if defs.is_empty() {
                     "it takes no parameters".to_owned()
                 } else {
-                    format!("it takes {}", allowed.join(", "))
+                    let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
+                    format!("it takes {}", names.join(", "))
                 };
                 v.field(
                     format!("params.{name}"),
@@ -416,82 +712,82 @@ impl AnalysisRequest {
                 );
             }
         }
-        let get = |name: &str| params.get(name).map(|s| s.trim());
+        let mut p = Checked::new(defs, params, &mut v);
         let request = match kind {
             AnalysisKind::Deduplication => Self::Deduplication,
             AnalysisKind::Scaffolds => Self::Scaffolds,
             AnalysisKind::NearestNeighbors => Self::NearestNeighbors,
-            AnalysisKind::Mmp => Self::Mmp(parse_mmp(&|name| get(name).map(str::to_owned), &mut v)),
-            AnalysisKind::Rgroups => {
-                Self::Rgroups(parse_rgroups(&|name| get(name).map(str::to_owned), &mut v))
-            }
-            AnalysisKind::Statistics => {
-                let group_filter = match get("group_filter") {
-                    None | Some("" | "pains") => GroupFilter::Pains,
-                    Some("lipinski") => GroupFilter::Lipinski,
-                    Some(other) => {
-                        v.field(
-                            "params.group_filter",
-                            format!("{other:?} is not pains or lipinski"),
-                        );
-                        GroupFilter::Pains
-                    }
-                };
-                Self::Statistics { group_filter }
-            }
+            AnalysisKind::Statistics => Self::Statistics {
+                group_filter: if p.choice("group_filter") == "lipinski" {
+                    GroupFilter::Lipinski
+                } else {
+                    GroupFilter::Pains
+                },
+            },
             AnalysisKind::ChemicalSpace => {
-                let method = match get("method") {
-                    None | Some("" | "pca") => SpaceMethod::Pca,
-                    Some("tsne") => SpaceMethod::Tsne,
-                    Some(other) => {
-                        v.field("params.method", format!("{other:?} is not pca or tsne"));
-                        SpaceMethod::Pca
-                    }
+                let method = if p.choice("method") == "tsne" {
+                    SpaceMethod::Tsne
+                } else {
+                    SpaceMethod::Pca
                 };
-                let features = match get("features") {
-                    None | Some("" | "fingerprints") => SpaceFeatures::Fingerprints,
-                    Some("descriptors") => SpaceFeatures::Descriptors,
-                    Some(other) => {
-                        v.field(
-                            "params.features",
-                            format!("{other:?} is not fingerprints or descriptors"),
-                        );
-                        SpaceFeatures::Fingerprints
-                    }
+                let features = if p.choice("features") == "descriptors" {
+                    SpaceFeatures::Descriptors
+                } else {
+                    SpaceFeatures::Fingerprints
                 };
-                let components = match get("components") {
-                    None | Some("" | "2") => 2,
-                    Some("3") if method == SpaceMethod::Tsne => {
-                        v.field("params.components", "t-SNE maps have 2 components");
-                        2
-                    }
-                    Some("3") => 3,
-                    Some(other) => {
-                        v.field("params.components", format!("{other:?} is not 2 or 3"));
-                        2
-                    }
-                };
+                let mut components = if p.choice("components") == "3" { 3 } else { 2 };
+                if components == 3 && method == SpaceMethod::Tsne {
+                    p.violation("components", "t-SNE maps have 2 components");
+                    components = 2;
+                }
                 Self::ChemicalSpace {
                     method,
                     features,
                     components,
                 }
             }
-            AnalysisKind::SimilarityMatrix => {
-                let threshold = match get("threshold") {
-                    None | Some("") => 0.7,
-                    Some(text) => match text.parse::<f64>() {
-                        Ok(t) if (0.0..=1.0).contains(&t) => t,
-                        Ok(_) | Err(_) => {
-                            v.field(
-                                "params.threshold",
-                                format!("{text:?} is not a number from 0 to 1"),
-                            );
-                            0.7
-                        }
+            AnalysisKind::SimilarityMatrix => Self::SimilarityMatrix {
+                threshold: p.number("threshold").unwrap_or(0.7),
+            },
+            AnalysisKind::Mmp => {
+                let d = MmpParams::default();
+                // Whole numbers within the definitions' bounds.
+                let whole = |x: Option<f64>, default: u32| x.map_or(default, |x| x as u32);
+                Self::Mmp(MmpParams {
+                    max_cuts: whole(p.number("max_cuts"), d.max_cuts),
+                    max_variable_heavies: whole(
+                        p.number("max_variable_heavies"),
+                        d.max_variable_heavies,
+                    ),
+                    max_variable_ratio: p.number("max_variable_ratio"),
+                    smallest_transformation_only: p.choice("smallest_transformation_only")
+                        == "true",
+                    activity_column: p.text("activity_column"),
+                    cliff_similarity: p.number("cliff_similarity").unwrap_or(d.cliff_similarity),
+                    cliff_fold: p.number("cliff_fold").unwrap_or(d.cliff_fold),
+                    cliff_bits: if p.choice("cliff_bits") == "2048" {
+                        2048
+                    } else {
+                        1024
                     },
+                    cliff_matched_pairs: p.choice("cliff_matched_pairs") == "true",
+                })
+            }
+            AnalysisKind::Rgroups => {
+                let core = p.text("core");
+                let core = match core.as_deref().and_then(core_shape_error) {
+                    Some(why) => {
+                        p.violation("core", format!("{:?} {why}", core.unwrap_or_default()));
+                        None
+                    }
+                    None => core,
                 };
-                Self::SimilarityMatrix { threshold }
+                Self::Rgroups(RgroupsParams {
+                    core,
+                    timeout_ms: p
+                        .number("timeout_ms")
+                        .map_or(DEFAULT_RGROUPS_TIMEOUT_MS, |x| x as u32),
+                })
             }
         };
         v.check()?;
@@ -594,7 +890,7 @@ mod tests {
             "mmp",
             &params(&[
                 ("max_cuts", "4"),
-                ("max_variable_ratio", "0"),
+                ("max_variable_ratio", "-0.1"),
                 ("cliff_bits", "512"),
             ]),
         )
@@ -611,6 +907,135 @@ mod tests {
         );
         let v = AnalysisRequest::parse("scaffolds", &params(&[("x", "1")])).unwrap_err();
         assert!(v.fields()[0].1.contains("no parameters"));
+    }
+
+    /// The value inside or at the edge of a definition that parse must
+    /// accept, and values just outside that it must refuse.
+    fn accepted_and_refused(def: &ParamDef) -> (Vec<String>, Vec<String>) {
+        match def.kind {
+            ParamKind::Choice(choices) => (
+                choices.iter().map(|c| (*c).to_owned()).collect(),
+                vec![format!("{}x", choices[0]), "maybe".to_owned()],
+            ),
+            ParamKind::Integer { min, max } => (
+                vec![
+                    min.to_string(),
+                    max.to_string(),
+                    ((min + max) / 2).to_string(),
+                ],
+                vec![
+                    (min - 1).to_string(),
+                    (max + 1).to_string(),
+                    format!("{min}.5"),
+                    "many".to_owned(),
+                ],
+            ),
+            ParamKind::Number { min, max } => {
+                let mut ok = Vec::new();
+                let mut bad = vec!["NaN".to_owned(), "inf".to_owned(), "lots".to_owned()];
+                if let Some(lo) = min {
+                    ok.push(lo.to_string());
+                    bad.push((lo - 0.001).to_string());
+                }
+                if let Some(hi) = max {
+                    ok.push(hi.to_string());
+                    bad.push((hi + 0.001).to_string());
+                }
+                (ok, bad)
+            }
+            // Any text is a value; rgroups checks a core's shape besides.
+            ParamKind::Text => (vec!["c1ccccc1".to_owned()], Vec::new()),
+        }
+    }
+
+    #[test]
+    fn the_parameter_table_and_the_validator_agree() {
+        for kind in AnalysisKind::ALL {
+            let defs = kind.params();
+            let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
+            // Every name listed is accepted, and nothing else.
+            for name in names.iter().copied().chain(["colour", "threshold", "core"]) {
+                let outcome = AnalysisRequest::parse(kind.as_str(), &params(&[(name, "")]));
+                assert_eq!(outcome.is_ok(), names.contains(&name), "{kind} {name}");
+            }
+            // The defaults are what an empty request gets.
+            let defaults: Vec<(&str, &str)> = defs
+                .iter()
+                .filter(|d| !d.default.is_empty())
+                .map(|d| (d.name, d.default))
+                .collect();
+            assert_eq!(
+                AnalysisRequest::parse(kind.as_str(), &params(&defaults)).unwrap(),
+                AnalysisRequest::parse(kind.as_str(), &params(&[])).unwrap(),
+                "{kind}"
+            );
+            for def in defs {
+                assert!(!def.description.is_empty(), "{kind} {}", def.name);
+                let (ok, bad) = accepted_and_refused(def);
+                for value in ok {
+                    let parsed =
+                        AnalysisRequest::parse(kind.as_str(), &params(&[(def.name, &value)]));
+                    assert!(parsed.is_ok(), "{kind} {}={value}: {parsed:?}", def.name);
+                }
+                for value in bad {
+                    let v = AnalysisRequest::parse(kind.as_str(), &params(&[(def.name, &value)]))
+                        .unwrap_err();
+                    assert_eq!(
+                        v.fields()[0].0,
+                        format!("params.{}", def.name),
+                        "{kind} {}={value}",
+                        def.name
+                    );
+                }
+            }
+        }
+        // The struct defaults the workers fall back on are the table's.
+        assert_eq!(
+            AnalysisRequest::parse("mmp", &params(&[])).unwrap(),
+            AnalysisRequest::Mmp(MmpParams::default())
+        );
+        assert_eq!(
+            AnalysisRequest::parse("rgroups", &params(&[])).unwrap(),
+            AnalysisRequest::Rgroups(RgroupsParams::default())
+        );
+    }
+
+    #[test]
+    fn analysis_types_list_every_kind_with_its_table() {
+        use crate::v1::analysis_param::Kind;
+        let types = analysis_types().types;
+        let names: Vec<&str> = types.iter().map(|t| t.r#type.as_str()).collect();
+        assert_eq!(names, AnalysisKind::ALL.map(AnalysisKind::as_str));
+        let automatic: Vec<&str> = types
+            .iter()
+            .filter(|t| t.automatic)
+            .map(|t| t.r#type.as_str())
+            .collect();
+        assert_eq!(automatic, ["deduplication", "statistics"]);
+        let space = &types[3];
+        assert_eq!(space.title, "Chemical space");
+        let components = &space.params[2];
+        assert_eq!(components.name, "components");
+        assert_eq!(components.kind, Kind::Choice as i32);
+        assert_eq!(components.choices, ["2", "3"]);
+        assert_eq!(components.default_value, "2");
+        let timeout = &types[7].params[1];
+        assert_eq!(timeout.kind, Kind::Integer as i32);
+        assert_eq!((timeout.min, timeout.max), (Some(1.0), Some(60_000.0)));
+        let core = &types[7].params[0];
+        assert_eq!(
+            (core.kind, core.default_value.as_str()),
+            (Kind::Text as i32, "")
+        );
+        let fold = types[6]
+            .params
+            .iter()
+            .find(|p| p.name == "cliff_fold")
+            .unwrap();
+        assert_eq!((fold.min, fold.max), (Some(1.0), None));
+        assert!(types
+            .iter()
+            .all(|t| !t.description.is_empty() && !t.title.is_empty()));
     }
 
     #[test]

@@ -305,6 +305,7 @@ pub fn statistics(
             iqr: s.iqr,
             min: s.min,
             max: s.max,
+            histogram: stats::histogram(values),
         });
         let fences = stats::iqr_outliers(values);
         result

@@ -68,9 +68,9 @@ impl Caller {
 /// The least role a public RPC needs. Unknown methods need admin.
 pub fn required_role(method: &str) -> pb::Role {
     match method {
-        "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "ListAnalyses"
-        | "GetAnalysis" | "SearchSimilar" | "Depict" | "BatchDepict" | "WhoAmI" | "GetExport"
-        | "DownloadExport" => pb::Role::Viewer,
+        "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "GetResultValues"
+        | "ListAnalyses" | "GetAnalysis" | "SearchSimilar" | "Depict" | "BatchDepict"
+        | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => pb::Role::Viewer,
         "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport" => {
             pb::Role::User
         }
@@ -384,6 +384,8 @@ mod tests {
     fn roles_are_ordered_and_rpcs_need_the_documented_role() {
         assert!(pb::Role::Viewer < pb::Role::User && pb::Role::User < pb::Role::Admin);
         assert_eq!(required_role("GetJob"), pb::Role::Viewer);
+        assert_eq!(required_role("GetResultValues"), pb::Role::Viewer);
+        assert_eq!(required_role("ListAnalysisTypes"), pb::Role::Viewer);
         assert_eq!(required_role("SubmitBatch"), pb::Role::User);
         assert_eq!(required_role("CancelJob"), pb::Role::User);
         assert_eq!(required_role("CreateApiKey"), pb::Role::Admin);

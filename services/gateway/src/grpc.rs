@@ -366,6 +366,29 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         self.storage.clone().list_results(request).await
     }
 
+    async fn get_result_values(
+        &self,
+        request: Request<pb::GetResultValuesRequest>,
+    ) -> Result<Response<pb::ResultValues>, Status> {
+        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+        // The scheduler answers NOT_FOUND for another tenant's job.
+        let found = self.scheduler.clone().get_job(job).await?.into_inner();
+        let request = ipb::GetResultValuesRequest {
+            query: Some(request.into_inner()),
+            total_molecules: found.total_molecules,
+            job_completed: found.state == pb::JobState::Completed as i32,
+        };
+        self.storage.clone().get_result_values(request).await
+    }
+
+    async fn list_analysis_types(
+        &self,
+        request: Request<pb::ListAnalysisTypesRequest>,
+    ) -> Result<Response<pb::ListAnalysisTypesResponse>, Status> {
+        caller_of(&request)?;
+        Ok(Response::new(molbatch_proto::analysis::analysis_types()))
+    }
+
     async fn get_result(
         &self,
         request: Request<pb::GetResultRequest>,

@@ -33,8 +33,8 @@ pub enum StorageError {
         /// Its position in the request's `indices`.
         position: usize,
     },
-    /// Sorting or counting needs a COMPLETED job.
-    #[error("job {job_id} has not completed: its results can be sorted, and filter matches counted, once it has")]
+    /// Sorting, counting or reading values as columns needs a COMPLETED job.
+    #[error("job {job_id} has not completed: its results can be sorted, filter matches counted and values read as columns once it has")]
     NotCompleted {
         /// The job.
         job_id: String,

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::cache::Cache;
 use crate::error::StorageError;
-use crate::result_index::{OrderBy, Query, ResultIndex};
+use crate::result_index::{OrderBy, Query, ResultIndex, SortField};
 use crate::store::{BatchStore, StoredChunk};
 
 /// Default and largest result page sizes.
@@ -22,6 +22,11 @@ const DEFAULT_PAGE_SIZE: u32 = 100;
 const MAX_PAGE_SIZE: u32 = 1000;
 /// Result chunks read per store round trip while filling a page.
 const CHUNKS_PER_READ: u32 = 4;
+/// Most fields one GetResultValues call asks for.
+const MAX_VALUE_FIELDS: usize = 8;
+/// Most values (molecules × fields) one GetResultValues answer carries:
+/// 60 MB of doubles, under the 64 MiB message limit.
+const MAX_VALUES: u64 = 7_500_000;
 
 /// The storage API over a store and a cache.
 #[derive(Clone)]
@@ -201,6 +206,49 @@ fn check_export_ref(r#ref: Option<&ipb::ExportRef>) -> Result<ipb::ExportRef, Vi
     }
     v.check()?;
     Ok(r#ref)
+}
+
+/// The fields of a GetResultValues request, each a descriptor or an
+/// activity metric; every bad one is a violation of `fields[i]`.
+fn value_fields(fields: &[String], total_molecules: u64) -> Result<Vec<SortField>, Violations> {
+    let mut v = Violations::default();
+    if fields.is_empty() || fields.len() > MAX_VALUE_FIELDS {
+        v.field(
+            "fields",
+            format!(
+                "give 1 to {MAX_VALUE_FIELDS} fields ({} given)",
+                fields.len()
+            ),
+        );
+        return Err(v);
+    }
+    let parsed: Vec<SortField> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| match SortField::parse(name.trim()) {
+            Some(SortField::Index) | None => {
+                v.field(
+                    format!("fields[{i}]"),
+                    format!("unknown field {name:?}; use {}", SortField::valid_names()),
+                );
+                None
+            }
+            Some(field) => Some(field),
+        })
+        .collect();
+    let values = total_molecules.saturating_mul(fields.len() as u64);
+    if values > MAX_VALUES {
+        v.field(
+            "fields",
+            format!(
+                "{total_molecules} molecules × {} fields is more than {MAX_VALUES} values \
+                 in one answer; ask for fewer fields per call",
+                fields.len()
+            ),
+        );
+    }
+    v.check()?;
+    Ok(parsed)
 }
 
 fn page_start(token: &str) -> Result<u64, Violations> {
@@ -489,6 +537,29 @@ impl ipb::storage_server::Storage for StorageApi {
         )
         .await?;
         Ok(Response::new(ipb::GetResultsResponse { results }))
+    }
+
+    async fn get_result_values(
+        &self,
+        request: Request<ipb::GetResultValuesRequest>,
+    ) -> Result<Response<pb::ResultValues>, Status> {
+        let ipb::GetResultValuesRequest {
+            query,
+            total_molecules,
+            job_completed,
+        } = request.into_inner();
+        let pb::GetResultValuesRequest { job_id, fields } = query.unwrap_or_default();
+        let parsed = value_fields(&fields, total_molecules).map_err(StorageError::from)?;
+        if !job_completed {
+            return Err(StorageError::NotCompleted { job_id }.into());
+        }
+        let (indices, values) = self.index.values(&job_id, &parsed, total_molecules).await?;
+        let columns = fields
+            .into_iter()
+            .zip(values)
+            .map(|(field, values)| pb::ValueColumn { field, values })
+            .collect();
+        Ok(Response::new(pb::ResultValues { indices, columns }))
     }
 
     async fn list_results(

@@ -170,6 +170,38 @@ impl SortField {
         }
     }
 
+    /// A field named as `order_by` names it without a direction: `index`, a
+    /// descriptor (JSON or proto spelling) or `activities.<column>.<metric>`.
+    pub fn parse(field: &str) -> Option<Self> {
+        // molWt, mol_wt and MOLWT all name the same descriptor.
+        let fold = |s: &str| s.replace('_', "").to_ascii_lowercase();
+        if field.is_empty() || field == "index" {
+            return Some(Self::Index);
+        }
+        if let Some(rest) = field.strip_prefix("activities.") {
+            let (column, metric) = rest.rsplit_once('.')?;
+            let metric = METRICS.iter().position(|m| fold(m) == fold(metric))?;
+            return (!column.is_empty()).then(|| Self::Activity {
+                column: column.to_owned(),
+                metric,
+            });
+        }
+        Descriptor::ALL
+            .into_iter()
+            .find(|d| fold(d.json_name()) == fold(field))
+            .map(Self::Descriptor)
+    }
+
+    /// The valid names, for error messages: the descriptors and the
+    /// activity metrics' form.
+    pub fn valid_names() -> String {
+        format!(
+            "a descriptor ({}) or activities.<column>.<metric> with metric {}",
+            Descriptor::ALL.map(Descriptor::json_name).join(", "),
+            METRICS.join(", ")
+        )
+    }
+
     fn value(&self, r: &ResultView) -> Option<f64> {
         match self {
             // Exact up to 2^53 molecules.
@@ -212,39 +244,16 @@ impl OrderBy {
             Some((field, dir)) if dir.eq_ignore_ascii_case("asc") => (field.trim_end(), false),
             _ => (text, false),
         };
-        let field = Self::parse_field(field).ok_or_else(|| {
+        let field = SortField::parse(field).ok_or_else(|| {
             Violations::one(
                 "order_by",
                 format!(
-                    "cannot order by {text:?}; use index, a descriptor ({}) or \
-                     activities.<column>.<metric> with metric {}, optionally \
-                     followed by asc or desc",
-                    Descriptor::ALL.map(Descriptor::json_name).join(", "),
-                    METRICS.join(", ")
+                    "cannot order by {text:?}; use index, {}, optionally followed by asc or desc",
+                    SortField::valid_names()
                 ),
             )
         })?;
         Ok(Self { field, descending })
-    }
-
-    fn parse_field(field: &str) -> Option<SortField> {
-        // molWt, mol_wt and MOLWT all name the same descriptor.
-        let fold = |s: &str| s.replace('_', "").to_ascii_lowercase();
-        if field.is_empty() || field == "index" {
-            return Some(SortField::Index);
-        }
-        if let Some(rest) = field.strip_prefix("activities.") {
-            let (column, metric) = rest.rsplit_once('.')?;
-            let metric = METRICS.iter().position(|m| fold(m) == fold(metric))?;
-            return (!column.is_empty()).then(|| SortField::Activity {
-                column: column.to_owned(),
-                metric,
-            });
-        }
-        Descriptor::ALL
-            .into_iter()
-            .find(|d| fold(d.json_name()) == fold(field))
-            .map(SortField::Descriptor)
     }
 
     /// The default: input order.
@@ -467,7 +476,7 @@ impl ResultIndex {
         let Ok(columns) = Columns::decode(bytes.as_slice()) else {
             return Ok(());
         };
-        check_column(column, &columns.names)
+        check_column(column, &columns.names, "order_by")
     }
 
     async fn cached_slice(&self, query: &Query, offset: u64, len: usize) -> Option<Slice> {
@@ -517,13 +526,19 @@ impl ResultIndex {
         let started = std::time::Instant::now();
         self.scans
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let rows = self.scan(&query.job_id, &query.order.field, total).await?;
+        let rows = self
+            .scan(
+                &query.job_id,
+                std::slice::from_ref(&query.order.field),
+                total,
+            )
+            .await?;
         let field = query.order.field.clone();
         let built = tokio::task::spawn_blocking(move || build_views(rows))
             .await
             .map_err(|e| StorageError::Blocking(e.to_string()))?;
         if let SortField::Activity { column, .. } = &field {
-            check_column(column, &built.columns)?;
+            check_column(column, &built.columns, "order_by")?;
         }
         self.store_views(&query.job_id, &field, &built).await;
         tracing::info!(
@@ -536,15 +551,59 @@ impl ResultIndex {
         Ok(Arc::new(built))
     }
 
-    /// Every result's sort value and flags, in input order; refused unless
-    /// the results are exactly `0..total`.
+    /// The values of `fields` for every valid molecule of a completed job of
+    /// `total` molecules, from one scan: the molecules' input indices
+    /// (ascending) and one column per field (NaN where a molecule has no
+    /// value). An activity column the job does not have is a violation of
+    /// `fields[i]`.
+    pub async fn values(
+        &self,
+        job_id: &str,
+        fields: &[SortField],
+        total: u64,
+    ) -> Result<(Vec<u64>, Vec<Vec<f64>>), StorageError> {
+        let rows = self.scan(job_id, fields, total).await?;
+        let columns: Vec<String> = rows.columns.iter().cloned().collect();
+        let mut v = Violations::default();
+        for (i, field) in fields.iter().enumerate() {
+            if let SortField::Activity { column, .. } = field {
+                if let Err(StorageError::Invalid(e)) =
+                    check_column(column, &columns, &format!("fields[{i}]"))
+                {
+                    v.extend(e);
+                }
+            }
+        }
+        v.check()?;
+        tokio::task::spawn_blocking(move || {
+            let ScannedRows {
+                indices,
+                values,
+                flags,
+                ..
+            } = rows;
+            let keep: Vec<usize> = (0..indices.len())
+                .filter(|&i| flags[i].has(ResultFlags::VALID))
+                .collect();
+            let columns = values
+                .iter()
+                .map(|column| keep.iter().map(|&i| column[i]).collect())
+                .collect();
+            (keep.iter().map(|&i| indices[i]).collect(), columns)
+        })
+        .await
+        .map_err(|e| StorageError::Blocking(e.to_string()))
+    }
+
+    /// Every result's values of `fields` and its flags, in input order;
+    /// refused unless the results are exactly `0..total`.
     async fn scan(
         &self,
         job_id: &str,
-        field: &SortField,
+        fields: &[SortField],
         total: u64,
     ) -> Result<ScannedRows, StorageError> {
-        let mut rows = ScannedRows::default();
+        let mut rows = ScannedRows::new(fields.len());
         let mut cursor = 0;
         loop {
             let chunks = self
@@ -555,8 +614,8 @@ impl ResultIndex {
                 break;
             };
             cursor = last.first_index + u64::from(last.molecule_count);
-            let (job, field) = (job_id.to_owned(), field.clone());
-            let part = tokio::task::spawn_blocking(move || scan_chunks(&job, &field, &chunks))
+            let (job, fields) = (job_id.to_owned(), fields.to_vec());
+            let part = tokio::task::spawn_blocking(move || scan_chunks(&job, &fields, &chunks))
                 .await
                 .map_err(|e| StorageError::Blocking(e.to_string()))??;
             rows.append(part);
@@ -598,7 +657,9 @@ impl ResultIndex {
     }
 }
 
-fn check_column(column: &str, columns: &[String]) -> Result<(), StorageError> {
+/// Refuses an activity column not among the job's `columns`, as a violation
+/// of `field`.
+fn check_column(column: &str, columns: &[String], field: &str) -> Result<(), StorageError> {
     if columns.iter().any(|c| c == column) {
         return Ok(());
     }
@@ -608,7 +669,7 @@ fn check_column(column: &str, columns: &[String]) -> Result<(), StorageError> {
         format!("its activity columns are {}", columns.join(", "))
     };
     Err(Violations::one(
-        "order_by",
+        field,
         format!("the job has no activity column {column:?}; {known}"),
     )
     .into())
@@ -627,19 +688,30 @@ fn slice_of(field: &BuiltField, query: &Query, offset: u64, len: usize) -> Slice
     }
 }
 
-/// What a scan keeps of each result, column-wise.
-#[derive(Default)]
+/// What a scan keeps of each result, column-wise: one column of values per
+/// field scanned (NaN where a result has no value).
 struct ScannedRows {
     indices: Vec<u64>,
-    values: Vec<Option<f64>>,
+    values: Vec<Vec<f64>>,
     flags: Vec<ResultFlags>,
     columns: BTreeSet<String>,
 }
 
 impl ScannedRows {
+    fn new(fields: usize) -> Self {
+        Self {
+            indices: Vec::new(),
+            values: vec![Vec::new(); fields],
+            flags: Vec::new(),
+            columns: BTreeSet::new(),
+        }
+    }
+
     fn append(&mut self, other: ScannedRows) {
         self.indices.extend(other.indices);
-        self.values.extend(other.values);
+        for (mine, theirs) in self.values.iter_mut().zip(other.values) {
+            mine.extend(theirs);
+        }
         self.flags.extend(other.flags);
         self.columns.extend(other.columns);
     }
@@ -647,10 +719,10 @@ impl ScannedRows {
 
 fn scan_chunks(
     job_id: &str,
-    field: &SortField,
+    fields: &[SortField],
     chunks: &[crate::store::StoredChunk],
 ) -> Result<ScannedRows, StorageError> {
-    let mut rows = ScannedRows::default();
+    let mut rows = ScannedRows::new(fields.len());
     for stored in chunks {
         let chunk = ChunkView::decode(stored.payload.as_slice()).map_err(|source| {
             StorageError::Corrupt {
@@ -661,7 +733,9 @@ fn scan_chunks(
         })?;
         for r in chunk.results {
             rows.indices.push(r.index);
-            rows.values.push(field.value(&r));
+            for (column, field) in rows.values.iter_mut().zip(fields) {
+                column.push(field.value(&r).unwrap_or(f64::NAN));
+            }
             rows.flags.push(ResultFlags::new(
                 r.valid,
                 r.pains,
@@ -688,14 +762,16 @@ fn build_views(rows: ScannedRows) -> BuiltField {
         flags,
         columns,
     } = rows;
-    // Positions equal input indices (checked by the scan).
+    // Positions equal input indices (checked by the scan); the field's
+    // values are the one column scanned.
     let mut present: Vec<(f64, u32)> = Vec::with_capacity(indices.len());
     let mut missing: Vec<u32> = Vec::new();
-    for (i, value) in values.iter().enumerate() {
-        match value {
+    for (i, value) in values.iter().flatten().enumerate() {
+        if value.is_nan() {
+            missing.push(i as u32);
+        } else {
             // + 0.0 turns -0.0 into 0.0, so the two tie.
-            Some(v) => present.push((v + 0.0, i as u32)),
-            None => missing.push(i as u32),
+            present.push((value + 0.0, i as u32));
         }
     }
     let mut views = HashMap::new();
@@ -1127,6 +1203,87 @@ mod tests {
 
         const FILTERS: [&str; 6] = ["", "valid", "invalid", "pains", "alerts", "lipinski"];
 
+        fn values_request(
+            job: &str,
+            fields: &[&str],
+            completed: bool,
+        ) -> Request<ipb::GetResultValuesRequest> {
+            Request::new(ipb::GetResultValuesRequest {
+                query: Some(pb::GetResultValuesRequest {
+                    job_id: job.into(),
+                    fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+                }),
+                total_molecules: TOTAL,
+                job_completed: completed,
+            })
+        }
+
+        /// GetResultValues of job-s: every valid molecule's values, as the
+        /// fixture has them, and the errors.
+        async fn values_conform(api: &StorageApi) {
+            let sei = format!("activities.{COLUMN}.sei");
+            let p = format!("activities.{COLUMN}.p_activity");
+            let asked = ["qed", "heavy_atoms", &sei, &p, "molWt"];
+            let answer = api
+                .get_result_values(values_request("job-s", &asked, true))
+                .await
+                .unwrap()
+                .into_inner();
+            let valid: Vec<u64> = (0..TOTAL).filter(|i| result(*i).valid).collect();
+            assert_eq!(answer.indices, valid);
+            let names: Vec<&str> = answer.columns.iter().map(|c| c.field.as_str()).collect();
+            assert_eq!(names, asked, "fields as asked, in order");
+            let canonical = [
+                "qed",
+                "heavyAtoms",
+                &sei,
+                &format!("activities.{COLUMN}.pActivity"),
+                "molWt",
+            ];
+            for (column, field) in answer.columns.iter().zip(canonical) {
+                assert_eq!(column.values.len(), valid.len(), "{field}");
+                for (i, v) in valid.iter().zip(&column.values) {
+                    match value(&result(*i), field) {
+                        Some(want) => assert_eq!(*v, want, "{field} of {i}"),
+                        None => assert!(v.is_nan(), "{field} of {i}: {v}"),
+                    }
+                }
+            }
+            let sei_column = &answer.columns[2].values;
+            assert!(
+                sei_column.iter().any(|v| v.is_nan()) && sei_column.iter().any(|v| !v.is_nan())
+            );
+
+            let refused = |fields: Vec<String>, completed: bool| async move {
+                let asked: Vec<&str> = fields.iter().map(String::as_str).collect();
+                api.get_result_values(values_request("job-s", &asked, completed))
+                    .await
+                    .unwrap_err()
+            };
+            let nine = vec!["qed".to_owned(); 9];
+            for fields in [vec![], nine] {
+                let status = refused(fields, true).await;
+                assert_eq!(status.code(), Code::InvalidArgument);
+                let v = molbatch_proto::Violations::from_status(&status);
+                assert_eq!(v.fields()[0].0, "fields", "{status:?}");
+                assert!(v.fields()[0].1.contains("1 to 8"), "{status:?}");
+            }
+            for (fields, at, says) in [
+                (vec!["qed", "colour"], "fields[1]", "fractionCsp3"),
+                (vec!["index"], "fields[0]", "nbei"),
+                (vec!["activities.x.potency"], "fields[0]", "nbei"),
+                (vec!["qed", "activities.nope.le"], "fields[1]", COLUMN),
+            ] {
+                let status = refused(fields.iter().map(|f| (*f).to_owned()).collect(), true).await;
+                assert_eq!(status.code(), Code::InvalidArgument, "{fields:?}");
+                let v = molbatch_proto::Violations::from_status(&status);
+                assert_eq!(v.fields()[0].0, at, "{fields:?}");
+                assert!(v.fields()[0].1.contains(says), "{fields:?}: {status:?}");
+            }
+            let running = refused(vec!["qed".to_owned()], false).await;
+            assert_eq!(running.code(), Code::FailedPrecondition, "{running:?}");
+        }
+
         async fn index_conforms(store: &dyn BatchStore, api: &StorageApi, flushed: &StorageApi) {
             put_job(store, "job-s", None).await;
             for (field, descending) in orders() {
@@ -1232,6 +1389,8 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(unknown.message().contains(COLUMN), "{unknown:?}");
+
+            values_conform(api).await;
 
             // Sorting waits for the job to complete; input order does not.
             let running = api

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/v1/analysisTypes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The analysis types with their parameters: names, kinds, choices, defaults and bounds, the same definitions RunAnalysis checks parameters against (a client draws its forms from them).
+         * @description The analysis types with their parameters: names, kinds, choices,
+         *     defaults and bounds, the same definitions RunAnalysis checks parameters
+         *     against (a client draws its forms from them). Any signed-in key.
+         */
+        get: operations["ListAnalysisTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -284,6 +306,31 @@ export interface paths {
          *     threshold, or both. Exact (ties ordered by index).
          */
         post: operations["SearchSimilar"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-molecule values of a COMPLETED job's valid molecules, as columns, for plots (chemical space colouring, the efficiency plane): one scan of the job for all the fields asked.
+         * @description Per-molecule values of a COMPLETED job's valid molecules, as columns, for
+         *     plots (chemical space colouring, the efficiency plane): one scan of the
+         *     job for all the fields asked. An unknown field (or an activity column the
+         *     job does not have) is INVALID_ARGUMENT naming `fields[i]` and listing the
+         *     valid names; no field or more than 8 is INVALID_ARGUMENT on `fields`; a
+         *     job that has not COMPLETED is FAILED_PRECONDITION.
+         */
+        get: operations["GetResultValues"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -725,6 +772,46 @@ export interface components {
              */
             updateTime?: string;
         };
+        /** @description One parameter of an analysis type, as RunAnalysis checks it. */
+        "molbatch.v1.AnalysisParam": {
+            /** @description KIND_CHOICE: the accepted values. */
+            choices?: string[];
+            /**
+             * @description The default, as text; empty when it is computed from the job (e.g. the
+             *     rgroups core) or there is none (no limit).
+             */
+            defaultValue?: string;
+            /** @description What it does, one sentence. */
+            description?: string;
+            /** @description Its kind. */
+            kind?: components["schemas"]["molbatch.v1.AnalysisParam.Kind"];
+            /**
+             * Format: double
+             * @description KIND_INTEGER / KIND_NUMBER: the most accepted value (inclusive), when
+             *     bounded above.
+             */
+            max?: number;
+            /**
+             * Format: double
+             * @description KIND_INTEGER / KIND_NUMBER: the least accepted value (inclusive), when
+             *     bounded below.
+             */
+            min?: number;
+            /** @description Its name in RunAnalysisRequest.params, e.g. components. */
+            name?: string;
+        };
+        /**
+         * @description How its value is written.
+         *     - `KIND_UNSPECIFIED`: Never used.
+         *     - `KIND_CHOICE`: One of `choices` (yes/no parameters are the choices false and true).
+         *     - `KIND_INTEGER`: A whole number from `min` to `max`.
+         *     - `KIND_NUMBER`: A finite decimal number within `min` and `max` when set.
+         *     - `KIND_TEXT`: Free text (e.g. a SMILES, a column name).
+         *
+         *     Written as the value's name; the number is accepted too.
+         * @enum {string}
+         */
+        "molbatch.v1.AnalysisParam.Kind": "KIND_UNSPECIFIED" | "KIND_CHOICE" | "KIND_INTEGER" | "KIND_NUMBER" | "KIND_TEXT";
         /**
          * @description The status of one analysis.
          *     - `ANALYSIS_STATUS_UNSPECIFIED`: Never used.
@@ -738,6 +825,19 @@ export interface components {
          * @enum {string}
          */
         "molbatch.v1.AnalysisStatus": "ANALYSIS_STATUS_UNSPECIFIED" | "ANALYSIS_STATUS_PENDING" | "ANALYSIS_STATUS_COMPUTING" | "ANALYSIS_STATUS_COMPLETE" | "ANALYSIS_STATUS_FAILED" | "ANALYSIS_STATUS_SKIPPED";
+        /** @description An analysis type and its parameters. */
+        "molbatch.v1.AnalysisType": {
+            /** @description Queued automatically when a job completes (deduplication, statistics). */
+            automatic?: boolean;
+            /** @description What it computes, one sentence. */
+            description?: string;
+            /** @description The parameters RunAnalysisRequest.params takes; none for some types. */
+            params?: components["schemas"]["molbatch.v1.AnalysisParam"][];
+            /** @description Its name for people, e.g. "Chemical space". */
+            title?: string;
+            /** @description Its name in the API, e.g. chemical_space. */
+            type?: string;
+        };
         /**
          * @description An API key. The secret is shown once, in the response that creates it;
          *     the server keeps only a salted Argon2id hash.
@@ -845,6 +945,14 @@ export interface components {
              * @description Values present.
              */
             count?: number;
+            /**
+             * @description Counts of the column's present values in 20 equal-width bins spanning
+             *     [min, max]: with w = (max − min)/20, bin i holds the values in
+             *     [min + i·w, min + (i+1)·w), the last bin [min + 19·w, max] (closed).
+             *     When max == min every value is in one bin and the list has one element;
+             *     with no values it is empty.
+             */
+            histogram?: number[];
             /**
              * Format: double
              * @description q3 − q1.
@@ -1190,6 +1298,11 @@ export interface components {
         "molbatch.v1.ListAnalysesResponse": {
             /** @description Every analysis requested for the job. */
             analyses?: components["schemas"]["molbatch.v1.Analysis"][];
+        };
+        /** @description Every analysis type. */
+        "molbatch.v1.ListAnalysisTypesResponse": {
+            /** @description In the order the API lists analyses. */
+            types?: components["schemas"]["molbatch.v1.AnalysisType"][];
         };
         /** @description A tenant's API keys, newest first, without secrets. */
         "molbatch.v1.ListApiKeysResponse": {
@@ -1660,6 +1773,13 @@ export interface components {
             /** @description Every valid molecule without a row, in index order, with the reason. */
             unmatchedMolecules?: components["schemas"]["molbatch.v1.RGroupUnmatched"][];
         };
+        /** @description Per-molecule values of a job's valid molecules, column by column. */
+        "molbatch.v1.ResultValues": {
+            /** @description One column per field asked, in the order asked. */
+            columns?: components["schemas"]["molbatch.v1.ValueColumn"][];
+            /** @description Input indices of the job's valid molecules, ascending. */
+            indices?: number[];
+        };
         /** @description Revokes an API key at once. */
         "molbatch.v1.RevokeApiKeyRequest": {
             /** @description The key's id. */
@@ -1916,6 +2036,17 @@ export interface components {
             /** @description The tenant. */
             tenantId?: string;
         };
+        /** @description The values of one field. */
+        "molbatch.v1.ValueColumn": {
+            /** @description The field, as asked. */
+            field?: string;
+            /**
+             * @description values[i] is the value of molecule indices[i]; NaN where it has none
+             *     (an activity missing or not a number). In JSON (proto3 mapping) NaN is
+             *     the string "NaN"; every other value is a number.
+             */
+            values?: number[];
+        };
         /** @description Welch's t-test of a column between two groups of molecules. */
         "molbatch.v1.WelchTest": {
             /** @description The column. */
@@ -1986,6 +2117,27 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ListAnalysisTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ListAnalysisTypesResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ListAnalysisTypesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
     ListAuditEvents: {
         parameters: {
             query?: {
@@ -2363,6 +2515,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.SearchSimilarResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    GetResultValues: {
+        parameters: {
+            query?: {
+                fields?: string[];
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ResultValues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ResultValues"];
                 };
             };
             default: components["responses"]["Error"];
