@@ -21,7 +21,7 @@ export function RunForm({ info, title, last, running, rerun, onRun }: {
 }) {
   const params = info?.params ?? [];
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(params.map((p) => [p.name, last?.[p.name] ?? p.defaultValue ?? ''])),
+    Object.fromEntries(params.map((p) => [p.name ?? '', last?.[p.name ?? ''] ?? p.defaultValue ?? ''])),
   );
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -46,7 +46,7 @@ export function RunForm({ info, title, last, running, rerun, onRun }: {
       {params.length > 0 && (
         <div className="run-params">
           {params.map((p) => (
-            <ParamField key={p.name} id={`${id}-${p.name}`} param={p} value={values[p.name] ?? ''} onChange={(v) => setValues((old) => ({ ...old, [p.name]: v }))} />
+            <ParamField key={p.name} id={`${id}-${p.name}`} param={p} value={values[p.name ?? ''] ?? ''} onChange={(v) => setValues((old) => ({ ...old, [p.name ?? '']: v }))} />
           ))}
         </div>
       )}
@@ -60,7 +60,7 @@ export function RunForm({ info, title, last, running, rerun, onRun }: {
 
 function ParamField({ id, param, value, onChange }: { id: string; param: ParamInfo; value: string; onChange: (v: string) => void }) {
   const hint = param.description ? `${id}-hint` : undefined;
-  const label = param.name.replace(/_/g, ' ');
+  const label = (param.name ?? '').replace(/_/g, ' ');
   let input;
   if (param.kind === 'KIND_CHOICE' && param.choices?.length) {
     input = (

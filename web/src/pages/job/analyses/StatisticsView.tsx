@@ -11,7 +11,6 @@ import { Histogram } from '../../../components/charts/Histogram';
 import { count, fixed } from '../../../lib/format';
 import { MoleculeGrid } from './Molecules';
 
-type Summary = NonNullable<NonNullable<Analysis['statistics']>['columns']>[number] & { histogram?: (number | string)[] };
 type Outlier = NonNullable<NonNullable<Analysis['statistics']>['anomalies']>[number];
 
 /** Outliers shown at once. */
@@ -20,7 +19,7 @@ const SHOWN = 24;
 export function StatisticsView({ jobId, analysis }: { jobId: string; analysis: Analysis }) {
   const s = analysis.statistics ?? {};
   const q = s.quality;
-  const columns = (s.columns ?? []) as Summary[];
+  const columns = s.columns ?? [];
   return (
     <>
       {q && (

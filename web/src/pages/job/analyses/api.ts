@@ -9,6 +9,9 @@ import { ApiError, type Client } from '../../../api/client';
 import type { Analysis, ListResultsResponse } from '../../../api/types';
 import { useSession } from '../../../app/session';
 import { activityNames } from '../columns';
+import type { components } from '../../../api/schema';
+
+type S = components['schemas'];
 
 /** True while an analysis is waiting for or being computed by a worker. */
 export function isRunning(a: Analysis | null | undefined): boolean {
@@ -80,26 +83,10 @@ export function useAnalysis(jobId: string, type: string): AnalysisState {
 }
 
 /** One parameter of an analysis type, as `GET /v1/analysisTypes` describes it. */
-export interface ParamInfo {
-  name: string;
-  description?: string;
-  /** KIND_CHOICE, KIND_INTEGER, KIND_NUMBER or KIND_TEXT. */
-  kind?: string;
-  choices?: string[];
-  defaultValue?: string;
-  min?: number;
-  max?: number;
-}
+export type ParamInfo = S['molbatch.v1.AnalysisParam'];
 
 /** An analysis type: what it computes and the parameters the API validates. */
-export interface AnalysisTypeInfo {
-  type: string;
-  title?: string;
-  description?: string;
-  /** Run on its own when a job completes. */
-  automatic?: boolean;
-  params?: ParamInfo[];
-}
+export type AnalysisTypeInfo = S['molbatch.v1.AnalysisType'];
 
 /**
  * The analysis types. `types` stays null (with `error` set) when the
@@ -112,7 +99,7 @@ export function useAnalysisTypes(): { types: AnalysisTypeInfo[] | null; error: u
   useEffect(() => {
     const controller = new AbortController();
     client
-      .get<{ types?: AnalysisTypeInfo[] }>('/v1/analysisTypes', undefined, { signal: controller.signal })
+      .get<S['molbatch.v1.ListAnalysisTypesResponse']>('/v1/analysisTypes', undefined, { signal: controller.signal })
       .then((answer) => setTypes(answer.types ?? []))
       .catch((e: unknown) => controller.signal.aborted || setError(e));
     return () => controller.abort();
@@ -127,10 +114,8 @@ export interface Values {
   columns: Map<string, Float64Array>;
 }
 
-interface ValuesJson {
-  indices?: (number | string)[];
-  columns?: { field?: string; values?: (number | string)[] }[];
-}
+// NaN comes as the string "NaN" (proto3 JSON), which the generated type does not say.
+type ValuesJson = Omit<S['molbatch.v1.ResultValues'], 'columns'> & { columns?: { field?: string; values?: (number | string)[] }[] };
 
 /** `GET /v1/jobs/{id}/values?fields=…` of a completed job; null fields ask for nothing. */
 export function useValues(jobId: string, fields: string[] | null): { values: Values | null; error: unknown; loading: boolean } {
