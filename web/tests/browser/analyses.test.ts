@@ -41,6 +41,16 @@ interface Analysis {
 
 const analysis = (type: string) => rest<Analysis>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/${type}`);
 
+/** Per-molecule values through the API, NaN where a molecule has none. */
+async function values(...fields: string[]): Promise<number[][]> {
+  const answer = await rest<{ columns?: { values?: (number | string)[] }[] }>(server, userKey, 'GET', `/v1/jobs/${jobId}/values?${fields.map((f) => `fields=${encodeURIComponent(f)}`).join('&')}`);
+  return (answer.columns ?? []).map((c) => (c.values ?? []).map(Number));
+}
+
+/** The plots' viridis bands as RGB. */
+const VIRIDIS: [number, number, number][] = ['#440154', '#46327e', '#365c8d', '#277f8e', '#1fa187', '#4ac16d', '#a0da39', '#fde725'].map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number]);
+const ACTIVITY = 'exp_mean [nM]';
+
 /** Opens a view of the job's analyses from the menu. */
 async function openView(title: string) {
   await page.getByRole('navigation', { name: 'Analyses', exact: true }).getByRole('link', { name: new RegExp(`^${title}`) }).click();
@@ -57,23 +67,27 @@ async function run() {
  * A point of a scatter plot, in page coordinates: the first canvas pixel
  * in the points' colour (the canvas is the page's own, so it can be read).
  */
-async function pointOnPlot(plot: ReturnType<Page['locator']>, rgb: [number, number, number]): Promise<{ x: number; y: number }> {
+async function pointOnPlot(plot: ReturnType<Page['locator']>, colours: [number, number, number][]): Promise<{ x: number; y: number }> {
   const canvas = plot.locator('canvas').first();
-  const found = await canvas.evaluate((c, colour) => {
+  const found = await canvas.evaluate((c, wanted) => {
     const el = c as HTMLCanvasElement;
     const ctx = el.getContext('2d');
     if (!ctx) return null;
     const { data } = ctx.getImageData(0, 0, el.width, el.height);
     const ratio = el.width / el.getBoundingClientRect().width;
-    for (let i = 0; i < data.length; i += 4) {
-      if (Math.abs((data[i] ?? 0) - colour[0]) < 6 && Math.abs((data[i + 1] ?? 0) - colour[1]) < 6 && Math.abs((data[i + 2] ?? 0) - colour[2]) < 6) {
+    // Below the legend (its swatches have the points' colours).
+    for (let i = 4 * el.width * Math.round(56 * ratio); i < data.length; i += 4) {
+      const close = (at: number, colour: number[]) => Math.abs((data[at] ?? 0) - (colour[0] ?? 0)) < 6 && Math.abs((data[at + 1] ?? 0) - (colour[1] ?? 0)) < 6 && Math.abs((data[at + 2] ?? 0) - (colour[2] ?? 0)) < 6;
+      // The top of a whole point: this pixel and the one three rows down in its colour.
+      const below = i + 4 * el.width * Math.round(3 * ratio);
+      if (wanted.some((colour) => close(i, colour) && close(below, colour))) {
         const p = i / 4;
         // The middle of the point: a few pixels right and down of its first pixel row.
         return { x: (p % el.width) / ratio + 2, y: Math.floor(p / el.width) / ratio + 2 };
       }
     }
     return null;
-  }, rgb);
+  }, colours);
   if (!found) throw new Error('no point drawn in the plot');
   const box = await canvas.boundingBox();
   if (!box) throw new Error('the plot has no box');
@@ -140,6 +154,12 @@ describe('the analyses as pictures', () => {
 
   it('runs chemical space: every point drawn, a hovered point shows its structure, a box selection exports as CSV', async () => {
     await openView('Chemical space');
+    // The Run form's fields are the parameters the API lists.
+    const types = await rest<{ types?: { type?: string; params?: { name?: string }[] }[] }>(server, userKey, 'GET', '/v1/analysisTypes');
+    const params = types.types?.find((t) => t.type === 'chemical_space')?.params ?? [];
+    expect(params.length).toBeGreaterThan(0);
+    const form = page.getByRole('form', { name: /^Run / });
+    for (const p of params) await form.getByLabel((p.name ?? '').replace(/_/g, ' '), { exact: true }).waitFor();
     await run();
     const points = ((await analysis('chemical_space')).chemicalSpace?.points ?? []).filter((p) => (p.coordinates ?? []).every(Number.isFinite));
     expect(points.length).toBeGreaterThan(ROWS * 0.9);
@@ -147,7 +167,7 @@ describe('the analyses as pictures', () => {
     await expect.poll(() => plot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(points.length));
     await page.getByText(`${points.length.toLocaleString('en-US')} molecules plotted`).waitFor();
 
-    const at = await pointOnPlot(plot, [11, 92, 173]);
+    const at = await pointOnPlot(plot, [[11, 92, 173]]);
     await page.mouse.move(at.x, at.y);
     const card = page.getByRole('status', { name: /^Molecule \d+$/ });
     await card.waitFor();
@@ -170,6 +190,16 @@ describe('the analyses as pictures', () => {
     expect(rows[0]).toBe('index,id');
     expect(rows.slice(1).map((r) => Number(r.split(',')[0]))).toEqual(points.map((p) => Number(p.index)).sort((a, b) => a - b));
     await checkPage('a03-chemical-space-selected');
+
+    // Coloured by QED (values through the API): every point drawn again, in the viridis bands.
+    const [qed = []] = await values('qed');
+    expect(qed.filter(Number.isFinite).length).toBe(points.length);
+    await page.getByLabel('Colour by').selectOption('qed');
+    await expect.poll(() => plot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(points.length));
+    const coloured = await pointOnPlot(plot, VIRIDIS);
+    await page.mouse.move(coloured.x, coloured.y);
+    await expect.poll(() => page.getByRole('status', { name: /^Molecule \d+$/ }).textContent()).toMatch(/drug-likeness, 0–1: \d\.\d\d/);
+    await checkPage('a03b-chemical-space-qed');
   });
 
   it('runs matched pairs: transforms sortable by count and mean Δp, a transform shows its pairs as structures', async () => {
@@ -205,6 +235,22 @@ describe('the analyses as pictures', () => {
     await checkPage('a05-cliffs');
   });
 
+  it('draws the efficiency plane: SEI against BEI and LE against heavy atoms, coloured by pActivity, a structure on hover', async () => {
+    await openView('Efficiency plane');
+    const [sei = [], bei = [], le = [], heavy = []] = await values(`activities.${ACTIVITY}.sei`, `activities.${ACTIVITY}.bei`, `activities.${ACTIVITY}.le`, 'heavyAtoms');
+    const both = (a: number[], b: number[]) => a.filter((v, i) => Number.isFinite(v) && Number.isFinite(b[i])).length;
+    expect(both(sei, bei)).toBeGreaterThan(ROWS * 0.8);
+    const seiPlot = page.getByRole('img', { name: `SEI against BEI (${ACTIVITY})` });
+    const lePlot = page.getByRole('img', { name: `LE against heavy atoms (${ACTIVITY})` });
+    await expect.poll(() => seiPlot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(both(sei, bei)));
+    await expect.poll(() => lePlot.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(both(heavy, le)));
+    const at = await pointOnPlot(seiPlot, VIRIDIS);
+    await page.mouse.move(at.x, at.y);
+    const card = page.getByRole('status', { name: /^Molecule \d+$/ });
+    await expect.poll(() => card.locator('img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 }).toBe(true);
+    await checkPage('a05b-efficiency-plane');
+  });
+
   it('searches by similarity, and names the field of a bad SMILES', async () => {
     await openView('Similarity search');
     const first = await rest<{ standardizedSmiles?: string }>(server, userKey, 'GET', `/v1/jobs/${jobId}/results/0`);
@@ -223,13 +269,15 @@ describe('the analyses as pictures', () => {
     await checkPage('a07-similarity-refused');
   });
   it('shows why an analysis failed, then R-groups as the core and a column per label', async () => {
-    // An unclosed ring: the API accepts it, RDKit cannot read it.
-    await rest(server, userKey, 'POST', `/v1/jobs/${jobId}/analyses/rgroups`, { params: { core: 'C1CCC' } });
+    // An unclosed ring, typed in the form's core field: the API accepts it, RDKit cannot read it.
     await openView('R-groups');
+    await page.getByLabel('core', { exact: true }).fill('C1CCC');
+    await page.getByRole('form', { name: /^Run / }).getByRole('button', { name: /^Run / }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'failed' });
     await alert.waitFor({ timeout: 60_000 });
     expect(await alert.textContent()).toContain('core');
     await checkPage('a08-rgroups-failed');
+    await page.getByLabel('core', { exact: true }).fill('');
     await run();
     const api = (await rest<{ rgroups?: { labels?: string[]; substituents?: { label?: string; substituents?: unknown[] }[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/rgroups`)).rgroups;
     const labels = api?.substituents ?? [];
@@ -245,6 +293,13 @@ describe('the analyses as pictures', () => {
     await openView('Statistics');
     await page.getByRole('img', { name: 'Correlation matrix of the descriptors and numeric columns' }).and(page.locator('[data-drawn]')).waitFor({ timeout: 30_000 });
     await page.getByRole('region', { name: 'Anomalies' }).getByRole('listitem').first().waitFor();
+    // A histogram per column, each counting the column's values in 20 bins.
+    const columns = (await rest<{ statistics?: { columns?: { column?: string; count?: number | string; histogram?: (number | string)[] }[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/statistics`)).statistics?.columns ?? [];
+    expect(columns.length).toBeGreaterThan(10);
+    for (const c of columns) {
+      expect((c.histogram ?? []).reduce((a: number, b) => a + Number(b), 0)).toBe(Number(c.count));
+      await page.getByRole('img', { name: new RegExp(`^Distribution of ${(c.column ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${Number(c.count)} values in ${c.histogram?.length === 1 ? '1 bin' : `${c.histogram?.length} bins`}`) }).waitFor();
+    }
     await checkPage('a10-statistics');
     await openView('Duplicates');
     await page.getByRole('table', { name: 'Duplicates by level' }).waitFor();

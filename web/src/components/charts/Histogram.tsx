@@ -23,5 +23,5 @@ export function Histogram({ counts, min, max, label, xName, height = 200 }: { co
     };
   }, [counts, min, max, xName]);
   const total = counts.reduce((a, b) => a + b, 0);
-  return <Chart option={option} label={`${label}: ${total} values in ${counts.length} bins from ${edge(min)} to ${edge(max)}`} height={height} drawn={counts.length} />;
+  return <Chart option={option} label={`${label}: ${total} values in ${counts.length === 1 ? '1 bin' : `${counts.length} bins`} from ${edge(min)} to ${edge(max)}`} height={height} drawn={counts.length} />;
 }
