@@ -3,7 +3,8 @@
 # already there: RDKit (C++ headers and libraries, and Python for reference
 # fixtures and the bench, with numpy, pandas, scikit-learn and scipy for the
 # analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers,
-# wrk (the REST load in the bench), and cargo-nextest. With --browser also Debian's Chromium, for the
+# wrk (the REST load in the bench), poppler-utils (the report test renders PDF pages with
+# pdftoppm), and cargo-nextest. With --browser also Debian's Chromium, for the
 # web app's browser tests. Node.js 20 and npm must be there already (they build the web app).
 # Safe to run again; it only acts on what is missing.
 set -euo pipefail
@@ -15,6 +16,7 @@ packages=(
   protobuf-compiler libprotobuf-dev
   postgresql redis-server
   wrk
+  poppler-utils
 )
 [ "${1:-}" = "--browser" ] && packages=(chromium fonts-liberation)
 missing=()

@@ -281,6 +281,11 @@ pub enum ExportFileFormat {
     Json,
     /// One proto3 JSON result per line.
     Jsonl,
+    /// The batch report: one self-contained HTML file.
+    Report,
+    /// The batch report as a PDF.
+    #[value(name = "report_pdf")]
+    ReportPdf,
 }
 
 /// `molbatch export`.
@@ -294,7 +299,8 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long)]
     pub output_file: Option<PathBuf>,
-    /// Keep only `valid`, `invalid` or `pains` results.
+    /// Keep only `valid`, `invalid`, `pains`, `alerts` or `lipinski`
+    /// results (not for a report, which covers the whole job).
     #[arg(long, default_value = "")]
     pub filter: String,
     /// Include Morgan fingerprints (on-bit indices).
@@ -563,7 +569,7 @@ async fn results(client: &mut Client, args: ResultsArgs) -> anyhow::Result<ExitC
         fingerprints,
     } = args;
     let out = output_writer(output_file.as_deref())?;
-    let mut writer = ResultsWriter::new(format.into(), out, fingerprints);
+    let mut writer = ResultsWriter::new(format.into(), out, fingerprints)?;
     // Depicting an SD page runs RDKit for up to a second; let the runtime
     // move the connection's tasks to another worker meanwhile.
     write_pages(

@@ -63,7 +63,7 @@ async fn expected(
     fingerprints: bool,
 ) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut writer = ResultsWriter::new(format, &mut out, fingerprints);
+    let mut writer = ResultsWriter::new(format, &mut out, fingerprints).unwrap();
     client
         .for_each_result_page(job, filter, fingerprints, |page| {
             writer.write_page(&page).unwrap();

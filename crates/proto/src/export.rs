@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::ids::JobId;
+use crate::ids::{JobId, TenantId};
 use crate::v1 as pb;
 use crate::Violations;
 
@@ -141,11 +141,23 @@ pub enum ExportFormat {
     Json,
     /// One proto3 JSON result per line.
     Jsonl,
+    /// The batch report: one self-contained HTML file (inline SVG structures
+    /// and plots, nothing fetched from elsewhere).
+    Report,
+    /// The batch report as a PDF.
+    ReportPdf,
 }
 
 impl ExportFormat {
     /// Every format.
-    pub const ALL: [Self; 4] = [Self::Csv, Self::Sdf, Self::Json, Self::Jsonl];
+    pub const ALL: [Self; 6] = [
+        Self::Csv,
+        Self::Sdf,
+        Self::Json,
+        Self::Jsonl,
+        Self::Report,
+        Self::ReportPdf,
+    ];
 
     /// Its name in requests.
     pub fn as_str(self) -> &'static str {
@@ -154,6 +166,8 @@ impl ExportFormat {
             Self::Sdf => "sdf",
             Self::Json => "json",
             Self::Jsonl => "jsonl",
+            Self::Report => "report",
+            Self::ReportPdf => "report_pdf",
         }
     }
 
@@ -164,6 +178,26 @@ impl ExportFormat {
             Self::Sdf => "chemical/x-mdl-sdfile",
             Self::Json => "application/json",
             Self::Jsonl => "application/x-ndjson",
+            Self::Report => "text/html; charset=utf-8",
+            Self::ReportPdf => "application/pdf",
+        }
+    }
+
+    /// The file name extension of its files (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl => self.as_str(),
+            Self::Report => "html",
+            Self::ReportPdf => "pdf",
+        }
+    }
+
+    /// True for the batch report (HTML or PDF), which covers the whole job
+    /// rather than listing results.
+    pub fn is_report(self) -> bool {
+        match self {
+            Self::Report | Self::ReportPdf => true,
+            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl => false,
         }
     }
 
@@ -177,9 +211,11 @@ impl ExportFormat {
                 Violations::one(
                     "format",
                     if wanted.is_empty() {
-                        "required: csv, sdf, json or jsonl".to_owned()
+                        "required: csv, sdf, json, jsonl, report or report_pdf".to_owned()
                     } else {
-                        format!("unknown format {text:?}; use csv, sdf, json or jsonl")
+                        format!(
+                            "unknown format {text:?}; use csv, sdf, json, jsonl, report or report_pdf"
+                        )
                     },
                 )
             })
@@ -200,6 +236,7 @@ pub struct ExportOptions {
 const FORMAT: &str = "format";
 const FILTER: &str = "filter";
 const FINGERPRINTS: &str = "include_fingerprint";
+const TENANT: &str = "tenant_id";
 
 impl ExportOptions {
     /// Checks a CreateExport request's options; every bad field is named.
@@ -207,8 +244,25 @@ impl ExportOptions {
         let mut v = Violations::default();
         let format = ExportFormat::parse(&request.format).map_err(|e| v.extend(e));
         let filter = ResultFilter::parse(&request.filter).map_err(|e| v.extend(e));
+        if let Ok(format) = format.and_then(|f| if f.is_report() { Ok(f) } else { Err(()) }) {
+            if !request.filter.trim().is_empty() {
+                v.field(
+                    FILTER,
+                    format!(
+                        "a {} covers the whole job; leave the filter empty",
+                        format.as_str()
+                    ),
+                );
+            }
+            if request.include_fingerprint {
+                v.field(
+                    FINGERPRINTS,
+                    format!("a {} has no fingerprints; leave it false", format.as_str()),
+                );
+            }
+        }
         match (format, filter) {
-            (Ok(format), Ok(filter)) => Ok(Self {
+            (Ok(format), Ok(filter)) if v.is_empty() => Ok(Self {
                 format,
                 filter,
                 include_fingerprint: request.include_fingerprint,
@@ -217,9 +271,12 @@ impl ExportOptions {
         }
     }
 
-    /// The analysis parameters the options travel as.
-    pub fn to_params(self, filter_text: &str) -> HashMap<String, String> {
+    /// The analysis parameters the options travel as, with the tenant that
+    /// owns the job (the worker writing a report reads the job's record and
+    /// analyses as that tenant).
+    pub fn to_params(self, filter_text: &str, tenant: &TenantId) -> HashMap<String, String> {
         HashMap::from([
+            (TENANT.to_owned(), tenant.as_str().to_owned()),
             (FORMAT.to_owned(), self.format.as_str().to_owned()),
             (FILTER.to_owned(), filter_text.trim().to_owned()),
             (
@@ -236,7 +293,7 @@ impl ExportOptions {
         let get = |name: &str| params.get(name).map_or("", String::as_str);
         let mut v = Violations::default();
         for name in params.keys() {
-            if ![FORMAT, FILTER, FINGERPRINTS].contains(&name.as_str()) {
+            if ![FORMAT, FILTER, FINGERPRINTS, TENANT].contains(&name.as_str()) {
                 v.field(format!("params.{name}"), "not an export option");
             }
         }
@@ -258,6 +315,17 @@ impl ExportOptions {
         v.check()?;
         options.map_err(|_| Violations::one(FORMAT, "invalid export options"))
     }
+}
+
+/// The tenant export parameters name (see [`ExportOptions::to_params`]);
+/// `None` for an export queued before they carried it.
+pub fn tenant_of_params<S: std::hash::BuildHasher>(
+    params: &HashMap<String, String, S>,
+) -> Option<TenantId> {
+    params
+        .get(TENANT)
+        .filter(|t| !t.is_empty())
+        .map(|t| TenantId(t.clone()))
 }
 
 /// Prefix of the analysis type an export is queued under.
@@ -343,6 +411,18 @@ mod tests {
         for filter in ["alerts", "lipinski", " pains "] {
             ExportOptions::check(&request("csv", filter)).unwrap();
         }
+        let report = ExportOptions::check(&request("report_pdf", "")).unwrap_err();
+        assert_eq!(report.fields()[0].0, "include_fingerprint");
+        let mut html = request("REPORT", "");
+        html.include_fingerprint = false;
+        assert_eq!(
+            ExportOptions::check(&html).unwrap().format,
+            ExportFormat::Report
+        );
+        html.filter = "valid".to_owned();
+        let v = ExportOptions::check(&html).unwrap_err();
+        assert_eq!(v.fields()[0].0, "filter");
+        assert!(v.fields()[0].1.contains("whole job"));
         let missing = ExportOptions::check(&request("", "")).unwrap_err();
         assert!(missing.fields()[0].1.starts_with("required"));
     }
@@ -378,8 +458,10 @@ mod tests {
     #[test]
     fn options_round_trip_through_analysis_params() {
         let options = ExportOptions::check(&request("jsonl", "pains")).unwrap();
-        let params = options.to_params(" pains ");
+        let tenant = TenantId("acme".to_owned());
+        let params = options.to_params(" pains ", &tenant);
         assert_eq!(params["filter"], "pains");
+        assert_eq!(tenant_of_params(&params), Some(tenant));
         assert_eq!(ExportOptions::from_params(&params).unwrap(), options);
         let mut extra = params.clone();
         extra.insert("sheet".to_owned(), "1".to_owned());

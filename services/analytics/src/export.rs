@@ -11,6 +11,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use molbatch_proto::export::{ExportId, ExportOptions};
+use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
@@ -63,9 +64,11 @@ impl Write for Parts {
     }
 }
 
-/// Writes export `export` of the leased task's job and records its file.
+/// Writes export `export` of the leased task's job and records its file:
+/// results page by page, or the batch report (see [`crate::report`]).
 pub async fn write_export(
     storage: &mut StorageClient<Channel>,
+    scheduler: &mut SchedulerClient<Channel>,
     task: &ipb::TaskLease,
     export: Result<ExportId, molbatch_proto::Violations>,
 ) -> Result<(), AnalysisError> {
@@ -78,8 +81,20 @@ pub async fn write_export(
         job_id: task.job_id.clone(),
         export_id: export.to_string(),
     };
+    if options.format.is_report() {
+        let bytes = crate::report::report_bytes(storage, scheduler, task, options.format).await?;
+        let mut file = Stored {
+            molecules: task.total_molecules,
+            ..Stored::default()
+        };
+        for part in bytes.chunks(PART_BYTES) {
+            file.put(storage, &export_ref, part.to_vec()).await?;
+        }
+        return file.finish(storage, export_ref, options.format).await;
+    }
     let parts = Parts::default();
-    let mut writer = ResultsWriter::new(options.format, parts.clone(), options.include_fingerprint);
+    let mut writer = ResultsWriter::new(options.format, parts.clone(), options.include_fingerprint)
+        .map_err(|e| AnalysisError::Params(e.to_string()))?;
     let mut file = Stored::default();
     let mut page_token = String::new();
     loop {
@@ -128,25 +143,7 @@ pub async fn write_export(
     if !rest.is_empty() {
         file.put(storage, &export_ref, rest).await?;
     }
-    storage
-        .put_export_file(ipb::ExportFile {
-            r#ref: Some(export_ref.clone()),
-            content_type: options.format.content_type().to_owned(),
-            molecules: file.molecules,
-            bytes: file.bytes,
-            parts: file.parts,
-            complete_time_ms: 0,
-            expire_time_ms: 0,
-        })
-        .await?;
-    tracing::info!(
-        export_id = %export_ref.export_id,
-        molecules = file.molecules,
-        bytes = file.bytes,
-        parts = file.parts,
-        "export written"
-    );
-    Ok(())
+    file.finish(storage, export_ref, options.format).await
 }
 
 /// What has been stored of a file so far.
@@ -158,6 +155,35 @@ struct Stored {
 }
 
 impl Stored {
+    /// Records the finished file, which starts its expiry.
+    async fn finish(
+        self,
+        storage: &mut StorageClient<Channel>,
+        export_ref: ipb::ExportRef,
+        format: molbatch_proto::export::ExportFormat,
+    ) -> Result<(), AnalysisError> {
+        storage
+            .put_export_file(ipb::ExportFile {
+                r#ref: Some(export_ref.clone()),
+                content_type: format.content_type().to_owned(),
+                molecules: self.molecules,
+                bytes: self.bytes,
+                parts: self.parts,
+                complete_time_ms: 0,
+                expire_time_ms: 0,
+            })
+            .await?;
+        tracing::info!(
+            export_id = %export_ref.export_id,
+            format = format.as_str(),
+            molecules = self.molecules,
+            bytes = self.bytes,
+            parts = self.parts,
+            "export written"
+        );
+        Ok(())
+    }
+
     /// Stores `data` as the next part.
     async fn put(
         &mut self,

@@ -58,6 +58,9 @@ pub enum OutputError {
     /// Mapping to JSON failed.
     #[error(transparent)]
     Json(#[from] molbatch_proto::json::JsonError),
+    /// The format is not a file of results (the batch report).
+    #[error("{} is not a results file format", .0.as_str())]
+    NotResults(ExportFormat),
 }
 
 /// Name of the optional column and data item holding Morgan on-bits.
@@ -322,13 +325,17 @@ pub enum ResultsWriter<W: Write> {
 impl<W: Write> ResultsWriter<W> {
     /// A writer of `format` to `out`; `fingerprints` adds Morgan on-bits
     /// (CSV and SD: a `morganFingerprint` column or item; JSON: the field).
-    pub fn new(format: ExportFormat, out: W, fingerprints: bool) -> Self {
-        match format {
+    /// A report is not a results file ([`OutputError::NotResults`]).
+    pub fn new(format: ExportFormat, out: W, fingerprints: bool) -> Result<Self, OutputError> {
+        Ok(match format {
             ExportFormat::Csv => Self::Csv(Box::new(CsvResults::new(out, fingerprints))),
             ExportFormat::Sdf => Self::Sdf(SdfResults::new(out, fingerprints)),
             ExportFormat::Json => Self::Json(JsonResults::new(out, true)),
             ExportFormat::Jsonl => Self::Json(JsonResults::new(out, false)),
-        }
+            ExportFormat::Report | ExportFormat::ReportPdf => {
+                return Err(OutputError::NotResults(format))
+            }
+        })
     }
 
     /// Writes one page of results (SD output blocks on RDKit).
@@ -450,12 +457,13 @@ mod tests {
         for (format, empty) in [(ExportFormat::Json, "[]\n"), (ExportFormat::Jsonl, "")] {
             let mut out = Vec::new();
             ResultsWriter::new(format, &mut out, false)
+                .unwrap()
                 .finish()
                 .unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), empty);
         }
         let mut out = Vec::new();
-        let mut w = ResultsWriter::new(ExportFormat::Json, &mut out, false);
+        let mut w = ResultsWriter::new(ExportFormat::Json, &mut out, false).unwrap();
         w.write_page(&results[..1]).unwrap();
         w.write_page(&results[1..]).unwrap();
         w.finish().unwrap();
@@ -463,7 +471,7 @@ mod tests {
         assert_eq!(array.as_array().unwrap().len(), 2);
         assert_eq!(array[1]["inputSmiles"], "CCO");
         let mut out = Vec::new();
-        let mut w = ResultsWriter::new(ExportFormat::Jsonl, &mut out, false);
+        let mut w = ResultsWriter::new(ExportFormat::Jsonl, &mut out, false).unwrap();
         w.write_page(&results).unwrap();
         w.finish().unwrap();
         let text = String::from_utf8(out).unwrap();

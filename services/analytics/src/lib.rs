@@ -8,6 +8,8 @@
 //! - [`interactive`] and [`depictions`]: the synchronous API the gateway
 //!   calls: similarity search in a job, and SVG depictions (single and
 //!   batched, optionally highlighting a structural alert).
+//! - [`export`] and [`report`]: export files, and the batch report (HTML
+//!   or PDF) of a job's analyses.
 //! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
 //!   WORKER_CRASH error results of a poisoned task (a molecule on which
 //!   workers died repeatedly, which the chemistry is never run on again).
@@ -19,6 +21,7 @@ pub mod depictions;
 pub mod export;
 pub mod files;
 pub mod interactive;
+pub mod report;
 pub mod rgroups;
 pub mod sar;
 pub mod worker;

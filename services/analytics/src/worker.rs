@@ -172,9 +172,14 @@ impl Worker {
     /// stores its result; `Some(reason)` when it does not apply to the job.
     async fn analyze(&mut self, task: &ipb::TaskLease) -> Result<Option<String>, AnalysisError> {
         if let Some(export) = ExportId::from_analysis_type(&task.analysis_type) {
-            return crate::export::write_export(&mut self.storage, task, export)
-                .await
-                .map(|()| None);
+            return crate::export::write_export(
+                &mut self.storage,
+                &mut self.scheduler,
+                task,
+                export,
+            )
+            .await
+            .map(|()| None);
         }
         let request = analyses::request_of(task)?;
         let results = analyses::load_results(

@@ -31,11 +31,13 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
     };
     let param = |name: &str| analysis.params.get(name).cloned().unwrap_or_default();
     let format = param("format");
+    let extension =
+        ExportFormat::parse(&format).map_or(format.clone(), |f| f.extension().to_owned());
     let file = file.unwrap_or_default();
     pb::Export {
         export_id: id.to_string(),
         job_id: id.job.to_string(),
-        file_name: format!("{}.{format}", id.job),
+        file_name: format!("{}.{extension}", id.job),
         format,
         filter: param("filter"),
         include_fingerprint: param("include_fingerprint") == "true",
@@ -78,7 +80,7 @@ impl GatewayApi {
             .run_analysis(ipb::RunAnalysisRequest {
                 job: Some(job),
                 r#type: id.analysis_type(),
-                params: options.to_params(&request.filter),
+                params: options.to_params(&request.filter, tenant),
             })
             .await?
             .into_inner();

@@ -1013,12 +1013,16 @@ export interface components {
             /**
              * @description Which results: empty for all, or valid, invalid, pains, alerts (any
              *     structural alert) or lipinski (one or more Lipinski violations), as in
-             *     ListResults.
+             *     ListResults. Must be empty for a report, which covers the whole job.
              */
             filter?: string;
             /**
-             * @description csv, sdf, json (one JSON array of results) or jsonl (one result per
-             *     line). Required.
+             * @description csv, sdf, json (one JSON array of results), jsonl (one result per
+             *     line), report (the batch report as one self-contained HTML file: summary
+             *     and quality score, descriptor distributions, alerts by rule, top
+             *     scaffolds, chemical space and, with activities, activity cliffs and the
+             *     efficiency plane; analyses the job has not run are computed for it with
+             *     their defaults) or report_pdf (the same report as a PDF). Required.
              */
             format?: string;
             /** @description Adds each molecule's Morgan fingerprint on-bits. */
@@ -1135,11 +1139,14 @@ export interface components {
             expireTime?: string;
             /** @description Its id: `<job id>.<suffix>`. */
             exportId?: string;
-            /** @description A file name to save it under, e.g. `<job id>.csv`. */
+            /**
+             * @description A file name to save it under, e.g. `<job id>.csv` (`.html` for a report,
+             *     `.pdf` for report_pdf).
+             */
             fileName?: string;
             /** @description The result filter it was created with (empty: all results). */
             filter?: string;
-            /** @description csv, sdf, json or jsonl. */
+            /** @description csv, sdf, json, jsonl, report or report_pdf. */
             format?: string;
             /** @description Whether fingerprints are included. */
             includeFingerprint?: boolean;
