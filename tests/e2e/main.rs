@@ -15,6 +15,7 @@ mod depictions;
 mod exports;
 mod metrics;
 mod production;
+mod report;
 mod rest;
 mod sar;
 mod support;

@@ -60,6 +60,13 @@ impl Molbatch {
         format!("http://{}", embedded.gateway_addr())
     }
 
+    /// The admin key `molbatch serve` wrote.
+    pub fn admin_key(&self) -> String {
+        let embedded = self.embedded.as_ref().expect("running");
+        let key = std::fs::read_to_string(embedded.admin_key_file()).unwrap();
+        key.trim().to_owned()
+    }
+
     /// A client sending `key` (or no key).
     pub async fn client_with(&self, key: Option<&str>) -> Client {
         Client::connect(&self.url(), key).await.unwrap()

@@ -8,6 +8,8 @@ const FORMATS = [
   { format: 'sdf', label: 'SDF' },
   { format: 'json', label: 'JSON' },
   { format: 'jsonl', label: 'JSON Lines' },
+  { format: 'report', label: 'Report (HTML)' },
+  { format: 'report_pdf', label: 'Report (PDF)' },
 ];
 
 /**
