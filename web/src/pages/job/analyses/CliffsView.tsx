@@ -5,6 +5,7 @@
  */
 import { useCallback, useMemo, useState } from 'react';
 import type { Analysis } from '../../../api/types';
+import { Pager } from '../../../components/Pager';
 import { ScatterPlot } from '../../../components/charts/ScatterPlot';
 import { count, fixed } from '../../../lib/format';
 import { useMolecules } from './Molecules';
@@ -55,17 +56,14 @@ export function CliffsView({ jobId, analysis }: { jobId: string; analysis: Analy
       </div>
       <div className="section-head">
         <h3>Cliffs, largest SALI first</h3>
-        <div className="pager">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {pages}
-          </span>
-          <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </div>
+        <Pager
+          canPrevious={page > 0}
+          canNext={page + 1 < pages}
+          onPrevious={() => setPage(page - 1)}
+          onNext={() => setPage(page + 1)}
+          text={`Page ${page + 1} of ${pages}`}
+          label="Cliff pages"
+        />
       </div>
       <ol className="pairs" aria-label="Activity cliffs">
         {shown.map((c, i) => (

@@ -5,6 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { Analysis } from '../../../api/types';
+import { Pager } from '../../../components/Pager';
 import { count, fixed } from '../../../lib/format';
 import { useMolecules } from './Molecules';
 import { PairRow } from './PairRow';
@@ -82,17 +83,14 @@ export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis
       </dl>
       <div className="section-head">
         <h3>Transforms</h3>
-        <div className="pager">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {pages}
-          </span>
-          <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </div>
+        <Pager
+          canPrevious={page > 0}
+          canNext={page + 1 < pages}
+          onPrevious={() => setPage(page - 1)}
+          onNext={() => setPage(page + 1)}
+          text={`Page ${page + 1} of ${pages}`}
+          label="Transform pages"
+        />
       </div>
       <div className="table-wrap">
         <table className="data compact">

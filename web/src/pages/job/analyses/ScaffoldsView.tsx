@@ -5,6 +5,7 @@
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import type { Analysis } from '../../../api/types';
+import { Pager } from '../../../components/Pager';
 import { count, fixed } from '../../../lib/format';
 import { MoleculeGrid, SmilesStructure, useSmiles } from './Molecules';
 
@@ -66,17 +67,14 @@ export function ScaffoldsView({ jobId, analysis }: { jobId: string; analysis: An
             <option value="generic">Generic (all-carbon frameworks)</option>
           </select>
         </span>
-        <div className="pager">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {pages}
-          </span>
-          <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </div>
+        <Pager
+          canPrevious={page > 0}
+          canNext={page + 1 < pages}
+          onPrevious={() => setPage(page - 1)}
+          onNext={() => setPage(page + 1)}
+          text={`Page ${page + 1} of ${pages}`}
+          label="Scaffold pages"
+        />
       </div>
       <ul className="grid" aria-label={`${kind === 'murcko' ? 'Murcko' : 'Generic'} scaffolds, page ${page + 1}`} data-count={shown.length}>
         {shown.map((g, i) => {
