@@ -5,13 +5,15 @@
  * (the points drawn equal the analysis's own, a hovered point shows its
  * structure, a box selection exported as CSV), matched pairs and activity
  * cliffs (the SALI plot's points equal the cliffs), and similarity search
- * (hits, and a bad SMILES answered naming the field). Every view is checked
+ * (hits, and a bad SMILES answered naming the field), and the batch report
+ * downloaded from the job page (the HTML opened with networking off, the
+ * PDF a PDF). Every view is checked
  * with axe-core and screenshotted; a CSP refusal fails the test.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, fixture, launchBrowser, newPage, rest, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+import { createKey, fixture, launchBrowser, newPage, outDir, rest, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
 
 /** Molecules uploaded: enough for pairs and cliffs, small enough to stay quick. */
 const ROWS = 300;
@@ -310,5 +312,41 @@ describe('the analyses as pictures', () => {
     await expect.poll(() => page.getByRole('img', { name: /^Isolation of the molecules: / }).getAttribute('aria-label')).toMatch(new RegExp(`: ${neighbors.length} values in 20 bins`));
     await expect.poll(() => page.getByRole('list', { name: 'Most isolated molecules' }).getByRole('listitem').count()).toBe(Math.min(24, neighbors.length));
     await checkPage('a12-nearest-neighbours');
+  });
+
+  it('downloads the batch report from the job page: the HTML opens offline with every section and picture, the PDF is a PDF', async () => {
+    await page.goto(`${server.url}/#/jobs/${encodeURIComponent(jobId)}`);
+    const htmlDownload = page.waitForEvent('download', { timeout: 120_000 });
+    await page.getByRole('button', { name: 'Export Report (HTML)' }).click();
+    // Saved under a .html name, as a browser saves it, so it opens as a page.
+    const htmlPath = `${outDir}/report.html`;
+    await (await htmlDownload).saveAs(htmlPath);
+    const pdfDownload = page.waitForEvent('download', { timeout: 120_000 });
+    await page.getByRole('button', { name: 'Export Report (PDF)' }).click();
+    const pdf = readFileSync(await (await pdfDownload).path());
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(pdf.length).toBeGreaterThan(10_000);
+
+    // Another machine with no network: the file alone must be the whole report.
+    const offline = await browser.newContext({ offline: true, viewport: { width: 1100, height: 900 } });
+    try {
+      const report = await offline.newPage();
+      const requests: string[] = [];
+      report.on('request', (r) => {
+        if (!r.url().startsWith('file://') && !r.url().startsWith('data:')) requests.push(r.url());
+      });
+      await report.goto(`file://${htmlPath}`);
+      const sections = await report.getByRole('heading', { level: 2 }).allTextContents();
+      expect(sections).toEqual(['Summary', 'Descriptor distributions', 'Structural alerts by rule', 'Top scaffolds', 'Chemical space', 'Activity cliffs', 'Efficiency plane']);
+      // Every structure and plot is inline SVG that drew at a real size.
+      const sizes = await report.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect()).map((r) => Math.min(r.width, r.height)));
+      expect(sizes.length).toBeGreaterThan(20);
+      expect(sizes.filter((size) => size < 20)).toEqual([]);
+      expect(await report.locator('img, iframe, object, embed, script, link').count()).toBe(0);
+      await report.screenshot({ path: `${outDir}/a13-report-offline.png`, fullPage: false });
+      expect(requests).toEqual([]);
+    } finally {
+      await offline.close();
+    }
   });
 });
