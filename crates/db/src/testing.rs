@@ -45,6 +45,47 @@ where
     }
 }
 
+/// One test per conformance check and backend, each on a fresh store: a
+/// SQLite file in a temporary directory, opened by `sqlite(&url)`, and a
+/// Postgres database of its own (`<database>_<uuid>`), opened by
+/// `postgres(&url)`. Each check is an `async fn check(store: &S)` in the
+/// module that invokes the macro; the tests land in its submodules `sqlite`
+/// and `postgres`, so a failure names the check and the backend. The caller
+/// needs `tokio` (macros) and `tempfile`.
+#[macro_export]
+macro_rules! conformance_tests {
+    (
+        sqlite: $sqlite:path,
+        postgres: $postgres:path,
+        database: $prefix:literal,
+        checks: [$($check:ident),* $(,)?] $(,)?
+    ) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+                    let store = $sqlite(&url).await.unwrap();
+                    super::$check(&store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    $crate::testing::with_fresh_database($prefix, |url| async move {
+                        let store = $postgres(&url).await.unwrap();
+                        super::$check(&store).await;
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
 /// `admin_url` with its database replaced by `name`, query kept.
 fn database_url(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {

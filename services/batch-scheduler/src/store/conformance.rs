@@ -18,55 +18,31 @@ fn tenant(name: &str) -> TenantId {
     TenantId(name.to_owned())
 }
 
-/// One test per check and backend, each on a fresh store: a SQLite file in
-/// a temporary directory, a Postgres database of its own.
-macro_rules! conformance_tests {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("scheduler.db").display());
-                    let store = crate::store::SqliteJobStore::connect(&url).await.unwrap();
-                    super::$check(&store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $check() {
-                    crate::store::postgres::with_fresh_store(|store| async move {
-                        super::$check(&store).await;
-                    })
-                    .await;
-                }
-            )*
-        }
-    };
-}
-
-conformance_tests!(
-    tenants_take_turns_and_priority_orders_a_tenants_jobs,
-    sealing_queues_every_chunk,
-    leases_complete_the_job_in_order,
-    expired_lease_is_offered_again_and_stale_completion_is_refused,
-    expired_lease_is_offered_again_only_after_its_backoff,
-    failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts,
-    exhausted_single_molecule_comes_back_poisoned,
-    cancel_stops_queued_tasks_and_running_ones_at_renewal,
-    other_tenants_jobs_are_not_found,
-    aborted_upload_is_failed_with_its_reason_and_has_no_tasks,
-    exhausted_chunk_splits_in_halves_and_the_job_completes,
-    repeated_splitting_isolates_the_poison_molecule,
-    cancel_stops_split_children,
-    analyses_run_as_tasks_of_completed_jobs,
-    idempotency_key_returns_the_same_job_until_its_upload_fails,
-    identity_keeps_tenants_keys_audit_and_usage,
-    workers_and_stalled_jobs_feed_the_alert_gauges,
-    leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
-    ended_jobs_expire_after_the_retention_period_and_are_purged_once,
+molbatch_db::conformance_tests!(
+    sqlite: crate::store::SqliteJobStore::connect,
+    postgres: crate::store::PgJobStore::connect,
+    database: "molbatch_sched",
+    checks: [
+        tenants_take_turns_and_priority_orders_a_tenants_jobs,
+        sealing_queues_every_chunk,
+        leases_complete_the_job_in_order,
+        expired_lease_is_offered_again_and_stale_completion_is_refused,
+        expired_lease_is_offered_again_only_after_its_backoff,
+        failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts,
+        exhausted_single_molecule_comes_back_poisoned,
+        cancel_stops_queued_tasks_and_running_ones_at_renewal,
+        other_tenants_jobs_are_not_found,
+        aborted_upload_is_failed_with_its_reason_and_has_no_tasks,
+        exhausted_chunk_splits_in_halves_and_the_job_completes,
+        repeated_splitting_isolates_the_poison_molecule,
+        cancel_stops_split_children,
+        analyses_run_as_tasks_of_completed_jobs,
+        idempotency_key_returns_the_same_job_until_its_upload_fails,
+        identity_keeps_tenants_keys_audit_and_usage,
+        workers_and_stalled_jobs_feed_the_alert_gauges,
+        leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
+        ended_jobs_expire_after_the_retention_period_and_are_purged_once,
+    ],
 );
 
 /// Far past every check's clock.

@@ -1037,7 +1037,7 @@ impl JobStore for PgJobStore {
 /// Runs `test` on a store over a fresh database, then closes the pool (the
 /// database is dropped after, also when `test` panics).
 #[cfg(test)]
-pub(crate) async fn with_fresh_store<F, Fut>(test: F)
+async fn with_fresh_store<F, Fut>(test: F)
 where
     F: FnOnce(PgJobStore) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,

@@ -130,43 +130,18 @@ pub(crate) mod conformance {
         }
     }
 
-    /// One test per check and backend, each on a fresh store: a SQLite file
-    /// in a temporary directory, a Postgres database of its own.
-    macro_rules! conformance_tests {
-        ($($check:ident),* $(,)?) => {
-            mod sqlite {
-                $(
-                    #[tokio::test]
-                    async fn $check() {
-                        let dir = tempfile::tempdir().unwrap();
-                        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
-                        let store = crate::store::SqlBatchStore::sqlite(&url).await.unwrap();
-                        super::$check(&store).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test]
-                    async fn $check() {
-                        crate::store::with_fresh_database(|url| async move {
-                            let store = crate::store::SqlBatchStore::postgres(&url).await.unwrap();
-                            super::$check(&store).await;
-                        })
-                        .await;
-                    }
-                )*
-            }
-        };
-    }
-
-    conformance_tests!(
-        input_chunks_round_trip,
-        result_upsert_replaces_and_never_duplicates,
-        result_paging_starts_at_the_chunk_holding_the_index,
-        deleting_a_job_removes_its_chunks_only,
-        analysis_results_are_replaced_and_deleted_with_their_job,
-        exports_conform,
+    molbatch_db::conformance_tests!(
+        sqlite: crate::store::SqlBatchStore::sqlite,
+        postgres: crate::store::SqlBatchStore::postgres,
+        database: "molbatch_storage",
+        checks: [
+            input_chunks_round_trip,
+            result_upsert_replaces_and_never_duplicates,
+            result_paging_starts_at_the_chunk_holding_the_index,
+            deleting_a_job_removes_its_chunks_only,
+            analysis_results_are_replaced_and_deleted_with_their_job,
+            exports_conform,
+        ],
     );
 
     async fn exports_conform(store: &dyn BatchStore) {
