@@ -4,7 +4,8 @@
 //! then written once; only what differs (`begin immediate`, `for update skip
 //! locked`) stays per backend.
 //!
-//! [`is_transient`] says which database errors a retry may outlive, for
+//! [`open_sqlite`] and [`open_postgres`] open a store's pool the same way in
+//! every service. [`is_transient`] says which database errors a retry may outlive, for
 //! every service's mapping to UNAVAILABLE.
 //!
 //! ```ignore
@@ -15,10 +16,12 @@
 
 use sqlx::{PgPool, SqlitePool};
 
+mod open;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transient;
 
+pub use open::{open_postgres, open_sqlite};
 pub use transient::is_transient;
 
 /// The database pool of a store.

@@ -7,12 +7,10 @@
 //! cannot deadlock.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::{JobId, Priority, TenantId};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::identity::IdentityStore;
@@ -48,25 +46,6 @@ pub struct PgJobStore {
 /// --postgres`) without sharing a table.
 const SCHEMA: &str = "scheduler";
 
-/// Creates [`SCHEMA`] unless it exists; a replica racing to create it too is
-/// fine.
-async fn create_schema(options: &PgConnectOptions) -> Result<(), StoreError> {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = options.connect().await?;
-    let created = sqlx::query(&format!("create schema if not exists {SCHEMA}"))
-        .execute(&mut conn)
-        .await;
-    let _ = conn.close().await;
-    match created {
-        Ok(_) => Ok(()),
-        // 42P06 duplicate_schema, 23505 unique_violation: another replica won.
-        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P06" | "23505")) => {
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// A task `t` that may be leased at `$4` (ms): queued and past its backoff,
 /// or leased with attempts left (`$5` = max attempts) and a lease that expired
 /// at least `RetryPolicy::backoff_ms(attempt)` ago (`$7` base, `$8` cap).
@@ -100,17 +79,8 @@ impl PgJobStore {
     /// and applies migrations. Concurrent replicas may start together: sqlx
     /// serialises migrations under an advisory lock.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(PgConnectOptions::from_str(url)?).await
-    }
-
-    async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        create_schema(&options).await?;
-        let options = options.options([("search_path", SCHEMA)]);
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let pool =
+            molbatch_db::open_postgres(url, SCHEMA, MAX_CONNECTIONS, ACQUIRE_TIMEOUT).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }

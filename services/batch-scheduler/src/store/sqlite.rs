@@ -5,12 +5,9 @@
 //! cannot wait for another writer and fails at once with "database is locked".
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
-use std::time::Duration;
 
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::{JobId, Priority, TenantId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::identity::IdentityStore;
@@ -37,15 +34,7 @@ pub struct SqliteJobStore {
 impl SqliteJobStore {
     /// Opens (creating if needed) the database at `url` and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = molbatch_db::open_sqlite(url, 4).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }

@@ -5,10 +5,8 @@
 //! advisory lock. Other services may share it too: the tables and their
 //! migration history live in the `storage` schema, never in `public`.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::StoreError;
@@ -28,37 +26,9 @@ const SCHEMA: &str = "storage";
 /// replicas may start together: sqlx serialises migrations under an
 /// advisory lock.
 pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
-    let options = PgConnectOptions::from_str(url)?;
-    create_schema(&options).await?;
-    // Every pooled connection, the migrator's included, resolves
-    // unqualified names in the storage schema only.
-    let options = options.options([("search_path", SCHEMA)]);
-    let pool = PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await?;
+    let pool = molbatch_db::open_postgres(url, SCHEMA, MAX_CONNECTIONS, ACQUIRE_TIMEOUT).await?;
     sqlx::migrate!("migrations/postgres").run(&pool).await?;
     Ok(pool)
-}
-
-/// Creates [`SCHEMA`] unless it exists.
-async fn create_schema(options: &PgConnectOptions) -> Result<(), StoreError> {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = options.connect().await?;
-    let created = sqlx::query(&format!("create schema if not exists {SCHEMA}"))
-        .execute(&mut conn)
-        .await;
-    conn.close().await.ok();
-    match created {
-        Ok(_) => Ok(()),
-        // 42P06 duplicate_schema, 23505 unique_violation: a replica starting
-        // at the same moment created it first.
-        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P06" | "23505")) => {
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Runs `test` with the URL of a fresh database of its own (dropped after).

@@ -1,9 +1,5 @@
 //! The embedded backend's pool: one SQLite file (WAL mode) through sqlx.
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
 use super::StoreError;
@@ -11,15 +7,7 @@ use super::StoreError;
 /// Opens (creating if needed) the database at `url` (`sqlite://path`) and
 /// applies migrations.
 pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await?;
+    let pool = molbatch_db::open_sqlite(url, 4).await?;
     sqlx::migrate!("migrations/sqlite").run(&pool).await?;
     Ok(pool)
 }
