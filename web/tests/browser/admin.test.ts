@@ -9,7 +9,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, launchBrowser, newPage, rest, screenshot, seriousA11yViolations, signIn, startServer, statusOf, type Server } from './harness';
+import { checkPage, createKey, launchBrowser, newPage, rest, signIn, startServer, statusOf, type Server } from './harness';
 
 const TENANT = 'lab-two';
 
@@ -19,13 +19,6 @@ let context: BrowserContext;
 let page: Page;
 let problems: string[];
 let key = { keyId: '', secret: '' };
-
-async function checkPage(name: string) {
-  await screenshot(page, name);
-  const violations = await seriousA11yViolations(page);
-  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  expect(problems, `${name}: console`).toEqual([]);
-}
 
 /** A fresh tab (no key kept) signed in with `secret`. */
 async function freshPage(secret: string) {
@@ -54,7 +47,7 @@ describe('the admin pages', () => {
     const row = page.getByRole('table', { name: /Tenants/ }).getByRole('row').filter({ hasText: 'default' });
     await row.waitFor();
     expect(await row.locator('td.num').count()).toBe(5);
-    await checkPage('admin-01-tenants');
+    await checkPage(page, problems, 'admin-01-tenants');
   });
 
   it('refuses a bad tenant id beside its field, then creates the tenant', async () => {
@@ -67,7 +60,7 @@ describe('the admin pages', () => {
     const fieldError = page.locator(`[id="${described.split(' ').find((d) => d.endsWith('-error'))}"]`);
     expect(await fieldError.textContent()).toMatch(/Lab_2/);
     await expect.poll(() => id.evaluate((el) => el === document.activeElement)).toBe(true);
-    await checkPage('admin-02-tenant-refused');
+    await checkPage(page, problems, 'admin-02-tenant-refused');
 
     await id.fill(TENANT);
     await page.getByLabel('Name', { exact: true }).fill('Lab two');
@@ -82,7 +75,7 @@ describe('the admin pages', () => {
     await jobs.fill('-3');
     await page.getByRole('button', { name: 'Save name and quotas' }).click();
     await expect.poll(() => jobs.getAttribute('aria-invalid')).toBe('true');
-    await checkPage('admin-03-quota-refused');
+    await checkPage(page, problems, 'admin-03-quota-refused');
 
     await jobs.fill('3');
     await page.getByRole('button', { name: 'Save name and quotas' }).click();
@@ -90,7 +83,7 @@ describe('the admin pages', () => {
     expect(await jobs.getAttribute('aria-invalid')).toBeNull();
     const tenant = await rest<{ quotas: { maxConcurrentJobs: number } }>(server, server.adminKey, 'GET', `/v1/tenants/${TENANT}`);
     expect(tenant.quotas.maxConcurrentJobs).toBe(3);
-    await checkPage('admin-04-quota-saved');
+    await checkPage(page, problems, 'admin-04-quota-saved');
   });
 
   it('creates a key whose secret is shown once, can be copied and works', async () => {
@@ -105,7 +98,7 @@ describe('the admin pages', () => {
     await panel.getByRole('button', { name: 'Copy' }).click();
     await panel.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
-    await checkPage('admin-05-key-secret');
+    await checkPage(page, problems, 'admin-05-key-secret');
 
     const whoami = await rest<{ keyId: string; tenantId: string; role: string }>(server, secret, 'GET', '/v1/whoami');
     expect(whoami).toMatchObject({ tenantId: TENANT, role: 'ROLE_USER' });
@@ -126,7 +119,7 @@ describe('the admin pages', () => {
     await row.getByRole('button', { name: 'Revoke key pipeline' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke key pipeline?' });
     await dialog.waitFor();
-    await checkPage('admin-06-revoke-confirm');
+    await checkPage(page, problems, 'admin-06-revoke-confirm');
     // The keyboard: "Keep it" has focus, Escape closes, focus goes back to the row's button.
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Keep it');
     await page.keyboard.press('Escape');
@@ -143,7 +136,7 @@ describe('the admin pages', () => {
     await row.getByText(/^Revoked/).waitFor();
     expect(await row.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
     expect(await statusOf(server, key.secret, '/v1/whoami')).toBe(401);
-    await checkPage('admin-07-key-revoked');
+    await checkPage(page, problems, 'admin-07-key-revoked');
   });
 
   it('reads the audit log filtered to that action', async () => {
@@ -152,7 +145,7 @@ describe('the admin pages', () => {
     await table.waitFor();
     const actions = await table.locator('tbody th').allTextContents();
     expect(actions).toEqual(expect.arrayContaining(['CreateTenant', 'UpdateTenant', 'CreateApiKey', 'RevokeApiKey']));
-    await checkPage('admin-08-audit');
+    await checkPage(page, problems, 'admin-08-audit');
 
     await page.getByLabel('Action').fill('RevokeApiKey');
     await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -162,7 +155,7 @@ describe('the admin pages', () => {
     expect(await row.locator('th').textContent()).toBe('RevokeApiKey');
     expect(await row.textContent()).toContain(key.keyId);
     expect(await row.textContent()).toContain(TENANT);
-    await checkPage('admin-09-audit-filtered');
+    await checkPage(page, problems, 'admin-09-audit-filtered');
 
     // A range that starts after every event holds none of them.
     await page.getByLabel('From').fill('2099-01-01T00:00');
@@ -198,7 +191,7 @@ describe('the admin pages', () => {
     await auditPager.getByRole('button', { name: 'Previous' }).click();
     await page.getByRole('table', { name: /Audit events, page 1/ }).waitFor();
     expect(await events.locator('tbody tr').first().textContent()).toBe(firstOfPage1);
-    await checkPage('admin-10-audit-paged');
+    await checkPage(page, problems, 'admin-10-audit-paged');
 
     // Unfiltered, a page is a server page: 27 CreateTenant, UpdateTenant, CreateApiKey, RevokeApiKey.
     await page.getByRole('link', { name: 'Clear' }).click();
@@ -222,7 +215,7 @@ describe('the admin pages', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'The tenant was not created' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/only admins of the operator tenant/);
-    await checkPage('admin-11-forbidden');
+    await checkPage(page, problems, 'admin-11-forbidden');
   });
 
   it('shows a user key no admin navigation and tells it, on #/admin, that it needs an admin key', async () => {
@@ -232,6 +225,6 @@ describe('the admin pages', () => {
     await page.goto(`${server.url}/#/admin`);
     await page.getByText('These pages need an admin key').waitFor();
     expect(await page.getByRole('heading', { name: 'Tenants' }).count()).toBe(0);
-    await checkPage('admin-12-needs-admin');
+    await checkPage(page, problems, 'admin-12-needs-admin');
   });
 });

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, fixture, launchBrowser, newPage, outDir, rest, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+import { checkPage, createKey, fixture, launchBrowser, newPage, outDir, rest, startServer, type Server } from './harness';
 
 /** Molecules uploaded: enough for pairs and cliffs, small enough to stay quick. */
 const ROWS = 300;
@@ -25,13 +25,6 @@ let context: BrowserContext;
 let page: Page;
 let problems: string[];
 let jobId = '';
-
-async function checkPage(name: string) {
-  await screenshot(page, name);
-  const violations = await seriousA11yViolations(page);
-  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  expect(problems, `${name}: console`).toEqual([]);
-}
 
 interface Analysis {
   status?: string;
@@ -151,7 +144,7 @@ describe('the analyses as pictures', () => {
     await expect
       .poll(() => members.locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 })
       .toBe(shown);
-    await checkPage('a01-scaffolds');
+    await checkPage(page, problems, 'a01-scaffolds');
   });
 
   it('runs chemical space: every point drawn, a hovered point shows its structure, a box selection exports as CSV', async () => {
@@ -174,7 +167,7 @@ describe('the analyses as pictures', () => {
     const card = page.getByRole('status', { name: /^Molecule \d+$/ });
     await card.waitFor();
     await expect.poll(() => card.locator('img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 }).toBe(true);
-    await checkPage('a02-chemical-space-hover');
+    await checkPage(page, problems, 'a02-chemical-space-hover');
 
     await page.getByRole('button', { name: 'Box select' }).click();
     const box = await plot.boundingBox();
@@ -191,7 +184,7 @@ describe('the analyses as pictures', () => {
     const rows = readFileSync(await (await download).path(), 'utf8').trimEnd().split('\n');
     expect(rows[0]).toBe('index,id');
     expect(rows.slice(1).map((r) => Number(r.split(',')[0]))).toEqual(points.map((p) => Number(p.index)).sort((a, b) => a - b));
-    await checkPage('a03-chemical-space-selected');
+    await checkPage(page, problems, 'a03-chemical-space-selected');
 
     // Coloured by QED (values through the API): every point drawn again, in the viridis bands.
     const [qed = []] = await values('qed');
@@ -201,7 +194,7 @@ describe('the analyses as pictures', () => {
     const coloured = await pointOnPlot(plot, VIRIDIS);
     await page.mouse.move(coloured.x, coloured.y);
     await expect.poll(() => page.getByRole('status', { name: /^Molecule \d+$/ }).textContent()).toMatch(/drug-likeness, 0–1: \d\.\d\d/);
-    await checkPage('a03b-chemical-space-qed');
+    await checkPage(page, problems, 'a03b-chemical-space-qed');
   });
 
   it('runs matched pairs: transforms sortable by count and mean Δp, a transform shows its pairs as structures', async () => {
@@ -220,7 +213,7 @@ describe('the analyses as pictures', () => {
     await expect.poll(() => pairs.count()).toBeGreaterThan(0);
     await expect.poll(() => pairs.first().locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 }).toBe(2);
     expect(await page.getByRole('heading', { name: /^Pairs of/ }).textContent()).toContain(name);
-    await checkPage('a04-mmp');
+    await checkPage(page, problems, 'a04-mmp');
   });
 
   it('opens the activity cliffs: the SALI plot has a point per cliff, pairs side by side with Δp, similarity and SALI', async () => {
@@ -234,7 +227,7 @@ describe('the analyses as pictures', () => {
     const text = (await rows.first().textContent()) ?? '';
     for (const part of ['ΔpActivity', 'SALI', 'Tanimoto', 'Scaffold Tanimoto']) expect(text).toContain(part);
     expect(await rows.first().getByRole('link').evaluateAll((a) => a.map((x) => x.getAttribute('aria-label')))).toEqual([`Molecule ${cliffs[0]?.a}`, `Molecule ${cliffs[0]?.b}`]);
-    await checkPage('a05-cliffs');
+    await checkPage(page, problems, 'a05-cliffs');
   });
 
   it('draws the efficiency plane: SEI against BEI and LE against heavy atoms, coloured by pActivity, a structure on hover', async () => {
@@ -250,7 +243,7 @@ describe('the analyses as pictures', () => {
     await page.mouse.move(at.x, at.y);
     const card = page.getByRole('status', { name: /^Molecule \d+$/ });
     await expect.poll(() => card.locator('img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 30_000 }).toBe(true);
-    await checkPage('a05b-efficiency-plane');
+    await checkPage(page, problems, 'a05b-efficiency-plane');
   });
 
   it('searches by similarity, and names the field of a bad SMILES', async () => {
@@ -261,14 +254,14 @@ describe('the analyses as pictures', () => {
     const hits = page.getByRole('list', { name: 'Similar molecules' }).getByRole('listitem');
     await expect.poll(() => hits.count()).toBe(24);
     expect(await hits.first().textContent()).toContain('similarity 1.000');
-    await checkPage('a06-similarity');
+    await checkPage(page, problems, 'a06-similarity');
     await page.getByLabel('Query SMILES').fill('C1CC(');
     await page.getByRole('button', { name: 'Search' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'The search was refused' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('smiles');
     expect(await page.getByLabel('Query SMILES').getAttribute('aria-invalid')).toBe('true');
-    await checkPage('a07-similarity-refused');
+    await checkPage(page, problems, 'a07-similarity-refused');
   });
   it('shows why an analysis failed, then R-groups as the core and a column per label', async () => {
     // An unclosed ring, typed in the form's core field: the API accepts it, RDKit cannot read it.
@@ -278,7 +271,7 @@ describe('the analyses as pictures', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'failed' });
     await alert.waitFor({ timeout: 60_000 });
     expect(await alert.textContent()).toContain('core');
-    await checkPage('a08-rgroups-failed');
+    await checkPage(page, problems, 'a08-rgroups-failed');
     await page.getByLabel('core', { exact: true }).fill('');
     await run();
     const api = (await rest<{ rgroups?: { labels?: string[]; substituents?: { label?: string; substituents?: unknown[] }[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/rgroups`)).rgroups;
@@ -288,7 +281,7 @@ describe('the analyses as pictures', () => {
       await expect.poll(() => page.getByRole('region', { name: `${l.label} substituents` }).getByRole('listitem').count()).toBe(Math.min(10, l.substituents?.length ?? 0));
     }
     await expect.poll(() => page.locator('figure', { hasText: 'Core' }).locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0);
-    await checkPage('a09-rgroups');
+    await checkPage(page, problems, 'a09-rgroups');
   });
 
   it('draws statistics, duplicates and nearest neighbours', async () => {
@@ -302,16 +295,16 @@ describe('the analyses as pictures', () => {
       expect((c.histogram ?? []).reduce((a: number, b) => a + Number(b), 0)).toBe(Number(c.count));
       await page.getByRole('img', { name: new RegExp(`^Distribution of ${(c.column ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${Number(c.count)} values in ${c.histogram?.length === 1 ? '1 bin' : `${c.histogram?.length} bins`}`) }).waitFor();
     }
-    await checkPage('a10-statistics');
+    await checkPage(page, problems, 'a10-statistics');
     await openView('Duplicates');
     await page.getByRole('table', { name: 'Duplicates by level' }).waitFor();
-    await checkPage('a11-duplicates');
+    await checkPage(page, problems, 'a11-duplicates');
     await openView('Nearest neighbours');
     await run();
     const neighbors = (await rest<{ nearestNeighbors?: { neighbors?: unknown[] } }>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/nearest_neighbors`)).nearestNeighbors?.neighbors ?? [];
     await expect.poll(() => page.getByRole('img', { name: /^Isolation of the molecules: / }).getAttribute('aria-label')).toMatch(new RegExp(`: ${neighbors.length} values in 20 bins`));
     await expect.poll(() => page.getByRole('list', { name: 'Most isolated molecules' }).getByRole('listitem').count()).toBe(Math.min(24, neighbors.length));
-    await checkPage('a12-nearest-neighbours');
+    await checkPage(page, problems, 'a12-nearest-neighbours');
   });
 
   it('downloads the batch report from the job page: the HTML opens offline with every section and picture, the PDF is a PDF', async () => {

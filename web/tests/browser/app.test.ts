@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, fixture, rest, launchBrowser, newPage, screenshot, seriousA11yViolations, startServer, type Server } from './harness';
+import { checkPage, createKey, fixture, launchBrowser, newPage, rest, startServer, type Server } from './harness';
 
 let server: Server;
 let browser: Browser;
@@ -19,13 +19,6 @@ let context: BrowserContext;
 let page: Page;
 let problems: string[];
 let jobId = '';
-
-async function checkPage(name: string) {
-  await screenshot(page, name);
-  const violations = await seriousA11yViolations(page);
-  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  expect(problems, `${name}: console`).toEqual([]);
-}
 
 async function signIn(key: string) {
   await page.goto(`${server.url}/#/jobs`);
@@ -53,7 +46,7 @@ describe('the molbatch web app', () => {
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.getByRole('heading', { name: 'Sign in to molbatch' }).waitFor();
-    await checkPage('01-sign-in');
+    await checkPage(page, problems, '01-sign-in');
   });
 
   it('tells a bad key it was not accepted', async () => {
@@ -61,7 +54,7 @@ describe('the molbatch web app', () => {
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/not accepted/i);
-    await checkPage('02-bad-key');
+    await checkPage(page, problems, '02-bad-key');
   });
 
   it('signs in and shows tenant and role', async () => {
@@ -70,7 +63,7 @@ describe('the molbatch web app', () => {
     const header = page.getByRole('banner');
     await expect.poll(() => header.textContent()).toMatch(/Tenant\s*default/);
     expect(await header.textContent()).toMatch(/Role\s*user/);
-    await checkPage('03-jobs-empty');
+    await checkPage(page, problems, '03-jobs-empty');
   });
 
   it('shows the line of a refused file beside the form', async () => {
@@ -80,7 +73,7 @@ describe('the molbatch web app', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'line 3' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('line 3');
-    await checkPage('04-upload-refused');
+    await checkPage(page, problems, '04-upload-refused');
   });
 
   it('previews the first rows of a gzipped file in the browser', async () => {
@@ -104,7 +97,7 @@ describe('the molbatch web app', () => {
     await page.getByLabel('Activity column 1', { exact: true }).selectOption('exp_mean [nM]');
     await page.getByLabel('Unit of activity column 1').selectOption('nM');
     expect(await page.getByLabel('SMILES column').inputValue()).toBe('smiles');
-    await checkPage('05-upload-form');
+    await checkPage(page, problems, '05-upload-form');
     await page.getByRole('button', { name: 'Upload and start' }).click();
     await page.waitForURL(/#\/jobs\/[^/]+$/);
     jobId = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
@@ -129,7 +122,7 @@ describe('the molbatch web app', () => {
     const alts = await table.locator('tbody img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).alt));
     expect(alts.every((a) => a.length > 0)).toBe(true);
     await expect.poll(() => page.locator('.stats').textContent(), { timeout: 30_000 }).toMatch(/Quality score\d+\.\d \/ 100/);
-    await checkPage('06-job-results');
+    await checkPage(page, problems, '06-job-results');
   });
 
   it('sorts by QED on the server, descending', async () => {
@@ -143,7 +136,7 @@ describe('the molbatch web app', () => {
         return numbers.length === 50 && numbers.every((v, i) => i === 0 || v <= (numbers[i - 1] as number));
       })
       .toBe(true);
-    await checkPage('07-sorted-by-qed');
+    await checkPage(page, problems, '07-sorted-by-qed');
   });
 
   it('opens a molecule with an alert and shows the matched atoms highlighted', async () => {
@@ -163,7 +156,7 @@ describe('the molbatch web app', () => {
     await expect.poll(() => structure.getAttribute('src')).not.toBe(plain);
     await expect.poll(() => structure.evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     await page.getByRole('heading', { name: 'Activities and ligand efficiency' }).waitFor();
-    await checkPage('08-molecule-alert');
+    await checkPage(page, problems, '08-molecule-alert');
   });
 
   it('downloads a CSV export of every molecule', async () => {
@@ -174,7 +167,7 @@ describe('the molbatch web app', () => {
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines.length).toBe(2001);
     expect(lines[0]).toMatch(/smiles/i);
-    await checkPage('09-exported');
+    await checkPage(page, problems, '09-exported');
   });
 
   it('lists the job on the jobs page', async () => {
@@ -182,7 +175,7 @@ describe('the molbatch web app', () => {
     const row = page.getByRole('row').filter({ hasText: 'chembl214_2000.csv' });
     await row.waitFor();
     expect(await row.textContent()).toContain('Completed');
-    await checkPage('10-jobs');
+    await checkPage(page, problems, '10-jobs');
   });
 
   it('shows a viewer no submit, cancel or export control', async () => {
@@ -199,7 +192,7 @@ describe('the molbatch web app', () => {
     await page.goto(`${server.url}/#/upload`);
     await page.getByText('viewer role').waitFor();
     expect(await page.getByLabel('Batch file').count()).toBe(0);
-    await checkPage('11-viewer-upload');
+    await checkPage(page, problems, '11-viewer-upload');
   });
 
   it('cancels a running job from the jobs page', async () => {
@@ -219,7 +212,7 @@ describe('the molbatch web app', () => {
     await row.getByRole('button', { name: 'Cancel long.csv' }).click();
     await expect.poll(() => row.getByText('Cancelled', { exact: true }).count()).toBe(1);
     expect(await row.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
-    await checkPage('12-jobs-cancelled');
+    await checkPage(page, problems, '12-jobs-cancelled');
   });
 
   it('says so when the server cannot be reached', async () => {
@@ -231,13 +224,13 @@ describe('the molbatch web app', () => {
     await alert.waitFor({ timeout: 30_000 });
     await page.unroute(listJobs);
     // The failed loads are the browser's own console errors, not CSP refusals.
-    await checkPage('13-network-down');
+    await checkPage(page, problems, '13-network-down');
   });
 
   it('says so when a job does not exist', async () => {
     await page.goto(`${server.url}/#/jobs/00000000-0000-0000-0000-000000000000`);
     await page.getByRole('heading', { name: 'Job not found' }).waitFor();
-    await checkPage('14-job-not-found');
+    await checkPage(page, problems, '14-job-not-found');
   });
 
   it('signs out a key revoked during the session, saying why', async () => {
@@ -250,6 +243,6 @@ describe('the molbatch web app', () => {
     const notice = page.getByRole('status').filter({ hasText: 'no longer accepted' });
     await notice.waitFor();
     await page.getByLabel('API key').waitFor();
-    await checkPage('15-revoked');
+    await checkPage(page, problems, '15-revoked');
   });
 });

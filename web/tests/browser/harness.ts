@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 
 export const webDir = resolve(import.meta.dirname, '../..');
@@ -103,6 +104,17 @@ export async function newPage(browser: Browser): Promise<{ context: BrowserConte
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   return { context, page, problems };
+}
+
+/**
+ * A page as a user would judge it: a screenshot named `name`, no serious or
+ * critical axe-core violation, and no CSP refusal or page error so far.
+ */
+export async function checkPage(page: Page, problems: string[], name: string): Promise<void> {
+  await screenshot(page, name);
+  const violations = await seriousA11yViolations(page);
+  expect(violations, `${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+  expect(problems, `${name}: console`).toEqual([]);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
