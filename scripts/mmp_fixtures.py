@@ -29,6 +29,16 @@ pair): the two ids in index order and the number of cuts (attachment points
 of the transform). mmpdb's own SMILES conventions for labelled parts differ
 from molbatch's, so the comparison is on pairs and cut counts, with
 multiplicity (a pair related through two constants appears twice).
+
+The symmetric series (issue 18 item 5) go the same way to
+mmp_symmetric_input.smi and mmp_symmetric_<name>.tsv: made-up analogue
+series where a symmetric group sits next to a cut (isopropyl, tert-butyl,
+gem-dimethyl, para-disubstituted benzene and cyclohexane, piperazine,
+1,3,5-trisubstituted benzene and a carbon with three substituents), so
+that two- and three-cut constants and variables have equivalent attachment
+points, and cutting next to them makes new potential stereocentres (which
+mmpdb up-enumerates). There mmpdb's multiplicities are part of what is
+compared.
 """
 
 import csv
@@ -58,15 +68,68 @@ INDEXES = {
 }
 
 
-def main():
+
+def symmetric_series():
+    """Analogue series with symmetric groups next to the cuts, in a fixed order."""
+    series = []
+    # 1. Isopropyl, tert-butyl and gem-dimethyl groups on para-substituted benzenes.
+    for x in ["CC(C)", "CC(C)(C)", "CC(C)(O)", "CC(C)(C#N)", "CC(C)(F)", "CC(C)C(C)"]:
+        for y in ["Cl", "F", "OC", "C(F)(F)F", "C#N"]:
+            series.append(f"{x}c1ccc({y})cc1")
+    # 2. Amides of gem-dimethyl and isopropyl amines.
+    for ar in ["c1ccccc1", "c1ccc(F)cc1", "c1ccncc1", "c1ccc(Cl)cc1"]:
+        for amine in ["NC(C)(C)C", "NC(C)(C)CO", "NC(C)(C)C(=O)O", "NC(C)C",
+                      "NC(C)(C)c1ccccc1", "NC(C)(C)C#N"]:
+            series.append(f"O=C({ar}){amine}")
+    # 3. Symmetric linkers between two substituents: para-benzene, cyclohexane
+    #    (no stereo marks), piperazine.
+    for x, y in [("C", "Cl"), ("C", "OC"), ("Cl", "OC"), ("C", "C"), ("CC(C)", "Cl"),
+                 ("CC(C)(C)", "OC"), ("c1ccccc1", "C")]:
+        series.append(f"{x}c1ccc({y})cc1")
+        series.append(f"{x}C1CCC({y})CC1")
+    for x, y in [("C", "C(C)C"), ("C(C)C", "C(=O)C"), ("c1ccccc1", "C(C)C"),
+                 ("c1ccc(Cl)cc1", "C"), ("c1ccc(Cl)cc1", "C(C)(C)C"), ("C(C)C", "C(C)C"),
+                 ("C1CC1", "S(C)(=O)=O"), ("c1ccc(F)cc1", "C(C)C")]:
+        series.append(f"{x}N1CCN({y})CC1")
+    # 4. Three cuts: 1,3,5- and 1,2,4-trisubstituted benzenes, and a carbon with
+    #    three substituents beside a methyl.
+    subs = ["C", "F", "Cl", "OC"]
+    for i, a in enumerate(subs):
+        for j, b in enumerate(subs[i:], i):
+            for c in subs[j:]:
+                series.append(f"c1c({a})cc({b})cc1{c}")
+    for a, b, c in [("C", "C", "Cl"), ("C", "Cl", "C"), ("F", "C", "C"), ("OC", "C", "OC")]:
+        series.append(f"c1cc({a})c({b})cc1{c}")
+    for a, b, c in [("c1ccccc1", "c1ccccc1", "O"), ("c1ccccc1", "c1ccc(F)cc1", "O"),
+                    ("c1ccc(F)cc1", "c1ccc(F)cc1", "O"), ("c1ccccc1", "c1ccccc1", "C#N"),
+                    ("c1ccccc1", "c1ccccc1", "c1ccccc1"), ("c1ccc(Cl)cc1", "c1ccccc1", "O")]:
+        series.append(f"CC({a})({b}){c}")
+    out = []
+    for s in series:
+        canonical = Chem.MolToSmiles(Chem.MolFromSmiles(s))
+        if canonical not in out:
+            out.append(canonical)
+    return out
+
+
+def chembl_slice():
     smiles = []
     for name in SETS:
         with open(os.path.join(DATA, name)) as f:
             for row in list(csv.DictReader(f))[:PER_SET]:
                 mol = Chem.MolFromSmiles(row["smiles"])
                 smiles.append(Chem.MolToSmiles(mol))
+    return smiles
+
+
+def main():
     os.makedirs(OUT, exist_ok=True)
-    input_path = os.path.join(OUT, "mmp_input.smi")
+    write_fixtures("mmp", chembl_slice())
+    write_fixtures("mmp_symmetric", symmetric_series())
+
+
+def write_fixtures(prefix, smiles):
+    input_path = os.path.join(OUT, f"{prefix}_input.smi")
     with open(input_path, "w") as f:
         for i, s in enumerate(smiles):
             f.write(f"{s} m{i}\n")
@@ -90,10 +153,10 @@ def main():
                     cuts = transform.split(">>")[0].count("*")
                     rows.append((a, b, str(cuts)))
             rows.sort(key=lambda r: (int(r[0][1:]), int(r[1][1:]), r[2]))
-            with open(os.path.join(OUT, f"mmp_{name}.tsv"), "w") as f:
+            with open(os.path.join(OUT, f"{prefix}_{name}.tsv"), "w") as f:
                 for row in rows:
                     f.write("\t".join(row) + "\n")
-            print(name, len(rows), "pairs")
+            print(prefix, name, len(rows), "pairs")
 
 
 if __name__ == "__main__":

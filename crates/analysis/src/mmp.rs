@@ -5,10 +5,15 @@
 //! `max_variable_ratio` of the molecule's heavy atoms; a single-cut constant whose
 //! hydrogen-capped form *is* another molecule of the set pairs that molecule with the variable
 //! `[*:1][H]`; two entries of one constant pair unless they are the same molecule or the same
-//! variable.
+//! variable, or both are stereo up-enumerations (mmpdb's rule for the extra splits it writes
+//! when a cut next to a symmetric group makes a new potential stereocentre; see
+//! [`FragmentedMolecule::up_enumerated`]). A molecule pair is listed once per pair of entries,
+//! so, as in mmpdb, a pair related through several constants or up-enumerations appears that
+//! many times.
 //!
 //! Memory: every distinct constant and variable string is held once, interned to a `u32`; an
-//! entry is three `u32`s. Molecules are added one at a time ([`MmpIndex::add`]), so a caller
+//! entry is three `u32`s (the top bit of the molecule marks an up-enumeration, so molecule
+//! indices stay below 2³¹). Molecules are added one at a time ([`MmpIndex::add`]), so a caller
 //! can fragment in batches and drop each batch's strings once added.
 
 use std::collections::HashMap;
@@ -27,6 +32,23 @@ pub struct Fragment {
     /// Single cuts: canonical SMILES of the constant capped with hydrogen.
     pub constant_with_hydrogen: Option<String>,
 }
+
+/// A molecule as the chemistry core fragments it, for [`index_fragmented`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FragmentedMolecule {
+    /// Normalized SMILES (the hydrogen-substitution lookup key).
+    pub normalized: String,
+    /// Heavy atoms of the molecule.
+    pub heavy_atoms: u32,
+    /// Its fragmentations as cut.
+    pub fragments: Vec<Fragment>,
+    /// mmpdb's stereo up-enumerations of its fragmentations (a new potential stereocentre
+    /// given `@` or `@@`): each pairs with other molecules' [`Self::fragments`] only.
+    pub up_enumerated: Vec<Fragment>,
+}
+
+/// Marks an up-enumerated entry in the molecule field of [`MmpIndex`]'s entries.
+const UP_ENUMERATED: u32 = 1 << 31;
 
 /// Which fragmentations index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,7 +111,7 @@ pub const HYDROGEN_VARIABLE: &str = "[*:1][H]";
 pub struct MmpIndex {
     options: MmpOptions,
     strings: Interner,
-    /// (constant, molecule, variable).
+    /// (constant, molecule | [`UP_ENUMERATED`] when it is one, variable).
     entries: Vec<(u32, u32, u32)>,
     /// Molecules by their normalized SMILES (interned).
     by_smiles: HashMap<u32, Vec<u32>>,
@@ -121,10 +143,38 @@ impl MmpIndex {
         heavy_atoms: u32,
         fragments: &[Fragment],
     ) {
+        self.add_parts(molecule, normalized, heavy_atoms, fragments, &[]);
+    }
+
+    /// Adds molecule `molecule` with its up-enumerated fragmentations. `molecule` must be below
+    /// 2³¹.
+    pub fn add_fragmented(&mut self, molecule: u32, fragmented: &FragmentedMolecule) {
+        self.add_parts(
+            molecule,
+            &fragmented.normalized,
+            fragmented.heavy_atoms,
+            &fragmented.fragments,
+            &fragmented.up_enumerated,
+        );
+    }
+
+    fn add_parts(
+        &mut self,
+        molecule: u32,
+        normalized: &str,
+        heavy_atoms: u32,
+        fragments: &[Fragment],
+        up_enumerated: &[Fragment],
+    ) {
+        debug_assert!(molecule < UP_ENUMERATED, "molecule index {molecule} ≥ 2³¹");
         self.molecules += 1;
         let smiles = self.strings.intern(normalized);
         self.by_smiles.entry(smiles).or_default().push(molecule);
-        for f in fragments {
+        let tagged = fragments
+            .iter()
+            .map(|f| (f, molecule))
+            .chain(up_enumerated.iter().map(|f| (f, molecule | UP_ENUMERATED)));
+        for (f, entry_molecule) in tagged {
             if f.variable_heavies > self.options.max_variable_heavies {
                 continue;
             }
@@ -137,7 +187,7 @@ impl MmpIndex {
             self.fragmentations += 1;
             let constant = self.strings.intern(&f.constant);
             let variable = self.strings.intern(&f.variable);
-            self.entries.push((constant, molecule, variable));
+            self.entries.push((constant, entry_molecule, variable));
             if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
                 let h = self.strings.intern(h);
                 self.hydrogen_of.insert(constant, h);
@@ -178,9 +228,10 @@ impl MmpIndex {
         self.entries.dedup();
         let mut pairs = Vec::new();
         for group in self.entries.chunk_by(|x, y| x.0 == y.0) {
-            for (i, &(constant, m1, v1)) in group.iter().enumerate() {
-                for &(_, m2, v2) in &group[i + 1..] {
-                    if m1 == m2 || v1 == v2 {
+            for (i, &(constant, e1, v1)) in group.iter().enumerate() {
+                for &(_, e2, v2) in &group[i + 1..] {
+                    let (m1, m2) = (e1 & !UP_ENUMERATED, e2 & !UP_ENUMERATED);
+                    if m1 == m2 || v1 == v2 || e1 & e2 & UP_ENUMERATED != 0 {
                         continue;
                     }
                     let (a, va, b, vb) = if m1 < m2 {
@@ -225,16 +276,34 @@ pub fn index_molecules(
     options: MmpOptions,
     fragment: impl Fn(&str) -> Fragmented + Sync,
 ) -> MmpIndex {
+    index_fragmented(molecules, options, |smiles| {
+        fragment(smiles).map(|(normalized, heavy_atoms, fragments)| FragmentedMolecule {
+            normalized,
+            heavy_atoms,
+            fragments,
+            up_enumerated: Vec::new(),
+        })
+    })
+}
+
+/// Indexes `(molecule, SMILES)`s with up-enumerated fragmentations, which mmpdb's pairs need
+/// on series with symmetric groups beside the cuts; `None` from `fragment` leaves the molecule
+/// out. Molecule indices must be below 2³¹.
+pub fn index_fragmented(
+    molecules: &[(u32, &str)],
+    options: MmpOptions,
+    fragment: impl Fn(&str) -> Option<FragmentedMolecule> + Sync,
+) -> MmpIndex {
     use rayon::prelude::*;
     let mut index = MmpIndex::new(options);
     for batch in molecules.chunks(FRAGMENT_BATCH) {
-        let fragmented: Vec<(u32, Fragmented)> = batch
+        let fragmented: Vec<(u32, Option<FragmentedMolecule>)> = batch
             .par_iter()
             .map(|&(m, smiles)| (m, fragment(smiles)))
             .collect();
         for (m, f) in fragmented {
-            if let Some((normalized, heavy_atoms, fragments)) = f {
-                index.add(m, &normalized, heavy_atoms, &fragments);
+            if let Some(f) = f {
+                index.add_fragmented(m, &f);
             }
         }
     }
@@ -387,6 +456,49 @@ mod tests {
             .find(|t| t.transform == "[*:1]C>>[*:1][H]")
             .unwrap();
         assert_eq!((h.count, h.activity_count, h.mean_delta), (1, 0, None));
+    }
+
+    #[test]
+    fn up_enumerations_pair_with_plain_splits_only() {
+        let mut index = MmpIndex::new(MmpOptions::default());
+        let molecule = |normalized: &str, plain: &str, up: &[&str]| FragmentedMolecule {
+            normalized: normalized.to_owned(),
+            heavy_atoms: 10,
+            fragments: vec![frag(2, "k", plain, 3, None)],
+            up_enumerated: up.iter().map(|v| frag(2, "k", v, 3, None)).collect(),
+        };
+        index.add_fragmented(0, &molecule("x", "a", &["a@", "a@@"]));
+        index.add_fragmented(1, &molecule("y", "b", &["b@", "b@@"]));
+        index.add_fragmented(2, &molecule("z", "a@", &[]));
+        let (pairs, strings) = index.pairs(|_, _| true);
+        let shown: Vec<(u32, u32, &str, &str)> = pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.a,
+                    p.b,
+                    strings.text(p.variable_a),
+                    strings.text(p.variable_b),
+                )
+            })
+            .collect();
+        // Each molecule's up-enumerations meet the others' plain splits, never each other;
+        // the same variable never pairs.
+        assert_eq!(
+            shown,
+            [
+                (0, 1, "a", "b"),
+                (0, 1, "a", "b@"),
+                (0, 1, "a", "b@@"),
+                (0, 1, "a@", "b"),
+                (0, 1, "a@@", "b"),
+                (0, 2, "a", "a@"),
+                (0, 2, "a@@", "a@"),
+                (1, 2, "b", "a@"),
+                (1, 2, "b@", "a@"),
+                (1, 2, "b@@", "a@"),
+            ]
+        );
     }
 
     #[test]

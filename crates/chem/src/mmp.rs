@@ -8,6 +8,12 @@
 //! Two fragmentations (of any molecules) have equal [`Fragmentation::constant`] strings exactly
 //! when their constant parts are the same graph with the attachment points in correspondence;
 //! their variable strings are then labelled consistently, so `A>>B` reads as a transform.
+//!
+//! With [`FragmentOptions::up_enumerate`], a split whose cut makes a new potential
+//! stereocentre (one methyl of an isopropyl, one arm of a symmetric ring) is also written with
+//! that centre as `@` and `@@`, as mmpdb does: these [`Fragmentation::up_enumerated`] splits
+//! pair with plain splits of other molecules but never with each other (issue 18 item 5), and
+//! are why mmpdb finds some pairs, and counts others several times, on symmetric series.
 
 use crate::{ffi, ChemError, ErrorCode};
 
@@ -33,6 +39,10 @@ pub struct Fragmentation {
     /// Single cuts: canonical SMILES of the constant with its attachment point replaced by
     /// hydrogen, the molecule a hydrogen substitution pairs with; `None` for several cuts.
     pub constant_with_hydrogen: Option<String>,
+    /// One of mmpdb's stereo up-enumerations of a split rather than the split as cut: it may
+    /// pair only with fragmentations that are not (always `false` without
+    /// [`FragmentOptions::up_enumerate`]).
+    pub up_enumerated: bool,
 }
 
 /// Every fragmentation of one molecule.
@@ -57,6 +67,10 @@ pub struct FragmentOptions {
     /// pairing filters on the same bound; giving it here spares writing parts it would drop,
     /// which on large molecules (peptides) is nearly all the work.
     pub max_variable_heavies: Option<u32>,
+    /// Also write mmpdb's stereo up-enumerations ([`Fragmentation::up_enumerated`]). Off by
+    /// default: an index that cannot keep two up-enumerated splits from pairing would find
+    /// pairs mmpdb does not, so only callers that pass the flag on should ask for them.
+    pub up_enumerate: bool,
 }
 
 impl Default for FragmentOptions {
@@ -65,6 +79,7 @@ impl Default for FragmentOptions {
             cut_smarts: DEFAULT_CUT_SMARTS.to_owned(),
             max_cuts: 3,
             max_variable_heavies: None,
+            up_enumerate: false,
         }
     }
 }
@@ -95,6 +110,7 @@ pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, Ch
         &options.cut_smarts,
         options.max_cuts.clamp(1, 3),
         options.max_variable_heavies.unwrap_or(u32::MAX),
+        options.up_enumerate,
     )
     .map_err(|e| rejected(smiles, ffi::Status::Internal, e.what().to_owned()))?;
     if raw.status != ffi::Status::Ok {
@@ -113,6 +129,7 @@ pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, Ch
                 variable_heavies: f.variable_heavies,
                 constant_with_hydrogen: (f.num_cuts == 1 && !f.constant_with_h.is_empty())
                     .then_some(f.constant_with_h),
+                up_enumerated: f.up_enumerated,
             })
             .collect(),
     })

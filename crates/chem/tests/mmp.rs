@@ -14,12 +14,20 @@
 
 use std::collections::HashMap;
 
-use molbatch_analysis::mmp::{index_molecules, Fragment, MmpOptions, MmpStrings, Pair};
+use molbatch_analysis::mmp::{
+    index_fragmented, Fragment, FragmentedMolecule, MmpOptions, MmpStrings, Pair,
+};
 use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
 
+const CHEMBL: &str = include_str!("fixtures/mmp_input.smi");
+const SYMMETRIC: &str = include_str!("fixtures/mmp_symmetric_input.smi");
+
 fn input() -> Vec<(u32, String)> {
-    include_str!("fixtures/mmp_input.smi")
-        .lines()
+    read_input(CHEMBL)
+}
+
+fn read_input(smi: &str) -> Vec<(u32, String)> {
+    smi.lines()
         .map(|line| {
             let (smiles, id) = line.split_once(' ').unwrap();
             (
@@ -31,26 +39,41 @@ fn input() -> Vec<(u32, String)> {
 }
 
 fn pairs(options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
-    let input = input();
+    pairs_of(CHEMBL, options, smallest_only)
+}
+
+/// The molecules of `smi` fragmented (with mmpdb's up-enumerations) and paired as the
+/// analytics worker does.
+fn pairs_of(smi: &str, options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
+    let input = read_input(smi);
     let molecules: Vec<(u32, &str)> = input.iter().map(|(m, s)| (*m, s.as_str())).collect();
     let cut = FragmentOptions {
         max_variable_heavies: Some(options.max_variable_heavies),
+        up_enumerate: true,
         ..FragmentOptions::default()
     };
-    let index = index_molecules(&molecules, options, |smiles| {
+    let index = index_fragmented(&molecules, options, |smiles| {
         let f = fragment(smiles, &cut).ok()?;
-        let fragments = f
-            .fragmentations
-            .into_iter()
-            .map(|x| Fragment {
+        let mut out = FragmentedMolecule {
+            normalized: f.normalized,
+            heavy_atoms: f.heavy_atoms,
+            ..FragmentedMolecule::default()
+        };
+        for x in f.fragmentations {
+            let part = Fragment {
                 num_cuts: x.num_cuts,
                 constant: x.constant,
                 variable: x.variable,
                 variable_heavies: x.variable_heavies,
                 constant_with_hydrogen: x.constant_with_hydrogen,
-            })
-            .collect();
-        Some((f.normalized, f.heavy_atoms, fragments))
+            };
+            if x.up_enumerated {
+                out.up_enumerated.push(part);
+            } else {
+                out.fragments.push(part);
+            }
+        }
+        Some(out)
     });
     let mut cache: HashMap<String, Reduction> = HashMap::new();
     let mut reduce = |v: &str| {
@@ -63,16 +86,28 @@ fn pairs(options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
 }
 
 fn multiset(pairs: &[Pair], strings: &MmpStrings) -> Vec<(u32, u32, usize)> {
+    let mut v = with_multiplicity(pairs, strings);
+    v.dedup();
+    v
+}
+
+/// (a, b, cuts) once per pair of index entries, sorted.
+fn with_multiplicity(pairs: &[Pair], strings: &MmpStrings) -> Vec<(u32, u32, usize)> {
     let mut v: Vec<(u32, u32, usize)> = pairs
         .iter()
         .map(|p| (p.a, p.b, strings.text(p.variable_a).matches('*').count()))
         .collect();
     v.sort_unstable();
-    v.dedup();
     v
 }
 
 fn fixture(tsv: &str) -> Vec<(u32, u32, usize)> {
+    let mut v = fixture_with_multiplicity(tsv);
+    v.dedup();
+    v
+}
+
+fn fixture_with_multiplicity(tsv: &str) -> Vec<(u32, u32, usize)> {
     let id = |s: &str| s.trim_start_matches('m').parse::<u32>().unwrap();
     let mut v: Vec<(u32, u32, usize)> = tsv
         .lines()
@@ -82,7 +117,6 @@ fn fixture(tsv: &str) -> Vec<(u32, u32, usize)> {
         })
         .collect();
     v.sort_unstable();
-    v.dedup();
     v
 }
 
@@ -151,5 +185,47 @@ fn smallest_transformation_pairs_equal_mmpdb() {
     check(
         multiset(&pairs, &strings),
         fixture(include_str!("fixtures/mmp_smallest.tsv")),
+    );
+}
+
+/// Exactly mmpdb's pairs, each as many times as mmpdb lists it, and nothing else.
+fn check_exact(ours: Vec<(u32, u32, usize)>, theirs: Vec<(u32, u32, usize)>) {
+    let only_ours = difference(&ours, &theirs);
+    let only_theirs = difference(&theirs, &ours);
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "{} pairs vs mmpdb's {}; only molbatch ({}): {:?}; only mmpdb ({}): {:?}",
+        ours.len(),
+        theirs.len(),
+        only_ours.len(),
+        &only_ours[..only_ours.len().min(12)],
+        only_theirs.len(),
+        &only_theirs[..only_theirs.len().min(12)],
+    );
+}
+
+/// Issue 18 item 5: series with isopropyl, tert-butyl, gem-dimethyl, para-disubstituted
+/// benzene and cyclohexane, piperazine and trisubstituted centres beside the cuts (two and
+/// three cuts), where mmpdb's symmetry handling and stereo up-enumeration decide which pairs
+/// exist and how often each is listed.
+#[test]
+fn symmetric_series_pairs_equal_mmpdb_with_multiplicity() {
+    let (pairs, strings) = pairs_of(SYMMETRIC, MmpOptions::default(), false);
+    check_exact(
+        with_multiplicity(&pairs, &strings),
+        fixture_with_multiplicity(include_str!("fixtures/mmp_symmetric_default.tsv")),
+    );
+}
+
+#[test]
+fn symmetric_series_smallest_transformation_pairs_equal_mmpdb_with_multiplicity() {
+    let options = MmpOptions {
+        max_variable_heavies: 10,
+        max_variable_ratio: Some(0.5),
+    };
+    let (pairs, strings) = pairs_of(SYMMETRIC, options, true);
+    check_exact(
+        with_multiplicity(&pairs, &strings),
+        fixture_with_multiplicity(include_str!("fixtures/mmp_symmetric_smallest.tsv")),
     );
 }

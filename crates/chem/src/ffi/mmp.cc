@@ -8,6 +8,20 @@
 // pieces carrying one each, and the stereo re-perception mmpdb does before
 // writing multi-cut parts.
 //
+// Stereo up-enumeration (with `up_enumerate`) is mmpdb's too, quirks
+// included, because its pairs and their multiplicities depend on it: a cut
+// next to a symmetric group (one methyl of an isopropyl, one arm of a
+// para-disubstituted ring) can make an atom whose neighbours were alike a
+// potential stereocentre; mmpdb then also writes the part with that centre
+// as @ and as @@ (every combination when there are several), and indexes
+// those "up-enumerated" splits beside the plain one. They pair with any
+// plain split of another molecule, never with another up-enumerated one.
+// Where mmpdb's code looks accidental it is still followed, since the pairs
+// are what is compared: for one cut only the piece holding atom 0 is
+// enumerated (as constant and as variable); for several cuts the constant's
+// centres are enumerated first and their last configuration stays set while
+// the variable's are.
+//
 // Labels are our own canonical form rather than mmpdb's attachment-order
 // tables: for each permutation of the labels 1..n over the cuts, the
 // constant is written as its pieces' canonical SMILES (isotope-labelled
@@ -25,6 +39,7 @@
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
+#include <GraphMol/new_canon.h>
 
 #include <algorithm>
 #include <array>
@@ -147,9 +162,12 @@ void set_labels(RDKit::ROMol &frag, const std::vector<int> &dummies, const std::
   }
 }
 
+// Keeps the first split of each (constant, variable): mmpdb's per-molecule
+// unique key, so an up-enumerated split that is also a plain split of a
+// later cut stays up-enumerated.
 void push(RawFragments &out, std::set<std::pair<std::string, std::string>> &seen, uint8_t cuts,
           std::string constant, std::string variable, unsigned int variable_heavies,
-          std::string constant_with_h) {
+          std::string constant_with_h, bool up_enumerated = false) {
   if (!seen.emplace(constant, variable).second) {
     return;
   }
@@ -159,7 +177,135 @@ void push(RawFragments &out, std::set<std::pair<std::string, std::string>> &seen
   f.variable = rust::String(map_notation(variable));
   f.variable_heavies = variable_heavies;
   f.constant_with_h = rust::String(constant_with_h);
+  f.up_enumerated = up_enumerated;
   out.fragmentations.push_back(std::move(f));
+}
+
+// The part of mmpdb's is_potential_chiral_center that does not depend on
+// ranks: three or four bonded neighbours (which must then all rank
+// differently) and, with three, one hydrogen or a sulfur/selenium centre.
+bool could_be_centre(const RDKit::ROMol &mol, const RDKit::Atom *atom) {
+  const unsigned int degree = atom->getTotalDegree();
+  if (degree != 3 && degree != 4) {
+    return false;
+  }
+  const unsigned int neighbours = mol.getAtomDegree(atom);
+  if (neighbours == 4) {
+    return true;
+  }
+  if (neighbours != 3) {
+    return false;
+  }
+  if (atom->getTotalNumHs() == 1) {
+    return true;
+  }
+  if (atom->getAtomicNum() == 16 || atom->getAtomicNum() == 34) {
+    const int valence = atom->getExplicitValence();
+    return valence == 4 || (valence == 3 && atom->getFormalCharge() == 1);
+  }
+  return false;
+}
+
+// mmpdb's get_chiral_flags: per atom of `mol`, 1 when it has a tetrahedral
+// tag, 2 when it could be a stereocentre given the neighbours' `ranks`
+// (RDKit's isAtomPotentialChiralCenter, ring centres included), else 0.
+// `ranks` may come from the fragmented molecule (whose first atoms are the
+// molecule's), so a neighbour across a cut is judged as it is there.
+std::vector<int> chiral_flags(const RDKit::ROMol &mol, const std::vector<unsigned int> &ranks) {
+  std::vector<int> flags;
+  flags.reserve(mol.getNumAtoms());
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    const auto tag = atom->getChiralTag();
+    if (tag == RDKit::Atom::CHI_TETRAHEDRAL_CW || tag == RDKit::Atom::CHI_TETRAHEDRAL_CCW) {
+      flags.push_back(1);
+      continue;
+    }
+    bool potential = could_be_centre(mol, atom);
+    if (potential) {
+      std::set<unsigned int> seen;
+      for (const RDKit::Bond *bond : mol.atomBonds(atom)) {
+        if (!seen.insert(ranks[bond->getOtherAtomIdx(atom->getIdx())]).second) {
+          potential = false;
+          break;
+        }
+      }
+    }
+    flags.push_back(potential ? 2 : 0);
+  }
+  return flags;
+}
+
+// What up-enumeration needs of the molecule before any cut.
+struct Parent {
+  // mmpdb's chiral flags of the molecule.
+  std::vector<int> flags;
+  // Atoms that are no stereocentre but could become one once a cut tells
+  // their alike neighbours apart. A split without any has nothing to
+  // up-enumerate, which spares perceiving and ranking it.
+  std::vector<char> candidate;
+  bool any(const std::vector<int> &atoms) const {
+    return std::any_of(atoms.begin(), atoms.end(), [&](int a) {
+      return a < static_cast<int>(candidate.size()) && candidate[a];
+    });
+  }
+};
+
+// Canonical ranks with ties kept (mmpdb's CanonicalRankAtoms(breakTies=False)).
+std::vector<unsigned int> tied_ranks(const RDKit::ROMol &mol) {
+  std::vector<unsigned int> ranks(mol.getNumAtoms());
+  RDKit::Canon::rankMolAtoms(mol, ranks, false, true, true);
+  return ranks;
+}
+
+// mmpdb's get_new_stereocenter_indices: atoms of `atoms` (in that order)
+// that were not stereocentres in the molecule and may be in the split.
+std::vector<int> new_centres(const std::vector<int> &atoms, const std::vector<int> &before,
+                             const std::vector<int> &after) {
+  std::vector<int> out;
+  for (int a : atoms) {
+    if (a < static_cast<int>(before.size()) && before[a] == 0 && after[a] == 2) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+// mmpdb's chiral_enumerate: every assignment of (none, CW, CCW) to
+// `centres`, the last centre varying fastest, but the first (all none).
+std::vector<std::vector<RDKit::Atom::ChiralType>> chiral_assignments(size_t centres) {
+  static const RDKit::Atom::ChiralType tags[3] = {RDKit::Atom::CHI_UNSPECIFIED,
+                                                  RDKit::Atom::CHI_TETRAHEDRAL_CW,
+                                                  RDKit::Atom::CHI_TETRAHEDRAL_CCW};
+  std::vector<std::vector<RDKit::Atom::ChiralType>> out;
+  if (centres == 0) {
+    return out;
+  }
+  std::vector<int> digits(centres, 0);
+  while (true) {
+    size_t i = centres;
+    while (i > 0 && digits[i - 1] == 2) {
+      digits[i - 1] = 0;
+      --i;
+    }
+    if (i == 0) {
+      break;
+    }
+    ++digits[i - 1];
+    std::vector<RDKit::Atom::ChiralType> assignment;
+    for (int d : digits) {
+      assignment.push_back(tags[d]);
+    }
+    out.push_back(std::move(assignment));
+  }
+  return out;
+}
+
+void set_dummy_isotopes(RDKit::ROMol &frag, const Pieces &pieces, unsigned int isotope) {
+  for (const auto &d : pieces.dummies) {
+    for (int a : d) {
+      frag.getAtomWithIdx(a)->setIsotope(isotope);
+    }
+  }
 }
 
 // mmpdb's fragment_on_atom_pairs: a cut bond that carried a double-bond
@@ -244,65 +390,12 @@ bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bon
   return centres == 1 && ends == bonds.size();
 }
 
-// One combination of cut bonds.
-void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
-         uint32_t max_variable_heavies, RawFragments &out,
-         std::set<std::pair<std::string, std::string>> &seen) {
-  const size_t n = bonds.size();
-  if (n > 1 && !is_core_split(mol, bonds, max_variable_heavies)) {
-    return;
-  }
-  std::vector<std::pair<unsigned int, unsigned int>> labels;
-  for (size_t c = 0; c < n; ++c) {
-    labels.emplace_back(c + 1, c + 1);
-  }
-  std::unique_ptr<RDKit::ROMol> frag(RDKit::MolFragmenter::fragmentOnBonds(mol, bonds, true, &labels));
-  keep_bond_directions(mol, bonds, *frag);
-  Pieces pieces = split(*frag);
-  if (pieces.atoms.size() != n + 1) {
-    return;  // a cut bond in a ring RDKit's perception missed (rdkit#4016)
-  }
-  std::vector<int> cut_of(frag->getNumAtoms(), -1);
-  for (const auto &d : pieces.dummies) {
-    for (int a : d) {
-      cut_of[a] = static_cast<int>(frag->getAtomWithIdx(a)->getIsotope()) - 1;
-    }
-  }
-  const std::vector<int> identity = {0, 1, 2};
-
-  if (n == 1) {
-    // mmpdb writes single-cut parts before re-perceiving stereo.
-    for (int side = 0; side < 2; ++side) {
-      const int c_piece = side, v_piece = 1 - side;
-      if (heavy_count(*frag, pieces.atoms[v_piece]) > max_variable_heavies) {
-        continue;
-      }
-      set_labels(*frag, pieces.dummies[c_piece], cut_of, {});
-      const std::string unlabelled = fragment_smiles(*frag, pieces.atoms[c_piece]);
-      set_labels(*frag, pieces.dummies[c_piece], cut_of, {1});
-      set_labels(*frag, pieces.dummies[v_piece], cut_of, {1});
-      push(out, seen, 1, fragment_smiles(*frag, pieces.atoms[c_piece]),
-           fragment_smiles(*frag, pieces.atoms[v_piece]),
-           heavy_count(*frag, pieces.atoms[v_piece]), with_hydrogen(unlabelled));
-    }
-    return;
-  }
-
-  int variable = -1;
-  for (size_t i = 0; i < pieces.atoms.size(); ++i) {
-    const size_t d = pieces.dummies[i].size();
-    if (d == n) {
-      variable = static_cast<int>(i);
-    } else if (d != 1) {
-      return;  // not a core with n single-point R-groups
-    }
-  }
-  if (variable < 0) {
-    return;
-  }
-  frag->updatePropertyCache(false);
-  RDKit::MolOps::assignStereochemistry(*frag, true, true);
-
+// The canonical labelling of a multi-cut split (see the top of this file):
+// over every assignment of labels 1..n to the cuts, the smallest constant
+// string and, among the assignments reaching it, the smallest variable.
+std::pair<std::string, std::string> canonical_labels(RDKit::ROMol &frag, const Pieces &pieces,
+                                                     const std::vector<int> &cut_of, int variable,
+                                                     size_t n) {
   // Each constant piece's SMILES under each label.
   std::vector<int> constant_pieces;
   for (size_t i = 0; i < pieces.atoms.size(); ++i) {
@@ -315,11 +408,12 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
     const int piece = constant_pieces[j];
     for (size_t k = 1; k <= n; ++k) {
       for (int d : pieces.dummies[piece]) {
-        frag->getAtomWithIdx(d)->setIsotope(k);
+        frag.getAtomWithIdx(d)->setIsotope(k);
       }
-      labelled[j][k - 1] = fragment_smiles(*frag, pieces.atoms[piece]);
+      labelled[j][k - 1] = fragment_smiles(frag, pieces.atoms[piece]);
     }
   }
+  const std::vector<int> identity = {0, 1, 2};
   std::vector<int> perm(identity.begin(), identity.begin() + n);
   std::string best_constant, best_variable;
   bool first = true;
@@ -341,22 +435,211 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
     for (size_t c = 0; c < n; ++c) {
       labels1[c] = perm[c] + 1;
     }
-    set_labels(*frag, pieces.dummies[variable], cut_of, labels1);
-    std::string var = fragment_smiles(*frag, pieces.atoms[variable]);
+    set_labels(frag, pieces.dummies[variable], cut_of, labels1);
+    std::string var = fragment_smiles(frag, pieces.atoms[variable]);
     if (first || constant < best_constant || var < best_variable) {
       best_constant = constant;
       best_variable = var;
       first = false;
     }
   } while (std::next_permutation(perm.begin(), perm.end()));
-  push(out, seen, static_cast<uint8_t>(n), best_constant, best_variable,
-       heavy_count(*frag, pieces.atoms[variable]), std::string());
+  return {best_constant, best_variable};
+}
+
+// Labels every dummy with its cut number (1..n), as fragmentOnBonds did.
+void cut_numbers(RDKit::ROMol &frag, const Pieces &pieces, const std::vector<int> &cut_of) {
+  for (const auto &d : pieces.dummies) {
+    for (int a : d) {
+      frag.getAtomWithIdx(a)->setIsotope(cut_of[a] + 1);
+    }
+  }
+}
+
+// The non-dummy atoms of `piece`, ascending (mmpdb's GetMolFrags order).
+std::vector<int> heavy_side(const RDKit::ROMol &frag, const std::vector<int> &piece) {
+  std::vector<int> atoms;
+  for (int a : piece) {
+    if (frag.getAtomWithIdx(a)->getAtomicNum() != 0) {
+      atoms.push_back(a);
+    }
+  }
+  std::sort(atoms.begin(), atoms.end());
+  return atoms;
+}
+
+// One cut (mmpdb's make_single_cut). Both parts are written before stereo
+// is perceived again; with `up_enumerate` the piece holding atom 0 is then
+// written under each configuration of its new potential stereocentres,
+// giving splits with it as an up-enumerated constant and as an
+// up-enumerated variable.
+void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &pieces,
+                const std::vector<int> &cut_of, const Parent &parent,
+                uint32_t max_variable_heavies, bool up_enumerate, RawFragments &out,
+                std::set<std::pair<std::string, std::string>> &seen) {
+  const int first = std::find(pieces.atoms[0].begin(), pieces.atoms[0].end(), 0) !=
+                            pieces.atoms[0].end()
+                        ? 0
+                        : 1;
+  const int second = 1 - first;
+  std::array<std::string, 2> plain, labelled;
+  std::array<unsigned int, 2> heavies{};
+  for (int p = 0; p < 2; ++p) {
+    set_labels(frag, pieces.dummies[p], cut_of, {});
+    plain[p] = fragment_smiles(frag, pieces.atoms[p]);
+    set_labels(frag, pieces.dummies[p], cut_of, {1});
+    labelled[p] = fragment_smiles(frag, pieces.atoms[p]);
+    heavies[p] = heavy_count(frag, pieces.atoms[p]);
+  }
+  // (labelled, unlabelled) SMILES of the first piece per configuration, and
+  // the second piece as written after stereo perception.
+  std::vector<std::pair<std::string, std::string>> ups;
+  std::string second_labelled = labelled[second], second_plain = plain[second];
+  const std::vector<int> first_atoms =
+      up_enumerate ? heavy_side(frag, pieces.atoms[first]) : std::vector<int>();
+  if (parent.any(first_atoms)) {
+    set_dummy_isotopes(frag, pieces, 0);
+    frag.updatePropertyCache(false);
+    RDKit::MolOps::assignStereochemistry(frag, true, true);
+    const std::vector<int> centres =
+        new_centres(first_atoms, parent.flags, chiral_flags(mol, tied_ranks(frag)));
+    std::set<std::string> distinct;
+    for (const auto &assignment : chiral_assignments(centres.size())) {
+      for (size_t i = 0; i < centres.size(); ++i) {
+        frag.getAtomWithIdx(centres[i])->setChiralTag(assignment[i]);
+      }
+      set_labels(frag, pieces.dummies[first], cut_of, {1});
+      std::string l = fragment_smiles(frag, pieces.atoms[first]);
+      if (!distinct.insert(l).second) {
+        continue;
+      }
+      set_labels(frag, pieces.dummies[first], cut_of, {});
+      ups.emplace_back(std::move(l), fragment_smiles(frag, pieces.atoms[first]));
+    }
+    if (!ups.empty()) {
+      set_labels(frag, pieces.dummies[second], cut_of, {});
+      second_plain = fragment_smiles(frag, pieces.atoms[second]);
+      set_labels(frag, pieces.dummies[second], cut_of, {1});
+      second_labelled = fragment_smiles(frag, pieces.atoms[second]);
+    }
+  }
+  const bool changed = second_labelled != labelled[second];
+  if (heavies[second] <= max_variable_heavies) {
+    push(out, seen, 1, labelled[first], labelled[second], heavies[second],
+         with_hydrogen(plain[first]));
+    for (const auto &[l, u] : ups) {
+      push(out, seen, 1, l, labelled[second], heavies[second], with_hydrogen(u), true);
+    }
+    if (changed && !ups.empty()) {
+      // mmpdb pairs the re-perceived second piece with the last configuration.
+      push(out, seen, 1, ups.back().first, second_labelled, heavies[second],
+           with_hydrogen(plain[first]), true);
+    }
+  }
+  if (heavies[first] <= max_variable_heavies) {
+    push(out, seen, 1, labelled[second], labelled[first], heavies[first],
+         with_hydrogen(plain[second]));
+    if (changed) {
+      push(out, seen, 1, second_labelled, labelled[first], heavies[first],
+           with_hydrogen(second_plain), true);
+    }
+    for (const auto &[l, u] : ups) {
+      push(out, seen, 1, second_labelled, l, heavies[first], with_hydrogen(plain[second]), true);
+    }
+  }
+}
+
+// One combination of cut bonds.
+void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
+         const Parent &parent, uint32_t max_variable_heavies, bool up_enumerate,
+         RawFragments &out, std::set<std::pair<std::string, std::string>> &seen) {
+  const size_t n = bonds.size();
+  if (n > 1 && !is_core_split(mol, bonds, max_variable_heavies)) {
+    return;
+  }
+  std::vector<std::pair<unsigned int, unsigned int>> labels;
+  for (size_t c = 0; c < n; ++c) {
+    labels.emplace_back(c + 1, c + 1);
+  }
+  std::unique_ptr<RDKit::ROMol> frag(RDKit::MolFragmenter::fragmentOnBonds(mol, bonds, true, &labels));
+  keep_bond_directions(mol, bonds, *frag);
+  Pieces pieces = split(*frag);
+  if (pieces.atoms.size() != n + 1) {
+    return;  // a cut bond in a ring RDKit's perception missed (rdkit#4016)
+  }
+  std::vector<int> cut_of(frag->getNumAtoms(), -1);
+  for (const auto &d : pieces.dummies) {
+    for (int a : d) {
+      cut_of[a] = static_cast<int>(frag->getAtomWithIdx(a)->getIsotope()) - 1;
+    }
+  }
+
+  if (n == 1) {
+    single_cut(mol, *frag, pieces, cut_of, parent, max_variable_heavies, up_enumerate, out,
+               seen);
+    return;
+  }
+
+  int variable = -1;
+  for (size_t i = 0; i < pieces.atoms.size(); ++i) {
+    const size_t d = pieces.dummies[i].size();
+    if (d == n) {
+      variable = static_cast<int>(i);
+    } else if (d != 1) {
+      return;  // not a core with n single-point R-groups
+    }
+  }
+  if (variable < 0) {
+    return;
+  }
+  frag->updatePropertyCache(false);
+  RDKit::MolOps::assignStereochemistry(*frag, true, true);
+  const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
+  {
+    auto [constant, var] = canonical_labels(*frag, pieces, cut_of, variable, n);
+    push(out, seen, static_cast<uint8_t>(n), std::move(constant), std::move(var),
+         variable_heavies, std::string());
+  }
+  if (!up_enumerate || parent.candidate.empty()) {
+    return;
+  }
+  // mmpdb's make_multiple_cuts: centres are found with unlabelled
+  // attachment points; the constant's are enumerated, then (with the
+  // constant's last configuration left in place) the variable's.
+  set_dummy_isotopes(*frag, pieces, 0);
+  RDKit::MolOps::assignStereochemistry(*frag, true, true);
+  const std::vector<int> after = chiral_flags(mol, tied_ranks(*frag));
+  std::vector<int> constant_atoms, variable_atoms;
+  for (size_t i = 0; i < pieces.atoms.size(); ++i) {
+    const std::vector<int> atoms = heavy_side(*frag, pieces.atoms[i]);
+    auto &side = static_cast<int>(i) == variable ? variable_atoms : constant_atoms;
+    side.insert(side.end(), atoms.begin(), atoms.end());
+  }
+  for (const auto &atoms : {constant_atoms, variable_atoms}) {
+    const std::vector<int> centres = new_centres(atoms, parent.flags, after);
+    for (const auto &assignment : chiral_assignments(centres.size())) {
+      for (size_t i = 0; i < centres.size(); ++i) {
+        frag->getAtomWithIdx(centres[i])->setChiralTag(assignment[i]);
+      }
+      // mmpdb then writes the whole molecule with its computed properties
+      // cleared, so RDKit perceives stereo again (on a copy, unlabelled) and
+      // drops the tags of atoms that are no centres; the parts are then
+      // labelled and perceived as the plain split's were.
+      RDKit::RWMol copy(*frag);
+      copy.clearComputedProps();
+      RDKit::MolOps::assignStereochemistry(copy, true, true);
+      cut_numbers(copy, pieces, cut_of);
+      RDKit::MolOps::assignStereochemistry(copy, true, true);
+      auto [constant, var] = canonical_labels(copy, pieces, cut_of, variable, n);
+      push(out, seen, static_cast<uint8_t>(n), std::move(constant), std::move(var),
+           variable_heavies, std::string(), true);
+    }
+  }
 }
 
 }  // namespace
 
 RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_cuts,
-                          uint32_t max_variable_heavies) {
+                          uint32_t max_variable_heavies, bool up_enumerate) {
   RawFragments out;
   out.status = Status::Ok;
   out.heavy_atoms = 0;
@@ -377,15 +660,32 @@ RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_c
   out.heavy_atoms = mol->getNumHeavyAtoms();
   const std::vector<unsigned int> bonds = cut_bonds(*mol, cut_pattern(cut_smarts));
   std::set<std::pair<std::string, std::string>> seen;
+  // Which atoms were (potential) stereocentres before any cut (mmpdb's
+  // chiral_flags of the parent); only needed for up-enumeration.
+  Parent parent;
+  if (up_enumerate) {
+    parent.flags = chiral_flags(*mol, tied_ranks(*mol));
+    bool any = false;
+    for (const RDKit::Atom *atom : mol->atoms()) {
+      const bool c = parent.flags[atom->getIdx()] == 0 && could_be_centre(*mol, atom);
+      parent.candidate.push_back(c);
+      any = any || c;
+    }
+    if (!any) {
+      parent.candidate.clear();  // nothing to up-enumerate anywhere
+    }
+  }
   const size_t b = bonds.size();
   for (size_t i = 0; i < b; ++i) {
-    cut(*mol, {bonds[i]}, max_variable_heavies, out, seen);
+    cut(*mol, {bonds[i]}, parent, max_variable_heavies, up_enumerate, out, seen);
     if (max_cuts < 2) continue;
     for (size_t j = i + 1; j < b; ++j) {
-      cut(*mol, {bonds[i], bonds[j]}, max_variable_heavies, out, seen);
+      cut(*mol, {bonds[i], bonds[j]}, parent, max_variable_heavies, up_enumerate, out,
+          seen);
       if (max_cuts < 3) continue;
       for (size_t k = j + 1; k < b; ++k) {
-        cut(*mol, {bonds[i], bonds[j], bonds[k]}, max_variable_heavies, out, seen);
+        cut(*mol, {bonds[i], bonds[j], bonds[k]}, parent, max_variable_heavies,
+            up_enumerate, out, seen);
       }
     }
   }

@@ -157,6 +157,9 @@ mod bridge {
         /// Single cuts: canonical SMILES of the constant with its attachment
         /// point replaced by hydrogen (empty otherwise).
         constant_with_h: String,
+        /// One of mmpdb's stereo up-enumerations (a new potential
+        /// stereocentre given a configuration), not the split as cut.
+        up_enumerated: bool,
     }
     /// Every fragmentation of one molecule ([`mmp_fragment`]).
     #[derive(Debug, Clone)]
@@ -331,12 +334,14 @@ mod bridge {
 
         include!("molbatch-chem/src/ffi/mmp.h");
         /// Hussain–Rea fragmentation with up to `max_cuts` cuts and variable
-        /// parts of at most `max_variable_heavies` heavy atoms.
+        /// parts of at most `max_variable_heavies` heavy atoms, with mmpdb's
+        /// stereo up-enumerations when `up_enumerate`.
         fn mmp_fragment(
             smiles: &str,
             cut_smarts: &str,
             max_cuts: u32,
             max_variable_heavies: u32,
+            up_enumerate: bool,
         ) -> Result<RawFragments>;
         /// The single-cut pieces of a labelled variable part.
         fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
