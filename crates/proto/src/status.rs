@@ -78,6 +78,33 @@ impl std::fmt::Display for Violations {
 
 impl std::error::Error for Violations {}
 
+/// True for the codes a service answers a client's mistake or an expected
+/// refusal with, whose message is written for the client; a service that
+/// forwards such a status passes it on unchanged. Any other code (INTERNAL,
+/// UNKNOWN, DATA_LOSS, UNAVAILABLE, …) may carry internal text, which the
+/// gateway and analytics log and do not forward.
+pub fn is_client_error(code: Code) -> bool {
+    match code {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::OutOfRange
+        | Code::Unauthenticated
+        | Code::ResourceExhausted
+        | Code::Aborted
+        | Code::Cancelled
+        | Code::DeadlineExceeded => true,
+        Code::Ok
+        | Code::Unknown
+        | Code::Internal
+        | Code::Unimplemented
+        | Code::Unavailable
+        | Code::DataLoss => false,
+    }
+}
+
 impl From<Violations> for Status {
     fn from(v: Violations) -> Self {
         let mut details = ErrorDetails::new();

@@ -4,21 +4,21 @@
 //! a caller may not see is NOT_FOUND, as another tenant's job is.
 
 use molbatch_proto::{internal as ipb, v1 as pb, TenantId, Violations};
-use tonic::Status;
 
 use crate::auth::{new_key, Caller};
+use crate::error::GatewayError;
 use crate::grpc::GatewayApi;
 
-fn tenant_not_found(id: &str) -> Status {
-    Status::not_found(format!("tenant {id} not found"))
+fn tenant_not_found(id: &str) -> GatewayError {
+    GatewayError::NotFound(format!("tenant {id} not found"))
 }
 
-fn key_not_found(id: &str) -> Status {
-    Status::not_found(format!("API key {id} not found"))
+fn key_not_found(id: &str) -> GatewayError {
+    GatewayError::NotFound(format!("API key {id} not found"))
 }
 
-fn operator_only(what: &str) -> Status {
-    Status::permission_denied(format!(
+fn operator_only(what: &str) -> GatewayError {
+    GatewayError::PermissionDenied(format!(
         "only admins of the operator tenant ({}) {what}",
         crate::auth::OPERATOR_TENANT
     ))
@@ -50,7 +50,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         request: pb::CreateTenantRequest,
-    ) -> Result<pb::Tenant, Status> {
+    ) -> Result<pb::Tenant, GatewayError> {
         if !caller.is_operator() {
             return Err(operator_only("create tenants"));
         }
@@ -70,7 +70,7 @@ impl GatewayApi {
     pub(crate) async fn list_tenants_as(
         &self,
         caller: &Caller,
-    ) -> Result<pb::ListTenantsResponse, Status> {
+    ) -> Result<pb::ListTenantsResponse, GatewayError> {
         let all = self
             .auth
             .identity()
@@ -90,7 +90,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         id: &str,
-    ) -> Result<pb::Tenant, Status> {
+    ) -> Result<pb::Tenant, GatewayError> {
         if !caller.may_manage(id) {
             return Err(tenant_not_found(id));
         }
@@ -105,7 +105,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         request: pb::UpdateTenantRequest,
-    ) -> Result<pb::Tenant, Status> {
+    ) -> Result<pb::Tenant, GatewayError> {
         if !caller.may_manage(&request.tenant_id) {
             return Err(tenant_not_found(&request.tenant_id));
         }
@@ -129,7 +129,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         request: pb::CreateApiKeyRequest,
-    ) -> Result<pb::ApiKey, Status> {
+    ) -> Result<pb::ApiKey, GatewayError> {
         let pb::CreateApiKeyRequest {
             tenant_id,
             role,
@@ -166,7 +166,10 @@ impl GatewayApi {
             .into_inner()
             .stored;
         if !stored {
-            return Err(Status::internal("the key was not stored"));
+            return Err(GatewayError::internal(
+                "creating an API key",
+                "the Identity service did not store it",
+            ));
         }
         self.audit(caller, "CreateApiKey", &tenant_id, &key.key_id)
             .await;
@@ -186,7 +189,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         request: pb::ListApiKeysRequest,
-    ) -> Result<pb::ListApiKeysResponse, Status> {
+    ) -> Result<pb::ListApiKeysResponse, GatewayError> {
         if !caller.may_manage(&request.tenant_id) {
             return Err(tenant_not_found(&request.tenant_id));
         }
@@ -202,7 +205,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         key_id: &str,
-    ) -> Result<pb::ApiKey, Status> {
+    ) -> Result<pb::ApiKey, GatewayError> {
         let found = self
             .auth
             .identity()
@@ -234,7 +237,7 @@ impl GatewayApi {
         &self,
         caller: &Caller,
         mut request: pb::ListAuditEventsRequest,
-    ) -> Result<pb::ListAuditEventsResponse, Status> {
+    ) -> Result<pb::ListAuditEventsResponse, GatewayError> {
         if !caller.is_operator() {
             // A tenant's admin reads the events about its own tenant.
             if !request.tenant_id.is_empty() && request.tenant_id != caller.tenant.as_str() {

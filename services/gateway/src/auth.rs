@@ -26,8 +26,8 @@ use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::{internal as ipb, v1 as pb, TenantId};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
-use tonic::Status;
 
+use crate::error::GatewayError;
 use crate::limits::{Limits, RateLimiter};
 use molbatch_telemetry::net::Channel;
 
@@ -96,7 +96,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Makes a random key and hashes its secret part with Argon2id
 /// (RFC 9106; the argon2 crate's default parameters, m = 19 MiB, t = 2,
 /// p = 1, as OWASP recommends) and a random salt.
-pub fn new_key() -> Result<NewKey, Status> {
+pub fn new_key() -> Result<NewKey, GatewayError> {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut id);
@@ -110,12 +110,12 @@ pub fn new_key() -> Result<NewKey, Status> {
     })
 }
 
-fn hash_secret(secret: &str) -> Result<String, Status> {
+fn hash_secret(secret: &str) -> Result<String, GatewayError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Status::internal(format!("cannot hash the key: {e}")))
+        .map_err(|e| GatewayError::internal("hashing a new key", e))
 }
 
 /// Splits `mbk_<id>_<secret>` into id and secret.
@@ -126,8 +126,8 @@ fn parse_key(token: &str) -> Option<(&str, &str)> {
     (hex(id, 12) && hex(secret, 64)).then_some((id, secret))
 }
 
-fn unauthenticated(message: &str) -> Status {
-    Status::unauthenticated(format!(
+fn unauthenticated(message: &str) -> GatewayError {
+    GatewayError::Unauthenticated(format!(
         "{message}; send `authorization: Bearer <API key>` (the CLI reads MOLBATCH_API_KEY)"
     ))
 }
@@ -174,7 +174,7 @@ impl Authenticator {
     }
 
     /// The caller presenting `token`.
-    pub async fn authenticate(&self, token: &str) -> Result<Caller, Status> {
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, GatewayError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(hit) = self
             .cache
@@ -199,7 +199,7 @@ impl Authenticator {
             Err(s) if s.code() == tonic::Code::NotFound => {
                 return Err(unauthenticated("unknown API key"))
             }
-            Err(s) => return Err(s),
+            Err(s) => return Err(s.into()),
         };
         let key = stored.key.unwrap_or_default();
         let verified = PasswordHash::new(&stored.hash).is_ok_and(|h| {
@@ -238,7 +238,11 @@ impl Authenticator {
     }
 
     /// Authenticates, authorises and rate-limits one public call.
-    async fn admit(&self, method: &str, authorization: Option<&str>) -> Result<Caller, Status> {
+    async fn admit(
+        &self,
+        method: &str,
+        authorization: Option<&str>,
+    ) -> Result<Caller, GatewayError> {
         let token = authorization
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
@@ -249,13 +253,13 @@ impl Authenticator {
         let caller = self.authenticate(token).await?;
         let needed = required_role(method);
         if caller.role < needed {
-            return Err(Status::permission_denied(format!(
+            return Err(GatewayError::PermissionDenied(format!(
                 "{method} needs the {} role; this key is {}",
                 role_label(needed),
                 role_label(caller.role)
             )));
         }
-        self.limiter.admit(&caller).await?;
+        self.limiter.admit(&caller.tenant, &caller.limits).await?;
         Ok(caller)
     }
 }
@@ -292,7 +296,9 @@ pub async fn middleware(
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        Err(status) => status.into_http::<axum::body::Body>().into_response(),
+        Err(error) => tonic::Status::from(error)
+            .into_http::<axum::body::Body>()
+            .into_response(),
     }
 }
 
@@ -308,7 +314,7 @@ pub fn bootstrap_key_path(data_dir: &Path) -> PathBuf {
 pub async fn bootstrap(
     identity: &mut IdentityClient<Channel>,
     path: &Path,
-) -> Result<bool, Status> {
+) -> Result<bool, GatewayError> {
     let key = new_key()?;
     let request = ipb::StoreApiKeyRequest {
         key: Some(pb::ApiKey {
@@ -324,8 +330,12 @@ pub async fn bootstrap(
     if !identity.store_api_key(request).await?.into_inner().stored {
         return Ok(false);
     }
-    write_secret_file(path, &key.secret)
-        .map_err(|e| Status::internal(format!("cannot write {}: {e}", path.display())))?;
+    write_secret_file(path, &key.secret).map_err(|e| {
+        GatewayError::internal(
+            "writing the bootstrap key file",
+            format!("{}: {e}", path.display()),
+        )
+    })?;
     Ok(true)
 }
 

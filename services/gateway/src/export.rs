@@ -14,6 +14,8 @@ use molbatch_proto::{internal as ipb, v1 as pb, TenantId};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Status};
 
+use crate::error::GatewayError;
+
 use crate::grpc::{job_ref, GatewayApi};
 
 /// The file of a DownloadExport call, part by part.
@@ -53,8 +55,8 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
 }
 
 /// Parses an export id from a request.
-fn parse_id(export_id: &str) -> Result<ExportId, Status> {
-    export_id.parse::<ExportId>().map_err(Status::from)
+fn parse_id(export_id: &str) -> Result<ExportId, GatewayError> {
+    Ok(export_id.parse::<ExportId>()?)
 }
 
 impl GatewayApi {
@@ -65,15 +67,16 @@ impl GatewayApi {
         &self,
         tenant: &TenantId,
         request: pb::CreateExportRequest,
-    ) -> Result<pb::Export, Status> {
+    ) -> Result<pb::Export, GatewayError> {
         let job = job_ref(tenant, &request.job_id)?;
         let options = ExportOptions::check(&request)?;
         self.completed_job(job.clone(), "its results can be exported")
             .await?;
-        let id =
-            ExportId::new(job.job_id.parse().map_err(|_| {
-                Status::internal("the scheduler returned a job id that is not a UUID")
-            })?);
+        let id = ExportId::new(
+            job.job_id
+                .parse()
+                .map_err(|e| GatewayError::internal("reading the scheduler's job id", e))?,
+        );
         let analysis = self
             .scheduler
             .clone()
@@ -93,7 +96,7 @@ impl GatewayApi {
         &self,
         tenant: &TenantId,
         id: &ExportId,
-    ) -> Result<pb::Analysis, Status> {
+    ) -> Result<pb::Analysis, GatewayError> {
         let job = job_ref(tenant, &id.job.to_string())?;
         self.scheduler
             .clone()
@@ -106,9 +109,9 @@ impl GatewayApi {
             .map_err(|status| {
                 // Another tenant's job, an unknown job or export alike.
                 if status.code() == Code::NotFound {
-                    Status::not_found(format!("export {id} not found"))
+                    GatewayError::NotFound(format!("export {id} not found"))
                 } else {
-                    status
+                    status.into()
                 }
             })
     }
@@ -125,7 +128,7 @@ impl GatewayApi {
         &self,
         tenant: &TenantId,
         export_id: &str,
-    ) -> Result<pb::Export, Status> {
+    ) -> Result<pb::Export, GatewayError> {
         let id = parse_id(export_id)?;
         let analysis = self.export_analysis(tenant, &id).await?;
         let file = if analysis.status == pb::AnalysisStatus::Complete as i32 {
@@ -148,7 +151,7 @@ impl GatewayApi {
         &self,
         tenant: &TenantId,
         export_id: &str,
-    ) -> Result<DownloadStream, Status> {
+    ) -> Result<DownloadStream, GatewayError> {
         let id = parse_id(export_id)?;
         let analysis = self.export_analysis(tenant, &id).await?;
         if analysis.status != pb::AnalysisStatus::Complete as i32 {
@@ -161,7 +164,7 @@ impl GatewayApi {
             } else {
                 format!(" ({})", export.error)
             };
-            return Err(Status::failed_precondition(format!(
+            return Err(GatewayError::FailedPrecondition(format!(
                 "export {id} is {state}{why}; it can be downloaded once it is COMPLETE"
             )));
         }
@@ -181,11 +184,13 @@ impl GatewayApi {
         } else {
             file.content_type
         };
+        // A part that fails mid-stream is answered like any upstream error.
         let bodies = parts.map(move |part| {
             part.map(|part| HttpBody {
                 content_type: content_type.clone(),
                 data: part.data,
             })
+            .map_err(|status| Status::from(GatewayError::Upstream(status)))
         });
         Ok(Box::pin(bodies))
     }

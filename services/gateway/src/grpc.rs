@@ -10,6 +10,7 @@ use molbatch_telemetry::net::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Authenticator, Caller};
+use crate::error::GatewayError;
 use crate::upload::Intake;
 
 /// Most hits a similarity search returns.
@@ -79,11 +80,11 @@ impl GatewayApi {
         &self,
         job: ipb::JobRef,
         what: &str,
-    ) -> Result<pb::Job, Status> {
+    ) -> Result<pb::Job, GatewayError> {
         let found = self.scheduler.clone().get_job(job).await?.into_inner();
         if found.state != pb::JobState::Completed as i32 {
             let state = pb::JobState::try_from(found.state).map_or("UNKNOWN", |s| s.as_str_name());
-            return Err(Status::failed_precondition(format!(
+            return Err(GatewayError::FailedPrecondition(format!(
                 "job {} is {state}; {what} once it is COMPLETED",
                 found.job_id
             )));
@@ -186,16 +187,16 @@ fn check_batch_depict(
 }
 
 /// The caller the auth middleware admitted (see [`crate::auth`]).
-pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, Status> {
+pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, GatewayError> {
     request
         .extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or_else(|| Status::unauthenticated("no API key"))
+        .ok_or_else(|| GatewayError::Unauthenticated("no API key".to_owned()))
 }
 
 /// The caller's tenant: every query is scoped to it.
-pub(crate) fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, Status> {
+pub(crate) fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, GatewayError> {
     Ok(caller_of(request)?.tenant)
 }
 
@@ -203,7 +204,7 @@ pub(crate) fn tenant_of<T>(request: &Request<T>) -> Result<TenantId, Status> {
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The `idempotency-key` metadata (the HTTP header over REST), if any.
-fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>, Status> {
+fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>, GatewayError> {
     let Some(value) = request.metadata().get("idempotency-key") else {
         return Ok(None);
     };
@@ -217,7 +218,7 @@ fn idempotency_key<T>(request: &Request<T>) -> Result<Option<String>, Status> {
     }
 }
 
-pub(crate) fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, Status> {
+pub(crate) fn job_ref(tenant: &TenantId, job_id: &str) -> Result<ipb::JobRef, GatewayError> {
     let id: JobId = job_id
         .parse()
         .map_err(|e: molbatch_proto::ids::BadJobId| Violations::one("job_id", e.to_string()))?;
@@ -256,344 +257,420 @@ fn check_inline(
     v.check()
 }
 
+/// Runs a call's body and turns its error into the client's answer: the one
+/// place a public call's [`GatewayError`] becomes a [`Status`].
+async fn answer<T>(
+    body: impl std::future::Future<Output = Result<T, GatewayError>>,
+) -> Result<T, Status> {
+    body.await.map_err(Status::from)
+}
+
+/// A job's events; an error the scheduler ends the stream with is answered
+/// like any upstream error.
+pub type WatchStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::JobEvent, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl pb::mol_batch_server::MolBatch for GatewayApi {
     async fn submit_batch(
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let caller = caller_of(&request)?;
-        let key = idempotency_key(&request)?;
-        let pb::SubmitBatchRequest {
-            molecules,
-            display_name,
-            priority,
-        } = request.into_inner();
-        check_inline(&molecules, priority, self.max_inline_molecules)?;
-        Ok(Response::new(
-            self.intake
-                .submit(&caller, key, &display_name, priority, molecules)
-                .await?,
-        ))
+        answer(async move {
+            let caller = caller_of(&request)?;
+            let key = idempotency_key(&request)?;
+            let pb::SubmitBatchRequest {
+                molecules,
+                display_name,
+                priority,
+            } = request.into_inner();
+            check_inline(&molecules, priority, self.max_inline_molecules)?;
+            Ok(Response::new(
+                self.intake
+                    .submit(&caller, key, &display_name, priority, molecules)
+                    .await?,
+            ))
+        })
+        .await
     }
 
     async fn upload_batch(
         &self,
         request: Request<tonic::Streaming<pb::UploadBatchRequest>>,
     ) -> Result<Response<pb::Job>, Status> {
-        let caller = caller_of(&request)?;
-        let key = idempotency_key(&request)?;
-        let mut stream = request.into_inner();
-        let options = match stream.message().await? {
-            Some(pb::UploadBatchRequest {
-                part: Some(pb::upload_batch_request::Part::Options(options)),
-            }) => options,
-            Some(_) | None => {
-                return Err(Violations::one(
-                    "options",
-                    "the first message of an upload carries its options",
-                )
-                .into())
-            }
-        };
-        Ok(Response::new(
-            self.intake.upload(&caller, key, options, stream).await?,
-        ))
+        answer(async move {
+            let caller = caller_of(&request)?;
+            let key = idempotency_key(&request)?;
+            let mut stream = request.into_inner();
+            let options = match stream.message().await? {
+                Some(pb::UploadBatchRequest {
+                    part: Some(pb::upload_batch_request::Part::Options(options)),
+                }) => options,
+                Some(_) | None => {
+                    return Err(Violations::one(
+                        "options",
+                        "the first message of an upload carries its options",
+                    )
+                    .into())
+                }
+            };
+            Ok(Response::new(
+                self.intake.upload(&caller, key, options, stream).await?,
+            ))
+        })
+        .await
     }
 
     async fn list_jobs(
         &self,
         request: Request<pb::ListJobsRequest>,
     ) -> Result<Response<pb::ListJobsResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        let pb::ListJobsRequest {
-            page_size,
-            page_token,
-            state,
-        } = request.into_inner();
-        let request = ipb::ListJobsRequest {
-            tenant_id: tenant.to_string(),
-            page_size,
-            page_token,
-            state,
-        };
-        self.scheduler.clone().list_jobs(request).await
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::ListJobsRequest {
+                page_size,
+                page_token,
+                state,
+            } = request.into_inner();
+            let request = ipb::ListJobsRequest {
+                tenant_id: tenant.to_string(),
+                page_size,
+                page_token,
+                state,
+            };
+            Ok(self.scheduler.clone().list_jobs(request).await?)
+        })
+        .await
     }
 
     async fn get_job(
         &self,
         request: Request<pb::GetJobRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        self.scheduler.clone().get_job(job).await
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            Ok(self.scheduler.clone().get_job(job).await?)
+        })
+        .await
     }
 
     async fn cancel_job(
         &self,
         request: Request<pb::CancelJobRequest>,
     ) -> Result<Response<pb::Job>, Status> {
-        let caller = caller_of(&request)?;
-        let job = job_ref(&caller.tenant, &request.get_ref().job_id)?;
-        let target = job.job_id.clone();
-        let cancelled = self.scheduler.clone().cancel_job(job).await?;
-        self.audit(&caller, "CancelJob", caller.tenant.as_str(), &target)
-            .await;
-        Ok(cancelled)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            let job = job_ref(&caller.tenant, &request.get_ref().job_id)?;
+            let target = job.job_id.clone();
+            let cancelled = self.scheduler.clone().cancel_job(job).await?;
+            self.audit(&caller, "CancelJob", caller.tenant.as_str(), &target)
+                .await;
+            Ok(cancelled)
+        })
+        .await
     }
 
-    type WatchJobStream = tonic::Streaming<pb::JobEvent>;
+    type WatchJobStream = WatchStream;
 
     async fn watch_job(
         &self,
         request: Request<pb::WatchJobRequest>,
     ) -> Result<Response<Self::WatchJobStream>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        self.scheduler.clone().watch_job(job).await
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            let events = self.scheduler.clone().watch_job(job).await?.into_inner();
+            let events = tokio_stream::StreamExt::map(events, |event| {
+                event.map_err(|status| Status::from(GatewayError::Upstream(status)))
+            });
+            Ok(Response::new(Box::pin(events) as WatchStream))
+        })
+        .await
     }
 
     async fn list_results(
         &self,
         request: Request<pb::ListResultsRequest>,
     ) -> Result<Response<pb::ListResultsResponse>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        // The scheduler answers NOT_FOUND for another tenant's job.
-        let found = self.scheduler.clone().get_job(job).await?.into_inner();
-        let request = ipb::ListResultsRequest {
-            query: Some(request.into_inner()),
-            total_molecules: found.total_molecules,
-            job_completed: found.state == pb::JobState::Completed as i32,
-        };
-        self.storage.clone().list_results(request).await
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            // The scheduler answers NOT_FOUND for another tenant's job.
+            let found = self.scheduler.clone().get_job(job).await?.into_inner();
+            let request = ipb::ListResultsRequest {
+                query: Some(request.into_inner()),
+                total_molecules: found.total_molecules,
+                job_completed: found.state == pb::JobState::Completed as i32,
+            };
+            Ok(self.storage.clone().list_results(request).await?)
+        })
+        .await
     }
 
     async fn get_result_values(
         &self,
         request: Request<pb::GetResultValuesRequest>,
     ) -> Result<Response<pb::ResultValues>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        // The scheduler answers NOT_FOUND for another tenant's job.
-        let found = self.scheduler.clone().get_job(job).await?.into_inner();
-        let request = ipb::GetResultValuesRequest {
-            query: Some(request.into_inner()),
-            total_molecules: found.total_molecules,
-            job_completed: found.state == pb::JobState::Completed as i32,
-        };
-        self.storage.clone().get_result_values(request).await
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            // The scheduler answers NOT_FOUND for another tenant's job.
+            let found = self.scheduler.clone().get_job(job).await?.into_inner();
+            let request = ipb::GetResultValuesRequest {
+                query: Some(request.into_inner()),
+                total_molecules: found.total_molecules,
+                job_completed: found.state == pb::JobState::Completed as i32,
+            };
+            Ok(self.storage.clone().get_result_values(request).await?)
+        })
+        .await
     }
 
     async fn list_analysis_types(
         &self,
         request: Request<pb::ListAnalysisTypesRequest>,
     ) -> Result<Response<pb::ListAnalysisTypesResponse>, Status> {
-        caller_of(&request)?;
-        Ok(Response::new(molbatch_proto::analysis::analysis_types()))
+        answer(async move {
+            caller_of(&request)?;
+            Ok(Response::new(molbatch_proto::analysis::analysis_types()))
+        })
+        .await
     }
 
     async fn get_result(
         &self,
         request: Request<pb::GetResultRequest>,
     ) -> Result<Response<pb::MoleculeResult>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        // The scheduler answers NOT_FOUND for another tenant's job.
-        let found = self.scheduler.clone().get_job(job).await?.into_inner();
-        let pb::GetResultRequest {
-            job_id,
-            index,
-            include_fingerprint,
-        } = request.into_inner();
-        let missing = || {
-            Status::not_found(format!(
-                "job {job_id} has no result at index {index} (it has {} molecules{})",
-                found.total_molecules,
-                if found.state == pb::JobState::Completed as i32 {
-                    ""
-                } else {
-                    ", not all computed yet"
-                }
-            ))
-        };
-        if index >= found.total_molecules {
-            return Err(missing());
-        }
-        let answer = self
-            .storage
-            .clone()
-            .get_results(ipb::GetResultsRequest {
-                job_id: found.job_id.clone(),
-                indices: vec![index],
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            // The scheduler answers NOT_FOUND for another tenant's job.
+            let found = self.scheduler.clone().get_job(job).await?.into_inner();
+            let pb::GetResultRequest {
+                job_id,
+                index,
                 include_fingerprint,
-            })
-            .await;
-        match answer {
-            Ok(response) => response
-                .into_inner()
-                .results
-                .pop()
-                .map(Response::new)
-                .ok_or_else(missing),
-            Err(status) if status.code() == tonic::Code::NotFound => Err(missing()),
-            Err(status) => Err(status),
-        }
+            } = request.into_inner();
+            let missing = || {
+                GatewayError::NotFound(format!(
+                    "job {job_id} has no result at index {index} (it has {} molecules{})",
+                    found.total_molecules,
+                    if found.state == pb::JobState::Completed as i32 {
+                        ""
+                    } else {
+                        ", not all computed yet"
+                    }
+                ))
+            };
+            if index >= found.total_molecules {
+                return Err(missing());
+            }
+            let answer = self
+                .storage
+                .clone()
+                .get_results(ipb::GetResultsRequest {
+                    job_id: found.job_id.clone(),
+                    indices: vec![index],
+                    include_fingerprint,
+                })
+                .await;
+            match answer {
+                Ok(response) => response
+                    .into_inner()
+                    .results
+                    .pop()
+                    .map(Response::new)
+                    .ok_or_else(missing),
+                Err(status) if status.code() == tonic::Code::NotFound => Err(missing()),
+                Err(status) => Err(status.into()),
+            }
+        })
+        .await
     }
 
     async fn list_analyses(
         &self,
         request: Request<pb::ListAnalysesRequest>,
     ) -> Result<Response<pb::ListAnalysesResponse>, Status> {
-        let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
-        self.scheduler.clone().list_analyses(job).await
+        answer(async move {
+            let job = job_ref(&tenant_of(&request)?, &request.get_ref().job_id)?;
+            Ok(self.scheduler.clone().list_analyses(job).await?)
+        })
+        .await
     }
 
     async fn get_analysis(
         &self,
         request: Request<pb::GetAnalysisRequest>,
     ) -> Result<Response<pb::Analysis>, Status> {
-        let tenant = tenant_of(&request)?;
-        let pb::GetAnalysisRequest { job_id, r#type } = request.into_inner();
-        let job = job_ref(&tenant, &job_id)?;
-        AnalysisKind::from_request(&r#type)?;
-        let mut analysis = self
-            .scheduler
-            .clone()
-            .get_analysis(ipb::AnalysisRef {
-                job: Some(job),
-                r#type: r#type.clone(),
-            })
-            .await?
-            .into_inner();
-        if analysis.status == pb::AnalysisStatus::Complete as i32 {
-            let stored = self
-                .storage
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::GetAnalysisRequest { job_id, r#type } = request.into_inner();
+            let job = job_ref(&tenant, &job_id)?;
+            AnalysisKind::from_request(&r#type)?;
+            let mut analysis = self
+                .scheduler
                 .clone()
-                .get_analysis_result(ipb::AnalysisResultRef { job_id, r#type })
+                .get_analysis(ipb::AnalysisRef {
+                    job: Some(job),
+                    r#type: r#type.clone(),
+                })
                 .await?
                 .into_inner();
-            analysis.result = stored.analysis.and_then(|a| a.result);
-        }
-        Ok(Response::new(analysis))
+            if analysis.status == pb::AnalysisStatus::Complete as i32 {
+                let stored = self
+                    .storage
+                    .clone()
+                    .get_analysis_result(ipb::AnalysisResultRef { job_id, r#type })
+                    .await?
+                    .into_inner();
+                analysis.result = stored.analysis.and_then(|a| a.result);
+            }
+            Ok(Response::new(analysis))
+        })
+        .await
     }
 
     async fn run_analysis(
         &self,
         request: Request<pb::RunAnalysisRequest>,
     ) -> Result<Response<pb::Analysis>, Status> {
-        let tenant = tenant_of(&request)?;
-        let pb::RunAnalysisRequest {
-            job_id,
-            r#type,
-            params,
-        } = request.into_inner();
-        let job = job_ref(&tenant, &job_id)?;
-        AnalysisRequest::parse(&r#type, &params)?;
-        self.scheduler
-            .clone()
-            .run_analysis(ipb::RunAnalysisRequest {
-                job: Some(job),
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::RunAnalysisRequest {
+                job_id,
                 r#type,
                 params,
-            })
-            .await
+            } = request.into_inner();
+            let job = job_ref(&tenant, &job_id)?;
+            AnalysisRequest::parse(&r#type, &params)?;
+            Ok(self
+                .scheduler
+                .clone()
+                .run_analysis(ipb::RunAnalysisRequest {
+                    job: Some(job),
+                    r#type,
+                    params,
+                })
+                .await?)
+        })
+        .await
     }
 
     async fn search_similar(
         &self,
         request: Request<pb::SearchSimilarRequest>,
     ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        let query = request.into_inner();
-        let job = job_ref(&tenant, &query.job_id)?;
-        check_search(&query)?;
-        let found = self
-            .completed_job(job, "its molecules can be searched")
-            .await?;
-        self.analytics
-            .clone()
-            .search_similar(ipb::SearchRequest {
-                query: Some(query),
-                total_molecules: found.total_molecules,
-            })
-            .await
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let query = request.into_inner();
+            let job = job_ref(&tenant, &query.job_id)?;
+            check_search(&query)?;
+            let found = self
+                .completed_job(job, "its molecules can be searched")
+                .await?;
+            Ok(self
+                .analytics
+                .clone()
+                .search_similar(ipb::SearchRequest {
+                    query: Some(query),
+                    total_molecules: found.total_molecules,
+                })
+                .await?)
+        })
+        .await
     }
 
     async fn depict(
         &self,
         request: Request<pb::DepictRequest>,
     ) -> Result<Response<pb::Depiction>, Status> {
-        let tenant = tenant_of(&request)?;
-        let query = check_depict(request.into_inner())?;
-        let total_molecules = if query.job_id.is_empty() {
-            0
-        } else {
-            let job = job_ref(&tenant, &query.job_id)?;
-            self.completed_job(job, "its molecules can be drawn")
-                .await?
-                .total_molecules
-        };
-        self.analytics
-            .clone()
-            .depict(ipb::DepictJobRequest {
-                query: Some(query),
-                total_molecules,
-            })
-            .await
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let query = check_depict(request.into_inner())?;
+            let total_molecules = if query.job_id.is_empty() {
+                0
+            } else {
+                let job = job_ref(&tenant, &query.job_id)?;
+                self.completed_job(job, "its molecules can be drawn")
+                    .await?
+                    .total_molecules
+            };
+            Ok(self
+                .analytics
+                .clone()
+                .depict(ipb::DepictJobRequest {
+                    query: Some(query),
+                    total_molecules,
+                })
+                .await?)
+        })
+        .await
     }
 
     async fn batch_depict(
         &self,
         request: Request<pb::BatchDepictRequest>,
     ) -> Result<Response<pb::BatchDepictResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        let pb::BatchDepictRequest { requests } = request.into_inner();
-        let requests = check_batch_depict(requests)?;
-        // Every job named must be the caller's and COMPLETED; each is
-        // looked up once however many of its molecules are asked for.
-        let mut total_molecules = std::collections::HashMap::new();
-        for (i, query) in requests.iter().enumerate() {
-            if query.job_id.is_empty() || total_molecules.contains_key(&query.job_id) {
-                continue;
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::BatchDepictRequest { requests } = request.into_inner();
+            let requests = check_batch_depict(requests)?;
+            // Every job named must be the caller's and COMPLETED; each is
+            // looked up once however many of its molecules are asked for.
+            let mut total_molecules = std::collections::HashMap::new();
+            for (i, query) in requests.iter().enumerate() {
+                if query.job_id.is_empty() || total_molecules.contains_key(&query.job_id) {
+                    continue;
+                }
+                let id: JobId =
+                    query
+                        .job_id
+                        .parse()
+                        .map_err(|e: molbatch_proto::ids::BadJobId| {
+                            Violations::one(format!("requests[{i}].job_id"), e.to_string())
+                        })?;
+                let job = ipb::JobRef {
+                    tenant_id: tenant.to_string(),
+                    job_id: id.to_string(),
+                };
+                let found = self
+                    .completed_job(job, "its molecules can be drawn")
+                    .await?;
+                total_molecules.insert(query.job_id.clone(), found.total_molecules);
             }
-            let id: JobId = query
-                .job_id
-                .parse()
-                .map_err(|e: molbatch_proto::ids::BadJobId| {
-                    Violations::one(format!("requests[{i}].job_id"), e.to_string())
-                })?;
-            let job = ipb::JobRef {
-                tenant_id: tenant.to_string(),
-                job_id: id.to_string(),
-            };
-            let found = self
-                .completed_job(job, "its molecules can be drawn")
-                .await?;
-            total_molecules.insert(query.job_id.clone(), found.total_molecules);
-        }
-        self.analytics
-            .clone()
-            .batch_depict(ipb::BatchDepictJobRequest {
-                requests,
-                total_molecules,
-            })
-            .await
+            Ok(self
+                .analytics
+                .clone()
+                .batch_depict(ipb::BatchDepictJobRequest {
+                    requests,
+                    total_molecules,
+                })
+                .await?)
+        })
+        .await
     }
 
     async fn create_export(
         &self,
         request: Request<pb::CreateExportRequest>,
     ) -> Result<Response<pb::Export>, Status> {
-        let tenant = tenant_of(&request)?;
-        self.create_export_as(&tenant, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            self.create_export_as(&tenant, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn get_export(
         &self,
         request: Request<pb::GetExportRequest>,
     ) -> Result<Response<pb::Export>, Status> {
-        let tenant = tenant_of(&request)?;
-        self.get_export_as(&tenant, &request.get_ref().export_id)
-            .await
-            .map(Response::new)
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            self.get_export_as(&tenant, &request.get_ref().export_id)
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     type DownloadExportStream = crate::export::DownloadStream;
@@ -602,100 +679,130 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         &self,
         request: Request<pb::DownloadExportRequest>,
     ) -> Result<Response<Self::DownloadExportStream>, Status> {
-        let tenant = tenant_of(&request)?;
-        self.download_export_as(&tenant, &request.get_ref().export_id)
-            .await
-            .map(Response::new)
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            self.download_export_as(&tenant, &request.get_ref().export_id)
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn who_am_i(
         &self,
         request: Request<pb::WhoAmIRequest>,
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
-        let caller = caller_of(&request)?;
-        Ok(Response::new(pb::WhoAmIResponse {
-            key_id: caller.key_id,
-            tenant_id: caller.tenant.to_string(),
-            role: caller.role as i32,
-        }))
+        answer(async move {
+            let caller = caller_of(&request)?;
+            Ok(Response::new(pb::WhoAmIResponse {
+                key_id: caller.key_id,
+                tenant_id: caller.tenant.to_string(),
+                role: caller.role as i32,
+            }))
+        })
+        .await
     }
 
     async fn create_tenant(
         &self,
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = caller_of(&request)?;
-        self.create_tenant_as(&caller, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.create_tenant_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn list_tenants(
         &self,
         request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        let caller = caller_of(&request)?;
-        self.list_tenants_as(&caller).await.map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.list_tenants_as(&caller).await.map(Response::new)
+        })
+        .await
     }
 
     async fn get_tenant(
         &self,
         request: Request<pb::GetTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = caller_of(&request)?;
-        self.get_tenant_as(&caller, &request.get_ref().tenant_id)
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.get_tenant_as(&caller, &request.get_ref().tenant_id)
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn update_tenant(
         &self,
         request: Request<pb::UpdateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = caller_of(&request)?;
-        self.update_tenant_as(&caller, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.update_tenant_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn create_api_key(
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        let caller = caller_of(&request)?;
-        self.create_api_key_as(&caller, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.create_api_key_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn list_api_keys(
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let caller = caller_of(&request)?;
-        self.list_api_keys_as(&caller, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.list_api_keys_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        let caller = caller_of(&request)?;
-        self.revoke_api_key_as(&caller, &request.get_ref().key_id)
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.revoke_api_key_as(&caller, &request.get_ref().key_id)
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 
     async fn list_audit_events(
         &self,
         request: Request<pb::ListAuditEventsRequest>,
     ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
-        let caller = caller_of(&request)?;
-        self.list_audit_events_as(&caller, request.into_inner())
-            .await
-            .map(Response::new)
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.list_audit_events_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 }
 

@@ -6,6 +6,8 @@
 //!
 //! - [`auth`]: API keys, roles and rate limits in front of every public
 //!   call; [`limits`]: quotas and the token buckets.
+//! - [`error`]: what a call can fail with, and the one place an error
+//!   becomes a `Status` (internal causes are logged, never sent).
 //! - [`grpc`]: the public service (admin RPCs in `admin`).
 //! - [`rest`]: REST/JSON transcoded from the service's `google.api.http`
 //!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
@@ -15,6 +17,7 @@
 mod admin;
 pub mod auth;
 pub mod config;
+pub mod error;
 mod export;
 pub mod grpc;
 pub mod limits;
@@ -140,11 +143,13 @@ impl Server {
             loop {
                 match auth::bootstrap(&mut identity, &path).await {
                     Ok(wrote) => return Ok(wrote.then_some(path)),
-                    Err(status) if status.code() == tonic::Code::Unavailable && attempt < 60 => {
+                    Err(error::GatewayError::Upstream(status))
+                        if status.code() == tonic::Code::Unavailable && attempt < 60 =>
+                    {
                         attempt += 1;
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
-                    Err(status) => return Err(status),
+                    Err(error) => return Err(error.into()),
                 }
             }
         }

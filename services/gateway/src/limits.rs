@@ -9,12 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use molbatch_proto::v1 as pb;
+use molbatch_proto::{v1 as pb, TenantId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::auth::Caller;
+use crate::error::GatewayError;
 
 /// A tenant's limits with the server's defaults filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
@@ -97,10 +95,11 @@ impl Limits {
 
 /// RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` (HTTP 429 with
 /// `Retry-After` over REST).
-pub fn exhausted(message: String, retry_after: Duration) -> Status {
-    let mut details = ErrorDetails::new();
-    details.set_retry_info(Some(retry_after));
-    Status::with_error_details(Code::ResourceExhausted, message, details)
+pub fn exhausted(message: String, retry_after: Duration) -> GatewayError {
+    GatewayError::Exhausted {
+        message,
+        retry_after,
+    }
 }
 
 /// A token bucket's state.
@@ -180,30 +179,31 @@ impl RateLimiter {
         }))))
     }
 
-    /// Admits one request of `caller`'s tenant or says when to retry.
-    pub async fn admit(&self, caller: &Caller) -> Result<(), Status> {
+    /// Admits one request of `tenant`, whose limits are `limits`, or says
+    /// when to retry.
+    pub async fn admit(&self, tenant: &TenantId, limits: &Limits) -> Result<(), GatewayError> {
         let (rate, burst) = (
-            f64::from(caller.limits.requests_per_second.max(1)),
-            f64::from(caller.limits.burst.max(1)),
+            f64::from(limits.requests_per_second.max(1)),
+            f64::from(limits.burst.max(1)),
         );
         let wait = match &self.0 {
             Buckets::Local(buckets) => {
                 let now = Instant::now();
                 let mut buckets = buckets.lock().unwrap_or_else(|p| p.into_inner());
-                let bucket = buckets.entry(caller.tenant.to_string()).or_insert(Bucket {
+                let bucket = buckets.entry(tenant.to_string()).or_insert(Bucket {
                     tokens: burst,
                     at: now,
                 });
                 take(bucket, now, rate, burst).err()
             }
-            Buckets::Redis(redis) => redis.take(caller.tenant.as_str(), rate, burst).await,
+            Buckets::Redis(redis) => redis.take(tenant.as_str(), rate, burst).await,
         };
         match wait {
             None => Ok(()),
             Some(wait) => Err(exhausted(
                 format!(
                     "tenant {} is over its rate limit of {} requests per second (burst {})",
-                    caller.tenant, caller.limits.requests_per_second, caller.limits.burst
+                    tenant, limits.requests_per_second, limits.burst
                 ),
                 wait,
             )),
@@ -260,6 +260,8 @@ impl RedisBuckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::{Code, Status};
+    use tonic_types::StatusExt;
 
     #[test]
     fn bucket_allows_a_burst_then_the_rate() {
@@ -279,17 +281,15 @@ mod tests {
         assert!(take(&mut bucket, later, 2.0, 3.0).is_err());
     }
 
-    fn caller(rate: u32, burst: u32) -> Caller {
-        Caller {
-            key_id: "k".to_owned(),
-            tenant: molbatch_proto::TenantId("limited".to_owned()),
-            role: pb::Role::Viewer,
-            limits: Limits {
+    fn caller(rate: u32, burst: u32) -> (TenantId, Limits) {
+        (
+            TenantId("limited".to_owned()),
+            Limits {
                 requests_per_second: rate,
                 burst,
                 ..Limits::default()
             },
-        }
+        )
     }
 
     /// Two gateways on one Redis share a tenant's bucket.
@@ -306,11 +306,11 @@ mod tests {
             RateLimiter::redis(&url, &prefix).unwrap(),
             RateLimiter::redis(&url, &prefix).unwrap(),
         );
-        let caller = caller(1, 3);
+        let (tenant, limits) = caller(1, 3);
         for limiter in [&a, &b, &a] {
-            limiter.admit(&caller).await.unwrap();
+            limiter.admit(&tenant, &limits).await.unwrap();
         }
-        let refused = b.admit(&caller).await.unwrap_err();
+        let refused = Status::from(b.admit(&tenant, &limits).await.unwrap_err());
         assert_eq!(refused.code(), Code::ResourceExhausted);
         let wait = refused
             .get_details_retry_info()
@@ -336,10 +336,10 @@ mod tests {
     #[tokio::test]
     async fn local_buckets_refuse_with_a_retry_delay() {
         let limiter = RateLimiter::local();
-        let caller = caller(2, 2);
-        limiter.admit(&caller).await.unwrap();
-        limiter.admit(&caller).await.unwrap();
-        let refused = limiter.admit(&caller).await.unwrap_err();
+        let (tenant, limits) = caller(2, 2);
+        limiter.admit(&tenant, &limits).await.unwrap();
+        limiter.admit(&tenant, &limits).await.unwrap();
+        let refused = Status::from(limiter.admit(&tenant, &limits).await.unwrap_err());
         assert!(
             refused.message().contains("2 requests per second"),
             "{}",

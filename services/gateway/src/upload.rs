@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 use crate::auth::Caller;
+use crate::error::GatewayError;
 use crate::limits::exhausted;
 
 /// Upload bytes buffered between the network and the parser.
@@ -170,9 +171,9 @@ enum IntakeError {
     /// The client's input is wrong: the job fails with this reason.
     Input(Violations),
     /// A service failed: the job fails, the client may retry.
-    Service(Status),
-    /// A quota refused the batch: the job fails with this status.
-    Refused(Status),
+    Service(GatewayError),
+    /// A quota refused the batch: the job fails with this error.
+    Refused(GatewayError),
 }
 
 /// What admitting a submit gave.
@@ -191,7 +192,7 @@ const DAILY_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The status refusing a batch over `budget` molecules.
-fn over_budget(caller: &Caller, budget: u64) -> Status {
+fn over_budget(caller: &Caller, budget: u64) -> GatewayError {
     let limits = &caller.limits;
     exhausted(
         format!(
@@ -211,7 +212,7 @@ impl Intake {
         idempotency_key: Option<String>,
         options: pb::UploadOptions,
         mut data: tonic::Streaming<pb::UploadBatchRequest>,
-    ) -> Result<pb::Job, Status> {
+    ) -> Result<pb::Job, GatewayError> {
         let tenant = &caller.tenant;
         let reader_options = reader_options(&options)?;
         let admission = self
@@ -267,7 +268,7 @@ impl Intake {
         display_name: &str,
         priority: i32,
         molecules: Vec<pb::InputMolecule>,
-    ) -> Result<pb::Job, Status> {
+    ) -> Result<pb::Job, GatewayError> {
         let tenant = &caller.tenant;
         let admission = self
             .admit(caller, display_name, priority, idempotency_key)
@@ -320,7 +321,7 @@ impl Intake {
         display_name: &str,
         priority: i32,
         idempotency_key: Option<String>,
-    ) -> Result<Admission, Status> {
+    ) -> Result<Admission, GatewayError> {
         let tenant = &caller.tenant;
         let request = ipb::CreateJobRequest {
             tenant_id: tenant.to_string(),
@@ -347,7 +348,7 @@ impl Intake {
             .await;
         let limits = &caller.limits;
         let refusal = match usage {
-            Err(status) => Some(status),
+            Err(status) => Some(status.into()),
             Ok(usage) => {
                 let usage = usage.into_inner();
                 if usage.active_jobs > limits.max_concurrent_jobs {
@@ -376,8 +377,9 @@ impl Intake {
                 }
             }
         };
-        let status = refusal.unwrap_or_else(|| Status::internal("no quota decision"));
-        self.finish(tenant, job, Err(IntakeError::Refused(status)))
+        let refusal = refusal
+            .unwrap_or_else(|| GatewayError::internal("admitting a batch", "no quota decision"));
+        self.finish(tenant, job, Err(IntakeError::Refused(refusal)))
             .await
             .map(Admission::Replay)
     }
@@ -387,7 +389,7 @@ impl Intake {
         job: &pb::Job,
         chunk_index: u32,
         records: Vec<ipb::InputRecord>,
-    ) -> Result<(), Status> {
+    ) -> Result<(), GatewayError> {
         let chunk = ipb::InputChunk {
             chunk: Some(ipb::ChunkRef {
                 job_id: job.job_id.clone(),
@@ -446,9 +448,10 @@ impl Intake {
         match parser.await {
             Ok(Ok(())) => stored.map(|()| chunk_sizes),
             Ok(Err(e)) => Err(IntakeError::Input(format_violation(&e))),
-            Err(e) => Err(IntakeError::Service(Status::internal(format!(
-                "the upload parser died: {e}"
-            )))),
+            Err(e) => Err(IntakeError::Service(GatewayError::internal(
+                "parsing an upload",
+                e,
+            ))),
         }
     }
 
@@ -458,7 +461,7 @@ impl Intake {
         tenant: &TenantId,
         job: pb::Job,
         stored: Result<Vec<u32>, IntakeError>,
-    ) -> Result<pb::Job, Status> {
+    ) -> Result<pb::Job, GatewayError> {
         let job_ref = ipb::JobRef {
             tenant_id: tenant.to_string(),
             job_id: job.job_id.clone(),
@@ -481,11 +484,15 @@ impl Intake {
                 Ok(self.scheduler.clone().seal_job(seal).await?.into_inner())
             }
             Err(error) => {
-                let (reason, status) = match error {
-                    IntakeError::Input(v) => (format!("upload rejected: {v}"), Status::from(v)),
-                    IntakeError::Service(s) => (format!("upload failed: {}", s.message()), s),
-                    IntakeError::Refused(s) => (format!("upload refused: {}", s.message()), s),
+                // The reason is shown to the client, so it is the answer's
+                // message: an internal cause is logged, not stored.
+                let (what, error) = match error {
+                    IntakeError::Input(v) => ("rejected", GatewayError::Invalid(v)),
+                    IntakeError::Service(e) => ("failed", e),
+                    IntakeError::Refused(e) => ("refused", e),
                 };
+                let status = Status::from(error);
+                let reason = format!("upload {what}: {}", status.message());
                 let abort = ipb::AbortJobRequest {
                     job: Some(job_ref),
                     reason,
@@ -493,7 +500,7 @@ impl Intake {
                 if let Err(e) = self.scheduler.clone().abort_job(abort).await {
                     tracing::warn!(job_id = %job.job_id, status = %e, "could not mark the rejected upload failed");
                 }
-                Err(status)
+                Err(status.into())
             }
         }
     }

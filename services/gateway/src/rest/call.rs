@@ -13,6 +13,14 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tonic::Status;
 use tower::ServiceExt;
 
+use crate::error::GatewayError;
+
+/// An internal failure of the transcoder: logged with its cause, answered
+/// as a bare INTERNAL.
+fn internal(context: &'static str, cause: impl std::fmt::Display) -> Status {
+    GatewayError::internal(context, cause).into()
+}
+
 /// Request headers not passed on as gRPC metadata: HTTP framing, content
 /// negotiation and gRPC's own.
 const NOT_METADATA: [HeaderName; 11] = [
@@ -70,7 +78,7 @@ impl Grpc {
             .header(header::CONTENT_TYPE, "application/grpc")
             .header(header::TE, "trailers")
             .body(body)
-            .map_err(|e| Status::internal(format!("cannot build the gRPC request: {e}")))?;
+            .map_err(|e| internal("building the gRPC request", e))?;
         for (name, value) in headers {
             let passed = !NOT_METADATA.contains(name)
                 && !name.as_str().starts_with("grpc-")
@@ -85,16 +93,16 @@ impl Grpc {
         };
         if let Some(status) = Status::from_header_map(response.headers()) {
             return Err(if status.code() == tonic::Code::Ok {
-                Status::internal("the service answered without a message")
+                internal("calling the service", "it answered without a message")
             } else {
                 status
             });
         }
         if !response.status().is_success() {
-            return Err(Status::internal(format!(
-                "the gRPC service answered HTTP {}",
-                response.status()
-            )));
+            return Err(internal(
+                "calling the service",
+                format!("the gRPC service answered HTTP {}", response.status()),
+            ));
         }
         Ok(Frames {
             body: response.into_body(),
@@ -127,7 +135,8 @@ impl Frames {
             if let Some(status) = self.status.take() {
                 self.status = Some(Status::ok(""));
                 if !self.buffer.is_empty() && status.code() == tonic::Code::Ok {
-                    return Some(Err(Status::internal(
+                    return Some(Err(internal(
+                        "reading the answer",
                         "the service sent a truncated message",
                     )));
                 }
@@ -141,15 +150,16 @@ impl Frames {
                         let status = frame
                             .trailers_ref()
                             .and_then(Status::from_header_map)
-                            .unwrap_or_else(|| Status::internal("the service sent no status"));
+                            .unwrap_or_else(|| internal("reading the answer", "no status"));
                         self.status = Some(status);
                     }
                 },
                 Some(Err(e)) => {
-                    self.status = Some(Status::unavailable(format!("the call broke: {e}")));
+                    tracing::warn!(cause = %e, "a REST call's gRPC stream broke");
+                    self.status = Some(Status::unavailable(crate::error::UNAVAILABLE_MESSAGE));
                 }
                 None => {
-                    self.status = Some(Status::internal("the service ended without a status"));
+                    self.status = Some(internal("reading the answer", "it ended without a status"));
                 }
             }
         }
@@ -160,12 +170,15 @@ impl Frames {
         let message = match self.next().await {
             Some(Ok(message)) => message,
             Some(Err(status)) => return Err(status),
-            None => return Err(Status::internal("the service answered without a message")),
+            None => return Err(internal("reading the answer", "no message")),
         };
         match self.next().await {
             None => Ok(message),
             Some(Err(status)) => Err(status),
-            Some(Ok(_)) => Err(Status::internal("a unary call answered twice")),
+            Some(Ok(_)) => Err(internal(
+                "reading the answer",
+                "a unary call answered twice",
+            )),
         }
     }
 
@@ -178,13 +191,17 @@ impl Frames {
         length.copy_from_slice(&self.buffer[1..5]);
         let length = u32::from_be_bytes(length) as usize;
         if compressed {
-            return Err(Status::internal("the service compressed a message unasked"));
+            return Err(internal(
+                "reading the answer",
+                "a message compressed unasked",
+            ));
         }
         if length > self.max_message_bytes {
-            return Err(Status::resource_exhausted(format!(
+            return Err(GatewayError::TooLarge(format!(
                 "a response message of {length} bytes is over the limit of {}",
                 self.max_message_bytes
-            )));
+            ))
+            .into());
         }
         if self.buffer.len() < 5 + length {
             return Ok(None);

@@ -34,6 +34,7 @@ use prost::Message;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use tonic::Status;
 
+use crate::error::GatewayError;
 use call::{frame, Frames, Grpc};
 use routes::{BodyRule, Lookup, Route, RouteTable};
 
@@ -101,8 +102,11 @@ impl Rest {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/grpc"));
         if is_grpc {
-            return Status::unimplemented(format!("unknown method {}", request.uri().path()))
-                .into_http();
+            return Status::from(GatewayError::Unimplemented(format!(
+                "unknown method {}",
+                request.uri().path()
+            )))
+            .into_http();
         }
         let path = request.uri().path().to_owned();
         match self.inner.table.lookup(request.method(), &path) {
@@ -114,9 +118,9 @@ impl Rest {
                 }
             }
             Lookup::WrongMethod(allowed) => error::method_not_allowed(&allowed),
-            Lookup::NotFound => {
-                error::error_response(&Status::not_found(format!("no route for {path}")))
-            }
+            Lookup::NotFound => error::error_response(
+                &GatewayError::NotFound(format!("no route for {path}")).into(),
+            ),
         }
     }
 
@@ -191,11 +195,11 @@ impl Rest {
     ) -> Result<Response, Status> {
         let input = route.rpc.input();
         let BodyRule::Field(data_name) = &route.body else {
-            return Err(Status::internal("an upload route without a body field"));
+            return Err(GatewayError::internal("transcoding an upload", "no body field").into());
         };
-        let data = input
-            .get_field_by_name(data_name)
-            .ok_or_else(|| Status::internal("the upload's body field vanished"))?;
+        let data = input.get_field_by_name(data_name).ok_or_else(|| {
+            GatewayError::internal("transcoding an upload", "the body field vanished")
+        })?;
         if let Some((given, _)) = query
             .iter()
             .find(|(name, _)| name == data.name() || name == data.json_name())
@@ -211,13 +215,10 @@ impl Rest {
             if !first.has_field(options) {
                 // The first message of an upload carries its options, even
                 // when none were given.
-                let empty = DynamicMessage::new(
-                    options
-                        .kind()
-                        .as_message()
-                        .cloned()
-                        .ok_or_else(|| Status::internal("options is not a message"))?,
-                );
+                let empty =
+                    DynamicMessage::new(options.kind().as_message().cloned().ok_or_else(|| {
+                        GatewayError::internal("transcoding an upload", "options is not a message")
+                    })?);
                 first.set_field(options, prost_reflect::Value::Message(empty));
             }
         }
@@ -345,9 +346,9 @@ fn upload_frames(
 /// The JSON of a response message (or of its `response_body` field).
 fn response_json(route: &Route, message: &[u8]) -> Result<serde_json::Value, Status> {
     let decoded = DynamicMessage::decode(route.rpc.output(), message)
-        .map_err(|e| Status::internal(format!("cannot decode the response: {e}")))?;
+        .map_err(|e| GatewayError::internal("decoding the response", e))?;
     let json = molbatch_proto::json::dynamic_to_json(&decoded)
-        .map_err(|e| Status::internal(e.to_string()))?;
+        .map_err(|e| GatewayError::internal("writing the response as JSON", e))?;
     Ok(match &route.response_body {
         Some(field) => {
             let name = route
@@ -395,7 +396,7 @@ pub(crate) fn is_http_body(message: &MessageDescriptor) -> bool {
 async fn raw_body_response(mut frames: Frames) -> Result<Response, Status> {
     let decode = |bytes: Bytes| {
         molbatch_proto::google::api::HttpBody::decode(bytes)
-            .map_err(|e| Status::internal(format!("cannot decode the response: {e}")))
+            .map_err(|e| Status::from(GatewayError::internal("decoding the response", e)))
     };
     let first = match frames.next().await {
         None => None,
