@@ -70,147 +70,171 @@ pub fn analysis_text(a: &pb::Analysis) -> String {
         return out;
     };
     match result {
-        AnalysisResult::Deduplication(d) => {
-            for level in &d.levels {
-                let _ = writeln!(
-                    out,
-                    "{}: {} unique, {} groups of duplicates",
-                    level.level,
-                    level.unique_count,
-                    level.groups.len()
-                );
-                if !level.groups.is_empty() {
-                    group_rows(&mut out, &level.groups);
-                }
-            }
-        }
-        AnalysisResult::Statistics(s) => {
-            if let Some(q) = &s.quality {
-                let _ = writeln!(
-                    out,
-                    "quality score {:.1}: validity {:.1}%, diversity {:.1}%, drug-likeness {:.1}%",
-                    q.score, q.validity_percent, q.diversity_percent, q.drug_likeness_percent
-                );
-            }
-            let _ = writeln!(
-                out,
-                "  {:<20} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-                "column", "count", "mean", "median", "std", "q1", "q3", "max"
-            );
-            for c in &s.columns {
-                let _ = writeln!(
-                    out,
-                    "  {:<20} {:>7} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
-                    c.column, c.count, c.mean, c.median, c.std, c.q1, c.q3, c.max
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} IQR outliers, {} robust-z anomalies",
-                s.iqr_outliers.len(),
-                s.anomalies.len()
-            );
-            let significant: Vec<&pb::WelchTest> =
-                s.welch_tests.iter().filter(|t| t.p_value < 0.05).collect();
-            if let Some(first) = s.welch_tests.first() {
-                let _ = writeln!(
-                    out,
-                    "Welch's t-test, {} vs not: {} of {} columns differ at p < 0.05",
-                    first.group_filter,
-                    significant.len(),
-                    s.welch_tests.len()
-                );
-                for t in significant.iter().take(SHOWN) {
-                    let _ = writeln!(
-                        out,
-                        "  {:<20} mean {:.3} vs {:.3}  t {:.2}  p {:.2e}",
-                        t.column, t.mean_a, t.mean_b, t.t, t.p_value
-                    );
-                }
-            }
-        }
-        AnalysisResult::Scaffolds(s) => {
-            let _ = writeln!(
-                out,
-                "{} Bemis-Murcko scaffolds (entropy {:.3}, scaled {:.3}); {} generic (entropy {:.3}, scaled {:.3})",
-                s.scaffolds.len(),
-                s.entropy,
-                s.scaled_entropy,
-                s.generic_scaffolds.len(),
-                s.generic_entropy,
-                s.generic_scaled_entropy
-            );
-            group_rows(&mut out, &s.scaffolds);
-        }
-        AnalysisResult::ChemicalSpace(c) => {
-            let ratios: Vec<String> = c
-                .explained_variance_ratio
-                .iter()
-                .map(|r| format!("{:.2}%", 100.0 * r))
-                .collect();
-            let _ = writeln!(
-                out,
-                "{} of {}, {} components; variance explained {}",
-                c.method,
-                c.features,
-                c.components,
-                ratios.join(", ")
-            );
-            for p in c.points.iter().take(SHOWN) {
-                let coords: Vec<String> =
-                    p.coordinates.iter().map(|x| format!("{x:>9.3}")).collect();
-                let _ = writeln!(out, "  {:>8}  {}", p.index, coords.join(" "));
-            }
-            more(&mut out, c.points.len());
-        }
-        AnalysisResult::SimilarityMatrix(m) => {
-            if m.dense {
-                let _ = writeln!(
-                    out,
-                    "dense {0} x {0} matrix ({1} pairs)",
-                    m.indexes.len(),
-                    m.upper_triangle.len()
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{} pairs with similarity >= {} among {} molecules",
-                    m.pairs.len(),
-                    m.threshold,
-                    m.indexes.len()
-                );
-                for p in m.pairs.iter().take(SHOWN) {
-                    let _ = writeln!(out, "  {:>8} {:>8}  {:.4}", p.a, p.b, p.similarity);
-                }
-                more(&mut out, m.pairs.len());
-            }
-        }
-        AnalysisResult::NearestNeighbors(n) => {
-            let mut isolated: Vec<&pb::Neighbor> = n.neighbors.iter().collect();
-            isolated.sort_by(|a, b| {
-                b.isolation
-                    .total_cmp(&a.isolation)
-                    .then(a.index.cmp(&b.index))
-            });
-            let _ = writeln!(out, "most isolated molecules:");
-            let _ = writeln!(
-                out,
-                "  {:>8}  {:>8}  {:>10}  {:>9}",
-                "index", "neighbor", "similarity", "isolation"
-            );
-            for m in isolated.iter().take(SHOWN) {
-                let _ = writeln!(
-                    out,
-                    "  {:>8}  {:>8}  {:>10.4}  {:>9.4}",
-                    m.index, m.neighbor, m.similarity, m.isolation
-                );
-            }
-            more(&mut out, isolated.len());
-        }
+        AnalysisResult::Deduplication(d) => deduplication_text(&mut out, d),
+        AnalysisResult::Statistics(s) => statistics_text(&mut out, s),
+        AnalysisResult::Scaffolds(s) => scaffolds_text(&mut out, s),
+        AnalysisResult::ChemicalSpace(c) => chemical_space_text(&mut out, c),
+        AnalysisResult::SimilarityMatrix(m) => similarity_matrix_text(&mut out, m),
+        AnalysisResult::NearestNeighbors(n) => nearest_neighbors_text(&mut out, n),
         AnalysisResult::Mmp(m) => mmp_text(&mut out, m),
         AnalysisResult::Rgroups(r) => rgroups_text(&mut out, r),
     }
     out
+}
+
+/// The `deduplication` analysis: per level, the unique count and the groups of duplicates.
+fn deduplication_text(out: &mut String, d: &pb::DeduplicationResult) {
+    for level in &d.levels {
+        let _ = writeln!(
+            out,
+            "{}: {} unique, {} groups of duplicates",
+            level.level,
+            level.unique_count,
+            level.groups.len()
+        );
+        if !level.groups.is_empty() {
+            group_rows(out, &level.groups);
+        }
+    }
+}
+
+/// The `statistics` analysis: the quality score, a row per column, outlier counts, then
+/// [`welch_text`].
+fn statistics_text(out: &mut String, s: &pb::StatisticsResult) {
+    if let Some(q) = &s.quality {
+        let _ = writeln!(
+            out,
+            "quality score {:.1}: validity {:.1}%, diversity {:.1}%, drug-likeness {:.1}%",
+            q.score, q.validity_percent, q.diversity_percent, q.drug_likeness_percent
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<20} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "column", "count", "mean", "median", "std", "q1", "q3", "max"
+    );
+    for c in &s.columns {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>7} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+            c.column, c.count, c.mean, c.median, c.std, c.q1, c.q3, c.max
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} IQR outliers, {} robust-z anomalies",
+        s.iqr_outliers.len(),
+        s.anomalies.len()
+    );
+    welch_text(out, &s.welch_tests);
+}
+
+/// Welch's t-tests of a statistics result: how many columns differ at p < 0.05, and those.
+fn welch_text(out: &mut String, tests: &[pb::WelchTest]) {
+    let Some(first) = tests.first() else {
+        return;
+    };
+    let significant: Vec<&pb::WelchTest> = tests.iter().filter(|t| t.p_value < 0.05).collect();
+    let _ = writeln!(
+        out,
+        "Welch's t-test, {} vs not: {} of {} columns differ at p < 0.05",
+        first.group_filter,
+        significant.len(),
+        tests.len()
+    );
+    for t in significant.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {:<20} mean {:.3} vs {:.3}  t {:.2}  p {:.2e}",
+            t.column, t.mean_a, t.mean_b, t.t, t.p_value
+        );
+    }
+}
+
+/// The `scaffolds` analysis: counts and entropies, then the most frequent scaffolds.
+fn scaffolds_text(out: &mut String, s: &pb::ScaffoldsResult) {
+    let _ = writeln!(
+        out,
+        "{} Bemis-Murcko scaffolds (entropy {:.3}, scaled {:.3}); {} generic (entropy {:.3}, scaled {:.3})",
+        s.scaffolds.len(),
+        s.entropy,
+        s.scaled_entropy,
+        s.generic_scaffolds.len(),
+        s.generic_entropy,
+        s.generic_scaled_entropy
+    );
+    group_rows(out, &s.scaffolds);
+}
+
+/// The `chemical_space` analysis: the method and variance explained, then the first points.
+fn chemical_space_text(out: &mut String, c: &pb::ChemicalSpaceResult) {
+    let ratios: Vec<String> = c
+        .explained_variance_ratio
+        .iter()
+        .map(|r| format!("{:.2}%", 100.0 * r))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} of {}, {} components; variance explained {}",
+        c.method,
+        c.features,
+        c.components,
+        ratios.join(", ")
+    );
+    for p in c.points.iter().take(SHOWN) {
+        let coords: Vec<String> = p.coordinates.iter().map(|x| format!("{x:>9.3}")).collect();
+        let _ = writeln!(out, "  {:>8}  {}", p.index, coords.join(" "));
+    }
+    more(out, c.points.len());
+}
+
+/// The `similarity_matrix` analysis: the size of a dense matrix, or the first pairs above the
+/// threshold of a sparse one.
+fn similarity_matrix_text(out: &mut String, m: &pb::SimilarityMatrixResult) {
+    if m.dense {
+        let _ = writeln!(
+            out,
+            "dense {0} x {0} matrix ({1} pairs)",
+            m.indexes.len(),
+            m.upper_triangle.len()
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} pairs with similarity >= {} among {} molecules",
+        m.pairs.len(),
+        m.threshold,
+        m.indexes.len()
+    );
+    for p in m.pairs.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {:>8} {:>8}  {:.4}", p.a, p.b, p.similarity);
+    }
+    more(out, m.pairs.len());
+}
+
+/// The `nearest_neighbors` analysis: the most isolated molecules first.
+fn nearest_neighbors_text(out: &mut String, n: &pb::NearestNeighborsResult) {
+    let mut isolated: Vec<&pb::Neighbor> = n.neighbors.iter().collect();
+    isolated.sort_by(|a, b| {
+        b.isolation
+            .total_cmp(&a.isolation)
+            .then(a.index.cmp(&b.index))
+    });
+    let _ = writeln!(out, "most isolated molecules:");
+    let _ = writeln!(
+        out,
+        "  {:>8}  {:>8}  {:>10}  {:>9}",
+        "index", "neighbor", "similarity", "isolation"
+    );
+    for m in isolated.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {:>8}  {:>8}  {:>10.4}  {:>9.4}",
+            m.index, m.neighbor, m.similarity, m.isolation
+        );
+    }
+    more(out, isolated.len());
 }
 
 /// The columns of [`write_pairs_csv`].
