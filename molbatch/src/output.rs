@@ -1,10 +1,53 @@
 //! How the command writes what it reads: results through the result files
 //! of `molbatch-analytics` (CSV, JSON or an SD file), jobs as a line of text
-//! or JSON.
+//! or JSON, any message as proto3 JSON. Every subcommand module prints
+//! through here and [`crate::tables`]; this module knows no subcommand.
 
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use molbatch_proto::json::JsonError;
 use molbatch_proto::v1 as pb;
 
 pub use molbatch_analytics::files::{OutputError, ResultsWriter};
+
+/// How read commands print (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    Text,
+    /// Proto3 JSON.
+    Json,
+}
+
+/// Prints `message`, a `type_name` (`molbatch.v1.Job`), as one line of
+/// proto3 JSON on standard output.
+pub fn print_json<M: prost::Message>(type_name: &str, message: &M) -> Result<(), JsonError> {
+    println!("{}", molbatch_proto::json::to_json(type_name, message)?);
+    Ok(())
+}
+
+/// Prints a job as JSON or as its [`job_line`].
+pub fn print_job(job: &pb::Job, output: OutputFormat) -> Result<(), JsonError> {
+    match output {
+        OutputFormat::Json => print_json("molbatch.v1.Job", job)?,
+        OutputFormat::Text => println!("{}", job_line(job)),
+    }
+    Ok(())
+}
+
+/// A buffered writer to `path`, or to standard output.
+pub fn output_writer(path: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    })
+}
 
 /// A job's state name without the enum prefix (`COMPLETED`).
 pub fn state_name(state: i32) -> &'static str {

@@ -6,8 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use molbatch_client::Client;
 use molbatch_proto::v1 as pb;
 
-use crate::commands::OutputFormat;
-use crate::output::timestamp_text;
+use crate::output::{timestamp_text, OutputFormat};
 
 /// `molbatch admin ...`.
 #[derive(Debug, Subcommand)]

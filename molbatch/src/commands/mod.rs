@@ -1,0 +1,162 @@
+//! The `molbatch` subcommands: the command line's shape ([`Cli`],
+//! [`Command`]), how a client command reaches a server, and one module per
+//! subcommand with its arguments and what it does. Every read command prints
+//! text for people or, with `--output json`, proto3 JSON
+//! ([`OutputFormat`](crate::output::OutputFormat)).
+//!
+//! | command | module |
+//! |---|---|
+//! | `serve` | [`serve`]: all four services in one process |
+//! | `submit` | [`submit`]: upload a file, optionally `--wait` |
+//! | `status` | [`status`]: one job's line |
+//! | `watch` | [`watch`]: a progress bar until the job ends |
+//! | `jobs` | [`jobs`]: the caller's jobs |
+//! | `cancel` | [`cancel`]: cancel a job |
+//! | `results` | [`results`]: every per-molecule result as CSV, JSON lines or SDF |
+//! | `export` | [`export`]: an export file through the export resource |
+//! | `analytics` | [`analytics`]: analysis statuses, one result, or start one |
+//! | `search` | [`search`]: similarity search inside a job |
+//! | `admin` | [`admin`]: tenants, API keys, the audit log, `whoami` |
+//!
+//! Dependencies go one way: this module dispatches to the subcommand
+//! modules; they share only [`crate::output`] and [`crate::tables`], and
+//! `submit --wait` reuses [`watch`].
+
+pub mod admin;
+pub mod analytics;
+pub mod cancel;
+pub mod export;
+pub mod jobs;
+pub mod results;
+pub mod search;
+pub mod serve;
+pub mod status;
+pub mod submit;
+pub mod watch;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use molbatch_client::Client;
+
+use crate::output::OutputFormat;
+
+/// molbatch: batch cheminformatics analytics.
+#[derive(Debug, Parser)]
+#[command(name = "molbatch", version, about)]
+pub struct Cli {
+    /// Server address.
+    #[arg(
+        long,
+        global = true,
+        env = "MOLBATCH_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// Output of read commands.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run all four services in one process on embedded storage.
+    Serve(serve::ServeArgs),
+    /// Upload a batch file and print the job id.
+    Submit(submit::SubmitArgs),
+    /// Show a job's state and counters.
+    Status {
+        /// The job id.
+        job: String,
+    },
+    /// Follow a job until it ends.
+    Watch {
+        /// The job id.
+        job: String,
+    },
+    /// List your jobs, newest first.
+    Jobs,
+    /// Cancel a job.
+    Cancel {
+        /// The job id.
+        job: String,
+    },
+    /// Write every per-molecule result of a job, in input order.
+    Results(results::ResultsArgs),
+    /// Export a completed job's results as one file through the export
+    /// resource: create the export, wait for it, download it.
+    Export(export::ExportArgs),
+    /// Show a job's analyses, one of them with its result, or start one.
+    Analytics(analytics::AnalyticsArgs),
+    /// Search a completed job's molecules by similarity (Tanimoto, Morgan
+    /// radius 2, 2048 bits).
+    Search(search::SearchArgs),
+    /// Tenants, API keys and the audit log (admin keys); `whoami`.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+/// Runs the command line. Needs tokio's multi-thread runtime (as
+/// `#[tokio::main]` builds): `results --format sdf` lays out structures
+/// with `block_in_place`.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Cli {
+        server,
+        output,
+        command,
+    } = cli;
+    let connect = || async {
+        let api_key = api_key()?;
+        Client::connect(&server, api_key.as_deref())
+            .await
+            .with_context(|| format!("is `molbatch serve` running at {server}?"))
+    };
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Submit(args) => submit::run(&mut connect().await?, args, output).await,
+        Command::Status { job } => status::run(&mut connect().await?, &job, output).await,
+        Command::Watch { job } => watch::run(&mut connect().await?, &job, output).await,
+        Command::Jobs => jobs::run(&mut connect().await?, output).await,
+        Command::Cancel { job } => cancel::run(&mut connect().await?, &job, output).await,
+        Command::Results(args) => results::run(&mut connect().await?, args).await,
+        Command::Export(args) => export::run(&mut connect().await?, args, output).await,
+        Command::Analytics(args) => analytics::run(&mut connect().await?, args, output).await,
+        Command::Search(args) => search::run(&mut connect().await?, args, output).await,
+        Command::Admin(command) => {
+            admin::run(&mut connect().await?, command, output).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The API key: `MOLBATCH_API_KEY`, else the file `MOLBATCH_API_KEY_FILE`
+/// names, else the admin key `molbatch serve` wrote in `./molbatch-data`
+/// (so `make run` and the CLI work together from the checkout), else none.
+fn api_key() -> anyhow::Result<Option<String>> {
+    if let Some(key) = std::env::var("MOLBATCH_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        return Ok(Some(key));
+    }
+    let (file, required) = match std::env::var_os("MOLBATCH_API_KEY_FILE") {
+        Some(file) => (PathBuf::from(file), true),
+        None => (
+            molbatch_gateway::auth::bootstrap_key_path(std::path::Path::new(
+                serve::DEFAULT_DATA_DIR,
+            )),
+            false,
+        ),
+    };
+    match std::fs::read_to_string(&file) {
+        Ok(key) => Ok(Some(key.trim().to_owned())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading the API key file {}", file.display())),
+    }
+}

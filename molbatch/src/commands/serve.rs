@@ -1,0 +1,95 @@
+//! `molbatch serve`: all four services in one process (see
+//! [`crate::embedded`]), on SQLite files and in-process caches unless given
+//! Postgres and Redis. Prints where it listens and where the admin key is,
+//! then runs until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::embedded::{Embedded, ServeOptions};
+
+/// Where `molbatch serve` keeps its data unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./molbatch-data";
+
+/// `molbatch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory of the embedded databases.
+    #[arg(long, env = "MOLBATCH_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Public gRPC + HTTP address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: std::net::SocketAddr,
+    /// An extra gRPC-only address.
+    #[arg(long)]
+    pub grpc: Option<std::net::SocketAddr>,
+    /// Keep jobs, the queue and results in Postgres (`postgres://...`)
+    /// instead of SQLite files under --data-dir.
+    #[arg(long, env = "MOLBATCH_POSTGRES_URL")]
+    pub postgres: Option<String>,
+    /// Use Redis (`redis://...`) for the hot caches instead of memory.
+    #[arg(long, env = "MOLBATCH_REDIS_URL")]
+    pub redis: Option<String>,
+    /// How long an ended job's results are kept, in seconds; then the job
+    /// answers "expired" and its data is deleted.
+    #[arg(long, env = "MOLBATCH_RETENTION_SECS", default_value_t = 86_400)]
+    pub retention_secs: u64,
+    /// How long a finished export can be downloaded, in seconds; then it
+    /// answers "expired" and its file is deleted.
+    #[arg(long, env = "MOLBATCH_EXPORT_TTL_SECS", default_value_t = 3_600)]
+    pub export_ttl_secs: u64,
+}
+
+/// Serves until a shutdown signal, then drains every service.
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let ServeArgs {
+        data_dir,
+        http,
+        grpc,
+        postgres,
+        redis,
+        retention_secs,
+        export_ttl_secs,
+    } = args;
+    let backend = match (&postgres, &redis) {
+        (None, None) => "embedded storage".to_owned(),
+        (Some(_), None) => "Postgres, in-process cache".to_owned(),
+        (None, Some(_)) => "SQLite, Redis cache".to_owned(),
+        (Some(_), Some(_)) => "Postgres and Redis".to_owned(),
+    };
+    let options = ServeOptions {
+        data_dir,
+        http,
+        grpc,
+        postgres,
+        redis,
+        retention: std::time::Duration::from_secs(retention_secs),
+        export_ttl: std::time::Duration::from_secs(export_ttl_secs),
+    };
+    let embedded = Embedded::start(&options).await?;
+    let place = match &options.postgres {
+        Some(_) => backend,
+        None => format!("{backend}, data in {}", options.data_dir.display()),
+    };
+    eprintln!(
+        "molbatch serving on http://{} (gRPC and HTTP); {place}",
+        embedded.gateway_addr()
+    );
+    if let Some(grpc) = embedded.grpc_addr() {
+        eprintln!("gRPC also on http://{grpc}");
+    }
+    let key_file = embedded.admin_key_file().display();
+    if embedded.admin_key_written() {
+        eprintln!(
+            "first start: an admin API key was written to {key_file} (mode 0600); \
+             the CLI run from this directory uses it, elsewhere: export MOLBATCH_API_KEY=$(cat {key_file})"
+        );
+    } else {
+        eprintln!("admin API key: {key_file} (written at the first start)");
+    }
+    molbatch_telemetry::shutdown_signal().await;
+    embedded.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
