@@ -1,12 +1,15 @@
 //! `molbatch admin`: tenants, API keys and the audit log (admin keys), and
-//! `whoami` for any key.
+//! `whoami` for any key. One function per group of subcommands; the server
+//! checks the role, so a non-admin key gets its PERMISSION_DENIED as is.
+
+use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
-use molbatch_client::Client;
+use molbatch_client::{Client, RawClient};
 use molbatch_proto::v1 as pb;
 
-use crate::output::{timestamp_text, OutputFormat};
+use crate::output::{print_json, timestamp_text, OutputFormat};
 
 /// `molbatch admin ...`.
 #[derive(Debug, Subcommand)]
@@ -172,11 +175,6 @@ fn role_text(role: i32) -> &'static str {
     }
 }
 
-fn print_json<M: prost::Message>(name: &str, message: &M) -> anyhow::Result<()> {
-    println!("{}", molbatch_proto::json::to_json(name, message)?);
-    Ok(())
-}
-
 fn tenant_text(t: &pb::Tenant) -> String {
     let q = t.quotas.unwrap_or_default();
     format!(
@@ -217,102 +215,125 @@ pub async fn run(
     client: &mut Client,
     command: AdminCommand,
     output: OutputFormat,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let json = output == OutputFormat::Json;
-    let raw = &mut client.raw();
+    let raw = client.raw();
     match command {
-        AdminCommand::Whoami => {
-            let me = raw.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
-            if json {
-                return print_json("molbatch.v1.WhoAmIResponse", &me);
-            }
-            println!(
-                "key {} of tenant {}, role {}",
-                me.key_id,
-                me.tenant_id,
-                role_text(me.role)
-            );
+        AdminCommand::Whoami => whoami(raw, json).await?,
+        AdminCommand::Tenants(command) => tenants(raw, command, json).await?,
+        AdminCommand::Keys(command) => keys(raw, command, json).await?,
+        AdminCommand::Audit { tenant, limit } => audit(raw, tenant, limit, json).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `admin whoami`: the key in use.
+async fn whoami(raw: &mut RawClient, json: bool) -> anyhow::Result<()> {
+    let me = raw.who_am_i(pb::WhoAmIRequest {}).await?.into_inner();
+    if json {
+        return Ok(print_json("molbatch.v1.WhoAmIResponse", &me)?);
+    }
+    println!(
+        "key {} of tenant {}, role {}",
+        me.key_id,
+        me.tenant_id,
+        role_text(me.role)
+    );
+    Ok(())
+}
+
+/// `admin tenants ...`: the list, or one tenant after reading or writing it.
+async fn tenants(raw: &mut RawClient, command: TenantCommand, json: bool) -> anyhow::Result<()> {
+    let (verb, tenant) = match command {
+        TenantCommand::List => return list_tenants(raw, json).await,
+        TenantCommand::Get { tenant } => {
+            let request = pb::GetTenantRequest { tenant_id: tenant };
+            ("", raw.get_tenant(request).await?.into_inner())
         }
-        AdminCommand::Tenants(TenantCommand::List) => {
-            let all = raw
-                .list_tenants(pb::ListTenantsRequest {})
-                .await?
-                .into_inner();
-            if json {
-                return print_json("molbatch.v1.ListTenantsResponse", &all);
-            }
-            all.tenants
-                .iter()
-                .for_each(|t| println!("{}", tenant_text(t)));
-        }
-        AdminCommand::Tenants(TenantCommand::Get { tenant }) => {
-            let t = raw
-                .get_tenant(pb::GetTenantRequest { tenant_id: tenant })
-                .await?
-                .into_inner();
-            if json {
-                return print_json("molbatch.v1.Tenant", &t);
-            }
-            println!("{}", tenant_text(&t));
-        }
-        AdminCommand::Tenants(TenantCommand::Create {
+        TenantCommand::Create {
             tenant,
             name,
             quotas,
-        }) => {
+        } => {
             let request = pb::CreateTenantRequest {
                 tenant_id: tenant,
                 display_name: name,
                 quotas: Some(quotas.apply(pb::Quotas::default())),
             };
-            let t = raw.create_tenant(request).await?.into_inner();
-            if json {
-                return print_json("molbatch.v1.Tenant", &t);
-            }
-            println!("created {}", tenant_text(&t));
+            ("created ", raw.create_tenant(request).await?.into_inner())
         }
-        AdminCommand::Tenants(TenantCommand::Update {
+        TenantCommand::Update {
             tenant,
             name,
             quotas,
-        }) => {
-            if name.is_empty() && !quotas.any() {
-                bail!("nothing to change: give --name or a quota flag");
-            }
-            // Keep the stored quotas the flags do not mention.
-            let quotas = if quotas.any() {
-                let current = raw
-                    .get_tenant(pb::GetTenantRequest {
-                        tenant_id: tenant.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                Some(quotas.apply(current.quotas.unwrap_or_default()))
-            } else {
-                None
-            };
-            let request = pb::UpdateTenantRequest {
-                tenant_id: tenant,
-                display_name: name,
-                quotas,
-            };
-            let t = raw.update_tenant(request).await?.into_inner();
-            if json {
-                return print_json("molbatch.v1.Tenant", &t);
-            }
-            println!("updated {}", tenant_text(&t));
-        }
-        AdminCommand::Keys(KeyCommand::List { tenant }) => {
+        } => ("updated ", update_tenant(raw, tenant, name, quotas).await?),
+    };
+    if json {
+        return Ok(print_json("molbatch.v1.Tenant", &tenant)?);
+    }
+    println!("{verb}{}", tenant_text(&tenant));
+    Ok(())
+}
+
+/// `admin tenants list`.
+async fn list_tenants(raw: &mut RawClient, json: bool) -> anyhow::Result<()> {
+    let all = raw
+        .list_tenants(pb::ListTenantsRequest {})
+        .await?
+        .into_inner();
+    if json {
+        return Ok(print_json("molbatch.v1.ListTenantsResponse", &all)?);
+    }
+    all.tenants
+        .iter()
+        .for_each(|t| println!("{}", tenant_text(t)));
+    Ok(())
+}
+
+/// `admin tenants update`: only the name and quotas given change.
+async fn update_tenant(
+    raw: &mut RawClient,
+    tenant: String,
+    name: String,
+    quotas: QuotaArgs,
+) -> anyhow::Result<pb::Tenant> {
+    if name.is_empty() && !quotas.any() {
+        bail!("nothing to change: give --name or a quota flag");
+    }
+    // Keep the stored quotas the flags do not mention.
+    let quotas = if quotas.any() {
+        let current = raw
+            .get_tenant(pb::GetTenantRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner();
+        Some(quotas.apply(current.quotas.unwrap_or_default()))
+    } else {
+        None
+    };
+    let request = pb::UpdateTenantRequest {
+        tenant_id: tenant,
+        display_name: name,
+        quotas,
+    };
+    Ok(raw.update_tenant(request).await?.into_inner())
+}
+
+/// `admin keys ...`.
+async fn keys(raw: &mut RawClient, command: KeyCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::List { tenant } => {
             let keys = raw
                 .list_api_keys(pb::ListApiKeysRequest { tenant_id: tenant })
                 .await?
                 .into_inner();
             if json {
-                return print_json("molbatch.v1.ListApiKeysResponse", &keys);
+                return Ok(print_json("molbatch.v1.ListApiKeysResponse", &keys)?);
             }
             keys.keys.iter().for_each(|k| println!("{}", key_text(k)));
         }
-        AdminCommand::Keys(KeyCommand::Create { tenant, role, name }) => {
+        KeyCommand::Create { tenant, role, name } => {
             let request = pb::CreateApiKeyRequest {
                 tenant_id: tenant,
                 role: pb::Role::from(role) as i32,
@@ -320,7 +341,7 @@ pub async fn run(
             };
             let key = raw.create_api_key(request).await?.into_inner();
             if json {
-                return print_json("molbatch.v1.ApiKey", &key);
+                return Ok(print_json("molbatch.v1.ApiKey", &key)?);
             }
             eprintln!(
                 "created key {} ({} of tenant {}); this is the only time its secret is shown:",
@@ -330,34 +351,42 @@ pub async fn run(
             );
             println!("{}", key.secret);
         }
-        AdminCommand::Keys(KeyCommand::Revoke { key_id }) => {
+        KeyCommand::Revoke { key_id } => {
             let key = raw
                 .revoke_api_key(pb::RevokeApiKeyRequest { key_id })
                 .await?
                 .into_inner();
             if json {
-                return print_json("molbatch.v1.ApiKey", &key);
+                return Ok(print_json("molbatch.v1.ApiKey", &key)?);
             }
             println!("{}", key_text(&key));
         }
-        AdminCommand::Audit { tenant, limit } => {
-            let request = pb::ListAuditEventsRequest {
-                tenant_id: tenant.unwrap_or_default(),
-                page_size: limit,
-                page_token: String::new(),
-            };
-            let events = raw.list_audit_events(request).await?.into_inner();
-            if json {
-                return print_json("molbatch.v1.ListAuditEventsResponse", &events);
-            }
-            for e in &events.events {
-                let at = e.time.as_ref().map(timestamp_text).unwrap_or_default();
-                println!(
-                    "{at:<22} {:<16} {:<14} by {} ({}) on {} {}",
-                    e.tenant_id, e.action, e.actor_key_id, e.actor_tenant_id, e.tenant_id, e.target
-                );
-            }
-        }
+    }
+    Ok(())
+}
+
+/// `admin audit`: events newest first, at most `limit`.
+async fn audit(
+    raw: &mut RawClient,
+    tenant: Option<String>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    let request = pb::ListAuditEventsRequest {
+        tenant_id: tenant.unwrap_or_default(),
+        page_size: limit,
+        page_token: String::new(),
+    };
+    let events = raw.list_audit_events(request).await?.into_inner();
+    if json {
+        return Ok(print_json("molbatch.v1.ListAuditEventsResponse", &events)?);
+    }
+    for e in &events.events {
+        let at = e.time.as_ref().map(timestamp_text).unwrap_or_default();
+        println!(
+            "{at:<22} {:<16} {:<14} by {} ({}) on {} {}",
+            e.tenant_id, e.action, e.actor_key_id, e.actor_tenant_id, e.tenant_id, e.target
+        );
     }
     Ok(())
 }

@@ -128,10 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&mut connect().await?, args, output).await,
         Command::Analytics(args) => analytics::run(&mut connect().await?, args, output).await,
         Command::Search(args) => search::run(&mut connect().await?, args, output).await,
-        Command::Admin(command) => {
-            admin::run(&mut connect().await?, command, output).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Admin(command) => admin::run(&mut connect().await?, command, output).await,
     }
 }
 
