@@ -1,15 +1,17 @@
 //! Matched molecular pairs against mmpdb 3.1.4 (`scripts/mmp_fixtures.py`): 400 ChEMBL
-//! molecules fragmented by molbatch-chem and paired by molbatch-analysis, exactly as the
-//! analytics worker's `mmp` analysis runs them, must give mmpdb's pair set: the same molecule
-//! pairs with the same numbers of cuts. (Multiplicities differ: mmpdb repeats a pair once per
-//! attachment order its symmetric constants allow, molbatch writes one canonical labelling.)
+//! molecules fragmented by molbatch-chem (with mmpdb's stereo up-enumeration) and paired by
+//! molbatch-analysis, as the `mmp` analysis runs them, must give mmpdb's pair set: the same
+//! molecule pairs with the same numbers of cuts.
 //!
-//! With the default options the sets are equal (1,490 pairs). Known gap: mmpdb "up-enumerates"
-//! stereo (a cut that makes an unspecified centre specifiable lets the part match specified
-//! partners) and molbatch does not yet; with `--smallest-transformation-only` that costs 10 of
-//! mmpdb's 1,395 pairs, all between molecules written with stereo marks. The tests therefore
-//! demand no pair mmpdb does not have, and exactly mmpdb's pairs wherever neither molecule
-//! has stereo marks (`@`, `/`, `\`).
+//! With the default options the pairs are equal including multiplicities (2,311 pairs, 1,490
+//! distinct). Known gap: with `--smallest-transformation-only`, 14 of mmpdb's 1,553 pairs
+//! (two-cut pairs among steroids written with many stereo marks) are missing. The set tests
+//! therefore demand no pair mmpdb does not have, and exactly mmpdb's pairs wherever neither
+//! molecule has stereo marks (`@`, `/`, `\`).
+//!
+//! The symmetric series (issue 18 item 5: isopropyl, tert-butyl, gem-dimethyl, symmetric
+//! rings and trisubstituted centres beside one to three cuts) must equal mmpdb's pairs exactly,
+//! each listed as many times as mmpdb lists it.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -227,5 +229,16 @@ fn symmetric_series_smallest_transformation_pairs_equal_mmpdb_with_multiplicity(
     check_exact(
         with_multiplicity(&pairs, &strings),
         fixture_with_multiplicity(include_str!("fixtures/mmp_symmetric_smallest.tsv")),
+    );
+}
+
+/// With mmpdb's up-enumeration the ChEMBL slice's default pairs are exact too, multiplicities
+/// included (a pair listed once per constant and per up-enumerated split that relates it).
+#[test]
+fn pairs_equal_mmpdb_with_multiplicity() {
+    let (pairs, strings) = pairs_of(CHEMBL, MmpOptions::default(), false);
+    check_exact(
+        with_multiplicity(&pairs, &strings),
+        fixture_with_multiplicity(include_str!("fixtures/mmp_default.tsv")),
     );
 }
