@@ -181,8 +181,8 @@ impl Server {
 async fn open_store(url: &str) -> Result<Arc<dyn store::JobStore>, StartError> {
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);
     Ok(match scheme {
-        Some("postgres" | "postgresql") => Arc::new(store::PgJobStore::connect(url).await?),
-        Some("sqlite") => Arc::new(store::SqliteJobStore::connect(url).await?),
+        Some("postgres" | "postgresql") => Arc::new(store::SqlJobStore::postgres(url).await?),
+        Some("sqlite") => Arc::new(store::SqlJobStore::sqlite(url).await?),
         Some(_) | None => {
             return Err(StartError::UnsupportedDatabaseUrl {
                 url: mask_password(url),

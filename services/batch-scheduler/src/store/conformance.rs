@@ -19,8 +19,8 @@ fn tenant(name: &str) -> TenantId {
 }
 
 molbatch_db::conformance_tests!(
-    sqlite: crate::store::SqliteJobStore::connect,
-    postgres: crate::store::PgJobStore::connect,
+    sqlite: crate::store::SqlJobStore::sqlite,
+    postgres: crate::store::SqlJobStore::postgres,
     database: "molbatch_sched",
     checks: [
         tenants_take_turns_and_priority_orders_a_tenants_jobs,

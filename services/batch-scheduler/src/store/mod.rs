@@ -1,17 +1,18 @@
 //! Job, task and analysis tables. SQL exists only below this module, behind
-//! [`JobStore`]; the embedded backend is SQLite ([`SqliteJobStore`]), the
-//! production one Postgres ([`PgJobStore`]), and both pass the same
+//! [`JobStore`], written once in [`SqlJobStore`] for both backends: SQLite
+//! embedded, Postgres in production ([`sqlite`] and [`postgres`] hold what
+//! differs: the pool and the lease statement). Both pass the same
 //! conformance suite. Every method takes `now` (ms since the epoch) so tests
 //! control time.
 
 mod identity;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 pub use identity::{ApiKeyRow, AuditRow, IdentityStore, TenantRow, Usage};
-pub use postgres::PgJobStore;
-pub use sqlite::SqliteJobStore;
+pub use sql::SqlJobStore;
 
 use std::collections::BTreeMap;
 
@@ -49,29 +50,6 @@ pub struct QueueDepth {
     /// Queued tasks.
     pub tasks: i64,
 }
-
-/// The queue-depth query, the same SQL on both backends.
-const QUEUE_DEPTH_SQL: &str = "select j.tenant_id, j.priority,
-        case when t.analysis_type is null then 'chunks' else 'analyses' end as queue,
-        count(*) as tasks
-    from task t join job j on j.id = t.job_id
-    where t.state = 'queued'
-      and (j.state in ('queued', 'running') or (t.analysis_type is not null and j.state = 'completed'))
-    group by 1, 2, 3 order by 1, 2, 3";
-
-/// [`JobStore::stalled_jobs`], the same SQL on both backends (one parameter).
-const STALLED_JOBS_SQL: &str = "select id from job
-    where state = 'running' and updated_at_ms < $1
-    order by updated_at_ms, id";
-
-/// [`JobStore::active_workers`] after the forgetting, the same SQL on both
-/// backends: `$1` seen since, `$2` now. Lease holders come from the partial
-/// index `task_leased`.
-const ACTIVE_WORKERS_SQL: &str = "select id from worker where seen_at_ms >= $1
-    union
-    select worker_id from task
-    where state = 'leased' and lease_deadline_ms > $2 and worker_id is not null and worker_id <> ''
-    order by 1";
 
 impl AnalysisRecord {
     /// Pending or computing: a task of it is queued or leased.

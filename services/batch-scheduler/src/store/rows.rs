@@ -17,28 +17,6 @@ pub(super) const JOB_COLUMNS: &str =
      valid_molecules, invalid_molecules, total_chunks, completed_chunks, error, created_at_ms, \
      updated_at_ms, ended_at_ms, priority, expired_at_ms";
 
-/// Frees an idempotency key ($2) of tenant $1 held by a job whose upload
-/// failed, so a retry of that upload creates a new job.
-pub(super) const FREE_FAILED_IDEMPOTENCY_KEY: &str = "update job set idempotency_key = null
-     where tenant_id = $1 and idempotency_key = $2 and state = 'failed' and total_chunks = 0";
-
-/// Inserts a job ($1 id, $2 tenant, $3 name, $4 priority, $5 now, $6
-/// idempotency key or null); returns no row when the tenant already has a
-/// job with that key.
-pub(super) fn insert_job_sql() -> String {
-    format!(
-        "insert into job (id, tenant_id, state, display_name, priority, created_at_ms, updated_at_ms, idempotency_key)
-         values ($1, $2, 'uploading', $3, $4, $5, $5, $6)
-         on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
-         returning {JOB_COLUMNS}"
-    )
-}
-
-/// The job of tenant $1 holding idempotency key $2.
-pub(super) fn job_by_idempotency_key_sql() -> String {
-    format!("select {JOB_COLUMNS} from job where tenant_id = $1 and idempotency_key = $2")
-}
-
 /// A `job` row as selected with [`JOB_COLUMNS`].
 #[derive(sqlx::FromRow)]
 pub(super) struct JobRow {

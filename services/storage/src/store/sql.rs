@@ -3,9 +3,9 @@
 //! `returning`), run by [`on_pool!`] against whichever pool was opened.
 //! What differs per backend is only how the pool is opened
 //! ([`super::sqlite`], [`super::postgres`]) and how a write transaction
-//! starts ([`Db::begin_write`]).
+//! starts ([`Db::begin_write`], run with [`on_tx!`]).
 
-use molbatch_db::{on_pool, Db};
+use molbatch_db::{on_pool, on_tx, Db};
 
 use super::{now_ms, BatchStore, DeletedJob, ExportDb, StoreError, StoredChunk};
 
@@ -155,24 +155,24 @@ impl BatchStore for SqlBatchStore {
     }
 
     async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError> {
-        let (inputs, others) = on_pool!(&self.db, pool => {
-            let mut tx = pool.begin_with(self.db.begin_write()).await?;
+        let mut tx = self.db.begin_write().await?;
+        let (inputs, others) = on_tx!(&mut tx, conn => {
             let inputs: Vec<(i64,)> =
                 sqlx::query_as("delete from input_chunk where job_id = $1 returning chunk_index")
                     .bind(job_id)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
             let mut others = 0;
             for table in ["result_chunk", "analysis_result"] {
                 others += sqlx::query(&format!("delete from {table} where job_id = $1"))
                     .bind(job_id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?
                     .rows_affected();
             }
-            tx.commit().await?;
             (inputs, others)
         });
+        tx.commit().await?;
         Ok(DeletedJob {
             chunks: inputs.len() as u64 + others,
             // Written from u32 chunk indexes.

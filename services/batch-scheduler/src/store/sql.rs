@@ -1,0 +1,1060 @@
+//! The one SQL job store: every [`JobStore`] method written once, in SQL that
+//! SQLite and Postgres both accept (`$n` parameters, `on conflict`,
+//! `returning`, multi-row `values`), run by [`on_pool!`] or, inside a write
+//! transaction, [`on_tx!`]. What differs per backend is small and named:
+//! how the pool is opened and the lease statement ([`super::sqlite`],
+//! [`super::postgres`]); how a write transaction starts, which rows it locks
+//! as it reads them and the lock of a background pass ([`Tx`]).
+//!
+//! Concurrency: on SQLite a write transaction holds the database's one write
+//! lock, so statements never race. On Postgres, shared by every scheduler
+//! replica, leasing takes ready tasks `for update skip locked`, so concurrent
+//! leasers never take the same task nor wait for each other; everything that
+//! changes a job and its queued tasks locks the tasks first and the job
+//! second, the order leasing uses, so the two cannot deadlock.
+
+use std::collections::BTreeMap;
+
+use molbatch_db::{on_pool, on_tx, Db, Tx};
+use molbatch_proto::analysis::AnalysisKind;
+use molbatch_proto::{JobId, Priority, TenantId};
+
+use super::identity::IdentityStore;
+use super::rows::{
+    params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
+    LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS,
+};
+use super::{AnalysisRecord, JobStore, QueueDepth};
+use crate::error::{SchedulerError, StoreError};
+use crate::jobs::{
+    record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
+};
+
+/// Lock keys of the background passes ("mbreap", "mbretn" in ASCII): one
+/// replica at a time runs each ([`Tx::try_lock`]).
+pub(super) const REAPER_LOCK: i64 = 0x6d62_7265_6170;
+pub(super) const RETENTION_LOCK: i64 = 0x6d62_7265_746e;
+
+/// Rows per multi-row `insert`: far below either database's limit on bound
+/// parameters (7 per row).
+const INSERT_BATCH: usize = 1_000;
+
+/// [`JobStore`] on SQLite (embedded) or Postgres (production).
+#[derive(Debug, Clone)]
+pub struct SqlJobStore {
+    /// The pool (the backends' own tests provoke contention on it).
+    pub(super) db: Db,
+}
+
+/// A chunk task to queue: its molecules and where their input is stored.
+struct NewTask {
+    chunk_index: i64,
+    first_index: i64,
+    molecule_count: i64,
+    input_chunk_index: i64,
+    input_offset: i64,
+}
+
+impl SqlJobStore {
+    /// Opens (creating if needed) the SQLite database at `url`
+    /// (`sqlite://path`) and applies migrations.
+    pub async fn sqlite(url: &str) -> Result<Self, StoreError> {
+        let db = Db::Sqlite(super::sqlite::open(url).await?);
+        Ok(Self { db })
+    }
+
+    /// Connects to the Postgres database at `url` (`postgres://` or
+    /// `postgresql://`) and applies migrations. Concurrent replicas may start
+    /// together: sqlx serialises migrations under an advisory lock.
+    pub async fn postgres(url: &str) -> Result<Self, StoreError> {
+        let db = Db::Postgres(super::postgres::open(url).await?);
+        Ok(Self { db })
+    }
+
+    /// Moves a job to `to`, or explains why it cannot.
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        to: JobState,
+        action: &'static str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        lock_queued_tasks(&mut tx, &id.to_string()).await?;
+        let job = visible_job(job_in(&mut tx, id).await?, tenant, id)?;
+        if !job.state.can_become(to) {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action,
+            });
+        }
+        let ended = to.is_terminal().then_some(now);
+        let sql = format!(
+            "update job set state = $1, error = coalesce($2, error), updated_at_ms = $3, ended_at_ms = $4
+             where id = $5 and state = $6
+             returning {JOB_COLUMNS}"
+        );
+        let row: JobRow = on_tx!(&mut tx, conn => {
+            let row = sqlx::query_as(&sql)
+                .bind(to.as_str())
+                .bind(error)
+                .bind(now)
+                .bind(ended)
+                .bind(id.to_string())
+                .bind(job.state.as_str())
+                .fetch_one(&mut *conn)
+                .await?;
+            if to == JobState::Cancelled {
+                sqlx::query(
+                    "update task set state = 'cancelled', finished_at_ms = $1
+                     where job_id = $2 and state = 'queued'",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+            row
+        });
+        tx.commit().await?;
+        let job = JobRecord::try_from(row)?;
+        if let Some(ended_at_ms) = job.ended_at_ms {
+            record_job_duration(job.created_at_ms, ended_at_ms);
+        }
+        Ok(job)
+    }
+
+    /// The job ids `sql` returns for its one parameter `$1`.
+    async fn job_ids(&self, sql: &str, param: i64) -> Result<Vec<JobId>, SchedulerError> {
+        let ids: Vec<(String,)> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(param).fetch_all(pool).await?
+        });
+        Ok(ids
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+/// A job, its row locked to the commit on Postgres.
+async fn job_in(tx: &mut Tx, id: JobId) -> Result<Option<JobRecord>, SchedulerError> {
+    let sql = format!(
+        "select {JOB_COLUMNS} from job where id = $1{}",
+        tx.for_update()
+    );
+    let row: Option<JobRow> = on_tx!(tx, conn => {
+        sqlx::query_as(&sql).bind(id.to_string()).fetch_optional(conn).await?
+    });
+    Ok(row.map(JobRecord::try_from).transpose()?)
+}
+
+/// Whether any analysis of the job was queued.
+async fn has_analyses(tx: &mut Tx, job_id: &str) -> Result<bool, SchedulerError> {
+    let (n,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as("select count(*) from analysis where job_id = $1")
+            .bind(job_id)
+            .fetch_one(conn)
+            .await?
+    });
+    Ok(n > 0)
+}
+
+/// The statement selecting analysis `$2` of job `$1`.
+fn analysis_sql() -> String {
+    format!("select {ANALYSIS_COLUMNS} from analysis where job_id = $1 and type = $2")
+}
+
+async fn analysis_in(
+    tx: &mut Tx,
+    id: JobId,
+    kind: &str,
+) -> Result<Option<AnalysisRecord>, SchedulerError> {
+    let sql = analysis_sql();
+    let row: Option<AnalysisRow> = on_tx!(tx, conn => {
+        sqlx::query_as(&sql).bind(id.to_string()).bind(kind).fetch_optional(conn).await?
+    });
+    Ok(row.map(AnalysisRecord::try_from).transpose()?)
+}
+
+/// Queues an analysis task (see migrations/*/0004) and makes the analysis
+/// pending on it. The caller holds the job (its row lock on Postgres).
+async fn queue_analysis_in(
+    tx: &mut Tx,
+    id: JobId,
+    kind: &str,
+    params: &BTreeMap<String, String>,
+    total_molecules: u64,
+    now: i64,
+) -> Result<(), SchedulerError> {
+    let params = params_json(params);
+    on_tx!(tx, conn => {
+        let (task_id,): (i64,) = sqlx::query_as(
+            "insert into task (job_id, chunk_index, first_index, molecule_count, input_chunk_index,
+                input_offset, state, not_before_ms, analysis_type, params)
+             values ($1, (select coalesce(min(chunk_index), 0) - 1 from task
+                          where job_id = $1 and chunk_index < 0),
+                     0, $2, 0, 0, 'queued', $3, $4, $5)
+             returning id",
+        )
+        .bind(id.to_string())
+        .bind(total_molecules as i64)
+        .bind(now)
+        .bind(kind)
+        .bind(&params)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into analysis (job_id, type, status, reason, params, task_id, created_at_ms, updated_at_ms)
+             values ($1, $2, 'pending', '', $3, $4, $5, $5)
+             on conflict (job_id, type) do update set status = 'pending', reason = '',
+                params = excluded.params, task_id = excluded.task_id, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(&params)
+        .bind(task_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Locks a job's queued tasks where rows are locked (Postgres). Leasing
+/// locks tasks before their job, so anything that changes a job and then
+/// its queued tasks calls this first.
+async fn lock_queued_tasks(tx: &mut Tx, job_id: &str) -> Result<(), SchedulerError> {
+    let lock = tx.for_update();
+    if lock.is_empty() {
+        return Ok(());
+    }
+    let sql =
+        format!("select id from task where job_id = $1 and state = 'queued' order by id{lock}");
+    on_tx!(tx, conn => {
+        sqlx::query(&sql).bind(job_id).execute(conn).await?;
+    });
+    Ok(())
+}
+
+/// Queues chunk tasks of `job_id`, not before `not_before_ms`, a thousand
+/// rows per statement: a million-molecule batch is a few statements, not a
+/// thousand round trips.
+async fn insert_tasks(
+    tx: &mut Tx,
+    job_id: &str,
+    tasks: &[NewTask],
+    not_before_ms: i64,
+) -> Result<(), SchedulerError> {
+    for batch in tasks.chunks(INSERT_BATCH) {
+        on_tx!(&mut *tx, conn => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "insert into task (job_id, chunk_index, first_index, molecule_count,
+                    input_chunk_index, input_offset, not_before_ms, state) ",
+            );
+            insert.push_values(batch, |mut row, task| {
+                row.push_bind(job_id)
+                    .push_bind(task.chunk_index)
+                    .push_bind(task.first_index)
+                    .push_bind(task.molecule_count)
+                    .push_bind(task.input_chunk_index)
+                    .push_bind(task.input_offset)
+                    .push_bind(not_before_ms)
+                    .push("'queued'");
+            });
+            insert.build().execute(conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Ends the leased task `task_id` in `state` with `reason`; false when its
+/// lease was lost.
+async fn end_leased_task(
+    tx: &mut Tx,
+    task_id: i64,
+    state: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, SchedulerError> {
+    let ended = on_tx!(tx, conn => {
+        sqlx::query(
+            "update task set state = $1, last_error = $2, lease_deadline_ms = null,
+                finished_at_ms = $3
+             where id = $4 and state = 'leased'",
+        )
+        .bind(state)
+        .bind(reason)
+        .bind(now)
+        .bind(task_id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(ended == 1)
+}
+
+/// Gives up on a leased task that ran out of attempts or failed for good,
+/// inside a transaction that already holds the task (its row lock on
+/// Postgres): more than one molecule and it becomes 'split', two queued
+/// halves taking its molecules under new chunk indexes (the job counts one
+/// more leaf chunk); a single molecule goes back to the queue poisoned, its
+/// attempts reset. The job never fails. An analysis task fails its analysis.
+///
+/// The job is locked after the task, the order leasing and completion use;
+/// holding it also serialises two splits of one job, so both cannot pick the
+/// same new chunk indexes.
+async fn give_up_in(
+    tx: &mut Tx,
+    task: &ExhaustedRow,
+    reason: &str,
+    now: i64,
+) -> Result<FailOutcome, SchedulerError> {
+    if task.analysis_type.is_some() {
+        if !end_leased_task(tx, task.id, "failed", reason, now).await? {
+            return Ok(FailOutcome::LeaseLost);
+        }
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "update analysis set status = 'failed', reason = $1, updated_at_ms = $2 where task_id = $3",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(task.id)
+            .execute(conn)
+            .await?;
+        });
+        return Ok(FailOutcome::AnalysisFailed);
+    }
+    let sql = format!(
+        "select id from job where id = $1 and state in ('queued', 'running'){}",
+        tx.for_update()
+    );
+    let unfinished: Option<(String,)> = on_tx!(&mut *tx, conn => {
+        sqlx::query_as(&sql).bind(&task.job_id).fetch_optional(conn).await?
+    });
+    if unfinished.is_none() {
+        end_leased_task(tx, task.id, "cancelled", reason, now).await?;
+        return Ok(FailOutcome::JobEnded);
+    }
+    let Some(halves) = split_halves(
+        task.first_index as u64,
+        task.input_offset as u32,
+        task.molecule_count as u32,
+    ) else {
+        let requeued = on_tx!(tx, conn => {
+            sqlx::query(
+                "update task set state = 'queued', poisoned = true, attempt = 0, lease_id = null,
+                    lease_deadline_ms = null, not_before_ms = $1, last_error = $2
+                 where id = $3 and state = 'leased'",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(task.id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+        });
+        return Ok(if requeued == 1 {
+            FailOutcome::Poisoned
+        } else {
+            FailOutcome::LeaseLost
+        });
+    };
+    if !end_leased_task(tx, task.id, "split", reason, now).await? {
+        return Ok(FailOutcome::LeaseLost);
+    }
+    let (next_chunk,): (i64,) = on_tx!(&mut *tx, conn => {
+        sqlx::query_as("select coalesce(max(chunk_index), -1) + 1 from task where job_id = $1")
+            .bind(&task.job_id)
+            .fetch_one(conn)
+            .await?
+    });
+    let halves: Vec<NewTask> = halves
+        .into_iter()
+        .zip(next_chunk..)
+        .map(
+            |((first_index, input_offset, molecule_count), chunk_index)| NewTask {
+                chunk_index,
+                first_index: first_index as i64,
+                molecule_count: i64::from(molecule_count),
+                input_chunk_index: task.input_chunk_index,
+                input_offset: i64::from(input_offset),
+            },
+        )
+        .collect();
+    insert_tasks(tx, &task.job_id, &halves, now).await?;
+    // Two leaves replace one: `completed_chunks == total_chunks` still means
+    // every molecule has a result.
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "update job set total_chunks = total_chunks + 1, updated_at_ms = $1
+             where id = $2 and state in ('queued', 'running')",
+        )
+        .bind(now)
+        .bind(&task.job_id)
+        .execute(conn)
+        .await?;
+    });
+    Ok(FailOutcome::Split)
+}
+
+#[async_trait::async_trait]
+impl JobStore for SqlJobStore {
+    async fn create_job(
+        &self,
+        id: JobId,
+        tenant: &TenantId,
+        display_name: &str,
+        priority: Priority,
+        idempotency_key: Option<&str>,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        // No row when the tenant already has a job with that key.
+        let insert = format!(
+            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms,
+                updated_at_ms, idempotency_key)
+             values ($1, $2, 'uploading', $3, $4, $5, $5, $6)
+             on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
+             returning {JOB_COLUMNS}"
+        );
+        let by_key =
+            format!("select {JOB_COLUMNS} from job where tenant_id = $1 and idempotency_key = $2");
+        let (row, replay): (JobRow, bool) = on_tx!(&mut tx, conn => {
+            if let Some(key) = idempotency_key {
+                // A job whose upload failed frees its key: a retry of that
+                // upload creates a new job.
+                sqlx::query(
+                    "update job set idempotency_key = null
+                     where tenant_id = $1 and idempotency_key = $2 and state = 'failed'
+                       and total_chunks = 0",
+                )
+                    .bind(tenant.as_str())
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let created = sqlx::query_as(&insert)
+                .bind(id.to_string())
+                .bind(tenant.as_str())
+                .bind(display_name)
+                .bind(i64::from(priority.get()))
+                .bind(now)
+                .bind(idempotency_key)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match created {
+                Some(row) => (row, false),
+                None => {
+                    let row = sqlx::query_as(&by_key)
+                        .bind(tenant.as_str())
+                        .bind(idempotency_key)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    (row, true)
+                }
+            }
+        });
+        tx.commit().await?;
+        let mut job = JobRecord::try_from(row)?;
+        job.idempotent_replay = replay;
+        Ok(job)
+    }
+
+    async fn seal_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        total_molecules: u64,
+        chunk_sizes: &[u32],
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        let job = visible_job(job_in(&mut tx, id).await?, tenant, id)?;
+        if job.state != JobState::Uploading {
+            return Err(SchedulerError::WrongState {
+                job: id,
+                state: job.state,
+                action: "seal",
+            });
+        }
+        let mut first_index = 0;
+        let tasks: Vec<NewTask> = (0..)
+            .zip(chunk_sizes)
+            .map(|(chunk_index, &size)| {
+                let task = NewTask {
+                    chunk_index,
+                    first_index,
+                    molecule_count: i64::from(size),
+                    input_chunk_index: chunk_index,
+                    input_offset: 0,
+                };
+                first_index += i64::from(size);
+                task
+            })
+            .collect();
+        insert_tasks(&mut tx, &id.to_string(), &tasks, 0).await?;
+        let sql = format!(
+            "update job set state = 'queued', total_molecules = $1, total_chunks = $2, updated_at_ms = $3
+             where id = $4 and state = 'uploading'
+             returning {JOB_COLUMNS}"
+        );
+        let row: JobRow = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql)
+                .bind(total_molecules as i64)
+                .bind(chunk_sizes.len() as i64)
+                .bind(now)
+                .bind(id.to_string())
+                .fetch_one(conn)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(JobRecord::try_from(row)?)
+    }
+
+    async fn abort_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        reason: &str,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        self.transition(tenant, id, JobState::Failed, "abort", Some(reason), now)
+            .await
+    }
+
+    async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError> {
+        let sql = format!("select {JOB_COLUMNS} from job where id = $1");
+        let row: Option<JobRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id.to_string()).fetch_optional(pool).await?
+        });
+        visible_job(row.map(JobRecord::try_from).transpose()?, tenant, id)
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, SchedulerError> {
+        let sql = format!(
+            "select {JOB_COLUMNS} from job where tenant_id = $1 and expired_at_ms is null
+             order by created_at_ms desc, id desc limit $2 offset $3"
+        );
+        let rows: Vec<JobRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(tenant.as_str())
+                .bind(i64::from(limit))
+                .bind(offset as i64)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(JobRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn cancel_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        self.transition(
+            tenant,
+            id,
+            JobState::Cancelled,
+            "cancel",
+            Some("cancelled by user"),
+            now,
+        )
+        .await
+    }
+
+    async fn lease_tasks(
+        &self,
+        worker_id: &str,
+        max: u32,
+        ttl_ms: i64,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<Lease>, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        let lease_prefix = uuid::Uuid::new_v4().to_string();
+        // The one statement written per backend; both take these parameters.
+        let sql = match &tx {
+            Tx::Postgres(_) => super::postgres::lease_sql(),
+            Tx::Sqlite(_) => super::sqlite::lease_sql(),
+        };
+        let rows: Vec<LeaseRow> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql)
+                .bind(&lease_prefix)
+                .bind(now + ttl_ms)
+                .bind(worker_id)
+                .bind(now)
+                .bind(i64::from(policy.max_attempts))
+                .bind(i64::from(max))
+                .bind(policy.base_backoff_ms)
+                .bind(policy.max_backoff_ms)
+                .fetch_all(conn)
+                .await?
+        });
+        let mut leases: Vec<Lease> = rows
+            .into_iter()
+            .map(Lease::try_from)
+            .collect::<Result<_, _>>()?;
+        leases.sort_by_key(|l| (l.job_id, l.chunk_index));
+        let mut jobs: Vec<JobId> = leases.iter().map(|l| l.job_id).collect();
+        jobs.dedup();
+        on_tx!(&mut tx, conn => {
+            // In job order, so two leasers starting the same jobs cannot
+            // deadlock; once a job is running the guard matches nothing and
+            // locks nothing.
+            for job in jobs {
+                sqlx::query(
+                    "update job set state = 'running', updated_at_ms = $1
+                     where id = $2 and state = 'queued'",
+                )
+                .bind(now)
+                .bind(job.to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+            for lease in leases.iter().filter(|l| l.analysis.is_some()) {
+                sqlx::query(
+                    "update analysis set status = 'computing', updated_at_ms = $1
+                     where task_id = $2 and status = 'pending'",
+                )
+                .bind(now)
+                .bind(lease.task_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+        });
+        tx.commit().await?;
+        Ok(leases)
+    }
+
+    async fn renew_lease(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<bool, SchedulerError> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query(
+                "update task set lease_deadline_ms = $1
+                 where id = $2 and lease_id = $3 and state = 'leased'
+                   and (task.analysis_type is not null
+                        or exists (select 1 from job where job.id = task.job_id
+                                   and job.state in ('queued', 'running')))",
+            )
+            .bind(now + ttl_ms)
+            .bind(task_id)
+            .bind(lease_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn complete_task(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        valid: u32,
+        invalid: u32,
+        skipped: Option<&str>,
+        now: i64,
+    ) -> Result<Option<JobId>, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        let done: Option<(String, i64, Option<String>)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "update task set state = 'done', finished_at_ms = $1
+                 where id = $2 and lease_id = $3 and state = 'leased'
+                 returning job_id, molecule_count, analysis_type",
+            )
+            .bind(now)
+            .bind(task_id)
+            .bind(lease_id)
+            .fetch_optional(conn)
+            .await?
+        });
+        let Some((job_id, count, analysis)) = done else {
+            return Ok(None);
+        };
+        let id = parse_job_id(&job_id)?;
+        if analysis.is_some() {
+            let (status, reason) = match skipped {
+                Some(reason) => ("skipped", reason),
+                None => ("complete", ""),
+            };
+            on_tx!(&mut tx, conn => {
+                sqlx::query(
+                    "update analysis set status = $1, reason = $2, updated_at_ms = $3 where task_id = $4",
+                )
+                .bind(status)
+                .bind(reason)
+                .bind(now)
+                .bind(task_id)
+                .execute(conn)
+                .await?;
+            });
+            tx.commit().await?;
+            return Ok(Some(id));
+        }
+        // The job stays held to the commit (row lock on Postgres): the
+        // automatic analyses below are queued once, by the completion that
+        // sees the job completed with no analysis yet.
+        let (state, total, created_at_ms): (String, i64, i64) = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "update job set
+                    processed_molecules = processed_molecules + $1,
+                    valid_molecules = valid_molecules + $2,
+                    invalid_molecules = invalid_molecules + $3,
+                    completed_chunks = completed_chunks + 1,
+                    updated_at_ms = $4,
+                    state = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
+                                 then 'completed' else state end,
+                    ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
+                                       then $4 else ended_at_ms end
+                 where id = $5
+                 returning state, total_molecules, created_at_ms",
+            )
+            .bind(count)
+            .bind(i64::from(valid))
+            .bind(i64::from(invalid))
+            .bind(now)
+            .bind(&job_id)
+            .fetch_one(conn)
+            .await?
+        });
+        let ended =
+            state == JobState::Completed.as_str() && !has_analyses(&mut tx, &job_id).await?;
+        if ended {
+            for kind in AnalysisKind::AUTOMATIC {
+                queue_analysis_in(
+                    &mut tx,
+                    id,
+                    kind.as_str(),
+                    &BTreeMap::new(),
+                    total as u64,
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        if ended {
+            record_job_duration(created_at_ms, now);
+        }
+        Ok(Some(id))
+    }
+
+    async fn fail_task(
+        &self,
+        task_id: i64,
+        lease_id: &str,
+        reason: &str,
+        retryable: bool,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<(FailOutcome, Option<JobId>), SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        let sql = format!(
+            "select {EXHAUSTED_COLUMNS} from task
+             where id = $1 and lease_id = $2 and state = 'leased'{}",
+            tx.for_update()
+        );
+        let task: Option<ExhaustedRow> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql).bind(task_id).bind(lease_id).fetch_optional(conn).await?
+        });
+        let Some(task) = task else {
+            return Ok((FailOutcome::LeaseLost, None));
+        };
+        let outcome = if retryable && task.attempt < i64::from(policy.max_attempts) {
+            on_tx!(&mut tx, conn => {
+                sqlx::query(
+                    "update task set state = 'queued', lease_id = null, lease_deadline_ms = null,
+                        not_before_ms = $1, last_error = $2
+                     where id = $3 and state = 'leased'",
+                )
+                .bind(now + policy.backoff_ms(task.attempt as u32))
+                .bind(reason)
+                .bind(task_id)
+                .execute(conn)
+                .await?;
+            });
+            FailOutcome::Retry
+        } else {
+            give_up_in(&mut tx, &task, &task.failure(reason), now).await?
+        };
+        tx.commit().await?;
+        Ok((outcome, Some(parse_job_id(&task.job_id)?)))
+    }
+
+    async fn reap_exhausted(
+        &self,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        if !tx.try_lock(REAPER_LOCK).await? {
+            return Ok(Vec::new()); // another replica is reaping
+        }
+        // A reaper of an older version may hold some of these; it will split
+        // them, so skip them rather than wait. In job order, so two reapers
+        // cannot deadlock on each other's jobs.
+        let sql = format!(
+            "select {EXHAUSTED_COLUMNS} from task
+             where state = 'leased' and lease_deadline_ms < $1 and attempt >= $2
+             order by job_id, id{}",
+            tx.for_update_skip_locked()
+        );
+        let dead: Vec<ExhaustedRow> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql)
+                .bind(now)
+                .bind(i64::from(policy.max_attempts))
+                .fetch_all(conn)
+                .await?
+        });
+        let expired = dead.len() as u64;
+        let mut splits = 0;
+        let mut jobs: Vec<JobId> = Vec::new();
+        for task in dead {
+            let outcome = give_up_in(&mut tx, &task, &task.lost_worker(), now).await?;
+            if outcome == FailOutcome::Split {
+                splits += 1;
+            }
+            if outcome.will_retry() {
+                let id = parse_job_id(&task.job_id)?;
+                if jobs.last() != Some(&id) {
+                    jobs.push(id);
+                }
+            }
+        }
+        tx.commit().await?;
+        let metrics = molbatch_telemetry::metrics::get();
+        metrics.lease_expiries.inc_by(expired);
+        metrics.chunk_splits.inc_by(splits);
+        Ok(jobs)
+    }
+
+    async fn expire_jobs(
+        &self,
+        retention_ms: i64,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<JobId>, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        if !tx.try_lock(RETENTION_LOCK).await? {
+            return Ok(Vec::new()); // another replica is expiring
+        }
+        let rows: Vec<(String,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "update job set expired_at_ms = $1
+                 where id in (
+                    select id from job
+                    where expired_at_ms is null and ended_at_ms is not null
+                      and ended_at_ms <= $1 - $2
+                    order by ended_at_ms limit $3)
+                 returning id",
+            )
+            .bind(now)
+            .bind(retention_ms)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(rows
+            .iter()
+            .map(|(id,)| parse_job_id(id))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn unpurged_jobs(&self, limit: u32) -> Result<Vec<JobId>, SchedulerError> {
+        self.job_ids(
+            "select id from job where expired_at_ms is not null and not purged
+             order by expired_at_ms limit $1",
+            i64::from(limit),
+        )
+        .await
+    }
+
+    async fn mark_purged(&self, job: JobId) -> Result<(), SchedulerError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("update job set purged = true where id = $1")
+                .bind(job.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn record_trace_parent(
+        &self,
+        job: JobId,
+        traceparent: &str,
+    ) -> Result<(), SchedulerError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("update job set trace_parent = $1 where id = $2 and trace_parent is null")
+                .bind(traceparent)
+                .bind(job.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
+        on_pool!(&self.db, pool => {
+            molbatch_telemetry::metrics::PoolUsage::new(pool.size(), pool.num_idle())
+        })
+    }
+
+    async fn ping(&self) -> Result<(), SchedulerError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("select 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    fn identity(&self) -> IdentityStore {
+        IdentityStore::new(self.db.clone())
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "select j.tenant_id, j.priority,
+                    case when t.analysis_type is null then 'chunks' else 'analyses' end as queue,
+                    count(*) as tasks
+                 from task t join job j on j.id = t.job_id
+                 where t.state = 'queued'
+                   and (j.state in ('queued', 'running')
+                        or (t.analysis_type is not null and j.state = 'completed'))
+                 group by 1, 2, 3 order by 1, 2, 3",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    async fn record_worker(&self, worker_id: &str, now: i64) -> Result<(), SchedulerError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query(
+                "insert into worker (id, seen_at_ms) values ($1, $2)
+                 on conflict (id) do update set seen_at_ms = case
+                    when excluded.seen_at_ms > worker.seen_at_ms then excluded.seen_at_ms
+                    else worker.seen_at_ms end",
+            )
+            .bind(worker_id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn active_workers(
+        &self,
+        seen_since_ms: i64,
+        now: i64,
+    ) -> Result<Vec<String>, SchedulerError> {
+        let workers: Vec<(String,)> = on_pool!(&self.db, pool => {
+            sqlx::query("delete from worker where seen_at_ms < $1")
+                .bind(seen_since_ms)
+                .execute(pool)
+                .await?;
+            // Lease holders come from the partial index `task_leased`.
+            sqlx::query_as(
+                "select id from worker where seen_at_ms >= $1
+                 union
+                 select worker_id from task
+                 where state = 'leased' and lease_deadline_ms > $2
+                   and worker_id is not null and worker_id <> ''
+                 order by 1",
+            )
+                .bind(seen_since_ms)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(workers.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn stalled_jobs(&self, stalled_before_ms: i64) -> Result<Vec<JobId>, SchedulerError> {
+        self.job_ids(
+            "select id from job where state = 'running' and updated_at_ms < $1
+             order by updated_at_ms, id",
+            stalled_before_ms,
+        )
+        .await
+    }
+
+    async fn analyses(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Vec<AnalysisRecord>, SchedulerError> {
+        self.job(tenant, id).await?;
+        let sql =
+            format!("select {ANALYSIS_COLUMNS} from analysis where job_id = $1 order by type");
+        let rows: Vec<AnalysisRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id.to_string()).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(AnalysisRecord::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        self.job(tenant, id).await?;
+        let sql = analysis_sql();
+        let row: Option<AnalysisRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id.to_string()).bind(kind).fetch_optional(pool).await?
+        });
+        row.map(AnalysisRecord::try_from)
+            .transpose()?
+            .ok_or_else(|| SchedulerError::AnalysisNotFound {
+                job: id,
+                kind: kind.to_owned(),
+            })
+    }
+
+    async fn run_analysis(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        kind: &str,
+        params: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<AnalysisRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        // Holding the job serialises runs of its analyses.
+        let job = visible_job(job_in(&mut tx, id).await?, tenant, id)?;
+        let current = analysis_in(&mut tx, id, kind).await?;
+        if let Some(unchanged) = still_running(&job, current, kind, params)? {
+            return Ok(unchanged);
+        }
+        queue_analysis_in(&mut tx, id, kind, params, job.total_molecules, now).await?;
+        let queued = analysis_in(&mut tx, id, kind)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("analysis {kind} vanished")))?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+}
