@@ -21,41 +21,11 @@ use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
 use pb::analysis::Result as AnalysisResult;
 
+use crate::compute::fingerprint;
+pub use crate::outcome::{AnalysisError, Outcome};
+
 /// Results read per page while loading a job.
 const PAGE_SIZE: u32 = 1_000;
-
-/// Why an analysis could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum AnalysisError {
-    /// Storage failed while the results were read (retryable).
-    #[error("reading the job's results failed: {0}")]
-    Storage(#[from] tonic::Status),
-    /// The stored parameters are invalid (not retryable).
-    #[error("invalid analysis parameters: {0}")]
-    Params(String),
-    /// The computation failed (not retryable).
-    #[error("{0}")]
-    Compute(String),
-}
-
-impl AnalysisError {
-    /// True when a retry may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Storage(_) => true,
-            Self::Params(_) | Self::Compute(_) => false,
-        }
-    }
-}
-
-/// What an analysis produced.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The result to store.
-    Complete(AnalysisResult),
-    /// The analysis does not apply to the job; the reason.
-    Skipped(String),
-}
 
 /// Every result of a job in input order, with fingerprints when asked.
 pub async fn load_results(
@@ -147,17 +117,6 @@ pub fn compute(
         AnalysisRequest::Rgroups(params) => return crate::rgroups::rgroups(&valid, params),
     };
     Ok(Outcome::Complete(result))
-}
-
-/// A result's fingerprint as packed words (bit i in word i / 64).
-pub fn fingerprint(result: &pb::MoleculeResult) -> Fingerprint {
-    let mut fp = [0u64; 32];
-    for &bit in &result.morgan_fingerprint {
-        if let Some(word) = fp.get_mut(bit as usize / 64) {
-            *word |= 1 << (bit % 64);
-        }
-    }
-    fp
 }
 
 /// The fingerprint index of valid results.

@@ -1,6 +1,7 @@
 //! The per-molecule pipeline of a chunk: the chemistry core's outcomes mapped
 //! to `MoleculeResult`s, computed on all cores.
 
+use molbatch_analysis::similarity::Fingerprint;
 use molbatch_chem::efficiency::efficiency;
 use molbatch_chem::{Descriptors, MolInput, MoleculeOutcome, Pipeline};
 use molbatch_formats::{ActivityError, ActivityUnit};
@@ -20,20 +21,24 @@ pub const WORKER_CRASH: &str = "WORKER_CRASH";
 /// invalid molecules. Stops early with [`Abandoned`] once `stop` is set.
 ///
 /// `test_abort_on_smiles` is the test-only poison trigger
-/// (`--test-abort-on-smiles`): the process aborts, as a crash inside RDKit
-/// would, before computing a molecule whose input SMILES equals it.
+/// (`--test-abort-on-smiles`, `test-hooks` feature only; ignored without
+/// it): the process aborts, as a crash inside RDKit would, before computing
+/// a molecule whose input SMILES equals it.
 pub fn compute_chunk(
     pipeline: &Pipeline,
     records: &[ipb::InputRecord],
     stop: &AtomicBool,
     test_abort_on_smiles: Option<&str>,
 ) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = test_abort_on_smiles;
     let results: Vec<pb::MoleculeResult> = records
         .par_iter()
         .map(|record| {
             if stop.load(Ordering::Relaxed) {
                 return Err(Abandoned);
             }
+            #[cfg(feature = "test-hooks")]
             if let (Some(poison), Some(molecule)) = (test_abort_on_smiles, &record.molecule) {
                 if molecule.smiles == poison {
                     std::process::abort();
@@ -184,6 +189,17 @@ pub fn activity_result(
         Err(e) => result.error = e.to_string(),
     }
     result
+}
+
+/// A result's fingerprint as packed words (bit i in word i / 64).
+pub fn fingerprint(result: &pb::MoleculeResult) -> Fingerprint {
+    let mut fp = [0u64; 32];
+    for &bit in &result.morgan_fingerprint {
+        if let Some(word) = fp.get_mut(bit as usize / 64) {
+            *word |= 1 << (bit % 64);
+        }
+    }
+    fp
 }
 
 #[cfg(test)]

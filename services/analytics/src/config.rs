@@ -34,10 +34,12 @@ pub struct Config {
     /// Name of this worker in leases and logs (default: host name and pid).
     #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]
     pub worker_id: Option<String>,
-    /// TEST ONLY, never set in production: the worker process aborts (as if
-    /// RDKit crashed it) when it is about to compute a molecule whose input
-    /// SMILES is exactly this. Failure tests use it to plant a poison
-    /// molecule in a batch. Off by default.
+    /// TEST ONLY, built only with the `test-hooks` feature (release
+    /// binaries lack the flag): the worker process aborts (as if RDKit
+    /// crashed it) when it is about to compute a molecule whose input SMILES
+    /// is exactly this. Failure tests use it to plant a poison molecule in a
+    /// batch. Off by default.
+    #[cfg(feature = "test-hooks")]
     #[arg(
         long = "test-abort-on-smiles",
         env = "MOLBATCH_ANALYTICS_TEST_ABORT_ON_SMILES",
@@ -59,6 +61,7 @@ impl Config {
             concurrent_chunks: 2,
             lease_wait_ms: 5_000,
             worker_id: None,
+            #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: None,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
         }

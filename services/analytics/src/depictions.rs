@@ -19,7 +19,8 @@ use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
 use rayon::prelude::*;
-use tonic::Status;
+
+use crate::error::AnalyticsError;
 
 /// Drawings kept; an SVG of a drug-sized molecule is 5–15 KB.
 pub const CACHED_DRAWINGS: usize = 2048;
@@ -213,7 +214,7 @@ impl Depicter {
         &self,
         requests: Vec<pb::DepictRequest>,
         total_molecules: &HashMap<String, u64>,
-    ) -> Result<Vec<(pb::Depiction, Option<ItemError>)>, Status> {
+    ) -> Result<Vec<(pb::Depiction, Option<ItemError>)>, AnalyticsError> {
         let molecules = self.job_molecules(&requests, total_molecules).await?;
         let planned: Vec<Planned> = requests
             .into_iter()
@@ -227,7 +228,7 @@ impl Depicter {
                 .collect()
         })
         .await
-        .map_err(|e| Status::internal(format!("drawing failed: {e}")))
+        .map_err(|e| AnalyticsError::internal("drawing", e))
     }
 
     /// The stored results of every job molecule the requests name (valid or
@@ -236,7 +237,7 @@ impl Depicter {
         &self,
         requests: &[pb::DepictRequest],
         total_molecules: &HashMap<String, u64>,
-    ) -> Result<HashMap<(String, u64), pb::MoleculeResult>, Status> {
+    ) -> Result<HashMap<(String, u64), pb::MoleculeResult>, AnalyticsError> {
         let mut wanted: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
         for request in requests {
             let (Some(index), false) = (request.index, request.job_id.is_empty()) else {

@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};
 use crate::depictions::Depicter;
+use crate::error::AnalyticsError;
 
 /// Hits returned when the query gives neither top-k nor a threshold.
 const DEFAULT_TOP_K: u32 = 10;
@@ -67,7 +68,7 @@ impl AnalyticsApi {
     }
 
     /// The job's index, loading it on first use.
-    async fn job_index(&self, job_id: &str, total: u64) -> Result<Arc<JobIndex>, Status> {
+    async fn job_index(&self, job_id: &str, total: u64) -> Result<Arc<JobIndex>, AnalyticsError> {
         let slot = self.slot(job_id);
         let loaded = slot
             .get_or_try_init(|| async {
@@ -76,15 +77,16 @@ impl AnalyticsApi {
                 tokio::task::spawn_blocking(move || {
                     let valid: Vec<&pb::MoleculeResult> =
                         results.iter().filter(|r| r.valid).collect();
-                    let index = index_of(&valid).map_err(|e| Status::internal(e.to_string()))?;
+                    let index = index_of(&valid)
+                        .map_err(|e| AnalyticsError::internal("building a job's index", e))?;
                     let molecules = valid
                         .iter()
                         .map(|r| (r.index, (r.input_id.clone(), r.standardized_smiles.clone())))
                         .collect();
-                    Ok::<_, Status>(Arc::new(JobIndex { index, molecules }))
+                    Ok::<_, AnalyticsError>(Arc::new(JobIndex { index, molecules }))
                 })
                 .await
-                .map_err(|e| Status::internal(format!("building the index failed: {e}")))?
+                .map_err(|e| AnalyticsError::internal("building a job's index", e))?
             })
             .await?;
         Ok(loaded.clone())
@@ -107,16 +109,15 @@ fn search_params(query: &pb::SearchSimilarRequest) -> SearchParams {
     }
 }
 
-#[tonic::async_trait]
-impl ipb::analytics_server::Analytics for AnalyticsApi {
-    async fn search_similar(
+impl AnalyticsApi {
+    async fn search(
         &self,
-        request: Request<ipb::SearchRequest>,
-    ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
+        request: ipb::SearchRequest,
+    ) -> Result<pb::SearchSimilarResponse, AnalyticsError> {
         let ipb::SearchRequest {
             query,
             total_molecules,
-        } = request.into_inner();
+        } = request;
         let query = query.unwrap_or_default();
         let params = search_params(&query);
         // Parse the query before loading anything: a bad SMILES fails fast.
@@ -127,7 +128,7 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
             let fp =
                 tokio::task::spawn_blocking(move || molbatch_chem::fingerprint::morgan(&smiles))
                     .await
-                    .map_err(|e| Status::internal(e.to_string()))?
+                    .map_err(|e| AnalyticsError::internal("fingerprinting the query", e))?
                     .map_err(|e| Violations::one("smiles", e.to_string()))?;
             Some(fp.0)
         };
@@ -152,7 +153,7 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
                 }
                 (None, None) => return Err(Violations::one("smiles", "required").into()),
             };
-            let found = found.map_err(|e| Status::internal(e.to_string()))?;
+            let found = found.map_err(|e| AnalyticsError::internal("searching", e))?;
             let hits = found
                 .hits
                 .iter()
@@ -167,42 +168,42 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
                     }
                 })
                 .collect();
-            Ok::<_, Status>(hits)
+            Ok::<_, AnalyticsError>(hits)
         })
         .await
-        .map_err(|e| Status::internal(e.to_string()))??;
-        Ok(Response::new(pb::SearchSimilarResponse {
+        .map_err(|e| AnalyticsError::internal("searching", e))??;
+        Ok(pb::SearchSimilarResponse {
             hits: found,
             searched,
-        }))
+        })
     }
 
-    async fn depict(
+    async fn depict_one(
         &self,
-        request: Request<ipb::DepictJobRequest>,
-    ) -> Result<Response<pb::Depiction>, Status> {
+        request: ipb::DepictJobRequest,
+    ) -> Result<pb::Depiction, AnalyticsError> {
         let ipb::DepictJobRequest {
             query,
             total_molecules,
-        } = request.into_inner();
+        } = request;
         let query = query.unwrap_or_default();
         let totals = HashMap::from([(query.job_id.clone(), total_molecules)]);
         let answer = self.depicter.depict_all(vec![query], &totals).await?;
         match answer.into_iter().next() {
-            Some((depiction, None)) => Ok(Response::new(depiction)),
+            Some((depiction, None)) => Ok(depiction),
             Some((_, Some(error))) => Err(Violations::one(error.field(), error.to_string()).into()),
-            None => Err(Status::internal("no depiction drawn")),
+            None => Err(AnalyticsError::internal("drawing", "no depiction drawn")),
         }
     }
 
-    async fn batch_depict(
+    async fn depict_many(
         &self,
-        request: Request<ipb::BatchDepictJobRequest>,
-    ) -> Result<Response<pb::BatchDepictResponse>, Status> {
+        request: ipb::BatchDepictJobRequest,
+    ) -> Result<pb::BatchDepictResponse, AnalyticsError> {
         let ipb::BatchDepictJobRequest {
             requests,
             total_molecules,
-        } = request.into_inner();
+        } = request;
         let depictions = self
             .depicter
             .depict_all(requests, &total_molecules)
@@ -210,6 +211,32 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
             .into_iter()
             .map(|(depiction, _)| depiction)
             .collect();
-        Ok(Response::new(pb::BatchDepictResponse { depictions }))
+        Ok(pb::BatchDepictResponse { depictions })
+    }
+}
+
+/// Each call's [`AnalyticsError`] becomes its [`Status`] here, through the
+/// one `From` in [`crate::error`].
+#[tonic::async_trait]
+impl ipb::analytics_server::Analytics for AnalyticsApi {
+    async fn search_similar(
+        &self,
+        request: Request<ipb::SearchRequest>,
+    ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
+        Ok(Response::new(self.search(request.into_inner()).await?))
+    }
+
+    async fn depict(
+        &self,
+        request: Request<ipb::DepictJobRequest>,
+    ) -> Result<Response<pb::Depiction>, Status> {
+        Ok(Response::new(self.depict_one(request.into_inner()).await?))
+    }
+
+    async fn batch_depict(
+        &self,
+        request: Request<ipb::BatchDepictJobRequest>,
+    ) -> Result<Response<pb::BatchDepictResponse>, Status> {
+        Ok(Response::new(self.depict_many(request.into_inner()).await?))
     }
 }

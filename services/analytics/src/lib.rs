@@ -7,7 +7,10 @@
 //! - [`rgroups`]: R-group decomposition against a core (the `rgroups` analysis).
 //! - [`interactive`] and [`depictions`]: the synchronous API the gateway
 //!   calls: similarity search in a job, and SVG depictions (single and
-//!   batched, optionally highlighting a structural alert).
+//!   batched, optionally highlighting a structural alert); [`error`]: what
+//!   it answers on failure, internal causes logged and never sent.
+//! - [`analyses`]: the batch analyses of a completed job; [`outcome`]: what
+//!   each ends with (a result, a skip or an [`outcome::AnalysisError`]).
 //! - [`export`] and [`report`]: export files, and the batch report (HTML
 //!   or PDF) of a job's analyses.
 //! - [`compute`]: chemistry outcomes mapped to `MoleculeResult`s, and the
@@ -18,9 +21,11 @@ pub mod analyses;
 pub mod compute;
 pub mod config;
 pub mod depictions;
+pub mod error;
 pub mod export;
 pub mod files;
 pub mod interactive;
+pub mod outcome;
 pub mod report;
 pub mod rgroups;
 pub mod sar;
@@ -102,8 +107,10 @@ impl Server {
             storage,
             worker_id: config.worker_id(),
             lease_wait_ms: config.lease_wait_ms,
+            #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: config.test_abort_on_smiles.map(Arc::from),
         };
+        #[cfg(feature = "test-hooks")]
         if let Some(smiles) = &worker.test_abort_on_smiles {
             tracing::warn!(%smiles, "TEST ONLY: this worker aborts on a planted poison molecule");
         }

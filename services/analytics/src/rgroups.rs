@@ -20,7 +20,7 @@ use molbatch_proto::v1 as pb;
 use pb::analysis::Result as AnalysisResult;
 use rayon::prelude::*;
 
-use crate::analyses::{AnalysisError, Outcome};
+use crate::outcome::{AnalysisError, Outcome};
 
 /// The most frequent non-empty Murcko scaffold of `smiles` and how many molecules have it;
 /// ties go to the smaller SMILES.

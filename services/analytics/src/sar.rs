@@ -28,7 +28,8 @@ use molbatch_proto::analysis::MmpParams;
 use molbatch_proto::v1 as pb;
 use rayon::prelude::*;
 
-use crate::analyses::{fingerprint, AnalysisError};
+use crate::compute::fingerprint;
+use crate::outcome::AnalysisError;
 
 /// SALI's denominator when the fingerprints cannot tell two molecules apart (Tanimoto 1):
 /// `1 − 0.99`, so SALI stays finite and ranks such pairs highest.
@@ -236,126 +237,160 @@ fn histogram(s: &[u8]) -> [u16; 128] {
     h
 }
 
-/// Cliff pairs and each active molecule's cliff flag and partner count.
-fn activity_cliffs(
-    valid: &[&pb::MoleculeResult],
-    p_activity: &HashMap<u32, f64>,
-    matched: &HashSet<(u32, u32)>,
-    params: &MmpParams,
-) -> Result<(Vec<pb::ActivityCliff>, Vec<pb::CliffMolecule>), AnalysisError> {
-    let threshold = params.cliff_similarity;
-    let min_delta = params.cliff_fold.log10();
-    let active: Vec<&pb::MoleculeResult> = valid
-        .iter()
-        .copied()
-        .filter(|r| p_activity.contains_key(&(r.index as u32)))
-        .collect();
-    let p = |m: u32| p_activity.get(&m).copied().unwrap_or(f64::NAN);
-    let is_cliff = |a: u32, b: u32| (p(a) - p(b)).abs() > min_delta;
-    let compute =
-        |e: &dyn std::fmt::Display| AnalysisError::Compute(format!("activity cliffs failed: {e}"));
-    let fp_of = |r: &pb::MoleculeResult| {
-        let fp = fingerprint(r);
-        if params.cliff_bits == 1024 {
-            fold_1024(&fp)
-        } else {
-            fp
-        }
-    };
-    let fps: HashMap<u32, Fingerprint> =
-        active.iter().map(|r| (r.index as u32, fp_of(r))).collect();
-    let mut candidates: HashSet<(u32, u32)> = HashSet::new();
+/// Potencies of the active molecules and the gap that makes a cliff.
+struct Potency<'a> {
+    p_activity: &'a HashMap<u32, f64>,
+    /// `log10(cliff_fold)`: the least pActivity difference of a cliff.
+    min_delta: f64,
+}
 
-    // Morgan Tanimoto.
-    let index =
-        FingerprintIndex::new(fps.iter().map(|(&m, fp)| (m, *fp))).map_err(|e| compute(&e))?;
-    for pair in sparse_similarity_matrix(&index, threshold)
-        .map_err(|e| compute(&e))?
+impl Potency<'_> {
+    fn p(&self, m: u32) -> f64 {
+        self.p_activity.get(&m).copied().unwrap_or(f64::NAN)
+    }
+
+    /// True when the potencies of `a` and `b` differ more than `cliff_fold`-fold.
+    fn is_cliff(&self, a: u32, b: u32) -> bool {
+        (self.p(a) - self.p(b)).abs() > self.min_delta
+    }
+}
+
+/// A pair in canonical order, lower index first.
+fn ordered(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
+}
+
+fn cliff_error(e: &dyn std::fmt::Display) -> AnalysisError {
+    AnalysisError::Compute(format!("activity cliffs failed: {e}"))
+}
+
+/// A fingerprint at the bit length the cliffs are computed with.
+fn at_bits(fp: Fingerprint, bits: u32) -> Fingerprint {
+    if bits == 1024 {
+        fold_1024(&fp)
+    } else {
+        fp
+    }
+}
+
+/// Pairs of molecules whose fingerprints' Tanimoto reaches `threshold` among
+/// `fps`, each pair once.
+fn similar_pairs(
+    fps: impl IntoIterator<Item = (u32, Fingerprint)>,
+    threshold: f64,
+) -> Result<Vec<(u32, u32)>, AnalysisError> {
+    let index = FingerprintIndex::new(fps).map_err(|e| cliff_error(&e))?;
+    Ok(sparse_similarity_matrix(&index, threshold)
+        .map_err(|e| cliff_error(&e))?
         .pairs
-    {
-        if is_cliff(pair.i, pair.j) {
-            candidates.insert((pair.i.min(pair.j), pair.i.max(pair.j)));
+        .into_iter()
+        .map(|p| (p.i, p.j))
+        .collect())
+}
+
+/// The active molecules grouped by graph framework (MakeScaffoldGeneric of the
+/// whole molecule, as MoleculeACE), with each framework's fingerprint.
+struct Frameworks {
+    /// Molecules by framework id.
+    members: Vec<Vec<u32>>,
+    /// Framework id by molecule; molecules without a framework are absent.
+    of: HashMap<u32, u32>,
+    /// Fingerprint by framework id; frameworks RDKit cannot read are absent.
+    fps: HashMap<u32, Fingerprint>,
+}
+
+impl Frameworks {
+    fn of_molecules(active: &[&pb::MoleculeResult], bits: u32) -> Self {
+        let frameworks: Vec<Result<String, _>> = active
+            .par_iter()
+            .map(|r| molbatch_chem::scaffold::graph_framework(&r.standardized_smiles))
+            .collect();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        let mut of: HashMap<u32, u32> = HashMap::new();
+        for (r, framework) in active.iter().zip(frameworks) {
+            let Ok(framework) = framework else { continue };
+            let next = ids.len() as u32;
+            let id = *ids.entry(framework).or_insert(next);
+            if id == next {
+                members.push(Vec::new());
+            }
+            members[id as usize].push(r.index as u32);
+            of.insert(r.index as u32, id);
         }
+        let fps = ids
+            .par_iter()
+            .filter_map(|(smiles, &id)| {
+                let fp = molbatch_chem::fingerprint::morgan(smiles).ok()?;
+                Some((id, at_bits(fp.0, bits)))
+            })
+            .collect();
+        Self { members, of, fps }
     }
 
-    // Graph frameworks (MakeScaffoldGeneric of the whole molecule, as MoleculeACE): per
-    // distinct framework, then expanded to molecules.
-    let frameworks: Vec<Result<String, _>> = active
-        .par_iter()
-        .map(|r| molbatch_chem::scaffold::graph_framework(&r.standardized_smiles))
-        .collect();
-    let mut scaffold_ids: HashMap<String, u32> = HashMap::new();
-    let mut members: Vec<Vec<u32>> = Vec::new();
-    let mut scaffold_of: HashMap<u32, u32> = HashMap::new();
-    for (r, framework) in active.iter().zip(frameworks) {
-        let Ok(framework) = framework else { continue };
-        let next = scaffold_ids.len() as u32;
-        let id = *scaffold_ids.entry(framework).or_insert(next);
-        if id == next {
-            members.push(Vec::new());
+    /// Cliff pairs among molecules of one framework or of two similar ones:
+    /// searched per distinct framework, then expanded to molecules.
+    fn cliff_pairs(
+        &self,
+        threshold: f64,
+        potency: &Potency<'_>,
+    ) -> Result<Vec<(u32, u32)>, AnalysisError> {
+        let mut similar: Vec<(u32, u32)> = (0..self.members.len() as u32).map(|s| (s, s)).collect();
+        if !self.fps.is_empty() {
+            similar.extend(similar_pairs(
+                self.fps.iter().map(|(&id, fp)| (id, *fp)),
+                threshold,
+            )?);
         }
-        members[id as usize].push(r.index as u32);
-        scaffold_of.insert(r.index as u32, id);
-    }
-    let scaffold_fps: Vec<(u32, Fingerprint)> = scaffold_ids
-        .par_iter()
-        .filter_map(|(smiles, &id)| {
-            let fp = molbatch_chem::fingerprint::morgan(smiles).ok()?;
-            let fp = if params.cliff_bits == 1024 {
-                fold_1024(&fp.0)
-            } else {
-                fp.0
-            };
-            Some((id, fp))
-        })
-        .collect();
-    let scaffold_fp: HashMap<u32, Fingerprint> = scaffold_fps.iter().copied().collect();
-    let mut similar_scaffolds: Vec<(u32, u32)> =
-        (0..members.len() as u32).map(|s| (s, s)).collect();
-    if !scaffold_fps.is_empty() {
-        let index = FingerprintIndex::new(scaffold_fps).map_err(|e| compute(&e))?;
-        similar_scaffolds.extend(
-            sparse_similarity_matrix(&index, threshold)
-                .map_err(|e| compute(&e))?
-                .pairs
-                .into_iter()
-                .map(|p| (p.i, p.j)),
-        );
-    }
-    for (s, t) in similar_scaffolds {
-        for (k, &a) in members[s as usize].iter().enumerate() {
-            let others = if s == t {
-                &members[s as usize][k + 1..]
-            } else {
-                &members[t as usize][..]
-            };
-            for &b in others {
-                if a != b && is_cliff(a, b) {
-                    candidates.insert((a.min(b), a.max(b)));
+        let mut pairs = Vec::new();
+        for (s, t) in similar {
+            for (k, &a) in self.members[s as usize].iter().enumerate() {
+                let others = if s == t {
+                    &self.members[s as usize][k + 1..]
+                } else {
+                    &self.members[t as usize][..]
+                };
+                for &b in others {
+                    if a != b && potency.is_cliff(a, b) {
+                        pairs.push(ordered(a, b));
+                    }
                 }
             }
         }
+        Ok(pairs)
     }
 
-    // SMILES Levenshtein, among pairs whose potencies differ enough, bounded by length and
-    // character counts before the full distance.
-    let texts: Vec<(u32, &[u8], [u16; 128])> = active
-        .iter()
-        .map(|r| {
-            (
-                r.index as u32,
-                r.input_smiles.as_bytes(),
-                histogram(r.input_smiles.as_bytes()),
-            )
-        })
-        .collect();
-    let found: Vec<(u32, u32)> = (0..texts.len())
+    /// Tanimoto of two molecules' frameworks: 1 for the same framework.
+    fn tanimoto(&self, a: u32, b: u32) -> f64 {
+        match (self.of.get(&a), self.of.get(&b)) {
+            (Some(x), Some(y)) if x == y => 1.0,
+            (Some(x), Some(y)) => match (self.fps.get(x), self.fps.get(y)) {
+                (Some(fx), Some(fy)) => tanimoto(fx, fy),
+                (None, _) | (_, None) => 0.0,
+            },
+            (None, _) | (_, None) => 0.0,
+        }
+    }
+}
+
+/// A molecule's SMILES as given, with its character histogram.
+type Text<'a> = (u32, &'a [u8], [u16; 128]);
+
+/// Cliff pairs whose SMILES' normalised Levenshtein similarity reaches
+/// `threshold`: only among pairs whose potencies differ enough, bounded by
+/// length and character counts before the full distance.
+fn smiles_cliff_pairs(
+    texts: &[Text<'_>],
+    threshold: f64,
+    potency: &Potency<'_>,
+) -> Vec<(u32, u32)> {
+    (0..texts.len())
         .into_par_iter()
         .flat_map_iter(|i| {
             let (a, sa, ha) = &texts[i];
             let mut out = Vec::new();
             for (b, sb, hb) in &texts[i + 1..] {
-                if !is_cliff(*a, *b) {
+                if !potency.is_cliff(*a, *b) {
                     continue;
                 }
                 let longest = sa.len().max(sb.len()) as f64;
@@ -372,56 +407,21 @@ fn activity_cliffs(
                     continue;
                 }
                 if levenshtein_similarity(sa, sb) >= threshold {
-                    out.push(((*a).min(*b), (*a).max(*b)));
+                    out.push(ordered(*a, *b));
                 }
             }
             out
         })
-        .collect();
-    candidates.extend(found);
+        .collect()
+}
 
-    // Matched pairs, when asked.
-    if params.cliff_matched_pairs {
-        candidates.extend(matched.iter().copied().filter(|&(a, b)| {
-            p_activity.contains_key(&a) && p_activity.contains_key(&b) && is_cliff(a, b)
-        }));
-    }
-
-    let text_of: HashMap<u32, &[u8]> = texts.iter().map(|(m, s, _)| (*m, *s)).collect();
-    let mut cliffs: Vec<pb::ActivityCliff> = candidates
-        .into_iter()
-        .map(|(a, b)| {
-            let t = match (fps.get(&a), fps.get(&b)) {
-                (Some(x), Some(y)) => tanimoto(x, y),
-                (None, _) | (_, None) => 0.0,
-            };
-            let scaffold_tanimoto = match (scaffold_of.get(&a), scaffold_of.get(&b)) {
-                (Some(x), Some(y)) if x == y => 1.0,
-                (Some(x), Some(y)) => match (scaffold_fp.get(x), scaffold_fp.get(y)) {
-                    (Some(fx), Some(fy)) => tanimoto(fx, fy),
-                    (None, _) | (_, None) => 0.0,
-                },
-                (None, _) | (_, None) => 0.0,
-            };
-            let delta = p(b) - p(a);
-            pb::ActivityCliff {
-                a: u64::from(a),
-                b: u64::from(b),
-                tanimoto: t,
-                scaffold_tanimoto,
-                levenshtein: levenshtein_similarity(
-                    text_of.get(&a).copied().unwrap_or_default(),
-                    text_of.get(&b).copied().unwrap_or_default(),
-                ),
-                matched_pair: matched.contains(&(a, b)),
-                delta_p_activity: delta,
-                sali: delta.abs() / (1.0 - t).max(SALI_FLOOR),
-            }
-        })
-        .collect();
-    cliffs.sort_by(|x, y| y.sali.total_cmp(&x.sali).then((x.a, x.b).cmp(&(y.a, y.b))));
+/// Each active molecule's cliff flag and number of cliff partners, by index.
+fn cliff_molecules(
+    active: &[&pb::MoleculeResult],
+    cliffs: &[pb::ActivityCliff],
+) -> Vec<pb::CliffMolecule> {
     let mut partners: HashMap<u32, u32> = HashMap::new();
-    for c in &cliffs {
+    for c in cliffs {
         *partners.entry(c.a as u32).or_default() += 1;
         *partners.entry(c.b as u32).or_default() += 1;
     }
@@ -437,6 +437,83 @@ fn activity_cliffs(
         })
         .collect();
     molecules.sort_by_key(|m| m.index);
+    molecules
+}
+
+/// Cliff pairs and each active molecule's cliff flag and partner count.
+fn activity_cliffs(
+    valid: &[&pb::MoleculeResult],
+    p_activity: &HashMap<u32, f64>,
+    matched: &HashSet<(u32, u32)>,
+    params: &MmpParams,
+) -> Result<(Vec<pb::ActivityCliff>, Vec<pb::CliffMolecule>), AnalysisError> {
+    let threshold = params.cliff_similarity;
+    let potency = Potency {
+        p_activity,
+        min_delta: params.cliff_fold.log10(),
+    };
+    let active: Vec<&pb::MoleculeResult> = valid
+        .iter()
+        .copied()
+        .filter(|r| p_activity.contains_key(&(r.index as u32)))
+        .collect();
+    let fps: HashMap<u32, Fingerprint> = active
+        .iter()
+        .map(|r| (r.index as u32, at_bits(fingerprint(r), params.cliff_bits)))
+        .collect();
+    let frameworks = Frameworks::of_molecules(&active, params.cliff_bits);
+    let texts: Vec<Text<'_>> = active
+        .iter()
+        .map(|r| {
+            let smiles = r.input_smiles.as_bytes();
+            (r.index as u32, smiles, histogram(smiles))
+        })
+        .collect();
+
+    // A pair is a cliff when its potencies differ enough and it is similar by
+    // any one measure (or, when asked, is a matched pair).
+    let mut candidates: HashSet<(u32, u32)> = HashSet::new();
+    let morgan = similar_pairs(fps.iter().map(|(&m, fp)| (m, *fp)), threshold)?;
+    candidates.extend(
+        morgan
+            .into_iter()
+            .filter(|&(a, b)| potency.is_cliff(a, b))
+            .map(|(a, b)| ordered(a, b)),
+    );
+    candidates.extend(frameworks.cliff_pairs(threshold, &potency)?);
+    candidates.extend(smiles_cliff_pairs(&texts, threshold, &potency));
+    if params.cliff_matched_pairs {
+        candidates.extend(matched.iter().copied().filter(|&(a, b)| {
+            p_activity.contains_key(&a) && p_activity.contains_key(&b) && potency.is_cliff(a, b)
+        }));
+    }
+
+    let text_of: HashMap<u32, &[u8]> = texts.iter().map(|(m, s, _)| (*m, *s)).collect();
+    let mut cliffs: Vec<pb::ActivityCliff> = candidates
+        .into_iter()
+        .map(|(a, b)| {
+            let t = match (fps.get(&a), fps.get(&b)) {
+                (Some(x), Some(y)) => tanimoto(x, y),
+                (None, _) | (_, None) => 0.0,
+            };
+            let delta = potency.p(b) - potency.p(a);
+            pb::ActivityCliff {
+                a: u64::from(a),
+                b: u64::from(b),
+                tanimoto: t,
+                scaffold_tanimoto: frameworks.tanimoto(a, b),
+                levenshtein: levenshtein_similarity(
+                    text_of.get(&a).copied().unwrap_or_default(),
+                    text_of.get(&b).copied().unwrap_or_default(),
+                ),
+                matched_pair: matched.contains(&(a, b)),
+                delta_p_activity: delta,
+                sali: delta.abs() / (1.0 - t).max(SALI_FLOOR),
+            }
+        })
+        .collect();
+    cliffs.sort_by(|x, y| y.sali.total_cmp(&x.sali).then((x.a, x.b).cmp(&(y.a, y.b))));
+    let molecules = cliff_molecules(&active, &cliffs);
     Ok((cliffs, molecules))
 }
 

@@ -41,7 +41,8 @@ pub struct Worker {
     /// Longest long-poll, ms.
     pub lease_wait_ms: u32,
     /// Test only: abort the process before computing this input SMILES
-    /// (see [`crate::Config::test_abort_on_smiles`]).
+    /// (see `Config::test_abort_on_smiles`; `test-hooks` feature only).
+    #[cfg(feature = "test-hooks")]
     pub test_abort_on_smiles: Option<Arc<str>>,
 }
 
@@ -272,7 +273,10 @@ impl Worker {
             crashed_chunk(&records)
         } else {
             let pipeline = self.pipeline.clone();
+            #[cfg(feature = "test-hooks")]
             let poison = self.test_abort_on_smiles.clone();
+            #[cfg(not(feature = "test-hooks"))]
+            let poison: Option<Arc<str>> = None;
             tokio::task::spawn_blocking(move || {
                 compute_chunk(&pipeline, &records, &stop, poison.as_deref())
             })
