@@ -13,6 +13,7 @@ mod batch;
 mod cli;
 mod depictions;
 mod exports;
+mod internals;
 mod metrics;
 mod production;
 mod report;
