@@ -263,3 +263,86 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     });
     server.run(molbatch_telemetry::shutdown_signal()).await
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router answered without a socket (`tower::ServiceExt::oneshot`):
+    //! what needs no upstream is tested here, not through a served process.
+    use super::*;
+    use axum::body::Body;
+    use http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// The gateway's router, its upstreams at an address nothing listens on.
+    fn router() -> axum::Router {
+        let nowhere = || -> molbatch_telemetry::net::Channel {
+            lazy_channel("http://127.0.0.1:9", None).unwrap()
+        };
+        let auth = auth::Authenticator::new(
+            IdentityClient::new(nowhere()),
+            limits::Limits::default(),
+            limits::RateLimiter::local(),
+        );
+        let upstreams = grpc::Upstreams {
+            scheduler: SchedulerClient::new(nowhere()),
+            storage: StorageClient::new(nowhere()),
+            analytics: AnalyticsClient::new(nowhere()),
+        };
+        Server::router(grpc::GatewayApi::new(upstreams, auth, 1_000, 1_000)).unwrap()
+    }
+
+    async fn get(path: &str, key: Option<&str>) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::get(path);
+        if let Some(key) = key {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let response = router()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    #[tokio::test]
+    async fn health_and_the_openapi_document_need_no_upstream() {
+        assert_eq!(get("/healthz", None).await.0, StatusCode::OK);
+        let (status, openapi) = get("/openapi.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(openapi["paths"]["/v1/jobs"].is_object(), "{openapi}");
+    }
+
+    #[tokio::test]
+    async fn rest_errors_before_any_upstream_are_google_json() {
+        let (status, body) = get("/v1/nothing-here", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["error"]["status"], "NOT_FOUND");
+        let (status, body) = get("/v1/jobs", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("no API key"),
+            "{body}"
+        );
+    }
+
+    /// A well-formed key sends the gateway to the Identity service, which is
+    /// not there: the client hears UNAVAILABLE, not the connection error.
+    #[tokio::test]
+    async fn an_unreachable_upstream_is_unavailable_without_its_error_text() {
+        let key = format!("mbk_{}_{}", "a".repeat(12), "b".repeat(64));
+        let (status, body) = get("/v1/jobs", Some(&key)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            error::UNAVAILABLE_MESSAGE,
+            "{body}"
+        );
+    }
+}
