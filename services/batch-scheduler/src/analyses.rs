@@ -6,23 +6,12 @@ use molbatch_proto::{v1 as pb, JobId};
 use crate::store::AnalysisRecord;
 use molbatch_proto::time::timestamp;
 
-fn status(text: &str) -> pb::AnalysisStatus {
-    match text {
-        "pending" => pb::AnalysisStatus::Pending,
-        "computing" => pb::AnalysisStatus::Computing,
-        "complete" => pb::AnalysisStatus::Complete,
-        "failed" => pb::AnalysisStatus::Failed,
-        "skipped" => pb::AnalysisStatus::Skipped,
-        _ => pb::AnalysisStatus::Unspecified,
-    }
-}
-
 /// The public form of a stored analysis.
 pub(crate) fn to_proto(job: JobId, a: AnalysisRecord) -> pb::Analysis {
     pb::Analysis {
         job_id: job.to_string(),
         r#type: a.kind,
-        status: status(&a.status) as i32,
+        status: pb::AnalysisStatus::from(a.status) as i32,
         reason: a.reason,
         create_time: Some(timestamp(a.created_at_ms)),
         update_time: Some(timestamp(a.updated_at_ms)),

@@ -70,8 +70,8 @@ pub enum SchedulerError {
         job: JobId,
         /// The analysis type.
         kind: String,
-        /// pending or computing.
-        status: String,
+        /// Pending or computing.
+        status: crate::jobs::AnalysisStatus,
     },
     /// The request is invalid.
     #[error(transparent)]

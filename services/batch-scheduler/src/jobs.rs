@@ -1,27 +1,69 @@
-//! Jobs: the state machine and the record the scheduler keeps per batch.
-//! [`JobState::can_become`] is the one place that decides legal transitions;
-//! the store enforces it with `where state = ...` on every update.
+//! Jobs: the state machines and the record the scheduler keeps per batch.
+//! [`JobState::can_become`], [`TaskState::can_become`] and
+//! [`AnalysisStatus::can_become`] are the one place each that decides legal
+//! transitions; the store enforces them with `where state = ...` on every
+//! update, and the migrations' CHECK constraints allow exactly their values.
 
 use std::collections::BTreeMap;
 
 use molbatch_proto::time::timestamp;
 use molbatch_proto::{v1 as pb, JobId, TenantId};
 
-/// The state of a job (see `molbatch.v1.JobState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
-    /// Input still arriving.
-    Uploading,
-    /// Sealed, chunks queued.
-    Queued,
-    /// At least one chunk leased.
-    Running,
-    /// Every molecule has a result.
-    Completed,
-    /// Cannot finish.
-    Failed,
-    /// Cancelled by a user.
-    Cancelled,
+/// An enum stored as text: `as_str` writes it, `parse` reads it back and
+/// `ALL` lists every value (the migrations' CHECK constraints allow exactly
+/// these).
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The value stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+
+            /// Parses a stored value.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_enum! {
+    /// The state of a job (see `molbatch.v1.JobState`).
+    JobState {
+        /// Input still arriving.
+        Uploading => "uploading",
+        /// Sealed, chunks queued.
+        Queued => "queued",
+        /// At least one chunk leased.
+        Running => "running",
+        /// Every molecule has a result.
+        Completed => "completed",
+        /// Cannot finish.
+        Failed => "failed",
+        /// Cancelled by a user.
+        Cancelled => "cancelled",
+    }
 }
 
 impl JobState {
@@ -46,30 +88,94 @@ impl JobState {
             Self::Uploading | Self::Queued | Self::Running => false,
         }
     }
+}
 
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Uploading => "uploading",
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
+stored_enum! {
+    /// The state of a task (a chunk, an analysis or an export) on the queue.
+    TaskState {
+        /// Waiting for a worker (after `not_before_ms`).
+        Queued => "queued",
+        /// A worker holds it until its lease deadline.
+        Leased => "leased",
+        /// Its work is stored.
+        Done => "done",
+        /// An analysis or export task out of attempts: its analysis failed.
+        Failed => "failed",
+        /// Its job ended first.
+        Cancelled => "cancelled",
+        /// A chunk out of attempts: two queued halves replaced it.
+        Split => "split",
+    }
+}
+
+impl TaskState {
+    /// The only place that decides which transitions are legal: leased once
+    /// queued; from a lease, done, back to the queue (a retry, or a poisoned
+    /// single molecule), leased again after it expired, or given up.
+    pub fn can_become(self, next: Self) -> bool {
+        matches!(
+            (self, next),
+            (Self::Queued, Self::Leased | Self::Cancelled)
+                | (
+                    Self::Leased,
+                    Self::Leased
+                        | Self::Done
+                        | Self::Queued
+                        | Self::Failed
+                        | Self::Cancelled
+                        | Self::Split
+                )
+        )
+    }
+}
+
+stored_enum! {
+    /// The status of a job's analysis (see `molbatch.v1.AnalysisStatus`);
+    /// an export rides as the analysis `export/<id>` with the same statuses.
+    AnalysisStatus {
+        /// Its task is queued.
+        Pending => "pending",
+        /// A worker leased its task.
+        Computing => "computing",
+        /// Its result is stored.
+        Complete => "complete",
+        /// Its task ran out of attempts or failed for good.
+        Failed => "failed",
+        /// It does not apply to the job (the reason says why).
+        Skipped => "skipped",
+    }
+}
+
+impl AnalysisStatus {
+    /// The only place that decides which transitions are legal: computing
+    /// once leased, then an end; an ended analysis may run again.
+    pub fn can_become(self, next: Self) -> bool {
+        matches!(
+            (self, next),
+            (Self::Pending, Self::Computing)
+                | (
+                    Self::Computing,
+                    Self::Complete | Self::Failed | Self::Skipped
+                )
+                | (Self::Complete | Self::Failed | Self::Skipped, Self::Pending)
+        )
     }
 
-    /// Parses a stored value.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "uploading" => Self::Uploading,
-            "queued" => Self::Queued,
-            "running" => Self::Running,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
+    /// Pending or computing: a task of it is queued or leased.
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Pending | Self::Computing)
+    }
+}
+
+impl From<AnalysisStatus> for pb::AnalysisStatus {
+    fn from(status: AnalysisStatus) -> Self {
+        match status {
+            AnalysisStatus::Pending => pb::AnalysisStatus::Pending,
+            AnalysisStatus::Computing => pb::AnalysisStatus::Computing,
+            AnalysisStatus::Complete => pb::AnalysisStatus::Complete,
+            AnalysisStatus::Failed => pb::AnalysisStatus::Failed,
+            AnalysisStatus::Skipped => pb::AnalysisStatus::Skipped,
+        }
     }
 }
 
@@ -307,6 +413,27 @@ mod tests {
         for s in [Uploading, Queued, Running, Completed, Failed, Cancelled] {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
         }
+        for &s in TaskState::ALL {
+            assert_eq!(TaskState::parse(s.as_str()), Some(s));
+        }
+        for &s in AnalysisStatus::ALL {
+            assert_eq!(AnalysisStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(TaskState::parse("bogus"), None);
+    }
+
+    #[test]
+    fn ended_tasks_and_running_analyses_stay_put() {
+        use TaskState::*;
+        for end in [Done, Failed, Cancelled, Split] {
+            assert!(TaskState::ALL.iter().all(|&s| !end.can_become(s)), "{end}");
+        }
+        assert!(
+            !Queued.can_become(Done),
+            "a task is leased before it is done"
+        );
+        assert!(AnalysisStatus::Failed.can_become(AnalysisStatus::Pending));
+        assert!(!AnalysisStatus::Pending.can_become(AnalysisStatus::Complete));
     }
 
     #[test]

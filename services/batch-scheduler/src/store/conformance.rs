@@ -5,7 +5,7 @@ use molbatch_proto::{JobId, Priority, TenantId};
 
 use super::JobStore;
 use crate::error::SchedulerError;
-use crate::jobs::{FailOutcome, JobState, Lease, RetryPolicy};
+use crate::jobs::{AnalysisStatus, FailOutcome, JobState, Lease, RetryPolicy, TaskState};
 
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
@@ -42,8 +42,56 @@ molbatch_db::conformance_tests!(
         workers_and_stalled_jobs_feed_the_alert_gauges,
         leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
         ended_jobs_expire_after_the_retention_period_and_are_purged_once,
+        stored_states_are_exactly_those_of_the_enums,
     ],
 );
+
+/// The migrations' CHECK constraints accept every value of [`JobState`],
+/// [`TaskState`] and [`AnalysisStatus`] and nothing else.
+async fn stored_states_are_exactly_those_of_the_enums(store: &super::SqlJobStore) {
+    let t = tenant("states");
+    let id = JobId::new();
+    store
+        .create_job(id, &t, "", Priority::default(), None, 1_000)
+        .await
+        .unwrap();
+    store.seal_job(&t, id, 1, &[1], 1_000).await.unwrap();
+    let lease = store
+        .lease_tasks("w", 1, TTL, &POLICY, 2_000)
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, 3_000)
+        .await
+        .unwrap();
+    // Sets `column` of the job's rows of `table` (`key` names the job).
+    let set = |table: &str, column: &str, key: &str, value: &'static str| {
+        let sql = format!("update {table} set {column} = $1 where {key} = $2");
+        let db = store.db.clone();
+        async move {
+            molbatch_db::on_pool!(&db, pool => {
+                sqlx::query(&sql).bind(value).bind(id.to_string()).execute(pool).await.map(|_| ())
+            })
+        }
+    };
+    for state in TaskState::ALL {
+        set("task", "state", "job_id", state.as_str())
+            .await
+            .unwrap();
+    }
+    for status in AnalysisStatus::ALL {
+        set("analysis", "status", "job_id", status.as_str())
+            .await
+            .unwrap();
+    }
+    for state in JobState::ALL {
+        set("job", "state", "id", state.as_str()).await.unwrap();
+    }
+    assert!(set("task", "state", "job_id", "bogus").await.is_err());
+    assert!(set("analysis", "status", "job_id", "bogus").await.is_err());
+    assert!(set("job", "state", "id", "bogus").await.is_err());
+}
 
 /// Far past every check's clock.
 const DRAIN_AT: i64 = 1 << 50;
@@ -1169,7 +1217,9 @@ async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
         .unwrap();
     // The automatic analyses are pending, then computing once leased.
     let statuses = |list: Vec<super::AnalysisRecord>| -> Vec<(String, String)> {
-        list.into_iter().map(|a| (a.kind, a.status)).collect()
+        list.into_iter()
+            .map(|a| (a.kind, a.status.as_str().to_owned()))
+            .collect()
     };
     assert_eq!(
         statuses(store.analyses(&t, id).await.unwrap()),
@@ -1226,7 +1276,8 @@ async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
             .analysis(&t, id, "deduplication")
             .await
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "complete"
     );
     assert!(matches!(
@@ -1299,7 +1350,8 @@ async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {
             .analysis(&t, id, "similarity_matrix")
             .await
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "complete"
     );
     // The job itself never moved.

@@ -19,15 +19,15 @@ use std::collections::BTreeMap;
 use molbatch_proto::{JobId, Priority, TenantId};
 
 use crate::error::SchedulerError;
-use crate::jobs::{FailOutcome, JobRecord, Lease, RetryPolicy};
+use crate::jobs::{AnalysisStatus, FailOutcome, JobRecord, Lease, RetryPolicy};
 
 /// An analysis row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalysisRecord {
     /// The analysis type.
     pub kind: String,
-    /// `pending`, `computing`, `complete`, `failed` or `skipped`.
-    pub status: String,
+    /// Where it is.
+    pub status: AnalysisStatus,
     /// Why it failed or was skipped.
     pub reason: String,
     /// The parameters it runs with.
@@ -49,13 +49,6 @@ pub struct QueueDepth {
     pub queue: String,
     /// Queued tasks.
     pub tasks: i64,
-}
-
-impl AnalysisRecord {
-    /// Pending or computing: a task of it is queued or leased.
-    pub fn is_running(&self) -> bool {
-        matches!(self.status.as_str(), "pending" | "computing")
-    }
 }
 
 /// Durable job records and the chunk task queue.

@@ -9,7 +9,7 @@ use molbatch_proto::{JobId, TenantId};
 use super::AnalysisRecord;
 
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{AnalysisTask, JobRecord, JobState, Lease};
+use crate::jobs::{AnalysisStatus, AnalysisTask, JobRecord, JobState, Lease};
 
 /// Columns of [`JobRow`], in its order.
 pub(super) const JOB_COLUMNS: &str =
@@ -227,8 +227,10 @@ impl TryFrom<AnalysisRow> for AnalysisRecord {
     type Error = StoreError;
     fn try_from(row: AnalysisRow) -> Result<Self, StoreError> {
         Ok(AnalysisRecord {
+            status: AnalysisStatus::parse(&row.status).ok_or_else(|| {
+                StoreError::Corrupt(format!("analysis {} status {:?}", row.r#type, row.status))
+            })?,
             kind: row.r#type,
-            status: row.status,
             reason: row.reason,
             params: parse_params(&row.params)?,
             created_at_ms: row.created_at_ms,
@@ -255,8 +257,10 @@ pub(super) fn still_running(
         });
     }
     match current {
-        Some(current) if current.is_running() && &current.params == params => Ok(Some(current)),
-        Some(current) if current.is_running() => Err(SchedulerError::AnalysisBusy {
+        Some(current) if current.status.is_running() && &current.params == params => {
+            Ok(Some(current))
+        }
+        Some(current) if current.status.is_running() => Err(SchedulerError::AnalysisBusy {
             job: job.id,
             kind: kind.to_owned(),
             status: current.status,

@@ -27,7 +27,8 @@ use super::rows::{
 use super::{AnalysisRecord, JobStore, QueueDepth};
 use crate::error::{SchedulerError, StoreError};
 use crate::jobs::{
-    record_job_duration, split_halves, FailOutcome, JobRecord, JobState, Lease, RetryPolicy,
+    record_job_duration, split_halves, AnalysisStatus, FailOutcome, JobRecord, JobState, Lease,
+    RetryPolicy, TaskState,
 };
 
 /// Lock keys of the background passes ("mbreap", "mbretn" in ASCII): one
@@ -275,17 +276,18 @@ async fn insert_tasks(
 async fn end_leased_task(
     tx: &mut Tx,
     task_id: i64,
-    state: &str,
+    state: TaskState,
     reason: &str,
     now: i64,
 ) -> Result<bool, SchedulerError> {
+    debug_assert!(TaskState::Leased.can_become(state), "leased → {state}");
     let ended = on_tx!(tx, conn => {
         sqlx::query(
             "update task set state = $1, last_error = $2, lease_deadline_ms = null,
                 finished_at_ms = $3
              where id = $4 and state = 'leased'",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(reason)
         .bind(now)
         .bind(task_id)
@@ -313,7 +315,7 @@ async fn give_up_in(
     now: i64,
 ) -> Result<FailOutcome, SchedulerError> {
     if task.analysis_type.is_some() {
-        if !end_leased_task(tx, task.id, "failed", reason, now).await? {
+        if !end_leased_task(tx, task.id, TaskState::Failed, reason, now).await? {
             return Ok(FailOutcome::LeaseLost);
         }
         on_tx!(tx, conn => {
@@ -336,7 +338,7 @@ async fn give_up_in(
         sqlx::query_as(&sql).bind(&task.job_id).fetch_optional(conn).await?
     });
     if unfinished.is_none() {
-        end_leased_task(tx, task.id, "cancelled", reason, now).await?;
+        end_leased_task(tx, task.id, TaskState::Cancelled, reason, now).await?;
         return Ok(FailOutcome::JobEnded);
     }
     let Some(halves) = split_halves(
@@ -363,7 +365,7 @@ async fn give_up_in(
             FailOutcome::LeaseLost
         });
     };
-    if !end_leased_task(tx, task.id, "split", reason, now).await? {
+    if !end_leased_task(tx, task.id, TaskState::Split, reason, now).await? {
         return Ok(FailOutcome::LeaseLost);
     }
     let (next_chunk,): (i64,) = on_tx!(&mut *tx, conn => {
@@ -692,14 +694,14 @@ impl JobStore for SqlJobStore {
         let id = parse_job_id(&job_id)?;
         if analysis.is_some() {
             let (status, reason) = match skipped {
-                Some(reason) => ("skipped", reason),
-                None => ("complete", ""),
+                Some(reason) => (AnalysisStatus::Skipped, reason),
+                None => (AnalysisStatus::Complete, ""),
             };
             on_tx!(&mut tx, conn => {
                 sqlx::query(
                     "update analysis set status = $1, reason = $2, updated_at_ms = $3 where task_id = $4",
                 )
-                .bind(status)
+                .bind(status.as_str())
                 .bind(reason)
                 .bind(now)
                 .bind(task_id)
