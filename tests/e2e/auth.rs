@@ -525,7 +525,7 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
         requests_per_second: 1,
         burst: 4,
     };
-    let (_, user, _) = tenant_with_keys(&mut mb.client, "small", quotas).await;
+    let (_, user, _) = tenant_with_keys(&mut mb.client, "small", quotas.clone()).await;
     let mut small = mb.client_with(Some(&user)).await;
 
     // Per job: four molecules inline, and an uploaded file of four.
@@ -579,15 +579,18 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
         .is_ok());
 
     // Per day: 3 molecules, then 2 more fit the daily 5, a third does not.
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    let first = small
+    // A tenant of its own with the same quotas, so its burst is full without
+    // waiting for the one spent above to refill.
+    let (_, user, _) = tenant_with_keys(&mut mb.client, "daily", quotas).await;
+    let mut daily = mb.client_with(Some(&user)).await;
+    let first = daily
         .submit(molecules(&["C", "CC", "CCC"]), "")
         .await
         .unwrap();
     assert_eq!(first.total_molecules, 3);
-    let second = small.submit(molecules(&["CCO", "CCN"]), "").await.unwrap();
+    let second = daily.submit(molecules(&["CCO", "CCN"]), "").await.unwrap();
     assert_eq!(second.total_molecules, 2);
-    let third = status(small.submit(molecules(&["O"]), "").await.unwrap_err());
+    let third = status(daily.submit(molecules(&["O"]), "").await.unwrap_err());
     assert_eq!(third.code(), Code::ResourceExhausted);
     assert!(third.message().contains("24 hours"), "{}", third.message());
     mb.stop().await;
