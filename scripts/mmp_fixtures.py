@@ -81,6 +81,11 @@ def symmetric_series():
         for amine in ["NC(C)(C)C", "NC(C)(C)CO", "NC(C)(C)C(=O)O", "NC(C)C",
                       "NC(C)(C)c1ccccc1", "NC(C)(C)C#N"]:
             series.append(f"O=C({ar}){amine}")
+    # 2b. The same amides with a specified centre where the isopropyl was: mmpdb's
+    #     up-enumerated isopropyl splits (and its smallest-transformation pieces) meet them.
+    for y in ["C", "CC"]:
+        for amine in ["NC(C)C", "N[C@@H](C)O", "N[C@@H](C)CC", "N[C@H](C)CC", "N[C@@H](C)F"]:
+            series.append(f"O=C({amine})c1ccc({y})cc1")
     # 3. Symmetric linkers between two substituents: para-benzene, cyclohexane
     #    (no stereo marks), piperazine.
     for x, y in [("C", "Cl"), ("C", "OC"), ("Cl", "OC"), ("C", "C"), ("CC(C)", "Cl"),

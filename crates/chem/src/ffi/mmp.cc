@@ -250,6 +250,24 @@ struct Parent {
   }
 };
 
+std::vector<unsigned int> tied_ranks(const RDKit::ROMol &mol);
+
+// The molecule's flags and candidate atoms; no candidates when none.
+Parent parent_of(const RDKit::ROMol &mol) {
+  Parent parent;
+  parent.flags = chiral_flags(mol, tied_ranks(mol));
+  bool any = false;
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    const bool c = parent.flags[atom->getIdx()] == 0 && could_be_centre(mol, atom);
+    parent.candidate.push_back(c);
+    any = any || c;
+  }
+  if (!any) {
+    parent.candidate.clear();  // nothing to up-enumerate anywhere
+  }
+  return parent;
+}
+
 // Canonical ranks with ties kept (mmpdb's CanonicalRankAtoms(breakTies=False)).
 std::vector<unsigned int> tied_ranks(const RDKit::ROMol &mol) {
   std::vector<unsigned int> ranks(mol.getNumAtoms());
@@ -591,7 +609,14 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   if (variable < 0) {
     return;
   }
+  // mmpdb perceives stereo with its attachment points unlabelled, so a centre
+  // left with two of them (or the last two arms of an isopropyl cut) loses
+  // its tag and enantiomers give the same split; the labelled parts are then
+  // perceived again for writing.
+  set_dummy_isotopes(*frag, pieces, 0);
   frag->updatePropertyCache(false);
+  RDKit::MolOps::assignStereochemistry(*frag, true, true);
+  cut_numbers(*frag, pieces, cut_of);
   RDKit::MolOps::assignStereochemistry(*frag, true, true);
   const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
   {
@@ -662,19 +687,7 @@ RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_c
   std::set<std::pair<std::string, std::string>> seen;
   // Which atoms were (potential) stereocentres before any cut (mmpdb's
   // chiral_flags of the parent); only needed for up-enumeration.
-  Parent parent;
-  if (up_enumerate) {
-    parent.flags = chiral_flags(*mol, tied_ranks(*mol));
-    bool any = false;
-    for (const RDKit::Atom *atom : mol->atoms()) {
-      const bool c = parent.flags[atom->getIdx()] == 0 && could_be_centre(*mol, atom);
-      parent.candidate.push_back(c);
-      any = any || c;
-    }
-    if (!any) {
-      parent.candidate.clear();  // nothing to up-enumerate anywhere
-    }
-  }
+  const Parent parent = up_enumerate ? parent_of(*mol) : Parent();
   const size_t b = bonds.size();
   for (size_t i = 0; i < b; ++i) {
     cut(*mol, {bonds[i]}, parent, max_variable_heavies, up_enumerate, out, seen);
@@ -722,6 +735,9 @@ RawReduction mmp_reduction(rust::Str variable, rust::Str cut_smarts) {
                                                   "[*][Ar]", "[*][Ne]", "[*][Kr]"};
   static const std::set<std::string> one_atom = {"*C([Ne])[Ar]", "*C([Ne])([Ar])[Kr]",
                                                  "[*]C([Ne])[Ar]", "[*]C([Ne])([Ar])[Kr]"};
+  // mmpdb takes the pieces from its own fragmentation of the masked part, so
+  // its stereo up-enumerations (see the top of this file) are pieces too.
+  Parent parent = parent_of(*mol);
   std::set<std::string> seen;
   for (unsigned int bond : cut_bonds(*mol, cut_pattern(cut_smarts))) {
     std::vector<std::pair<unsigned int, unsigned int>> labels = {{0, 0}};
@@ -731,9 +747,53 @@ RawReduction mmp_reduction(rust::Str variable, rust::Str cut_smarts) {
     if (pieces.atoms.size() != 2) {
       continue;
     }
-    const std::string s0 = fragment_smiles(*frag, pieces.atoms[0]);
-    const std::string s1 = fragment_smiles(*frag, pieces.atoms[1]);
-    for (const auto &[constant, var] : {std::make_pair(s0, s1), std::make_pair(s1, s0)}) {
+    const int first = std::find(pieces.atoms[0].begin(), pieces.atoms[0].end(), 0) !=
+                              pieces.atoms[0].end()
+                          ? 0
+                          : 1;
+    const int second = 1 - first;
+    const std::string p_first = fragment_smiles(*frag, pieces.atoms[first]);
+    const std::string p_second = fragment_smiles(*frag, pieces.atoms[second]);
+    std::vector<std::string> ups;
+    std::string second_after = p_second;
+    const std::vector<int> first_atoms = heavy_side(*frag, pieces.atoms[first]);
+    if (parent.any(first_atoms)) {
+      frag->updatePropertyCache(false);
+      RDKit::MolOps::assignStereochemistry(*frag, true, true);
+      const std::vector<int> centres =
+          new_centres(first_atoms, parent.flags, chiral_flags(*mol, tied_ranks(*frag)));
+      std::set<std::string> distinct;
+      for (const auto &assignment : chiral_assignments(centres.size())) {
+        for (size_t i = 0; i < centres.size(); ++i) {
+          frag->getAtomWithIdx(centres[i])->setChiralTag(assignment[i]);
+        }
+        std::string u = fragment_smiles(*frag, pieces.atoms[first]);
+        if (distinct.insert(u).second) {
+          ups.push_back(std::move(u));
+        }
+      }
+      if (!ups.empty()) {
+        second_after = fragment_smiles(*frag, pieces.atoms[second]);
+      }
+    }
+    // (constant, variable, constant with hydrogen) in mmpdb's order.
+    std::vector<std::array<std::string, 3>> splits;
+    splits.push_back({p_first, p_second, with_hydrogen(p_first)});
+    for (const auto &u : ups) {
+      splits.push_back({u, p_second, with_hydrogen(u)});
+    }
+    const bool changed = !ups.empty() && second_after != p_second;
+    if (changed) {
+      splits.push_back({ups.back(), second_after, with_hydrogen(p_first)});
+    }
+    splits.push_back({p_second, p_first, with_hydrogen(p_second)});
+    if (changed) {
+      splits.push_back({second_after, p_first, with_hydrogen(second_after)});
+    }
+    for (const auto &u : ups) {
+      splits.push_back({second_after, u, with_hydrogen(p_second)});
+    }
+    for (const auto &[constant, var, h] : splits) {
       const bool masked_atom = constant.find("Ne") != std::string::npos ||
                                constant.find("Ar") != std::string::npos ||
                                constant.find("Kr") != std::string::npos;
@@ -744,7 +804,7 @@ RawReduction mmp_reduction(rust::Str variable, rust::Str cut_smarts) {
       if (seen.insert(constant).second) {
         out.pieces.push_back(rust::String(constant));
       }
-      out.pieces_with_h.push_back(rust::String(with_hydrogen(constant)));
+      out.pieces_with_h.push_back(rust::String(h));
     }
   }
   return out;
