@@ -28,6 +28,10 @@ pub enum GatewayError {
     /// The request is invalid (field violations).
     #[error(transparent)]
     Invalid(#[from] Violations),
+    /// The request as a whole is malformed (a body that is not JSON of the
+    /// message): no single field to blame.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// No key, or a key that is not valid.
     #[error("{0}")]
     Unauthenticated(String),
@@ -81,6 +85,13 @@ impl From<GatewayError> for Status {
     fn from(err: GatewayError) -> Self {
         match err {
             GatewayError::Invalid(v) => v.into(),
+            // A violation with an empty field, as Google's APIs answer a
+            // malformed body.
+            GatewayError::InvalidRequest(description) => {
+                let mut details = ErrorDetails::new();
+                details.add_bad_request_violation("", description.clone());
+                Status::with_error_details(Code::InvalidArgument, description, details)
+            }
             GatewayError::Unauthenticated(m) => Status::unauthenticated(m),
             GatewayError::PermissionDenied(m) => Status::permission_denied(m),
             GatewayError::NotFound(m) => Status::not_found(m),

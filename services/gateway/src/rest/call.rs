@@ -155,8 +155,8 @@ impl Frames {
                     }
                 },
                 Some(Err(e)) => {
-                    tracing::warn!(cause = %e, "a REST call's gRPC stream broke");
-                    self.status = Some(Status::unavailable(crate::error::UNAVAILABLE_MESSAGE));
+                    let broke = Status::unavailable(format!("the call broke: {e}"));
+                    self.status = Some(GatewayError::Upstream(broke).into());
                 }
                 None => {
                     self.status = Some(internal("reading the answer", "it ended without a status"));

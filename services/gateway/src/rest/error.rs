@@ -143,7 +143,9 @@ pub(crate) fn method_not_allowed(allowed: &[axum::http::Method]) -> Response {
         .map(axum::http::Method::as_str)
         .collect::<Vec<_>>()
         .join(", ");
-    let status = Status::unimplemented(format!("method not allowed; this path takes {list}"));
+    let status = Status::from(crate::error::GatewayError::Unimplemented(format!(
+        "method not allowed; this path takes {list}"
+    )));
     let mut response = error_response_as(&status, StatusCode::METHOD_NOT_ALLOWED);
     if let Ok(value) = HeaderValue::from_str(&list) {
         response.headers_mut().insert(header::ALLOW, value);

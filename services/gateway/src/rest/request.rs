@@ -9,8 +9,7 @@ use molbatch_proto::Violations;
 use prost::Message;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
 /// Text values for fields, keyed by a field path as the client spelled it:
 /// path variables (`job_id`) or query parameters (`pageSize`, `page_size`,
@@ -105,9 +104,7 @@ pub(crate) fn merge(base: &mut DynamicMessage, other: &DynamicMessage) -> Result
 /// blame: a field violation with an empty field, as Google's APIs answer a
 /// malformed body.
 pub(crate) fn invalid_request(description: String) -> Status {
-    let mut details = ErrorDetails::new();
-    details.add_bad_request_violation("", description.clone());
-    Status::with_error_details(Code::InvalidArgument, description, details)
+    crate::error::GatewayError::InvalidRequest(description).into()
 }
 
 fn json_status(error: JsonError) -> Status {
