@@ -1,5 +1,6 @@
 //! What the storage service can answer besides success, mapped once to gRPC.
 
+use molbatch_proto::JobId;
 use tonic::Status;
 
 use crate::store::StoreError;
@@ -11,7 +12,7 @@ pub enum StorageError {
     #[error("input chunk {chunk_index} of job {job_id} not found")]
     InputChunkNotFound {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// The chunk.
         chunk_index: u32,
     },
@@ -19,7 +20,7 @@ pub enum StorageError {
     #[error("no result of analysis {kind} of job {job_id} is stored")]
     AnalysisResultNotFound {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// The analysis type.
         kind: String,
     },
@@ -27,7 +28,7 @@ pub enum StorageError {
     #[error("job {job_id} has no result at index {index} (indices[{position}])")]
     ResultNotFound {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// The input index asked for.
         index: u64,
         /// Its position in the request's `indices`.
@@ -37,14 +38,14 @@ pub enum StorageError {
     #[error("job {job_id} has not completed: its results can be sorted, filter matches counted and values read as columns once it has")]
     NotCompleted {
         /// The job.
-        job_id: String,
+        job_id: JobId,
     },
     /// A completed job's stored results are not exactly `0..total`, so no
     /// index is built from them.
     #[error("job {job_id} has {stored} of its {total} results stored; they cannot be sorted")]
     ResultsIncomplete {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// Results found.
         stored: u64,
         /// Molecules in the job.
@@ -60,13 +61,14 @@ pub enum StorageError {
     #[error("stored chunk {chunk_index} of job {job_id} is corrupt: {source}")]
     Corrupt {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// The chunk.
         chunk_index: u32,
         /// The decoding error.
         source: prost::DecodeError,
     },
-    /// The request is invalid.
+    /// The request is invalid (a missing field, a job id that is not a
+    /// UUID, ...): INVALID_ARGUMENT naming each bad field.
     #[error(transparent)]
     Invalid(#[from] molbatch_proto::Violations),
     /// The database failed.

@@ -1,12 +1,17 @@
 //! The tonic implementation of `molbatch.internal.v1.Storage`: decoding,
 //! paging and filtering over the [`BatchStore`] and the [`Cache`].
+//!
+//! Requests are checked here, once: a job id is parsed into a [`JobId`] as
+//! the request enters (a missing or malformed one is INVALID_ARGUMENT naming
+//! its field), and everything past the handlers takes the typed id.
 
 use std::sync::Arc;
 
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::export::ResultFilter;
+use molbatch_proto::ids::BadJobId;
 use molbatch_proto::time::{now_ms, timestamp};
-use molbatch_proto::{internal as ipb, v1 as pb, Violations};
+use molbatch_proto::{internal as ipb, v1 as pb, JobId, Violations};
 use molbatch_telemetry::metrics::CacheResult;
 use prost::Message;
 use tokio_stream::StreamExt;
@@ -15,6 +20,7 @@ use tonic::{Request, Response, Status};
 use crate::cache::Cache;
 use crate::error::StorageError;
 use crate::result_index::{OrderBy, Query, ResultIndex, SortField};
+use crate::results::MAX_INDICES;
 use crate::store::{BatchStore, StoredChunk};
 
 /// Default and largest result page sizes.
@@ -72,7 +78,7 @@ impl StorageApi {
     /// A finished export's record, from the cache (where it lives until it
     /// expires) or the durable table. An expired export's parts are deleted
     /// and the answer is NOT_FOUND saying when it expired.
-    async fn export_file(&self, r#ref: &ipb::ExportRef) -> Result<ipb::ExportFile, StorageError> {
+    async fn export_file(&self, r#ref: &ExportKey) -> Result<ipb::ExportFile, StorageError> {
         let key = Self::export_key(&r#ref.export_id);
         let metrics = molbatch_telemetry::metrics::get();
         let cached = self
@@ -105,7 +111,12 @@ impl StorageApi {
                 file
             }
         };
-        if file.r#ref.as_ref().is_none_or(|f| f.job_id != r#ref.job_id) {
+        // Cached as written from a JobId: anything else is not this job's.
+        if file
+            .r#ref
+            .as_ref()
+            .is_none_or(|f| f.job_id.parse::<JobId>().ok() != Some(r#ref.job_id))
+        {
             return Err(StorageError::ExportNotFound(format!(
                 "export {} has no file",
                 r#ref.export_id
@@ -142,11 +153,11 @@ impl StorageApi {
         }
     }
 
-    fn input_key(job_id: &str, chunk_index: u32) -> String {
+    fn input_key(job_id: JobId, chunk_index: u32) -> String {
         format!("input:{job_id}:{chunk_index}")
     }
 
-    fn analysis_key(job_id: &str, kind: &str) -> String {
+    fn analysis_key(job_id: JobId, kind: &str) -> String {
         format!("analysis:{job_id}:{kind}")
     }
 
@@ -182,7 +193,7 @@ fn export_file_message(row: crate::store::ExportFileRow) -> ipb::ExportFile {
     // Written from u32/u64 values.
     ipb::ExportFile {
         r#ref: Some(ipb::ExportRef {
-            job_id: row.job_id,
+            job_id: row.job_id.to_string(),
             export_id: row.export_id,
         }),
         content_type: row.content_type,
@@ -194,18 +205,82 @@ fn export_file_message(row: crate::store::ExportFileRow) -> ipb::ExportFile {
     }
 }
 
-/// Checks that an export reference names both ids.
-fn check_export_ref(r#ref: Option<&ipb::ExportRef>) -> Result<ipb::ExportRef, Violations> {
-    let r#ref = r#ref.cloned().unwrap_or_default();
-    let mut v = Violations::default();
-    if r#ref.job_id.is_empty() {
-        v.field("ref.job_id", "required");
+/// The job id a request carries in `field` (its proto path): required, and
+/// a UUID.
+fn parse_job_id(field: &str, text: &str) -> Result<JobId, Violations> {
+    if text.is_empty() {
+        return Err(Violations::one(field, "required"));
     }
-    if r#ref.export_id.is_empty() {
+    text.parse()
+        .map_err(|e: BadJobId| Violations::one(field, e.to_string()))
+}
+
+/// A checked `ExportRef`: the export of a job.
+#[derive(Debug, Clone)]
+struct ExportKey {
+    job_id: JobId,
+    export_id: String,
+}
+
+impl ExportKey {
+    fn to_message(&self) -> ipb::ExportRef {
+        ipb::ExportRef {
+            job_id: self.job_id.to_string(),
+            export_id: self.export_id.clone(),
+        }
+    }
+}
+
+/// Checks that an export reference names both ids, its job id a UUID.
+fn check_export_ref(r#ref: Option<&ipb::ExportRef>) -> Result<ExportKey, Violations> {
+    let ipb::ExportRef { job_id, export_id } = r#ref.cloned().unwrap_or_default();
+    let job_id = parse_job_id("ref.job_id", &job_id);
+    let mut v = job_id.as_ref().err().cloned().unwrap_or_default();
+    if export_id.is_empty() {
         v.field("ref.export_id", "required");
     }
     v.check()?;
-    Ok(r#ref)
+    // An unparsed job id was recorded in `v`, so this is `Ok`.
+    Ok(ExportKey {
+        job_id: job_id?,
+        export_id,
+    })
+}
+
+/// A checked GetResults request.
+#[derive(Debug)]
+struct ResultsRequest {
+    job_id: JobId,
+    indices: Vec<u64>,
+    include_fingerprint: bool,
+}
+
+/// Checks a GetResults request: a job id and at most [`MAX_INDICES`]
+/// indices.
+fn check_results_request(request: ipb::GetResultsRequest) -> Result<ResultsRequest, Violations> {
+    let ipb::GetResultsRequest {
+        job_id,
+        indices,
+        include_fingerprint,
+    } = request;
+    let job_id = parse_job_id("job_id", &job_id);
+    let mut v = job_id.as_ref().err().cloned().unwrap_or_default();
+    if indices.len() > MAX_INDICES {
+        v.field(
+            "indices",
+            format!(
+                "at most {MAX_INDICES} indices per request, got {}",
+                indices.len()
+            ),
+        );
+    }
+    v.check()?;
+    // An unparsed job id was recorded in `v`, so this is `Ok`.
+    Ok(ResultsRequest {
+        job_id: job_id?,
+        indices,
+        include_fingerprint,
+    })
 }
 
 /// The fields of a GetResultValues request, each a descriptor or an
@@ -268,6 +343,7 @@ impl ipb::storage_server::Storage for StorageApi {
     ) -> Result<Response<ipb::PutInputChunkResponse>, Status> {
         let chunk = request.into_inner();
         let chunk_ref = chunk.chunk.clone().unwrap_or_default();
+        let job_id = parse_job_id("chunk.job_id", &chunk_ref.job_id).map_err(StorageError::from)?;
         let first_index = chunk.records.first().map_or(0, |r| r.index);
         let payload = chunk.encode_to_vec();
         let stored = StoredChunk {
@@ -277,12 +353,12 @@ impl ipb::storage_server::Storage for StorageApi {
             payload: payload.clone(),
         };
         self.store
-            .put_input_chunk(&chunk_ref.job_id, stored)
+            .put_input_chunk(job_id, stored)
             .await
             .map_err(StorageError::from)?;
         self.cache
             .set(
-                &Self::input_key(&chunk_ref.job_id, chunk_ref.chunk_index),
+                &Self::input_key(job_id, chunk_ref.chunk_index),
                 payload,
                 self.cache_ttl,
             )
@@ -298,15 +374,16 @@ impl ipb::storage_server::Storage for StorageApi {
             job_id,
             chunk_index,
         } = request.into_inner();
-        let key = Self::input_key(&job_id, chunk_index);
+        let job_id = parse_job_id("job_id", &job_id).map_err(StorageError::from)?;
+        let key = Self::input_key(job_id, chunk_index);
         let payload = self
             .read_through(&key, "input", async {
                 Ok(self
                     .store
-                    .input_chunk(&job_id, chunk_index)
+                    .input_chunk(job_id, chunk_index)
                     .await?
-                    .ok_or_else(|| StorageError::InputChunkNotFound {
-                        job_id: job_id.clone(),
+                    .ok_or(StorageError::InputChunkNotFound {
+                        job_id,
                         chunk_index,
                     })?
                     .payload)
@@ -328,6 +405,7 @@ impl ipb::storage_server::Storage for StorageApi {
     ) -> Result<Response<ipb::PutResultChunkResponse>, Status> {
         let chunk = request.into_inner();
         let chunk_ref = chunk.chunk.clone().unwrap_or_default();
+        let job_id = parse_job_id("chunk.job_id", &chunk_ref.job_id).map_err(StorageError::from)?;
         let stored = StoredChunk {
             chunk_index: chunk_ref.chunk_index,
             first_index: chunk.results.first().map_or(0, |r| r.index),
@@ -335,7 +413,7 @@ impl ipb::storage_server::Storage for StorageApi {
             payload: chunk.encode_to_vec(),
         };
         self.store
-            .put_result_chunk(&chunk_ref.job_id, stored)
+            .put_result_chunk(job_id, stored)
             .await
             .map_err(StorageError::from)?;
         Ok(Response::new(ipb::PutResultChunkResponse {}))
@@ -349,7 +427,7 @@ impl ipb::storage_server::Storage for StorageApi {
         let r#ref = check_export_ref(part.r#ref.as_ref()).map_err(StorageError::from)?;
         self.store
             .exports()
-            .put_part(&r#ref.job_id, &r#ref.export_id, part.part, &part.data)
+            .put_part(r#ref.job_id, &r#ref.export_id, part.part, &part.data)
             .await
             .map_err(StorageError::from)?;
         Ok(Response::new(ipb::PutExportPartResponse {}))
@@ -409,7 +487,7 @@ impl ipb::storage_server::Storage for StorageApi {
             async move {
                 match exports.part(&r#ref.export_id, part).await {
                     Ok(Some(data)) => Ok(ipb::ExportPart {
-                        r#ref: Some(r#ref),
+                        r#ref: Some(r#ref.to_message()),
                         part,
                         data,
                     }),
@@ -428,29 +506,27 @@ impl ipb::storage_server::Storage for StorageApi {
         &self,
         request: Request<ipb::DeleteJobDataRequest>,
     ) -> Result<Response<ipb::DeleteJobDataResponse>, Status> {
-        let job_id = request.into_inner().job_id;
-        if job_id.is_empty() {
-            return Err(Violations::one("job_id", "required").into());
-        }
+        let job_id =
+            parse_job_id("job_id", &request.into_inner().job_id).map_err(StorageError::from)?;
         let exports = self
             .store
             .exports()
-            .delete_job(&job_id)
+            .delete_job(job_id)
             .await
             .map_err(StorageError::from)?;
         let deleted = self
             .store
-            .delete_job(&job_id)
+            .delete_job(job_id)
             .await
             .map_err(StorageError::from)?;
         for chunk_index in deleted.input_chunks {
             self.cache
-                .delete(&Self::input_key(&job_id, chunk_index))
+                .delete(&Self::input_key(job_id, chunk_index))
                 .await;
         }
         for kind in AnalysisKind::ALL {
             self.cache
-                .delete(&Self::analysis_key(&job_id, kind.as_str()))
+                .delete(&Self::analysis_key(job_id, kind.as_str()))
                 .await;
         }
         Ok(Response::new(ipb::DeleteJobDataResponse {
@@ -464,10 +540,8 @@ impl ipb::storage_server::Storage for StorageApi {
     ) -> Result<Response<ipb::PutAnalysisResultResponse>, Status> {
         let ipb::AnalysisResult { r#ref, analysis } = request.into_inner();
         let ipb::AnalysisResultRef { job_id, r#type } = r#ref.unwrap_or_default();
-        let mut v = Violations::default();
-        if job_id.is_empty() {
-            v.field("ref.job_id", "required");
-        }
+        let job_id = parse_job_id("ref.job_id", &job_id);
+        let mut v = job_id.as_ref().err().cloned().unwrap_or_default();
         if AnalysisKind::parse(&r#type).is_none() {
             v.field(
                 "ref.type",
@@ -475,15 +549,17 @@ impl ipb::storage_server::Storage for StorageApi {
             );
         }
         v.check().map_err(StorageError::from)?;
+        // An unparsed job id was recorded in `v`, so this is `Ok`.
+        let job_id = job_id.map_err(StorageError::from)?;
         let payload = analysis.unwrap_or_default().encode_to_vec();
         // Durable first; the cached copy may then be replaced.
         self.store
-            .put_analysis_result(&job_id, &r#type, payload.clone())
+            .put_analysis_result(job_id, &r#type, payload.clone())
             .await
             .map_err(StorageError::from)?;
         self.cache
             .set(
-                &Self::analysis_key(&job_id, &r#type),
+                &Self::analysis_key(job_id, &r#type),
                 payload,
                 self.cache_ttl,
             )
@@ -495,27 +571,31 @@ impl ipb::storage_server::Storage for StorageApi {
         &self,
         request: Request<ipb::AnalysisResultRef>,
     ) -> Result<Response<ipb::AnalysisResult>, Status> {
-        let r#ref = request.into_inner();
-        let key = Self::analysis_key(&r#ref.job_id, &r#ref.r#type);
+        let ipb::AnalysisResultRef { job_id, r#type } = request.into_inner();
+        let job_id = parse_job_id("job_id", &job_id).map_err(StorageError::from)?;
+        let key = Self::analysis_key(job_id, &r#type);
         let payload = self
             .read_through(&key, "analysis", async {
                 self.store
-                    .analysis_result(&r#ref.job_id, &r#ref.r#type)
+                    .analysis_result(job_id, &r#type)
                     .await?
                     .ok_or_else(|| StorageError::AnalysisResultNotFound {
-                        job_id: r#ref.job_id.clone(),
-                        kind: r#ref.r#type.clone(),
+                        job_id,
+                        kind: r#type.clone(),
                     })
             })
             .await?;
         let analysis =
             pb::Analysis::decode(payload.as_slice()).map_err(|source| StorageError::Corrupt {
-                job_id: r#ref.job_id.clone(),
+                job_id,
                 chunk_index: 0,
                 source,
             })?;
         Ok(Response::new(ipb::AnalysisResult {
-            r#ref: Some(r#ref),
+            r#ref: Some(ipb::AnalysisResultRef {
+                job_id: job_id.to_string(),
+                r#type,
+            }),
             analysis: Some(analysis),
         }))
     }
@@ -524,14 +604,14 @@ impl ipb::storage_server::Storage for StorageApi {
         &self,
         request: Request<ipb::GetResultsRequest>,
     ) -> Result<Response<ipb::GetResultsResponse>, Status> {
-        let ipb::GetResultsRequest {
+        let ResultsRequest {
             job_id,
             indices,
             include_fingerprint,
-        } = crate::results::check_request(request.into_inner()).map_err(StorageError::from)?;
+        } = check_results_request(request.into_inner()).map_err(StorageError::from)?;
         let results = crate::results::results_by_index(
             self.store.as_ref(),
-            &job_id,
+            job_id,
             &indices,
             include_fingerprint,
         )
@@ -549,11 +629,22 @@ impl ipb::storage_server::Storage for StorageApi {
             job_completed,
         } = request.into_inner();
         let pb::GetResultValuesRequest { job_id, fields } = query.unwrap_or_default();
-        let parsed = value_fields(&fields, total_molecules).map_err(StorageError::from)?;
+        let job_id = parse_job_id("job_id", &job_id);
+        let parsed = value_fields(&fields, total_molecules);
+        let mut v = job_id.as_ref().err().cloned().unwrap_or_default();
+        if let Err(e) = &parsed {
+            v.extend(e.clone());
+        }
+        v.check().map_err(StorageError::from)?;
+        // Both were checked into `v`, so these are `Ok`.
+        let (job_id, parsed) = (
+            job_id.map_err(StorageError::from)?,
+            parsed.map_err(StorageError::from)?,
+        );
         if !job_completed {
             return Err(StorageError::NotCompleted { job_id }.into());
         }
-        let (indices, values) = self.index.values(&job_id, &parsed, total_molecules).await?;
+        let (indices, values) = self.index.values(job_id, &parsed, total_molecules).await?;
         let columns = fields
             .into_iter()
             .zip(values)
@@ -579,7 +670,8 @@ impl ipb::storage_server::Storage for StorageApi {
             include_fingerprint,
             order_by,
         } = query.unwrap_or_default();
-        let mut violations = Violations::default();
+        let job_id = parse_job_id("job_id", &job_id);
+        let mut violations = job_id.as_ref().err().cloned().unwrap_or_default();
         let filter = ResultFilter::parse(&filter).unwrap_or_else(|v| {
             violations.extend(v);
             ResultFilter::All
@@ -591,6 +683,11 @@ impl ipb::storage_server::Storage for StorageApi {
         if page_size > MAX_PAGE_SIZE {
             violations.field("page_size", format!("at most {MAX_PAGE_SIZE}"));
         }
+        // A page token is bound to its job's query: without a job id it
+        // cannot be checked, so the answer stops at what is known wrong.
+        let Ok(job_id) = job_id else {
+            return Err(StorageError::from(violations).into());
+        };
         // Input order needs no index; a filter uses one once the job has
         // completed (to count matches and skip the rest).
         let indexed = !order.is_input_order() || (filter != ResultFilter::All && job_completed);
@@ -631,7 +728,7 @@ impl ipb::storage_server::Storage for StorageApi {
             .await?
         } else {
             self.input_order_page(
-                &query.job_id,
+                query.job_id,
                 filter,
                 start,
                 page_size,
@@ -660,7 +757,7 @@ impl StorageApi {
             .await?;
         let results = crate::results::results_by_index(
             self.store.as_ref(),
-            &query.job_id,
+            query.job_id,
             &slice.indices,
             include_fingerprint,
         )
@@ -683,7 +780,7 @@ impl StorageApi {
     /// chunks forward; no index is needed, so it works while the job runs.
     async fn input_order_page(
         &self,
-        job_id: &str,
+        job_id: JobId,
         filter: ResultFilter,
         mut cursor: u64,
         page_size: usize,
@@ -705,7 +802,7 @@ impl StorageApi {
                 let chunk =
                     ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
                         StorageError::Corrupt {
-                            job_id: job_id.to_owned(),
+                            job_id,
                             chunk_index: stored.chunk_index,
                             source,
                         }
@@ -753,13 +850,14 @@ mod tests {
     use ipb::storage_server::Storage as _;
 
     use super::*;
+    use crate::cache::MemoryCache;
     use crate::cache::{testing as redis_testing, RedisCache};
     use crate::store::{with_fresh_database, SqlBatchStore};
 
-    fn input_chunk(job_id: &str, chunk_index: u32) -> ipb::InputChunk {
+    fn input_chunk(job_id: JobId, chunk_index: u32) -> ipb::InputChunk {
         ipb::InputChunk {
             chunk: Some(ipb::ChunkRef {
-                job_id: job_id.to_owned(),
+                job_id: job_id.to_string(),
                 chunk_index,
             }),
             records: (0..3)
@@ -785,7 +883,8 @@ mod tests {
                     .unwrap();
                 let api =
                     StorageApi::new(Arc::new(store), Arc::new(cache), Duration::from_secs(60));
-                let chunk = input_chunk("job-r", 1);
+                let job = JobId::new();
+                let chunk = input_chunk(job, 1);
                 api.put_input_chunk(Request::new(chunk.clone()))
                     .await
                     .unwrap();
@@ -800,7 +899,7 @@ mod tests {
                 assert!(redis_testing::keys(&prefix).await.is_empty());
 
                 let chunk_ref = ipb::ChunkRef {
-                    job_id: "job-r".to_owned(),
+                    job_id: job.to_string(),
                     chunk_index: 1,
                 };
                 let read = api
@@ -823,7 +922,7 @@ mod tests {
 
                 let missing = api
                     .get_input_chunk(Request::new(ipb::ChunkRef {
-                        job_id: "job-r".to_owned(),
+                        job_id: job.to_string(),
                         chunk_index: 9,
                     }))
                     .await
@@ -833,5 +932,190 @@ mod tests {
             .await;
         })
         .await;
+    }
+
+    #[test]
+    fn too_many_indices_or_no_job_is_invalid() {
+        let err = check_results_request(ipb::GetResultsRequest {
+            job_id: String::new(),
+            indices: vec![0; MAX_INDICES + 1],
+            include_fingerprint: false,
+        })
+        .unwrap_err();
+        let fields: Vec<_> = err.fields().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, vec!["job_id", "indices"]);
+    }
+
+    /// Every request naming a job, its job id malformed (not a UUID): each
+    /// answer is INVALID_ARGUMENT naming the field that holds the id, and
+    /// nothing reaches the store.
+    #[tokio::test]
+    async fn a_malformed_job_id_is_invalid_argument_naming_job_id() {
+        const BAD: &str = "not-a-job";
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+        let store = SqlBatchStore::sqlite(&url).await.unwrap();
+        let api = StorageApi::new(
+            Arc::new(store),
+            Arc::new(MemoryCache::new(1 << 20)),
+            Duration::from_secs(60),
+        );
+        let chunk_ref = ipb::ChunkRef {
+            job_id: BAD.to_owned(),
+            chunk_index: 0,
+        };
+        let export_ref = ipb::ExportRef {
+            job_id: BAD.to_owned(),
+            export_id: "e.0123456789ab".to_owned(),
+        };
+        let analysis_ref = ipb::AnalysisResultRef {
+            job_id: BAD.to_owned(),
+            r#type: "statistics".to_owned(),
+        };
+        let answers: Vec<(&str, &str, Status)> = vec![
+            (
+                "PutInputChunk",
+                "chunk.job_id",
+                api.put_input_chunk(Request::new(ipb::InputChunk {
+                    chunk: Some(chunk_ref.clone()),
+                    records: vec![],
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetInputChunk",
+                "job_id",
+                api.get_input_chunk(Request::new(chunk_ref.clone()))
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "PutResultChunk",
+                "chunk.job_id",
+                api.put_result_chunk(Request::new(ipb::ResultChunk {
+                    chunk: Some(chunk_ref),
+                    results: vec![],
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetResults",
+                "job_id",
+                api.get_results(Request::new(ipb::GetResultsRequest {
+                    job_id: BAD.to_owned(),
+                    indices: vec![0],
+                    include_fingerprint: false,
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "ListResults",
+                "job_id",
+                api.list_results(Request::new(ipb::ListResultsRequest {
+                    query: Some(pb::ListResultsRequest {
+                        job_id: BAD.to_owned(),
+                        ..Default::default()
+                    }),
+                    total_molecules: 1,
+                    job_completed: true,
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetResultValues",
+                "job_id",
+                api.get_result_values(Request::new(ipb::GetResultValuesRequest {
+                    query: Some(pb::GetResultValuesRequest {
+                        job_id: BAD.to_owned(),
+                        fields: vec!["qed".to_owned()],
+                    }),
+                    total_molecules: 1,
+                    job_completed: true,
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "DeleteJobData",
+                "job_id",
+                api.delete_job_data(Request::new(ipb::DeleteJobDataRequest {
+                    job_id: BAD.to_owned(),
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "PutAnalysisResult",
+                "ref.job_id",
+                api.put_analysis_result(Request::new(ipb::AnalysisResult {
+                    r#ref: Some(analysis_ref.clone()),
+                    analysis: None,
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetAnalysisResult",
+                "job_id",
+                api.get_analysis_result(Request::new(analysis_ref))
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "PutExportPart",
+                "ref.job_id",
+                api.put_export_part(Request::new(ipb::ExportPart {
+                    r#ref: Some(export_ref.clone()),
+                    part: 0,
+                    data: vec![1],
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "PutExportFile",
+                "ref.job_id",
+                api.put_export_file(Request::new(ipb::ExportFile {
+                    r#ref: Some(export_ref.clone()),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetExportFile",
+                "ref.job_id",
+                api.get_export_file(Request::new(export_ref.clone()))
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "ReadExport",
+                "ref.job_id",
+                api.read_export(Request::new(export_ref))
+                    .await
+                    .err()
+                    .unwrap(),
+            ),
+        ];
+        for (rpc, field, status) in answers {
+            assert_eq!(
+                status.code(),
+                tonic::Code::InvalidArgument,
+                "{rpc}: {status:?}"
+            );
+            let v = Violations::from_status(&status);
+            assert_eq!(v.fields().len(), 1, "{rpc}: {status:?}");
+            assert_eq!(v.fields()[0].0, field, "{rpc}");
+            assert!(
+                v.fields()[0].1.contains("not a job id"),
+                "{rpc}: {status:?}"
+            );
+            assert!(v.fields()[0].1.contains(BAD), "{rpc}: {status:?}");
+        }
     }
 }

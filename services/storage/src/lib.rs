@@ -244,9 +244,10 @@ mod tests {
             let mut client = StorageClient::connect(format!("http://{addr}"))
                 .await
                 .unwrap();
+            let job = molbatch_proto::JobId::new().to_string();
             let chunk = ipb::InputChunk {
                 chunk: Some(ipb::ChunkRef {
-                    job_id: "job-s".to_owned(),
+                    job_id: job.clone(),
                     chunk_index: 0,
                 }),
                 records: vec![ipb::InputRecord {
@@ -257,7 +258,7 @@ mod tests {
             client.put_input_chunk(chunk.clone()).await.unwrap();
             let read = client
                 .get_input_chunk(ipb::ChunkRef {
-                    job_id: "job-s".to_owned(),
+                    job_id: job.clone(),
                     chunk_index: 0,
                 })
                 .await

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use molbatch_proto::export::{ResultFilter, ResultFlags};
-use molbatch_proto::Violations;
+use molbatch_proto::{JobId, Violations};
 use prost::Message;
 
 use crate::cache::Cache;
@@ -266,7 +266,7 @@ impl OrderBy {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The order.
     pub order: OrderBy,
     /// The filter.
@@ -276,7 +276,7 @@ pub struct Query {
 impl Query {
     fn view_key(&self) -> String {
         view_key(
-            &self.job_id,
+            self.job_id,
             &self.order.field,
             self.order.descending,
             self.filter,
@@ -324,7 +324,7 @@ impl Query {
     }
 }
 
-fn view_key(job_id: &str, field: &SortField, descending: bool, filter: ResultFilter) -> String {
+fn view_key(job_id: JobId, field: &SortField, descending: bool, filter: ResultFilter) -> String {
     let dir = if descending { "d" } else { "a" };
     let filter = match filter.as_str() {
         "" => "all",
@@ -333,7 +333,7 @@ fn view_key(job_id: &str, field: &SortField, descending: bool, filter: ResultFil
     format!("rix:{job_id}:{}:{dir}:{filter}", field.key())
 }
 
-fn columns_key(job_id: &str) -> String {
+fn columns_key(job_id: JobId) -> String {
     format!("rix:{job_id}:columns")
 }
 
@@ -388,7 +388,7 @@ pub struct ResultIndex {
     store: Arc<dyn BatchStore>,
     cache: Arc<dyn Cache>,
     ttl: Duration,
-    builds: Arc<Mutex<HashMap<(String, SortField), BuildSlot>>>,
+    builds: Arc<Mutex<HashMap<(JobId, SortField), BuildSlot>>>,
     /// Builds finished (scans of a job), for tests of single flight.
     scans: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -443,7 +443,7 @@ impl ResultIndex {
         drop(built);
         // Done with this build: later requests read the cache. Only this
         // build's slot goes (a newer one may have replaced it).
-        let key = (query.job_id.clone(), query.order.field.clone());
+        let key = (query.job_id, query.order.field.clone());
         let mut builds = self
             .builds
             .lock()
@@ -459,7 +459,7 @@ impl ResultIndex {
         self.builds
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry((query.job_id.clone(), query.order.field.clone()))
+            .entry((query.job_id, query.order.field.clone()))
             .or_default()
             .clone()
     }
@@ -470,7 +470,7 @@ impl ResultIndex {
         let SortField::Activity { column, .. } = &query.order.field else {
             return Ok(());
         };
-        let Some(bytes) = self.cache.get(&columns_key(&query.job_id)).await else {
+        let Some(bytes) = self.cache.get(&columns_key(query.job_id)).await else {
             return Ok(());
         };
         let Ok(columns) = Columns::decode(bytes.as_slice()) else {
@@ -528,7 +528,7 @@ impl ResultIndex {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rows = self
             .scan(
-                &query.job_id,
+                query.job_id,
                 std::slice::from_ref(&query.order.field),
                 total,
             )
@@ -540,7 +540,7 @@ impl ResultIndex {
         if let SortField::Activity { column, .. } = &field {
             check_column(column, &built.columns, "order_by")?;
         }
-        self.store_views(&query.job_id, &field, &built).await;
+        self.store_views(query.job_id, &field, &built).await;
         tracing::info!(
             job_id = %query.job_id,
             field = %field.name(),
@@ -558,7 +558,7 @@ impl ResultIndex {
     /// `fields[i]`.
     pub async fn values(
         &self,
-        job_id: &str,
+        job_id: JobId,
         fields: &[SortField],
         total: u64,
     ) -> Result<(Vec<u64>, Vec<Vec<f64>>), StorageError> {
@@ -599,7 +599,7 @@ impl ResultIndex {
     /// refused unless the results are exactly `0..total`.
     async fn scan(
         &self,
-        job_id: &str,
+        job_id: JobId,
         fields: &[SortField],
         total: u64,
     ) -> Result<ScannedRows, StorageError> {
@@ -614,8 +614,8 @@ impl ResultIndex {
                 break;
             };
             cursor = last.first_index + u64::from(last.molecule_count);
-            let (job, fields) = (job_id.to_owned(), fields.to_vec());
-            let part = tokio::task::spawn_blocking(move || scan_chunks(&job, &fields, &chunks))
+            let fields = fields.to_vec();
+            let part = tokio::task::spawn_blocking(move || scan_chunks(job_id, &fields, &chunks))
                 .await
                 .map_err(|e| StorageError::Blocking(e.to_string()))??;
             rows.append(part);
@@ -624,7 +624,7 @@ impl ResultIndex {
             && rows.indices.iter().enumerate().all(|(i, &x)| i as u64 == x);
         if !complete {
             return Err(StorageError::ResultsIncomplete {
-                job_id: job_id.to_owned(),
+                job_id,
                 stored: rows.indices.len() as u64,
                 total,
             });
@@ -632,7 +632,7 @@ impl ResultIndex {
         Ok(rows)
     }
 
-    async fn store_views(&self, job_id: &str, field: &SortField, built: &BuiltField) {
+    async fn store_views(&self, job_id: JobId, field: &SortField, built: &BuiltField) {
         for ((descending, filter), view) in &built.views {
             let key = view_key(job_id, field, *descending, *filter);
             let parts = view.chunks(PART_LEN);
@@ -718,7 +718,7 @@ impl ScannedRows {
 }
 
 fn scan_chunks(
-    job_id: &str,
+    job_id: JobId,
     fields: &[SortField],
     chunks: &[crate::store::StoredChunk],
 ) -> Result<ScannedRows, StorageError> {
@@ -726,7 +726,7 @@ fn scan_chunks(
     for stored in chunks {
         let chunk = ChunkView::decode(stored.payload.as_slice()).map_err(|source| {
             StorageError::Corrupt {
-                job_id: job_id.to_owned(),
+                job_id,
                 chunk_index: stored.chunk_index,
                 source,
             }
@@ -933,20 +933,21 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_to_their_query() {
-        let query = |job: &str, order: &str, filter| Query {
-            job_id: job.into(),
+        let (j1, j2) = (JobId::new(), JobId::new());
+        let query = |job: JobId, order: &str, filter| Query {
+            job_id: job,
             order: OrderBy::parse(order).unwrap(),
             filter,
         };
-        let q = query("j1", "qed desc", ResultFilter::Pains);
+        let q = query(j1, "qed desc", ResultFilter::Pains);
         let token = q.page_token(1234);
         assert_eq!(q.page_start(&token).unwrap(), 1234);
         assert_eq!(q.page_start("").unwrap(), 0);
         for other in [
-            query("j2", "qed desc", ResultFilter::Pains),
-            query("j1", "qed", ResultFilter::Pains),
-            query("j1", "logp desc", ResultFilter::Pains),
-            query("j1", "qed desc", ResultFilter::All),
+            query(j2, "qed desc", ResultFilter::Pains),
+            query(j1, "qed", ResultFilter::Pains),
+            query(j1, "logp desc", ResultFilter::Pains),
+            query(j1, "qed desc", ResultFilter::All),
         ] {
             assert_eq!(
                 other.page_start(&token).unwrap_err().fields()[0].0,
@@ -967,12 +968,20 @@ mod tests {
         use prost::Message;
         use tonic::{Code, Request};
 
+        use molbatch_proto::JobId;
+        use uuid::Uuid;
+
         use super::super::{Descriptor, ResultFilter, METRICS};
         use crate::cache::{testing as redis_testing, MemoryCache, RedisCache};
         use crate::grpc::StorageApi;
         use crate::store::{BatchStore, SqlBatchStore, StoredChunk};
         use molbatch_proto::internal::storage_server::Storage as _;
 
+        /// The jobs of these tests (each test has its own store and cache).
+        const JOB_S: JobId = JobId(Uuid::from_u128(0x0190_f1c2_0000_7000_8000_0000_0000_0001));
+        const JOB_PARTIAL: JobId =
+            JobId(Uuid::from_u128(0x0190_f1c2_0000_7000_8000_0000_0000_0002));
+        const JOB_OTHER: JobId = JobId(Uuid::from_u128(0x0190_f1c2_0000_7000_8000_0000_0000_0003));
         const TOTAL: u64 = 350;
         const CHUNK: u64 = 100;
         const COLUMN: &str = "IC50 [nM]";
@@ -1055,7 +1064,7 @@ mod tests {
             }
         }
 
-        async fn put_job(store: &dyn BatchStore, job: &str, skip: Option<u64>) {
+        async fn put_job(store: &dyn BatchStore, job: JobId, skip: Option<u64>) {
             for c in 0..TOTAL.div_ceil(CHUNK) {
                 if Some(c) != skip {
                     store.put_result_chunk(job, chunk(c)).await.unwrap();
@@ -1117,7 +1126,7 @@ mod tests {
         }
 
         fn request(
-            job: &str,
+            job: JobId,
             order_by: &str,
             filter: &str,
             token: &str,
@@ -1125,7 +1134,7 @@ mod tests {
         ) -> Request<ipb::ListResultsRequest> {
             Request::new(ipb::ListResultsRequest {
                 query: Some(pb::ListResultsRequest {
-                    job_id: job.into(),
+                    job_id: job.to_string(),
                     page_size: 37,
                     page_token: token.into(),
                     filter: filter.into(),
@@ -1140,7 +1149,7 @@ mod tests {
         /// Every page of a query: the indices and the matched size.
         async fn all_pages(
             api: &StorageApi,
-            job: &str,
+            job: JobId,
             order_by: &str,
             filter: &str,
         ) -> (Vec<u64>, u64) {
@@ -1181,13 +1190,13 @@ mod tests {
         }
 
         /// The first page of `order_by`, asked 8 times at once.
-        async fn futures_join(api: &StorageApi, job: &str, order_by: &str) -> Vec<Vec<u64>> {
+        async fn futures_join(api: &StorageApi, job: JobId, order_by: &str) -> Vec<Vec<u64>> {
             let asks = (0..8).map(|_| {
                 let api = api.clone();
-                let (job, order_by) = (job.to_owned(), order_by.to_owned());
+                let order_by = order_by.to_owned();
                 tokio::spawn(async move {
                     let page = api
-                        .list_results(request(&job, &order_by, "", "", true))
+                        .list_results(request(job, &order_by, "", "", true))
                         .await
                         .unwrap()
                         .into_inner();
@@ -1204,13 +1213,13 @@ mod tests {
         const FILTERS: [&str; 6] = ["", "valid", "invalid", "pains", "alerts", "lipinski"];
 
         fn values_request(
-            job: &str,
+            job: JobId,
             fields: &[&str],
             completed: bool,
         ) -> Request<ipb::GetResultValuesRequest> {
             Request::new(ipb::GetResultValuesRequest {
                 query: Some(pb::GetResultValuesRequest {
-                    job_id: job.into(),
+                    job_id: job.to_string(),
                     fields: fields.iter().map(|f| (*f).to_owned()).collect(),
                 }),
                 total_molecules: TOTAL,
@@ -1218,14 +1227,14 @@ mod tests {
             })
         }
 
-        /// GetResultValues of job-s: every valid molecule's values, as the
+        /// GetResultValues of JOB_S: every valid molecule's values, as the
         /// fixture has them, and the errors.
         async fn values_conform(api: &StorageApi) {
             let sei = format!("activities.{COLUMN}.sei");
             let p = format!("activities.{COLUMN}.p_activity");
             let asked = ["qed", "heavy_atoms", &sei, &p, "molWt"];
             let answer = api
-                .get_result_values(values_request("job-s", &asked, true))
+                .get_result_values(values_request(JOB_S, &asked, true))
                 .await
                 .unwrap()
                 .into_inner();
@@ -1256,7 +1265,7 @@ mod tests {
 
             let refused = |fields: Vec<String>, completed: bool| async move {
                 let asked: Vec<&str> = fields.iter().map(String::as_str).collect();
-                api.get_result_values(values_request("job-s", &asked, completed))
+                api.get_result_values(values_request(JOB_S, &asked, completed))
                     .await
                     .unwrap_err()
             };
@@ -1285,7 +1294,7 @@ mod tests {
         }
 
         async fn index_conforms(store: &dyn BatchStore, api: &StorageApi, flushed: &StorageApi) {
-            put_job(store, "job-s", None).await;
+            put_job(store, JOB_S, None).await;
             for (field, descending) in orders() {
                 let order_by = if descending {
                     format!("{field} desc")
@@ -1294,24 +1303,24 @@ mod tests {
                 };
                 for filter in FILTERS {
                     let want = expected(&field, descending, filter);
-                    let (got, matched) = all_pages(api, "job-s", &order_by, filter).await;
+                    let (got, matched) = all_pages(api, JOB_S, &order_by, filter).await;
                     assert_eq!(got, want, "{order_by} / {filter:?}");
                     assert_eq!(matched, want.len() as u64, "{order_by} / {filter:?}");
                 }
             }
             // Proto names and an explicit asc.
             assert_eq!(
-                all_pages(api, "job-s", "lipinski_violations DESC", "alerts")
+                all_pages(api, JOB_S, "lipinski_violations DESC", "alerts")
                     .await
                     .0,
                 expected("lipinskiViolations", true, "alerts")
             );
             assert_eq!(
-                all_pages(api, "job-s", "heavy_atoms asc", "").await.0,
+                all_pages(api, JOB_S, "heavy_atoms asc", "").await.0,
                 expected("heavyAtoms", false, "")
             );
             assert_eq!(
-                all_pages(api, "job-s", &format!("activities.{COLUMN}.p_activity"), "")
+                all_pages(api, JOB_S, &format!("activities.{COLUMN}.p_activity"), "")
                     .await
                     .0,
                 expected(&format!("activities.{COLUMN}.pActivity"), false, "")
@@ -1319,18 +1328,18 @@ mod tests {
 
             // A token belongs to its query.
             let first = api
-                .list_results(request("job-s", "qed desc", "pains", "", true))
+                .list_results(request(JOB_S, "qed desc", "pains", "", true))
                 .await
                 .unwrap()
                 .into_inner();
             let token = first.next_page_token;
             assert!(!token.is_empty());
             for (job, order, filter) in [
-                ("job-s", "qed", "pains"),
-                ("job-s", "qed desc", "alerts"),
-                ("job-s", "logp desc", "pains"),
-                ("job-s", "", ""),
-                ("job-other", "qed desc", "pains"),
+                (JOB_S, "qed", "pains"),
+                (JOB_S, "qed desc", "alerts"),
+                (JOB_S, "logp desc", "pains"),
+                (JOB_S, "", ""),
+                (JOB_OTHER, "qed desc", "pains"),
             ] {
                 let refused = api
                     .list_results(request(job, order, filter, &token, true))
@@ -1345,7 +1354,7 @@ mod tests {
 
             // Concurrent first requests wait for one build.
             let scans = flushed.result_index().scans();
-            let pages = futures_join(flushed, "job-s", "tpsa desc").await;
+            let pages = futures_join(flushed, JOB_S, "tpsa desc").await;
             assert_eq!(
                 flushed.result_index().scans(),
                 scans + 1,
@@ -1355,9 +1364,9 @@ mod tests {
             assert_eq!(pages[0], expected("tpsa", true, "")[..37]);
 
             // Losing the cache: the same pages, the old token still works.
-            let (before, _) = all_pages(api, "job-s", "qed desc", "pains").await;
+            let (before, _) = all_pages(api, JOB_S, "qed desc", "pains").await;
             let rest = flushed
-                .list_results(request("job-s", "qed desc", "pains", &token, true))
+                .list_results(request(JOB_S, "qed desc", "pains", &token, true))
                 .await
                 .unwrap()
                 .into_inner();
@@ -1366,7 +1375,7 @@ mod tests {
                 before[37..74.min(before.len())]
             );
             assert_eq!(
-                all_pages(flushed, "job-s", "qed desc", "pains").await.0,
+                all_pages(flushed, JOB_S, "qed desc", "pains").await.0,
                 before
             );
 
@@ -1377,7 +1386,7 @@ mod tests {
                 ("qed upwards", "order_by"),
             ] {
                 let refused = api
-                    .list_results(request("job-s", order, "", "", true))
+                    .list_results(request(JOB_S, order, "", "", true))
                     .await
                     .unwrap_err();
                 assert_eq!(refused.code(), Code::InvalidArgument, "{order}");
@@ -1385,7 +1394,7 @@ mod tests {
                 assert_eq!(v.fields()[0].0, field, "{order}");
             }
             let unknown = api
-                .list_results(request("job-s", "activities.nope.le", "", "", true))
+                .list_results(request(JOB_S, "activities.nope.le", "", "", true))
                 .await
                 .unwrap_err();
             assert!(unknown.message().contains(COLUMN), "{unknown:?}");
@@ -1394,12 +1403,12 @@ mod tests {
 
             // Sorting waits for the job to complete; input order does not.
             let running = api
-                .list_results(request("job-s", "qed", "", "", false))
+                .list_results(request(JOB_S, "qed", "", "", false))
                 .await
                 .unwrap_err();
             assert_eq!(running.code(), Code::FailedPrecondition);
             let filtered = api
-                .list_results(request("job-s", "", "pains", "", false))
+                .list_results(request(JOB_S, "", "pains", "", false))
                 .await
                 .unwrap()
                 .into_inner();
@@ -1408,18 +1417,15 @@ mod tests {
 
             // A completed job missing a chunk is never indexed; once the
             // chunk is there, the whole job is.
-            put_job(store, "job-partial", Some(1)).await;
+            put_job(store, JOB_PARTIAL, Some(1)).await;
             let partial = api
-                .list_results(request("job-partial", "qed", "", "", true))
+                .list_results(request(JOB_PARTIAL, "qed", "", "", true))
                 .await
                 .unwrap_err();
             assert_eq!(partial.code(), Code::FailedPrecondition, "{partial:?}");
-            store
-                .put_result_chunk("job-partial", chunk(1))
-                .await
-                .unwrap();
+            store.put_result_chunk(JOB_PARTIAL, chunk(1)).await.unwrap();
             assert_eq!(
-                all_pages(api, "job-partial", "qed", "").await.0,
+                all_pages(api, JOB_PARTIAL, "qed", "").await.0,
                 expected("qed", false, "")
             );
         }
@@ -1463,7 +1469,7 @@ mod tests {
                     redis_testing::keys(&prefix)
                         .await
                         .iter()
-                        .any(|k| k.contains("rix:job-s:qed:d:pains")),
+                        .any(|k| k.contains(&format!("rix:{JOB_S}:qed:d:pains"))),
                     "views are kept in Redis"
                 );
             })

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use molbatch_proto::{internal as ipb, v1 as pb};
+use molbatch_proto::{internal as ipb, v1 as pb, JobId};
 use prost::Message;
 
 use crate::error::StorageError;
@@ -24,7 +24,7 @@ pub const MAX_INDICES: usize = 1000;
 /// [`StorageError::ResultNotFound`] naming its position in `indices`.
 pub async fn results_by_index(
     store: &dyn BatchStore,
-    job_id: &str,
+    job_id: JobId,
     indices: &[u64],
     include_fingerprint: bool,
 ) -> Result<Vec<pb::MoleculeResult>, StorageError> {
@@ -56,8 +56,7 @@ pub async fn results_by_index(
         if in_chunk.is_empty() {
             continue;
         }
-        let job = job_id.to_owned();
-        let picked = tokio::task::spawn_blocking(move || pick_results(&job, &chunk, &in_chunk))
+        let picked = tokio::task::spawn_blocking(move || pick_results(job_id, &chunk, &in_chunk))
             .await
             .map_err(|e| StorageError::Blocking(e.to_string()))??;
         for mut result in picked {
@@ -74,8 +73,8 @@ pub async fn results_by_index(
             found
                 .get(index)
                 .cloned()
-                .ok_or_else(|| StorageError::ResultNotFound {
-                    job_id: job_id.to_owned(),
+                .ok_or(StorageError::ResultNotFound {
+                    job_id,
                     index: *index,
                     position,
                 })
@@ -86,12 +85,12 @@ pub async fn results_by_index(
 /// Decodes the results of `chunk` whose index is in `wanted` (ascending),
 /// skipping the others without decoding them.
 pub(crate) fn pick_results(
-    job_id: &str,
+    job_id: JobId,
     chunk: &StoredChunk,
     wanted: &[u64],
 ) -> Result<Vec<pb::MoleculeResult>, StorageError> {
     let corrupt = |source| StorageError::Corrupt {
-        job_id: job_id.to_owned(),
+        job_id,
         chunk_index: chunk.chunk_index,
         source,
     };
@@ -195,27 +194,6 @@ fn advance<'a>(buf: &mut &'a [u8], len: usize) -> Result<&'a [u8], WalkError> {
     Ok(head)
 }
 
-/// Checks a GetResults request; answers its parts.
-pub(crate) fn check_request(
-    request: ipb::GetResultsRequest,
-) -> Result<ipb::GetResultsRequest, molbatch_proto::Violations> {
-    let mut v = molbatch_proto::Violations::default();
-    if request.job_id.is_empty() {
-        v.field("job_id", "required");
-    }
-    if request.indices.len() > MAX_INDICES {
-        v.field(
-            "indices",
-            format!(
-                "at most {MAX_INDICES} indices per request, got {}",
-                request.indices.len()
-            ),
-        );
-    }
-    v.check()?;
-    Ok(request)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,9 +229,9 @@ mod tests {
     #[test]
     fn picks_only_the_wanted_results_including_index_zero() {
         let c = chunk(0, 0..10);
-        let picked = pick_results("j", &c, &[0, 4, 9]).unwrap();
+        let picked = pick_results(JobId::new(), &c, &[0, 4, 9]).unwrap();
         assert_eq!(picked, vec![result(0), result(4), result(9)]);
-        assert!(pick_results("j", &c, &[11]).unwrap().is_empty());
+        assert!(pick_results(JobId::new(), &c, &[11]).unwrap().is_empty());
     }
 
     #[test]
@@ -261,20 +239,18 @@ mod tests {
         let mut c = chunk(2, 20..30);
         c.payload.truncate(c.payload.len() - 3);
         assert!(matches!(
-            pick_results("j", &c, &[21]),
+            pick_results(JobId::new(), &c, &[21]),
             Err(StorageError::Corrupt { chunk_index: 2, .. })
         ));
     }
 
     async fn answers_in_the_order_asked(store: &dyn BatchStore) {
+        let job = JobId::new();
         // Chunks 0..3 of 10 molecules; chunk 2 is missing (not computed).
         for (i, range) in [(0, 0..10), (1, 10..20), (3, 30..40)] {
-            store
-                .put_result_chunk("job-g", chunk(i, range))
-                .await
-                .unwrap();
+            store.put_result_chunk(job, chunk(i, range)).await.unwrap();
         }
-        let got = results_by_index(store, "job-g", &[35, 3, 17, 3, 0], false)
+        let got = results_by_index(store, job, &[35, 3, 17, 3, 0], false)
             .await
             .unwrap();
         let want: Vec<_> = [35, 3, 17, 3, 0]
@@ -285,9 +261,9 @@ mod tests {
             })
             .collect();
         assert_eq!(got, want);
-        let with_fp = results_by_index(store, "job-g", &[12], true).await.unwrap();
+        let with_fp = results_by_index(store, job, &[12], true).await.unwrap();
         assert_eq!(with_fp, vec![result(12)]);
-        assert!(results_by_index(store, "job-g", &[], false)
+        assert!(results_by_index(store, job, &[], false)
             .await
             .unwrap()
             .is_empty());
@@ -297,7 +273,7 @@ mod tests {
             (vec![1, 2, 40], 2),
             (vec![7, 9, 99], 2),
         ] {
-            let err = results_by_index(store, "job-g", &asked, false)
+            let err = results_by_index(store, job, &asked, false)
                 .await
                 .unwrap_err();
             let status = tonic::Status::from(err);
@@ -325,17 +301,5 @@ mod tests {
             answers_in_the_order_asked(&store).await;
         })
         .await;
-    }
-
-    #[test]
-    fn too_many_indices_or_no_job_is_invalid() {
-        let err = check_request(ipb::GetResultsRequest {
-            job_id: String::new(),
-            indices: vec![0; MAX_INDICES + 1],
-            include_fingerprint: false,
-        })
-        .unwrap_err();
-        let fields: Vec<_> = err.fields().iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, vec!["job_id", "indices"]);
     }
 }

@@ -10,6 +10,7 @@ mod sql;
 mod sqlite;
 
 use molbatch_proto::time::now_ms;
+use molbatch_proto::JobId;
 
 pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
@@ -38,6 +39,10 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row holds a value this service never writes (a job id that
+    /// is not a UUID).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -47,32 +52,33 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Database(e) => molbatch_db::is_transient(e),
-            StoreError::Migrate(_) => false,
+            StoreError::Migrate(_) | StoreError::Corrupt(_) => false,
         }
     }
 }
 
 /// Durable storage of batch inputs and results, keyed by job and chunk.
+/// Job ids are bound as their text (the UUID's hyphenated lowercase form).
 #[async_trait::async_trait]
 pub trait BatchStore: Send + Sync + 'static {
     /// Stores an input chunk, replacing one with the same key.
-    async fn put_input_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
+    async fn put_input_chunk(&self, job_id: JobId, chunk: StoredChunk) -> Result<(), StoreError>;
 
     /// Reads an input chunk.
     async fn input_chunk(
         &self,
-        job_id: &str,
+        job_id: JobId,
         chunk_index: u32,
     ) -> Result<Option<StoredChunk>, StoreError>;
 
     /// Stores a result chunk, replacing one with the same key (idempotent).
-    async fn put_result_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError>;
+    async fn put_result_chunk(&self, job_id: JobId, chunk: StoredChunk) -> Result<(), StoreError>;
 
     /// Result chunks of a job holding indexes at or after `from_index`, in
     /// input order, at most `limit` chunks.
     async fn result_chunks_from(
         &self,
-        job_id: &str,
+        job_id: JobId,
         from_index: u64,
         limit: u32,
     ) -> Result<Vec<StoredChunk>, StoreError>;
@@ -80,7 +86,7 @@ pub trait BatchStore: Send + Sync + 'static {
     /// Deletes every input and result chunk and analysis result of a job
     /// (retention), in one transaction; a job with nothing stored deletes
     /// nothing.
-    async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError>;
+    async fn delete_job(&self, job_id: JobId) -> Result<DeletedJob, StoreError>;
 
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
@@ -91,7 +97,7 @@ pub trait BatchStore: Send + Sync + 'static {
     /// Stores the result of analysis `kind` of a job, replacing an earlier one.
     async fn put_analysis_result(
         &self,
-        job_id: &str,
+        job_id: JobId,
         kind: &str,
         payload: Vec<u8>,
     ) -> Result<(), StoreError>;
@@ -99,7 +105,7 @@ pub trait BatchStore: Send + Sync + 'static {
     /// The stored result of analysis `kind` of a job.
     async fn analysis_result(
         &self,
-        job_id: &str,
+        job_id: JobId,
         kind: &str,
     ) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -141,6 +147,7 @@ pub(crate) mod conformance {
             deleting_a_job_removes_its_chunks_only,
             analysis_results_are_replaced_and_deleted_with_their_job,
             exports_conform,
+            an_export_record_whose_job_id_does_not_parse_is_corrupt,
         ],
     );
 
@@ -148,8 +155,16 @@ pub(crate) mod conformance {
         super::exports::conformance::exports_conform(&store.exports()).await;
     }
 
+    async fn an_export_record_whose_job_id_does_not_parse_is_corrupt(store: &dyn BatchStore) {
+        super::exports::conformance::a_record_whose_job_id_does_not_parse_is_corrupt(
+            &store.exports(),
+        )
+        .await;
+    }
+
     async fn deleting_a_job_removes_its_chunks_only(store: &dyn BatchStore) {
-        for job in ["job-gone", "job-kept"] {
+        let (gone, kept) = (JobId::new(), JobId::new());
+        for job in [gone, kept] {
             store.put_input_chunk(job, chunk(0, 0, 2, 1)).await.unwrap();
             store.put_input_chunk(job, chunk(1, 2, 2, 1)).await.unwrap();
             store
@@ -157,100 +172,91 @@ pub(crate) mod conformance {
                 .await
                 .unwrap();
         }
-        let deleted = store.delete_job("job-gone").await.unwrap();
+        let deleted = store.delete_job(gone).await.unwrap();
         let mut inputs = deleted.input_chunks.clone();
         inputs.sort();
         assert_eq!((inputs, deleted.chunks), (vec![0, 1], 3));
-        assert_eq!(store.input_chunk("job-gone", 0).await.unwrap(), None);
+        assert_eq!(store.input_chunk(gone, 0).await.unwrap(), None);
         assert!(store
-            .result_chunks_from("job-gone", 0, 10)
+            .result_chunks_from(gone, 0, 10)
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            store
-                .result_chunks_from("job-kept", 0, 10)
-                .await
-                .unwrap()
-                .len(),
+            store.result_chunks_from(kept, 0, 10).await.unwrap().len(),
             1
         );
-        assert!(store.input_chunk("job-kept", 1).await.unwrap().is_some());
+        assert!(store.input_chunk(kept, 1).await.unwrap().is_some());
         // Again, or a job never stored: nothing to delete, no error.
-        assert_eq!(
-            store.delete_job("job-gone").await.unwrap(),
-            DeletedJob::default()
-        );
+        assert_eq!(store.delete_job(gone).await.unwrap(), DeletedJob::default());
     }
 
     async fn analysis_results_are_replaced_and_deleted_with_their_job(store: &dyn BatchStore) {
+        let job = JobId::new();
         store
-            .put_analysis_result("job-an", "statistics", vec![1])
+            .put_analysis_result(job, "statistics", vec![1])
             .await
             .unwrap();
         store
-            .put_analysis_result("job-an", "statistics", vec![2, 2])
+            .put_analysis_result(job, "statistics", vec![2, 2])
             .await
             .unwrap();
         store
-            .put_analysis_result("job-an", "scaffolds", vec![3])
+            .put_analysis_result(job, "scaffolds", vec![3])
             .await
             .unwrap();
         assert_eq!(
-            store.analysis_result("job-an", "statistics").await.unwrap(),
+            store.analysis_result(job, "statistics").await.unwrap(),
             Some(vec![2, 2])
         );
-        assert_eq!(store.analysis_result("job-an", "mmp").await.unwrap(), None);
-        let deleted = store.delete_job("job-an").await.unwrap();
+        assert_eq!(store.analysis_result(job, "mmp").await.unwrap(), None);
+        let deleted = store.delete_job(job).await.unwrap();
         assert_eq!(deleted.chunks, 2, "analysis results count as stored items");
-        assert_eq!(
-            store.analysis_result("job-an", "scaffolds").await.unwrap(),
-            None
-        );
+        assert_eq!(store.analysis_result(job, "scaffolds").await.unwrap(), None);
     }
 
     async fn input_chunks_round_trip(store: &dyn BatchStore) {
-        store
-            .put_input_chunk("job-a", chunk(0, 0, 3, 1))
-            .await
-            .unwrap();
+        let (a, b) = (JobId::new(), JobId::new());
+        store.put_input_chunk(a, chunk(0, 0, 3, 1)).await.unwrap();
         assert_eq!(
-            store.input_chunk("job-a", 0).await.unwrap(),
+            store.input_chunk(a, 0).await.unwrap(),
             Some(chunk(0, 0, 3, 1))
         );
-        assert_eq!(store.input_chunk("job-a", 1).await.unwrap(), None);
-        assert_eq!(store.input_chunk("job-b", 0).await.unwrap(), None);
+        assert_eq!(store.input_chunk(a, 1).await.unwrap(), None);
+        assert_eq!(store.input_chunk(b, 0).await.unwrap(), None);
     }
 
     async fn result_upsert_replaces_and_never_duplicates(store: &dyn BatchStore) {
+        let job = JobId::new();
         store
-            .put_result_chunk("job-u", chunk(0, 0, 2, 1))
+            .put_result_chunk(job, chunk(0, 0, 2, 1))
             .await
             .unwrap();
         store
-            .put_result_chunk("job-u", chunk(0, 0, 2, 2))
+            .put_result_chunk(job, chunk(0, 0, 2, 2))
             .await
             .unwrap();
-        let chunks = store.result_chunks_from("job-u", 0, 10).await.unwrap();
+        let chunks = store.result_chunks_from(job, 0, 10).await.unwrap();
         assert_eq!(chunks, vec![chunk(0, 0, 2, 2)]);
     }
 
     async fn result_paging_starts_at_the_chunk_holding_the_index(store: &dyn BatchStore) {
+        let job = JobId::new();
         // Chunks stored out of order, as workers finish them.
         store
-            .put_result_chunk("job-p", chunk(2, 20, 5, 3))
+            .put_result_chunk(job, chunk(2, 20, 5, 3))
             .await
             .unwrap();
         store
-            .put_result_chunk("job-p", chunk(0, 0, 10, 1))
+            .put_result_chunk(job, chunk(0, 0, 10, 1))
             .await
             .unwrap();
         store
-            .put_result_chunk("job-p", chunk(1, 10, 10, 2))
+            .put_result_chunk(job, chunk(1, 10, 10, 2))
             .await
             .unwrap();
         let from_12: Vec<u32> = store
-            .result_chunks_from("job-p", 12, 10)
+            .result_chunks_from(job, 12, 10)
             .await
             .unwrap()
             .iter()
@@ -258,7 +264,7 @@ pub(crate) mod conformance {
             .collect();
         assert_eq!(from_12, vec![1, 2]);
         let limited: Vec<u32> = store
-            .result_chunks_from("job-p", 0, 2)
+            .result_chunks_from(job, 0, 2)
             .await
             .unwrap()
             .iter()
@@ -266,7 +272,7 @@ pub(crate) mod conformance {
             .collect();
         assert_eq!(limited, vec![0, 1]);
         assert!(store
-            .result_chunks_from("job-p", 25, 10)
+            .result_chunks_from(job, 25, 10)
             .await
             .unwrap()
             .is_empty());

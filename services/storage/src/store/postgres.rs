@@ -44,6 +44,7 @@ where
 #[cfg(test)]
 mod tests {
     use molbatch_db::Db;
+    use molbatch_proto::JobId;
     use sqlx::Connection;
 
     use super::*;
@@ -62,7 +63,7 @@ mod tests {
             let err = StoreError::from(failure);
             let sqlstate = match &err {
                 StoreError::Database(e) => e.as_database_error().and_then(|e| e.code()),
-                StoreError::Migrate(_) => None,
+                StoreError::Migrate(_) | StoreError::Corrupt(_) => None,
             };
             assert_eq!(sqlstate.as_deref(), Some("40001"), "{err}");
             assert!(err.is_transient(), "{err:?}");
@@ -83,14 +84,15 @@ mod tests {
                 .await
                 .unwrap();
             let store = SqlBatchStore::postgres(&url).await.unwrap();
+            let job = JobId::new();
             let chunk = StoredChunk {
                 chunk_index: 0,
                 first_index: 0,
                 molecule_count: 1,
                 payload: vec![1],
             };
-            store.put_input_chunk("job", chunk.clone()).await.unwrap();
-            assert_eq!(store.input_chunk("job", 0).await.unwrap(), Some(chunk));
+            store.put_input_chunk(job, chunk.clone()).await.unwrap();
+            assert_eq!(store.input_chunk(job, 0).await.unwrap(), Some(chunk));
             let ours: Vec<String> = sqlx::query_scalar(
                 "select table_name::text from information_schema.tables
                  where table_schema = 'storage' order by table_name",
@@ -120,14 +122,15 @@ mod tests {
             // A second replica starting on a migrated database finds nothing to do.
             let first = SqlBatchStore::postgres(&url).await.unwrap();
             let second = SqlBatchStore::postgres(&url).await.unwrap();
+            let job = JobId::new();
             let chunk = StoredChunk {
                 chunk_index: 7,
                 first_index: u64::from(u32::MAX) + 1,
                 molecule_count: 2,
                 payload: vec![0, 255, 1],
             };
-            first.put_input_chunk("job", chunk.clone()).await.unwrap();
-            assert_eq!(second.input_chunk("job", 7).await.unwrap(), Some(chunk));
+            first.put_input_chunk(job, chunk.clone()).await.unwrap();
+            assert_eq!(second.input_chunk(job, 7).await.unwrap(), Some(chunk));
         })
         .await;
     }

@@ -3,9 +3,12 @@
 //! `returning`), run by [`on_pool!`] against whichever pool was opened.
 //! What differs per backend is only how the pool is opened
 //! ([`super::sqlite`], [`super::postgres`]) and how a write transaction
-//! starts ([`Db::begin_write`], run with [`on_tx!`]).
+//! starts ([`Db::begin_write`], run with [`on_tx!`]). Job ids arrive as
+//! [`JobId`] and become text only as bound parameters (their `Display`, the
+//! hyphenated lowercase UUID the tables have always held).
 
 use molbatch_db::{on_pool, on_tx, Db};
+use molbatch_proto::JobId;
 
 use super::{now_ms, BatchStore, DeletedJob, ExportDb, StoreError, StoredChunk};
 
@@ -77,7 +80,7 @@ impl SqlBatchStore {
         &self.db
     }
 
-    async fn put(&self, table: Table, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError> {
+    async fn put(&self, table: Table, job_id: JobId, chunk: StoredChunk) -> Result<(), StoreError> {
         // `created_at_ms` keeps the first write's time.
         let sql = format!(
             "insert into {} (job_id, chunk_index, first_index, molecule_count, payload, created_at_ms)
@@ -90,7 +93,7 @@ impl SqlBatchStore {
         );
         on_pool!(&self.db, pool => {
             sqlx::query(&sql)
-                .bind(job_id)
+                .bind(job_id.to_string())
                 .bind(i64::from(chunk.chunk_index))
                 .bind(chunk.first_index as i64)
                 .bind(i64::from(chunk.molecule_count))
@@ -105,13 +108,13 @@ impl SqlBatchStore {
 
 #[async_trait::async_trait]
 impl BatchStore for SqlBatchStore {
-    async fn put_input_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError> {
+    async fn put_input_chunk(&self, job_id: JobId, chunk: StoredChunk) -> Result<(), StoreError> {
         self.put(Table::Input, job_id, chunk).await
     }
 
     async fn input_chunk(
         &self,
-        job_id: &str,
+        job_id: JobId,
         chunk_index: u32,
     ) -> Result<Option<StoredChunk>, StoreError> {
         let row = on_pool!(&self.db, pool => {
@@ -119,7 +122,7 @@ impl BatchStore for SqlBatchStore {
                 "select chunk_index, first_index, molecule_count, payload
                  from input_chunk where job_id = $1 and chunk_index = $2",
             )
-            .bind(job_id)
+            .bind(job_id.to_string())
             .bind(i64::from(chunk_index))
             .fetch_optional(pool)
             .await?
@@ -127,13 +130,13 @@ impl BatchStore for SqlBatchStore {
         Ok(row.map(StoredChunk::from))
     }
 
-    async fn put_result_chunk(&self, job_id: &str, chunk: StoredChunk) -> Result<(), StoreError> {
+    async fn put_result_chunk(&self, job_id: JobId, chunk: StoredChunk) -> Result<(), StoreError> {
         self.put(Table::Result, job_id, chunk).await
     }
 
     async fn result_chunks_from(
         &self,
-        job_id: &str,
+        job_id: JobId,
         from_index: u64,
         limit: u32,
     ) -> Result<Vec<StoredChunk>, StoreError> {
@@ -145,7 +148,7 @@ impl BatchStore for SqlBatchStore {
                  order by first_index
                  limit $3",
             )
-            .bind(job_id)
+            .bind(job_id.to_string())
             .bind(from_index as i64)
             .bind(i64::from(limit))
             .fetch_all(pool)
@@ -154,18 +157,18 @@ impl BatchStore for SqlBatchStore {
         Ok(rows.into_iter().map(StoredChunk::from).collect())
     }
 
-    async fn delete_job(&self, job_id: &str) -> Result<DeletedJob, StoreError> {
+    async fn delete_job(&self, job_id: JobId) -> Result<DeletedJob, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let (inputs, others) = on_tx!(&mut tx, conn => {
             let inputs: Vec<(i64,)> =
                 sqlx::query_as("delete from input_chunk where job_id = $1 returning chunk_index")
-                    .bind(job_id)
+                    .bind(job_id.to_string())
                     .fetch_all(&mut *conn)
                     .await?;
             let mut others = 0;
             for table in ["result_chunk", "analysis_result"] {
                 others += sqlx::query(&format!("delete from {table} where job_id = $1"))
-                    .bind(job_id)
+                    .bind(job_id.to_string())
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
@@ -195,7 +198,7 @@ impl BatchStore for SqlBatchStore {
 
     async fn put_analysis_result(
         &self,
-        job_id: &str,
+        job_id: JobId,
         kind: &str,
         payload: Vec<u8>,
     ) -> Result<(), StoreError> {
@@ -206,7 +209,7 @@ impl BatchStore for SqlBatchStore {
                  on conflict (job_id, type) do update
                  set payload = excluded.payload, created_at_ms = excluded.created_at_ms",
             )
-            .bind(job_id)
+            .bind(job_id.to_string())
             .bind(kind)
             .bind(payload)
             .bind(now_ms())
@@ -218,12 +221,12 @@ impl BatchStore for SqlBatchStore {
 
     async fn analysis_result(
         &self,
-        job_id: &str,
+        job_id: JobId,
         kind: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let row: Option<(Vec<u8>,)> = on_pool!(&self.db, pool => {
             sqlx::query_as("select payload from analysis_result where job_id = $1 and type = $2")
-                .bind(job_id)
+                .bind(job_id.to_string())
                 .bind(kind)
                 .fetch_optional(pool)
                 .await?

@@ -15,6 +15,7 @@ pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
 #[cfg(test)]
 mod tests {
     use molbatch_db::Db;
+    use molbatch_proto::JobId;
 
     use crate::store::{BatchStore, SqlBatchStore, StoredChunk};
 
@@ -27,22 +28,20 @@ mod tests {
             .await
             .unwrap();
         let store = SqlBatchStore::on(Db::Sqlite(pool));
+        let job = JobId::new();
         let chunk = StoredChunk {
             chunk_index: 0,
             first_index: 0,
             molecule_count: 1,
             payload: vec![1],
         };
-        let err = store
-            .put_input_chunk("job", chunk.clone())
-            .await
-            .unwrap_err();
+        let err = store.put_input_chunk(job, chunk.clone()).await.unwrap_err();
         assert!(err.is_transient(), "{err:?}");
         let status = tonic::Status::from(crate::error::StorageError::Store(err));
         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
         assert_eq!(status.message(), "storage unavailable, retry");
         // Once the other writer commits, the same call goes through.
         sqlx::query("commit").execute(&mut writer).await.unwrap();
-        store.put_input_chunk("job", chunk).await.unwrap();
+        store.put_input_chunk(job, chunk).await.unwrap();
     }
 }
