@@ -613,10 +613,18 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   // left with two of them (or the last two arms of an isopropyl cut) loses
   // its tag and enantiomers give the same split; the labelled parts are then
   // perceived again for writing.
-  set_dummy_isotopes(*frag, pieces, 0);
+  // (Without tetrahedral tags there is nothing to lose: one perception.)
   frag->updatePropertyCache(false);
-  RDKit::MolOps::assignStereochemistry(*frag, true, true);
-  cut_numbers(*frag, pieces, cut_of);
+  bool tagged = false;
+  for (const RDKit::Atom *a : mol.atoms()) {
+    tagged = tagged || a->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CW ||
+             a->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CCW;
+  }
+  if (tagged) {
+    set_dummy_isotopes(*frag, pieces, 0);
+    RDKit::MolOps::assignStereochemistry(*frag, true, true);
+    cut_numbers(*frag, pieces, cut_of);
+  }
   RDKit::MolOps::assignStereochemistry(*frag, true, true);
   const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
   {
