@@ -530,8 +530,8 @@ pub fn neighbors(
 }
 
 /// Parses a leased analysis task's request.
-pub fn request_of(task: &ipb::TaskLease) -> Result<AnalysisRequest, AnalysisError> {
-    let params: HashMap<String, String> = task.params.clone().into_iter().collect();
-    AnalysisRequest::parse(&task.analysis_type, &params)
+pub fn request_of(work: &ipb::AnalysisWork) -> Result<AnalysisRequest, AnalysisError> {
+    let params: HashMap<String, String> = work.params.clone().into_iter().collect();
+    AnalysisRequest::parse(&work.analysis_type, &params)
         .map_err(|v| AnalysisError::Params(format!("{:?}", v.fields())))
 }

@@ -64,27 +64,31 @@ impl Write for Parts {
     }
 }
 
-/// Writes export `export` of the leased task's job and records its file:
+/// Writes the export `work` of job `job_id` and records its file:
 /// results page by page, or the batch report (see [`crate::report`]).
 pub async fn write_export(
     storage: &mut StorageClient<Channel>,
     scheduler: &mut SchedulerClient<Channel>,
-    task: &ipb::TaskLease,
-    export: Result<ExportId, molbatch_proto::Violations>,
+    job_id: &str,
+    work: &ipb::ExportWork,
 ) -> Result<(), AnalysisError> {
-    let export = export.map_err(|v| AnalysisError::Params(v.to_string()))?;
-    let params: HashMap<String, String> = task.params.clone().into_iter().collect();
+    let export: ExportId = work
+        .export_id
+        .parse()
+        .map_err(|v: molbatch_proto::Violations| AnalysisError::Params(v.to_string()))?;
+    let params: HashMap<String, String> = work.params.clone().into_iter().collect();
     let options =
         ExportOptions::from_params(&params).map_err(|v| AnalysisError::Params(v.to_string()))?;
     let filter = params.get("filter").cloned().unwrap_or_default();
     let export_ref = ipb::ExportRef {
-        job_id: task.job_id.clone(),
+        job_id: job_id.to_owned(),
         export_id: export.to_string(),
     };
     if options.format.is_report() {
-        let bytes = crate::report::report_bytes(storage, scheduler, task, options.format).await?;
+        let bytes =
+            crate::report::report_bytes(storage, scheduler, job_id, work, options.format).await?;
         let mut file = Stored {
-            molecules: task.total_molecules,
+            molecules: work.total_molecules,
             ..Stored::default()
         };
         for part in bytes.chunks(PART_BYTES) {
@@ -101,14 +105,14 @@ pub async fn write_export(
         let page = storage
             .list_results(ipb::ListResultsRequest {
                 query: Some(pb::ListResultsRequest {
-                    job_id: task.job_id.clone(),
+                    job_id: job_id.to_owned(),
                     page_size: PAGE_SIZE,
                     page_token,
                     filter: filter.clone(),
                     include_fingerprint: options.include_fingerprint,
                     order_by: String::new(),
                 }),
-                total_molecules: task.total_molecules,
+                total_molecules: work.total_molecules,
                 // A forward scan in input order: no index needed.
                 job_completed: false,
             })

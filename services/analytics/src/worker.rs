@@ -1,6 +1,8 @@
-//! The worker loop: lease a chunk, read its slice of the input chunk it names,
-//! compute on all cores while renewing the lease, store the results (an
-//! idempotent upsert), complete the task. A poisoned lease (workers died on
+//! The worker loop: lease a task and dispatch on its work ([`Worker::work`]).
+//! A chunk: read its slice of the input chunk it names, compute on all cores
+//! while renewing the lease, store the results (an idempotent upsert),
+//! complete the task. An analysis or an export: compute it over the job's
+//! stored results and store it. A poisoned lease (workers died on
 //! its molecule again and again) is stored as WORKER_CRASH error results
 //! without touching RDKit. Anything that goes wrong gives the task back for a retry; a lost
 //! lease or a cancelled job abandons the chunk without storing anything.
@@ -10,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use molbatch_chem::Pipeline;
-use molbatch_proto::export::ExportId;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
@@ -101,7 +102,10 @@ impl Worker {
         }
     }
 
+    /// Works one leased task while renewing its lease: the one place a task
+    /// is dispatched on its kind.
     async fn work(&mut self, task: ipb::TaskLease) {
+        use ipb::task_lease::Work;
         let started = std::time::Instant::now();
         let lease = ipb::LeaseRef {
             task_id: task.task_id,
@@ -117,17 +121,46 @@ impl Worker {
             )
             .in_current_span(),
         );
-        if !task.analysis_type.is_empty() {
-            let outcome = self.analyze(&task).await;
-            renewal.abort();
-            if self.finish_analysis(lease, outcome).await {
-                molbatch_telemetry::metrics::get()
-                    .task_duration("analysis", started.elapsed().as_secs_f64());
+        let job_id = task.job_id.as_str();
+        match &task.work {
+            Some(Work::Chunk(chunk)) => {
+                let outcome = self.compute_and_store(job_id, chunk, stop).await;
+                renewal.abort();
+                self.finish_chunk(lease, outcome, started).await;
             }
-            return;
+            Some(Work::Analysis(analysis)) => {
+                let outcome = self.analyze(job_id, analysis).await;
+                renewal.abort();
+                self.finish_analysis(lease, outcome, started).await;
+            }
+            Some(Work::Export(export)) => {
+                let outcome = crate::export::write_export(
+                    &mut self.storage,
+                    &mut self.scheduler,
+                    job_id,
+                    export,
+                )
+                .await
+                .map(|()| None);
+                renewal.abort();
+                self.finish_analysis(lease, outcome, started).await;
+            }
+            None => {
+                renewal.abort();
+                let reason = "the lease names no work: the scheduler is newer than this worker";
+                tracing::warn!(reason, "giving the task back");
+                self.give_back(lease, reason.to_owned(), true).await;
+            }
         }
-        let outcome = self.compute_and_store(&task, stop).await;
-        renewal.abort();
+    }
+
+    /// Completes a chunk task whose results are stored, or gives it back.
+    async fn finish_chunk(
+        &mut self,
+        lease: ipb::LeaseRef,
+        outcome: Result<(u32, u32), ChunkError>,
+        started: std::time::Instant,
+    ) {
         match outcome {
             Ok((valid, invalid)) => {
                 let metrics = molbatch_telemetry::metrics::get();
@@ -157,36 +190,23 @@ impl Worker {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "chunk failed; giving it back");
-                let request = ipb::FailTaskRequest {
-                    lease: Some(lease),
-                    reason: e.to_string(),
-                    retryable: true,
-                };
-                if let Err(status) = self.scheduler.fail_task(request).await {
-                    tracing::warn!(%status, "reporting the failure failed; the lease will expire");
-                }
+                self.give_back(lease, e.to_string(), true).await;
             }
         }
     }
 
-    /// Computes an analysis task's analysis over the job's stored results and
+    /// Computes the analysis `work` over job `job_id`'s stored results and
     /// stores its result; `Some(reason)` when it does not apply to the job.
-    async fn analyze(&mut self, task: &ipb::TaskLease) -> Result<Option<String>, AnalysisError> {
-        if let Some(export) = ExportId::from_analysis_type(&task.analysis_type) {
-            return crate::export::write_export(
-                &mut self.storage,
-                &mut self.scheduler,
-                task,
-                export,
-            )
-            .await
-            .map(|()| None);
-        }
-        let request = analyses::request_of(task)?;
+    async fn analyze(
+        &mut self,
+        job_id: &str,
+        work: &ipb::AnalysisWork,
+    ) -> Result<Option<String>, AnalysisError> {
+        let request = analyses::request_of(work)?;
         let results = analyses::load_results(
             &mut self.storage,
-            &task.job_id,
-            task.total_molecules,
+            job_id,
+            work.total_molecules,
             analyses::needs_fingerprints(&request),
         )
         .await?;
@@ -199,8 +219,8 @@ impl Worker {
         };
         let stored = ipb::AnalysisResult {
             r#ref: Some(ipb::AnalysisResultRef {
-                job_id: task.job_id.clone(),
-                r#type: task.analysis_type.clone(),
+                job_id: job_id.to_owned(),
+                r#type: work.analysis_type.clone(),
             }),
             analysis: Some(pb::Analysis {
                 result: Some(result),
@@ -211,14 +231,14 @@ impl Worker {
         Ok(None)
     }
 
-    /// Completes (or skips) an analysis task, or gives it back; true when
-    /// the scheduler took the completion.
+    /// Completes (or skips) an analysis or export task, or gives it back.
     async fn finish_analysis(
         &mut self,
         lease: ipb::LeaseRef,
         outcome: Result<Option<String>, AnalysisError>,
-    ) -> bool {
-        match outcome {
+        started: std::time::Instant,
+    ) {
+        let accepted = match outcome {
             Ok(skipped) => {
                 let request = ipb::CompleteTaskRequest {
                     lease: Some(lease),
@@ -236,29 +256,40 @@ impl Worker {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "analysis failed");
-                let request = ipb::FailTaskRequest {
-                    lease: Some(lease),
-                    reason: e.to_string(),
-                    retryable: e.is_retryable(),
-                };
-                if let Err(status) = self.scheduler.fail_task(request).await {
-                    tracing::warn!(%status, "reporting the failure failed; the lease will expire");
-                }
+                self.give_back(lease, e.to_string(), e.is_retryable()).await;
                 false
             }
+        };
+        if accepted {
+            molbatch_telemetry::metrics::get()
+                .task_duration("analysis", started.elapsed().as_secs_f64());
         }
     }
 
+    /// Reports a task failed: retried after backoff when `retryable`.
+    async fn give_back(&mut self, lease: ipb::LeaseRef, reason: String, retryable: bool) {
+        let request = ipb::FailTaskRequest {
+            lease: Some(lease),
+            reason,
+            retryable,
+        };
+        if let Err(status) = self.scheduler.fail_task(request).await {
+            tracing::warn!(%status, "reporting the failure failed; the lease will expire");
+        }
+    }
+
+    /// Computes a chunk and stores its results; its valid and invalid counts.
     async fn compute_and_store(
         &mut self,
-        task: &ipb::TaskLease,
+        job_id: &str,
+        chunk: &ipb::ChunkWork,
         stop: Arc<AtomicBool>,
     ) -> Result<(u32, u32), ChunkError> {
         // A half of a split chunk reads the input chunk sealing stored and
         // takes its own slice of it.
         let input_ref = ipb::ChunkRef {
-            job_id: task.job_id.clone(),
-            chunk_index: task.input_chunk_index,
+            job_id: job_id.to_owned(),
+            chunk_index: chunk.input_chunk_index,
         };
         let records = self
             .storage
@@ -267,8 +298,8 @@ impl Worker {
             .map_err(ChunkError::Input)?
             .into_inner()
             .records;
-        let records = task_records(task, records)?;
-        let (results, valid, invalid) = if task.poisoned {
+        let records = task_records(chunk, records)?;
+        let (results, valid, invalid) = if chunk.poisoned {
             tracing::warn!("poisoned task: workers died on it repeatedly; reporting WORKER_CRASH");
             crashed_chunk(&records)
         } else {
@@ -286,8 +317,8 @@ impl Worker {
         // a split chunk each have one, and ListResults reads in index order.
         let chunk = ipb::ResultChunk {
             chunk: Some(ipb::ChunkRef {
-                job_id: task.job_id.clone(),
-                chunk_index: task.chunk_index,
+                job_id: job_id.to_owned(),
+                chunk_index: chunk.chunk_index,
             }),
             results,
         };
@@ -303,10 +334,12 @@ impl Worker {
 /// (the lease carries that call's `traceparent`), so the worker's calls to
 /// storage and the scheduler join the batch's trace.
 fn task_span(task: &ipb::TaskLease) -> tracing::Span {
-    let kind = if task.analysis_type.is_empty() {
-        "chunk"
-    } else {
-        "analysis"
+    use ipb::task_lease::Work;
+    let kind = match &task.work {
+        Some(Work::Chunk(_)) => "chunk",
+        Some(Work::Analysis(_)) => "analysis",
+        Some(Work::Export(_)) => "export",
+        None => "unknown",
     };
     let span = tracing::info_span!(
         "task",
@@ -315,10 +348,13 @@ fn task_span(task: &ipb::TaskLease) -> tracing::Span {
         molbatch.service = "analytics",
         task.kind = kind,
         job_id = %task.job_id,
-        chunk_index = task.chunk_index,
+        chunk_index = tracing::field::Empty,
         task_id = task.task_id,
         attempt = task.attempt,
     );
+    if let Some(Work::Chunk(chunk)) = &task.work {
+        span.record("chunk_index", chunk.chunk_index);
+    }
     molbatch_telemetry::trace::set_parent(&span, &task.traceparent);
     span
 }
@@ -326,7 +362,7 @@ fn task_span(task: &ipb::TaskLease) -> tracing::Span {
 /// The task's records out of its input chunk: `molecule_count` of them from
 /// `input_offset`, the first being input index `first_index`.
 fn task_records(
-    task: &ipb::TaskLease,
+    task: &ipb::ChunkWork,
     mut records: Vec<ipb::InputRecord>,
 ) -> Result<Vec<ipb::InputRecord>, ChunkError> {
     let start = task.input_offset as usize;
@@ -386,8 +422,8 @@ mod tests {
             .collect()
     }
 
-    fn task(first_index: u64, input_offset: u32, molecule_count: u32) -> ipb::TaskLease {
-        ipb::TaskLease {
+    fn task(first_index: u64, input_offset: u32, molecule_count: u32) -> ipb::ChunkWork {
+        ipb::ChunkWork {
             first_index,
             input_offset,
             molecule_count,

@@ -437,30 +437,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                 }
                 let tasks = leases
                     .into_iter()
-                    .map(|l| ipb::TaskLease {
-                        task_id: l.task_id,
-                        lease_id: l.lease_id,
-                        job_id: l.job_id.to_string(),
-                        chunk_index: l.chunk_index,
-                        first_index: l.first_index,
-                        molecule_count: l.molecule_count,
-                        attempt: l.attempt,
-                        lease_ttl_ms: self.lease_ttl_ms,
-                        input_chunk_index: l.input_chunk_index,
-                        input_offset: l.input_offset,
-                        poisoned: l.poisoned,
-                        total_molecules: u64::from(l.molecule_count),
-                        analysis_type: l
-                            .analysis
-                            .as_ref()
-                            .map(|a| a.kind.clone())
-                            .unwrap_or_default(),
-                        params: l
-                            .analysis
-                            .map(|a| a.params.into_iter().collect())
-                            .unwrap_or_default(),
-                        traceparent: l.trace_parent,
-                    })
+                    .map(|l| l.to_proto(self.lease_ttl_ms))
                     .collect();
                 return Ok(Response::new(ipb::LeaseTasksResponse { tasks }));
             }

@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use molbatch_proto::export::ExportId;
 use molbatch_proto::time::timestamp;
-use molbatch_proto::{v1 as pb, JobId, TenantId};
+use molbatch_proto::{internal as ipb, v1 as pb, JobId, TenantId};
 
 /// An enum stored as text: `as_str` writes it, `parse` reads it back and
 /// `ALL` lists every value (the migrations' CHECK constraints allow exactly
@@ -293,6 +294,48 @@ pub struct Lease {
     /// W3C traceparent of the call that created the job; empty when it was
     /// not traced.
     pub trace_parent: String,
+}
+
+impl Lease {
+    /// The lease a worker receives, lasting `lease_ttl_ms`: the one place
+    /// that tells a task's kind from its row (no analysis type: a chunk; the
+    /// type `export/<id>`: an export; any other: an analysis).
+    pub fn to_proto(self, lease_ttl_ms: u32) -> ipb::TaskLease {
+        use ipb::task_lease::Work;
+        let work = match self.analysis {
+            None => Work::Chunk(ipb::ChunkWork {
+                chunk_index: self.chunk_index,
+                first_index: self.first_index,
+                molecule_count: self.molecule_count,
+                input_chunk_index: self.input_chunk_index,
+                input_offset: self.input_offset,
+                poisoned: self.poisoned,
+            }),
+            // An analysis task's molecule count is its job's.
+            Some(task) => match ExportId::from_analysis_type(&task.kind) {
+                Some(export) => Work::Export(ipb::ExportWork {
+                    // Checked when the export was queued.
+                    export_id: export.map(|e| e.to_string()).unwrap_or_default(),
+                    params: task.params.into_iter().collect(),
+                    total_molecules: u64::from(self.molecule_count),
+                }),
+                None => Work::Analysis(ipb::AnalysisWork {
+                    analysis_type: task.kind,
+                    params: task.params.into_iter().collect(),
+                    total_molecules: u64::from(self.molecule_count),
+                }),
+            },
+        };
+        ipb::TaskLease {
+            task_id: self.task_id,
+            lease_id: self.lease_id,
+            job_id: self.job_id.to_string(),
+            attempt: self.attempt,
+            lease_ttl_ms,
+            traceparent: self.trace_parent,
+            work: Some(work),
+        }
+    }
 }
 
 /// The analysis an analysis task computes.

@@ -78,10 +78,11 @@ fn slim(mut r: pb::MoleculeResult) -> pb::MoleculeResult {
 pub async fn report_bytes(
     storage: &mut StorageClient<Channel>,
     scheduler: &mut SchedulerClient<Channel>,
-    task: &ipb::TaskLease,
+    job_id: &str,
+    work: &ipb::ExportWork,
     format: ExportFormat,
 ) -> Result<Vec<u8>, AnalysisError> {
-    let params: HashMap<String, String> = task.params.clone().into_iter().collect();
+    let params: HashMap<String, String> = work.params.clone().into_iter().collect();
     let tenant = tenant_of_params(&params).ok_or_else(|| {
         AnalysisError::Params(
             "the export does not name the job's tenant (queued by an older gateway); create it again"
@@ -90,7 +91,7 @@ pub async fn report_bytes(
     })?;
     let job_ref = ipb::JobRef {
         tenant_id: tenant.as_str().to_owned(),
-        job_id: task.job_id.clone(),
+        job_id: job_id.to_owned(),
     };
     let job = scheduler.get_job(job_ref.clone()).await?.into_inner();
     let listed = scheduler
@@ -110,7 +111,7 @@ pub async fn report_bytes(
             Some((Ok(pb::AnalysisStatus::Complete), _)) => {
                 let stored = storage
                     .get_analysis_result(ipb::AnalysisResultRef {
-                        job_id: task.job_id.clone(),
+                        job_id: job_id.to_owned(),
                         r#type: kind.as_str().to_owned(),
                     })
                     .await?
@@ -148,14 +149,14 @@ pub async fn report_bytes(
         let page = storage
             .list_results(ipb::ListResultsRequest {
                 query: Some(pb::ListResultsRequest {
-                    job_id: task.job_id.clone(),
+                    job_id: job_id.to_owned(),
                     page_size: PAGE_SIZE,
                     page_token,
                     filter: String::new(),
                     include_fingerprint: fingerprints,
                     order_by: String::new(),
                 }),
-                total_molecules: task.total_molecules,
+                total_molecules: work.total_molecules,
                 job_completed: false,
             })
             .await?
