@@ -525,7 +525,7 @@ async fn rate_limits_and_quotas_answer_resource_exhausted_and_fail_nothing_half_
         requests_per_second: 1,
         burst: 4,
     };
-    let (_, user, _) = tenant_with_keys(&mut mb.client, "small", quotas.clone()).await;
+    let (_, user, _) = tenant_with_keys(&mut mb.client, "small", quotas).await;
     let mut small = mb.client_with(Some(&user)).await;
 
     // Per job: four molecules inline, and an uploaded file of four.

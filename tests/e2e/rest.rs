@@ -988,32 +988,6 @@ async fn rest_exports_are_checked_queued_and_downloaded_as_files() {
     assert_eq!(results, listed["results"]);
 }
 
-#[tokio::test]
-async fn rest_an_expired_export_is_not_found_saying_it_expired() {
-    let serve = ServeProcess::start_with_env(&[("MOLBATCH_EXPORT_TTL_SECS", "1")]);
-    let job_id = three_molecule_job(&serve).await;
-    let created = post_json(
-        &serve,
-        &format!("/v1/jobs/{job_id}/exports"),
-        &json!({"format": "jsonl"}),
-    )
-    .await
-    .expect(200);
-    let export_id = created["exportId"].as_str().unwrap().to_owned();
-    let export = wait_for_export(&serve, &export_id).await;
-    assert_eq!(export["state"], "EXPORT_STATE_COMPLETE", "{export}");
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    for path in [
-        format!("/v1/exports/{export_id}"),
-        format!("/v1/exports/{export_id}:download"),
-    ] {
-        let gone = get(&serve, &path).await;
-        assert_eq!(gone.status, 404, "{path}");
-        let message = gone.json()["error"]["message"].as_str().unwrap().to_owned();
-        assert!(message.contains("expired"), "{path}: {message}");
-    }
-}
-
 /// The `qed` of a result as JSON gives it; `None` when absent.
 fn qed(result: &Value) -> Option<f64> {
     result["qed"].as_f64()

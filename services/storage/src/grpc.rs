@@ -10,7 +10,7 @@ use std::sync::Arc;
 use molbatch_proto::analysis::AnalysisKind;
 use molbatch_proto::export::ResultFilter;
 use molbatch_proto::ids::BadJobId;
-use molbatch_proto::time::{now_ms, timestamp};
+use molbatch_proto::time::{timestamp, Clock};
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Violations};
 use molbatch_telemetry::metrics::CacheResult;
 use prost::Message;
@@ -42,6 +42,7 @@ pub struct StorageApi {
     cache_ttl: std::time::Duration,
     export_ttl: std::time::Duration,
     index: ResultIndex,
+    clock: Clock,
 }
 
 impl StorageApi {
@@ -57,7 +58,15 @@ impl StorageApi {
             cache,
             cache_ttl,
             export_ttl: DEFAULT_EXPORT_TTL,
+            clock: Clock::default(),
         }
+    }
+
+    /// The same API reading the time from `clock` (tests move it past an
+    /// export's expiry instead of waiting).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same API with finished exports lasting `ttl`.
@@ -122,7 +131,7 @@ impl StorageApi {
                 r#ref.export_id
             )));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if now >= file.expire_time_ms {
             self.cache.delete(&key).await;
             let deleted = self.store.exports().delete_parts(&r#ref.export_id).await?;
@@ -141,7 +150,7 @@ impl StorageApi {
 
     /// Caches `file` until it expires.
     async fn cache_export_file(&self, file: &ipb::ExportFile) {
-        let left = file.expire_time_ms.saturating_sub(now_ms());
+        let left = file.expire_time_ms.saturating_sub(self.clock.now_ms());
         if let (Some(r#ref), Ok(left)) = (&file.r#ref, u64::try_from(left)) {
             self.cache
                 .set(
@@ -439,7 +448,7 @@ impl ipb::storage_server::Storage for StorageApi {
     ) -> Result<Response<ipb::ExportFile>, Status> {
         let file = request.into_inner();
         let r#ref = check_export_ref(file.r#ref.as_ref()).map_err(StorageError::from)?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let ttl = i64::try_from(self.export_ttl.as_millis()).unwrap_or(i64::MAX);
         let row = crate::store::ExportFileRow {
             export_id: r#ref.export_id,
@@ -932,6 +941,74 @@ mod tests {
             .await;
         })
         .await;
+    }
+
+    /// An export lasts its TTL on the API's clock: readable until then,
+    /// afterwards NOT_FOUND saying it expired, its parts deleted.
+    #[tokio::test]
+    async fn an_expired_export_is_not_found_saying_it_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+        let store = SqlBatchStore::sqlite(&url).await.unwrap();
+        let clock = Clock::manual(1_700_000_000_000);
+        let api = StorageApi::new(
+            Arc::new(store.clone()),
+            Arc::new(MemoryCache::new(1 << 20)),
+            Duration::from_secs(60),
+        )
+        .with_export_ttl(Duration::from_secs(1))
+        .with_clock(clock.clone());
+        let job = JobId::new();
+        let export_ref = ipb::ExportRef {
+            job_id: job.to_string(),
+            export_id: molbatch_proto::export::ExportId::new(job).to_string(),
+        };
+        api.put_export_part(Request::new(ipb::ExportPart {
+            r#ref: Some(export_ref.clone()),
+            part: 0,
+            data: b"{}".to_vec(),
+        }))
+        .await
+        .unwrap();
+        let file = api
+            .put_export_file(Request::new(ipb::ExportFile {
+                r#ref: Some(export_ref.clone()),
+                content_type: "application/json".to_owned(),
+                molecules: 0,
+                bytes: 2,
+                parts: 1,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(file.expire_time_ms, clock.now_ms() + 1_000);
+
+        clock.advance(999);
+        api.get_export_file(Request::new(export_ref.clone()))
+            .await
+            .unwrap();
+        clock.advance(1);
+        let gone = api
+            .get_export_file(Request::new(export_ref.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), tonic::Code::NotFound);
+        assert!(gone.message().contains("expired"), "{}", gone.message());
+        let Err(gone) = api.read_export(Request::new(export_ref.clone())).await else {
+            panic!("an expired export was read");
+        };
+        assert_eq!(gone.code(), tonic::Code::NotFound);
+        assert!(gone.message().contains("expired"), "{}", gone.message());
+        assert_eq!(
+            store
+                .exports()
+                .part(&export_ref.export_id, 0)
+                .await
+                .unwrap(),
+            None,
+            "its parts are deleted"
+        );
     }
 
     #[test]
