@@ -393,6 +393,21 @@ pub fn transform_summaries(
 mod tests {
     use super::*;
 
+    /// Pairs as (a, b, variable of a, variable of b).
+    fn shown<'s>(pairs: &[Pair], strings: &'s MmpStrings) -> Vec<(u32, u32, &'s str, &'s str)> {
+        pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.a,
+                    p.b,
+                    strings.text(p.variable_a),
+                    strings.text(p.variable_b),
+                )
+            })
+            .collect()
+    }
+
     fn frag(cuts: u8, c: &str, v: &str, heavies: u32, h: Option<&str>) -> Fragment {
         Fragment {
             num_cuts: cuts,
@@ -424,17 +439,7 @@ mod tests {
         );
         index.add(2, "c1ccccc1", 6, &[]);
         let (pairs, strings) = index.pairs(|_, _| true);
-        let shown: Vec<(u32, u32, &str, &str)> = pairs
-            .iter()
-            .map(|p| {
-                (
-                    p.a,
-                    p.b,
-                    strings.text(p.variable_a),
-                    strings.text(p.variable_b),
-                )
-            })
-            .collect();
+        let shown = shown(&pairs, &strings);
         assert_eq!(
             shown,
             [
@@ -471,17 +476,7 @@ mod tests {
         index.add_fragmented(1, &molecule("y", "b", &["b@", "b@@"]));
         index.add_fragmented(2, &molecule("z", "a@", &[]));
         let (pairs, strings) = index.pairs(|_, _| true);
-        let shown: Vec<(u32, u32, &str, &str)> = pairs
-            .iter()
-            .map(|p| {
-                (
-                    p.a,
-                    p.b,
-                    strings.text(p.variable_a),
-                    strings.text(p.variable_b),
-                )
-            })
-            .collect();
+        let shown = shown(&pairs, &strings);
         // Each molecule's up-enumerations meet the others' plain splits, never each other;
         // the same variable never pairs.
         assert_eq!(

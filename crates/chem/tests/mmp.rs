@@ -158,6 +158,16 @@ fn check(ours: Vec<(u32, u32, usize)>, theirs: Vec<(u32, u32, usize)>) {
         .into_iter()
         .filter(|p| !stereo[p.0 as usize] && !stereo[p.1 as usize])
         .collect();
+    assert_no_difference(&ours, &theirs, &only_ours, &only_theirs);
+}
+
+/// Fails listing (the first of) the pairs only one side has, if any.
+fn assert_no_difference(
+    ours: &[(u32, u32, usize)],
+    theirs: &[(u32, u32, usize)],
+    only_ours: &[(u32, u32, usize)],
+    only_theirs: &[(u32, u32, usize)],
+) {
     assert!(
         only_ours.is_empty() && only_theirs.is_empty(),
         "{} pairs vs mmpdb's {}; only molbatch ({}): {:?}; only mmpdb ({}): {:?}",
@@ -196,16 +206,7 @@ fn smallest_transformation_pairs_equal_mmpdb() {
 fn check_exact(ours: Vec<(u32, u32, usize)>, theirs: Vec<(u32, u32, usize)>) {
     let only_ours = difference(&ours, &theirs);
     let only_theirs = difference(&theirs, &ours);
-    assert!(
-        only_ours.is_empty() && only_theirs.is_empty(),
-        "{} pairs vs mmpdb's {}; only molbatch ({}): {:?}; only mmpdb ({}): {:?}",
-        ours.len(),
-        theirs.len(),
-        only_ours.len(),
-        &only_ours[..only_ours.len().min(12)],
-        only_theirs.len(),
-        &only_theirs[..only_theirs.len().min(12)],
-    );
+    assert_no_difference(&ours, &theirs, &only_ours, &only_theirs);
 }
 
 /// Issue 18 item 5: series with isopropyl, tert-butyl, gem-dimethyl, para-disubstituted
