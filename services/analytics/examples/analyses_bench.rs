@@ -39,6 +39,10 @@ use prost::Message as _;
 
 const CHUNK: usize = 1_000;
 
+/// The job the benchmark's results are stored under (storage takes only job
+/// ids, which are UUIDs).
+const BENCH_JOB: &str = "00000000-0000-4000-8000-00000000bec0";
+
 struct Args {
     molecules: usize,
     cache: Option<PathBuf>,
@@ -153,7 +157,7 @@ fn stored_chunks(args: &Args) -> anyhow::Result<Vec<Vec<u8>>> {
         let (results, _, _) = compute_chunk(&pipeline, &records, &never, None).unwrap();
         let chunk = ipb::ResultChunk {
             chunk: Some(ipb::ChunkRef {
-                job_id: "bench".to_owned(),
+                job_id: BENCH_JOB.to_owned(),
                 chunk_index: c as u32,
             }),
             results,
@@ -245,7 +249,7 @@ impl LoadedStorage {
     fn load(&mut self, total: u64, fingerprints: bool) -> anyhow::Result<usize> {
         let loaded =
             self.runtime
-                .block_on(load_results(&mut self.client, "bench", total, fingerprints))?;
+                .block_on(load_results(&mut self.client, BENCH_JOB, total, fingerprints))?;
         Ok(loaded.len())
     }
 }
