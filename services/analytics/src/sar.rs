@@ -18,7 +18,8 @@
 use std::collections::{HashMap, HashSet};
 
 use molbatch_analysis::mmp::{
-    index_molecules, transform_summaries, Fragment, MmpOptions, MmpStrings, Pair,
+    index_fragmented, transform_summaries, Fragment, FragmentedMolecule, MmpOptions, MmpStrings,
+    Pair,
 };
 use molbatch_analysis::similarity::{
     sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
@@ -36,7 +37,11 @@ use crate::outcome::AnalysisError;
 const SALI_FLOOR: f64 = 0.01;
 
 /// Matched pairs of `(molecule index, SMILES)` under `params`, with the strings the pairs'
-/// ids refer to. Molecules RDKit cannot read are left out.
+/// ids refer to and the fragmentations indexed. Molecules RDKit cannot read are left out.
+/// As mmpdb 3.1.4, a split whose cut makes a new potential stereocentre (a symmetric group
+/// beside the cut) is also indexed with that centre written `@` and `@@`; those
+/// up-enumerations pair with other molecules' plain splits but never with each other, so
+/// pairs, their multiplicities and cut counts equal mmpdb's on symmetric series.
 pub fn matched_pairs(
     molecules: &[(u32, &str)],
     params: &MmpParams,
@@ -44,9 +49,10 @@ pub fn matched_pairs(
     let options = FragmentOptions {
         max_cuts: params.max_cuts,
         max_variable_heavies: Some(params.max_variable_heavies),
+        up_enumerate: true,
         ..FragmentOptions::default()
     };
-    let index = index_molecules(
+    let index = index_fragmented(
         molecules,
         MmpOptions {
             max_variable_heavies: params.max_variable_heavies,
@@ -54,18 +60,27 @@ pub fn matched_pairs(
         },
         |smiles| {
             let f = fragment(smiles, &options).ok()?;
-            let fragments = f
-                .fragmentations
-                .into_iter()
-                .map(|x| Fragment {
+            let mut out = FragmentedMolecule {
+                normalized: f.normalized,
+                heavy_atoms: f.heavy_atoms,
+                ..FragmentedMolecule::default()
+            };
+            for x in f.fragmentations {
+                let part = Fragment {
                     num_cuts: x.num_cuts,
                     constant: x.constant,
                     variable: x.variable,
                     variable_heavies: x.variable_heavies,
                     constant_with_hydrogen: x.constant_with_hydrogen,
-                })
-                .collect();
-            Some((f.normalized, f.heavy_atoms, fragments))
+                };
+                // mmpdb's stereo up-enumerations pair only with plain splits.
+                if x.up_enumerated {
+                    out.up_enumerated.push(part);
+                } else {
+                    out.fragments.push(part);
+                }
+            }
+            Some(out)
         },
     );
     let fragmentations = index.fragmentations();
