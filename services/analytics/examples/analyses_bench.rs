@@ -247,9 +247,12 @@ impl LoadedStorage {
     }
 
     fn load(&mut self, total: u64, fingerprints: bool) -> anyhow::Result<usize> {
-        let loaded =
-            self.runtime
-                .block_on(load_results(&mut self.client, BENCH_JOB, total, fingerprints))?;
+        let loaded = self.runtime.block_on(load_results(
+            &mut self.client,
+            BENCH_JOB,
+            total,
+            fingerprints,
+        ))?;
         Ok(loaded.len())
     }
 }
