@@ -27,6 +27,60 @@ pub use crate::outcome::{AnalysisError, Outcome};
 /// Results read per page while loading a job.
 const PAGE_SIZE: u32 = 1_000;
 
+/// A job's results page by page in input order: a forward scan, which needs
+/// no index. The analyses, the exports and the report all read them so.
+pub struct ResultPages {
+    storage: StorageClient<Channel>,
+    query: pb::ListResultsRequest,
+    total_molecules: u64,
+    done: bool,
+}
+
+impl ResultPages {
+    /// The results of `job_id` (of `total_molecules`) that match `filter`,
+    /// with fingerprints when asked.
+    pub fn new(
+        storage: &StorageClient<Channel>,
+        job_id: &str,
+        total_molecules: u64,
+        include_fingerprint: bool,
+        filter: &str,
+    ) -> Self {
+        Self {
+            storage: storage.clone(),
+            query: pb::ListResultsRequest {
+                job_id: job_id.to_owned(),
+                page_size: PAGE_SIZE,
+                page_token: String::new(),
+                filter: filter.to_owned(),
+                include_fingerprint,
+                order_by: String::new(),
+            },
+            total_molecules,
+            done: false,
+        }
+    }
+
+    /// The next page; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<pb::MoleculeResult>>, tonic::Status> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .storage
+            .list_results(ipb::ListResultsRequest {
+                query: Some(self.query.clone()),
+                total_molecules: self.total_molecules,
+                job_completed: false,
+            })
+            .await?
+            .into_inner();
+        self.done = page.next_page_token.is_empty();
+        self.query.page_token = page.next_page_token;
+        Ok(Some(page.results))
+    }
+}
+
 /// Every result of a job in input order, with fingerprints when asked.
 pub async fn load_results(
     storage: &mut StorageClient<Channel>,
@@ -35,30 +89,11 @@ pub async fn load_results(
     include_fingerprint: bool,
 ) -> Result<Vec<pb::MoleculeResult>, tonic::Status> {
     let mut results = Vec::with_capacity(total_molecules as usize);
-    let mut page_token = String::new();
-    loop {
-        let page = storage
-            .list_results(ipb::ListResultsRequest {
-                query: Some(pb::ListResultsRequest {
-                    job_id: job_id.to_owned(),
-                    page_size: PAGE_SIZE,
-                    page_token,
-                    filter: String::new(),
-                    include_fingerprint,
-                    order_by: String::new(),
-                }),
-                total_molecules,
-                // Every result in input order: no index needed.
-                job_completed: false,
-            })
-            .await?
-            .into_inner();
-        results.extend(page.results);
-        if page.next_page_token.is_empty() {
-            return Ok(results);
-        }
-        page_token = page.next_page_token;
+    let mut pages = ResultPages::new(storage, job_id, total_molecules, include_fingerprint, "");
+    while let Some(page) = pages.next().await? {
+        results.extend(page);
     }
+    Ok(results)
 }
 
 /// Whether `request` reads fingerprints.

@@ -11,9 +11,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use molbatch_proto::export::{ExportId, ExportOptions};
+use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
-use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
 
 use crate::analyses::AnalysisError;
@@ -22,9 +22,6 @@ use crate::files::ResultsWriter;
 /// Size at which the output is cut into a stored part (storage messages
 /// stay well under gRPC's 4 MiB default).
 pub const PART_BYTES: usize = 1 << 20;
-/// Results read per page.
-const PAGE_SIZE: u32 = 1_000;
-
 /// A `Write` that collects output into a buffer shared with the task, which
 /// takes full parts out between pages.
 #[derive(Clone, Default)]
@@ -100,28 +97,18 @@ pub async fn write_export(
     let mut writer = ResultsWriter::new(options.format, parts.clone(), options.include_fingerprint)
         .map_err(|e| AnalysisError::Params(e.to_string()))?;
     let mut file = Stored::default();
-    let mut page_token = String::new();
-    loop {
-        let page = storage
-            .list_results(ipb::ListResultsRequest {
-                query: Some(pb::ListResultsRequest {
-                    job_id: job_id.to_owned(),
-                    page_size: PAGE_SIZE,
-                    page_token,
-                    filter: filter.clone(),
-                    include_fingerprint: options.include_fingerprint,
-                    order_by: String::new(),
-                }),
-                total_molecules: work.total_molecules,
-                // A forward scan in input order: no index needed.
-                job_completed: false,
-            })
-            .await?
-            .into_inner();
-        file.molecules += page.results.len() as u64;
+    let mut pages = crate::analyses::ResultPages::new(
+        storage,
+        job_id,
+        work.total_molecules,
+        options.include_fingerprint,
+        &filter,
+    );
+    while let Some(page) = pages.next().await? {
+        file.molecules += page.len() as u64;
         // SD pages lay out structures with RDKit: off the async runtime.
         let (returned, written) = tokio::task::spawn_blocking(move || {
-            let written = writer.write_page(&page.results);
+            let written = writer.write_page(&page);
             (writer, written)
         })
         .await
@@ -131,10 +118,6 @@ pub async fn write_export(
         while let Some(data) = parts.take_full() {
             file.put(storage, &export_ref, data).await?;
         }
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
     }
     // The writer's end (buffered CSV rows, the JSON array's `]`).
     writer

@@ -32,9 +32,6 @@ use pb::analysis::Result as AnalysisResult;
 use crate::analyses::{self, AnalysisError, Outcome};
 use content::{Inputs, Molecule};
 
-/// Results read per page.
-const PAGE_SIZE: u32 = 1_000;
-
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -143,25 +140,11 @@ pub async fn report_bytes(
         .iter()
         .any(|k| matches!(k, AnalysisKind::ChemicalSpace | AnalysisKind::Mmp));
     let mut kept: Vec<pb::MoleculeResult> = Vec::new();
-    let mut page_token = String::new();
+    let mut pages =
+        analyses::ResultPages::new(storage, job_id, work.total_molecules, fingerprints, "");
     let mut first = true;
-    loop {
-        let page = storage
-            .list_results(ipb::ListResultsRequest {
-                query: Some(pb::ListResultsRequest {
-                    job_id: job_id.to_owned(),
-                    page_size: PAGE_SIZE,
-                    page_token,
-                    filter: String::new(),
-                    include_fingerprint: fingerprints,
-                    order_by: String::new(),
-                }),
-                total_molecules: work.total_molecules,
-                job_completed: false,
-            })
-            .await?
-            .into_inner();
-        inputs.tally.add_page(&page.results);
+    while let Some(page) = pages.next().await? {
+        inputs.tally.add_page(&page);
         if first {
             // Every result lists every activity column: the first page tells.
             first = false;
@@ -169,18 +152,14 @@ pub async fn report_bytes(
                 missing.retain(|k| *k != AnalysisKind::Mmp);
             }
         }
-        for r in &page.results {
+        for r in &page {
             if wanted.contains(&r.index) {
                 inputs.molecules.insert(r.index, molecule(r));
             }
         }
         if !missing.is_empty() {
-            kept.extend(page.results.into_iter().map(slim));
+            kept.extend(page.into_iter().map(slim));
         }
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
     }
 
     if !missing.is_empty() {
