@@ -64,7 +64,8 @@ async function run() {
  */
 async function pointOnPlot(plot: ReturnType<Page['locator']>, colours: [number, number, number][]): Promise<{ x: number; y: number }> {
   const canvas = plot.locator('canvas').first();
-  const found = await canvas.evaluate((c, wanted) => {
+  // The canvas paints on an animation frame after the data is set: look until a point is there.
+  const find = () => canvas.evaluate((c, wanted) => {
     const el = c as HTMLCanvasElement;
     const ctx = el.getContext('2d');
     if (!ctx) return null;
@@ -83,6 +84,9 @@ async function pointOnPlot(plot: ReturnType<Page['locator']>, colours: [number, 
     }
     return null;
   }, colours);
+  const seen: { point: { x: number; y: number } | null } = { point: null };
+  await expect.poll(async () => (seen.point = await find()) !== null, { message: 'no point drawn in the plot', timeout: 10_000 }).toBe(true);
+  const found = seen.point;
   if (!found) throw new Error('no point drawn in the plot');
   const box = await canvas.boundingBox();
   if (!box) throw new Error('the plot has no box');
