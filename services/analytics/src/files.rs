@@ -4,7 +4,8 @@
 //! [`crate::export`]) write through the same [`ResultsWriter`].
 //!
 //! CSV and SD output share one mapping of a result to its contract fields
-//! ([`result_values`]), so a column and a data item of the same name always
+//! ([`result_values`]) and one of its activities to their metric columns
+//! ([`ActivityColumns`]), so a column and a data item of the same name always
 //! hold the same text. SD output is the only writer that calls RDKit (to lay
 //! out 2D structures); it is synchronous, so async callers run it where
 //! blocking is allowed.
@@ -119,11 +120,88 @@ fn fingerprint_value(r: &pb::MoleculeResult) -> String {
     bits.join(" ")
 }
 
-/// Writes results as CSV: the contract columns, then the fingerprint when
-/// present, then the input's own columns (from the first page).
+/// A value of one activity of a result.
+type ActivityValue = fn(&pb::ActivityResult) -> Option<f64>;
+
+/// The metrics written for every activity, in order, each named by its
+/// `ActivityResult` field in proto3 JSON (the names ListResults' `order_by`
+/// and GetResultValues use after `activities.<column>.`).
+pub const ACTIVITY_METRICS: [(&str, ActivityValue); 9] = [
+    ("pActivity", |a| a.p_activity),
+    ("le", |a| a.le),
+    ("lle", |a| a.lle),
+    ("bei", |a| a.bei),
+    ("sei", |a| a.sei),
+    ("nsei", |a| a.nsei),
+    ("nbei", |a| a.nbei),
+    ("efficiencyModulus", |a| a.efficiency_modulus),
+    ("efficiencyAngle", |a| a.efficiency_angle),
+];
+
+/// The field after an activity's metrics: why its pActivity is absent.
+const ACTIVITY_ERROR: &str = "error";
+
+/// The activity columns of CSV output and data items of SD output: for each
+/// activity, in the order the results first name it,
+/// `activities.<column>.<metric>` for every metric of [`ACTIVITY_METRICS`],
+/// then `activities.<column>.error`. A metric without a value (the activity
+/// missing or bad, the molecule invalid, a zero denominator) is an empty
+/// string. The only place that decides these names and their order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityColumns {
+    activities: Vec<String>,
+}
+
+impl ActivityColumns {
+    /// The activities named in `results`, in order of first appearance.
+    pub fn of(results: &[pb::MoleculeResult]) -> Self {
+        let mut activities: Vec<String> = Vec::new();
+        for a in results.iter().flat_map(|r| &r.activities) {
+            if !activities.contains(&a.column) {
+                activities.push(a.column.clone());
+            }
+        }
+        Self { activities }
+    }
+
+    /// The column names.
+    pub fn names(&self) -> Vec<String> {
+        let fields = ACTIVITY_METRICS
+            .iter()
+            .map(|(name, _)| *name)
+            .chain([ACTIVITY_ERROR]);
+        self.activities
+            .iter()
+            .flat_map(|column| {
+                fields
+                    .clone()
+                    .map(move |field| format!("activities.{column}.{field}"))
+            })
+            .collect()
+    }
+
+    /// The values of `r` as text, parallel to [`ActivityColumns::names`].
+    pub fn values(&self, r: &pb::MoleculeResult) -> Vec<String> {
+        self.activities
+            .iter()
+            .flat_map(|column| {
+                let activity = r.activities.iter().find(|a| &a.column == column);
+                ACTIVITY_METRICS
+                    .iter()
+                    .map(move |(_, value)| opt(activity.and_then(value)))
+                    .chain([activity.map(|a| a.error.clone()).unwrap_or_default()])
+            })
+            .collect()
+    }
+}
+
+/// Writes results as CSV: the contract columns, the [`ActivityColumns`],
+/// then the fingerprint when present, then the input's own columns
+/// (activities and input columns from the first page).
 pub struct CsvResults<W: Write> {
     writer: csv::Writer<W>,
     properties: Option<Vec<String>>,
+    activities: ActivityColumns,
     fingerprints: bool,
 }
 
@@ -134,6 +212,7 @@ impl<W: Write> CsvResults<W> {
         Self {
             writer: csv::Writer::from_writer(out),
             properties: None,
+            activities: ActivityColumns::default(),
             fingerprints,
         }
     }
@@ -145,6 +224,8 @@ impl<W: Write> CsvResults<W> {
                 results.iter().flat_map(|r| r.properties.keys()).collect();
             let properties: Vec<String> = keys.into_iter().cloned().collect();
             let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+            self.activities = ActivityColumns::of(results);
+            header.extend(self.activities.names());
             if self.fingerprints {
                 header.push(FINGERPRINT_COLUMN.to_owned());
             }
@@ -155,6 +236,7 @@ impl<W: Write> CsvResults<W> {
         let properties = self.properties.clone().unwrap_or_default();
         for r in results {
             let mut row: Vec<String> = result_values(r).into();
+            row.extend(self.activities.values(r));
             if self.fingerprints {
                 row.push(fingerprint_value(r));
             }
@@ -182,8 +264,9 @@ impl<W: Write> CsvResults<W> {
 ///   molecule and [`EMPTY_MOLBLOCK`] (no atoms) for an invalid one;
 /// - the title line is the `inputId`, or the index when the input had none;
 /// - then a `> <name>` data item for every contract field with a value, in
-///   [`RESULT_COLUMNS`] order, the fingerprint when asked for, and the
-///   input's own properties by name; then `$$$$`.
+///   [`RESULT_COLUMNS`] order, for every metric of the record's activities
+///   with a value ([`ActivityColumns`]), the fingerprint when asked for, and
+///   the input's own properties by name; then `$$$$`.
 ///
 /// Laying out structures calls RDKit and takes about a millisecond per
 /// molecule, so `write_page` blocks; run it off the async runtime.
@@ -232,6 +315,10 @@ impl<W: Write> SdfResults<W> {
         write!(self.out, "{title}\n{body}")?;
 
         for (name, value) in RESULT_COLUMNS.iter().zip(result_values(r)) {
+            write_data_item(&mut self.out, name, &value)?;
+        }
+        let activities = ActivityColumns::of(std::slice::from_ref(r));
+        for (name, value) in activities.names().iter().zip(activities.values(r)) {
             write_data_item(&mut self.out, name, &value)?;
         }
         if self.fingerprints {
@@ -480,5 +567,217 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 2);
+    }
+
+    /// Aspirin's descriptors as RDKit 2022.09 computes them (MolWt 180.159,
+    /// MolLogP 1.3101, TPSA 63.6, 13 heavy atoms, 4 N or O).
+    fn aspirin() -> molbatch_chem::Descriptors {
+        molbatch_chem::Descriptors {
+            mol_wt: 180.159,
+            exact_mol_wt: 180.042259,
+            logp: 1.3101,
+            tpsa: 63.6,
+            hbd: 1,
+            hba: 3,
+            rotatable_bonds: 2,
+            ring_count: 1,
+            aromatic_rings: 1,
+            fraction_csp3: 1.0 / 9.0,
+            heavy_atoms: 13,
+            no_count: 4,
+            formal_charge: 0,
+            qed: 0.55,
+        }
+    }
+
+    fn activity(column: &str, value: &str, unit: &str) -> pb::ActivityValue {
+        pb::ActivityValue {
+            column: column.into(),
+            value: value.into(),
+            unit: unit.into(),
+        }
+    }
+
+    /// Three results with activities `Ki` (µM) and `IC50` (nM): aspirin with
+    /// both, benzene (no polar surface, no N or O) with a Ki and a bad IC50,
+    /// and an invalid molecule with a Ki.
+    fn results_with_activities() -> Vec<pb::MoleculeResult> {
+        use crate::compute::activity_result;
+        let mut benzene = aspirin();
+        benzene.tpsa = 0.0;
+        benzene.no_count = 0;
+        let result = |index, valid, activities| pb::MoleculeResult {
+            index,
+            valid,
+            activities,
+            ..Default::default()
+        };
+        vec![
+            result(
+                0,
+                true,
+                vec![
+                    activity_result(activity("Ki", "10", "uM"), Some(&aspirin())),
+                    activity_result(activity("IC50", "100", "nM"), Some(&aspirin())),
+                ],
+            ),
+            result(
+                1,
+                true,
+                vec![
+                    activity_result(activity("Ki", "1", "uM"), Some(&benzene)),
+                    activity_result(activity("IC50", "n/a", "nM"), Some(&benzene)),
+                ],
+            ),
+            result(
+                2,
+                false,
+                vec![activity_result(activity("Ki", "1000", "uM"), None)],
+            ),
+        ]
+    }
+
+    const METRIC_FIELDS: [&str; 10] = [
+        "pActivity",
+        "le",
+        "lle",
+        "bei",
+        "sei",
+        "nsei",
+        "nbei",
+        "efficiencyModulus",
+        "efficiencyAngle",
+        "error",
+    ];
+
+    #[test]
+    fn activity_columns_are_each_metric_of_each_activity_in_order() {
+        let columns = ActivityColumns::of(&results_with_activities());
+        let want: Vec<String> = ["Ki", "IC50"]
+            .iter()
+            .flat_map(|c| METRIC_FIELDS.map(|m| format!("activities.{c}.{m}")))
+            .collect();
+        assert_eq!(columns.names(), want);
+        assert!(ActivityColumns::of(&[]).names().is_empty());
+    }
+
+    #[test]
+    fn activity_column_names_and_values_are_the_proto3_json_ones() {
+        // Every field set to a different value, so a name paired with the
+        // wrong field would show.
+        let a = pb::ActivityResult {
+            column: "Ki".into(),
+            unit: "nM".into(),
+            value: "3".into(),
+            p_activity: Some(8.5),
+            le: Some(0.41),
+            lle: Some(4.25),
+            bei: Some(20.125),
+            sei: Some(11.5),
+            nsei: Some(1.75),
+            nbei: Some(9.875),
+            efficiency_modulus: Some(23.18),
+            efficiency_angle: Some(60.25),
+            error: "a reason".into(),
+        };
+        let r = pb::MoleculeResult {
+            activities: vec![a.clone()],
+            ..Default::default()
+        };
+        let json = molbatch_proto::json::to_json("molbatch.v1.ActivityResult", &a).unwrap();
+        let columns = ActivityColumns::of(std::slice::from_ref(&r));
+        let names = columns.names();
+        let values = columns.values(&r);
+        assert_eq!(names.len(), METRIC_FIELDS.len());
+        for (name, value) in names.iter().zip(&values) {
+            let field = name.strip_prefix("activities.Ki.").unwrap();
+            let want = &json[field];
+            match want.as_f64() {
+                Some(number) => assert_eq!(value.parse::<f64>().unwrap(), number, "{name}"),
+                None => assert_eq!(want.as_str(), Some(value.as_str()), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn csv_carries_every_activity_metric_with_empty_cells_where_undefined() {
+        let mut out = Vec::new();
+        let mut w = CsvResults::new(&mut out, false);
+        w.write_page(&results_with_activities()).unwrap();
+        w.finish().unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3);
+        let first_activity = header.iter().position(|h| h == "activities.Ki.pActivity");
+        assert_eq!(first_activity, Some(RESULT_COLUMNS.len()));
+        let cell = |row: usize, name: &str| {
+            let column = header.iter().position(|h| h == name).unwrap();
+            rows[row][column].to_owned()
+        };
+        let number = |row: usize, name: &str| cell(row, name).parse::<f64>().unwrap();
+        let close = |got: f64, want: f64| {
+            assert!((got - want).abs() < 1e-6 * want.abs(), "{got} != {want}");
+        };
+
+        // Aspirin, Ki 10 µM: the published definitions (efficiency.rs).
+        close(number(0, "activities.Ki.pActivity"), 5.0);
+        close(number(0, "activities.Ki.le"), 1.37 * 5.0 / 13.0);
+        close(number(0, "activities.Ki.lle"), 5.0 - 1.3101);
+        close(number(0, "activities.Ki.bei"), 5.0 / 0.180159);
+        close(number(0, "activities.Ki.sei"), 5.0 / 0.636);
+        close(number(0, "activities.Ki.nsei"), 5.0 / 4.0);
+        close(number(0, "activities.Ki.nbei"), 5.0 + 13f64.log10());
+        close(number(0, "activities.Ki.efficiencyModulus"), 28.845_257_5);
+        close(number(0, "activities.Ki.efficiencyAngle"), 74.184_225);
+        assert_eq!(cell(0, "activities.Ki.error"), "");
+        close(number(0, "activities.IC50.pActivity"), 7.0);
+        close(number(0, "activities.IC50.nsei"), 7.0 / 4.0);
+
+        // Benzene-like: no polar surface, no N or O.
+        close(number(1, "activities.Ki.pActivity"), 6.0);
+        for undefined in ["sei", "nsei", "efficiencyModulus", "efficiencyAngle"] {
+            assert_eq!(cell(1, &format!("activities.Ki.{undefined}")), "");
+        }
+        close(number(1, "activities.Ki.bei"), 6.0 / 0.180159);
+        for metric in &METRIC_FIELDS[..9] {
+            assert_eq!(cell(1, &format!("activities.IC50.{metric}")), "");
+        }
+        assert!(cell(1, "activities.IC50.error").contains("not a number"));
+
+        // Invalid: a pActivity, no metrics; no IC50 at all.
+        close(number(2, "activities.Ki.pActivity"), 3.0);
+        for metric in &METRIC_FIELDS[1..] {
+            assert_eq!(cell(2, &format!("activities.Ki.{metric}")), "");
+        }
+        for metric in METRIC_FIELDS {
+            assert_eq!(cell(2, &format!("activities.IC50.{metric}")), "");
+        }
+    }
+
+    #[test]
+    fn sdf_items_carry_the_activity_metrics_with_a_value() {
+        let mut results = results_with_activities();
+        for r in &mut results {
+            r.valid = false; // no structure to lay out: only the items matter here
+        }
+        let mut out = Vec::new();
+        let mut w = SdfResults::new(&mut out, false);
+        w.write_page(&results).unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let records: Vec<&str> = text.split_terminator("$$$$\n").collect();
+        assert_eq!(records.len(), 3);
+        let columns = ActivityColumns::of(&results[..1]);
+        for (name, value) in columns.names().iter().zip(columns.values(&results[0])) {
+            let item = format!("> <{name}>\n{value}\n\n");
+            assert_eq!(records[0].contains(&item), !value.is_empty(), "{item}");
+        }
+        assert!(records[0].contains("> <activities.Ki.efficiencyAngle>\n"));
+        assert!(!records[1].contains("<activities.Ki.sei>"));
+        assert!(records[1].contains("> <activities.IC50.error>\n"));
+        assert!(records[2].contains("> <activities.Ki.pActivity>\n3\n\n"));
+        assert!(!records[2].contains("<activities.Ki.le>"));
+        assert!(!records[2].contains("IC50"));
     }
 }
