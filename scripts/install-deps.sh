@@ -2,16 +2,20 @@
 # Installs what molbatch needs to build and test on Debian, skipping what is
 # already there: RDKit (C++ headers and libraries, and Python for reference
 # fixtures and the bench, with numpy, pandas, scikit-learn and scipy for the
-# analytics references and their Python peer in the bench), Boost, protoc, PostgreSQL and Redis servers,
+# analytics references and their Python peer in the bench), Boost, protoc,
+# PostgreSQL and Redis servers,
 # wrk (the REST load in the bench), poppler-utils (the report test renders PDF pages with
-# pdftoppm), and cargo-nextest. With --browser also Debian's Chromium, for the
-# web app's browser tests. Node.js 20 and npm must be there already (they build the web app).
+# pdftoppm), the IUPAC InChI library (libinchi-dev: Debian's RDKit is built
+# without InChI, so molbatch-chem links it directly), and cargo-nextest.
+# With --browser also Debian's Chromium, for the web app's browser tests.
+# Node.js 20 and npm must be there already (they build the web app).
 # Safe to run again; it only acts on what is missing.
 set -euo pipefail
 
 packages=(
   build-essential pkg-config
   librdkit-dev libboost-dev libboost-serialization-dev python3-rdkit
+  libinchi-dev
   python3-numpy python3-pandas python3-sklearn python3-scipy
   protobuf-compiler libprotobuf-dev
   postgresql redis-server

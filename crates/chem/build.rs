@@ -1,5 +1,6 @@
 //! Compiles the C++ half of the RDKit bridge (`src/ffi/`) against Debian's
-//! librdkit-dev and links the RDKit libraries it calls.
+//! librdkit-dev and links the RDKit libraries it calls, and Debian's
+//! libinchi-dev (the IUPAC InChI library) for InChI and InChIKey.
 
 /// RDKit libraries the bridge calls into, directly or through inline headers.
 const RDKIT_LIBS: &[&str] = &[
@@ -33,6 +34,7 @@ fn main() {
         .file("src/ffi/scaffold.cc")
         .file("src/ffi/mmp.cc")
         .file("src/ffi/rgroups.cc")
+        .file("src/ffi/inchi.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -44,6 +46,9 @@ fn main() {
     for lib in RDKIT_LIBS {
         println!("cargo:rustc-link-lib=dylib=RDKit{lib}");
     }
+    // Debian's libinchi-dev puts inchi_api.h in /usr/include and libinchi.so
+    // on the default library path.
+    println!("cargo:rustc-link-lib=dylib=inchi");
     for path in [
         "src/ffi/mod.rs",
         "src/ffi/pipeline.cc",
@@ -55,6 +60,8 @@ fn main() {
         "src/ffi/mmp.h",
         "src/ffi/rgroups.cc",
         "src/ffi/rgroups.h",
+        "src/ffi/inchi.cc",
+        "src/ffi/inchi.h",
         "src/ffi/scaffold.h",
         "src/ffi/screen.cc",
         "src/ffi/screen.h",

@@ -1,9 +1,10 @@
 //! Errors of the chemistry core itself: failing to build the shared RDKit
 //! state, malformed values handed to a helper, a SMILES a helper (scaffold,
-//! key, query fingerprint, depiction) cannot use, a structure that cannot
-//! be depicted, an R-group core RDKit cannot read or a decomposition RDKit
-//! cannot finish. A molecule that the *pipeline* rejects is not an error; it is
-//! a [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
+//! key, query fingerprint, depiction, InChI) cannot use, a structure that
+//! cannot be depicted, a molecule the InChI library refuses, an R-group core
+//! RDKit cannot read or a decomposition RDKit cannot finish. A molecule that
+//! the *pipeline* rejects is not an error; it is a
+//! [`MoleculeOutcome::Invalid`](crate::MoleculeOutcome::Invalid) value.
 
 use crate::scaffold::ScaffoldKind;
 use crate::ErrorCode;
@@ -98,6 +99,16 @@ pub enum ChemError {
         /// The SMILES that was given.
         smiles: String,
         /// RDKit's error text.
+        message: String,
+    },
+    /// The InChI library gave no standard InChI or InChIKey for a molecule
+    /// RDKit had read ([`inchi::to_inchi`](crate::inchi::to_inchi)), e.g. for
+    /// a dummy atom or more atoms than InChI takes.
+    #[error("cannot compute the InChI of {smiles:?}: {message}")]
+    Inchi {
+        /// The SMILES that was given.
+        smiles: String,
+        /// The InChI library's message, or what was out of its range.
         message: String,
     },
     /// An SVG width or height outside

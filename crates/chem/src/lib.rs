@@ -24,6 +24,8 @@
 //!   mmpdb's cut rules and canonical, symmetry-aware attachment labels.
 //! - [`rgroups`]: R-group decomposition against a SMILES or SMARTS core
 //!   (RDKit's `RGroupDecomposition`), bounded by a time budget.
+//! - [`inchi`]: standard InChI and InChIKey ([`inchi::to_inchi`]) through
+//!   Debian's libinchi, the pipeline's `inchi` field.
 //! - [`keys`]: the stereo-insensitive deduplication key (the other levels
 //!   are fields of [`MoleculeRecord`]).
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
@@ -41,6 +43,7 @@ pub mod efficiency;
 pub mod error;
 mod ffi;
 pub mod fingerprint;
+pub mod inchi;
 pub mod keys;
 pub mod mmp;
 pub mod outcome;

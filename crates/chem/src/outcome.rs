@@ -2,7 +2,8 @@
 //! [`MoleculeRecord`] or an [`InvalidMolecule`] with a stable [`ErrorCode`].
 //! Pure data; nothing here calls RDKit.
 
-use crate::Fingerprint;
+use crate::inchi::Inchi;
+use crate::{ChemError, Fingerprint};
 
 /// Result of running the pipeline on one input. Invalid molecules are
 /// values, not errors: a batch reports them and carries on.
@@ -131,6 +132,9 @@ pub struct MoleculeRecord {
     pub pains: bool,
     /// Morgan fingerprint, radius 2, 2048 bits, of the standardised molecule.
     pub fingerprint: Fingerprint,
+    /// Standard InChI and InChIKey of the standardised molecule, or why the
+    /// InChI library refused it (the molecule stays valid either way).
+    pub inchi: Result<Inchi, ChemError>,
 }
 
 /// Descriptors of the standardised molecule, each the RDKit function the

@@ -45,7 +45,9 @@ impl<'a> MolInput<'a> {
 /// `rdMolStandardize.Cleanup`, `FragmentParent`, `Uncharger().uncharge`,
 /// `TautomerEnumerator().Canonicalize`, descriptors and QED of the
 /// standardised molecule, PAINS/Brenk/NIH `FilterCatalog` matches and a
-/// Morgan radius-2 2048-bit fingerprint (`scripts/reference_fixtures.py`).
+/// Morgan radius-2 2048-bit fingerprint (`scripts/reference_fixtures.py`),
+/// then the standard InChI of the standardised SMILES
+/// ([`crate::inchi::to_inchi`], `scripts/inchi_fixtures.py`).
 pub struct Pipeline {
     ctx: cxx::UniquePtr<ffi::Context>,
 }
@@ -176,6 +178,7 @@ fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
         formal_charge: raw.formal_charge,
         qed,
     };
+    let inchi = crate::inchi::to_inchi(&raw.standardized_smiles);
     MoleculeOutcome::Valid(Box::new(MoleculeRecord {
         canonical_smiles: raw.canonical_smiles,
         standardized_smiles: raw.standardized_smiles,
@@ -185,6 +188,7 @@ fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
         alerts,
         pains,
         fingerprint: Fingerprint(raw.fingerprint),
+        inchi,
     }))
 }
 
@@ -271,6 +275,28 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, record.alerts);
         assert!(record.fingerprint.popcount() > 0);
+    }
+
+    #[test]
+    fn records_carry_the_inchi_of_the_standardised_molecule() {
+        let p = pipeline();
+        let outcome = p.process(MolInput::Smiles("CC(=O)Oc1ccccc1C(=O)[O-].[Na+]"));
+        let record = outcome.valid().expect("aspirin sodium is valid");
+        let inchi = record.inchi.as_ref().expect("aspirin has an InChI");
+        assert_eq!(inchi.key, "BSYNRYMUTXBXSQ-UHFFFAOYSA-N");
+        assert_eq!(
+            record.inchi,
+            crate::inchi::to_inchi(&record.standardized_smiles)
+        );
+        // A molecule InChI refuses stays valid, with the refusal in place
+        // of its InChI.
+        let outcome = p.process(MolInput::Smiles("*c1ccccc1"));
+        let record = outcome.valid().expect("a dummy atom is valid for RDKit");
+        assert!(
+            matches!(record.inchi, Err(ChemError::Inchi { .. })),
+            "{:?}",
+            record.inchi
+        );
     }
 
     #[test]

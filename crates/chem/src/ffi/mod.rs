@@ -19,7 +19,8 @@
 //! `scaffold.{h,cc}` (Murcko and generic scaffolds, stereo-insensitive
 //! SMILES), `mmp.{h,cc}` (matched-pair fragmentation) and `rgroups.{h,cc}`
 //! (an RDKit R-group decomposition held across calls, so Rust can bound its
-//! time). Everything outside
+//! time), `inchi.{h,cc}` (standard InChI and InChIKey through Debian's
+//! libinchi, every library call under one mutex). Everything outside
 //! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
 //! shares no state, except an `RGroupSession`, which one caller owns and uses
 //! from one thread (it is neither `Send` nor `Sync`), and a `MurckoScaffold`,
@@ -245,6 +246,23 @@ mod bridge {
         /// RDKit threw for another reason; the session is spent.
         Failed,
     }
+    /// Standard InChI and InChIKey of one SMILES ([`inchi_of_smiles`]).
+    #[derive(Debug, Clone)]
+    struct InchiRecord {
+        /// `Ok`, or why the SMILES could not be read (then nothing else is set).
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// Whether the InChI library gave both `inchi` and `key`.
+        ok: bool,
+        /// Standard InChI (`InChI=1S/...`).
+        inchi: String,
+        /// Standard InChIKey (27 characters).
+        key: String,
+        /// The InChI library's message: a warning when `ok`, the reason when not.
+        warning: String,
+    }
+
     /// The answer of `rgroup_add`.
     #[derive(Debug, Clone)]
     struct RawAdd {
@@ -265,7 +283,7 @@ mod bridge {
     }
 
     // SAFETY: these declarations mirror `pipeline.h`, `depict.h`,
-    // `scaffold.h`, `mmp.h` and `rgroups.h` exactly
+    // `scaffold.h`, `mmp.h`, `inchi.h` and `rgroups.h` exactly
     // (cxx's generated C++ fails to compile otherwise); every function
     // returns `Result`, so a C++ exception is caught in the shim and never
     // unwinds into Rust.
@@ -346,6 +364,11 @@ mod bridge {
         /// The single-cut pieces of a labelled variable part.
         fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
 
+        include!("molbatch-chem/src/ffi/inchi.h");
+        /// Standard InChI and InChIKey of the molecule a SMILES parses to,
+        /// through Debian's libinchi (one call at a time; see `inchi.h`).
+        fn inchi_of_smiles(smiles: &str) -> Result<InchiRecord>;
+
         include!("molbatch-chem/src/ffi/rgroups.h");
         /// One R-group decomposition in progress (RDKit's RGroupDecomposition).
         type RGroupSession;
@@ -372,11 +395,11 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    alert_matches, generic_scaffold, graph_framework, is_plain, mmp_fragment, mmp_reduction,
-    molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process, query_fingerprint,
-    rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds, silence_rdkit_logs,
-    stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, Context, InputKind,
-    RawAlertMatches, RawRecord, ScaffoldRecord, Status,
+    alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
+    mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process,
+    query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
+    silence_rdkit_logs, stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, Context,
+    InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
