@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod activity_metrics;
 mod analyses;
 mod auth;
 mod batch;
