@@ -84,6 +84,7 @@ async fn csv_batch_completes_with_every_molecule_once_in_input_order() {
         results[2].standardized_smiles, "CC(=O)Oc1ccccc1C(=O)O",
         "salt stripped"
     );
+    assert_eq!(results[2].inchi_key, "BSYNRYMUTXBXSQ-UHFFFAOYSA-N");
     assert_eq!(
         results[2].properties.get("pKi").map(String::as_str),
         Some("7.25")
@@ -138,6 +139,11 @@ async fn moses_molecules_through_the_services_equal_the_core_exactly() {
                 assert!(result.valid, "{smiles}");
                 assert_eq!(result.canonical_smiles, m.canonical_smiles);
                 assert_eq!(result.tautomer_smiles, m.tautomer_smiles);
+                let inchi = m.inchi.as_ref().unwrap();
+                assert_eq!(
+                    (&result.inchi, &result.inchi_key),
+                    (&inchi.inchi, &inchi.key)
+                );
                 assert_eq!(
                     result.qed.map(f64::to_bits),
                     Some(m.descriptors.qed.to_bits())

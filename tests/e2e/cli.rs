@@ -62,7 +62,10 @@ fn a_chemist_submits_waits_and_reads_results() {
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["canonicalSmiles"], "CCO");
     assert_eq!(lines[0]["inputId"], "ethanol");
+    assert_eq!(lines[0]["inchi"], "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3");
+    assert_eq!(lines[0]["inchiKey"], "LFQSCWFLJHTTHZ-UHFFFAOYSA-N");
     assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["inchiKey"], "", "no InChI for an invalid molecule");
     assert_eq!(lines[1]["errorCode"], "SMILES_SYNTAX");
     assert_eq!(lines[2]["standardizedSmiles"], "O=C(O)c1ccccc1");
 
@@ -103,6 +106,8 @@ fn a_chemist_submits_waits_and_reads_results() {
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert_eq!(csv.lines().count(), 4);
     assert!(csv.starts_with("index,inputId,inputSmiles,valid,errorCode"));
+    assert!(csv.contains(",tautomerSmiles,inchi,inchiKey,"), "{csv}");
+    assert!(csv.contains(",LFQSCWFLJHTTHZ-UHFFFAOYSA-N,"), "{csv}");
 
     let sdf_path = dir.path().join("out.sdf");
     let sdf = molbatch(
@@ -123,6 +128,7 @@ fn a_chemist_submits_waits_and_reads_results() {
     assert_eq!(records.len(), 3, "{sdf}");
     assert!(records[0].starts_with("ethanol\n"), "{}", records[0]);
     assert!(records[0].contains("\n> <canonicalSmiles>\nCCO\n\n"));
+    assert!(records[0].contains("\n> <inchiKey>\nLFQSCWFLJHTTHZ-UHFFFAOYSA-N\n\n"));
     assert!(records[1].starts_with("broken\n"), "{}", records[1]);
     assert!(records[1].contains("\n> <errorCode>\nSMILES_SYNTAX\n\n"));
     assert!(records[2].contains("\n> <standardizedSmiles>\nO=C(O)c1ccccc1\n\n"));

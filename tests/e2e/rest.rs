@@ -278,6 +278,7 @@ async fn rest_submits_inline_in_both_spellings_and_pages_filtered_results() {
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["canonicalSmiles"], "CCO");
     assert_eq!(results[0]["inputId"], "ethanol");
+    assert_eq!(results[0]["inchiKey"], "LFQSCWFLJHTTHZ-UHFFFAOYSA-N");
     assert_eq!(results[0]["properties"]["pKi"], "5.1");
     assert_eq!(page["totalSize"], 3);
     let token = page["nextPageToken"].as_str().unwrap();

@@ -115,6 +115,15 @@ pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::Molecu
             result.canonical_smiles = m.canonical_smiles;
             result.standardized_smiles = m.standardized_smiles;
             result.tautomer_smiles = m.tautomer_smiles;
+            match m.inchi {
+                Ok(inchi) => {
+                    result.inchi = inchi.inchi;
+                    result.inchi_key = inchi.key;
+                    result.inchi_message = inchi.warning.unwrap_or_default();
+                }
+                // The molecule stays valid; the refusal is its InChI message.
+                Err(e) => result.inchi_message = e.to_string(),
+            }
             result.mol_wt = Some(d.mol_wt);
             result.exact_mol_wt = Some(d.exact_mol_wt);
             result.logp = Some(d.logp);
@@ -278,5 +287,41 @@ mod tests {
         let a = &bad.activities[0];
         assert!((a.p_activity.unwrap() - (9.0 - 3f64.log10())).abs() < 1e-12);
         assert_eq!(a.le, None);
+    }
+
+    #[test]
+    fn results_carry_the_inchi_or_why_there_is_none() {
+        let pipeline = Pipeline::new().unwrap();
+        let record = |index, smiles: &str| ipb::InputRecord {
+            index,
+            molecule: Some(pb::InputMolecule {
+                smiles: smiles.to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let aspirin = compute_one(&pipeline, &record(0, "CC(=O)Oc1ccccc1C(=O)[O-].[Na+]"));
+        assert_eq!(aspirin.inchi_key, "BSYNRYMUTXBXSQ-UHFFFAOYSA-N");
+        assert!(
+            aspirin.inchi.starts_with("InChI=1S/C9H8O4/"),
+            "{}",
+            aspirin.inchi
+        );
+        assert_eq!(aspirin.inchi_message, "");
+        let alanine = compute_one(&pipeline, &record(1, "CC(N)C(=O)O"));
+        assert_eq!(alanine.inchi_message, "Omitted undefined stereo");
+        let dummy = compute_one(&pipeline, &record(2, "*c1ccccc1"));
+        assert!(dummy.valid);
+        assert_eq!((dummy.inchi.as_str(), dummy.inchi_key.as_str()), ("", ""));
+        assert!(
+            dummy.inchi_message.contains("InChI"),
+            "{}",
+            dummy.inchi_message
+        );
+        let invalid = compute_one(&pipeline, &record(3, "C1CC"));
+        assert_eq!(
+            (invalid.inchi.as_str(), invalid.inchi_message.as_str()),
+            ("", "")
+        );
     }
 }

@@ -19,7 +19,7 @@ use molbatch_proto::v1 as pb;
 
 /// Result columns of CSV output and data items of SD output, in order, named
 /// as in the JSON contract.
-pub const RESULT_COLUMNS: [&str; 25] = [
+pub const RESULT_COLUMNS: [&str; 27] = [
     "index",
     "inputId",
     "inputSmiles",
@@ -29,6 +29,8 @@ pub const RESULT_COLUMNS: [&str; 25] = [
     "canonicalSmiles",
     "standardizedSmiles",
     "tautomerSmiles",
+    "inchi",
+    "inchiKey",
     "molWt",
     "exactMolWt",
     "logp",
@@ -91,6 +93,8 @@ pub fn result_values(r: &pb::MoleculeResult) -> [String; RESULT_COLUMNS.len()] {
         r.canonical_smiles.clone(),
         r.standardized_smiles.clone(),
         r.tautomer_smiles.clone(),
+        r.inchi.clone(),
+        r.inchi_key.clone(),
         opt(r.mol_wt),
         opt(r.exact_mol_wt),
         opt(r.logp),
@@ -779,5 +783,42 @@ mod tests {
         assert!(records[2].contains("> <activities.Ki.pActivity>\n3\n\n"));
         assert!(!records[2].contains("<activities.Ki.le>"));
         assert!(!records[2].contains("IC50"));
+    }
+
+    #[test]
+    fn csv_and_sdf_carry_inchi_and_inchi_key() {
+        let r = pb::MoleculeResult {
+            index: 0,
+            input_smiles: "OCC".into(),
+            valid: true,
+            canonical_smiles: "CCO".into(),
+            standardized_smiles: "CCO".into(),
+            tautomer_smiles: "CCO".into(),
+            inchi: "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3".into(),
+            inchi_key: "LFQSCWFLJHTTHZ-UHFFFAOYSA-N".into(),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let mut w = CsvResults::new(&mut out, false);
+        w.write_page(std::slice::from_ref(&r)).unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(",tautomerSmiles,inchi,inchiKey,"), "{text}");
+        // The InChI holds commas, so CSV quotes it.
+        assert!(
+            text.contains(
+                ",CCO,\"InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3\",LFQSCWFLJHTTHZ-UHFFFAOYSA-N,"
+            ),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        let mut w = SdfResults::new(&mut out, false);
+        w.write_page(std::slice::from_ref(&r)).unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("> <inchi>\nInChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3\n\n> <inchiKey>\nLFQSCWFLJHTTHZ-UHFFFAOYSA-N\n\n"),
+            "{text}"
+        );
     }
 }
