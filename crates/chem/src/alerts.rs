@@ -3,7 +3,8 @@
 //!
 //! The per-molecule pipeline stores only each alert's catalog and name
 //! ([`Alert`]); [`matches`] finds the same alerts again, from the same
-//! PAINS_A/B/C, Brenk and NIH filter catalogs, on a stored SMILES, and adds
+//! filter catalogs (by default PAINS_A/B/C, Brenk and NIH; [`matches_in`]
+//! for the sets a job chose), on a stored SMILES, and adds
 //! the molecule atoms of every match. Atom indices are those of the molecule
 //! RDKit's `MolFromSmiles` builds from that SMILES, which is also the
 //! molecule [`depict::svg`](crate::depict::svg) draws, so they can be
@@ -19,6 +20,7 @@
 
 use std::sync::OnceLock;
 
+use crate::alert_sets::AlertSets;
 use crate::{ffi, Alert, ChemError, Pipeline};
 
 /// One alert of a molecule and the atoms of each of its matches.
@@ -75,10 +77,22 @@ fn shared_pipeline() -> Result<&'static Pipeline, ChemError> {
 /// RDKit fails while matching; [`ChemError::PipelineInit`] when the
 /// catalogs cannot be built.
 pub fn matches(smiles: &str) -> Result<Vec<AlertMatch>, ChemError> {
+    matches_in(smiles, AlertSets::DEFAULT)
+}
+
+/// [`matches`] for the alerts of `sets` instead of the default sets: the
+/// alerts [`Pipeline::process_with`] reports with those sets. Rules of one
+/// set sharing a description are one [`AlertMatch`] holding the matches of
+/// each.
+///
+/// # Errors
+///
+/// As [`matches`].
+pub fn matches_in(smiles: &str, sets: AlertSets) -> Result<Vec<AlertMatch>, ChemError> {
     ffi::non_empty(smiles)?;
     let pipeline = shared_pipeline()?;
     let raw = pipeline
-        .alert_matches_raw(smiles)
+        .alert_matches_raw(smiles, sets)
         .map_err(|e| ChemError::Alerts {
             smiles: smiles.to_owned(),
             message: e.what().to_owned(),
@@ -92,12 +106,15 @@ pub fn matches(smiles: &str) -> Result<Vec<AlertMatch>, ChemError> {
                 message: format!("unknown alert catalog index {}", m.catalog),
             });
         };
-        // The bridge sends one record per FilterMatch, entry by entry.
-        match found.last_mut() {
-            Some(last) if last.alert.catalog == *catalog && last.alert.name == m.name => {
-                last.matches.push(m.atoms);
-            }
-            Some(_) | None => found.push(AlertMatch {
+        // The bridge sends one record per FilterMatch, entry by entry;
+        // entries of one catalog with the same name are one alert.
+        match found
+            .iter_mut()
+            .rev()
+            .find(|f| f.alert.catalog == *catalog && f.alert.name == m.name)
+        {
+            Some(same) => same.matches.push(m.atoms),
+            None => found.push(AlertMatch {
                 alert: Alert {
                     catalog: (*catalog).to_owned(),
                     name: m.name,

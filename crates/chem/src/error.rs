@@ -124,4 +124,24 @@ pub enum ChemError {
         /// Requested height in pixels.
         height: u32,
     },
+    /// A name that is not one of the alert sets a job can choose
+    /// ([`AlertSets::parse`](crate::alert_sets::AlertSets::parse)).
+    #[error("unknown alert set {name:?}; valid alert sets: {valid}")]
+    UnknownAlertSet {
+        /// The name that was given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
+    /// A row of a compiled-in alert file could not be read (a packaging bug,
+    /// caught by the crate's tests).
+    #[error("alert file {file}, line {line}: {message}")]
+    AlertData {
+        /// The file, under `crates/chem/data/alerts/`.
+        file: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
 }

@@ -11,6 +11,8 @@
 //! - [`depict`]: [`molblock_2d`], a 2D Molblock from a SMILES, for SD
 //!   output, and [`depict::svg`], an SVG picture of a molecule or scaffold
 //!   (outside the per-molecule pipeline).
+//! - [`alert_sets`]: the structural-alert sets a job can choose
+//!   ([`AlertSets`], default PAINS, Brenk, NIH), with their sources.
 //! - [`alerts`]: the structural alerts of a SMILES with the atoms of each
 //!   match ([`alerts::matches`]), for highlighting them in a depiction
 //!   ([`depict::svg_highlighted`]).
@@ -37,6 +39,7 @@
 //! `scripts/scaffold_fixtures.py` write those reference values and
 //! `tests/reference.rs` and `tests/scaffolds.rs` check them.
 
+pub mod alert_sets;
 pub mod alerts;
 pub mod depict;
 pub mod efficiency;
@@ -52,6 +55,7 @@ pub mod qed;
 pub mod rgroups;
 pub mod scaffold;
 
+pub use alert_sets::{AlertSet, AlertSets};
 pub use depict::molblock_2d;
 pub use error::ChemError;
 pub use fingerprint::Fingerprint;

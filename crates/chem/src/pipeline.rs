@@ -6,6 +6,7 @@
 //! aborts: every failure, including a C++ exception, becomes an
 //! [`MoleculeOutcome::Invalid`] with an [`ErrorCode`].
 
+use crate::alert_sets::{self, AlertSets};
 use crate::ffi;
 use crate::qed::{self, QedProperties};
 use crate::{
@@ -44,7 +45,8 @@ impl<'a> MolInput<'a> {
 /// parse (`MolFromSmiles` / `MolFromMolBlock`), canonical SMILES,
 /// `rdMolStandardize.Cleanup`, `FragmentParent`, `Uncharger().uncharge`,
 /// `TautomerEnumerator().Canonicalize`, descriptors and QED of the
-/// standardised molecule, PAINS/Brenk/NIH `FilterCatalog` matches and a
+/// standardised molecule, `FilterCatalog` matches of the chosen alert sets
+/// (PAINS/Brenk/NIH unless [`process_with`](Self::process_with) says) and a
 /// Morgan radius-2 2048-bit fingerprint (`scripts/reference_fixtures.py`),
 /// then the standard InChI of the standardised SMILES
 /// ([`crate::inchi::to_inchi`], `scripts/inchi_fixtures.py`).
@@ -59,7 +61,8 @@ impl Pipeline {
             message: e.what().to_owned(),
         };
         ffi::silence_rdkit_logs().map_err(init)?;
-        let ctx = ffi::new_context().map_err(init)?;
+        let rules = alert_sets::rules()?;
+        let ctx = ffi::new_context(&rules).map_err(init)?;
         if ctx.is_null() {
             return Err(ChemError::PipelineInit {
                 message: "RDKit returned no context".into(),
@@ -87,6 +90,25 @@ impl Pipeline {
     /// # Ok::<(), molbatch_chem::ChemError>(())
     /// ```
     pub fn process(&self, input: MolInput<'_>) -> MoleculeOutcome {
+        self.process_with(input, AlertSets::DEFAULT)
+    }
+
+    /// [`process`](Self::process), looking for the alerts of `alerts`
+    /// instead of the default sets; everything else is the same.
+    ///
+    /// ```
+    /// use molbatch_chem::alert_sets::{AlertSet, AlertSets};
+    /// use molbatch_chem::{MolInput, Pipeline};
+    ///
+    /// let pipeline = Pipeline::new()?;
+    /// let glaxo = AlertSets::of([AlertSet::Glaxo]);
+    /// let outcome = pipeline.process_with(MolInput::Smiles("ClCCCC(=O)Cl"), glaxo);
+    /// let alerts = &outcome.valid().unwrap().alerts;
+    /// assert!(alerts.iter().all(|a| a.catalog == "GLAXO"));
+    /// assert!(alerts.iter().any(|a| a.name == "R2 Acid halides"));
+    /// # Ok::<(), molbatch_chem::ChemError>(())
+    /// ```
+    pub fn process_with(&self, input: MolInput<'_>, alerts: AlertSets) -> MoleculeOutcome {
         let text = input.text();
         if text.trim().is_empty() {
             return MoleculeOutcome::invalid_with(ErrorCode::EmptyInput, "empty input");
@@ -97,7 +119,7 @@ impl Pipeline {
                 "pipeline has no RDKit context",
             );
         };
-        match ffi::process(ctx, input.kind(), text) {
+        match ffi::process(ctx, input.kind(), text, alerts.catalog_mask()) {
             Ok(raw) => outcome_of(raw),
             Err(e) => MoleculeOutcome::invalid_with(ErrorCode::Internal, e.what()),
         }
@@ -109,9 +131,10 @@ impl Pipeline {
     pub(crate) fn alert_matches_raw(
         &self,
         smiles: &str,
+        alerts: AlertSets,
     ) -> Result<ffi::RawAlertMatches, cxx::Exception> {
         match self.ctx.as_ref() {
-            Some(ctx) => ffi::alert_matches(ctx, smiles),
+            Some(ctx) => ffi::alert_matches(ctx, smiles, alerts.catalog_mask()),
             // `new` never keeps a null context; answer like an empty parse.
             None => Ok(ffi::RawAlertMatches {
                 status: ffi::Status::Internal,
@@ -150,6 +173,8 @@ fn outcome_of(raw: ffi::RawRecord) -> MoleculeOutcome {
         });
     }
     alerts.sort_unstable();
+    // Two rules of one published set may share a description: one alert.
+    alerts.dedup();
     let pains = alerts.iter().any(Alert::is_pains);
 
     let qed = qed::qed(&QedProperties {

@@ -211,6 +211,20 @@ mod bridge {
         /// Catalog by catalog, entry by entry, RDKit's match order within one.
         matches: Vec<RawAlertMatch>,
     }
+    /// One SMARTS alert of a published set, added to its catalog when the
+    /// context is built ([`new_context`]).
+    #[derive(Debug, Clone)]
+    struct AlertRule {
+        /// Index into [`CATALOG_NAMES`](super::CATALOG_NAMES), past RDKit's
+        /// built-in catalogs.
+        catalog: u8,
+        /// The entry's description, reported as the alert's name.
+        name: String,
+        /// The SMARTS, as published.
+        smarts: String,
+        /// Unique substructure matches needed for the alert to fire (1 or more).
+        min_count: u32,
+    }
     /// A query fingerprint ([`query_fingerprint`]).
     #[derive(Debug, Clone)]
     struct FingerprintRecord {
@@ -297,11 +311,14 @@ mod bridge {
         /// Turns off RDKit's `rdApp.*` logs (they go to stderr otherwise).
         fn silence_rdkit_logs() -> Result<()>;
 
-        /// Builds the shared state; the expensive part of `Pipeline::new`.
-        fn new_context() -> Result<UniquePtr<Context>>;
+        /// Builds the shared state, with the SMARTS catalogs made of `rules`;
+        /// the expensive part of `Pipeline::new`.
+        fn new_context(rules: &[AlertRule]) -> Result<UniquePtr<Context>>;
 
-        /// Runs the RDKit part of the pipeline on one input.
-        fn process(ctx: &Context, kind: InputKind, text: &str) -> Result<RawRecord>;
+        /// Runs the RDKit part of the pipeline on one input, looking for the
+        /// alerts of the catalogs whose bit (index in `CATALOG_NAMES`) is set
+        /// in `catalogs`.
+        fn process(ctx: &Context, kind: InputKind, text: &str, catalogs: u32) -> Result<RawRecord>;
 
         /// The fingerprint `process` gives a SMILES, from its parse and
         /// standardisation code and its Morgan generator settings.
@@ -310,7 +327,7 @@ mod bridge {
         /// Every alert match, with its atoms, of the molecule a SMILES
         /// parses to (no standardisation): the entries `process` reports for
         /// that molecule, one record per `FilterMatch`.
-        fn alert_matches(ctx: &Context, smiles: &str) -> Result<RawAlertMatches>;
+        fn alert_matches(ctx: &Context, smiles: &str, catalogs: u32) -> Result<RawAlertMatches>;
 
         include!("molbatch-chem/src/ffi/depict.h");
 
@@ -398,8 +415,8 @@ pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
     mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process,
     query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
-    silence_rdkit_logs, stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, Context,
-    InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
+    silence_rdkit_logs, stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, AlertRule,
+    Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
@@ -446,9 +463,32 @@ pub(crate) fn accepted(smiles: &str, status: Status, message: String) -> Result<
     }
 }
 
-/// Catalog names in the order of the C++ `kCatalogs` table (`pipeline.cc`);
-/// `RawRecord::alert_catalogs` indexes into this.
-pub(crate) const CATALOG_NAMES: [&str; 5] = ["PAINS_A", "PAINS_B", "PAINS_C", "BRENK", "NIH"];
+/// Catalog names: first RDKit's built-in catalogs, in the order of the C++
+/// `kCatalogs` table (`pipeline.cc`), then the SMARTS catalogs of
+/// [`AlertSet`](crate::alert_sets::AlertSet). `RawRecord::alert_catalogs`
+/// indexes into this, and bit i of a catalog selection is entry i.
+pub(crate) const CATALOG_NAMES: [&str; 16] = [
+    "PAINS_A",
+    "PAINS_B",
+    "PAINS_C",
+    "BRENK",
+    "NIH",
+    "ZINC",
+    "GLAXO",
+    "DUNDEE",
+    "BMS",
+    "MLSMR",
+    "INPHARMATICA",
+    "LINT",
+    "SURECHEMBL",
+    "CHELATOR",
+    "ALARM_NMR",
+    "LUCIFERASE",
+];
+
+/// Catalogs built into RDKit (the first entries of [`CATALOG_NAMES`]).
+#[cfg(test)]
+pub(crate) const BUILT_IN_CATALOGS: usize = 6;
 
 // SAFETY: `Context` owns its RDKit objects outright (no pointers into
 // thread-local or caller-owned data) and is never mutated after

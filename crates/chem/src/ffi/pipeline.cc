@@ -16,6 +16,7 @@
 #include <GraphMol/Descriptors/MolSurf.h>
 #include <GraphMol/FileParsers/FileParsers.h>
 #include <GraphMol/FilterCatalog/FilterCatalog.h>
+#include <GraphMol/FilterCatalog/FilterMatchers.h>
 #include <GraphMol/Fingerprints/MorganGenerator.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/QueryAtom.h>
@@ -54,11 +55,12 @@ namespace {
 
 using RDKit::FilterCatalogParams;
 
-// Same order as CATALOG_NAMES in mod.rs.
-constexpr std::array<FilterCatalogParams::FilterCatalogs, 5> kCatalogs = {
+// RDKit's built-in catalogs: the first entries of CATALOG_NAMES in mod.rs,
+// in the same order. The catalogs after them are built from AlertRules.
+constexpr std::array<FilterCatalogParams::FilterCatalogs, 6> kCatalogs = {
     FilterCatalogParams::PAINS_A, FilterCatalogParams::PAINS_B,
     FilterCatalogParams::PAINS_C, FilterCatalogParams::BRENK,
-    FilterCatalogParams::NIH};
+    FilterCatalogParams::NIH,     FilterCatalogParams::ZINC};
 
 // RDKit 2022.09.3 rdkit/Chem/QED.py, verbatim.
 const char *const kQedAliphaticRings = "[$([A;R][!a])]";
@@ -326,15 +328,20 @@ void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
   qed_properties(ctx, mol, out);
 }
 
-// Calls found(catalog index, entry) for every catalog entry matching `mol`,
-// catalog by catalog. FilterCatalog::getMatches(mol) is, in RDKit 2022.09,
-// exactly "every entry, in order, whose hasFilterMatch(mol) is true"; the
-// screen only skips entries that provably cannot match.
+// Calls found(catalog index, entry) for every entry matching `mol` of the
+// catalogs whose bit is set in `selected`, catalog by catalog.
+// FilterCatalog::getMatches(mol) is, in RDKit 2022.09, exactly "every entry,
+// in order, whose hasFilterMatch(mol) is true"; the screen only skips
+// entries that provably cannot match.
 template <class Found>
-void for_each_alert(const Context &ctx, const RDKit::ROMol &mol, Found found) {
+void for_each_alert(const Context &ctx, const RDKit::ROMol &mol,
+                    std::uint32_t selected, Found found) {
   ScreenState &state = thread_screen_state();
   const bool screen = state.reset(ctx.screen_tables, mol);
-  for (std::size_t c = 0; c < ctx.catalogs.size(); ++c) {
+  for (std::size_t c = 0; c < ctx.catalogs.size() && c < 32; ++c) {
+    if ((selected & (std::uint32_t{1} << c)) == 0) {
+      continue;
+    }
     const auto &cat = ctx.catalogs[c];
     const unsigned int n = cat.catalog->getNumEntries();
     const bool screened = screen && cat.screens.size() == n;
@@ -350,8 +357,9 @@ void for_each_alert(const Context &ctx, const RDKit::ROMol &mol, Found found) {
   }
 }
 
-void alerts(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
-  for_each_alert(ctx, mol,
+void alerts(const Context &ctx, const RDKit::ROMol &mol, std::uint32_t selected,
+            RawRecord &out) {
+  for_each_alert(ctx, mol, selected,
                  [&out](std::uint8_t c, const RDKit::FilterCatalogEntry &entry) {
                    out.alert_catalogs.push_back(c);
                    out.alert_names.push_back(
@@ -390,11 +398,49 @@ ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
   return cat;
 }
 
+// Adds one published alert to its catalog the way rd_filters and medchem
+// build theirs in Python: FilterCatalogEntry(name, SmartsMatcher(name,
+// smarts, min_count)), which matches when the SMARTS has at least min_count
+// unique substructure matches. The screen uses the same SMARTS, parsed as
+// SmartsMatcher parses it (SmartsToMol with its defaults).
+void add_rule(ScreenedCatalog &cat, const AlertRule &rule,
+              ScreenTables &tables) {
+  const std::string name(rule.name);
+  const std::string smarts(rule.smarts);
+  std::unique_ptr<RDKit::ROMol> pattern(RDKit::SmartsToMol(smarts));
+  if (!pattern) {
+    throw std::runtime_error("cannot compile alert SMARTS " + smarts + " (" +
+                             name + ")");
+  }
+  const RDKit::SmartsMatcher matcher(name, smarts, rule.min_count);
+  if (!matcher.isValid()) {
+    throw std::runtime_error("cannot compile alert SMARTS " + smarts + " (" +
+                             name + ")");
+  }
+  // The entry keeps a copy of the matcher; the catalog owns the entry.
+  cat.catalog->addEntry(new RDKit::FilterCatalogEntry(name, matcher));
+  cat.screens.emplace_back(*pattern, tables);
+  cat.patterns.push_back(std::move(pattern));
+}
+
 }  // namespace
 
-Context::Context() {
+Context::Context(rust::Slice<const AlertRule> rules) {
   for (auto which : kCatalogs) {
     catalogs.push_back(screened_catalog(which, screen_tables));
+  }
+  for (const AlertRule &rule : rules) {
+    const std::size_t c = rule.catalog;
+    if (c < kCatalogs.size() || c >= 32) {
+      throw std::runtime_error("alert rule for catalog index " +
+                               std::to_string(c) + " out of range");
+    }
+    while (catalogs.size() <= c) {
+      ScreenedCatalog empty;
+      empty.catalog = std::make_unique<RDKit::FilterCatalog>();
+      catalogs.push_back(std::move(empty));
+    }
+    add_rule(catalogs[c], rule, screen_tables);
   }
   // rdMolStandardize.TautomerEnumerator(): default CleanupParameters.
   tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();
@@ -413,7 +459,9 @@ Context::~Context() = default;
 
 void silence_rdkit_logs() { boost::logging::disable_logs("rdApp.*"); }
 
-std::unique_ptr<Context> new_context() { return std::make_unique<Context>(); }
+std::unique_ptr<Context> new_context(rust::Slice<const AlertRule> rules) {
+  return std::make_unique<Context>(rules);
+}
 
 std::unique_ptr<RDKit::RWMol> parse_input(InputKind kind,
                                           const std::string &text,
@@ -484,7 +532,8 @@ void morgan_bits(const RDKit::FingerprintGenerator<std::uint64_t> &morgan,
   }
 }
 
-RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
+RawRecord process(const Context &ctx, InputKind kind, rust::Str text,
+                  std::uint32_t catalogs) {
   RawRecord out{};
   out.status = Status::Ok;
   std::unique_ptr<RDKit::ROMol> std_mol =
@@ -504,7 +553,7 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
 
   try {
     descriptors(ctx, *std_mol, out);
-    alerts(ctx, *std_mol, out);
+    alerts(ctx, *std_mol, catalogs, out);
     morgan_bits(*ctx.morgan, *std_mol, out.fingerprint);
   } catch (const std::exception &e) {
     out.status = Status::Internal;
@@ -513,7 +562,8 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text) {
   return out;
 }
 
-RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles) {
+RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles,
+                              std::uint32_t catalogs) {
   RawAlertMatches out{};
   out.status = Status::Ok;
   std::unique_ptr<RDKit::RWMol> mol = parse_input(
@@ -524,7 +574,7 @@ RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles) {
   // entry.GetFilterMatches(mol) in Python: one FilterMatch per substructure
   // match, whose atomPairs are (query atom, molecule atom).
   for_each_alert(
-      ctx, *mol, [&](std::uint8_t c, const RDKit::FilterCatalogEntry &entry) {
+      ctx, *mol, catalogs, [&](std::uint8_t c, const RDKit::FilterCatalogEntry &entry) {
         std::vector<RDKit::FilterMatch> found;
         entry.getFilterMatches(*mol, found);
         for (const RDKit::FilterMatch &match : found) {

@@ -44,6 +44,7 @@ enum class InputKind : std::uint8_t;
 struct RawRecord;
 struct FingerprintRecord;
 struct RawAlertMatches;
+struct AlertRule;
 
 // One RDKit filter catalog plus, per entry, the screen of its pattern.
 struct ScreenedCatalog {
@@ -57,7 +58,9 @@ struct ScreenedCatalog {
 // Read-only state shared by every thread; built once by new_context().
 class Context {
  public:
-  Context();
+  // Builds RDKit's built-in catalogs and, from `rules`, the catalogs made of
+  // SMARTS (the published alert sets, see alert_sets.rs).
+  explicit Context(rust::Slice<const AlertRule> rules);
   ~Context();
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
@@ -76,15 +79,19 @@ class Context {
 };
 
 void silence_rdkit_logs();
-std::unique_ptr<Context> new_context();
-RawRecord process(const Context &ctx, InputKind kind, rust::Str text);
+std::unique_ptr<Context> new_context(rust::Slice<const AlertRule> rules);
+// `catalogs` is a bit set over CATALOG_NAMES: only those catalogs' alerts
+// are looked for.
+RawRecord process(const Context &ctx, InputKind kind, rust::Str text,
+                  std::uint32_t catalogs);
 // The fingerprint process() gives the same SMILES, through the same parse
 // and standardisation, without the steps a fingerprint does not need.
 FingerprintRecord query_fingerprint(rust::Str smiles);
 // Every alert match of the molecule Chem.MolFromSmiles(smiles) gives, with
 // its atoms: the entries process() reports for that molecule, each with one
 // record per FilterMatch of entry.getFilterMatches.
-RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles);
+RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles,
+                              std::uint32_t catalogs);
 
 }  // namespace ffi
 }  // namespace molbatch
