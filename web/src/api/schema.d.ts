@@ -1486,6 +1486,19 @@ export interface components {
              */
             heavyAtoms?: number;
             /**
+             * @description Standard InChI of the standardised molecule (Debian's IUPAC InChI
+             *     library 1.03); empty when invalid or when the InChI library refused the
+             *     molecule (`inchi_message` says why).
+             */
+            inchi?: string;
+            /** @description Standard InChIKey of `inchi` (27 characters); empty when `inchi` is. */
+            inchiKey?: string;
+            /**
+             * @description The InChI library's warning (e.g. "Omitted undefined stereo"), or why
+             *     it gave no InChI; empty otherwise.
+             */
+            inchiMessage?: string;
+            /**
              * Format: int64
              * @description 0-based position in the input.
              */
