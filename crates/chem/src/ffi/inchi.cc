@@ -7,10 +7,12 @@
 #include <GraphMol/MolOps.h>
 #include <GraphMol/PeriodicTable.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
 
 #include <inchi_api.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -260,6 +262,169 @@ InchiRecord inchi_of_smiles(rust::Str smiles) {
   out.ok = true;
   out.inchi = inchi;
   out.key = rust::String(key);
+  return out;
+}
+
+namespace {
+
+// Sign of the permutation taking `from` to `to` (same elements): true when
+// it is even.
+bool even_permutation(std::vector<int> from, const std::vector<int> &to) {
+  bool even = true;
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (from[i] == to[i]) {
+      continue;
+    }
+    const auto j = std::find(from.begin() + i + 1, from.end(), to[i]);
+    if (j == from.end()) {
+      throw std::logic_error("stereo neighbours do not match the atom's bonds");
+    }
+    std::iter_swap(from.begin() + i, j);
+    even = !even;
+  }
+  return even;
+}
+
+// The inverse of inchi_input's stereo: InChI's 0D parities onto RDKit
+// chiral tags (relative to the atom's bond order) and cis/trans double
+// bonds (relative to the parity's end neighbours).
+void apply_parities(RDKit::RWMol &mol, const inchi_Stereo0D *stereo,
+                    int count) {
+  for (int k = 0; k < count; ++k) {
+    const inchi_Stereo0D &s = stereo[k];
+    const bool even = s.parity == INCHI_PARITY_EVEN;
+    if (!even && s.parity != INCHI_PARITY_ODD) {
+      continue;  // unknown or undefined: no stereo
+    }
+    if (s.type == INCHI_StereoType_Tetrahedral) {
+      RDKit::Atom *atom = mol.getAtomWithIdx(s.central_atom);
+      std::vector<int> bonded;
+      for (const RDKit::Atom *nbr : mol.atomNeighbors(atom)) {
+        bonded.push_back(static_cast<int>(nbr->getIdx()));
+      }
+      std::vector<int> listed;
+      const bool implicit = s.neighbor[0] == s.central_atom;
+      for (int n = implicit ? 1 : 0; n < 4; ++n) {
+        listed.push_back(s.neighbor[n]);
+      }
+      if (listed.size() != bonded.size()) {
+        continue;
+      }
+      // inchi_input: four neighbours in bond order, CW is even; three
+      // (the centre standing for H or a lone pair), CCW is even.
+      const bool same = even_permutation(bonded, listed) == even;
+      const bool cw = implicit ? !same : same;
+      atom->setChiralTag(cw ? RDKit::Atom::CHI_TETRAHEDRAL_CW
+                            : RDKit::Atom::CHI_TETRAHEDRAL_CCW);
+    } else if (s.type == INCHI_StereoType_DoubleBond) {
+      RDKit::Bond *bond = mol.getBondBetweenAtoms(s.neighbor[1], s.neighbor[2]);
+      if (bond == nullptr || bond->getBondType() != RDKit::Bond::DOUBLE) {
+        continue;
+      }
+      // Stereo atoms are given from the bond's begin atom.
+      int first = s.neighbor[0];
+      int last = s.neighbor[3];
+      if (static_cast<int>(bond->getBeginAtomIdx()) != s.neighbor[1]) {
+        std::swap(first, last);
+      }
+      bond->setStereoAtoms(first, last);
+      bond->setStereo(even ? RDKit::Bond::STEREOTRANS : RDKit::Bond::STEREOCIS);
+    }
+  }
+}
+
+}  // namespace
+
+InchiStructure smiles_of_inchi(rust::Str inchi) {
+  InchiStructure out{};
+  std::string text(inchi);
+  std::vector<char> input_text(text.begin(), text.end());
+  input_text.push_back('\0');
+  char options[] = "";
+  inchi_InputINCHI in{};
+  in.szInChI = input_text.data();
+  in.szOptions = options;
+
+  RDKit::RWMol mol;
+  {
+    std::lock_guard<std::mutex> lock(inchi_mutex());
+    inchi_OutputStruct result{};
+    const int code = GetStructFromStdINCHI(&in, &result);
+    const std::string message = result.szMessage ? result.szMessage : "";
+    if ((code != inchi_Ret_OKAY && code != inchi_Ret_WARNING) ||
+        result.num_atoms == 0) {
+      FreeStructFromStdINCHI(&result);
+      out.message = message.empty() ? "not a standard InChI the InChI library can read"
+                                    : message;
+      return out;
+    }
+    try {
+      const RDKit::PeriodicTable *table = RDKit::PeriodicTable::getTable();
+      for (int i = 0; i < result.num_atoms; ++i) {
+        const inchi_Atom &a = result.atom[i];
+        auto *atom = new RDKit::Atom(table->getAtomicNumber(a.elname));
+        atom->setFormalCharge(a.charge);
+        if (a.isotopic_mass) {
+          atom->setIsotope(static_cast<int>(table->getAtomicWeight(
+                               atom->getAtomicNum()) + 0.5) +
+                           a.isotopic_mass - ISOTOPIC_SHIFT_FLAG);
+        }
+        if (a.radical == INCHI_RADICAL_DOUBLET) {
+          atom->setNumRadicalElectrons(1);
+        } else if (a.radical == INCHI_RADICAL_TRIPLET ||
+                   a.radical == INCHI_RADICAL_SINGLET) {
+          atom->setNumRadicalElectrons(2);
+        }
+        // Every hydrogen InChI counts stays on its atom, so RDKit adds none.
+        int hydrogens = std::max(0, static_cast<int>(a.num_iso_H[0]));
+        for (int h = 1; h <= 3; ++h) {
+          hydrogens += a.num_iso_H[h];
+        }
+        atom->setNumExplicitHs(hydrogens);
+        atom->setNoImplicit(true);
+        mol.addAtom(atom, true, true);
+      }
+      for (int i = 0; i < result.num_atoms; ++i) {
+        const inchi_Atom &a = result.atom[i];
+        for (int n = 0; n < a.num_bonds; ++n) {
+          const int j = a.neighbor[n];
+          if (mol.getBondBetweenAtoms(i, j)) {
+            continue;
+          }
+          RDKit::Bond::BondType type = RDKit::Bond::SINGLE;
+          if (a.bond_type[n] == INCHI_BOND_TYPE_DOUBLE) {
+            type = RDKit::Bond::DOUBLE;
+          } else if (a.bond_type[n] == INCHI_BOND_TYPE_TRIPLE) {
+            type = RDKit::Bond::TRIPLE;
+          } else if (a.bond_type[n] != INCHI_BOND_TYPE_SINGLE) {
+            throw std::invalid_argument("unsupported InChI bond type " +
+                                        std::to_string(a.bond_type[n]));
+          }
+          mol.addBond(i, j, type);
+        }
+      }
+      apply_parities(mol, result.stereo0D, result.num_stereo0D);
+    } catch (const std::exception &e) {
+      FreeStructFromStdINCHI(&result);
+      out.message = e.what();
+      return out;
+    }
+    FreeStructFromStdINCHI(&result);
+  }
+  try {
+    RDKit::MolOps::sanitizeMol(mol);
+    // InChI gives the hydrogens on stereo double bonds as atoms and the
+    // bonds' configurations as cis/trans of two neighbours; bond directions
+    // carry the configuration through removing those hydrogens.
+    RDKit::MolOps::setDoubleBondNeighborDirections(mol);
+    RDKit::MolOps::assignStereochemistry(mol, true, true);
+    RDKit::MolOps::removeHs(mol);
+    out.smiles = rust::String::lossy(RDKit::MolToSmiles(mol));
+  } catch (const std::exception &e) {
+    out.message = std::string("RDKit cannot use the InChI's structure: ") + e.what();
+    return out;
+  }
+  out.ok = true;
   return out;
 }
 

@@ -20,7 +20,8 @@
 //! SMILES), `mmp.{h,cc}` (matched-pair fragmentation) and `rgroups.{h,cc}`
 //! (an RDKit R-group decomposition held across calls, so Rust can bound its
 //! time), `inchi.{h,cc}` (standard InChI and InChIKey through Debian's
-//! libinchi, every library call under one mutex). Everything outside
+//! libinchi, and the structure of an InChI as SMILES, every library call
+//! under one mutex). Everything outside
 //! `pipeline.{h,cc}` and `screen.{h,cc}` parses its own molecule per call and
 //! shares no state, except an `RGroupSession`, which one caller owns and uses
 //! from one thread (it is neither `Send` nor `Sync`), and a `MurckoScaffold`,
@@ -277,6 +278,17 @@ mod bridge {
         warning: String,
     }
 
+    /// The structure of one standard InChI ([`smiles_of_inchi`]).
+    #[derive(Debug, Clone)]
+    struct InchiStructure {
+        /// Whether `smiles` holds the structure.
+        ok: bool,
+        /// Canonical isomeric SMILES of the structure.
+        smiles: String,
+        /// Why not, when not `ok` (the InChI library's or RDKit's text).
+        message: String,
+    }
+
     /// The answer of `rgroup_add`.
     #[derive(Debug, Clone)]
     struct RawAdd {
@@ -385,6 +397,8 @@ mod bridge {
         /// Standard InChI and InChIKey of the molecule a SMILES parses to,
         /// through Debian's libinchi (one call at a time; see `inchi.h`).
         fn inchi_of_smiles(smiles: &str) -> Result<InchiRecord>;
+        /// The structure a standard InChI describes, as canonical SMILES.
+        fn smiles_of_inchi(inchi: &str) -> Result<InchiStructure>;
 
         include!("molbatch-chem/src/ffi/rgroups.h");
         /// One R-group decomposition in progress (RDKit's RGroupDecomposition).
@@ -415,8 +429,8 @@ pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
     mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process,
     query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
-    silence_rdkit_logs, stereo_insensitive_smiles, svg, svg_highlighted, AddOutcome, AlertRule,
-    Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
+    silence_rdkit_logs, smiles_of_inchi, stereo_insensitive_smiles, svg, svg_highlighted,
+    AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
