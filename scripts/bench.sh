@@ -8,7 +8,9 @@
 #      both cores,
 # and the ratios core/Python and end-to-end/core; then the queue itself:
 # single-molecule tasks leased and completed per second through the
-# scheduler on Postgres with 1 and 4 workers; then (see below) 100,000
+# scheduler on Postgres with 1 and 4 workers; then the synchronous
+# AnalyzeMolecules call, one molecule per REST request at 200/s offered,
+# p50/p99 against the core alone; then (see below) 100,000
 # molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
 # the web app's first results page and chemical-space map on that batch, and
 # similarity search over MOSES. Numbers only, no asserts.
@@ -70,6 +72,16 @@ printf "core / end to end             %8.2fx   (target <= 1.2x)\n" "$(echo "$cor
 echo
 echo "-- queue on Postgres (single-molecule tasks through the scheduler's gRPC API)"
 "$QUEUE" "${BENCH_QUEUE_TASKS:-2000}" | tee "$work/queue.txt"
+
+echo
+echo "-- AnalyzeMolecules: one molecule per REST call at ${BENCH_ANALYZE_RATE:-200} requests/s offered (open loop), vs the core alone"
+RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data-analyze" --http 127.0.0.1:0 2> "$work/serve-analyze.log" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q "molbatch serving on" "$work/serve-analyze.log" && break; sleep 0.1; done
+analyze_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve-analyze.log")
+MOLBATCH_API_KEY_FILE="$work/data-analyze/admin.key" "$TARGET/release/examples/analyze_bench" \
+  "$analyze_url" "$work/batch.smi" "${BENCH_ANALYZE_RATE:-200}" "${BENCH_ANALYZE_SECONDS:-20}"
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
 
 # ---------------------------------------------------------------------------
 # 100,000 molecules end to end (BENCH_BIG_MOLECULES), embedded against

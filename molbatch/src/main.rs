@@ -7,8 +7,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    molbatch_telemetry::init_tracing();
-    let outcome = molbatch::commands::run(molbatch::commands::Cli::parse()).await;
+    let cli = molbatch::commands::Cli::parse();
+    molbatch_telemetry::init_tracing_as(cli.logs.log_format);
+    let outcome = molbatch::commands::run(cli).await;
     // Spans still buffered for OTLP (`molbatch serve` stopped by SIGTERM).
     molbatch_telemetry::shutdown_tracing().await;
     match outcome {

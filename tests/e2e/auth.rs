@@ -236,6 +236,16 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "AnalyzeMolecules" => raw
+            .analyze_molecules(pb::AnalyzeMoleculesRequest {
+                molecules: vec![pb::InputMolecule {
+                    smiles: "CCO".into(),
+                    ..Default::default()
+                }],
+                include_fingerprint: false,
+            })
+            .await
+            .map(drop),
         "ListAuditEvents" => raw
             .list_audit_events(pb::ListAuditEventsRequest::default())
             .await
@@ -299,6 +309,7 @@ async fn every_rpc_against_every_role_and_without_a_key() {
     ];
     let user_too = [
         "SubmitBatch",
+        "AnalyzeMolecules",
         "UploadBatch",
         "CancelJob",
         "RunAnalysis",

@@ -9,12 +9,14 @@
 
 mod activity_metrics;
 mod analyses;
+mod analyze;
 mod auth;
 mod batch;
 mod cli;
 mod depictions;
 mod exports;
 mod internals;
+mod logs;
 mod metrics;
 mod production;
 mod report;

@@ -186,7 +186,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     }
 }
 
-async fn post_json(serve: &ServeProcess, path: &str, body: &Value) -> Reply {
+pub(crate) async fn post_json(serve: &ServeProcess, path: &str, body: &Value) -> Reply {
     let text = body.to_string();
     http(
         serve,

@@ -41,7 +41,10 @@ pub mod metrics;
 pub mod net;
 pub mod trace;
 
-pub use trace::{flush_tracing, init_tracing, init_tracing_for, shutdown_tracing};
+pub use trace::{
+    flush_tracing, init_tracing, init_tracing_as, init_tracing_for, shutdown_tracing, LogArgs,
+    LogFormat,
+};
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what Kubernetes sends first).
 pub async fn shutdown_signal() {

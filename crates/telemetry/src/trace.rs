@@ -6,7 +6,9 @@
 //! storage.
 //!
 //! - [`init_tracing_for`] at start-up, [`shutdown_tracing`] before exit (it
-//!   flushes the spans still buffered).
+//!   flushes the spans still buffered). Log lines are readable text, without
+//!   colour codes unless stderr is a terminal, or one JSON object per line
+//!   ([`LogArgs`]: `--log-format json` on every binary).
 //! - [`server_layer`] on every tonic server: each request gets a server span,
 //!   the child of the caller's span when the request carries `traceparent`.
 //! - [`client_layer`] (or [`traced`]) on every channel to another service:
@@ -21,6 +23,7 @@
 //! This module is the only place that reads the OpenTelemetry environment.
 
 use std::future::Future;
+use std::io::IsTerminal as _;
 use std::pin::Pin;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
@@ -49,6 +52,32 @@ const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,h2=warn,tower=warn,hyper=warn";
 /// a trace: info and above, without the transport crates' own spans.
 const EXPORT_FILTER: &str = "info,sqlx=warn,h2=off,tower=off,hyper=off,hyper_util=off,tonic=off";
 
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable text; colour codes only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields.message`,
+    /// the event's other fields, `target`, the current `span`), for log
+    /// collectors.
+    Json,
+}
+
+/// The `--log-format` flag every molbatch binary takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
+pub struct LogArgs {
+    /// Log lines as readable text or as JSON, one object per line.
+    #[arg(
+        long = "log-format",
+        env = "MOLBATCH_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
 /// How tracing is set up for one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracingConfig {
@@ -56,12 +85,14 @@ pub struct TracingConfig {
     pub service_name: String,
     /// The OTLP/gRPC collector; `None` exports nothing.
     pub otlp_endpoint: Option<String>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
 }
 
 impl TracingConfig {
     /// `service_name`, exporting to `OTEL_EXPORTER_OTLP_ENDPOINT` when it is
-    /// set and not empty.
-    pub fn from_env(service_name: impl Into<String>) -> Self {
+    /// set and not empty, logging as `log_format`.
+    pub fn from_env(service_name: impl Into<String>, log_format: LogFormat) -> Self {
         let otlp_endpoint = std::env::var(OTLP_ENDPOINT_ENV)
             .ok()
             .map(|endpoint| endpoint.trim().to_owned())
@@ -69,6 +100,7 @@ impl TracingConfig {
         Self {
             service_name: service_name.into(),
             otlp_endpoint,
+            log_format,
         }
     }
 }
@@ -99,24 +131,29 @@ fn provider_slot() -> &'static Mutex<Option<SdkTracerProvider>> {
     PROVIDER.get_or_init(|| Mutex::new(None))
 }
 
-/// Installs the global tracing subscriber for tests and tools: log lines on
-/// stderr filtered by `RUST_LOG` (default `info`, with sqlx's per-query logs
-/// at `warn`), and OTLP export as [`init_tracing_for`] does, under the service
-/// name `molbatch`. Safe to call twice; the second call does nothing. A
-/// malformed endpoint is logged and export left off.
+/// Installs the global tracing subscriber for tests and tools: text log
+/// lines on stderr filtered by `RUST_LOG` (default `info`, with sqlx's
+/// per-query logs at `warn`), and OTLP export as [`init_tracing_for`] does,
+/// under the service name `molbatch`. Safe to call twice; the second call
+/// does nothing. A malformed endpoint is logged and export left off.
 pub fn init_tracing() {
-    if let Err(err) = init_tracing_for("molbatch") {
+    init_tracing_as(LogFormat::Text);
+}
+
+/// As [`init_tracing`], logging as `log_format`.
+pub fn init_tracing_as(log_format: LogFormat) {
+    if let Err(err) = init_tracing_for("molbatch", log_format) {
         tracing::error!(error = %err, "OTLP export disabled");
     }
 }
 
 /// Installs the global tracing subscriber for the service `service_name`
-/// (`molbatch-scheduler`): log lines on stderr, and, when
+/// (`molbatch-scheduler`): log lines on stderr as `log_format`, and, when
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans exported there over OTLP/gRPC.
 /// Call it inside the Tokio runtime: the exporter's channel lives on it.
 /// Safe to call twice; the second call does nothing.
-pub fn init_tracing_for(service_name: &str) -> Result<(), TracingError> {
-    init_tracing_with(&TracingConfig::from_env(service_name))
+pub fn init_tracing_for(service_name: &str, log_format: LogFormat) -> Result<(), TracingError> {
+    init_tracing_with(&TracingConfig::from_env(service_name, log_format))
 }
 
 /// Installs the global tracing subscriber as `config` says; see
@@ -124,10 +161,19 @@ pub fn init_tracing_for(service_name: &str) -> Result<(), TracingError> {
 pub fn init_tracing_with(config: &TracingConfig) -> Result<(), TracingError> {
     let log_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_filter(log_filter);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match config.log_format {
+        LogFormat::Text => fmt
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    }
+    .with_filter(log_filter);
 
     let provider = match &config.otlp_endpoint {
         Some(endpoint) => Some(otlp_provider(&config.service_name, endpoint)?),
@@ -536,6 +582,7 @@ mod tests {
         let config = TracingConfig {
             service_name: "molbatch-test".into(),
             otlp_endpoint: Some("http://127.0.0.1:4317".into()),
+            log_format: LogFormat::Text,
         };
         assert!(matches!(
             init_tracing_with(&config),
@@ -548,6 +595,7 @@ mod tests {
         let config = TracingConfig {
             service_name: "molbatch-test".into(),
             otlp_endpoint: None,
+            log_format: LogFormat::Text,
         };
         assert!(init_tracing_with(&config).is_ok());
         assert!(current_provider().is_none());

@@ -141,6 +141,7 @@ async fn one_trace_spans_both_servers() {
     trace::init_tracing_with(&TracingConfig {
         service_name: "molbatch-otlp-test".into(),
         otlp_endpoint: Some(format!("http://{otlp_addr}")),
+        log_format: molbatch_telemetry::LogFormat::Text,
     })
     .unwrap();
 

@@ -16,6 +16,7 @@
 //! | `export` | [`export`]: an export file through the export resource |
 //! | `analytics` | [`analytics`]: analysis statuses, one result, or start one |
 //! | `search` | [`search`]: similarity search inside a job |
+//! | `analyze` | [`analyze`]: results of a few SMILES at once, no job |
 //! | `admin` | [`admin`]: tenants, API keys, the audit log, `whoami` |
 //!
 //! Dependencies go one way: this module dispatches to the subcommand
@@ -24,6 +25,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod analyze;
 pub mod cancel;
 pub mod export;
 pub mod jobs;
@@ -58,6 +60,9 @@ pub struct Cli {
     /// Output of read commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// How log lines are written on stderr.
+    #[command(flatten)]
+    pub logs: molbatch_telemetry::LogArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -97,6 +102,9 @@ pub enum Command {
     /// Search a completed job's molecules by similarity (Tanimoto, Morgan
     /// radius 2, 2048 bits).
     Search(search::SearchArgs),
+    /// Analyse up to 1,000 SMILES at once, without a job, and write their
+    /// results like `results` does.
+    Analyze(analyze::AnalyzeArgs),
     /// Tenants, API keys and the audit log (admin keys); `whoami`.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -110,6 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         server,
         output,
         command,
+        logs,
     } = cli;
     let connect = || async {
         let api_key = api_key()?;
@@ -118,7 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("is `molbatch serve` running at {server}?"))
     };
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(args, logs.log_format).await,
         Command::Submit(args) => submit::run(&mut connect().await?, args, output).await,
         Command::Status { job } => status::run(&mut connect().await?, &job, output).await,
         Command::Watch { job } => watch::run(&mut connect().await?, &job, output).await,
@@ -128,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&mut connect().await?, args, output).await,
         Command::Analytics(args) => analytics::run(&mut connect().await?, args, output).await,
         Command::Search(args) => search::run(&mut connect().await?, args, output).await,
+        Command::Analyze(args) => analyze::run(&mut connect().await?, args).await,
         Command::Admin(command) => admin::run(&mut connect().await?, command, output).await,
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use molbatch_telemetry::LogFormat;
 
 use crate::embedded::{Embedded, ServeOptions};
 
@@ -43,7 +44,8 @@ pub struct ServeArgs {
 }
 
 /// Serves until a shutdown signal, then drains every service.
-pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
+    let say = |text: String| announce(logs, &text);
     let ServeArgs {
         data_dir,
         http,
@@ -73,23 +75,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(_) => backend,
         None => format!("{backend}, data in {}", options.data_dir.display()),
     };
-    eprintln!(
+    say(format!(
         "molbatch serving on http://{} (gRPC and HTTP); {place}",
         embedded.gateway_addr()
-    );
+    ));
     if let Some(grpc) = embedded.grpc_addr() {
-        eprintln!("gRPC also on http://{grpc}");
+        say(format!("gRPC also on http://{grpc}"));
     }
     let key_file = embedded.admin_key_file().display();
     if embedded.admin_key_written() {
-        eprintln!(
+        say(format!(
             "first start: an admin API key was written to {key_file} (mode 0600); \
              the CLI run from this directory uses it, elsewhere: export MOLBATCH_API_KEY=$(cat {key_file})"
-        );
+        ));
     } else {
-        eprintln!("admin API key: {key_file} (written at the first start)");
+        say(format!(
+            "admin API key: {key_file} (written at the first start)"
+        ));
     }
     molbatch_telemetry::shutdown_signal().await;
     embedded.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the person who started `serve` where it is: a plain line on
+/// stderr, or, with JSON logs, an info event, so a log file stays JSON.
+fn announce(logs: LogFormat, text: &str) {
+    match logs {
+        LogFormat::Text => eprintln!("{text}"),
+        LogFormat::Json => tracing::info!("{text}"),
+    }
 }

@@ -1,14 +1,17 @@
 //! The analytics service's interactive API (`molbatch.internal.v1.Analytics`):
-//! similarity search inside a job and depictions (drawn by
-//! [`depictions`](crate::depictions)). A job's fingerprints are
+//! similarity search inside a job, depictions (drawn by
+//! [`depictions`](crate::depictions)) and synchronous analysis of inline
+//! molecules (the chunk pipeline, [`compute_chunk`], without a job). A job's fingerprints are
 //! loaded from storage once and kept as a [`FingerprintIndex`] in a small
 //! cache, so repeated queries on the same job cost only the search. The
 //! gateway has checked the caller may see the job and that it completed.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use molbatch_analysis::similarity::{FingerprintIndex, SearchParams};
+use molbatch_chem::Pipeline;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use molbatch_telemetry::net::Channel;
@@ -16,6 +19,7 @@ use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};
+use crate::compute::compute_chunk;
 use crate::depictions::Depicter;
 use crate::error::AnalyticsError;
 
@@ -40,16 +44,20 @@ pub struct AnalyticsApi {
     storage: StorageClient<Channel>,
     /// Depictions, with their cache of recent drawings.
     depicter: Arc<Depicter>,
+    /// The per-molecule pipeline the worker's chunks run too.
+    pipeline: Arc<Pipeline>,
     /// Most recently used last.
     cache: Arc<Mutex<Vec<(String, Slot)>>>,
 }
 
 impl AnalyticsApi {
-    /// An API reading jobs through `storage`.
-    pub fn new(storage: StorageClient<Channel>) -> Self {
+    /// An API reading jobs through `storage` and analysing inline molecules
+    /// with `pipeline`.
+    pub fn new(storage: StorageClient<Channel>, pipeline: Arc<Pipeline>) -> Self {
         Self {
             depicter: Arc::new(Depicter::new(storage.clone())),
             storage,
+            pipeline,
             cache: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -215,6 +223,46 @@ impl AnalyticsApi {
     }
 }
 
+impl AnalyticsApi {
+    /// The results of inline molecules, computed as a chunk of a batch whose
+    /// first input index is 0: the same results, field for field.
+    async fn analyze(
+        &self,
+        request: pb::AnalyzeMoleculesRequest,
+    ) -> Result<pb::AnalyzeMoleculesResponse, AnalyticsError> {
+        let pb::AnalyzeMoleculesRequest {
+            molecules,
+            include_fingerprint,
+        } = request;
+        let records: Vec<ipb::InputRecord> = molecules
+            .into_iter()
+            .zip(0..)
+            .map(|(molecule, index)| ipb::InputRecord {
+                index,
+                molecule: Some(molecule),
+                ..Default::default()
+            })
+            .collect();
+        let pipeline = self.pipeline.clone();
+        let never = AtomicBool::new(false);
+        let (mut results, valid, invalid) =
+            tokio::task::spawn_blocking(move || compute_chunk(&pipeline, &records, &never, None))
+                .await
+                .map_err(|e| AnalyticsError::internal("analysing molecules", e))?
+                .map_err(|e| AnalyticsError::internal("analysing molecules", e))?;
+        if !include_fingerprint {
+            for result in &mut results {
+                result.morgan_fingerprint.clear();
+            }
+        }
+        Ok(pb::AnalyzeMoleculesResponse {
+            results,
+            valid,
+            invalid,
+        })
+    }
+}
+
 /// Each call's [`AnalyticsError`] becomes its [`Status`] here, through the
 /// one `From` in [`crate::error`].
 #[tonic::async_trait]
@@ -238,5 +286,12 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
         request: Request<ipb::BatchDepictJobRequest>,
     ) -> Result<Response<pb::BatchDepictResponse>, Status> {
         Ok(Response::new(self.depict_many(request.into_inner()).await?))
+    }
+
+    async fn analyze_molecules(
+        &self,
+        request: Request<pb::AnalyzeMoleculesRequest>,
+    ) -> Result<Response<pb::AnalyzeMoleculesResponse>, Status> {
+        Ok(Response::new(self.analyze(request.into_inner()).await?))
     }
 }

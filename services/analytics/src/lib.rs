@@ -100,7 +100,7 @@ impl Server {
         // lazily, so a worker waits for the scheduler rather than failing.
         let admin = config.admin.bind().await?;
         let (listener, addr) = bind(config.listen).await?;
-        let interactive = interactive::AnalyticsApi::new(storage.clone());
+        let interactive = interactive::AnalyticsApi::new(storage.clone(), pipeline.clone());
         let worker = worker::Worker {
             pipeline,
             scheduler,
@@ -149,7 +149,9 @@ impl Server {
             .layer(molbatch_telemetry::trace::server_layer("analytics"))
             .add_service(health)
             .add_service(
-                AnalyticsServer::new(self.interactive).max_encoding_message_size(MAX_MESSAGE_BYTES),
+                AnalyticsServer::new(self.interactive)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
             )
             .serve_with_incoming_shutdown(
                 molbatch_telemetry::net::incoming(self.listener),

@@ -7,12 +7,15 @@ use clap::Parser;
 struct Args {
     #[command(flatten)]
     config: molbatch_analytics::Config,
+    #[command(flatten)]
+    logs: molbatch_telemetry::LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    molbatch_telemetry::init_tracing_for("molbatch-analytics")?;
-    molbatch_analytics::serve(Args::parse().config).await?;
+    let args = Args::parse();
+    molbatch_telemetry::init_tracing_for("molbatch-analytics", args.logs.log_format)?;
+    molbatch_analytics::serve(args.config).await?;
     molbatch_telemetry::shutdown_tracing().await;
     Ok(())
 }

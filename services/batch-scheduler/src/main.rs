@@ -7,12 +7,15 @@ use clap::Parser;
 struct Args {
     #[command(flatten)]
     config: molbatch_scheduler::Config,
+    #[command(flatten)]
+    logs: molbatch_telemetry::LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    molbatch_telemetry::init_tracing_for("molbatch-scheduler")?;
-    molbatch_scheduler::serve(Args::parse().config).await?;
+    let args = Args::parse();
+    molbatch_telemetry::init_tracing_for("molbatch-scheduler", args.logs.log_format)?;
+    molbatch_scheduler::serve(args.config).await?;
     molbatch_telemetry::shutdown_tracing().await;
     Ok(())
 }

@@ -6,8 +6,9 @@
 //! once per key and gateway rather than per request (a revoked key stops
 //! working on other gateway replicas within that time, at once on this one).
 //!
-//! Roles (ARCHITECTURE.md): viewer reads; user also submits, cancels, runs
-//! analyses and exports; admin also manages keys and reads the audit log.
+//! Roles (ARCHITECTURE.md): viewer reads; user also submits, analyses
+//! molecules synchronously, cancels, runs analyses and exports; admin also
+//! manages keys and reads the audit log.
 //! An admin of the operator tenant ([`OPERATOR_TENANT`], where the bootstrap
 //! key lives) manages every tenant; an admin of another tenant manages only
 //! its own keys and sees only its own tenant.
@@ -71,9 +72,8 @@ pub fn required_role(method: &str) -> pb::Role {
         "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "GetResultValues"
         | "ListAnalyses" | "GetAnalysis" | "SearchSimilar" | "Depict" | "BatchDepict"
         | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => pb::Role::Viewer,
-        "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport" => {
-            pb::Role::User
-        }
+        "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport"
+        | "AnalyzeMolecules" => pb::Role::User,
         _ => pb::Role::Admin,
     }
 }
@@ -397,6 +397,7 @@ mod tests {
         assert_eq!(required_role("GetResultValues"), pb::Role::Viewer);
         assert_eq!(required_role("ListAnalysisTypes"), pb::Role::Viewer);
         assert_eq!(required_role("SubmitBatch"), pb::Role::User);
+        assert_eq!(required_role("AnalyzeMolecules"), pb::Role::User);
         assert_eq!(required_role("CancelJob"), pb::Role::User);
         assert_eq!(required_role("CreateApiKey"), pb::Role::Admin);
         assert_eq!(required_role("SomethingNew"), pb::Role::Admin);

@@ -20,6 +20,8 @@ const DEPICTION_DEFAULT: u32 = 300;
 const DEPICTION_SIZES: std::ops::RangeInclusive<u32> = 50..=2000;
 /// Most depictions one `BatchDepict` draws (a few pages of results).
 const MAX_BATCH_DEPICTIONS: usize = 200;
+/// Most molecules one `AnalyzeMolecules` call analyses.
+pub const MAX_ANALYZE_MOLECULES: usize = 1_000;
 /// Longest `highlight_alert` (catalog entry names are under 64 bytes).
 const MAX_ALERT_NAME: usize = 256;
 
@@ -30,7 +32,7 @@ pub struct Upstreams {
     pub scheduler: SchedulerClient<Channel>,
     /// Inputs, results and analysis results.
     pub storage: StorageClient<Channel>,
-    /// Similarity search and depictions.
+    /// Similarity search, depictions and synchronous analysis.
     pub analytics: AnalyticsClient<Channel>,
 }
 
@@ -237,13 +239,38 @@ fn check_inline(
     if let Err(e) = Priority::new(priority) {
         v.field("priority", e.to_string());
     }
+    check_molecules(
+        molecules,
+        max,
+        "upload larger batches with UploadBatch",
+        &mut v,
+    );
+    v.check()
+}
+
+/// Checks an AnalyzeMolecules request: 1 to [`MAX_ANALYZE_MOLECULES`]
+/// molecules, each well formed.
+fn check_analyze(molecules: &[pb::InputMolecule]) -> Result<(), Violations> {
+    let mut v = Violations::default();
+    check_molecules(
+        molecules,
+        MAX_ANALYZE_MOLECULES,
+        "submit larger batches as a job with SubmitBatch or UploadBatch",
+        &mut v,
+    );
+    v.check()
+}
+
+/// Inline molecules: at least one, at most `max` (else `larger` says what
+/// to do instead), and each with SMILES or a molblock, not both.
+fn check_molecules(molecules: &[pb::InputMolecule], max: usize, larger: &str, v: &mut Violations) {
     if molecules.is_empty() {
         v.field("molecules", "at least one molecule is required");
     }
     if molecules.len() > max {
         v.field(
             "molecules",
-            format!("at most {max} molecules inline; upload larger batches with UploadBatch"),
+            format!("at most {max} molecules inline; {larger}"),
         );
     }
     for (i, m) in molecules.iter().enumerate() {
@@ -254,7 +281,6 @@ fn check_inline(
             );
         }
     }
-    v.check()
 }
 
 /// Runs a call's body and turns its error into the client's answer: the one
@@ -549,6 +575,19 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                     params,
                 })
                 .await?)
+        })
+        .await
+    }
+
+    async fn analyze_molecules(
+        &self,
+        request: Request<pb::AnalyzeMoleculesRequest>,
+    ) -> Result<Response<pb::AnalyzeMoleculesResponse>, Status> {
+        answer(async move {
+            tenant_of(&request)?;
+            let request = request.into_inner();
+            check_analyze(&request.molecules)?;
+            Ok(self.analytics.clone().analyze_molecules(request).await?)
         })
         .await
     }

@@ -101,7 +101,8 @@ impl Server {
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let analytics = AnalyticsClient::new(lazy_channel(&config.analytics_url, None)?)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES);
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let api = grpc::GatewayApi::new(
             grpc::Upstreams {
                 scheduler,

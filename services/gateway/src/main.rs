@@ -7,12 +7,15 @@ use clap::Parser;
 struct Args {
     #[command(flatten)]
     config: molbatch_gateway::Config,
+    #[command(flatten)]
+    logs: molbatch_telemetry::LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    molbatch_telemetry::init_tracing_for("molbatch-gateway")?;
-    molbatch_gateway::serve(Args::parse().config).await?;
+    let args = Args::parse();
+    molbatch_telemetry::init_tracing_for("molbatch-gateway", args.logs.log_format)?;
+    molbatch_gateway::serve(args.config).await?;
     molbatch_telemetry::shutdown_tracing().await;
     Ok(())
 }

@@ -10,6 +10,8 @@ struct Args {
     command: Option<Command>,
     #[command(flatten)]
     config: molbatch_operator::Config,
+    #[command(flatten)]
+    logs: molbatch_telemetry::LogArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -28,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    molbatch_telemetry::init_tracing_for("molbatch-operator")?;
+    molbatch_telemetry::init_tracing_for("molbatch-operator", args.logs.log_format)?;
     molbatch_operator::run(args.config, molbatch_telemetry::shutdown_signal()).await?;
     molbatch_telemetry::shutdown_tracing().await;
     Ok(())

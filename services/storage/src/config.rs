@@ -49,6 +49,13 @@ pub struct Config {
         default_value_t = 3_600
     )]
     pub export_ttl_secs: u64,
+    /// How often expired exports' parts are deleted, in seconds.
+    #[arg(
+        long = "export-sweep-secs",
+        env = "MOLBATCH_EXPORT_SWEEP_SECS",
+        default_value_t = 60
+    )]
+    pub export_sweep_secs: u64,
     /// Apply the database migrations and exit (the Kubernetes migrations Job).
     #[arg(long = "migrate-only", env = "MOLBATCH_MIGRATE_ONLY")]
     pub migrate_only: bool,
@@ -66,6 +73,7 @@ impl std::fmt::Debug for Config {
             cache_bytes,
             cache_url,
             export_ttl_secs,
+            export_sweep_secs,
             migrate_only,
             admin,
         } = self;
@@ -76,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("cache_bytes", cache_bytes)
             .field("cache_url", &cache_url.as_deref().map(mask_password))
             .field("export_ttl_secs", export_ttl_secs)
+            .field("export_sweep_secs", export_sweep_secs)
             .field("migrate_only", migrate_only)
             .field("admin", admin)
             .finish()
@@ -108,6 +117,7 @@ impl Config {
             cache_bytes: 256 << 20,
             cache_url: None,
             export_ttl_secs: 3_600,
+            export_sweep_secs: 60,
             migrate_only: false,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
         }

@@ -75,6 +75,21 @@ impl StorageApi {
         self
     }
 
+    /// Deletes the parts of every export that has expired, at once rather
+    /// than when someone asks for it; the parts deleted. The records stay,
+    /// so a late download still says when its export expired.
+    pub async fn sweep_expired_exports(&self) -> Result<u64, StorageError> {
+        let deleted = self
+            .store
+            .exports()
+            .delete_expired_parts(self.clock.now_ms())
+            .await?;
+        if deleted > 0 {
+            tracing::info!(parts = deleted, "expired exports deleted");
+        }
+        Ok(deleted)
+    }
+
     /// The result index (tests count its scans).
     pub fn result_index(&self) -> &ResultIndex {
         &self.index
@@ -877,6 +892,7 @@ mod tests {
                         id: format!("mol-{i}"),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .collect(),
         }
@@ -943,14 +959,14 @@ mod tests {
         .await;
     }
 
-    /// An export lasts its TTL on the API's clock: readable until then,
-    /// afterwards NOT_FOUND saying it expired, its parts deleted.
-    #[tokio::test]
-    async fn an_expired_export_is_not_found_saying_it_expired() {
-        let dir = tempfile::tempdir().unwrap();
+    /// An API on a fresh SQLite store whose exports last 1 s on a manual
+    /// clock, with one finished one-part export; its store and reference.
+    async fn api_with_an_export(
+        dir: &tempfile::TempDir,
+        clock: &Clock,
+    ) -> (StorageApi, SqlBatchStore, ipb::ExportRef) {
         let url = format!("sqlite://{}", dir.path().join("storage.db").display());
         let store = SqlBatchStore::sqlite(&url).await.unwrap();
-        let clock = Clock::manual(1_700_000_000_000);
         let api = StorageApi::new(
             Arc::new(store.clone()),
             Arc::new(MemoryCache::new(1 << 20)),
@@ -983,6 +999,16 @@ mod tests {
             .unwrap()
             .into_inner();
         assert_eq!(file.expire_time_ms, clock.now_ms() + 1_000);
+        (api, store, export_ref)
+    }
+
+    /// An export lasts its TTL on the API's clock: readable until then,
+    /// afterwards NOT_FOUND saying it expired, its parts deleted.
+    #[tokio::test]
+    async fn an_expired_export_is_not_found_saying_it_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(1_700_000_000_000);
+        let (api, store, export_ref) = api_with_an_export(&dir, &clock).await;
 
         clock.advance(999);
         api.get_export_file(Request::new(export_ref.clone()))
@@ -1009,6 +1035,29 @@ mod tests {
             None,
             "its parts are deleted"
         );
+    }
+
+    /// The background pass deletes an expired export's parts at its expiry,
+    /// with nobody asking for it; a later download still says it expired.
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_exports_without_a_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(1_700_000_000_000);
+        let (api, store, export_ref) = api_with_an_export(&dir, &clock).await;
+        let exports = store.exports();
+        let part = || exports.part(&export_ref.export_id, 0);
+        clock.advance(999);
+        assert_eq!(api.sweep_expired_exports().await.unwrap(), 0);
+        assert!(part().await.unwrap().is_some());
+        clock.advance(1);
+        assert_eq!(api.sweep_expired_exports().await.unwrap(), 1);
+        assert_eq!(part().await.unwrap(), None, "deleted at expiry");
+        let gone = api
+            .get_export_file(Request::new(export_ref.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), tonic::Code::NotFound);
+        assert!(gone.message().contains("expired"), "{}", gone.message());
     }
 
     #[test]

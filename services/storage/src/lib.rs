@@ -26,6 +26,7 @@ use molbatch_telemetry::metrics::RpcMetricsLayer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use molbatch_proto::internal::storage_server::StorageServer;
 use tokio::net::TcpListener;
@@ -68,6 +69,8 @@ pub struct Server {
     addr: SocketAddr,
     api: grpc::StorageApi,
     admin: Option<AdminServer>,
+    /// How often expired exports' parts are deleted.
+    export_sweep: Duration,
 }
 
 /// The scheme of `url` (before the first `:`; empty without one). Errors
@@ -131,12 +134,14 @@ impl Server {
             .map(|admin| admin.with_readiness(readiness));
         let api = grpc::StorageApi::new(store, cache, config.cache_ttl())
             .with_export_ttl(config.export_ttl());
+        let export_sweep = Duration::from_secs(config.export_sweep_secs.max(1));
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
             api,
             admin,
+            export_sweep,
         })
     }
 
@@ -156,6 +161,7 @@ impl Server {
             .await;
         tracing::info!(addr = %self.addr, "storage serving");
         let admin = self.admin.map(AdminServer::start);
+        let sweeper = tokio::spawn(sweep_expired_exports(self.api.clone(), self.export_sweep));
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("storage"))
             .layer(molbatch_telemetry::trace::server_layer("storage"))
@@ -166,11 +172,25 @@ impl Server {
                 shutdown,
             )
             .await;
+        sweeper.abort();
         if let Some(admin) = admin {
             admin.stop().await;
         }
         served?;
         Ok(())
+    }
+}
+
+/// Deletes expired exports' parts every `every`, for as long as the server
+/// runs; a failed pass is logged and the next one tries again.
+async fn sweep_expired_exports(api: grpc::StorageApi, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = api.sweep_expired_exports().await {
+            tracing::warn!(%error, "deleting expired exports failed; retrying next pass");
+        }
     }
 }
 

@@ -88,6 +88,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ printf "0.0.0.0:%v" .root.Values.adminPort | quote }}
 - name: RUST_LOG
   value: {{ .root.Values.logLevel | quote }}
+- name: MOLBATCH_LOG_FORMAT
+  value: {{ .root.Values.logFormat | quote }}
 {{- if .root.Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .root.Values.otel.endpoint | quote }}

@@ -185,6 +185,22 @@ impl ExportDb {
         Ok(deleted)
     }
 
+    /// Deletes the parts of every export that expired by `now_ms` (their
+    /// records stay, so a download says when it expired); the parts deleted.
+    pub async fn delete_expired_parts(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let deleted = on_pool!(&self.db, pool => {
+            sqlx::query(
+                "delete from export_part where export_id in
+                     (select export_id from export_file where expire_time_ms <= $1)",
+            )
+            .bind(now_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(deleted)
+    }
+
     /// Deletes every export part and record of a job (retention).
     pub async fn delete_job(&self, job_id: JobId) -> Result<u64, StoreError> {
         let job_id = job_id.to_string();
@@ -256,6 +272,30 @@ pub(crate) mod conformance {
         assert!(db.part("j1.b", 0).await.unwrap().is_none());
         assert_eq!(db.part("j2.a", 0).await.unwrap().unwrap(), b"y");
         assert!(db.file("j2.a").await.unwrap().is_some());
+    }
+
+    pub(crate) async fn expired_exports_lose_their_parts_in_one_pass(db: &ExportDb) {
+        let job = JobId::new();
+        let mut soon = file("soon.a", job, 2);
+        soon.expire_time_ms = 2_000;
+        let mut later = file("later.a", job, 1);
+        later.expire_time_ms = 5_000;
+        for (f, parts) in [(&soon, 2), (&later, 1)] {
+            for part in 0..parts {
+                db.put_part(job, &f.export_id, part, b"data").await.unwrap();
+            }
+            db.put_file(f).await.unwrap();
+        }
+        assert_eq!(db.delete_expired_parts(1_999).await.unwrap(), 0);
+        assert_eq!(db.delete_expired_parts(2_000).await.unwrap(), 2);
+        assert!(db.part("soon.a", 0).await.unwrap().is_none());
+        assert!(
+            db.file("soon.a").await.unwrap().is_some(),
+            "the record stays"
+        );
+        assert_eq!(db.part("later.a", 0).await.unwrap().unwrap(), b"data");
+        assert_eq!(db.delete_expired_parts(2_000).await.unwrap(), 0);
+        assert_eq!(db.delete_expired_parts(5_000).await.unwrap(), 1);
     }
 
     pub(crate) async fn a_record_whose_job_id_does_not_parse_is_corrupt(db: &ExportDb) {

@@ -147,12 +147,18 @@ pub(crate) mod conformance {
             deleting_a_job_removes_its_chunks_only,
             analysis_results_are_replaced_and_deleted_with_their_job,
             exports_conform,
+            expired_exports_lose_their_parts_in_one_pass,
             an_export_record_whose_job_id_does_not_parse_is_corrupt,
         ],
     );
 
     async fn exports_conform(store: &dyn BatchStore) {
         super::exports::conformance::exports_conform(&store.exports()).await;
+    }
+
+    async fn expired_exports_lose_their_parts_in_one_pass(store: &dyn BatchStore) {
+        super::exports::conformance::expired_exports_lose_their_parts_in_one_pass(&store.exports())
+            .await;
     }
 
     async fn an_export_record_whose_job_id_does_not_parse_is_corrupt(store: &dyn BatchStore) {
