@@ -631,6 +631,7 @@ async fn concurrent_jobs_quota_and_idempotent_submits() {
             molecules: molecules(&["CCO", "CCN", "CCC"]),
             display_name: "idem".into(),
             priority: 0,
+            alert_sets: Vec::new(),
         });
         request
             .metadata_mut()

@@ -8,6 +8,7 @@
 )]
 
 mod activity_metrics;
+mod alert_sets;
 mod analyses;
 mod analyze;
 mod auth;

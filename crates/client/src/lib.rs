@@ -181,6 +181,7 @@ impl Client {
             molecules,
             display_name: display_name.to_owned(),
             priority: 0,
+            alert_sets: Vec::new(),
         };
         Ok(self.inner.submit_batch(request).await?.into_inner())
     }

@@ -6,6 +6,7 @@
 //! Code elsewhere says `use molbatch_proto::v1 as pb;` for the public API and
 //! `use molbatch_proto::internal as ipb;` for the internal one.
 
+pub mod alert_sets;
 pub mod analysis;
 pub mod export;
 pub mod ids;

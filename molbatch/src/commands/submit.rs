@@ -57,6 +57,12 @@ pub struct SubmitArgs {
     /// before your others (tenants share workers fairly either way).
     #[arg(long, default_value_t = 0)]
     pub priority: i32,
+    /// Structural-alert sets to look for, comma-separated (repeatable):
+    /// pains, brenk, nih, zinc, glaxo, dundee, bms, mlsmr, inpharmatica,
+    /// lint, surechembl, chelator, alarm_nmr, luciferase (the server checks
+    /// the names). Default: pains,brenk,nih.
+    #[arg(long = "alerts", value_name = "SETS")]
+    pub alerts: Vec<String>,
     /// Show progress and exit when the job ends (exit code 0 only if it
     /// completed).
     #[arg(long)]
@@ -79,6 +85,7 @@ pub async fn run(
         activity_unit,
         name,
         priority,
+        alerts,
         wait,
     } = args;
     let activity_columns = activity_columns(activity_column, activity_unit)?;
@@ -104,6 +111,7 @@ pub async fn run(
         display_name,
         priority,
         activity_columns,
+        alert_sets: alerts,
     };
     let job = if file == "-" {
         client.upload(tokio::io::stdin(), options).await?

@@ -3,7 +3,7 @@
 
 use molbatch_analysis::similarity::Fingerprint;
 use molbatch_chem::efficiency::efficiency;
-use molbatch_chem::{Descriptors, MolInput, MoleculeOutcome, Pipeline};
+use molbatch_chem::{AlertSets, Descriptors, MolInput, MoleculeOutcome, Pipeline};
 use molbatch_formats::{ActivityError, ActivityUnit};
 use molbatch_proto::{internal as ipb, v1 as pb};
 use rayon::prelude::*;
@@ -30,6 +30,24 @@ pub fn compute_chunk(
     stop: &AtomicBool,
     test_abort_on_smiles: Option<&str>,
 ) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
+    compute_chunk_with(
+        pipeline,
+        records,
+        AlertSets::DEFAULT,
+        stop,
+        test_abort_on_smiles,
+    )
+}
+
+/// [`compute_chunk`] looking for the alerts of `alerts` (the job's
+/// `alert_sets`) instead of the default sets.
+pub fn compute_chunk_with(
+    pipeline: &Pipeline,
+    records: &[ipb::InputRecord],
+    alerts: AlertSets,
+    stop: &AtomicBool,
+    test_abort_on_smiles: Option<&str>,
+) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
     #[cfg(not(feature = "test-hooks"))]
     let _ = test_abort_on_smiles;
     let results: Vec<pb::MoleculeResult> = records
@@ -44,7 +62,7 @@ pub fn compute_chunk(
                     std::process::abort();
                 }
             }
-            Ok(compute_one(pipeline, record))
+            Ok(compute_one_with(pipeline, record, alerts))
         })
         .collect::<Result<_, _>>()?;
     Ok(counted(results))
@@ -81,13 +99,23 @@ fn counted(results: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, u32, u
 
 /// The result of one input record.
 pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::MoleculeResult {
+    compute_one_with(pipeline, record, AlertSets::DEFAULT)
+}
+
+/// [`compute_one`] looking for the alerts of `alerts` instead of the
+/// default sets.
+pub fn compute_one_with(
+    pipeline: &Pipeline,
+    record: &ipb::InputRecord,
+    alerts: AlertSets,
+) -> pb::MoleculeResult {
     let molecule = record.molecule.clone().unwrap_or_default();
     let input = if molecule.molblock.is_empty() {
         MolInput::Smiles(&molecule.smiles)
     } else {
         MolInput::Molblock(&molecule.molblock)
     };
-    let outcome = pipeline.process(input);
+    let outcome = pipeline.process_with(input, alerts);
     let activities = molecule.activities;
     let mut result = pb::MoleculeResult {
         index: record.index,
@@ -214,6 +242,59 @@ pub fn fingerprint(result: &pb::MoleculeResult) -> Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateways_alert_set_names_are_the_chemistry_crates() {
+        use molbatch_proto::alert_sets::{ALERT_SET_NAMES, DEFAULT_ALERT_SETS};
+        let chem: Vec<&str> = molbatch_chem::AlertSet::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(chem, ALERT_SET_NAMES);
+        assert_eq!(AlertSets::DEFAULT.names(), DEFAULT_ALERT_SETS);
+    }
+
+    #[test]
+    fn a_chunk_reports_the_alerts_of_the_chosen_sets_only() {
+        let pipeline = Pipeline::new().unwrap();
+        let record = ipb::InputRecord {
+            index: 0,
+            molecule: Some(pb::InputMolecule {
+                smiles: "O=C1C=CC(=O)C=C1".to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let catalogs = |sets: AlertSets| {
+            let (results, _, _) = compute_chunk_with(
+                &pipeline,
+                std::slice::from_ref(&record),
+                sets,
+                &AtomicBool::new(false),
+                None,
+            )
+            .unwrap();
+            let mut catalogs: Vec<String> = results[0]
+                .alerts
+                .iter()
+                .map(|a| a.catalog.clone())
+                .collect();
+            catalogs.dedup();
+            catalogs
+        };
+        assert_eq!(catalogs(AlertSets::DEFAULT), ["BRENK", "NIH", "PAINS_A"]);
+        let glaxo_lint = AlertSets::parse(["glaxo", "lint"]).unwrap();
+        assert_eq!(catalogs(glaxo_lint), ["GLAXO", "LINT"]);
+        // Without a choice a chunk is what it always was.
+        let (plain, _, _) = compute_chunk(
+            &pipeline,
+            std::slice::from_ref(&record),
+            &AtomicBool::new(false),
+            None,
+        )
+        .unwrap();
+        assert_eq!(plain[0].alerts.len(), 4);
+    }
 
     #[test]
     fn a_poisoned_molecule_is_an_error_result_with_its_input() {

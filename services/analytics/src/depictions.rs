@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use molbatch_chem::{alerts, depict, ChemError};
+use molbatch_chem::{alerts, depict, AlertSet, AlertSets, ChemError};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
@@ -147,7 +147,13 @@ fn draw(key: &DrawKey) -> Result<Drawing, ItemError> {
             atoms: Vec::new(),
         });
     }
-    let found = alerts::matches(smiles)?;
+    // A `CATALOG:name` highlight may name an alert of a set the job chose
+    // besides the default ones.
+    let sets = highlight
+        .split_once(':')
+        .and_then(|(catalog, _)| AlertSet::of_catalog(catalog))
+        .map_or(AlertSets::DEFAULT, |set| AlertSets::DEFAULT.with(set));
+    let found = alerts::matches_in(smiles, sets)?;
     let wanted = |m: &alerts::AlertMatch| {
         m.alert.name == *highlight
             || highlight
@@ -393,6 +399,16 @@ mod tests {
         let plain = draw(&key(rhodanine, "")).unwrap();
         assert!(plain.atoms.is_empty());
         assert_ne!(plain.svg, by_name.svg);
+    }
+
+    #[test]
+    fn an_alert_of_a_chosen_set_is_found_by_its_catalog() {
+        // ClC(=O)CCCCl: atoms 0-2 are the acyl chloride (Glaxo R2).
+        let acid = draw(&key("ClC(=O)CCCCl", "GLAXO:R2 Acid halides")).unwrap();
+        assert_eq!(acid.atoms, [0, 1, 2]);
+        // Without the catalog only the default sets are searched.
+        let err = draw(&key("ClC(=O)CCCCl", "R2 Acid halides")).unwrap_err();
+        assert_eq!(err.field(), "highlight_alert");
     }
 
     #[test]

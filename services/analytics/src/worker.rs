@@ -22,7 +22,7 @@ use tracing::Instrument as _;
 use molbatch_telemetry::metrics::Outcome;
 
 use crate::analyses::{self, AnalysisError};
-use crate::compute::{compute_chunk, crashed_chunk, Abandoned};
+use crate::compute::{compute_chunk_with, crashed_chunk, Abandoned};
 
 /// Pause after an error talking to the scheduler, so a restarting scheduler
 /// is not hammered.
@@ -69,6 +69,10 @@ enum ChunkError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Abandoned(#[from] Abandoned),
+    /// The job names an alert set this worker does not know (the gateway
+    /// checked the names, so a newer gateway): another worker may.
+    #[error("the job's alert sets: {0}")]
+    AlertSets(#[from] molbatch_chem::ChemError),
 }
 
 impl Worker {
@@ -285,6 +289,7 @@ impl Worker {
         chunk: &ipb::ChunkWork,
         stop: Arc<AtomicBool>,
     ) -> Result<(u32, u32), ChunkError> {
+        let alerts = molbatch_chem::AlertSets::parse(&chunk.alert_sets)?;
         // A half of a split chunk reads the input chunk sealing stored and
         // takes its own slice of it.
         let input_ref = ipb::ChunkRef {
@@ -309,7 +314,7 @@ impl Worker {
             #[cfg(not(feature = "test-hooks"))]
             let poison: Option<Arc<str>> = None;
             tokio::task::spawn_blocking(move || {
-                compute_chunk(&pipeline, &records, &stop, poison.as_deref())
+                compute_chunk_with(&pipeline, &records, alerts, &stop, poison.as_deref())
             })
             .await??
         };

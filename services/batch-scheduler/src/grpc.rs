@@ -122,9 +122,17 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             display_name,
             priority,
             idempotency_key,
+            alert_sets,
         } = request.into_inner();
         let priority = Priority::new(priority)
             .map_err(|e| SchedulerError::from(Violations::one("priority", e.to_string())))?;
+        if let Some(bad) = alert_sets.iter().find(|s| s.is_empty() || s.contains(',')) {
+            return Err(SchedulerError::from(Violations::one(
+                "alert_sets",
+                format!("{bad:?} is not one alert set name"),
+            ))
+            .into());
+        }
         let job = self
             .store
             .create_job(
@@ -140,6 +148,12 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         // their spans continue this call's trace through the lease.
         if let Some(traceparent) = molbatch_telemetry::trace::current_traceparent() {
             self.store.record_trace_parent(job.id, &traceparent).await?;
+        }
+        // The gateway checked the names; the workers read them per lease.
+        if !alert_sets.is_empty() {
+            self.store
+                .record_alert_sets(job.id, &alert_sets.join(","))
+                .await?;
         }
         if job.idempotent_replay {
             tracing::info!(job_id = %job.id, tenant_id = %job.tenant, "idempotency key matched an earlier job");

@@ -294,6 +294,8 @@ pub struct Lease {
     /// W3C traceparent of the call that created the job; empty when it was
     /// not traced.
     pub trace_parent: String,
+    /// The job's structural-alert set names; empty for the default sets.
+    pub alert_sets: Vec<String>,
 }
 
 impl Lease {
@@ -310,6 +312,7 @@ impl Lease {
                 input_chunk_index: self.input_chunk_index,
                 input_offset: self.input_offset,
                 poisoned: self.poisoned,
+                alert_sets: self.alert_sets,
             }),
             // An analysis task's molecule count is its job's.
             Some(task) => match ExportId::from_analysis_type(&task.kind) {

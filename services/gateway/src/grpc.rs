@@ -309,11 +309,13 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                 molecules,
                 display_name,
                 priority,
+                alert_sets,
             } = request.into_inner();
             check_inline(&molecules, priority, self.max_inline_molecules)?;
+            let alert_sets = molbatch_proto::alert_sets::checked("alert_sets", &alert_sets)?;
             Ok(Response::new(
                 self.intake
-                    .submit(&caller, key, &display_name, priority, molecules)
+                    .submit(&caller, key, &display_name, priority, alert_sets, molecules)
                     .await?,
             ))
         })

@@ -60,8 +60,12 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
         display_name,
         priority,
         activity_columns,
+        alert_sets,
     } = options;
     let mut v = Violations::default();
+    if let Err(e) = molbatch_proto::alert_sets::checked("options.alert_sets", alert_sets) {
+        v.extend(e);
+    }
     let mut activities = Vec::with_capacity(activity_columns.len());
     for (i, pb::ActivityColumn { column, unit }) in activity_columns.iter().enumerate() {
         if column.trim().is_empty() {
@@ -215,11 +219,14 @@ impl Intake {
     ) -> Result<pb::Job, GatewayError> {
         let tenant = &caller.tenant;
         let reader_options = reader_options(&options)?;
+        let alert_sets =
+            molbatch_proto::alert_sets::checked("options.alert_sets", &options.alert_sets)?;
         let admission = self
             .admit(
                 caller,
                 &options.display_name,
                 options.priority,
+                alert_sets,
                 idempotency_key,
             )
             .await?;
@@ -267,11 +274,12 @@ impl Intake {
         idempotency_key: Option<String>,
         display_name: &str,
         priority: i32,
+        alert_sets: Vec<String>,
         molecules: Vec<pb::InputMolecule>,
     ) -> Result<pb::Job, GatewayError> {
         let tenant = &caller.tenant;
         let admission = self
-            .admit(caller, display_name, priority, idempotency_key)
+            .admit(caller, display_name, priority, alert_sets, idempotency_key)
             .await?;
         let (job, budget) = match admission {
             Admission::New { job, budget } => (job, budget),
@@ -310,7 +318,8 @@ impl Intake {
         self.finish(tenant, job, stored.map(|()| chunk_sizes)).await
     }
 
-    /// Creates the job (`priority` was checked with the request's fields),
+    /// Creates the job (`priority` and the `alert_sets` names were checked
+    /// with the request's fields),
     /// or finds the earlier one with the same idempotency key; then checks
     /// the tenant's concurrent-jobs and daily quotas, counting the new job,
     /// and fails it (FAILED with the reason, no tasks) when they refuse.
@@ -320,6 +329,7 @@ impl Intake {
         caller: &Caller,
         display_name: &str,
         priority: i32,
+        alert_sets: Vec<String>,
         idempotency_key: Option<String>,
     ) -> Result<Admission, GatewayError> {
         let tenant = &caller.tenant;
@@ -328,6 +338,7 @@ impl Intake {
             display_name: display_name.to_owned(),
             priority,
             idempotency_key: idempotency_key.unwrap_or_default(),
+            alert_sets,
         };
         let job = self
             .scheduler

@@ -266,6 +266,7 @@ async fn submit(
                 molecules,
                 display_name: job_name(batch, namespace),
                 priority: batch.spec.priority,
+                alert_sets: Vec::new(),
             })
             .await?
             .into_inner(),

@@ -691,7 +691,11 @@ export interface components {
         };
         /** @description One structural alert that matched a molecule. */
         "molbatch.v1.Alert": {
-            /** @description The filter catalog: PAINS_A, PAINS_B, PAINS_C, BRENK or NIH. */
+            /**
+             * @description The filter catalog: PAINS_A, PAINS_B, PAINS_C, BRENK or NIH by default;
+             *     ZINC, GLAXO, DUNDEE, BMS, MLSMR, INPHARMATICA, LINT, SURECHEMBL,
+             *     CHELATOR, ALARM_NMR or LUCIFERASE when the job chose those sets.
+             */
             catalog?: string;
             /** @description The catalog entry's name. */
             name?: string;
@@ -1993,6 +1997,8 @@ export interface components {
         };
         /** @description Inline submission of a batch. */
         "molbatch.v1.SubmitBatchRequest": {
+            /** @description Structural-alert sets to look for (see `UploadOptions.alert_sets`). */
+            alertSets?: string[];
             /** @description A name for the batch. */
             displayName?: string;
             /** @description The molecules, in order; at least one. */
@@ -2626,6 +2632,7 @@ export interface operations {
                 displayName?: string;
                 priority?: number;
                 activityColumns?: components["schemas"]["molbatch.v1.ActivityColumn"][];
+                alertSets?: string[];
             };
             header?: never;
             path?: never;

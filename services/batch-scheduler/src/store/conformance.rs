@@ -41,6 +41,7 @@ molbatch_db::conformance_tests!(
         identity_keeps_tenants_keys_audit_and_usage,
         workers_and_stalled_jobs_feed_the_alert_gauges,
         leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
+        chunk_leases_carry_the_alert_sets_the_job_was_created_with,
         ended_jobs_expire_after_the_retention_period_and_are_purged_once,
         stored_states_are_exactly_those_of_the_enums,
     ],
@@ -363,6 +364,52 @@ async fn workers_and_stalled_jobs_feed_the_alert_gauges(store: &dyn JobStore) {
         .unwrap();
     assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Completed);
     assert!(!stalled(DRAIN_AT).await.contains(&id), "ended is not stuck");
+}
+
+/// Migration 0008: every chunk lease of a job hands out the alert sets
+/// recorded first for it; a job without them hands out none (the default).
+async fn chunk_leases_carry_the_alert_sets_the_job_was_created_with(store: &dyn JobStore) {
+    const T: i64 = 8_000_000;
+    let t = tenant("alerts");
+    let chosen = JobId::new();
+    let default = JobId::new();
+    for id in [chosen, default] {
+        store
+            .create_job(id, &t, "", Priority::default(), None, T)
+            .await
+            .unwrap();
+    }
+    store.record_alert_sets(chosen, "glaxo,pains").await.unwrap();
+    // A replayed create keeps the first choice.
+    store.record_alert_sets(chosen, "lint").await.unwrap();
+    store.seal_job(&t, chosen, 2, &[1, 1], T).await.unwrap();
+    store.seal_job(&t, default, 1, &[1], T).await.unwrap();
+    let leases = store.lease_tasks("w", 10, TTL, &POLICY, T).await.unwrap();
+    let mut seen: Vec<_> = leases
+        .iter()
+        .filter(|l| l.job_id == chosen || l.job_id == default)
+        .map(|l| (l.job_id, l.chunk_index, l.alert_sets.clone()))
+        .collect();
+    seen.sort();
+    let sets = vec!["glaxo".to_owned(), "pains".to_owned()];
+    let mut want = vec![
+        (chosen, 0, sets.clone()),
+        (chosen, 1, sets.clone()),
+        (default, 0, Vec::new()),
+    ];
+    want.sort();
+    assert_eq!(seen, want);
+    let proto = leases
+        .into_iter()
+        .find(|l| l.job_id == chosen)
+        .unwrap()
+        .to_proto(1_000);
+    match proto.work {
+        Some(molbatch_proto::internal::task_lease::Work::Chunk(chunk)) => {
+            assert_eq!(chunk.alert_sets, sets)
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Migration 0006: a lease hands out the traceparent recorded first for its

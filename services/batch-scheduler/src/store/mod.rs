@@ -219,6 +219,12 @@ pub trait JobStore: Send + Sync + 'static {
         traceparent: &str,
     ) -> Result<(), SchedulerError>;
 
+    /// Keeps the structural-alert set names `job` was created with
+    /// (comma-separated), handed out with every lease of its chunk tasks.
+    /// The first one recorded stays, like the trace parent's.
+    async fn record_alert_sets(&self, job: JobId, alert_sets: &str)
+        -> Result<(), SchedulerError>;
+
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), SchedulerError>;
 

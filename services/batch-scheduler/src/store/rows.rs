@@ -88,14 +88,16 @@ pub(super) struct LeaseRow {
     params: String,
     previous_lease_expired: bool,
     trace_parent: Option<String>,
+    alert_sets: Option<String>,
 }
 
 /// Columns of [`LeaseRow`] as a `returning` clause of an update of `task`
-/// names them (the job's trace context read alongside).
+/// names them (the job's trace context and alert sets read alongside).
 pub(super) const LEASE_COLUMNS: &str =
     "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
      input_offset, attempt, poisoned, analysis_type, params, previous_lease_expired, \
-     (select j.trace_parent from job j where j.id = task.job_id) as trace_parent";
+     (select j.trace_parent from job j where j.id = task.job_id) as trace_parent, \
+     (select j.alert_sets from job j where j.id = task.job_id) as alert_sets";
 
 /// Columns of [`ExhaustedRow`].
 pub(super) const EXHAUSTED_COLUMNS: &str =
@@ -170,6 +172,10 @@ impl TryFrom<LeaseRow> for Lease {
             },
             previous_lease_expired: row.previous_lease_expired,
             trace_parent: row.trace_parent.unwrap_or_default(),
+            alert_sets: row
+                .alert_sets
+                .map(|sets| sets.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }

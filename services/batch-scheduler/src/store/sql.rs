@@ -915,6 +915,17 @@ impl JobStore for SqlJobStore {
         Ok(())
     }
 
+    async fn record_alert_sets(&self, job: JobId, alert_sets: &str) -> Result<(), SchedulerError> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("update job set alert_sets = $1 where id = $2 and alert_sets is null")
+                .bind(alert_sets)
+                .bind(job.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     fn pool_usage(&self) -> molbatch_telemetry::metrics::PoolUsage {
         on_pool!(&self.db, pool => {
             molbatch_telemetry::metrics::PoolUsage::new(pool.size(), pool.num_idle())
