@@ -203,7 +203,7 @@ pub(crate) async fn get(serve: &ServeProcess, path: &str) -> Reply {
 }
 
 /// Polls `GET /v1/jobs/{id}` until the job has ended; returns it.
-async fn wait_until_ended(serve: &ServeProcess, job_id: &str) -> Value {
+pub(crate) async fn wait_until_ended(serve: &ServeProcess, job_id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let job = get(serve, &format!("/v1/jobs/{job_id}")).await.expect(200);
