@@ -40,6 +40,7 @@ fn mixed_molecules() -> Vec<pb::InputMolecule> {
         smiles("C(C)(C)(C)(C)C"),
         smiles("O=C1NC(=S)SC1=Cc1ccccc1"),
         smiles("Oc1ccc(cc1)C(=O)[O-]"),
+        smiles("ClCCc1ccccc1C(=O)Cl"),
         pb::InputMolecule {
             molblock: "\n  test\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0\n    1.2990    0.7500    0.0000 O   0  0\n  1  2  1  0\nM  END".into(),
             id: "methanol-block".into(),
@@ -64,7 +65,7 @@ async fn analyze_molecules_equals_the_batch_result_and_creates_no_job() {
             molecules: molecules.clone(),
             display_name: "the same molecules as a batch".into(),
             priority: 0,
-            alert_sets: Vec::new(),
+            alert_sets: vec!["pains,glaxo".into()],
         })
         .await
         .unwrap()
@@ -86,6 +87,7 @@ async fn analyze_molecules_equals_the_batch_result_and_creates_no_job() {
         .analyze_molecules(pb::AnalyzeMoleculesRequest {
             molecules: molecules.clone(),
             include_fingerprint: true,
+            alert_sets: vec!["pains,glaxo".into()],
         })
         .await
         .unwrap()
@@ -100,6 +102,16 @@ async fn analyze_molecules_equals_the_batch_result_and_creates_no_job() {
     );
     assert!(answer.results[0].activities[0].p_activity.is_some());
     assert_eq!(answer.results[1].error_code, "SMILES_SYNTAX");
+    let catalogs: std::collections::BTreeSet<&str> = answer
+        .results
+        .iter()
+        .flat_map(|r| r.alerts.iter().map(|a| a.catalog.as_str()))
+        .collect();
+    assert!(catalogs.contains("GLAXO"), "the chosen sets: {catalogs:?}");
+    assert!(
+        !catalogs.contains("BRENK"),
+        "not a chosen set: {catalogs:?}"
+    );
 
     let without = mb
         .client
@@ -107,6 +119,7 @@ async fn analyze_molecules_equals_the_batch_result_and_creates_no_job() {
         .analyze_molecules(pb::AnalyzeMoleculesRequest {
             molecules: vec![smiles("CCO")],
             include_fingerprint: false,
+            alert_sets: Vec::new(),
         })
         .await
         .unwrap()
@@ -124,6 +137,22 @@ async fn analyze_molecules_equals_the_batch_result_and_creates_no_job() {
     mb.stop().await;
 }
 
+async fn raw_analyze(
+    mb: &mut Molbatch,
+    molecules: Vec<pb::InputMolecule>,
+    alert_sets: Vec<String>,
+) -> Result<pb::AnalyzeMoleculesResponse, tonic::Status> {
+    mb.client
+        .raw()
+        .analyze_molecules(pb::AnalyzeMoleculesRequest {
+            molecules,
+            include_fingerprint: false,
+            alert_sets,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 fn violations(err: tonic::Status) -> Vec<(String, String)> {
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     let fields = Violations::from_status(&err).fields().to_vec();
@@ -134,25 +163,25 @@ fn violations(err: tonic::Status) -> Vec<(String, String)> {
 #[tokio::test]
 async fn analyze_molecules_refuses_what_it_cannot_answer_naming_the_field() {
     let mut mb = Molbatch::start().await;
-    let mut call = |molecules: Vec<pb::InputMolecule>| {
-        let mut raw = mb.client.raw().clone();
-        async move {
-            raw.analyze_molecules(pb::AnalyzeMoleculesRequest {
-                molecules,
-                include_fingerprint: false,
-            })
+    let none = violations(
+        raw_analyze(&mut mb, Vec::new(), Vec::new())
             .await
-        }
-    };
-    let none = violations(call(Vec::new()).await.unwrap_err());
+            .unwrap_err(),
+    );
     assert_eq!(none[0].0, "molecules");
     assert!(none[0].1.contains("at least one"), "{none:?}");
 
-    let too_many = violations(call(vec![smiles("C"); 1_001]).await.unwrap_err());
+    let too_many = violations(
+        raw_analyze(&mut mb, vec![smiles("C"); 1_001], Vec::new())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(too_many[0].0, "molecules");
     assert!(too_many[0].1.contains("at most 1000"), "{too_many:?}");
     // The limit itself is accepted.
-    let at_limit = call(vec![smiles("C"); 1_000]).await.unwrap().into_inner();
+    let at_limit = raw_analyze(&mut mb, vec![smiles("C"); 1_000], Vec::new())
+        .await
+        .unwrap();
     assert_eq!((at_limit.valid, at_limit.invalid), (1_000, 0));
 
     let both = pb::InputMolecule {
@@ -160,9 +189,19 @@ async fn analyze_molecules_refuses_what_it_cannot_answer_naming_the_field() {
         molblock: "x".into(),
         ..Default::default()
     };
-    let both = violations(call(vec![smiles("C"), both]).await.unwrap_err());
+    let both = violations(
+        raw_analyze(&mut mb, vec![smiles("C"), both], Vec::new())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(both[0].0, "molecules[1]");
 
+    let unknown = raw_analyze(&mut mb, vec![smiles("C")], vec!["pains,painz".into()])
+        .await
+        .unwrap_err();
+    let unknown = violations(unknown);
+    assert_eq!(unknown[0].0, "alert_sets[0]");
+    assert!(unknown[0].1.contains("painz"), "{unknown:?}");
     // Who may call it (users, not viewers) is in auth.rs's role matrix.
     mb.stop().await;
 }

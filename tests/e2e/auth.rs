@@ -243,6 +243,7 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
                     ..Default::default()
                 }],
                 include_fingerprint: false,
+                alert_sets: Vec::new(),
             })
             .await
             .map(drop),

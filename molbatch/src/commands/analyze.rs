@@ -27,6 +27,10 @@ pub struct AnalyzeArgs {
     /// Include Morgan fingerprints (on-bit indices).
     #[arg(long)]
     pub fingerprints: bool,
+    /// Structural-alert sets to look for, comma-separated (as `submit
+    /// --alerts`; default pains,brenk,nih).
+    #[arg(long = "alerts", value_name = "SETS")]
+    pub alert_sets: Vec<String>,
 }
 
 /// The request's molecule of one argument: `SMILES` or `SMILES id`.
@@ -50,6 +54,7 @@ pub async fn run(client: &mut Client, args: AnalyzeArgs) -> anyhow::Result<ExitC
         format,
         output_file,
         fingerprints,
+        alert_sets,
     } = args;
     let molecules = smiles
         .iter()
@@ -61,6 +66,7 @@ pub async fn run(client: &mut Client, args: AnalyzeArgs) -> anyhow::Result<ExitC
         .analyze_molecules(pb::AnalyzeMoleculesRequest {
             molecules,
             include_fingerprint: fingerprints,
+            alert_sets,
         })
         .await?
         .into_inner();

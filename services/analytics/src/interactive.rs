@@ -1,10 +1,11 @@
 //! The analytics service's interactive API (`molbatch.internal.v1.Analytics`):
 //! similarity search inside a job, depictions (drawn by
 //! [`depictions`](crate::depictions)) and synchronous analysis of inline
-//! molecules (the chunk pipeline, [`compute_chunk`], without a job). A job's fingerprints are
-//! loaded from storage once and kept as a [`FingerprintIndex`] in a small
-//! cache, so repeated queries on the same job cost only the search. The
-//! gateway has checked the caller may see the job and that it completed.
+//! molecules (the chunk pipeline, [`compute_chunk_with`], without a job).
+//! A job's fingerprints are loaded from storage once and kept as a
+//! [`FingerprintIndex`] in a small cache, so repeated queries on the same
+//! job cost only the search. The gateway has checked the caller may see the
+//! job and that it completed.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -19,7 +20,7 @@ use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
 use crate::analyses::{index_of, load_results};
-use crate::compute::compute_chunk;
+use crate::compute::compute_chunk_with;
 use crate::depictions::Depicter;
 use crate::error::AnalyticsError;
 
@@ -233,7 +234,10 @@ impl AnalyticsApi {
         let pb::AnalyzeMoleculesRequest {
             molecules,
             include_fingerprint,
+            alert_sets,
         } = request;
+        let alerts = molbatch_chem::AlertSets::parse(&alert_sets)
+            .map_err(|e| Violations::one("alert_sets", e.to_string()))?;
         let records: Vec<ipb::InputRecord> = molecules
             .into_iter()
             .zip(0..)
@@ -245,11 +249,12 @@ impl AnalyticsApi {
             .collect();
         let pipeline = self.pipeline.clone();
         let never = AtomicBool::new(false);
-        let (mut results, valid, invalid) =
-            tokio::task::spawn_blocking(move || compute_chunk(&pipeline, &records, &never, None))
-                .await
-                .map_err(|e| AnalyticsError::internal("analysing molecules", e))?
-                .map_err(|e| AnalyticsError::internal("analysing molecules", e))?;
+        let (mut results, valid, invalid) = tokio::task::spawn_blocking(move || {
+            compute_chunk_with(&pipeline, &records, alerts, &never, None)
+        })
+        .await
+        .map_err(|e| AnalyticsError::internal("analysing molecules", e))?
+        .map_err(|e| AnalyticsError::internal("analysing molecules", e))?;
         if !include_fingerprint {
             for result in &mut results {
                 result.morgan_fingerprint.clear();

@@ -587,8 +587,10 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
     ) -> Result<Response<pb::AnalyzeMoleculesResponse>, Status> {
         answer(async move {
             tenant_of(&request)?;
-            let request = request.into_inner();
+            let mut request = request.into_inner();
             check_analyze(&request.molecules)?;
+            request.alert_sets =
+                molbatch_proto::alert_sets::checked("alert_sets", &request.alert_sets)?;
             Ok(self.analytics.clone().analyze_molecules(request).await?)
         })
         .await
