@@ -379,7 +379,10 @@ async fn chunk_leases_carry_the_alert_sets_the_job_was_created_with(store: &dyn 
             .await
             .unwrap();
     }
-    store.record_alert_sets(chosen, "glaxo,pains").await.unwrap();
+    store
+        .record_alert_sets(chosen, "glaxo,pains")
+        .await
+        .unwrap();
     // A replayed create keeps the first choice.
     store.record_alert_sets(chosen, "lint").await.unwrap();
     store.seal_job(&t, chosen, 2, &[1, 1], T).await.unwrap();

@@ -222,8 +222,7 @@ pub trait JobStore: Send + Sync + 'static {
     /// Keeps the structural-alert set names `job` was created with
     /// (comma-separated), handed out with every lease of its chunk tasks.
     /// The first one recorded stays, like the trace parent's.
-    async fn record_alert_sets(&self, job: JobId, alert_sets: &str)
-        -> Result<(), SchedulerError>;
+    async fn record_alert_sets(&self, job: JobId, alert_sets: &str) -> Result<(), SchedulerError>;
 
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), SchedulerError>;
