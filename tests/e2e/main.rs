@@ -17,6 +17,7 @@ mod cli;
 mod depictions;
 mod exports;
 mod internals;
+mod lenient;
 mod logs;
 mod metrics;
 mod production;

@@ -71,13 +71,13 @@ impl Reply {
 
 /// A request body: none, whole, or sent in chunks (`Transfer-Encoding:
 /// chunked`).
-enum Payload<'a> {
+pub(crate) enum Payload<'a> {
     None,
     Bytes(&'a [u8]),
     Chunked(Vec<Vec<u8>>),
 }
 
-async fn http(
+pub(crate) async fn http(
     serve: &ServeProcess,
     method: &str,
     path: &str,

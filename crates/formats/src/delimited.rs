@@ -10,12 +10,18 @@
 //! starts on: the `csv` reader's own positions do not count skipped blank lines, and the
 //! gateway must name the right line. The feed mirrors csv-core's quoting rules so that both
 //! agree on where rows end.
+//!
+//! When skipping bad records, a row with the wrong number of fields or a line that is not
+//! UTF-8 is yielded as unreadable (with its id field when the row has one), and so is a row
+//! whose quote never closes: in its place the feed hands an empty row and reads the lines
+//! after its first again as rows. A quote that closes lines later on a row that then has the
+//! wrong number of fields is taken for a stray quote in the same way. The header stays fatal.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 
 use crate::error::{FormatError, FormatErrorKind};
-use crate::format::ReaderOptions;
+use crate::format::{OnBadRecord, ReaderOptions};
 use crate::input::{Line, LineReader};
 use crate::record::{MolText, Record};
 use crate::sdf::MAX_RECORD_BYTES;
@@ -36,12 +42,18 @@ pub(crate) struct CsvReader {
     smiles: usize,
     id: Option<usize>,
     row: csv::ByteRecord,
+    /// Yield a bad row in place instead of failing ([`OnBadRecord::Skip`]).
+    skip: bool,
 }
 
 impl CsvReader {
     /// Reads the header and resolves the columns.
     pub(crate) fn new(mut lines: LineReader, options: &ReaderOptions) -> Result<Self, FormatError> {
-        let mut feed = RowFeed::default();
+        let skip = options.on_bad_record == OnBadRecord::Skip;
+        let mut feed = RowFeed {
+            skip,
+            ..RowFeed::default()
+        };
         let delimiter = match options.delimiter {
             Some(d) if d.is_ascii() && !matches!(d, b'"' | b'\n' | b'\r') => d,
             Some(d) => return Err(FormatError::new(None, FormatErrorKind::InvalidDelimiter(d))),
@@ -80,9 +92,14 @@ impl CsvReader {
             .from_reader(feed);
         let mut row = csv::ByteRecord::new();
         let found = reader.read_byte_record(&mut row).map_err(csv_error)?;
-        let header_line = reader.get_mut().starts.pop_front().unwrap_or(1);
+        let header_start = reader.get_mut().starts.pop_front();
+        let header_line = header_start.as_ref().map_or(1, |s| s.line);
         if !found {
             return Err(FormatError::new(None, FormatErrorKind::Empty));
+        }
+        // A bad header is fatal even when skipping bad records (the feed let it through).
+        if let Some(problem) = header_start.as_ref().and_then(RowStart::problem) {
+            return Err(FormatError::new(Some(header_line), problem));
         }
         if row.iter().all(<[u8]>::is_empty) {
             return Err(FormatError::new(
@@ -137,7 +154,14 @@ impl CsvReader {
             smiles,
             id,
             row,
+            skip,
         })
+    }
+
+    /// The text of field `index` of the current row, if it has one and it is UTF-8.
+    fn field(&self, index: Option<usize>) -> Option<String> {
+        let value = self.row.get(index?)?;
+        std::str::from_utf8(value).ok().map(str::to_owned)
     }
 
     /// The header row, trimmed, unnamed columns named `column_N`.
@@ -154,23 +178,44 @@ impl CsvReader {
             if !found {
                 return Ok(None);
             }
-            let line = self
-                .reader
-                .get_mut()
-                .starts
-                .pop_front()
-                .unwrap_or_else(|| self.row.position().map_or(1, csv::Position::line));
+            let start = self.reader.get_mut().starts.pop_front().unwrap_or_else(|| {
+                RowStart::new(self.row.position().map_or(1, csv::Position::line))
+            });
+            let line = start.line;
+            if let Some(problem) = start.problem() {
+                // Only a feed that skips bad records lets such a row through.
+                let error = FormatError::new(Some(line), problem);
+                return Ok(Some(Record::unreadable(line, self.field(self.id), &error)));
+            }
             if is_blank(&self.row) {
                 continue;
             }
             if self.row.len() != self.header.len() {
-                return Err(FormatError::new(
-                    Some(line),
-                    FormatErrorKind::RaggedRow {
-                        expected: self.header.len(),
-                        found: self.row.len(),
-                    },
-                ));
+                let (expected, found) = (self.header.len(), self.row.len());
+                let ragged =
+                    FormatError::new(Some(line), FormatErrorKind::RaggedRow { expected, found });
+                if !self.skip {
+                    return Err(ragged);
+                }
+                let last_line = start.continuation.last().map(|l| l.number);
+                let feed = self.reader.get_mut();
+                return Ok(Some(match last_line {
+                    // The next row is not loaded yet (the feed hands one row at a time), so
+                    // the lines after this row's first can still be read again as rows.
+                    Some(last_line) if feed.starts.is_empty() => {
+                        feed.read_again(start.continuation);
+                        let error = FormatError::new(
+                            Some(line),
+                            FormatErrorKind::UnbalancedQuote {
+                                last_line,
+                                expected,
+                                found,
+                            },
+                        );
+                        Record::unreadable(line, None, &error)
+                    }
+                    Some(_) | None => Record::unreadable(line, self.field(self.id), &ragged),
+                }));
             }
             let mut smiles = String::new();
             let mut id = None;
@@ -288,8 +333,53 @@ struct RowFeed {
     /// The row being handed out, and how much of it has been.
     row: Vec<u8>,
     handed: usize,
-    /// Start lines of rows handed to the `csv` reader and not yet read back from it.
-    starts: VecDeque<u64>,
+    /// Starts of rows handed to the `csv` reader and not yet read back from it.
+    starts: VecDeque<RowStart>,
+    /// Let bad rows through, marked in their [`RowStart`] ([`OnBadRecord::Skip`]); the
+    /// [`LineReader`] then returns lines that are not UTF-8 flagged.
+    skip: bool,
+}
+
+/// Where a row handed to the `csv` reader starts, and what the feed knows about it.
+#[derive(Debug)]
+struct RowStart {
+    line: u64,
+    /// The row's lines after its first, kept when skipping bad records so that they can be
+    /// read again as rows if the row turns out to be a stray quote.
+    continuation: Vec<Line>,
+    /// A line of the row is not UTF-8 (it was handed converted lossily).
+    invalid_utf8: bool,
+    /// A quoted field of the row never closes; a row of one empty field was handed in its
+    /// place.
+    unclosed: bool,
+}
+
+impl RowStart {
+    fn new(line: u64) -> Self {
+        Self {
+            line,
+            continuation: Vec::new(),
+            invalid_utf8: false,
+            unclosed: false,
+        }
+    }
+
+    /// What makes the row bad, as far as the feed can tell.
+    fn problem(&self) -> Option<FormatErrorKind> {
+        if self.unclosed {
+            Some(unclosed_quote())
+        } else if self.invalid_utf8 {
+            Some(FormatErrorKind::InvalidUtf8)
+        } else {
+            None
+        }
+    }
+}
+
+fn unclosed_quote() -> FormatErrorKind {
+    FormatErrorKind::TruncatedRecord {
+        what: "a quoted field is not closed before the end of the file".to_owned(),
+    }
 }
 
 impl RowFeed {
@@ -318,15 +408,19 @@ impl RowFeed {
                 Some(line) => break line,
             }
         };
-        let start = line.number;
+        let mut start = RowStart::new(line.number);
         let mut quoting = Quoting::FieldStart;
         loop {
             quoting = quoting.scan(line.text.as_bytes(), self.delimiter);
             self.row.extend_from_slice(line.text.as_bytes());
             self.row.push(b'\n');
+            start.invalid_utf8 |= line.invalid_utf8;
+            if self.skip && line.number != start.line {
+                start.continuation.push(line);
+            }
             if self.row.len() > MAX_RECORD_BYTES {
                 return Err(FormatError::new(
-                    Some(start),
+                    Some(start.line),
                     FormatErrorKind::RecordTooLarge {
                         limit_bytes: MAX_RECORD_BYTES,
                     },
@@ -337,19 +431,27 @@ impl RowFeed {
             }
             line = match self.next_line()? {
                 Some(line) => line,
-                None => {
-                    return Err(FormatError::new(
-                        Some(start),
-                        FormatErrorKind::TruncatedRecord {
-                            what: "a quoted field is not closed before the end of the file"
-                                .to_owned(),
-                        },
-                    ))
+                None if self.skip => {
+                    // An empty row in its place (a quoted empty field: csv-core drops a
+                    // bare line break); the lines after its first are rows again.
+                    self.row.clear();
+                    self.row.extend_from_slice(b"\"\"\n");
+                    self.read_again(std::mem::take(&mut start.continuation));
+                    start.unclosed = true;
+                    break;
                 }
+                None => return Err(FormatError::new(Some(start.line), unclosed_quote())),
             };
         }
         self.starts.push_back(start);
         Ok(())
+    }
+
+    /// Hands `lines` out again, before any other, as the start of the rows to come.
+    fn read_again(&mut self, lines: Vec<Line>) {
+        for line in lines.into_iter().rev() {
+            self.ahead.push_front(line);
+        }
     }
 }
 
@@ -429,7 +531,10 @@ fn sniff_delimiter(sample: &[u8], at_end: bool) -> u8 {
 mod tests {
     use super::sniff_delimiter;
     use crate::input::tests::gzip;
-    use crate::{read_records, Format, FormatError, FormatErrorKind, ReaderOptions, Record};
+    use crate::{
+        read_records, Format, FormatError, FormatErrorKind, MolText, OnBadRecord, ReaderOptions,
+        Record,
+    };
     use std::io::Cursor;
 
     fn options() -> ReaderOptions {
@@ -640,6 +745,179 @@ mod tests {
             read_records(Cursor::new(b"smiles\nC\nC\xff\n".to_vec()), &options()).unwrap();
         assert_eq!(records.next().unwrap().unwrap().line, 2);
         assert_eq!(records.next().unwrap().unwrap_err().line, Some(3));
+    }
+
+    fn skipping() -> ReaderOptions {
+        let mut options = options();
+        options.on_bad_record = OnBadRecord::Skip;
+        options
+    }
+
+    /// (line, SMILES, id, reason with its line when unreadable) of each record.
+    fn summary(records: &[Record]) -> Vec<(u64, &str, Option<&str>, Option<String>)> {
+        records
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    r.molecule.as_str(),
+                    r.id.as_deref(),
+                    r.unreadable_reason(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn skipping_keeps_bad_rows_in_place_with_their_line_and_id() {
+        let text = b"smiles,id,y\nC,a,1\nCC,b\n\nCCC,c,3\nCCCC,d\xff,4\nN,e,5,6\nO,f,6\n";
+        let mut options = skipping();
+        options.id_column = Some("id".into());
+        let records = read_with(text, &options).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (2, "C", Some("a"), None),
+                (
+                    3,
+                    "",
+                    Some("b"),
+                    Some("line 3: CSV row has 2 fields, header has 3".into())
+                ),
+                (5, "CCC", Some("c"), None),
+                (6, "", None, Some("line 6: text is not valid UTF-8".into())),
+                (
+                    7,
+                    "",
+                    Some("e"),
+                    Some("line 7: CSV row has 4 fields, header has 3".into())
+                ),
+                (8, "O", Some("f"), None),
+            ]
+        );
+        assert!(records[1].properties.is_empty());
+        // The same file by default: refused at the first bad row, as before.
+        options.on_bad_record = OnBadRecord::Fail;
+        let err = read_with(text, &options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: CSV row has 2 fields, header has 3"
+        );
+    }
+
+    #[test]
+    fn skipping_an_unclosed_quote_reads_the_lines_after_it_again() {
+        let text = b"smiles,note\nCC,ok\nCCC,\"never closed\nCCCC,x\n\nN,y\n";
+        let records = read_with(text, &skipping()).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (2, "CC", None, None),
+                (
+                    3,
+                    "",
+                    None,
+                    Some(
+                        "line 3: truncated record: a quoted field is not closed before the \
+                         end of the file"
+                            .into()
+                    )
+                ),
+                (4, "CCCC", None, None),
+                (6, "N", None, None),
+            ]
+        );
+        assert_eq!(props(&records[2]), vec![("note", "x")]);
+    }
+
+    #[test]
+    fn skipping_a_stray_quote_that_closes_on_a_later_row() {
+        // The quote opened on line 2 closes on line 4, making a row of 4 fields.
+        let text = b"smiles,name,y\nC,\"a,1\nCC,b,2\n\"x\",O,3\nN,e,4\n";
+        let records = read_with(text, &skipping()).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (
+                    2,
+                    "",
+                    None,
+                    Some(
+                        "line 2: unbalanced quote: read as one row up to line 4, it has 4 \
+                         fields, header has 3"
+                            .into()
+                    )
+                ),
+                (3, "CC", None, None),
+                (4, "x", None, None),
+                (5, "N", None, None),
+            ]
+        );
+        // By default the same row is a ragged row, as before.
+        let err = read_with(text, &options()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: CSV row has 4 fields, header has 3"
+        );
+    }
+
+    #[test]
+    fn skipping_keeps_legitimate_multiline_fields() {
+        let text = b"smiles,comment\nCC,\"one\ntwo\"\nCCC,x,extra\nCCCC,y\n";
+        let records = read_with(text, &skipping()).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (2, "CC", None, None),
+                (
+                    4,
+                    "",
+                    None,
+                    Some("line 4: CSV row has 3 fields, header has 2".into())
+                ),
+                (5, "CCCC", None, None),
+            ]
+        );
+        assert_eq!(props(&records[0]), vec![("comment", "one\ntwo")]);
+    }
+
+    #[test]
+    fn skipping_still_refuses_problems_of_the_whole_file() {
+        let opts = skipping();
+        let err = read_with(b"smi\xffles,id\nCC,a\n", &opts).unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::InvalidUtf8));
+        assert_eq!(err.line, Some(1));
+        let err = read_with(b"smiles,\"note\nCC,a\n", &opts).unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::TruncatedRecord { .. }));
+        assert_eq!(err.line, Some(1));
+        let err = read_with(b"a,b\n1,2\n", &opts).unwrap_err();
+        assert_eq!(err.field, "smiles_column");
+        let err = read_with(b"\n\n", &opts).unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::Empty));
+        let err = read_with(b"\n,,\nC,1,2\n", &opts).unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::EmptyHeader));
+        let mut id = skipping();
+        id.id_column = Some("name".into());
+        let err = read_with(b"smiles,b\nC,2\n", &id).unwrap_err();
+        assert_eq!(err.field, "id_column");
+    }
+
+    #[test]
+    fn skipping_after_the_sniffing_window_and_through_gzip() {
+        let mut text = b"smiles,id\n".to_vec();
+        for i in 0..300 {
+            text.extend_from_slice(format!("CCO,m{i}\n").as_bytes());
+        }
+        text.extend_from_slice(b"CC,\xff\nCCN,last\n");
+        let records = read_with(&gzip(&text), &skipping()).unwrap();
+        assert_eq!(records.len(), 302);
+        assert_eq!(
+            records[300].unreadable_reason().as_deref(),
+            Some("line 302: text is not valid UTF-8")
+        );
+        assert!(matches!(records[300].molecule, MolText::Unreadable(_)));
+        assert_eq!(records[301].line, 303);
+        assert_eq!(records[301].molecule.as_str(), "CCN");
     }
 
     #[test]

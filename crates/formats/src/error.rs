@@ -91,6 +91,19 @@ pub enum FormatErrorKind {
         /// Fields in this row.
         found: usize,
     },
+    /// A CSV row that spans lines because a quote opened a field on its first line, and that
+    /// read so has the wrong number of fields: a stray quote, most likely. Only a reader that
+    /// skips bad records reports it (and reads the lines after the first again as rows); by
+    /// default such a row is a [`FormatErrorKind::RaggedRow`].
+    #[error("unbalanced quote: read as one row up to line {last_line}, it has {found} fields, header has {expected}")]
+    UnbalancedQuote {
+        /// The line where the quoted field closed.
+        last_line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in the row read up to `last_line`.
+        found: usize,
+    },
     /// A record that breaks off: an SDF record without `M  END`, or with data items but no
     /// closing `$$$$` at the end of the file; a CSV quoted field never closed.
     #[error("truncated record: {what}")]
@@ -129,6 +142,7 @@ impl FormatErrorKind {
             | Self::Empty
             | Self::EmptyHeader
             | Self::RaggedRow { .. }
+            | Self::UnbalancedQuote { .. }
             | Self::TruncatedRecord { .. }
             | Self::LineTooLong { .. }
             | Self::RecordTooLarge { .. } => "file",

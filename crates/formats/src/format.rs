@@ -74,6 +74,25 @@ impl FromStr for Format {
     }
 }
 
+/// What a reader does with a record it cannot read.
+///
+/// A bad record is one whose damage ends with it: a CSV row with the wrong number of fields,
+/// a quoted field that is not closed, or text that is not UTF-8; an SD record cut short
+/// (`$$$$` before `M  END`, no `M  END` or `$$$$` at the end of the file), without the id
+/// field asked for, or with text that is not UTF-8; a SMILES line that is not UTF-8.
+/// Problems with the whole file stay errors either way: an empty file, a bad or unnamed
+/// header, a missing SMILES, id or activity column, a bad delimiter, unreadable or corrupt
+/// gzip input, a line or record over the size limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum OnBadRecord {
+    /// The first bad record is the iterator's error, and reading ends (the default).
+    #[default]
+    Fail,
+    /// A bad record is yielded in its place as a [`Record`](crate::Record) whose molecule is
+    /// [`MolText::Unreadable`](crate::MolText::Unreadable), and reading goes on.
+    Skip,
+}
+
 /// How to read one batch file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderOptions {
@@ -94,6 +113,8 @@ pub struct ReaderOptions {
     /// record's values are copied to [`Record::activities`](crate::Record::activities) (and
     /// stay in its properties). A CSV header without one of them is an error.
     pub activity_columns: Vec<(String, ActivityUnit)>,
+    /// Whether a bad record ends reading or is kept in place (see [`OnBadRecord`]).
+    pub on_bad_record: OnBadRecord,
 }
 
 impl ReaderOptions {
@@ -105,6 +126,7 @@ impl ReaderOptions {
             id_column: None,
             delimiter: None,
             activity_columns: Vec::new(),
+            on_bad_record: OnBadRecord::Fail,
         }
     }
 }

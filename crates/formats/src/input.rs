@@ -118,6 +118,9 @@ pub(crate) struct Line {
     /// 1-based line number.
     pub(crate) number: u64,
     pub(crate) text: String,
+    /// The line was not valid UTF-8 and `text` is its lossy conversion (only from a reader
+    /// told to [`keep_invalid_utf8`](LineReader::keep_invalid_utf8)).
+    pub(crate) invalid_utf8: bool,
 }
 
 /// Splits [`Text`] into numbered UTF-8 lines.
@@ -126,6 +129,8 @@ pub(crate) struct LineReader {
     /// Lines returned so far.
     line: u64,
     buf: Vec<u8>,
+    /// Return invalid UTF-8 lines converted lossily and flagged, instead of failing.
+    keep_invalid_utf8: bool,
 }
 
 impl LineReader {
@@ -134,7 +139,15 @@ impl LineReader {
             text,
             line: 0,
             buf: Vec::new(),
+            keep_invalid_utf8: false,
         }
+    }
+
+    /// From now on, a line that is not valid UTF-8 is returned converted lossily with
+    /// [`Line::invalid_utf8`] set, for a reader that skips bad records; by default it is an
+    /// [`FormatErrorKind::InvalidUtf8`] error.
+    pub(crate) fn keep_invalid_utf8(&mut self) {
+        self.keep_invalid_utf8 = true;
     }
 
     /// The next line, or `None` at the end of the text. A missing final newline is fine.
@@ -163,9 +176,18 @@ impl LineReader {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        let text = String::from_utf8(std::mem::take(&mut self.buf))
-            .map_err(|_| FormatError::new(Some(number), FormatErrorKind::InvalidUtf8))?;
-        Ok(Some(Line { number, text }))
+        let (text, invalid_utf8) = match String::from_utf8(std::mem::take(&mut self.buf)) {
+            Ok(text) => (text, false),
+            Err(e) if self.keep_invalid_utf8 => {
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), true)
+            }
+            Err(_) => return Err(FormatError::new(Some(number), FormatErrorKind::InvalidUtf8)),
+        };
+        Ok(Some(Line {
+            number,
+            text,
+            invalid_utf8,
+        }))
     }
 
     /// Skips lines that are empty or whitespace, returning how many were skipped and the first
@@ -302,6 +324,25 @@ pub(crate) mod tests {
         assert!(matches!(err.kind, FormatErrorKind::InvalidUtf8));
         assert_eq!(err.line, Some(2));
         assert_eq!(err.to_string(), "line 2: text is not valid UTF-8");
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_lossily_when_asked() {
+        let mut reader =
+            LineReader::new(open(Cursor::new(b"ok\nbad \xff here\nfine\n".to_vec())).unwrap());
+        reader.keep_invalid_utf8();
+        let mut got = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            got.push((line.number, line.text, line.invalid_utf8));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (1, "ok".to_owned(), false),
+                (2, "bad \u{fffd} here".to_owned(), true),
+                (3, "fine".to_owned(), false)
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! [`Record`]s, one per molecule, read as the bytes arrive so the gateway can cut chunks of
 //! molecules without ever holding the file (which may be a gigabyte) in memory.
 //!
-//! - [`format`](mod@format): [`Format`] (SMILES, CSV/TSV, SDF) and [`ReaderOptions`].
+//! - [`format`](mod@format): [`Format`] (SMILES, CSV/TSV, SDF), [`ReaderOptions`] and
+//!   [`OnBadRecord`] (refuse the file at a bad record, or keep it in place and read on).
 //! - [`record`]: [`Record`] and [`MolText`], what the readers yield.
 //! - [`activity`]: [`ActivityUnit`], an activity column's unit, and the pActivity of a value.
 //! - [`error`]: [`FormatError`], a file problem with its 1-based line and the request field
@@ -42,7 +43,7 @@ use std::iter::FusedIterator;
 pub use activity::{ActivityError, ActivityUnit, UnknownUnit};
 pub use delimited::DEFAULT_SMILES_COLUMNS;
 pub use error::{FormatError, FormatErrorKind};
-pub use format::{Format, ReaderOptions, UnknownFormat};
+pub use format::{Format, OnBadRecord, ReaderOptions, UnknownFormat};
 pub use input::MAX_LINE_BYTES;
 pub use record::{MolText, Record};
 pub use sdf::MAX_RECORD_BYTES;
@@ -69,13 +70,15 @@ pub fn read_records<R: Read + Send + 'static>(
         ));
     }
     let text = input::open(input)?;
+    let skip = options.on_bad_record == OnBadRecord::Skip;
+    let mut lines = LineReader::new(text);
+    if skip {
+        lines.keep_invalid_utf8();
+    }
     let reader = match options.format {
-        Format::Smiles => Reader::Smiles(SmilesReader::new(LineReader::new(text))?),
-        Format::Csv => Reader::Csv(Box::new(CsvReader::new(LineReader::new(text), options)?)),
-        Format::Sdf => Reader::Sdf(SdfReader::new(
-            LineReader::new(text),
-            options.id_column.clone(),
-        )?),
+        Format::Smiles => Reader::Smiles(SmilesReader::new(lines)?),
+        Format::Csv => Reader::Csv(Box::new(CsvReader::new(lines, options)?)),
+        Format::Sdf => Reader::Sdf(SdfReader::new(lines, options.id_column.clone(), skip)?),
     };
     if let Reader::Csv(csv) = &reader {
         let header = csv.header();
@@ -102,6 +105,8 @@ pub fn read_records<R: Read + Send + 'static>(
 /// The records of one file, in file order.
 ///
 /// Yields `Err` at most once: after an error the file cannot be trusted, and the iterator ends.
+/// With [`OnBadRecord::Skip`] a bad record is an `Ok` record in its place instead
+/// ([`MolText::Unreadable`]), and only problems with the whole file are errors.
 pub struct Records {
     format: Format,
     reader: Reader,
@@ -144,6 +149,9 @@ impl Iterator for Records {
             Reader::Sdf(reader) => reader.next_record(),
         };
         match next {
+            Ok(Some(record)) if matches!(record.molecule, MolText::Unreadable(_)) => {
+                Some(Ok(record))
+            }
             Ok(Some(mut record)) => {
                 record.activities = self
                     .activity_columns
@@ -228,6 +236,27 @@ mod tests {
         options.format = Format::Smiles;
         let err = read_records(Cursor::new(b"C\n".to_vec()), &options).unwrap_err();
         assert_eq!(err.field, "activity_columns");
+    }
+
+    #[test]
+    fn unreadable_records_keep_their_position_without_activities() {
+        let mut options = ReaderOptions::new(Format::Csv);
+        options.activity_columns = vec![("Ki".into(), ActivityUnit::Nanomolar)];
+        options.on_bad_record = OnBadRecord::Skip;
+        let file = b"smiles,Ki\nCCO,12\nCCN,3,4\nCCC,5\n".to_vec();
+        let records: Vec<Record> = read_records(Cursor::new(file), &options)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(records[0].activities.len(), 1);
+        assert!(records[1].activities.is_empty() && records[1].properties.is_empty());
+        assert_eq!(
+            records[1].unreadable_reason().as_deref(),
+            Some("line 3: CSV row has 3 fields, header has 2")
+        );
+        assert_eq!(records[2].activities[0].1, "5");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What a reader yields: one [`Record`] per molecule, as found in the file. Nothing here is
 //! interpreted chemically: the SMILES or molblock text is passed on verbatim (trimmed).
 
-use crate::ActivityUnit;
+use crate::{ActivityUnit, FormatError};
 
 /// One molecule as found in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +30,42 @@ pub enum MolText {
     /// An MDL molblock (V2000 or V3000): title, program and comment lines, counts line, up to
     /// and including the `M  END` line, lines joined by `\n` without a final newline.
     Molblock(String),
+    /// A record that could not be read, kept in its place because the reader skips bad
+    /// records ([`OnBadRecord::Skip`](crate::OnBadRecord::Skip)): why, as the
+    /// [`FormatError`] would have said it without its line (that is [`Record::line`]), e.g.
+    /// `CSV row has 3 fields, header has 4`. Such a record has no properties or activities.
+    Unreadable(String),
 }
 
 impl MolText {
-    /// The text, whichever kind it is.
+    /// The structure text, whichever kind it is; empty for an unreadable record.
     pub fn as_str(&self) -> &str {
         match self {
             MolText::Smiles(text) | MolText::Molblock(text) => text,
+            MolText::Unreadable(_) => "",
+        }
+    }
+}
+
+impl Record {
+    /// The record kept in place of one that could not be read: at `line`, with the id that
+    /// could be recovered, and `error`'s reason.
+    pub(crate) fn unreadable(line: u64, id: Option<String>, error: &FormatError) -> Self {
+        Self {
+            line,
+            id: id.filter(|id| !id.is_empty() && !id.contains(char::REPLACEMENT_CHARACTER)),
+            molecule: MolText::Unreadable(error.kind.to_string()),
+            properties: Vec::new(),
+            activities: Vec::new(),
+        }
+    }
+
+    /// Why the record could not be read, with its line as a [`FormatError`] shows it
+    /// (`line 4: CSV row has 3 fields, header has 4`); `None` for a readable record.
+    pub fn unreadable_reason(&self) -> Option<String> {
+        match &self.molecule {
+            MolText::Unreadable(reason) => Some(format!("line {}: {reason}", self.line)),
+            MolText::Smiles(_) | MolText::Molblock(_) => None,
         }
     }
 }

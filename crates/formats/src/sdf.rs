@@ -6,6 +6,12 @@
 //! with data items must be closed, or the file is taken as cut short. Lines are kept as found
 //! except for line endings and trailing whitespace. One record is held in memory at a time,
 //! bounded by [`MAX_RECORD_BYTES`].
+//!
+//! When skipping bad records, a record cut short (`$$$$` before `M  END`, the end of the file
+//! before `M  END` or `$$$$`), without the id field asked for, or with a line that is not
+//! UTF-8 is yielded as unreadable at its first line, with its title as id when that is the id;
+//! reading goes on after its `$$$$`. A molblock whose counts line or atoms are damaged is not
+//! the reader's business: it is passed on, and the chemistry reports it (`MOLBLOCK_SYNTAX`).
 
 use crate::error::{FormatError, FormatErrorKind};
 use crate::input::{Line, LineReader};
@@ -23,6 +29,8 @@ pub(crate) struct SdfReader {
     /// first molblock's (often empty) title and comment lines.
     leading_blank: u64,
     pending: Option<Line>,
+    /// Yield a bad record in place instead of failing ([`crate::OnBadRecord::Skip`]).
+    skip: bool,
 }
 
 impl SdfReader {
@@ -30,6 +38,7 @@ impl SdfReader {
     pub(crate) fn new(
         mut lines: LineReader,
         id_field: Option<String>,
+        skip: bool,
     ) -> Result<Self, FormatError> {
         let (leading_blank, first) = lines.skip_blank()?;
         if first.is_none() {
@@ -40,6 +49,7 @@ impl SdfReader {
             id_field,
             leading_blank,
             pending: first,
+            skip,
         })
     }
 
@@ -50,6 +60,7 @@ impl SdfReader {
             return Ok(Some(Line {
                 number,
                 text: String::new(),
+                invalid_utf8: false,
             }));
         }
         match self.pending.take() {
@@ -60,6 +71,21 @@ impl SdfReader {
 
     pub(crate) fn next_record(&mut self) -> Result<Option<Record>, FormatError> {
         let mut record = RecordText::default();
+        match self.read_record(&mut record) {
+            Err(error) if self.skip && is_bad_record(&error.kind) => {
+                let id = match self.id_field {
+                    Some(_) => None,
+                    None => record.molblock.lines().next().map(|t| t.trim().to_owned()),
+                };
+                let line = record.start.or(error.line).unwrap_or(1);
+                Ok(Some(Record::unreadable(line, id, &error)))
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the next record into `record`; on an error `record` holds what was read of it.
+    fn read_record(&mut self, record: &mut RecordText) -> Result<Option<Record>, FormatError> {
         // The molblock, up to `M  END`.
         loop {
             let Some(line) = self.next_line()? else {
@@ -69,6 +95,7 @@ impl SdfReader {
                 return Err(record.truncated("the molblock has no `M  END` line"));
             };
             let start = *record.start.get_or_insert(line.number);
+            record.invalid_utf8 |= line.invalid_utf8;
             let text = line.text.trim_end();
             if text == "$$$$" {
                 let what = if record.blank_only {
@@ -101,6 +128,7 @@ impl SdfReader {
                 }
                 return Err(record.truncated("data items are not closed by `$$$$`"));
             };
+            record.invalid_utf8 |= line.invalid_utf8;
             let text = line.text.trim_end();
             if text == "$$$$" {
                 properties.extend(open_item.take());
@@ -133,6 +161,10 @@ impl SdfReader {
                 (None, None) => {}
             }
         }
+        // Lines that are not UTF-8 come only from a reader that skips bad records.
+        if record.invalid_utf8 {
+            return Err(FormatError::new(Some(start), FormatErrorKind::InvalidUtf8));
+        }
         let id = match &self.id_field {
             Some(wanted) => Some(take_id(&mut properties, wanted, start)?),
             None => record
@@ -146,7 +178,7 @@ impl SdfReader {
         Ok(Some(Record {
             line: start,
             id,
-            molecule: MolText::Molblock(record.molblock),
+            molecule: MolText::Molblock(std::mem::take(&mut record.molblock)),
             properties,
             activities: Vec::new(),
         }))
@@ -160,6 +192,8 @@ struct RecordText {
     /// Lines in `molblock` (it may start with empty ones).
     lines: usize,
     blank_only: bool,
+    /// A line of the record was not valid UTF-8 (kept lossily when skipping bad records).
+    invalid_utf8: bool,
 }
 
 impl Default for RecordText {
@@ -169,7 +203,30 @@ impl Default for RecordText {
             molblock: String::new(),
             lines: 0,
             blank_only: true,
+            invalid_utf8: false,
         }
+    }
+}
+
+/// Whether an error concerns one record only, which a reader skipping bad records keeps in
+/// place and reads on after (it has read up to the record's end).
+fn is_bad_record(kind: &FormatErrorKind) -> bool {
+    match kind {
+        FormatErrorKind::TruncatedRecord { .. }
+        | FormatErrorKind::MissingIdColumn { .. }
+        | FormatErrorKind::InvalidUtf8 => true,
+        FormatErrorKind::Io(_)
+        | FormatErrorKind::BadGzip(_)
+        | FormatErrorKind::Empty
+        | FormatErrorKind::EmptyHeader
+        | FormatErrorKind::MissingSmilesColumn { .. }
+        | FormatErrorKind::MissingActivityColumn { .. }
+        | FormatErrorKind::ActivityWithoutColumns
+        | FormatErrorKind::RaggedRow { .. }
+        | FormatErrorKind::UnbalancedQuote { .. }
+        | FormatErrorKind::LineTooLong { .. }
+        | FormatErrorKind::RecordTooLarge { .. }
+        | FormatErrorKind::InvalidDelimiter(_) => false,
     }
 }
 
@@ -247,7 +304,8 @@ mod tests {
     use super::data_header;
     use crate::input::tests::gzip;
     use crate::{
-        read_records, Format, FormatError, FormatErrorKind, MolText, ReaderOptions, Record,
+        read_records, Format, FormatError, FormatErrorKind, MolText, OnBadRecord, ReaderOptions,
+        Record,
     };
     use std::io::Cursor;
 
@@ -468,6 +526,110 @@ M  END";
             err.kind
         );
         assert!(err.line.is_some_and(|n| n > 1000), "{err}");
+    }
+
+    fn skipping() -> ReaderOptions {
+        let mut options = ReaderOptions::new(Format::Sdf);
+        options.on_bad_record = OnBadRecord::Skip;
+        options
+    }
+
+    /// (line, id, reason with its line when unreadable) of each record.
+    fn summary(records: &[Record]) -> Vec<(u64, Option<&str>, Option<String>)> {
+        records
+            .iter()
+            .map(|r| (r.line, r.id.as_deref(), r.unreadable_reason()))
+            .collect()
+    }
+
+    #[test]
+    fn skipping_keeps_cut_records_in_place() {
+        let cut = ETHANOL.replace("M  END", "");
+        // Records start on lines 1, 12 (no `M  END`, `$$$$` on 22), 23, 34 (`$$$$` alone), 35.
+        let data =
+            format!("{ETHANOL}\n$$$$\n{cut}\n$$$$\n{ETHANOL}\n$$$$\n$$$$\n{ETHANOL}\n> <a>\n1\n");
+        let records = read_with(&data, &skipping()).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (1, Some("ethanol"), None),
+                (
+                    12,
+                    Some("ethanol"),
+                    Some(
+                        "line 12: truncated record: `$$$$` comes before the molblock's \
+                         `M  END` line"
+                            .into()
+                    )
+                ),
+                (23, Some("ethanol"), None),
+                (
+                    34,
+                    None,
+                    Some("line 34: truncated record: no molblock before `$$$$`".into())
+                ),
+                (
+                    35,
+                    Some("ethanol"),
+                    Some("line 35: truncated record: data items are not closed by `$$$$`".into())
+                ),
+            ]
+        );
+        assert_eq!(records[2].molecule, MolText::Molblock(ETHANOL.to_owned()));
+        assert_eq!(records[1].molecule.as_str(), "");
+        // By default the file is refused at the first of them, as before.
+        let err = read(&data).unwrap_err();
+        assert_eq!(err.line, Some(12));
+    }
+
+    #[test]
+    fn skipping_a_record_with_bad_utf8_or_without_its_id_field() {
+        // Lines: ethanol 1-10, its item 11-13, `$$$$` 14; the next record 15-24, `$$$$` 25.
+        let mut bytes = format!("{ETHANOL}\n> <a>\nbad ").into_bytes();
+        bytes.push(0xff);
+        bytes.extend_from_slice(format!("\n\n$$$$\n{ETHANOL}\n$$$$\n").as_bytes());
+        let records: Vec<Record> = read_records(Cursor::new(bytes.clone()), &skipping())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (
+                    1,
+                    Some("ethanol"),
+                    Some("line 1: text is not valid UTF-8".into())
+                ),
+                (15, Some("ethanol"), None),
+            ]
+        );
+        let err = read_records(Cursor::new(bytes), &ReaderOptions::new(Format::Sdf))
+            .unwrap()
+            .collect::<Result<Vec<Record>, _>>()
+            .unwrap_err();
+        assert_eq!(err.to_string(), "line 12: text is not valid UTF-8");
+
+        let mut options = skipping();
+        options.id_column = Some("CHEMBL_ID".into());
+        let data = format!("{ETHANOL}\n> <chembl_id>\nC1\n\n$$$$\n{ETHANOL}\n> <y>\n1\n\n$$$$\n");
+        let records = read_with(&data, &options).unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (1, Some("C1"), None),
+                (
+                    15,
+                    None,
+                    Some("line 15: id column `CHEMBL_ID` not found; available: y".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn skipping_still_refuses_an_empty_file() {
+        let err = read_with("\n \n", &skipping()).unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::Empty));
     }
 
     #[test]

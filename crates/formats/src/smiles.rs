@@ -49,6 +49,15 @@ impl SmilesReader {
                 }
             }
             let id = rest.trim();
+            // Such lines come only from a reader that skips bad records.
+            if line.invalid_utf8 {
+                let error = FormatError::new(Some(line.number), FormatErrorKind::InvalidUtf8);
+                return Ok(Some(Record::unreadable(
+                    line.number,
+                    Some(id.to_owned()),
+                    &error,
+                )));
+            }
             return Ok(Some(Record {
                 line: line.number,
                 id: (!id.is_empty()).then(|| id.to_owned()),
@@ -169,6 +178,37 @@ mod tests {
         assert!(matches!(err.kind, FormatErrorKind::InvalidUtf8));
         assert_eq!(err.line, Some(2));
         assert!(records.next().is_none(), "the iterator ends after an error");
+    }
+
+    #[test]
+    fn bad_utf8_is_kept_in_place_when_skipping() {
+        let mut options = ReaderOptions::new(Format::Smiles);
+        options.on_bad_record = crate::OnBadRecord::Skip;
+        let records: Vec<Record> = read_records(
+            Cursor::new(b"CC a\nC\xc3( b\n\nCCC c\xff\nCCCC d\n".to_vec()),
+            &options,
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+        assert_eq!(
+            summary(&records),
+            vec![
+                (1, "CC", Some("a")),
+                (2, "", Some("b")),
+                (4, "", None),
+                (5, "CCCC", Some("d"))
+            ]
+        );
+        assert_eq!(
+            records[1].molecule,
+            MolText::Unreadable("text is not valid UTF-8".to_owned())
+        );
+        assert_eq!(
+            records[1].unreadable_reason().as_deref(),
+            Some("line 2: text is not valid UTF-8")
+        );
+        assert_eq!(records[0].unreadable_reason(), None);
     }
 
     #[test]

@@ -57,6 +57,12 @@ pub struct SubmitArgs {
     /// before your others (tenants share workers fairly either way).
     #[arg(long, default_value_t = 0)]
     pub priority: i32,
+    /// Keep each record the server cannot read (a CSV row with the wrong
+    /// number of fields, an unclosed quote, text that is not UTF-8; an SDF
+    /// record cut short) in its place as an invalid RECORD_SYNTAX result with
+    /// its line, and process the rest; by default the file is refused.
+    #[arg(long)]
+    pub skip_bad_records: bool,
     /// Structural-alert sets to look for, comma-separated (repeatable):
     /// pains, brenk, nih, zinc, glaxo, dundee, bms, mlsmr, inpharmatica,
     /// lint, surechembl, chelator, alarm_nmr, luciferase (the server checks
@@ -85,6 +91,7 @@ pub async fn run(
         activity_unit,
         name,
         priority,
+        skip_bad_records,
         alerts,
         wait,
     } = args;
@@ -111,6 +118,11 @@ pub async fn run(
         display_name,
         priority,
         activity_columns,
+        on_bad_record: if skip_bad_records {
+            pb::OnBadRecord::Skip
+        } else {
+            pb::OnBadRecord::Fail
+        } as i32,
         alert_sets: alerts,
     };
     let job = if file == "-" {

@@ -152,6 +152,7 @@ fn stored_chunks(args: &Args) -> anyhow::Result<Vec<Vec<u8>>> {
                     smiles: s.clone(),
                     ..Default::default()
                 }),
+                ..Default::default()
             })
             .collect();
         let (results, _, _) = compute_chunk(&pipeline, &records, &never, None).unwrap();

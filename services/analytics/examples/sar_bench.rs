@@ -81,6 +81,7 @@ fn main() -> anyhow::Result<()> {
                     }],
                     ..Default::default()
                 }),
+                ..Default::default()
             });
             labels.push(&row[label] == "1");
         }

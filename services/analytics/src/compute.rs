@@ -17,6 +17,10 @@ pub struct Abandoned;
 /// The error code of a molecule on which workers died repeatedly.
 pub const WORKER_CRASH: &str = "WORKER_CRASH";
 
+/// The error code of an upload's record that could not be read and was kept
+/// in place (`on_bad_record: SKIP`); its message names the line.
+pub const RECORD_SYNTAX: &str = "RECORD_SYNTAX";
+
 /// Results of a chunk's records in input order, with the counts of valid and
 /// invalid molecules. Stops early with [`Abandoned`] once `stop` is set.
 ///
@@ -97,7 +101,8 @@ fn counted(results: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, u32, u
     (results, valid, invalid)
 }
 
-/// The result of one input record.
+/// The result of one input record. A record the upload could not read is a
+/// RECORD_SYNTAX error without running the chemistry.
 pub fn compute_one(pipeline: &Pipeline, record: &ipb::InputRecord) -> pb::MoleculeResult {
     compute_one_with(pipeline, record, AlertSets::DEFAULT)
 }
@@ -110,6 +115,17 @@ pub fn compute_one_with(
     alerts: AlertSets,
 ) -> pb::MoleculeResult {
     let molecule = record.molecule.clone().unwrap_or_default();
+    if !record.syntax_error.is_empty() {
+        return pb::MoleculeResult {
+            index: record.index,
+            input_id: molecule.id,
+            properties: molecule.properties,
+            valid: false,
+            error_code: RECORD_SYNTAX.to_owned(),
+            error_message: record.syntax_error.clone(),
+            ..Default::default()
+        };
+    }
     let input = if molecule.molblock.is_empty() {
         MolInput::Smiles(&molecule.smiles)
     } else {
@@ -305,6 +321,7 @@ mod tests {
                 id: "m7".to_owned(),
                 ..Default::default()
             }),
+            ..Default::default()
         };
         let (results, valid, invalid) = crashed_chunk(std::slice::from_ref(&record));
         assert_eq!((valid, invalid), (0, 1));
@@ -324,6 +341,35 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_record_is_record_syntax_without_chemistry() {
+        let pipeline = Pipeline::new().unwrap();
+        let record = ipb::InputRecord {
+            index: 3,
+            molecule: Some(pb::InputMolecule {
+                id: "m3".to_owned(),
+                ..Default::default()
+            }),
+            syntax_error: "line 5: CSV row has 3 fields, header has 2".to_owned(),
+        };
+        let (results, valid, invalid) = compute_chunk(
+            &pipeline,
+            std::slice::from_ref(&record),
+            &AtomicBool::new(false),
+            None,
+        )
+        .unwrap();
+        assert_eq!((valid, invalid), (0, 1));
+        let r = &results[0];
+        assert_eq!((r.index, r.input_id.as_str(), r.valid), (3, "m3", false));
+        assert_eq!(r.error_code, RECORD_SYNTAX);
+        assert_eq!(
+            r.error_message,
+            "line 5: CSV row has 3 fields, header has 2"
+        );
+        assert!(r.input_smiles.is_empty() && r.canonical_smiles.is_empty());
+    }
+
+    #[test]
     fn activities_convert_and_bad_ones_keep_the_molecule() {
         let pipeline = Pipeline::new().unwrap();
         let activity = |value: &str, unit: &str| pb::ActivityValue {
@@ -338,6 +384,7 @@ mod tests {
                 activities,
                 ..Default::default()
             }),
+            ..Default::default()
         };
         let r = compute_one(
             &pipeline,

@@ -423,6 +423,7 @@ mod tests {
             .map(|index| ipb::InputRecord {
                 index,
                 molecule: None,
+                ..Default::default()
             })
             .collect()
     }

@@ -61,6 +61,7 @@ fn compare(set: &str) -> Vec<String> {
                         }],
                         ..Default::default()
                     }),
+                    ..Default::default()
                 },
             )
         })

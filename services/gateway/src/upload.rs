@@ -2,14 +2,16 @@
 //! job whose input chunks are in storage, sealed only when every chunk is
 //! stored. The file is parsed as it arrives on a blocking thread, so memory
 //! stays bounded by a few chunks whatever the file's size; a malformed record
-//! or an empty file fails the job with its reason and leaves no task.
+//! or an empty file fails the job with its reason and leaves no task, unless
+//! the upload skips bad records (`on_bad_record: SKIP`): then each is stored
+//! in its place with its reason, and becomes a RECORD_SYNTAX result.
 
 use std::collections::HashMap;
 use std::io::Read;
 
 use bytes::Bytes;
 use molbatch_formats::{
-    read_records, ActivityUnit, Format, FormatError, MolText, ReaderOptions, Record,
+    read_records, ActivityUnit, Format, FormatError, MolText, OnBadRecord, ReaderOptions, Record,
 };
 use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
@@ -60,6 +62,7 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
         display_name,
         priority,
         activity_columns,
+        on_bad_record,
         alert_sets,
     } = options;
     let mut v = Violations::default();
@@ -101,6 +104,17 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
             None
         }
     };
+    let on_bad_record = match pb::OnBadRecord::try_from(*on_bad_record) {
+        Ok(pb::OnBadRecord::Fail) => OnBadRecord::Fail,
+        Ok(pb::OnBadRecord::Skip) => OnBadRecord::Skip,
+        Err(_) => {
+            v.field(
+                "options.on_bad_record",
+                format!("unknown value {on_bad_record}; give fail or skip"),
+            );
+            OnBadRecord::Fail
+        }
+    };
     let delimiter = match delimiter.as_bytes() {
         [] => None,
         [d] => Some(*d),
@@ -115,10 +129,14 @@ pub(crate) fn reader_options(options: &pb::UploadOptions) -> Result<ReaderOption
     reader.id_column = Some(id_column.clone()).filter(|c| !c.is_empty());
     reader.delimiter = delimiter;
     reader.activity_columns = activities;
+    reader.on_bad_record = on_bad_record;
     Ok(reader)
 }
 
+/// The stored form of the record at `index`; an unreadable one keeps its id
+/// and its reason (with the line) in `syntax_error`.
 fn input_record(index: u64, record: Record) -> ipb::InputRecord {
+    let syntax_error = record.unreadable_reason().unwrap_or_default();
     let Record {
         line: _,
         id,
@@ -129,6 +147,8 @@ fn input_record(index: u64, record: Record) -> ipb::InputRecord {
     let (smiles, molblock) = match molecule {
         MolText::Smiles(s) => (s, String::new()),
         MolText::Molblock(m) => (String::new(), m),
+        // No structure: `syntax_error` says why.
+        MolText::Unreadable(_) => (String::new(), String::new()),
     };
     let properties: HashMap<String, String> = properties.into_iter().collect();
     ipb::InputRecord {
@@ -147,6 +167,7 @@ fn input_record(index: u64, record: Record) -> ipb::InputRecord {
                 })
                 .collect(),
         }),
+        syntax_error,
     }
 }
 
@@ -302,6 +323,7 @@ impl Intake {
                     ipb::InputRecord {
                         index: index - 1,
                         molecule: Some(molecule),
+                        syntax_error: String::new(),
                     }
                 })
                 .collect();
@@ -540,6 +562,45 @@ mod tests {
         let v = reader_options(&options).unwrap_err();
         let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, vec!["options.format", "options.delimiter"]);
+    }
+
+    #[test]
+    fn skipping_bad_records_is_an_option_and_unknown_values_are_named() {
+        let mut options = pb::UploadOptions {
+            display_name: "batch.csv".into(),
+            on_bad_record: pb::OnBadRecord::Skip as i32,
+            ..Default::default()
+        };
+        let reader = reader_options(&options).unwrap();
+        assert_eq!(reader.on_bad_record, OnBadRecord::Skip);
+        options.on_bad_record = pb::OnBadRecord::Fail as i32;
+        let reader = reader_options(&options).unwrap();
+        assert_eq!(reader.on_bad_record, OnBadRecord::Fail);
+        options.on_bad_record = 7;
+        let v = reader_options(&options).unwrap_err();
+        assert_eq!(v.fields()[0].0, "options.on_bad_record");
+    }
+
+    #[test]
+    fn an_unreadable_record_is_stored_with_its_reason_and_id() {
+        let mut options = ReaderOptions::new(Format::Csv);
+        options.on_bad_record = OnBadRecord::Skip;
+        options.id_column = Some("id".into());
+        let file = b"smiles,id\nCC,a\nCCO,b,extra\n".to_vec();
+        let records: Vec<Record> = read_records(std::io::Cursor::new(file), &options)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let good = input_record(0, records[0].clone());
+        assert!(good.syntax_error.is_empty());
+        assert_eq!(good.molecule.unwrap().smiles, "CC");
+        let bad = input_record(1, records[1].clone());
+        assert_eq!(
+            (bad.index, bad.syntax_error.as_str()),
+            (1, "line 3: CSV row has 3 fields, header has 2")
+        );
+        let molecule = bad.molecule.unwrap();
+        assert_eq!((molecule.id.as_str(), molecule.smiles.as_str()), ("b", ""));
     }
 
     #[test]

@@ -273,6 +273,7 @@ mod tests {
                 records: vec![ipb::InputRecord {
                     index: 0,
                     molecule: None,
+                    ..Default::default()
                 }],
             };
             client.put_input_chunk(chunk.clone()).await.unwrap();

@@ -423,6 +423,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/molecules:analyze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Analyses up to 1,000 inline molecules at once and answers with their results, exactly what a batch of the same molecules would give (index = position in the request); no job is created and nothing is stored.
+         * @description Analyses up to 1,000 inline molecules at once and answers with their
+         *     results, exactly what a batch of the same molecules would give (index =
+         *     position in the request); no job is created and nothing is stored.
+         *     Answered by an analytics replica; rate-limited like every call.
+         */
+        post: operations["AnalyzeMolecules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -841,6 +864,28 @@ export interface components {
             title?: string;
             /** @description Its name in the API, e.g. chemical_space. */
             type?: string;
+        };
+        /** @description Molecules to analyse synchronously. */
+        "molbatch.v1.AnalyzeMoleculesRequest": {
+            /** @description Include each molecule's Morgan fingerprint. */
+            includeFingerprint?: boolean;
+            /** @description The molecules, in order; 1 to 1,000. */
+            molecules?: components["schemas"]["molbatch.v1.InputMolecule"][];
+        };
+        /** @description The results of AnalyzeMolecules. */
+        "molbatch.v1.AnalyzeMoleculesResponse": {
+            /**
+             * Format: int64
+             * @description Molecules that did not.
+             */
+            invalid?: number;
+            /** @description One result per molecule, in request order (`index` is the position). */
+            results?: components["schemas"]["molbatch.v1.MoleculeResult"][];
+            /**
+             * Format: int64
+             * @description Molecules that parsed, sanitised and standardised.
+             */
+            valid?: number;
         };
         /**
          * @description An API key. The secret is shown once, in the response that creates it;
@@ -1454,7 +1499,9 @@ export interface components {
             /**
              * @description Stable error code when invalid: EMPTY_INPUT, SMILES_SYNTAX,
              *     MOLBLOCK_SYNTAX, VALENCE, KEKULIZE, SANITIZATION, STANDARDIZATION,
-             *     INTERNAL, WORKER_CRASH (workers died repeatedly on this molecule).
+             *     INTERNAL, WORKER_CRASH (workers died repeatedly on this molecule),
+             *     RECORD_SYNTAX (the upload's record could not be read and was kept in
+             *     place by `on_bad_record: SKIP`; the message names its line).
              */
             errorCode?: string;
             /** @description Human-readable reason when invalid. */
@@ -1595,6 +1642,20 @@ export interface components {
              */
             similarity?: number;
         };
+        /**
+         * @description What an upload does with a record it cannot read (a CSV row with the wrong
+         *     number of fields, an unclosed quote or text that is not UTF-8; an SDF
+         *     record cut short or not UTF-8). Problems with the whole file (empty, no
+         *     header, no SMILES column, a bad delimiter, corrupt gzip) refuse it either
+         *     way.
+         *     - `ON_BAD_RECORD_FAIL`: Refuse the whole file, naming the record's line (the default).
+         *     - `ON_BAD_RECORD_SKIP`: Keep the record in its input position as an invalid result with error
+         *     code RECORD_SYNTAX and the line in its message; read on.
+         *
+         *     Written as the value's name; the number is accepted too.
+         * @enum {string}
+         */
+        "molbatch.v1.OnBadRecord": "ON_BAD_RECORD_FAIL" | "ON_BAD_RECORD_SKIP";
         /** @description A value flagged in one column. */
         "molbatch.v1.Outlier": {
             /** @description The column. */
@@ -2632,6 +2693,8 @@ export interface operations {
                 displayName?: string;
                 priority?: number;
                 activityColumns?: components["schemas"]["molbatch.v1.ActivityColumn"][];
+                /** @description By name (ON_BAD_RECORD_SKIP), number, or name without its prefix in any case (skip) */
+                onBadRecord?: components["schemas"]["molbatch.v1.OnBadRecord"];
                 alertSets?: string[];
             };
             header?: never;
@@ -2680,6 +2743,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.ApiKey"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    AnalyzeMolecules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["molbatch.v1.AnalyzeMoleculesRequest"];
+            };
+        };
+        responses: {
+            /** @description The AnalyzeMoleculesResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.AnalyzeMoleculesResponse"];
                 };
             };
             default: components["responses"]["Error"];

@@ -133,6 +133,7 @@ impl Backend {
                         id: format!("m{}", first + i),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .collect();
             self.storage
@@ -336,6 +337,7 @@ pub fn records(smiles: &[String]) -> Vec<ipb::InputRecord> {
                 id: format!("m{index}"),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .collect()
 }
