@@ -26,6 +26,12 @@ describe('uploadQuery', () => {
     ]);
   });
 
+  it('asks the server to skip bad records only when ticked', () => {
+    const base = { format: 'csv' as const, displayName: 'a.csv', smilesColumn: 'smiles', idColumn: '', priority: 0, activities: [] };
+    expect(new URLSearchParams(uploadQuery({ ...base, skipBadRecords: true })).get('onBadRecord')).toBe('skip');
+    expect(uploadQuery({ ...base, skipBadRecords: false })).not.toContain('onBadRecord');
+  });
+
   it('leaves out what a SMILES file has no use for', () => {
     const q = uploadQuery({ format: 'smiles', displayName: 'a.smi', smilesColumn: 'x', idColumn: 'y', priority: 0, activities: [{ column: 'v', unit: 'nM' }] });
     expect(q).toBe('format=smiles&displayName=a.smi');

@@ -76,6 +76,22 @@ describe('the molbatch web app', () => {
     await checkPage(page, problems, '04-upload-refused');
   });
 
+  it('keeps the bad row in place as RECORD_SYNTAX when told to skip bad records', async () => {
+    await page.goto(`${server.url}/#/upload`);
+    await page.getByLabel('Batch file').setInputFiles(fixture('broken_line3.csv'));
+    await page.getByLabel('Skip bad records').check();
+    await checkPage(page, problems, '04b-upload-skip-bad-records');
+    await page.getByRole('button', { name: 'Upload and start' }).click();
+    await page.waitForURL(/#\/jobs\/[^/]+$/);
+    await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 90_000 });
+    const table = page.getByRole('table', { name: /Results, page 1/ });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
+    const rows = table.locator('tbody tr');
+    expect(await rows.nth(0).textContent()).toContain('ethanol');
+    expect(await rows.nth(1).textContent()).toContain('RECORD_SYNTAX');
+    expect(await rows.nth(2).textContent()).toContain('ethylamine');
+  });
+
   it('previews the first rows of a gzipped file in the browser', async () => {
     await page.goto(`${server.url}/#/upload`);
     await page.getByLabel('Batch file').setInputFiles({

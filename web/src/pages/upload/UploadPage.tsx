@@ -43,6 +43,7 @@ export function UploadPage() {
   const [smilesColumn, setSmilesColumn] = useState('');
   const [idColumn, setIdColumn] = useState('');
   const [activities, setActivities] = useState<ActivityChoice[]>([]);
+  const [skipBadRecords, setSkipBadRecords] = useState(false);
   const [sent, setSent] = useState<{ sent: number; total: number } | null>(null);
   const [uploadError, setUploadError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
@@ -98,7 +99,7 @@ export function UploadPage() {
     const controller = new AbortController();
     abort.current = controller;
     // The server tells gzip from the bytes; the name keeps the file's own for the record.
-    const query = uploadQuery({ format, displayName: name.trim() || file.name, smilesColumn, idColumn, priority, activities });
+    const query = uploadQuery({ format, displayName: name.trim() || file.name, smilesColumn, idColumn, priority, activities, skipBadRecords });
     try {
       const job = await client.upload<Job>(`/v1/jobs:upload?${query}`, file, (s, total) => setSent({ sent: s, total }), controller.signal);
       navigate({ page: 'job', jobId: job.jobId ?? '' });
@@ -277,6 +278,13 @@ export function UploadPage() {
                   </button>
                 </div>
               )}
+              <div className="field checkbox-field">
+                <input id="upload-skip-bad-records" type="checkbox" checked={skipBadRecords} onChange={(e) => setSkipBadRecords(e.target.checked)} aria-describedby="upload-skip-bad-records-hint" />
+                <label htmlFor="upload-skip-bad-records">Skip bad records</label>
+                <p className="hint" id="upload-skip-bad-records-hint">
+                  A row or record the server cannot read becomes an invalid result (RECORD_SYNTAX, with its line) instead of refusing the whole file.
+                </p>
+              </div>
               <div className="submit-row">
                 <button type="submit" className="primary" disabled={uploading}>
                   {uploading ? 'Uploading…' : 'Upload and start'}
