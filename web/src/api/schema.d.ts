@@ -867,6 +867,11 @@ export interface components {
         };
         /** @description Molecules to analyse synchronously. */
         "molbatch.v1.AnalyzeMoleculesRequest": {
+            /**
+             * @description Structural-alert sets to look for, as `UploadOptions.alert_sets`
+             *     (empty: pains, brenk and nih).
+             */
+            alertSets?: string[];
             /** @description Include each molecule's Morgan fingerprint. */
             includeFingerprint?: boolean;
             /** @description The molecules, in order; 1 to 1,000. */
