@@ -6,14 +6,13 @@
 //! exactly the values GetResult answers over REST for the same molecule, and
 //! nothing where a metric is undefined.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
+use crate::cli;
 use crate::rest::get;
 use crate::support::ServeProcess;
-
-const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 
 /// The first eight molecules of ChEMBL target CHEMBL1862's Ki set (MoleculeACE,
 /// `/work/shared/data/chembl-activity/CHEMBL1862_Ki.csv`, Ki in nM), with a
@@ -52,14 +51,9 @@ const FIELDS: [&str; 10] = [
     "error",
 ];
 
+/// Runs the CLI, which must succeed.
 fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("MOLBATCH_SERVER", &serve.url)
-        .env("MOLBATCH_API_KEY", &serve.api_key)
-        .env_remove("MOLBATCH_API_KEY_FILE")
-        .output()
-        .unwrap();
+    let out = cli::molbatch(serve, args);
     assert!(
         out.status.success(),
         "molbatch {args:?}: {}",

@@ -4,15 +4,12 @@
 //! sets; a job that chooses none keeps PAINS, Brenk and NIH; an unknown set
 //! name is refused before a job exists, naming the field and the valid sets.
 
-use std::process::{Command, Output};
-
 use molbatch_chem::{AlertSets, MolInput, Pipeline};
 use serde_json::{json, Value};
 
+use crate::cli::{molbatch, text};
 use crate::rest::{get, post_json, wait_until_ended};
 use crate::support::ServeProcess;
-
-const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 
 /// A quinone (PAINS, Brenk, NIH, Glaxo, LINT, ALARM NMR), a chelating
 /// 8-hydroxyquinoline, an acyl chloride (Glaxo) and ethanol (no alert).
@@ -22,20 +19,6 @@ const SMILES: [(&str, &str); 4] = [
     ("ClCCCC(=O)Cl", "acyl-chloride"),
     ("CCO", "ethanol"),
 ];
-
-fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("MOLBATCH_SERVER", &serve.url)
-        .env("MOLBATCH_API_KEY", &serve.api_key)
-        .env_remove("MOLBATCH_API_KEY_FILE")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// (catalog, name) pairs of one JSON result.
 fn alerts_of(result: &Value) -> Vec<(String, String)> {

@@ -2,13 +2,12 @@
 //! the same molecules, without a job; its limits and errors over gRPC, REST
 //! and the CLI.
 
-use std::process::Command;
-
 use molbatch_proto::v1 as pb;
 use molbatch_proto::Violations;
 use serde_json::json;
 use tonic::Code;
 
+use crate::cli::molbatch;
 use crate::rest::post_json;
 use crate::support::{head_of_gzip, shared_data, Molbatch, ServeProcess};
 
@@ -233,20 +232,17 @@ async fn analyze_molecules_over_rest_and_the_cli() {
     .await;
     assert_eq!(reply.status, 400, "a number is not a SMILES");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_molbatch"))
-        .args([
+    let out = molbatch(
+        &serve,
+        &[
             "analyze",
             "CCO",
             "c1ccccc1O phenol",
             "C1CC",
             "--format",
             "csv",
-        ])
-        .env("MOLBATCH_SERVER", &serve.url)
-        .env("MOLBATCH_API_KEY", &serve.api_key)
-        .env_remove("MOLBATCH_API_KEY_FILE")
-        .output()
-        .unwrap();
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -262,10 +258,6 @@ async fn analyze_molecules_over_rest_and_the_cli() {
     assert_eq!(&rows[0][column("inputId")], "0");
     assert_eq!(&rows[2][column("errorCode")], "SMILES_SYNTAX");
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_molbatch"))
-        .arg("analyze")
-        .env("MOLBATCH_SERVER", &serve.url)
-        .output()
-        .unwrap();
+    let refused = molbatch(&serve, &["analyze"]);
     assert!(!refused.status.success(), "no SMILES is a usage error");
 }

@@ -10,7 +10,7 @@ use crate::support::ServeProcess;
 const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 
 /// Runs the CLI against `serve` with its admin key.
-fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
+pub(crate) fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
     molbatch_as(serve, &serve.api_key, args)
 }
 
@@ -25,7 +25,8 @@ fn molbatch_as(serve: &ServeProcess, key: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+/// Command output as text.
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -4,14 +4,11 @@
 //! invalid RECORD_SYNTAX result in its place, and every other row is what the
 //! same file without the broken line gives.
 
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
+use crate::cli::{molbatch, text};
 use crate::rest::{get, http, wait_until_ended, Payload};
 use crate::support::ServeProcess;
-
-const BIN: &str = env!("CARGO_BIN_EXE_molbatch");
 
 /// A CSV with one invalid SMILES (a chemistry error, not a bad record).
 const ROWS: [&str; 5] = [
@@ -29,20 +26,6 @@ fn csv(broken: Option<(usize, &str)>) -> String {
         lines.insert(line - 1, text);
     }
     lines.iter().map(|l| format!("{l}\n")).collect()
-}
-
-fn molbatch(serve: &ServeProcess, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("MOLBATCH_SERVER", &serve.url)
-        .env("MOLBATCH_API_KEY", &serve.api_key)
-        .env_remove("MOLBATCH_API_KEY_FILE")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Submits `file` with `extra` flags, waits, and returns every result.

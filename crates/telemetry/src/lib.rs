@@ -19,8 +19,9 @@
 //!
 //! ```no_run
 //! use molbatch_telemetry::{admin::{AdminArgs, Readiness}, metrics::RpcMetricsLayer, net, trace};
-//! # async fn serve(admin: AdminArgs) -> Result<(), Box<dyn std::error::Error>> {
-//! molbatch_telemetry::init_tracing_for("molbatch-scheduler")?; // OTLP if OTEL_EXPORTER_OTLP_ENDPOINT
+//! # async fn serve(admin: AdminArgs, logs: molbatch_telemetry::LogArgs) -> Result<(), Box<dyn std::error::Error>> {
+//! // Text or JSON lines (`--log-format`); OTLP if OTEL_EXPORTER_OTLP_ENDPOINT.
+//! molbatch_telemetry::init_tracing_for("molbatch-scheduler", logs.log_format)?;
 //! let storage: net::Channel = net::lazy_channel("http://127.0.0.1:50053", None)?; // client: traceparent out
 //! let readiness = Readiness::new().check("storage", || async { Ok::<(), std::io::Error>(()) });
 //! let admin = admin.bind().await?.map(|a| a.with_readiness(readiness).spawn(molbatch_telemetry::shutdown_signal()));
