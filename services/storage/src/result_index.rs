@@ -36,7 +36,17 @@ pub const PART_LEN: usize = 16_384;
 /// Result chunks read per store round trip while scanning a job.
 const CHUNKS_PER_READ: u32 = 8;
 /// Metric names of `activities.<column>.<metric>`, as the JSON names them.
-const METRICS: [&str; 7] = ["pActivity", "le", "lle", "bei", "sei", "nsei", "nbei"];
+const METRICS: [&str; 9] = [
+    "pActivity",
+    "le",
+    "lle",
+    "bei",
+    "sei",
+    "nsei",
+    "nbei",
+    "efficiencyModulus",
+    "efficiencyAngle",
+];
 
 /// A descriptor results can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,7 +219,17 @@ impl SortField {
             Self::Descriptor(d) => d.value(r),
             Self::Activity { column, metric } => {
                 let a = r.activities.iter().find(|a| &a.column == column)?;
-                [a.p_activity, a.le, a.lle, a.bei, a.sei, a.nsei, a.nbei][*metric]
+                [
+                    a.p_activity,
+                    a.le,
+                    a.lle,
+                    a.bei,
+                    a.sei,
+                    a.nsei,
+                    a.nbei,
+                    a.efficiency_modulus,
+                    a.efficiency_angle,
+                ][*metric]
             }
         }
         .filter(|v| !v.is_nan())
@@ -879,6 +899,10 @@ struct ActivityView {
     nsei: Option<f64>,
     #[prost(double, optional, tag = "10")]
     nbei: Option<f64>,
+    #[prost(double, optional, tag = "11")]
+    efficiency_modulus: Option<f64>,
+    #[prost(double, optional, tag = "12")]
+    efficiency_angle: Option<f64>,
 }
 
 #[cfg(test)]
@@ -1041,6 +1065,8 @@ mod tests {
                             sei: metric(0),
                             nsei: metric(1),
                             nbei: metric(2),
+                            efficiency_modulus: metric(0),
+                            efficiency_angle: metric(1),
                             ..Default::default()
                         },
                     ]
@@ -1085,6 +1111,8 @@ mod tests {
                     "sei" => a.sei,
                     "nsei" => a.nsei,
                     "nbei" => a.nbei,
+                    "efficiencyModulus" => a.efficiency_modulus,
+                    "efficiencyAngle" => a.efficiency_angle,
                     other => panic!("{other}"),
                 };
             }
