@@ -20,6 +20,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use molbatch_analysis::stats::quantile_sorted;
 use molbatch_analytics::compute::compute_one;
 use molbatch_chem::Pipeline;
 use molbatch_proto::{internal as ipb, v1 as pb};
@@ -28,20 +29,12 @@ use molbatch_proto::{internal as ipb, v1 as pb};
 /// flight at 200/s unless the server stalls).
 const CONNECTIONS: usize = 64;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn summary(label: &str, mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
     let (p50, p90, p99) = (
-        percentile(&ms, 50.0),
-        percentile(&ms, 90.0),
-        percentile(&ms, 99.0),
+        quantile_sorted(&ms, 0.50),
+        quantile_sorted(&ms, 0.90),
+        quantile_sorted(&ms, 0.99),
     );
     let max = ms.last().copied().unwrap_or(f64::NAN);
     println!(
