@@ -35,6 +35,7 @@ fn main() {
         .file("src/ffi/mmp.cc")
         .file("src/ffi/rgroups.cc")
         .file("src/ffi/inchi.cc")
+        .file("src/ffi/substructure.cc")
         .include(&include)
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
@@ -62,6 +63,8 @@ fn main() {
         "src/ffi/rgroups.h",
         "src/ffi/inchi.cc",
         "src/ffi/inchi.h",
+        "src/ffi/substructure.cc",
+        "src/ffi/substructure.h",
         "src/ffi/scaffold.h",
         "src/ffi/screen.cc",
         "src/ffi/screen.h",

@@ -111,6 +111,22 @@ pub enum ChemError {
         /// The InChI library's message, or what was out of its range.
         message: String,
     },
+    /// A substructure query ([`SubstructureQuery::parse`](crate::substructure::SubstructureQuery::parse))
+    /// that RDKit's SMARTS or SMILES parser does not read, or that has no atoms.
+    #[error("cannot use query {query:?}: {message}")]
+    Query {
+        /// The query as given.
+        query: String,
+        /// RDKit's reason.
+        message: String,
+    },
+    /// RDKit failed while matching a query against a stored molecule (for
+    /// instance a pickle it cannot read).
+    #[error("substructure match failed: {message}")]
+    Substructure {
+        /// RDKit's error text.
+        message: String,
+    },
     /// An SVG width or height outside
     /// [`SVG_SIZE_RANGE`](crate::depict::SVG_SIZE_RANGE).
     #[error(

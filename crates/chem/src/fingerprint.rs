@@ -111,11 +111,36 @@ impl Fingerprint {
         }
     }
 
+    /// Whether every bit of `other` is set here: the screen of a substructure
+    /// search, where a molecule can only contain a query whose pattern
+    /// fingerprint bits it has.
+    pub fn covers(&self, other: &Self) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & b == *b)
+    }
+
+    /// The 256 bytes of the hex text's layout (byte `j` holds bits
+    /// `8j..8j+8`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) output; `None` unless it is 256 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != WORDS * 8 {
+            return None;
+        }
+        let mut fp = Self::default();
+        for (word, chunk) in fp.0.iter_mut().zip(bytes.chunks_exact(8)) {
+            *word = u64::from_le_bytes(chunk.try_into().ok()?);
+        }
+        Some(fp)
+    }
+
     /// FPS-style hex text (see the module docs), 512 lowercase digits.
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(Self::HEX_LEN);
-        for byte in self.0.iter().flat_map(|w| w.to_le_bytes()) {
+        for byte in self.to_bytes() {
             out.push(char::from(DIGITS[usize::from(byte >> 4)]));
             out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
         }
@@ -188,6 +213,18 @@ mod tests {
         assert_eq!(Fingerprint::from_hex(&hex.to_uppercase()).unwrap(), fp);
         assert!(Fingerprint::from_hex("00").is_err());
         assert!(Fingerprint::from_hex(&"zz".repeat(256)).is_err());
+        assert_eq!(Fingerprint::from_bytes(&fp.to_bytes()), Some(fp));
+        assert_eq!(Fingerprint::from_bytes(&[0; 255]), None);
+    }
+
+    #[test]
+    fn a_fingerprint_covers_its_subsets_only() {
+        let big = Fingerprint::from_on_bits([1, 64, 700, 2047]).unwrap();
+        let small = Fingerprint::from_on_bits([64, 2047]).unwrap();
+        assert!(big.covers(&small));
+        assert!(big.covers(&Fingerprint::default()));
+        assert!(!small.covers(&big));
+        assert!(!big.covers(&Fingerprint::from_on_bits([2]).unwrap()));
     }
 
     #[test]

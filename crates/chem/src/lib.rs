@@ -28,6 +28,9 @@
 //!   (RDKit's `RGroupDecomposition`), bounded by a time budget.
 //! - [`inchi`]: standard InChI and InChIKey ([`inchi::to_inchi`]) through
 //!   Debian's libinchi, the pipeline's `inchi` field.
+//! - [`substructure`]: substructure search: a molecule's [`SearchKey`]
+//!   (pattern fingerprint and pickle, made once per molecule) and a
+//!   [`SubstructureQuery`] that screens and matches against it.
 //! - [`keys`]: the stereo-insensitive deduplication key (the other levels
 //!   are fields of [`MoleculeRecord`]).
 //! - [`qed`]: QED desirability functions and weighting (Bickerton et al. 2012).
@@ -54,6 +57,7 @@ pub mod pipeline;
 pub mod qed;
 pub mod rgroups;
 pub mod scaffold;
+pub mod substructure;
 
 pub use alert_sets::{AlertSet, AlertSets};
 pub use depict::molblock_2d;
@@ -64,3 +68,4 @@ pub use outcome::{
 };
 pub use pipeline::{MolInput, Pipeline};
 pub use scaffold::{ScaffoldKind, Scaffolds};
+pub use substructure::{QuerySyntax, SearchKey, SubstructureQuery};

@@ -289,6 +289,19 @@ mod bridge {
         message: String,
     }
 
+    /// A molecule's substructure-search key ([`search_key`]).
+    #[derive(Debug, Clone)]
+    struct SearchKeyRecord {
+        /// `Ok`, or why the SMILES could not be read (then nothing else is set).
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// RDKit's pattern fingerprint, 2048 bits; bit i is word i / 64, bit i % 64.
+        pattern: [u64; 32],
+        /// The molecule as RDKit's binary pickle.
+        molecule: Vec<u8>,
+    }
+
     /// The answer of `rgroup_add`.
     #[derive(Debug, Clone)]
     struct RawAdd {
@@ -309,7 +322,7 @@ mod bridge {
     }
 
     // SAFETY: these declarations mirror `pipeline.h`, `depict.h`,
-    // `scaffold.h`, `mmp.h`, `inchi.h` and `rgroups.h` exactly
+    // `scaffold.h`, `mmp.h`, `inchi.h`, `substructure.h` and `rgroups.h` exactly
     // (cxx's generated C++ fails to compile otherwise); every function
     // returns `Result`, so a C++ exception is caught in the shim and never
     // unwinds into Rust.
@@ -400,6 +413,26 @@ mod bridge {
         /// The structure a standard InChI describes, as canonical SMILES.
         fn smiles_of_inchi(inchi: &str) -> Result<InchiStructure>;
 
+        include!("molbatch-chem/src/ffi/substructure.h");
+        /// A parsed substructure query with its pattern fingerprint.
+        type SubstructureQuery;
+        /// The pattern fingerprint and pickle of `Chem.MolFromSmiles(smiles)`.
+        fn search_key(smiles: &str) -> Result<SearchKeyRecord>;
+        /// Reads a query as SMARTS or SMILES; throws with RDKit's reason.
+        fn substructure_query(
+            text: &str,
+            smarts: bool,
+            chirality: bool,
+        ) -> Result<UniquePtr<SubstructureQuery>>;
+        /// Copies the query's 32 pattern fingerprint words into `words`.
+        fn query_pattern(query: &SubstructureQuery, words: &mut [u64]) -> Result<()>;
+        /// The first match of the query in a pickled molecule, if any.
+        fn substructure_match(
+            query: &SubstructureQuery,
+            molecule: &[u8],
+            atoms: &mut Vec<u32>,
+        ) -> Result<bool>;
+
         include!("molbatch-chem/src/ffi/rgroups.h");
         /// One R-group decomposition in progress (RDKit's RGroupDecomposition).
         type RGroupSession;
@@ -428,9 +461,10 @@ mod bridge {
 pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
     mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process,
-    query_fingerprint, rgroup_add, rgroup_core, rgroup_process, rgroup_rows, scaffolds,
-    silence_rdkit_logs, smiles_of_inchi, stereo_insensitive_smiles, svg, svg_highlighted,
-    AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
+    query_fingerprint, query_pattern, rgroup_add, rgroup_core, rgroup_process, rgroup_rows,
+    scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi, stereo_insensitive_smiles,
+    substructure_match, substructure_query, svg, svg_highlighted, AddOutcome, AlertRule, Context,
+    InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status, SubstructureQuery,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
@@ -521,3 +555,14 @@ unsafe impl Send for Context {}
 // SAFETY: see the `Send` impl: all access through `&Context` is const and
 // thread-safe in RDKit.
 unsafe impl Sync for Context {}
+
+// SAFETY: a `SubstructureQuery` owns its query molecule outright and is
+// never mutated after `substructure_query` returns; `query_pattern` and
+// `substructure_match` only read it (SubstructMatch takes the query by
+// const reference, and Debian's RDKit is built with RDK_BUILD_THREADSAFE_SSS,
+// which guards the per-query caches of recursive SMARTS, as
+// SubstructLibrary's multi-threaded searches rely on). Each match unpickles
+// its own molecule.
+unsafe impl Send for SubstructureQuery {}
+// SAFETY: see the `Send` impl: shared access is read-only.
+unsafe impl Sync for SubstructureQuery {}
