@@ -429,6 +429,38 @@ pub fn hits_text(response: &pb::SearchSimilarResponse) -> String {
     out
 }
 
+/// Substructure hits as a table, with the screen's counts and the next
+/// page's token.
+pub fn substructure_hits_text(response: &pb::SearchSubstructureResponse) -> String {
+    let mut out = format!(
+        "{} hits; {} of {} molecules looked at, {} left by the screen for matching\n",
+        response.hits.len(),
+        response.scanned,
+        response.searched,
+        response.candidates
+    );
+    let _ = writeln!(out, "{:>8}  {:<16}  {:<40}  atoms", "index", "id", "smiles");
+    for hit in &response.hits {
+        let atoms: Vec<String> = hit.atoms.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            out,
+            "{:>8}  {:<16}  {:<40}  {}",
+            hit.index,
+            hit.input_id,
+            hit.smiles,
+            atoms.join(",")
+        );
+    }
+    if !response.next_page_token.is_empty() {
+        let _ = writeln!(
+            out,
+            "more: --page-token {} (or --all)",
+            response.next_page_token
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,14 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        "SearchSubstructure" => raw
+            .search_substructure(pb::SearchSubstructureRequest {
+                job_id,
+                query: "C".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         "Depict" => raw
             .depict(pb::DepictRequest {
                 job_id,
@@ -302,6 +310,7 @@ async fn every_rpc_against_every_role_and_without_a_key() {
         "ListAnalyses",
         "GetAnalysis",
         "SearchSimilar",
+        "SearchSubstructure",
         "Depict",
         "BatchDepict",
         "WhoAmI",
@@ -383,6 +392,7 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "GetAnalysis",
         "RunAnalysis",
         "SearchSimilar",
+        "SearchSubstructure",
         "Depict",
         "BatchDepict",
         "CreateExport",

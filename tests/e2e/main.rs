@@ -24,6 +24,7 @@ mod production;
 mod report;
 mod rest;
 mod sar;
+mod substructure;
 mod support;
 mod traces;
 mod values;

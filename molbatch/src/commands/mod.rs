@@ -100,7 +100,7 @@ pub enum Command {
     /// Show a job's analyses, one of them with its result, or start one.
     Analytics(analytics::AnalyticsArgs),
     /// Search a completed job's molecules by similarity (Tanimoto, Morgan
-    /// radius 2, 2048 bits).
+    /// radius 2, 2048 bits) or by substructure (SMILES or SMARTS).
     Search(search::SearchArgs),
     /// Analyse up to 1,000 SMILES at once, without a job, and write their
     /// results like `results` does.

@@ -162,6 +162,7 @@ fn stored_chunks(args: &Args) -> anyhow::Result<Vec<Vec<u8>>> {
                 chunk_index: c as u32,
             }),
             results,
+            substructure_keys: vec![],
         };
         chunks.push(chunk.encode_to_vec());
     }

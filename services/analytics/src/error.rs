@@ -21,6 +21,9 @@ pub enum AnalyticsError {
     /// The request is invalid (field violations).
     #[error(transparent)]
     Invalid(#[from] Violations),
+    /// The job cannot answer this request (e.g. it has no search keys).
+    #[error("{0}")]
+    Precondition(String),
     /// Storage answered with an error.
     #[error("storage {}: {}", .0.code(), .0.message())]
     Storage(#[from] Status),
@@ -48,6 +51,7 @@ impl From<AnalyticsError> for Status {
     fn from(err: AnalyticsError) -> Self {
         match err {
             AnalyticsError::Invalid(v) => v.into(),
+            AnalyticsError::Precondition(why) => Status::failed_precondition(why),
             AnalyticsError::Storage(status) if is_client_error(status.code()) => status,
             AnalyticsError::Storage(status) if status.code() == Code::Unavailable => {
                 tracing::warn!(cause = status.message(), "storage unavailable");

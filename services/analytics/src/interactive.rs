@@ -1,18 +1,20 @@
 //! The analytics service's interactive API (`molbatch.internal.v1.Analytics`):
-//! similarity search inside a job, depictions (drawn by
+//! similarity and substructure search inside a job, depictions (drawn by
 //! [`depictions`](crate::depictions)) and synchronous analysis of inline
 //! molecules (the chunk pipeline, [`compute_chunk_with`], without a job).
-//! A job's fingerprints are loaded from storage once and kept as a
-//! [`FingerprintIndex`] in a small cache, so repeated queries on the same
-//! job cost only the search. The gateway has checked the caller may see the
-//! job and that it completed.
+//! A job's fingerprints, or its substructure-search keys, are loaded from
+//! storage once and kept (as a [`FingerprintIndex`] or a [`KeyIndex`]) in a
+//! small cache, so repeated queries on the same job cost only the search.
+//! The gateway has checked the caller may see the job and that it
+//! completed.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use molbatch_analysis::similarity::{FingerprintIndex, SearchParams};
-use molbatch_chem::Pipeline;
+use molbatch_chem::{ChemError, Pipeline, QuerySyntax, SubstructureQuery};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use molbatch_telemetry::net::Channel;
@@ -23,11 +25,15 @@ use crate::analyses::{index_of, load_results};
 use crate::compute::compute_chunk_with;
 use crate::depictions::Depicter;
 use crate::error::AnalyticsError;
+use crate::substructure::KeyIndex;
 
 /// Hits returned when the query gives neither top-k nor a threshold.
 const DEFAULT_TOP_K: u32 = 10;
-/// Jobs whose index is kept at once; the least recently used goes first.
+/// Jobs whose index is kept at once, per kind of search; the least
+/// recently used goes first.
 const CACHED_JOBS: usize = 4;
+/// Substructure hits per page when the query does not say.
+const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// A job's searchable molecules.
 struct JobIndex {
@@ -36,8 +42,45 @@ struct JobIndex {
     molecules: HashMap<u64, (String, String)>,
 }
 
-/// One cache slot: filled once by the first query, shared by concurrent ones.
-type Slot = Arc<OnceCell<Arc<JobIndex>>>;
+/// One job's index: filled once by the first query, shared by concurrent ones.
+type Slot<T> = Arc<OnceCell<Arc<T>>>;
+
+/// Recently searched jobs' indexes of one kind.
+struct JobCache<T> {
+    /// Most recently used last.
+    jobs: Mutex<Vec<(String, Slot<T>)>>,
+}
+
+impl<T> JobCache<T> {
+    fn new() -> Self {
+        Self {
+            jobs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The job's index, loading it with `load` on first use.
+    async fn get<F>(&self, job_id: &str, load: F) -> Result<Arc<T>, AnalyticsError>
+    where
+        F: Future<Output = Result<T, AnalyticsError>>,
+    {
+        let slot = {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = match jobs.iter().position(|(id, _)| id == job_id) {
+                Some(at) => jobs.remove(at).1,
+                None => Arc::new(OnceCell::new()),
+            };
+            jobs.push((job_id.to_owned(), slot.clone()));
+            if jobs.len() > CACHED_JOBS {
+                jobs.remove(0);
+            }
+            slot
+        };
+        let loaded = slot
+            .get_or_try_init(|| async { load.await.map(Arc::new) })
+            .await?;
+        Ok(loaded.clone())
+    }
+}
 
 /// The interactive API; cheap to clone.
 #[derive(Clone)]
@@ -47,8 +90,8 @@ pub struct AnalyticsApi {
     depicter: Arc<Depicter>,
     /// The per-molecule pipeline the worker's chunks run too.
     pipeline: Arc<Pipeline>,
-    /// Most recently used last.
-    cache: Arc<Mutex<Vec<(String, Slot)>>>,
+    similarity: Arc<JobCache<JobIndex>>,
+    substructure: Arc<JobCache<KeyIndex>>,
 }
 
 impl AnalyticsApi {
@@ -59,28 +102,15 @@ impl AnalyticsApi {
             depicter: Arc::new(Depicter::new(storage.clone())),
             storage,
             pipeline,
-            cache: Arc::new(Mutex::new(Vec::new())),
+            similarity: Arc::new(JobCache::new()),
+            substructure: Arc::new(JobCache::new()),
         }
     }
 
-    fn slot(&self, job_id: &str) -> Slot {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = match cache.iter().position(|(id, _)| id == job_id) {
-            Some(at) => cache.remove(at).1,
-            None => Arc::new(OnceCell::new()),
-        };
-        cache.push((job_id.to_owned(), slot.clone()));
-        if cache.len() > CACHED_JOBS {
-            cache.remove(0);
-        }
-        slot
-    }
-
-    /// The job's index, loading it on first use.
+    /// The job's similarity index, loading it on first use.
     async fn job_index(&self, job_id: &str, total: u64) -> Result<Arc<JobIndex>, AnalyticsError> {
-        let slot = self.slot(job_id);
-        let loaded = slot
-            .get_or_try_init(|| async {
+        self.similarity
+            .get(job_id, async {
                 let mut storage = self.storage.clone();
                 let results = load_results(&mut storage, job_id, total, true).await?;
                 tokio::task::spawn_blocking(move || {
@@ -92,13 +122,21 @@ impl AnalyticsApi {
                         .iter()
                         .map(|r| (r.index, (r.input_id.clone(), r.standardized_smiles.clone())))
                         .collect();
-                    Ok::<_, AnalyticsError>(Arc::new(JobIndex { index, molecules }))
+                    Ok::<_, AnalyticsError>(JobIndex { index, molecules })
                 })
                 .await
                 .map_err(|e| AnalyticsError::internal("building a job's index", e))?
             })
-            .await?;
-        Ok(loaded.clone())
+            .await
+    }
+
+    /// The job's substructure-search keys, loading them on first use.
+    async fn key_index(&self, job_id: &str) -> Result<Arc<KeyIndex>, AnalyticsError> {
+        self.substructure
+            .get(job_id, async {
+                KeyIndex::load(&mut self.storage.clone(), job_id).await
+            })
+            .await
     }
 }
 
@@ -184,6 +222,80 @@ impl AnalyticsApi {
         Ok(pb::SearchSimilarResponse {
             hits: found,
             searched,
+        })
+    }
+
+    /// A page of substructure hits, with each hit's input id and SMILES
+    /// read from storage.
+    async fn substructure_page(
+        &self,
+        request: ipb::SubstructureSearchRequest,
+    ) -> Result<pb::SearchSubstructureResponse, AnalyticsError> {
+        let query = request.query.unwrap_or_default();
+        let syntax = match query.syntax() {
+            pb::QuerySyntax::Smarts => QuerySyntax::Smarts,
+            pb::QuerySyntax::Smiles | pb::QuerySyntax::Unspecified => QuerySyntax::Smiles,
+        };
+        let from: u64 = match query.page_token.as_str() {
+            "" => 0,
+            token => token
+                .parse()
+                .map_err(|_| Violations::one("page_token", "not a token of this search"))?,
+        };
+        let page_size = match query.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n => n,
+        } as usize;
+        // Parse the query before loading anything: a bad query fails fast.
+        let (text, chirality) = (query.query.clone(), query.use_chirality);
+        let parsed =
+            tokio::task::spawn_blocking(move || SubstructureQuery::parse(&text, syntax, chirality))
+                .await
+                .map_err(|e| AnalyticsError::internal("reading the query", e))?
+                .map_err(|e| {
+                    if let ChemError::Query { message, .. } = e {
+                        Violations::one("query", message).into()
+                    } else {
+                        AnalyticsError::internal("reading the query", e)
+                    }
+                })?;
+        let index = self.key_index(&query.job_id).await?;
+        let searched = index.valid();
+        let page = tokio::task::spawn_blocking(move || index.page(&parsed, from, page_size))
+            .await
+            .map_err(|e| AnalyticsError::internal("searching", e))?
+            .map_err(|e| AnalyticsError::internal("searching", e))?;
+        let found = if page.hits.is_empty() {
+            Vec::new()
+        } else {
+            self.storage
+                .clone()
+                .get_results(ipb::GetResultsRequest {
+                    job_id: query.job_id.clone(),
+                    indices: page.hits.iter().map(|(index, _)| *index).collect(),
+                    include_fingerprint: false,
+                })
+                .await?
+                .into_inner()
+                .results
+        };
+        let hits = page
+            .hits
+            .into_iter()
+            .zip(found)
+            .map(|((index, atoms), result)| pb::SubstructureHit {
+                index,
+                input_id: result.input_id,
+                smiles: result.standardized_smiles,
+                atoms,
+            })
+            .collect();
+        Ok(pb::SearchSubstructureResponse {
+            hits,
+            next_page_token: page.next.map(|n| n.to_string()).unwrap_or_default(),
+            searched,
+            scanned: page.scanned,
+            candidates: page.candidates,
         })
     }
 
@@ -277,6 +389,15 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
         request: Request<ipb::SearchRequest>,
     ) -> Result<Response<pb::SearchSimilarResponse>, Status> {
         Ok(Response::new(self.search(request.into_inner()).await?))
+    }
+
+    async fn search_substructure(
+        &self,
+        request: Request<ipb::SubstructureSearchRequest>,
+    ) -> Result<Response<pb::SearchSubstructureResponse>, Status> {
+        Ok(Response::new(
+            self.substructure_page(request.into_inner()).await?,
+        ))
     }
 
     async fn depict(

@@ -6,7 +6,8 @@
 //! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis).
 //! - [`rgroups`]: R-group decomposition against a core (the `rgroups` analysis).
 //! - [`interactive`] and [`depictions`]: the synchronous API the gateway
-//!   calls: similarity search in a job, and SVG depictions (single and
+//!   calls: similarity and substructure search in a job ([`substructure`]:
+//!   the keys the worker stores with each chunk, and pages of hits), and SVG depictions (single and
 //!   batched, optionally highlighting a structural alert); [`error`]: what
 //!   it answers on failure, internal causes logged and never sent.
 //! - [`analyses`]: the batch analyses of a completed job; [`outcome`]: what
@@ -29,6 +30,7 @@ pub mod outcome;
 pub mod report;
 pub mod rgroups;
 pub mod sar;
+pub mod substructure;
 pub mod worker;
 
 use std::future::Future;

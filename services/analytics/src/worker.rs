@@ -23,6 +23,7 @@ use molbatch_telemetry::metrics::Outcome;
 
 use crate::analyses::{self, AnalysisError};
 use crate::compute::{compute_chunk_with, crashed_chunk, Abandoned};
+use crate::substructure::chunk_keys;
 
 /// Pause after an error talking to the scheduler, so a restarting scheduler
 /// is not hammered.
@@ -304,9 +305,9 @@ impl Worker {
             .into_inner()
             .records;
         let records = task_records(chunk, records)?;
-        let (results, valid, invalid) = if chunk.poisoned {
+        let ((results, valid, invalid), substructure_keys) = if chunk.poisoned {
             tracing::warn!("poisoned task: workers died on it repeatedly; reporting WORKER_CRASH");
-            crashed_chunk(&records)
+            (crashed_chunk(&records), Vec::new())
         } else {
             let pipeline = self.pipeline.clone();
             #[cfg(feature = "test-hooks")]
@@ -314,7 +315,10 @@ impl Worker {
             #[cfg(not(feature = "test-hooks"))]
             let poison: Option<Arc<str>> = None;
             tokio::task::spawn_blocking(move || {
-                compute_chunk_with(&pipeline, &records, alerts, &stop, poison.as_deref())
+                let computed =
+                    compute_chunk_with(&pipeline, &records, alerts, &stop, poison.as_deref())?;
+                let keys = chunk_keys(&computed.0);
+                Ok::<_, Abandoned>((computed, keys))
             })
             .await??
         };
@@ -326,6 +330,7 @@ impl Worker {
                 chunk_index: chunk.chunk_index,
             }),
             results,
+            substructure_keys,
         };
         self.storage
             .put_result_chunk(chunk)

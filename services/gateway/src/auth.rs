@@ -70,8 +70,10 @@ impl Caller {
 pub fn required_role(method: &str) -> pb::Role {
     match method {
         "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "GetResultValues"
-        | "ListAnalyses" | "GetAnalysis" | "SearchSimilar" | "Depict" | "BatchDepict"
-        | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => pb::Role::Viewer,
+        | "ListAnalyses" | "GetAnalysis" | "SearchSimilar" | "SearchSubstructure" | "Depict"
+        | "BatchDepict" | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => {
+            pb::Role::Viewer
+        }
         "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport"
         | "AnalyzeMolecules" => pb::Role::User,
         _ => pb::Role::Admin,

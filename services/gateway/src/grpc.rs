@@ -15,6 +15,8 @@ use crate::upload::Intake;
 
 /// Most hits a similarity search returns.
 pub const MAX_TOP_K: u32 = 10_000;
+/// Most hits one page of a substructure search returns.
+pub const MAX_SUBSTRUCTURE_PAGE: u32 = 1000;
 /// Depiction sizes in pixels: the default and the accepted range.
 const DEPICTION_DEFAULT: u32 = 300;
 const DEPICTION_SIZES: std::ops::RangeInclusive<u32> = 50..=2000;
@@ -111,6 +113,25 @@ fn check_search(query: &pb::SearchSimilarRequest) -> Result<(), Violations> {
     }
     if !(0.0..=1.0).contains(&query.threshold) {
         v.field("threshold", "must be between 0 and 1");
+    }
+    v.check()
+}
+
+/// Checks a substructure query's fields (RDKit reads the query itself in
+/// analytics, which names `query` when it cannot).
+fn check_substructure(query: &pb::SearchSubstructureRequest) -> Result<(), Violations> {
+    let mut v = Violations::default();
+    if query.query.trim().is_empty() {
+        v.field("query", "required: a SMILES or SMARTS query");
+    }
+    if pb::QuerySyntax::try_from(query.syntax).is_err() {
+        v.field("syntax", "unknown syntax; use SMILES or SMARTS");
+    }
+    if query.page_size > MAX_SUBSTRUCTURE_PAGE {
+        v.field("page_size", format!("at most {MAX_SUBSTRUCTURE_PAGE}"));
+    }
+    if !query.page_token.is_empty() && query.page_token.parse::<u64>().is_err() {
+        v.field("page_token", "not a token of this search");
     }
     v.check()
 }
@@ -612,6 +633,30 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                 .analytics
                 .clone()
                 .search_similar(ipb::SearchRequest {
+                    query: Some(query),
+                    total_molecules: found.total_molecules,
+                })
+                .await?)
+        })
+        .await
+    }
+
+    async fn search_substructure(
+        &self,
+        request: Request<pb::SearchSubstructureRequest>,
+    ) -> Result<Response<pb::SearchSubstructureResponse>, Status> {
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let query = request.into_inner();
+            let job = job_ref(&tenant, &query.job_id)?;
+            check_substructure(&query)?;
+            let found = self
+                .completed_job(job, "its molecules can be searched")
+                .await?;
+            Ok(self
+                .analytics
+                .clone()
+                .search_substructure(ipb::SubstructureSearchRequest {
                     query: Some(query),
                     total_molecules: found.total_molecules,
                 })

@@ -34,6 +34,14 @@ const MAX_VALUE_FIELDS: usize = 8;
 /// 60 MB of doubles, under the 64 MiB message limit.
 const MAX_VALUES: u64 = 7_500_000;
 
+/// A stored `ResultChunk`'s results alone: prost skips its substructure
+/// keys (field 3) instead of copying them.
+#[derive(Clone, PartialEq, Message)]
+struct ResultsView {
+    #[prost(message, repeated, tag = "2")]
+    results: Vec<pb::MoleculeResult>,
+}
+
 /// The storage API over a store and a cache.
 #[derive(Clone)]
 pub struct StorageApi {
@@ -526,6 +534,21 @@ impl ipb::storage_server::Storage for StorageApi {
         Ok(Response::new(Box::pin(parts)))
     }
 
+    type ReadSubstructureKeysStream =
+        tokio_stream::wrappers::ReceiverStream<Result<ipb::SubstructureKeys, Status>>;
+
+    async fn read_substructure_keys(
+        &self,
+        request: Request<ipb::ReadSubstructureKeysRequest>,
+    ) -> Result<Response<Self::ReadSubstructureKeysStream>, Status> {
+        let job_id =
+            parse_job_id("job_id", &request.into_inner().job_id).map_err(StorageError::from)?;
+        Ok(Response::new(crate::keys::stream_keys(
+            self.store.clone(),
+            job_id,
+        )))
+    }
+
     async fn delete_job_data(
         &self,
         request: Request<ipb::DeleteJobDataRequest>,
@@ -823,14 +846,13 @@ impl StorageApi {
                 break;
             }
             for stored in chunks {
-                let chunk =
-                    ipb::ResultChunk::decode(stored.payload.as_slice()).map_err(|source| {
-                        StorageError::Corrupt {
-                            job_id,
-                            chunk_index: stored.chunk_index,
-                            source,
-                        }
-                    })?;
+                let chunk = ResultsView::decode(stored.payload.as_slice()).map_err(|source| {
+                    StorageError::Corrupt {
+                        job_id,
+                        chunk_index: stored.chunk_index,
+                        source,
+                    }
+                })?;
                 let start = cursor;
                 for mut result in chunk.results.into_iter().filter(|r| r.index >= start) {
                     cursor = result.index + 1;
@@ -1122,6 +1144,7 @@ mod tests {
                 api.put_result_chunk(Request::new(ipb::ResultChunk {
                     chunk: Some(chunk_ref),
                     results: vec![],
+                    substructure_keys: vec![],
                 }))
                 .await
                 .unwrap_err(),

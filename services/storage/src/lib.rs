@@ -10,6 +10,7 @@
 //! - [`grpc`]: the API, paging and filtering.
 //! - [`results`]: results by input index, reading only the chunks that hold
 //!   them.
+//! - [`keys`]: the substructure-search keys stored in result chunks.
 //! - [`result_index`]: a completed job's results sorted and filtered, kept
 //!   in the cache, for sorted and filtered pages.
 
@@ -17,6 +18,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod keys;
 pub mod result_index;
 pub mod results;
 pub mod store;

@@ -1085,6 +1085,7 @@ mod tests {
                 payload: ipb::ResultChunk {
                     chunk: None,
                     results,
+                    substructure_keys: vec![],
                 }
                 .encode_to_vec(),
             }

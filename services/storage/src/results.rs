@@ -221,6 +221,7 @@ mod tests {
                     chunk_index,
                 }),
                 results,
+                substructure_keys: vec![],
             }
             .encode_to_vec(),
         }

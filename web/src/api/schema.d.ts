@@ -312,6 +312,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{job_id}/substructure:search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Substructure search inside a completed job: the job's molecules, as standardised, that contain a SMILES or SMARTS query, in input order and paged, each with the atoms of its first match.
+         * @description Substructure search inside a completed job: the job's molecules, as
+         *     standardised, that contain a SMILES or SMARTS query, in input order and
+         *     paged, each with the atoms of its first match. Exactly RDKit's
+         *     `mol.GetSubstructMatch(query, useChirality=...)` on
+         *     `Chem.MolFromSmiles(standardized_smiles)`; molecules are screened by
+         *     pattern fingerprints made when the job ran, so only candidates are
+         *     matched. A query RDKit cannot read is INVALID_ARGUMENT on `query`.
+         */
+        post: operations["SearchSubstructure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{job_id}/values": {
         parameters: {
             query?: never;
@@ -1705,6 +1731,18 @@ export interface components {
              */
             validityPercent?: number;
         };
+        /**
+         * @description How a substructure query's text is read.
+         *     - `QUERY_SYNTAX_UNSPECIFIED`: SMILES (the default).
+         *     - `QUERY_SYNTAX_SMILES`: `Chem.MolFromSmiles`: a molecule as the query. Atoms match on element,
+         *     and on charge, isotope and radicals where the query sets them (not on
+         *     hydrogen counts); bonds on their order.
+         *     - `QUERY_SYNTAX_SMARTS`: `Chem.MolFromSmarts`: a SMARTS pattern.
+         *
+         *     Written as the value's name; the number is accepted too.
+         * @enum {string}
+         */
+        "molbatch.v1.QuerySyntax": "QUERY_SYNTAX_UNSPECIFIED" | "QUERY_SYNTAX_SMILES" | "QUERY_SYNTAX_SMARTS";
         /** @description Limits of one tenant. Zero means the server's default for that limit. */
         "molbatch.v1.Quotas": {
             /**
@@ -1980,6 +2018,51 @@ export interface components {
              */
             searched?: number;
         };
+        /** @description A substructure query on a completed job. */
+        "molbatch.v1.SearchSubstructureRequest": {
+            /** @description The job id. */
+            jobId?: string;
+            /**
+             * Format: int64
+             * @description Most hits to return (default 100, at most 1000).
+             */
+            pageSize?: number;
+            /**
+             * @description `next_page_token` of the previous page of the same query; empty for
+             *     the first page.
+             */
+            pageToken?: string;
+            /** @description The query, as SMILES or SMARTS (see `syntax`). */
+            query?: string;
+            /** @description How `query` is read (default SMILES). */
+            syntax?: components["schemas"]["molbatch.v1.QuerySyntax"];
+            /** @description Match tetrahedral stereo (RDKit's `useChirality`); off by default. */
+            useChirality?: boolean;
+        };
+        /** @description One page of substructure hits, in input order. */
+        "molbatch.v1.SearchSubstructureResponse": {
+            /**
+             * Format: int64
+             * @description Of those, the ones the pattern-fingerprint screen left for RDKit's
+             *     matcher (`scanned - candidates` were screened out).
+             */
+            candidates?: number;
+            /** @description The hits. */
+            hits?: components["schemas"]["molbatch.v1.SubstructureHit"][];
+            /** @description Token of the next page; empty after the last. */
+            nextPageToken?: string;
+            /**
+             * Format: int64
+             * @description Valid molecules this page looked at (from the page token up to the
+             *     last hit, or to the end).
+             */
+            scanned?: number;
+            /**
+             * Format: int64
+             * @description Valid molecules in the job.
+             */
+            searched?: number;
+        };
         /** @description Two molecules and their similarity. */
         "molbatch.v1.SimilarPair": {
             /**
@@ -2074,6 +2157,24 @@ export interface components {
              * @description Scheduling priority, 0 (default) to 9 (see `Job.priority`).
              */
             priority?: number;
+        };
+        /** @description A molecule that contains the query. */
+        "molbatch.v1.SubstructureHit": {
+            /**
+             * @description The atoms of the first match: for each query atom, in query atom
+             *     order, the index of the molecule atom it matched (atoms numbered as
+             *     RDKit reads `smiles`), as `GetSubstructMatch` returns them.
+             */
+            atoms?: number[];
+            /**
+             * Format: int64
+             * @description The molecule's input index.
+             */
+            index?: number;
+            /** @description Its input id. */
+            inputId?: string;
+            /** @description Its standardised SMILES. */
+            smiles?: string;
         };
         /** @description A tenant: the owner of jobs and API keys. */
         "molbatch.v1.Tenant": {
@@ -2607,6 +2708,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.SearchSimilarResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    SearchSubstructure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["molbatch.v1.SearchSubstructureRequest"];
+            };
+        };
+        responses: {
+            /** @description The SearchSubstructureResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.SearchSubstructureResponse"];
                 };
             };
             default: components["responses"]["Error"];
