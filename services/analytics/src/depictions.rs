@@ -1,6 +1,6 @@
 //! Depictions for the interactive API: one SVG (`Depict`) or up to a page of
 //! them (`BatchDepict`), of SMILES or of a job's molecules, optionally with a
-//! structural alert highlighted.
+//! structural alert or given atoms (a substructure hit) highlighted.
 //!
 //! A batch reads each job's molecules with one storage call, then draws every
 //! item on the rayon pool inside `spawn_blocking` (RDKit drawing is CPU work
@@ -47,6 +47,9 @@ pub enum ItemError {
         /// Molecules in the job.
         total: u64,
     },
+    /// The highlighted atoms are not all the molecule's.
+    #[error("{0}")]
+    Atoms(ChemError),
     /// The molecule has no alert of the name given.
     #[error("the molecule has no alert {name:?}; {have}")]
     NoSuchAlert {
@@ -64,6 +67,7 @@ impl ItemError {
             Self::Chem(_) => "smiles",
             Self::InvalidMolecule { .. } | Self::NoSuchIndex { .. } => "index",
             Self::NoSuchAlert { .. } => "highlight_alert",
+            Self::Atoms(_) => "highlight_atoms",
         }
     }
 }
@@ -84,6 +88,8 @@ struct DrawKey {
     width: u32,
     height: u32,
     highlight: String,
+    /// Atoms to highlight, ascending, without repeats.
+    atoms: Vec<u32>,
 }
 
 /// A small, approximately least-recently-used cache of drawings: two
@@ -132,14 +138,30 @@ impl DrawingCache {
     }
 }
 
-/// Draws `key`, highlighting every match of the alert it names.
+/// Draws `key`, highlighting every match of the alert it names, or its atoms.
 fn draw(key: &DrawKey) -> Result<Drawing, ItemError> {
     let DrawKey {
         smiles,
         width,
         height,
         highlight,
+        atoms,
     } = key;
+    if highlight.is_empty() && !atoms.is_empty() {
+        // RDKit throws (a Depiction error) on an index the molecule lacks; a
+        // SMILES it cannot read stays the SMILES' error.
+        let svg = depict::svg_highlighted(smiles, *width, *height, atoms).map_err(|e| {
+            if matches!(e, ChemError::Depiction { .. }) {
+                ItemError::Atoms(e)
+            } else {
+                ItemError::Chem(e)
+            }
+        })?;
+        return Ok(Drawing {
+            svg,
+            atoms: atoms.clone(),
+        });
+    }
     if highlight.is_empty() {
         let svg = depict::svg(smiles, *width, *height)?;
         return Ok(Drawing {
@@ -293,7 +315,10 @@ fn plan(
         width,
         height,
         highlight_alert,
+        mut highlight_atoms,
     } = request;
+    highlight_atoms.sort_unstable();
+    highlight_atoms.dedup();
     let job_index = index.filter(|_| !job_id.is_empty());
     let smiles = match job_index {
         Some(index) => {
@@ -322,6 +347,7 @@ fn plan(
             width,
             height,
             highlight: highlight_alert.trim().to_owned(),
+            atoms: highlight_atoms,
         },
         index: job_index,
     }
@@ -386,7 +412,30 @@ mod tests {
             width: 200,
             height: 150,
             highlight: highlight.into(),
+            atoms: Vec::new(),
         }
+    }
+
+    #[test]
+    fn given_atoms_are_highlighted_and_checked() {
+        let indole = "c1ccc2[nH]ccc2c1";
+        let ring = DrawKey {
+            atoms: vec![3, 4, 5, 6, 7],
+            ..key(indole, "")
+        };
+        let drawn = draw(&ring).unwrap();
+        assert_eq!(drawn.atoms, [3, 4, 5, 6, 7]);
+        assert_ne!(drawn.svg, draw(&key(indole, "")).unwrap().svg);
+        let beyond = DrawKey {
+            atoms: vec![9],
+            ..key(indole, "")
+        };
+        assert_eq!(draw(&beyond).unwrap_err().field(), "highlight_atoms");
+        let unreadable = DrawKey {
+            atoms: vec![0],
+            ..key("C1CC", "")
+        };
+        assert_eq!(draw(&unreadable).unwrap_err().field(), "smiles");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use crate::upload::Intake;
 pub const MAX_TOP_K: u32 = 10_000;
 /// Most hits one page of a substructure search returns.
 pub const MAX_SUBSTRUCTURE_PAGE: u32 = 1000;
+/// Most atoms one depiction highlights.
+const MAX_HIGHLIGHT_ATOMS: usize = 1000;
 /// Depiction sizes in pixels: the default and the accepted range.
 const DEPICTION_DEFAULT: u32 = 300;
 const DEPICTION_SIZES: std::ops::RangeInclusive<u32> = 50..=2000;
@@ -181,6 +183,18 @@ fn check_depict_into(query: &mut pb::DepictRequest, prefix: &str, v: &mut Violat
         v.field(
             format!("{prefix}highlight_alert"),
             format!("at most {MAX_ALERT_NAME} bytes: the name of one of the molecule's alerts"),
+        );
+    }
+    if !query.highlight_atoms.is_empty() && !query.highlight_alert.trim().is_empty() {
+        v.field(
+            format!("{prefix}highlight_atoms"),
+            "give highlight_alert or highlight_atoms, not both",
+        );
+    }
+    if query.highlight_atoms.len() > MAX_HIGHLIGHT_ATOMS {
+        v.field(
+            format!("{prefix}highlight_atoms"),
+            format!("at most {MAX_HIGHLIGHT_ATOMS} atoms"),
         );
     }
 }

@@ -1143,6 +1143,14 @@ export interface components {
              */
             highlightAlert?: string;
             /**
+             * @description Atoms to highlight, with the bonds between them: indices of the
+             *     molecule RDKit reads from the SMILES drawn (a job molecule's
+             *     standardised SMILES), e.g. a substructure hit's `atoms`. Not with
+             *     `highlight_alert`; an index the molecule does not have is an error on
+             *     this field.
+             */
+            highlightAtoms?: number[];
+            /**
              * Format: int64
              * @description The molecule's input index in the job.
              */
@@ -1166,7 +1174,8 @@ export interface components {
             error?: string;
             /**
              * @description The highlighted atoms (indices of the molecule RDKit reads from
-             *     `smiles`), ascending; empty unless `highlight_alert` was given.
+             *     `smiles`), ascending; empty unless `highlight_alert` or
+             *     `highlight_atoms` was given.
              */
             highlightAtoms?: number[];
             /**
@@ -2365,6 +2374,7 @@ export interface operations {
                 width?: number;
                 height?: number;
                 highlightAlert?: string;
+                highlightAtoms?: number[];
             };
             header?: never;
             path?: never;
