@@ -159,7 +159,7 @@ function Page({ route }: { route: Route }) {
     case 'analyses':
       return (
         <Suspense fallback={<p aria-busy="true">Loading the analyses…</p>}>
-          <AnalysesPage key={route.jobId} jobId={route.jobId} view={route.view} />
+          <AnalysesPage key={route.jobId} jobId={route.jobId} view={route.view} query={route.query} />
         </Suspense>
       );
     case 'adminTenants':

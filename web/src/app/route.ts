@@ -1,7 +1,8 @@
 /**
  * Hash routes, so the server needs no fallback for deep links:
  * `#/jobs`, `#/jobs/<id>`, `#/jobs/<id>/molecules/<index>`, `#/upload`,
- * `#/jobs/<id>/analyses/<view>` (an analysis view, e.g. `scaffolds`);
+ * `#/jobs/<id>/analyses/<view>` (an analysis view, e.g. `scaffolds`), with
+ * the view's own state after `?` when it has some (a substructure search's query);
  * for admin keys `#/admin/tenants`, `#/admin/tenants/<id>`,
  * `#/admin/audit?<filters>`.
  */
@@ -10,7 +11,7 @@ export type Route =
   | { page: 'upload' }
   | { page: 'job'; jobId: string }
   | { page: 'molecule'; jobId: string; index: number }
-  | { page: 'analyses'; jobId: string; view: string }
+  | { page: 'analyses'; jobId: string; view: string; query?: string }
   | { page: 'adminTenants' }
   | { page: 'adminTenant'; tenantId: string }
   | { page: 'adminAudit'; query: string }
@@ -30,6 +31,8 @@ export function parseRoute(hash: string): Route {
   if (path === '' || path === '/' || path === '/jobs') return { page: 'jobs' };
   if (path === '/upload') return { page: 'upload' };
   if (path === '/admin' || path.startsWith('/admin/') || path.startsWith('/admin?')) return adminRoute(path);
+  const q = path.indexOf('?');
+  if (q >= 0) return routeWithQuery(path, q);
   const parts = path.split('/').slice(1).map(decodePart);
   if (parts[0] === 'jobs' && parts.length === 2 && parts[1]) return { page: 'job', jobId: parts[1] };
   if (parts[0] === 'jobs' && parts.length === 4 && parts[1] && parts[2] === 'molecules' && /^\d+$/.test(parts[3] ?? '')) {
@@ -39,6 +42,14 @@ export function parseRoute(hash: string): Route {
     return { page: 'analyses', jobId: parts[1], view: parts[3] ?? '' };
   }
   return { page: 'notFound', path };
+}
+
+/** Only an analysis view has state in a query: `/jobs/<id>/analyses/<view>?<query>`. */
+function routeWithQuery(path: string, q: number): Route {
+  const route = parseRoute(path.slice(0, q));
+  if (route.page !== 'analyses' || !route.view) return { page: 'notFound', path };
+  const query = path.slice(q + 1);
+  return query ? { ...route, query } : route;
 }
 
 /** The admin pages: `#/admin` is the tenants list; the audit log keeps its filters in the query. */
@@ -63,7 +74,7 @@ export function href(route: Route): string {
     case 'molecule':
       return `#/jobs/${encodeURIComponent(route.jobId)}/molecules/${route.index}`;
     case 'analyses':
-      return `#/jobs/${encodeURIComponent(route.jobId)}/analyses${route.view ? `/${encodeURIComponent(route.view)}` : ''}`;
+      return `#/jobs/${encodeURIComponent(route.jobId)}/analyses${route.view ? `/${encodeURIComponent(route.view)}` : ''}${route.view && route.query ? `?${route.query}` : ''}`;
     case 'adminTenants':
       return '#/admin/tenants';
     case 'adminTenant':

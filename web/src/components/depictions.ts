@@ -3,8 +3,10 @@
  * shown as `<img src="blob:…">` — never injected into the page, so the
  * strict CSP holds and an image cannot run script. A page of results asks
  * for all its structures in one request (`POST /v1/depictions:batch`);
- * a highlighted alert is one `GET /v1/depictions`.
- * Images are cached in memory per (job, index, size, highlight).
+ * a highlighted alert is one `GET /v1/depictions`, and a page of
+ * substructure hits, each with its matched atoms (`highlightAtoms`), one
+ * batch like a page of results. Images are cached in memory per
+ * (job, index, size, highlighted alert or atoms).
  */
 import { useEffect, useState } from 'react';
 import type { Client } from '../api/client';
@@ -27,9 +29,18 @@ export interface DepictionSize {
 const MAX_ENTRIES = 3000;
 const cache = new Map<string, DepictionEntry>();
 
-export function depictionKey(jobId: string, index: number, size: DepictionSize, highlightAlert = ''): string {
-  return `${jobId}\u0000${index}\u0000${size.width}x${size.height}\u0000${highlightAlert}`;
+/** A job's molecule to draw, optionally with atoms highlighted (a substructure hit's `atoms`). */
+export interface MoleculeDrawing {
+  index: number;
+  /** Atoms of the molecule's standardised SMILES, as RDKit numbers them. */
+  highlightAtoms?: readonly number[];
 }
+
+export function depictionKey(jobId: string, index: number, size: DepictionSize, highlightAlert = '', highlightAtoms: readonly number[] = []): string {
+  return `${jobId}\u0000${index}\u0000${size.width}x${size.height}\u0000${highlightAlert}\u0000${highlightAtoms.join(',')}`;
+}
+
+const drawingKey = (jobId: string, d: MoleculeDrawing, size: DepictionSize) => depictionKey(jobId, d.index, size, '', d.highlightAtoms);
 
 function remember(key: string, entry: DepictionEntry): void {
   cache.set(key, entry);
@@ -63,14 +74,23 @@ async function fetchOne(client: Client, jobId: string, index: number, size: Depi
   }
 }
 
-async function fetchMany(client: Client, jobId: string, indexes: number[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
-  const answer = await client.post<BatchDepictResponse>(
-    '/v1/depictions:batch',
-    { requests: indexes.map((index) => ({ jobId, index, width: size.width, height: size.height })) },
-    { signal },
-  );
+/** The BatchDepict request drawing `drawings` of a job. */
+export function batchRequest(jobId: string, drawings: readonly MoleculeDrawing[], size: DepictionSize) {
+  return {
+    requests: drawings.map(({ index, highlightAtoms }) => ({
+      jobId,
+      index,
+      width: size.width,
+      height: size.height,
+      ...(highlightAtoms?.length ? { highlightAtoms: [...highlightAtoms] } : {}),
+    })),
+  };
+}
+
+async function fetchMany(client: Client, jobId: string, drawings: readonly MoleculeDrawing[], size: DepictionSize, signal: AbortSignal): Promise<DepictionEntry[]> {
+  const answer = await client.post<BatchDepictResponse>('/v1/depictions:batch', batchRequest(jobId, drawings, size), { signal });
   // Answers come in request order; an item that cannot be drawn has `error`.
-  return indexes.map((_, i) => {
+  return drawings.map((_, i) => {
     const d = answer.depictions?.[i];
     return svgEntry(d?.svg, d?.smiles, d ? d.error : 'missing from the answer');
   });
@@ -87,7 +107,7 @@ const prefetches = new Map<string, Promise<void>>();
  */
 export function prefetchDepictions(client: Client, jobId: string, indexes: number[], size: DepictionSize): void {
   if (prefetches.has(jobId) || indexes.every((i) => cache.has(depictionKey(jobId, i, size)))) return;
-  const done = fetchMany(client, jobId, indexes, size, new AbortController().signal)
+  const done = fetchMany(client, jobId, indexes.map((index) => ({ index })), size, new AbortController().signal)
     .then((entries) => entries.forEach((entry, i) => remember(depictionKey(jobId, indexes[i] as number, size), entry)))
     .catch(() => undefined)
     .finally(() => prefetches.delete(jobId));
@@ -99,13 +119,22 @@ export function prefetchDepictions(client: Client, jobId: string, indexes: numbe
  * for the ones not cached; entries appear as they arrive.
  */
 export function usePageDepictions(client: Client, jobId: string, indexes: number[], size: DepictionSize): Map<number, DepictionEntry> {
+  return useMoleculeDepictions(client, jobId, indexes.map((index) => ({ index })), size);
+}
+
+/**
+ * The depictions of some of a job's molecules (at most 200, each index
+ * once), each with its own highlighted atoms if any, fetched in one request
+ * for the ones not cached; entries appear as they arrive, by index.
+ */
+export function useMoleculeDepictions(client: Client, jobId: string, drawings: readonly MoleculeDrawing[], size: DepictionSize): Map<number, DepictionEntry> {
   const [, setVersion] = useState(0);
-  const wanted = indexes.join(',');
+  const wanted = drawings.map((d) => `${d.index}:${d.highlightAtoms?.join(',') ?? ''}`).join(';');
   useEffect(() => {
     const controller = new AbortController();
-    const missingNow = () => indexes.filter((i) => !cache.has(depictionKey(jobId, i, size)));
+    const missingNow = () => drawings.filter((d) => !cache.has(drawingKey(jobId, d, size)));
     if (missingNow().length === 0) return;
-    let missing: number[] = [];
+    let missing: MoleculeDrawing[] = [];
     (prefetches.get(jobId) ?? Promise.resolve())
       .then(() => {
         missing = missingNow();
@@ -113,23 +142,23 @@ export function usePageDepictions(client: Client, jobId: string, indexes: number
       })
       .then((entries) => {
         if (controller.signal.aborted) return;
-        entries.forEach((entry, i) => remember(depictionKey(jobId, missing[i] as number, size), entry));
+        entries.forEach((entry, i) => remember(drawingKey(jobId, missing[i] as MoleculeDrawing, size), entry));
         setVersion((v) => v + 1);
       })
       .catch((e: unknown) => {
         if (controller.signal.aborted) return;
         const error = e instanceof Error ? e.message : String(e);
-        for (const i of missing) remember(depictionKey(jobId, i, size), { error });
+        for (const d of missing) remember(drawingKey(jobId, d, size), { error });
         setVersion((v) => v + 1);
       });
     return () => controller.abort();
-    // `wanted` stands for `indexes`; size is two numbers.
+    // `wanted` stands for `drawings`; size is two numbers.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, jobId, wanted, size.width, size.height]);
   const out = new Map<number, DepictionEntry>();
-  for (const i of indexes) {
-    const entry = cache.get(depictionKey(jobId, i, size));
-    if (entry) out.set(i, entry);
+  for (const d of drawings) {
+    const entry = cache.get(drawingKey(jobId, d, size));
+    if (entry) out.set(d.index, entry);
   }
   return out;
 }

@@ -23,6 +23,7 @@ import { NearestNeighborsView } from './NearestNeighborsView';
 import { RGroupsView } from './RGroupsView';
 import { ScaffoldsView } from './ScaffoldsView';
 import { SimilarityView } from './SimilarityView';
+import { SubstructureView } from './SubstructureView';
 import { StatisticsView } from './StatisticsView';
 import { VIEW_NAMES, type ViewName } from './views';
 import './analyses.css';
@@ -31,7 +32,7 @@ interface ViewInfo extends ViewName {
   render: (jobId: string, analysis: Analysis) => ReactNode;
 }
 
-/** What each view draws once its analysis is complete (search and the efficiency plane draw on their own). */
+/** What each view draws once its analysis is complete (the searches and the efficiency plane draw on their own). */
 const RENDER: Record<string, ViewInfo['render']> = {
   statistics: (jobId, a) => <StatisticsView jobId={jobId} analysis={a} />,
   deduplication: (jobId, a) => <DeduplicationView jobId={jobId} analysis={a} />,
@@ -61,7 +62,8 @@ function StatusBadge({ analysis }: { analysis: Analysis | null | undefined }) {
   return <span className={`badge state-${cls}`}>{name}</span>;
 }
 
-export default function AnalysesPage({ jobId, view }: { jobId: string; view: string }) {
+/** `query` is the view's own state from the address (a substructure search's). */
+export default function AnalysesPage({ jobId, view, query }: { jobId: string; view: string; query?: string }) {
   const { client } = useSession();
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -136,6 +138,8 @@ export default function AnalysesPage({ jobId, view }: { jobId: string; view: str
             <Overview jobId={jobId} statuses={statuses} types={types} />
           ) : current.view === 'similarity' ? (
             <SimilarityView jobId={jobId} />
+          ) : current.view === 'substructure' ? (
+            <SubstructureView jobId={jobId} query={query} />
           ) : current.view === 'efficiency' ? (
             <EfficiencyView jobId={jobId} />
           ) : (

@@ -12,6 +12,7 @@ export const VIEW_NAMES: ViewName[] = [
   { view: 'scaffolds', type: 'scaffolds', title: 'Scaffolds' },
   { view: 'chemical_space', type: 'chemical_space', title: 'Chemical space' },
   { view: 'similarity', title: 'Similarity search' },
+  { view: 'substructure', title: 'Substructure search' },
   { view: 'nearest_neighbors', type: 'nearest_neighbors', title: 'Nearest neighbours' },
   { view: 'mmp', type: 'mmp', title: 'Matched pairs' },
   { view: 'cliffs', type: 'mmp', title: 'Activity cliffs' },
