@@ -62,6 +62,7 @@ bench: services browser-deps web
 	$(CARGO) build --release -p molbatch-analysis --example search_bench
 	$(CARGO) build --release -p molbatch-client --example get_job_load
 	$(CARGO) build --release -p molbatch --example analyze_bench
+	$(CARGO) build --release -p molbatch-analytics --example substructure_bench
 	scripts/bench.sh
 
 ## Regenerate the chemistry reference fixtures with Debian's python3-rdkit.

@@ -10,7 +10,8 @@
 # single-molecule tasks leased and completed per second through the
 # scheduler on Postgres with 1 and 4 workers; then the synchronous
 # AnalyzeMolecules call, one molecule per REST request at 200/s offered,
-# p50/p99 against the core alone; then (see below) 100,000
+# p50/p99 against the core alone; then substructure search beside RDKit's
+# SubstructLibrary on the same molecules; then (see below) 100,000
 # molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
 # the web app's first results page and chemical-space map on that batch, and
 # similarity search over MOSES. Numbers only, no asserts.
@@ -82,6 +83,11 @@ analyze_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve-anal
 MOLBATCH_API_KEY_FILE="$work/data-analyze/admin.key" "$TARGET/release/examples/analyze_bench" \
   "$analyze_url" "$work/batch.smi" "${BENCH_ANALYZE_RATE:-200}" "${BENCH_ANALYZE_SECONDS:-20}"
 kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
+
+echo
+echo "-- substructure search: 48 queries over the $N molecules (every hit), beside RDKit's SubstructLibrary, both cores each"
+"$TARGET/release/examples/substructure_bench" "$work/batch.smi" \
+  crates/chem/tests/fixtures/substructure_queries.tsv "$RUNS"
 
 # ---------------------------------------------------------------------------
 # 100,000 molecules end to end (BENCH_BIG_MOLECULES), embedded against
