@@ -148,6 +148,55 @@ fn a_chemist_submits_waits_and_reads_results() {
 }
 
 #[test]
+fn inchi_input_gives_the_results_of_the_same_structures_as_smiles() {
+    let serve = ServeProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let alanine = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)/t2-/m0/s1";
+    let aspirin = "InChI=1S/C9H8O4/c1-6(10)13-8-5-3-2-4-7(8)9(11)12/h2-5H,1H3,(H,11,12)";
+    let inchi = dir.path().join("inchi.csv");
+    std::fs::write(
+        &inchi,
+        format!("id,InChI\nala,\"{alanine}\"\nasp,\"{aspirin}\"\nbad,InChI=1S/C3H7NO2/c1-2(4\n"),
+    )
+    .unwrap();
+    let smiles = dir.path().join("same.smi");
+    std::fs::write(&smiles, "C[C@H](N)C(=O)O ala\nCC(=O)Oc1ccccc1C(=O)O asp\n").unwrap();
+    let rows = |file: &std::path::Path| -> Vec<serde_json::Value> {
+        let out = molbatch(&serve, &["submit", file.to_str().unwrap(), "--wait"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let job = text(&out.stdout).trim().to_owned();
+        let out = molbatch(&serve, &["results", &job, "--format", "jsonl"]);
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let from_inchi = rows(&inchi);
+    let from_smiles = rows(&smiles);
+    assert_eq!(from_inchi.len(), 3);
+    for (a, b) in from_inchi.iter().zip(&from_smiles) {
+        assert_eq!(a["valid"], true, "{a}");
+        for field in ["standardizedSmiles", "inchiKey", "molWt", "qed", "alerts"] {
+            assert_eq!(a[field], b[field], "{field} of {}", a["inputId"]);
+        }
+    }
+    assert_eq!(from_inchi[0]["inputSmiles"], alanine);
+    assert_eq!(
+        from_inchi[2]["errorCode"], "INCHI_SYNTAX",
+        "{}",
+        from_inchi[2]
+    );
+
+    let analyzed = molbatch(&serve, &["analyze", aspirin, "--format", "jsonl"]);
+    assert!(analyzed.status.success(), "{}", text(&analyzed.stderr));
+    let row: serde_json::Value = serde_json::from_str(text(&analyzed.stdout).trim()).unwrap();
+    assert_eq!(
+        row["standardizedSmiles"],
+        from_smiles[1]["standardizedSmiles"]
+    );
+}
+
+#[test]
 fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
     let serve = ServeProcess::start();
     let dir = tempfile::tempdir().unwrap();

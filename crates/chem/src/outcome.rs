@@ -59,6 +59,9 @@ pub enum ErrorCode {
     SmilesSyntax,
     /// The Molblock parser could not read the text at all.
     MolblockSyntax,
+    /// The text starts like a standard InChI (`InChI=`) but the InChI
+    /// library cannot read it, or RDKit cannot sanitise its structure.
+    InchiSyntax,
     /// An atom has a valence RDKit does not allow (e.g. five-bonded carbon).
     Valence,
     /// An aromatic system cannot be kekulized (e.g. `c1cccc1`).
@@ -75,10 +78,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::EmptyInput,
         Self::SmilesSyntax,
         Self::MolblockSyntax,
+        Self::InchiSyntax,
         Self::Valence,
         Self::Kekulize,
         Self::Sanitization,
@@ -92,6 +96,7 @@ impl ErrorCode {
             Self::EmptyInput => "EMPTY_INPUT",
             Self::SmilesSyntax => "SMILES_SYNTAX",
             Self::MolblockSyntax => "MOLBLOCK_SYNTAX",
+            Self::InchiSyntax => "INCHI_SYNTAX",
             Self::Valence => "VALENCE",
             Self::Kekulize => "KEKULIZE",
             Self::Sanitization => "SANITIZATION",

@@ -16,11 +16,17 @@ use crate::{
 /// Input text of one molecule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MolInput<'a> {
-    /// A SMILES string (an optional CXSMILES extension or name may follow a space).
+    /// A SMILES string (an optional CXSMILES extension or name may follow a
+    /// space), or a standard InChI: text starting with [`INCHI_PREFIX`] is
+    /// read by the InChI library ([`crate::inchi::to_smiles`]) and its
+    /// structure goes through the pipeline as that SMILES.
     Smiles(&'a str),
     /// An MDL Molblock (V2000 or V3000).
     Molblock(&'a str),
 }
+
+/// How a standard InChI starts; structure text starting with it is an InChI.
+pub const INCHI_PREFIX: &str = "InChI=";
 
 impl<'a> MolInput<'a> {
     /// The raw text.
@@ -118,6 +124,21 @@ impl Pipeline {
                 ErrorCode::Internal,
                 "pipeline has no RDKit context",
             );
+        };
+        let from_inchi;
+        let text = match input {
+            MolInput::Smiles(text) if text.trim_start().starts_with(INCHI_PREFIX) => {
+                match crate::inchi::to_smiles(text.trim()) {
+                    Ok(smiles) => {
+                        from_inchi = smiles;
+                        from_inchi.as_str()
+                    }
+                    Err(e) => {
+                        return MoleculeOutcome::invalid_with(ErrorCode::InchiSyntax, e.to_string())
+                    }
+                }
+            }
+            MolInput::Smiles(text) | MolInput::Molblock(text) => text,
         };
         match ffi::process(ctx, input.kind(), text, alerts.catalog_mask()) {
             Ok(raw) => outcome_of(raw),
@@ -276,6 +297,7 @@ mod tests {
                 "EMPTY_INPUT",
                 "SMILES_SYNTAX",
                 "MOLBLOCK_SYNTAX",
+                "INCHI_SYNTAX",
                 "VALENCE",
                 "KEKULIZE",
                 "SANITIZATION",
@@ -321,6 +343,21 @@ mod tests {
             matches!(record.inchi, Err(ChemError::Inchi { .. })),
             "{:?}",
             record.inchi
+        );
+    }
+
+    #[test]
+    fn a_standard_inchi_is_read_as_its_structure() {
+        let p = pipeline();
+        let alanine = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)/t2-/m0/s1";
+        let from_inchi = p.process(MolInput::Smiles(alanine));
+        let from_smiles = p.process(MolInput::Smiles("C[C@H](N)C(=O)O"));
+        assert_eq!(from_inchi, from_smiles);
+        assert!(from_inchi.valid().is_some());
+        let broken = p.process(MolInput::Smiles("InChI=1S/C3H7NO2/c1-2(4"));
+        assert_eq!(
+            broken.invalid().map(|i| i.code),
+            Some(ErrorCode::InchiSyntax)
         );
     }
 

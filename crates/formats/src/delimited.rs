@@ -29,6 +29,10 @@ use crate::sdf::MAX_RECORD_BYTES;
 /// Header names taken as the SMILES column when none is named, compared case-insensitively.
 pub const DEFAULT_SMILES_COLUMNS: [&str; 4] = ["smiles", "canonical_smiles", "smi", "structure"];
 
+/// Header names taken as the structure column when no SMILES column is there: a column of
+/// standard InChIs, which the chemistry reads by their `InChI=` prefix.
+pub const DEFAULT_INCHI_COLUMNS: [&str; 2] = ["inchi", "standard_inchi"];
+
 /// Delimiters the sniffer chooses among, best first on a tie.
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// Text read ahead to sniff the delimiter (less when the file is shorter).
@@ -121,11 +125,15 @@ impl CsvReader {
             .collect::<Result<Vec<_>, _>>()?;
         let smiles = match &options.smiles_column {
             Some(wanted) => find_column(&header, wanted),
-            None => header.iter().position(|name| {
-                DEFAULT_SMILES_COLUMNS
-                    .iter()
-                    .any(|candidate| name.eq_ignore_ascii_case(candidate))
-            }),
+            None => [&DEFAULT_SMILES_COLUMNS[..], &DEFAULT_INCHI_COLUMNS]
+                .into_iter()
+                .find_map(|names| {
+                    header.iter().position(|name| {
+                        names
+                            .iter()
+                            .any(|candidate| name.eq_ignore_ascii_case(candidate))
+                    })
+                }),
         }
         .ok_or_else(|| {
             FormatError::new(
@@ -571,6 +579,18 @@ mod tests {
             "",
             "empty SMILES is not a format error"
         );
+    }
+
+    #[test]
+    fn an_inchi_column_is_the_structure_unless_a_smiles_column_is_there() {
+        let alanine = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)/t2-/m0/s1";
+        let text = format!("id,InChI,pKi\nala,\"{alanine}\",6\n");
+        let records = read(text.as_bytes());
+        assert_eq!(records[0].molecule.as_str(), alanine);
+        assert_eq!(props(&records[0]), vec![("id", "ala"), ("pKi", "6")]);
+        let both = format!("inchi,smiles\n\"{alanine}\",CCO\n");
+        let records = read(both.as_bytes());
+        assert_eq!(records[0].molecule.as_str(), "CCO");
     }
 
     #[test]

@@ -176,8 +176,9 @@ fn missing_smiles_message(wanted: Option<&str>, available: &[String]) -> String 
             list(available)
         ),
         None => format!(
-            "no SMILES column (looked for smiles, canonical_smiles, smi, structure; name one \
-             with the smiles column option); available: {}",
+            "no SMILES column (looked for smiles, canonical_smiles, smi, structure, then the \
+             InChI columns inchi, standard_inchi; name one with the smiles column option); \
+             available: {}",
             list(available)
         ),
     }

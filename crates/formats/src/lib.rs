@@ -41,7 +41,7 @@ use std::io::Read;
 use std::iter::FusedIterator;
 
 pub use activity::{ActivityError, ActivityUnit, UnknownUnit};
-pub use delimited::DEFAULT_SMILES_COLUMNS;
+pub use delimited::{DEFAULT_INCHI_COLUMNS, DEFAULT_SMILES_COLUMNS};
 pub use error::{FormatError, FormatErrorKind};
 pub use format::{Format, OnBadRecord, ReaderOptions, UnknownFormat};
 pub use input::MAX_LINE_BYTES;

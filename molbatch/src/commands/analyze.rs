@@ -14,8 +14,9 @@ use crate::output::{output_writer, ResultsWriter};
 /// `molbatch analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// The molecules as SMILES, 1 to 1,000; each one's id is its position
-    /// (0, 1, …) unless given as `SMILES id` in one argument.
+    /// The molecules as SMILES (or standard InChIs, `InChI=1S/...`), 1 to
+    /// 1,000; each one's id is its position (0, 1, …) unless given as
+    /// `SMILES id` in one argument.
     #[arg(required = true, num_args = 1..)]
     pub smiles: Vec<String>,
     /// Output format.

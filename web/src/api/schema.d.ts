@@ -1293,7 +1293,11 @@ export interface components {
             properties?: {
                 [key: string]: string;
             };
-            /** @description The molecule as SMILES (exactly one of smiles and molblock). */
+            /**
+             * @description The molecule as SMILES, or as a standard InChI (text starting
+             *     `InChI=`, read by the InChI library; an unreadable one is the invalid
+             *     result INCHI_SYNTAX). Exactly one of smiles and molblock.
+             */
             smiles?: string;
         };
         /** @description A submitted batch of molecules and its progress. */
@@ -1538,8 +1542,8 @@ export interface components {
             canonicalSmiles?: string;
             /**
              * @description Stable error code when invalid: EMPTY_INPUT, SMILES_SYNTAX,
-             *     MOLBLOCK_SYNTAX, VALENCE, KEKULIZE, SANITIZATION, STANDARDIZATION,
-             *     INTERNAL, WORKER_CRASH (workers died repeatedly on this molecule),
+             *     MOLBLOCK_SYNTAX, INCHI_SYNTAX, VALENCE, KEKULIZE, SANITIZATION,
+             *     STANDARDIZATION, INTERNAL, WORKER_CRASH (workers died repeatedly on this molecule),
              *     RECORD_SYNTAX (the upload's record could not be read and was kept in
              *     place by `on_bad_record: SKIP`; the message names its line).
              */

@@ -35,6 +35,11 @@ describe('CSV preview', () => {
     expect(numericColumns(p)).toEqual(['exp_mean [nM]']);
   });
 
+  it('takes an InChI column only when there is no SMILES column', () => {
+    expect(guessSmilesColumn(['id', 'InChI'])).toBe('InChI');
+    expect(guessSmilesColumn(['inchi', 'SMILES'])).toBe('SMILES');
+  });
+
   it('keeps the last row of a whole file', () => {
     expect(parsePreview('csv', 'smiles\r\nCCO\r\nCCN', true).rows).toEqual([['CCO'], ['CCN']]);
   });

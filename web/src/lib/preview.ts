@@ -216,11 +216,14 @@ export async function readHead(file: Blob, gzip: boolean): Promise<{ text: strin
 }
 
 const SMILES_NAMES = ['smiles', 'canonical_smiles', 'smi', 'structure'];
+/** Standard InChI columns, taken when no SMILES column is there (the server reads `InChI=` text). */
+const INCHI_NAMES = ['inchi', 'standard_inchi'];
 const ID_NAMES = ['id', 'name', 'compound_id', 'molecule_chembl_id', 'chembl_id', 'title', 'mol_id'];
 
-/** The column the server takes for SMILES by default (case-insensitive), if any. */
+/** The column the server takes for the structure by default (case-insensitive), if any. */
 export function guessSmilesColumn(header: string[]): string {
-  return header.find((h) => SMILES_NAMES.includes(h.trim().toLowerCase())) ?? '';
+  const named = (names: string[]) => header.find((h) => names.includes(h.trim().toLowerCase()));
+  return named(SMILES_NAMES) ?? named(INCHI_NAMES) ?? '';
 }
 
 /** A likely id column, if any. */
