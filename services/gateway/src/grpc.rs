@@ -80,6 +80,16 @@ impl GatewayApi {
         }
     }
 
+    /// The molecule count of the caller's job a search names, which must
+    /// have COMPLETED.
+    async fn searchable_job(&self, tenant: &TenantId, job_id: &str) -> Result<u64, GatewayError> {
+        let job = job_ref(tenant, job_id)?;
+        let found = self
+            .completed_job(job, "its molecules can be searched")
+            .await?;
+        Ok(found.total_molecules)
+    }
+
     /// The caller's job, which must have COMPLETED (search, depictions and
     /// exports read its results); `what` says what waits for it.
     pub(crate) async fn completed_job(
@@ -638,17 +648,14 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         answer(async move {
             let tenant = tenant_of(&request)?;
             let query = request.into_inner();
-            let job = job_ref(&tenant, &query.job_id)?;
             check_search(&query)?;
-            let found = self
-                .completed_job(job, "its molecules can be searched")
-                .await?;
+            let total_molecules = self.searchable_job(&tenant, &query.job_id).await?;
             Ok(self
                 .analytics
                 .clone()
                 .search_similar(ipb::SearchRequest {
                     query: Some(query),
-                    total_molecules: found.total_molecules,
+                    total_molecules,
                 })
                 .await?)
         })
@@ -662,17 +669,14 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         answer(async move {
             let tenant = tenant_of(&request)?;
             let query = request.into_inner();
-            let job = job_ref(&tenant, &query.job_id)?;
             check_substructure(&query)?;
-            let found = self
-                .completed_job(job, "its molecules can be searched")
-                .await?;
+            let total_molecules = self.searchable_job(&tenant, &query.job_id).await?;
             Ok(self
                 .analytics
                 .clone()
                 .search_substructure(ipb::SubstructureSearchRequest {
                     query: Some(query),
-                    total_molecules: found.total_molecules,
+                    total_molecules,
                 })
                 .await?)
         })
