@@ -201,6 +201,29 @@ function SortHeader({ label, title, field, sort, onSort, numeric }: {
   );
 }
 
+/** A molecule's index (linking to its page), input id (when the table shows ids) and SMILES cells. */
+export function MoleculeCells({ link, index, inputId, smiles, showId }: {
+  link: string;
+  index: number;
+  inputId: string | undefined;
+  smiles: string;
+  showId: boolean;
+}) {
+  return (
+    <>
+      <td className="num">
+        <a href={link} aria-label={`Molecule ${index}`}>
+          {index}
+        </a>
+      </td>
+      {showId && <td className="id">{inputId}</td>}
+      <td className="smiles">
+        <span title={smiles}>{smiles}</span>
+      </td>
+    </>
+  );
+}
+
 function ResultRow({ jobId, result: r, columns, depiction, drawable, showId }: {
   jobId: string;
   result: MoleculeResult;
@@ -230,15 +253,7 @@ function ResultRow({ jobId, result: r, columns, depiction, drawable, showId }: {
           </div>
         )}
       </td>
-      <td className="num">
-        <a href={link} aria-label={`Molecule ${index}`}>
-          {index}
-        </a>
-      </td>
-      {showId && <td className="id">{r.inputId}</td>}
-      <td className="smiles">
-        <span title={smiles}>{smiles}</span>
-      </td>
+      <MoleculeCells link={link} index={index} inputId={r.inputId} smiles={smiles} showId={showId} />
       <td className="status">
         {r.valid ? (
           <span className="ok">valid</span>

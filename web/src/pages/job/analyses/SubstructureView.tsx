@@ -16,7 +16,7 @@ import { Pager } from '../../../components/Pager';
 import { Structure } from '../../../components/Structure';
 import { count, num } from '../../../lib/format';
 import { firstPage, nextPage, pageNumber, previousPage, type TokenStack } from '../../../lib/tokens';
-import { THUMB } from '../ResultsTable';
+import { MoleculeCells, THUMB } from '../ResultsTable';
 import {
   countsSoFar,
   countsText,
@@ -171,15 +171,7 @@ function HitsTable({ jobId, hits, loading, caption }: { jobId: string; hits: Sub
                     <Structure entry={depictions.get(index)} smiles={h.smiles ?? ''} width={THUMB.width} height={THUMB.height} />
                   </a>
                 </td>
-                <td className="num">
-                  <a href={link} aria-label={`Molecule ${index}`}>
-                    {index}
-                  </a>
-                </td>
-                {showId && <td className="id">{h.inputId}</td>}
-                <td className="smiles">
-                  <span title={h.smiles}>{h.smiles}</span>
-                </td>
+                <MoleculeCells link={link} index={index} inputId={h.inputId} smiles={h.smiles ?? ''} showId={showId} />
               </tr>
             );
           })}
