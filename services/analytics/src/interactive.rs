@@ -32,6 +32,11 @@ const DEFAULT_TOP_K: u32 = 10;
 /// Jobs whose index is kept at once, per kind of search; the least
 /// recently used goes first.
 const CACHED_JOBS: usize = 4;
+/// Bytes of similarity indexes kept at once (about 330 bytes a molecule).
+const SIMILARITY_CACHE_BYTES: usize = 512 << 20;
+/// Bytes of substructure-search keys kept at once (about 600 bytes a
+/// molecule, so one job of a million molecules fits).
+const SUBSTRUCTURE_CACHE_BYTES: usize = 1 << 30;
 /// Substructure hits per page when the query does not say.
 const DEFAULT_PAGE_SIZE: u32 = 100;
 
@@ -45,16 +50,52 @@ struct JobIndex {
 /// One job's index: filled once by the first query, shared by concurrent ones.
 type Slot<T> = Arc<OnceCell<Arc<T>>>;
 
-/// Recently searched jobs' indexes of one kind.
+/// The memory a cached index holds, roughly.
+trait Weigh {
+    fn bytes(&self) -> usize;
+}
+
+impl Weigh for JobIndex {
+    fn bytes(&self) -> usize {
+        let strings: usize = self
+            .molecules
+            .values()
+            .map(|(id, s)| id.len() + s.len())
+            .sum();
+        self.index.len() * (256 + 64) + strings
+    }
+}
+
+impl Weigh for KeyIndex {
+    fn bytes(&self) -> usize {
+        KeyIndex::bytes(self)
+    }
+}
+
+/// Recently searched jobs' indexes of one kind: at most [`CACHED_JOBS`]
+/// jobs and `max_bytes` of indexes (the job just searched always stays).
 struct JobCache<T> {
     /// Most recently used last.
     jobs: Mutex<Vec<(String, Slot<T>)>>,
+    max_bytes: usize,
 }
 
-impl<T> JobCache<T> {
-    fn new() -> Self {
+impl<T: Weigh> JobCache<T> {
+    fn new(max_bytes: usize) -> Self {
         Self {
             jobs: Mutex::new(Vec::new()),
+            max_bytes,
+        }
+    }
+
+    /// Drops the least recently used loaded indexes, never the most recent
+    /// one, until the loaded ones fit in `max_bytes`.
+    fn shrink(&self) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let weight = |slot: &Slot<T>| slot.get().map_or(0, |index| index.bytes());
+        let mut total: usize = jobs.iter().map(|(_, slot)| weight(slot)).sum();
+        while total > self.max_bytes && jobs.len() > 1 {
+            total -= weight(&jobs.remove(0).1);
         }
     }
 
@@ -77,8 +118,10 @@ impl<T> JobCache<T> {
         };
         let loaded = slot
             .get_or_try_init(|| async { load.await.map(Arc::new) })
-            .await?;
-        Ok(loaded.clone())
+            .await?
+            .clone();
+        self.shrink();
+        Ok(loaded)
     }
 }
 
@@ -102,8 +145,8 @@ impl AnalyticsApi {
             depicter: Arc::new(Depicter::new(storage.clone())),
             storage,
             pipeline,
-            similarity: Arc::new(JobCache::new()),
-            substructure: Arc::new(JobCache::new()),
+            similarity: Arc::new(JobCache::new(SIMILARITY_CACHE_BYTES)),
+            substructure: Arc::new(JobCache::new(SUBSTRUCTURE_CACHE_BYTES)),
         }
     }
 
@@ -419,5 +462,46 @@ impl ipb::analytics_server::Analytics for AnalyticsApi {
         request: Request<pb::AnalyzeMoleculesRequest>,
     ) -> Result<Response<pb::AnalyzeMoleculesResponse>, Status> {
         Ok(Response::new(self.analyze(request.into_inner()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index that weighs what it says.
+    struct Weighing(usize);
+
+    impl Weigh for Weighing {
+        fn bytes(&self) -> usize {
+            self.0
+        }
+    }
+
+    async fn cached(cache: &JobCache<Weighing>) -> Vec<String> {
+        cache
+            .jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_its_byte_budget_and_the_job_just_searched() {
+        let cache = JobCache::new(100);
+        for job in ["a", "b", "c"] {
+            cache.get(job, async { Ok(Weighing(40)) }).await.unwrap();
+        }
+        assert_eq!(cached(&cache).await, ["b", "c"]);
+        // A hit moves a job to the back; a loaded index never reloads.
+        let hit = cache.get("b", async { Ok(Weighing(1)) }).await.unwrap();
+        assert_eq!(hit.0, 40);
+        assert_eq!(cached(&cache).await, ["c", "b"]);
+        // One index over the budget stays while it is the latest.
+        let big = cache.get("d", async { Ok(Weighing(500)) }).await.unwrap();
+        assert_eq!(big.0, 500);
+        assert_eq!(cached(&cache).await, ["d"]);
     }
 }

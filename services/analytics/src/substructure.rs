@@ -113,6 +113,12 @@ impl KeyIndex {
         self.valid
     }
 
+    /// The memory the keys hold, roughly: fingerprints, pickles and indices.
+    pub fn bytes(&self) -> usize {
+        let per_key = std::mem::size_of::<SearchKey>() + std::mem::size_of::<u64>();
+        self.keys.iter().map(|k| per_key + k.molecule.len()).sum()
+    }
+
     /// Up to `page_size` hits of `query` from input index `from` on, in
     /// input order. CPU-bound: call it on a blocking thread.
     pub fn page(
