@@ -221,6 +221,57 @@ fn a_broken_file_fails_with_its_line_and_a_nonzero_exit() {
 }
 
 #[test]
+fn a_cancelled_job_is_retried_then_both_are_deleted() {
+    let serve = ServeProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("library.smi");
+    let lines: String = (0..3_000)
+        .map(|i| format!("{}O m{i}\n", "C".repeat(1 + i % 10)))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let out = molbatch(&serve, &["submit", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = text(&out.stdout).trim().to_owned();
+    let cancel = molbatch(&serve, &["cancel", &job]);
+    assert!(cancel.status.success(), "{}", text(&cancel.stderr));
+
+    let retry = molbatch(&serve, &["retry", &job, "--wait"]);
+    assert!(retry.status.success(), "{}", text(&retry.stderr));
+    let retried = text(&retry.stdout).trim().to_owned();
+    assert_ne!(retried, job);
+    assert!(
+        text(&retry.stderr).contains("COMPLETED"),
+        "{}",
+        text(&retry.stderr)
+    );
+    let status = molbatch(&serve, &["status", &retried, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["retryOf"], job.as_str());
+    assert_eq!(status["validMolecules"], 3000);
+    assert_eq!(status["displayName"], "library.smi");
+    let completed = molbatch(&serve, &["retry", &retried]);
+    assert!(!completed.status.success());
+    assert!(
+        text(&completed.stderr).contains("only a failed or cancelled job"),
+        "{}",
+        text(&completed.stderr)
+    );
+
+    let delete = molbatch(&serve, &["delete", &job, &retried]);
+    assert!(delete.status.success(), "{}", text(&delete.stderr));
+    assert_eq!(text(&delete.stdout).matches("deleted").count(), 2);
+    for id in [&job, &retried] {
+        let gone = molbatch(&serve, &["status", id]);
+        assert!(!gone.status.success());
+        assert!(
+            text(&gone.stderr).contains("deleted"),
+            "{}",
+            text(&gone.stderr)
+        );
+    }
+}
+
+#[test]
 fn an_admin_makes_keys_with_the_cli_and_roles_hold() {
     let serve = ServeProcess::start();
     let text_of = |out: &Output| format!("{}{}", text(&out.stdout), text(&out.stderr));

@@ -18,6 +18,7 @@ mod depictions;
 mod exports;
 mod internals;
 mod lenient;
+mod lifecycle;
 mod logs;
 mod metrics;
 mod production;

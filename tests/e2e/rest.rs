@@ -465,6 +465,73 @@ async fn rest_cancel_ends_a_job_and_refuses_an_ended_one() {
 }
 
 #[tokio::test]
+async fn rest_retries_a_cancelled_job_and_deletes_jobs() {
+    let serve = ServeProcess::start();
+    let molecules: Vec<Value> = (0..2_000)
+        .map(|i| json!({"smiles": "CCO", "id": i.to_string()}))
+        .collect();
+    let job = post_json(
+        &serve,
+        "/v1/jobs",
+        &json!({"molecules": molecules, "displayName": "to retry"}),
+    )
+    .await
+    .expect(200);
+    let job_id = job["jobId"].as_str().unwrap();
+    let cancel = post_json(&serve, &format!("/v1/jobs/{job_id}:cancel"), &json!({})).await;
+    if cancel.status != 200 {
+        // It completed first: a completed job is not retried.
+        let refused = post_json(&serve, &format!("/v1/jobs/{job_id}:retry"), &json!({})).await;
+        assert_eq!(
+            refused.expect(400)["error"]["status"],
+            "FAILED_PRECONDITION"
+        );
+        return;
+    }
+    let retry = post_json(&serve, &format!("/v1/jobs/{job_id}:retry"), &json!({}))
+        .await
+        .expect(200);
+    assert_eq!(retry["retryOf"], job_id, "{retry}");
+    assert_eq!(retry["displayName"], "to retry");
+    assert_eq!(retry["totalMolecules"], 2000);
+    let retry_id = retry["jobId"].as_str().unwrap();
+    let ended = wait_until_ended(&serve, retry_id).await;
+    assert_eq!(ended["state"], "JOB_STATE_COMPLETED", "{ended}");
+    assert_eq!(ended["validMolecules"], 2000);
+
+    for id in [job_id, retry_id] {
+        let deleted = http(
+            &serve,
+            "DELETE",
+            &format!("/v1/jobs/{id}"),
+            &[],
+            Payload::None,
+        )
+        .await
+        .expect(200);
+        assert_eq!(deleted["jobId"], id, "{deleted}");
+        assert!(deleted["deleteTime"].is_string(), "{deleted}");
+        let gone = get(&serve, &format!("/v1/jobs/{id}")).await.expect(404);
+        assert_eq!(gone["error"]["status"], "NOT_FOUND");
+        let message = gone["error"]["message"].as_str().unwrap();
+        assert!(message.contains("deleted"), "{message}");
+        let results = get(&serve, &format!("/v1/jobs/{id}/results")).await;
+        assert_eq!(results.status, 404);
+    }
+    let again = http(
+        &serve,
+        "DELETE",
+        &format!("/v1/jobs/{job_id}"),
+        &[],
+        Payload::None,
+    )
+    .await;
+    assert_eq!(again.status, 404);
+    let bad = http(&serve, "DELETE", "/v1/jobs/not-a-job", &[], Payload::None).await;
+    assert_eq!(bad.violation().0, "job_id");
+}
+
+#[tokio::test]
 async fn rest_errors_are_google_json_naming_the_field() {
     let serve = ServeProcess::start();
 

@@ -208,6 +208,29 @@ impl Client {
             .into_inner())
     }
 
+    /// Deletes a job: cancelled if it runs, its data removed at once.
+    pub async fn delete(&mut self, job_id: &str) -> Result<pb::DeleteJobResponse, ClientError> {
+        Ok(self
+            .inner
+            .delete_job(pb::DeleteJobRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Runs a failed or cancelled job again from its stored input; returns
+    /// the new job (`retry_of` names the old one).
+    pub async fn retry(&mut self, job_id: &str) -> Result<pb::Job, ClientError> {
+        Ok(self
+            .inner
+            .retry_job(pb::RetryJobRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner())
+    }
+
     /// Follows a job until it ends, calling `on_event` with every snapshot;
     /// returns the final job.
     pub async fn wait(

@@ -12,6 +12,8 @@
 //! | `watch` | [`watch`]: a progress bar until the job ends |
 //! | `jobs` | [`jobs`]: the caller's jobs |
 //! | `cancel` | [`cancel`]: cancel a job |
+//! | `delete` | [`delete`]: delete jobs and their data at once |
+//! | `retry` | [`retry`]: run a failed or cancelled job again as a new job |
 //! | `results` | [`results`]: every per-molecule result as CSV, JSON lines or SDF |
 //! | `export` | [`export`]: an export file through the export resource |
 //! | `analytics` | [`analytics`]: analysis statuses, one result, or start one |
@@ -21,15 +23,17 @@
 //!
 //! Dependencies go one way: this module dispatches to the subcommand
 //! modules; they share only [`crate::output`] and [`crate::tables`], and
-//! `submit --wait` reuses [`watch`].
+//! `submit --wait` and `retry --wait` reuse [`watch`].
 
 pub mod admin;
 pub mod analytics;
 pub mod analyze;
 pub mod cancel;
+pub mod delete;
 pub mod export;
 pub mod jobs;
 pub mod results;
+pub mod retry;
 pub mod search;
 pub mod serve;
 pub mod status;
@@ -92,6 +96,16 @@ pub enum Command {
         /// The job id.
         job: String,
     },
+    /// Delete jobs: each is cancelled if it runs, and its input, results,
+    /// analyses and exports are removed at once.
+    Delete {
+        /// The job ids.
+        #[arg(required = true)]
+        jobs: Vec<String>,
+    },
+    /// Run a failed or cancelled job again from its stored input, as a new
+    /// job; prints the new job's id.
+    Retry(retry::RetryArgs),
     /// Write every per-molecule result of a job, in input order.
     Results(results::ResultsArgs),
     /// Export a completed job's results as one file through the export
@@ -133,6 +147,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch { job } => watch::run(&mut connect().await?, &job, output).await,
         Command::Jobs => jobs::run(&mut connect().await?, output).await,
         Command::Cancel { job } => cancel::run(&mut connect().await?, &job, output).await,
+        Command::Delete { jobs } => delete::run(&mut connect().await?, &jobs, output).await,
+        Command::Retry(args) => retry::run(&mut connect().await?, args, output).await,
         Command::Results(args) => results::run(&mut connect().await?, args).await,
         Command::Export(args) => export::run(&mut connect().await?, args, output).await,
         Command::Analytics(args) => analytics::run(&mut connect().await?, args, output).await,

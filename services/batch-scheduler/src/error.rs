@@ -55,6 +55,14 @@ pub enum SchedulerError {
         /// When it expired, ms since the epoch.
         at_ms: i64,
     },
+    /// The job was deleted (DeleteJob); its data is gone.
+    #[error("job {job} was deleted at {at}", at = molbatch_proto::time::timestamp(*.at_ms))]
+    Deleted {
+        /// The job.
+        job: JobId,
+        /// When, ms since the epoch.
+        at_ms: i64,
+    },
     /// The analysis was never run for this job.
     #[error("analysis {kind} of job {job} has not been run; start it with RunAnalysis")]
     AnalysisNotFound {
@@ -92,6 +100,7 @@ impl From<SchedulerError> for Status {
         match err {
             SchedulerError::JobNotFound(_)
             | SchedulerError::Expired { .. }
+            | SchedulerError::Deleted { .. }
             | SchedulerError::AnalysisNotFound { .. } => Status::not_found(err.to_string()),
             SchedulerError::WrongState { .. } | SchedulerError::AnalysisBusy { .. } => {
                 Status::failed_precondition(err.to_string())

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use molbatch_proto::analysis::AnalysisRequest;
+use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::time::now_ms;
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use tokio::sync::{broadcast, mpsc, Notify};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::error::SchedulerError;
@@ -40,6 +42,7 @@ pub struct SchedulerApi {
     retention_ms: i64,
     work_available: Arc<Notify>,
     job_changed: broadcast::Sender<JobId>,
+    storage: Option<StorageClient<Channel>>,
 }
 
 impl SchedulerApi {
@@ -58,7 +61,74 @@ impl SchedulerApi {
             retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
             work_available: Arc::new(Notify::new()),
             job_changed,
+            storage: None,
         }
+    }
+
+    /// The same API with storage reachable: retention and DeleteJob purge
+    /// jobs' data, RetryJob copies input.
+    pub fn with_storage(self, storage: StorageClient<Channel>) -> Self {
+        Self {
+            storage: Some(storage),
+            ..self
+        }
+    }
+
+    /// Whether storage is reachable (see [`SchedulerApi::with_storage`]).
+    pub(crate) fn has_storage(&self) -> bool {
+        self.storage.is_some()
+    }
+
+    /// Asks storage to delete an expired or deleted job's data and records
+    /// that it did; returns the records removed. Without storage nothing
+    /// happens (0).
+    pub(crate) async fn purge(&self, job: JobId) -> Result<u64, Status> {
+        let Some(mut storage) = self.storage.clone() else {
+            return Ok(0);
+        };
+        let request = ipb::DeleteJobDataRequest {
+            job_id: job.to_string(),
+        };
+        let deleted = storage.delete_job_data(request).await?.into_inner();
+        self.store.mark_purged(job).await?;
+        Ok(deleted.deleted_chunks)
+    }
+
+    /// RetryJob's second half: copies `old`'s input to the new UPLOADING job
+    /// `new` and seals it.
+    async fn copy_and_seal(
+        &self,
+        tenant: &TenantId,
+        old: JobId,
+        new: JobId,
+    ) -> Result<JobRecord, Status> {
+        let Some(mut storage) = self.storage.clone() else {
+            return Err(Status::failed_precondition(
+                "this scheduler has no storage (MOLBATCH_STORAGE_URL) to copy the input from",
+            ));
+        };
+        let copied = storage
+            .copy_input(ipb::CopyInputRequest {
+                from_job_id: old.to_string(),
+                to_job_id: new.to_string(),
+            })
+            .await?
+            .into_inner();
+        if copied.chunk_sizes.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "job {old} has no stored input left to retry"
+            )));
+        }
+        Ok(self
+            .store
+            .seal_job(
+                tenant,
+                new,
+                copied.total_molecules,
+                &copied.chunk_sizes,
+                now_ms(),
+            )
+            .await?)
     }
 
     /// The store, for background loops.
@@ -290,6 +360,54 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let job = self.store.cancel_job(&tenant, id, now_ms()).await?;
         tracing::info!(job_id = %id, "job cancelled");
         self.announce(id);
+        Ok(Response::new(self.job_proto(job)))
+    }
+
+    async fn delete_job(
+        &self,
+        request: Request<ipb::JobRef>,
+    ) -> Result<Response<pb::DeleteJobResponse>, Status> {
+        let (tenant, id) = job_ref(Some(request.into_inner()))?;
+        let now = now_ms();
+        let job = self.store.delete_job(&tenant, id, now).await?;
+        self.announce(id);
+        // The job is gone for callers now; its data goes at once, or on the
+        // next retention pass when storage cannot be reached.
+        let deleted_records = match self.purge(id).await {
+            Ok(records) => records,
+            Err(status) => {
+                tracing::warn!(job_id = %id, error = %status, "storage did not delete a deleted job's data; the retention pass retries");
+                0
+            }
+        };
+        tracing::info!(job_id = %id, state = job.state.as_str(), deleted_records, "job deleted");
+        Ok(Response::new(pb::DeleteJobResponse {
+            job_id: id.to_string(),
+            delete_time: Some(molbatch_proto::time::timestamp(now)),
+            deleted_records,
+        }))
+    }
+
+    async fn retry_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
+        let (tenant, old) = job_ref(Some(request.into_inner()))?;
+        let new = self
+            .store
+            .create_retry(&tenant, old, JobId::new(), now_ms())
+            .await?;
+        let job = match self.copy_and_seal(&tenant, old, new.id).await {
+            Ok(job) => job,
+            Err(status) => {
+                let reason = format!("retry of job {old} failed: {}", status.message());
+                self.store
+                    .abort_job(&tenant, new.id, &reason, now_ms())
+                    .await?;
+                self.announce(new.id);
+                return Err(status);
+            }
+        };
+        tracing::info!(job_id = %job.id, retry_of = %old, molecules = job.total_molecules, "job retried");
+        self.announce(job.id);
+        self.announce_work();
         Ok(Response::new(self.job_proto(job)))
     }
 

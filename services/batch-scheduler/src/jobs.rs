@@ -228,6 +228,10 @@ pub struct JobRecord {
     pub priority: u8,
     /// When retention expired the job (its results are deleted).
     pub expired_at_ms: Option<i64>,
+    /// When DeleteJob deleted the job (it is then expired too).
+    pub deleted_at_ms: Option<i64>,
+    /// The job this one retries.
+    pub retry_of: Option<JobId>,
     /// True when creating the job found an earlier one with the same
     /// idempotency key and returned it (never stored).
     pub idempotent_replay: bool,
@@ -257,6 +261,7 @@ impl JobRecord {
                 .or(job.ended_at_ms.map(|end| end.saturating_add(retention_ms)))
                 .map(timestamp),
             idempotent_replay: job.idempotent_replay,
+            retry_of: job.retry_of.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
 }

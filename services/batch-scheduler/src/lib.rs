@@ -13,7 +13,8 @@
 //!   lease expired on their last attempt (a single molecule comes back
 //!   poisoned), so a molecule that kills workers never strands or fails its
 //!   batch; retention expires jobs that ended longer ago than
-//!   [`Config::retention_secs`] and asks storage to delete their data. On
+//!   [`Config::retention_secs`] and asks storage to delete their data (and
+//!   a deleted job's, when DeleteJob could not or a late task wrote some). On
 //!   Postgres each pass runs under an advisory lock, so replicas take turns.
 //!   The gauges the alerts read are set from the shared store on every
 //!   replica: queue depth, active workers (holding a lease or having asked
@@ -34,13 +35,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::identity_server::IdentityServer;
 use molbatch_proto::internal::scheduler_server::SchedulerServer;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_telemetry::admin::{AdminServer, Readiness};
 use molbatch_telemetry::metrics::{QueueLabels, RpcMetricsLayer};
-use molbatch_telemetry::net::{lazy_channel, Channel};
+use molbatch_telemetry::net::lazy_channel;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -90,7 +90,6 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     api: grpc::SchedulerApi,
-    storage: Option<StorageClient<Channel>>,
     admin: Option<AdminServer>,
 }
 
@@ -100,16 +99,15 @@ impl Server {
         let store = open_store(&config.database_url).await?;
         let watched = store.clone();
         molbatch_telemetry::metrics::watch_db_pool("scheduler", move || watched.pool_usage());
-        let api = grpc::SchedulerApi::new(
+        let mut api = grpc::SchedulerApi::new(
             store,
             config.retry_policy(),
             config.lease_ttl_ms,
             config.retention(),
         );
-        let storage = match &config.storage_url {
-            Some(url) => Some(StorageClient::new(lazy_channel(url, None)?)),
-            None => None,
-        };
+        if let Some(url) = &config.storage_url {
+            api = api.with_storage(StorageClient::new(lazy_channel(url, None)?));
+        }
         let store = api.store().clone();
         let readiness = Readiness::new().check("database", move || {
             let store = store.clone();
@@ -125,7 +123,6 @@ impl Server {
             listener,
             addr,
             api,
-            storage,
             admin,
         })
     }
@@ -150,11 +147,7 @@ impl Server {
         let identity = identity::IdentityApi::new(self.api.store().identity());
         let stop = CancellationToken::new();
         let admin = self.admin.map(AdminServer::start);
-        let passes = tokio::spawn(background_passes(
-            self.api.clone(),
-            self.storage,
-            stop.clone(),
-        ));
+        let passes = tokio::spawn(background_passes(self.api.clone(), stop.clone()));
         tracing::info!(addr = %self.addr, "scheduler serving");
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("scheduler"))
@@ -208,11 +201,7 @@ fn mask_password(url: &str) -> String {
 }
 
 /// The reaper and retention, once every [`PASS_INTERVAL`] until `stop`.
-async fn background_passes(
-    api: grpc::SchedulerApi,
-    mut storage: Option<StorageClient<Channel>>,
-    stop: CancellationToken,
-) {
+async fn background_passes(api: grpc::SchedulerApi, stop: CancellationToken) {
     let mut reported = HashSet::new();
     let mut tick = tokio::time::interval(PASS_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -225,8 +214,8 @@ async fn background_passes(
         expire_ended_jobs(&api).await;
         report_queue_depth(&api, &mut reported).await;
         report_activity(&api, molbatch_proto::time::now_ms()).await;
-        if let Some(storage) = &mut storage {
-            purge_expired_jobs(&api, storage).await;
+        if api.has_storage() {
+            purge_expired_jobs(&api).await;
         }
     }
 }
@@ -309,22 +298,16 @@ async fn expire_ended_jobs(api: &grpc::SchedulerApi) {
     }
 }
 
-/// Asks storage to delete the data of expired jobs, recording each deletion
-/// it confirms; a failure is retried on the next pass.
-async fn purge_expired_jobs(api: &grpc::SchedulerApi, storage: &mut StorageClient<Channel>) {
+/// Asks storage to delete the data of expired and deleted jobs, recording
+/// each deletion it confirms; a failure is retried on the next pass.
+async fn purge_expired_jobs(api: &grpc::SchedulerApi) {
     let jobs = match api.store().unpurged_jobs(RETENTION_BATCH).await {
         Ok(jobs) => jobs,
         Err(e) => return tracing::warn!(error = %e, "cannot list expired jobs; retrying"),
     };
     for job in jobs {
-        let request = ipb::DeleteJobDataRequest {
-            job_id: job.to_string(),
-        };
-        if let Err(status) = storage.delete_job_data(request).await {
+        if let Err(status) = api.purge(job).await {
             return tracing::warn!(job_id = %job, error = %status, "storage did not delete an expired job's data; retrying");
-        }
-        if let Err(e) = api.store().mark_purged(job).await {
-            return tracing::warn!(job_id = %job, error = %e, "cannot record a purge; retrying");
         }
         tracing::info!(job_id = %job, "expired job's data deleted");
     }

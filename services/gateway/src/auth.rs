@@ -74,8 +74,8 @@ pub fn required_role(method: &str) -> pb::Role {
         | "BatchDepict" | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => {
             pb::Role::Viewer
         }
-        "SubmitBatch" | "UploadBatch" | "CancelJob" | "RunAnalysis" | "CreateExport"
-        | "AnalyzeMolecules" => pb::Role::User,
+        "SubmitBatch" | "UploadBatch" | "CancelJob" | "DeleteJob" | "RetryJob" | "RunAnalysis"
+        | "CreateExport" | "AnalyzeMolecules" => pb::Role::User,
         _ => pb::Role::Admin,
     }
 }
@@ -401,6 +401,8 @@ mod tests {
         assert_eq!(required_role("SubmitBatch"), pb::Role::User);
         assert_eq!(required_role("AnalyzeMolecules"), pb::Role::User);
         assert_eq!(required_role("CancelJob"), pb::Role::User);
+        assert_eq!(required_role("DeleteJob"), pb::Role::User);
+        assert_eq!(required_role("RetryJob"), pb::Role::User);
         assert_eq!(required_role("CreateApiKey"), pb::Role::Admin);
         assert_eq!(required_role("SomethingNew"), pb::Role::Admin);
     }

@@ -443,6 +443,38 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         .await
     }
 
+    async fn delete_job(
+        &self,
+        request: Request<pb::DeleteJobRequest>,
+    ) -> Result<Response<pb::DeleteJobResponse>, Status> {
+        answer(async move {
+            let caller = caller_of(&request)?;
+            let job = job_ref(&caller.tenant, &request.get_ref().job_id)?;
+            let target = job.job_id.clone();
+            let deleted = self.scheduler.clone().delete_job(job).await?;
+            self.audit(&caller, "DeleteJob", caller.tenant.as_str(), &target)
+                .await;
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn retry_job(
+        &self,
+        request: Request<pb::RetryJobRequest>,
+    ) -> Result<Response<pb::Job>, Status> {
+        answer(async move {
+            let caller = caller_of(&request)?;
+            let job = job_ref(&caller.tenant, &request.get_ref().job_id)?;
+            let target = job.job_id.clone();
+            let retried = self.scheduler.clone().retry_job(job).await?;
+            self.audit(&caller, "RetryJob", caller.tenant.as_str(), &target)
+                .await;
+            Ok(retried)
+        })
+        .await
+    }
+
     type WatchJobStream = WatchStream;
 
     async fn watch_job(

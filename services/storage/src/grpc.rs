@@ -185,6 +185,31 @@ impl StorageApi {
         }
     }
 
+    /// Stores input chunk `chunk_index` of `job_id` and caches it.
+    async fn store_input_chunk(
+        &self,
+        job_id: JobId,
+        chunk_index: u32,
+        chunk: &ipb::InputChunk,
+    ) -> Result<(), StorageError> {
+        let payload = chunk.encode_to_vec();
+        let stored = StoredChunk {
+            chunk_index,
+            first_index: chunk.records.first().map_or(0, |r| r.index),
+            molecule_count: chunk.records.len() as u32,
+            payload: payload.clone(),
+        };
+        self.store.put_input_chunk(job_id, stored).await?;
+        self.cache
+            .set(
+                &Self::input_key(job_id, chunk_index),
+                payload,
+                self.cache_ttl,
+            )
+            .await;
+        Ok(())
+    }
+
     fn input_key(job_id: JobId, chunk_index: u32) -> String {
         format!("input:{job_id}:{chunk_index}")
     }
@@ -376,26 +401,51 @@ impl ipb::storage_server::Storage for StorageApi {
         let chunk = request.into_inner();
         let chunk_ref = chunk.chunk.clone().unwrap_or_default();
         let job_id = parse_job_id("chunk.job_id", &chunk_ref.job_id).map_err(StorageError::from)?;
-        let first_index = chunk.records.first().map_or(0, |r| r.index);
-        let payload = chunk.encode_to_vec();
-        let stored = StoredChunk {
-            chunk_index: chunk_ref.chunk_index,
-            first_index,
-            molecule_count: chunk.records.len() as u32,
-            payload: payload.clone(),
-        };
-        self.store
-            .put_input_chunk(job_id, stored)
-            .await
-            .map_err(StorageError::from)?;
-        self.cache
-            .set(
-                &Self::input_key(job_id, chunk_ref.chunk_index),
-                payload,
-                self.cache_ttl,
-            )
-            .await;
+        self.store_input_chunk(job_id, chunk_ref.chunk_index, &chunk)
+            .await?;
         Ok(Response::new(ipb::PutInputChunkResponse {}))
+    }
+
+    async fn copy_input(
+        &self,
+        request: Request<ipb::CopyInputRequest>,
+    ) -> Result<Response<ipb::CopyInputResponse>, Status> {
+        let ipb::CopyInputRequest {
+            from_job_id,
+            to_job_id,
+        } = request.into_inner();
+        let from = parse_job_id("from_job_id", &from_job_id).map_err(StorageError::from)?;
+        let to = parse_job_id("to_job_id", &to_job_id).map_err(StorageError::from)?;
+        let mut copied = ipb::CopyInputResponse::default();
+        // Input chunks are numbered from 0 without gaps (splits of a chunk
+        // read slices of it); one chunk in memory at a time.
+        for chunk_index in 0.. {
+            let Some(stored) = self
+                .store
+                .input_chunk(from, chunk_index)
+                .await
+                .map_err(StorageError::from)?
+            else {
+                break;
+            };
+            let mut chunk =
+                ipb::InputChunk::decode(stored.payload.as_slice()).map_err(|source| {
+                    StorageError::Corrupt {
+                        job_id: from,
+                        chunk_index,
+                        source,
+                    }
+                })?;
+            chunk.chunk = Some(ipb::ChunkRef {
+                job_id: to.to_string(),
+                chunk_index,
+            });
+            self.store_input_chunk(to, chunk_index, &chunk).await?;
+            copied.chunk_sizes.push(chunk.records.len() as u32);
+            copied.total_molecules += chunk.records.len() as u64;
+        }
+        tracing::info!(from_job_id = %from, to_job_id = %to, chunks = copied.chunk_sizes.len(), molecules = copied.total_molecules, "input copied");
+        Ok(Response::new(copied))
     }
 
     async fn get_input_chunk(

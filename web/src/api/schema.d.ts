@@ -174,7 +174,13 @@ export interface paths {
         get: operations["GetJob"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes a job: cancels it if it runs, and removes its input, results, analyses and exports at once (not at the end of retention).
+         * @description Deletes a job: cancels it if it runs, and removes its input, results,
+         *     analyses and exports at once (not at the end of retention). Afterwards
+         *     the job answers NOT_FOUND "deleted". Audited; needs the user role.
+         */
+        delete: operations["DeleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -378,6 +384,29 @@ export interface paths {
          *     lease renewal. Cancelling a finished job is an error (FAILED_PRECONDITION).
          */
         post: operations["CancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}:retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a FAILED or CANCELLED job again from its stored input, without uploading it again: a new job with the old one's name, priority and alert sets, linked to it by `retry_of`.
+         * @description Runs a FAILED or CANCELLED job again from its stored input, without
+         *     uploading it again: a new job with the old one's name, priority and
+         *     alert sets, linked to it by `retry_of`. A job whose upload never
+         *     completed has no stored input (FAILED_PRECONDITION).
+         */
+        post: operations["RetryJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1124,6 +1153,23 @@ export interface components {
             /** @description exact, tautomer, stereo_insensitive, salt_form. */
             levels?: components["schemas"]["molbatch.v1.DuplicateLevel"][];
         };
+        /** @description What DeleteJob removed. */
+        "molbatch.v1.DeleteJobResponse": {
+            /**
+             * Format: date-time
+             * @description When it was deleted.
+             */
+            deleteTime?: string;
+            /**
+             * Format: int64
+             * @description Stored input, result, analysis and export records removed; 0 when
+             *     storage could not be reached and the deletion finishes in the
+             *     background (the job is gone for callers either way).
+             */
+            deletedRecords?: number;
+            /** @description The deleted job's id. */
+            jobId?: string;
+        };
         /** @description What to depict: `smiles`, or molecule `index` of job `job_id`. */
         "molbatch.v1.DepictRequest": {
             /**
@@ -1350,6 +1396,8 @@ export interface components {
              * @description Molecules with a result so far.
              */
             processedMolecules?: number;
+            /** @description The job this one retries (RetryJob); empty for a submitted job. */
+            retryOf?: string;
             /** @description Current state. */
             state?: components["schemas"]["molbatch.v1.JobState"];
             /**
@@ -1920,6 +1968,11 @@ export interface components {
             columns?: components["schemas"]["molbatch.v1.ValueColumn"][];
             /** @description Input indices of the job's valid molecules, ascending. */
             indices?: number[];
+        };
+        /** @description Retries a job. */
+        "molbatch.v1.RetryJobRequest": {
+            /** @description The FAILED or CANCELLED job to run again. */
+            jobId?: string;
         };
         /** @description Revokes an API key at once. */
         "molbatch.v1.RevokeApiKeyRequest": {
@@ -2543,6 +2596,29 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    DeleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The DeleteJobResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.DeleteJobResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
     ListAnalyses: {
         parameters: {
             query?: never;
@@ -2791,6 +2867,33 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["molbatch.v1.CancelJobRequest"];
+            };
+        };
+        responses: {
+            /** @description The Job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.Job"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    RetryJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["molbatch.v1.RetryJobRequest"];
             };
         };
         responses: {

@@ -43,6 +43,8 @@ molbatch_db::conformance_tests!(
         leases_carry_the_jobs_trace_parent_and_say_when_they_replaced_an_expired_one,
         chunk_leases_carry_the_alert_sets_the_job_was_created_with,
         ended_jobs_expire_after_the_retention_period_and_are_purged_once,
+        deleted_jobs_answer_deleted_stop_their_tasks_and_are_purged,
+        retry_creates_a_linked_job_from_a_failed_or_cancelled_sealed_one,
         stored_states_are_exactly_those_of_the_enums,
     ],
 );
@@ -285,6 +287,191 @@ async fn ended_jobs_expire_after_the_retention_period_and_are_purged_once(store:
         .cancel_job(&t, running, 5_000_400 + RETENTION)
         .await
         .unwrap();
+}
+
+/// DeleteJob: a running job is cancelled with its queued and leased tasks
+/// (renewal and completion are refused, and a completion arriving after the
+/// purge makes the purge due again, for what the worker stored meanwhile);
+/// a completed job keeps its state; both answer Deleted, leave listings and
+/// wait for storage's purge. An upload deleted midway cannot be sealed.
+async fn deleted_jobs_answer_deleted_stop_their_tasks_and_are_purged(store: &dyn JobStore) {
+    const T: i64 = 9_000_000;
+    let t = tenant("deleting");
+    let (running, done, uploading) = (JobId::new(), JobId::new(), JobId::new());
+    for id in [running, done, uploading] {
+        store
+            .create_job(id, &t, "", Priority::default(), None, T)
+            .await
+            .unwrap();
+    }
+    for id in [running, done] {
+        store.seal_job(&t, id, 2, &[1, 1], T).await.unwrap();
+    }
+    let leases = store.lease_tasks("w", 10, TTL, &POLICY, T).await.unwrap();
+    for lease in leases.iter().filter(|l| l.job_id == done) {
+        store
+            .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, T + 1)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.job(&t, done).await.unwrap().state,
+        JobState::Completed
+    );
+    assert!(matches!(
+        store
+            .delete_job(&tenant("someone-else"), running, T + 5)
+            .await,
+        Err(SchedulerError::JobNotFound(_))
+    ));
+
+    let deleted = store.delete_job(&t, running, T + 10).await.unwrap();
+    assert_eq!(
+        (deleted.state, deleted.error.as_str(), deleted.deleted_at_ms),
+        (JobState::Cancelled, "deleted by user", Some(T + 10))
+    );
+    let deleted = store.delete_job(&t, done, T + 20).await.unwrap();
+    assert_eq!(
+        (deleted.state, deleted.deleted_at_ms),
+        (JobState::Completed, Some(T + 20))
+    );
+    store.delete_job(&t, uploading, T + 30).await.unwrap();
+    for (id, at) in [(running, T + 10), (done, T + 20), (uploading, T + 30)] {
+        match store.job(&t, id).await {
+            Err(SchedulerError::Deleted { job, at_ms }) => assert_eq!((job, at_ms), (id, at)),
+            other => panic!("expected Deleted, got {other:?}"),
+        }
+        assert!(matches!(
+            store.delete_job(&t, id, T + 40).await,
+            Err(SchedulerError::Deleted { .. })
+        ));
+        assert!(matches!(
+            store.cancel_job(&t, id, T + 40).await,
+            Err(SchedulerError::Deleted { .. })
+        ));
+    }
+    assert!(store.list_jobs(&t, 0, 100).await.unwrap().is_empty());
+    let unpurged = store.unpurged_jobs(1000).await.unwrap();
+    assert!([running, done, uploading]
+        .iter()
+        .all(|id| unpurged.contains(id)));
+    for id in [running, done, uploading] {
+        store.mark_purged(id).await.unwrap();
+    }
+
+    // The running job's worker is told to stop, and its completion refused.
+    let lease = leases.iter().find(|l| l.job_id == running).unwrap();
+    assert!(!store
+        .renew_lease(lease.task_id, &lease.lease_id, TTL, T + 50)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, T + 60)
+            .await
+            .unwrap(),
+        None
+    );
+    // It may have stored its chunk after the purge: purge again.
+    assert!(store.unpurged_jobs(1000).await.unwrap().contains(&running));
+    // The rest of the upload after deletion is refused, and purged too.
+    assert!(matches!(
+        store.seal_job(&t, uploading, 1, &[1], T + 70).await,
+        Err(SchedulerError::Deleted { .. })
+    ));
+    assert!(store
+        .unpurged_jobs(1000)
+        .await
+        .unwrap()
+        .contains(&uploading));
+    // No task of a deleted job is leased again, even once leases expired.
+    let later = store
+        .lease_tasks("w2", 10, TTL, &POLICY, T + 100 * TTL)
+        .await
+        .unwrap();
+    assert!(later.iter().all(|l| ![running, done].contains(&l.job_id)));
+}
+
+/// RetryJob's record: a new UPLOADING job with the old one's name, priority
+/// and alert sets and `retry_of`, only from a failed or cancelled job that
+/// was sealed (its input is stored), and only the tenant's.
+async fn retry_creates_a_linked_job_from_a_failed_or_cancelled_sealed_one(store: &dyn JobStore) {
+    const T: i64 = 10_000_000;
+    let t = tenant("retrying");
+    let (cancelled, refused, completed) = (JobId::new(), JobId::new(), JobId::new());
+    let seven = Priority::new(7).unwrap();
+    store
+        .create_job(cancelled, &t, "batch.csv", seven, None, T)
+        .await
+        .unwrap();
+    store.record_alert_sets(cancelled, "glaxo").await.unwrap();
+    store.seal_job(&t, cancelled, 3, &[2, 1], T).await.unwrap();
+    store.cancel_job(&t, cancelled, T + 1).await.unwrap();
+    for id in [refused, completed] {
+        store
+            .create_job(id, &t, "", Priority::default(), None, T)
+            .await
+            .unwrap();
+    }
+    store.abort_job(&t, refused, "bad file", T).await.unwrap();
+    store.seal_job(&t, completed, 1, &[1], T).await.unwrap();
+    for lease in store.lease_tasks("w", 10, TTL, &POLICY, T).await.unwrap() {
+        store
+            .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, T + 2)
+            .await
+            .unwrap();
+    }
+
+    let new = JobId::new();
+    let retry = store
+        .create_retry(&t, cancelled, new, T + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            retry.id,
+            retry.state,
+            retry.display_name.as_str(),
+            retry.priority,
+            retry.retry_of,
+            retry.created_at_ms
+        ),
+        (
+            new,
+            JobState::Uploading,
+            "batch.csv",
+            7,
+            Some(cancelled),
+            T + 10
+        )
+    );
+    assert_eq!(store.job(&t, new).await.unwrap().retry_of, Some(cancelled));
+    store.seal_job(&t, new, 3, &[2, 1], T + 11).await.unwrap();
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, T + 12)
+        .await
+        .unwrap();
+    let chunks: Vec<&Lease> = leases.iter().filter(|l| l.job_id == new).collect();
+    assert_eq!(chunks.len(), 2, "{leases:?}");
+    assert!(chunks.iter().all(|l| l.alert_sets == ["glaxo"]));
+
+    for (id, why) in [
+        (refused, "upload never completed"),
+        (completed, "only a failed or cancelled job"),
+    ] {
+        match store.create_retry(&t, id, JobId::new(), T + 20).await {
+            Err(e @ SchedulerError::WrongState { .. }) => {
+                assert!(e.to_string().contains(why), "{e}")
+            }
+            other => panic!("expected WrongState, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        store
+            .create_retry(&tenant("someone-else"), cancelled, JobId::new(), T + 30)
+            .await,
+        Err(SchedulerError::JobNotFound(_))
+    ));
 }
 
 /// `molbatch_workers_active`: workers that asked for leases within the

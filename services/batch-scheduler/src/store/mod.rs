@@ -107,6 +107,28 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<JobRecord, SchedulerError>;
 
+    /// Deletes a job of `tenant`: cancels it if unfinished and every queued
+    /// task of it (chunks, analyses, exports), and marks it deleted and
+    /// expired (a tombstone answering [`SchedulerError::Deleted`]) with its
+    /// data not yet purged. Returns the job as it was deleted.
+    async fn delete_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError>;
+
+    /// Creates job `new` in UPLOADING to run `tenant`'s FAILED or CANCELLED
+    /// sealed job `old` again: its name, priority and alert sets, `retry_of`
+    /// set to `old`. The caller copies the input and seals it.
+    async fn create_retry(
+        &self,
+        tenant: &TenantId,
+        old: JobId,
+        new: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError>;
+
     /// Leases up to `max` ready tasks (queued and past backoff, or leased with
     /// attempts left and a lease that expired at least
     /// `policy.backoff_ms(attempt)` ago) until `now + ttl_ms`.
@@ -125,7 +147,8 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<Vec<Lease>, SchedulerError>;
 
-    /// Extends a lease; false when it is lost or its job is no longer running.
+    /// Extends a lease; false when it is lost, its chunk's job is no longer
+    /// running, or its job was deleted or expired.
     async fn renew_lease(
         &self,
         task_id: i64,

@@ -15,7 +15,7 @@ use crate::jobs::{AnalysisStatus, AnalysisTask, JobRecord, JobState, Lease};
 pub(super) const JOB_COLUMNS: &str =
     "id, tenant_id, state, display_name, total_molecules, processed_molecules, \
      valid_molecules, invalid_molecules, total_chunks, completed_chunks, error, created_at_ms, \
-     updated_at_ms, ended_at_ms, priority, expired_at_ms";
+     updated_at_ms, ended_at_ms, priority, expired_at_ms, deleted_at_ms, retry_of";
 
 /// A `job` row as selected with [`JOB_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -36,6 +36,8 @@ pub(super) struct JobRow {
     ended_at_ms: Option<i64>,
     priority: i64,
     expired_at_ms: Option<i64>,
+    deleted_at_ms: Option<i64>,
+    retry_of: Option<String>,
 }
 
 impl TryFrom<JobRow> for JobRecord {
@@ -66,6 +68,8 @@ impl TryFrom<JobRow> for JobRecord {
             // The schema's check keeps it in 0..=9.
             priority: row.priority.clamp(0, 9) as u8,
             expired_at_ms: row.expired_at_ms,
+            deleted_at_ms: row.deleted_at_ms,
+            retry_of: row.retry_of.as_deref().map(parse_job_id).transpose()?,
             idempotent_replay: false,
         })
     }
@@ -181,7 +185,8 @@ impl TryFrom<LeaseRow> for Lease {
 }
 
 /// The job `row` as `tenant` may see it: another tenant's job is not found,
-/// an expired one answers [`SchedulerError::Expired`].
+/// a deleted one answers [`SchedulerError::Deleted`], an expired one
+/// [`SchedulerError::Expired`].
 pub(super) fn visible_job(
     job: Option<JobRecord>,
     tenant: &TenantId,
@@ -190,9 +195,10 @@ pub(super) fn visible_job(
     let job = job
         .filter(|j| &j.tenant == tenant)
         .ok_or(SchedulerError::JobNotFound(id))?;
-    match job.expired_at_ms {
-        Some(at_ms) => Err(SchedulerError::Expired { job: id, at_ms }),
-        None => Ok(job),
+    match (job.deleted_at_ms, job.expired_at_ms) {
+        (Some(at_ms), _) => Err(SchedulerError::Deleted { job: id, at_ms }),
+        (None, Some(at_ms)) => Err(SchedulerError::Expired { job: id, at_ms }),
+        (None, None) => Ok(job),
     }
 }
 

@@ -240,6 +240,24 @@ async fn lock_queued_tasks(tx: &mut Tx, job_id: &str) -> Result<(), SchedulerErr
     Ok(())
 }
 
+/// Marks the data of task `task_id`'s job due for purging again when the job
+/// expired or was deleted: the task may have written a result, analysis or
+/// export part to storage after the purge, which the retention pass then
+/// deletes. Called as a task ends, lease lost or not.
+async fn purge_again_in(tx: &mut Tx, task_id: i64) -> Result<(), SchedulerError> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "update job set purged = false
+             where id = (select job_id from task where id = $1)
+               and expired_at_ms is not null and purged",
+        )
+        .bind(task_id)
+        .execute(conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Queues chunk tasks of `job_id`, not before `not_before_ms`, a thousand
 /// rows per statement: a million-molecule batch is a few statements, not a
 /// thousand round trips.
@@ -475,7 +493,21 @@ impl JobStore for SqlJobStore {
         now: i64,
     ) -> Result<JobRecord, SchedulerError> {
         let mut tx = self.db.begin_write().await?;
-        let job = visible_job(job_in(&mut tx, id).await?, tenant, id)?;
+        let job = match visible_job(job_in(&mut tx, id).await?, tenant, id) {
+            Ok(job) => job,
+            Err(deleted @ SchedulerError::Deleted { .. }) => {
+                // Deleted while uploading: chunks stored since the purge go too.
+                on_tx!(&mut tx, conn => {
+                    sqlx::query("update job set purged = false where id = $1")
+                        .bind(id.to_string())
+                        .execute(conn)
+                        .await?;
+                });
+                tx.commit().await?;
+                return Err(deleted);
+            }
+            Err(e) => return Err(e),
+        };
         if job.state != JobState::Uploading {
             return Err(SchedulerError::WrongState {
                 job: id,
@@ -577,6 +609,91 @@ impl JobStore for SqlJobStore {
         .await
     }
 
+    async fn delete_job(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        // Tasks first, then the job: the order leasing and completion lock
+        // them in. A leased task is cancelled too, so no worker completes it
+        // (its late writes are purged: `purge_again_in`) and no other worker
+        // leases it again. Nothing is kept unless the job is the tenant's.
+        on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "update task set state = 'cancelled', finished_at_ms = $1, lease_deadline_ms = null
+                 where job_id = $2 and state in ('queued', 'leased')",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .execute(conn)
+            .await?;
+        });
+        visible_job(job_in(&mut tx, id).await?, tenant, id)?;
+        let sql = format!(
+            "update job set
+                state = case when state in ('uploading', 'queued', 'running') then 'cancelled' else state end,
+                error = case when state in ('uploading', 'queued', 'running') then 'deleted by user' else error end,
+                ended_at_ms = coalesce(ended_at_ms, $1),
+                updated_at_ms = $1, expired_at_ms = $1, deleted_at_ms = $1, purged = false
+             where id = $2
+             returning {JOB_COLUMNS}"
+        );
+        let row: JobRow = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql)
+                .bind(now)
+                .bind(id.to_string())
+                .fetch_one(conn)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(JobRecord::try_from(row)?)
+    }
+
+    async fn create_retry(
+        &self,
+        tenant: &TenantId,
+        old: JobId,
+        new: JobId,
+        now: i64,
+    ) -> Result<JobRecord, SchedulerError> {
+        let mut tx = self.db.begin_write().await?;
+        let job = visible_job(job_in(&mut tx, old).await?, tenant, old)?;
+        let refuse = |action| SchedulerError::WrongState {
+            job: old,
+            state: job.state,
+            action,
+        };
+        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+            return Err(refuse(
+                "retry (only a failed or cancelled job can be retried)",
+            ));
+        }
+        if job.total_chunks == 0 {
+            return Err(refuse(
+                "retry: its upload never completed, so no input is stored; submit the file again",
+            ));
+        }
+        let sql = format!(
+            "insert into job (id, tenant_id, state, display_name, priority, created_at_ms,
+                updated_at_ms, alert_sets, retry_of)
+             select $1, tenant_id, 'uploading', display_name, priority, $2, $2, alert_sets, id
+             from job where id = $3
+             returning {JOB_COLUMNS}"
+        );
+        let row: JobRow = on_tx!(&mut tx, conn => {
+            sqlx::query_as(&sql)
+                .bind(new.to_string())
+                .bind(now)
+                .bind(old.to_string())
+                .fetch_one(conn)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(JobRecord::try_from(row)?)
+    }
+
     async fn lease_tasks(
         &self,
         worker_id: &str,
@@ -652,9 +769,10 @@ impl JobStore for SqlJobStore {
             sqlx::query(
                 "update task set lease_deadline_ms = $1
                  where id = $2 and lease_id = $3 and state = 'leased'
-                   and (task.analysis_type is not null
-                        or exists (select 1 from job where job.id = task.job_id
-                                   and job.state in ('queued', 'running')))",
+                   and exists (select 1 from job where job.id = task.job_id
+                               and job.expired_at_ms is null
+                               and (task.analysis_type is not null
+                                    or job.state in ('queued', 'running')))",
             )
             .bind(now + ttl_ms)
             .bind(task_id)
@@ -688,7 +806,9 @@ impl JobStore for SqlJobStore {
             .fetch_optional(conn)
             .await?
         });
+        purge_again_in(&mut tx, task_id).await?;
         let Some((job_id, count, analysis)) = done else {
+            tx.commit().await?;
             return Ok(None);
         };
         let id = parse_job_id(&job_id)?;
@@ -777,7 +897,9 @@ impl JobStore for SqlJobStore {
         let task: Option<ExhaustedRow> = on_tx!(&mut tx, conn => {
             sqlx::query_as(&sql).bind(task_id).bind(lease_id).fetch_optional(conn).await?
         });
+        purge_again_in(&mut tx, task_id).await?;
         let Some(task) = task else {
+            tx.commit().await?;
             return Ok((FailOutcome::LeaseLost, None));
         };
         let outcome = if retryable && task.attempt < i64::from(policy.max_attempts) {
