@@ -182,6 +182,12 @@ export class Client {
     return (await response.json()) as T;
   }
 
+  async delete<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    // A refused (429) delete did nothing; a repeated one answers 404.
+    const response = await this.raw('DELETE', path, { ...options, retries: options.retries ?? 2 });
+    return (await response.json()) as T;
+  }
+
   /**
    * Follows a server-sent-events stream (e.g. `GET /v1/jobs/{id}:watch`),
    * calling `onEvent` with each event's JSON. Resolves when the server ends

@@ -35,6 +35,12 @@ export function isCancellable(state: string | undefined): boolean {
   return isActive(state);
 }
 
+/** True when a user may run the job again from its stored input: it failed
+ * or was cancelled after its upload completed (it has chunks). */
+export function isRetryable(job: { state?: string; totalChunks?: number }): boolean {
+  return (job.state === 'JOB_STATE_FAILED' || job.state === 'JOB_STATE_CANCELLED') && (job.totalChunks ?? 0) > 0;
+}
+
 /** proto3 JSON writes 64-bit integers as strings. */
 export function num(value: string | number | undefined | null): number {
   if (value === undefined || value === null || value === '') return 0;

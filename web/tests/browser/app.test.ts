@@ -205,6 +205,7 @@ describe('the molbatch web app', () => {
     await page.goto(`${server.url}/#/jobs/${encodeURIComponent(jobId)}`);
     await page.getByRole('table', { name: /Results, page 1/ }).waitFor();
     expect(await page.getByRole('button', { name: /Export/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Delete|Retry/ }).count()).toBe(0);
     await page.goto(`${server.url}/#/upload`);
     await page.getByText('viewer role').waitFor();
     expect(await page.getByLabel('Batch file').count()).toBe(0);
@@ -229,6 +230,33 @@ describe('the molbatch web app', () => {
     await expect.poll(() => row.getByText('Cancelled', { exact: true }).count()).toBe(1);
     expect(await row.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
     await checkPage(page, problems, '12-jobs-cancelled');
+  });
+
+  it('retries the cancelled job as a new job, then deletes both', async () => {
+    await page.getByRole('row').filter({ hasText: 'long.csv' }).getByRole('link', { name: 'long.csv' }).click();
+    await page.getByRole('heading', { name: 'long.csv', level: 1 }).waitFor();
+    const cancelledUrl = page.url();
+    await page.getByRole('button', { name: 'Retry job' }).click();
+    await page.getByText('Retry of').waitFor();
+    expect(page.url()).not.toBe(cancelledUrl);
+    await page.getByRole('heading', { name: 'long.csv', level: 1 }).waitFor();
+    const retriedUrl = page.url();
+    await checkPage(page, problems, '12b-job-retried');
+
+    for (const url of [retriedUrl, cancelledUrl]) {
+      await page.goto(url);
+      await page.getByRole('button', { name: 'Delete job' }).click();
+      const confirm = page.getByRole('alertdialog', { name: 'Delete this job?' });
+      expect(await confirm.textContent()).toContain('cannot be undone');
+      if (url === retriedUrl) await checkPage(page, problems, '12c-job-delete-confirm');
+      await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+      await page.waitForURL(/#\/jobs$/);
+      await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    }
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'long.csv' }).count()).toBe(0);
+    await page.goto(retriedUrl);
+    await page.getByRole('heading', { name: 'Job not found', level: 1 }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('deleted');
   });
 
   it('says so when the server cannot be reached', async () => {

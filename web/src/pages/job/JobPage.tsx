@@ -6,11 +6,11 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { ProgressBar } from '../../components/ProgressBar';
 import { StateBadge } from '../../components/StateBadge';
 import { watchJob } from '../../components/watch';
-import { age, count, fixed, isActive, isCancellable, num, progress } from '../../lib/format';
+import { age, count, fixed, isActive, isCancellable, isRetryable, num, progress } from '../../lib/format';
 import { Exports } from './Exports';
 import { FIRST_PAGE_SIZE, ResultsTable, THUMB } from './ResultsTable';
 import { prefetchDepictions } from '../../components/depictions';
-import { href } from '../../app/route';
+import { href, navigate } from '../../app/route';
 import { VIEW_NAMES } from './analyses/views';
 
 /** One job: its state and counts (live while it runs), quality, exports and results. */
@@ -19,6 +19,8 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [actionTitle, setActionTitle] = useState('');
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
 
   useEffect(() => {
     // The first page's structures are drawn while the job and its results load.
@@ -41,14 +43,29 @@ export function JobPage({ jobId }: { jobId: string }) {
     return () => controller.abort();
   }, [client, jobId, active]);
 
-  async function cancel() {
+  /** Runs a button's request; its error is shown under `failure`. */
+  async function act(failure: string, request: () => Promise<void>) {
     setActionError(null);
+    setActionTitle(failure);
     try {
-      setJob(await client.post<Job>(`/v1/jobs/${encodeURIComponent(jobId)}:cancel`, {}));
+      await request();
     } catch (e) {
       setActionError(e);
     }
   }
+  const path = `/v1/jobs/${encodeURIComponent(jobId)}`;
+  const cancel = () =>
+    act('The job was not cancelled', async () => setJob(await client.post<Job>(`${path}:cancel`, {})));
+  const retry = () =>
+    act('The job was not retried', async () => {
+      const retried = await client.post<Job>(`${path}:retry`, {});
+      navigate({ page: 'job', jobId: retried.jobId ?? '' });
+    });
+  const remove = () =>
+    act('The job was not deleted', async () => {
+      await client.delete(path);
+      navigate({ page: 'jobs' });
+    });
 
   if (error) {
     const notFound = error instanceof ApiError && error.status === 404;
@@ -79,8 +96,36 @@ export function JobPage({ jobId }: { jobId: string }) {
             Cancel job
           </button>
         )}
+        {canWrite && isRetryable(job) && (
+          <button type="button" onClick={retry} title="Run it again from its stored input, as a new job">
+            Retry job
+          </button>
+        )}
+        {canWrite && !confirmingDelete && (
+          <button type="button" className="danger" onClick={() => setConfirmingDelete(true)}>
+            Delete job
+          </button>
+        )}
       </div>
-      <ErrorMessage error={actionError} title="The job was not cancelled" />
+      {confirmingDelete && (
+        <div className="confirm" role="alertdialog" aria-label="Delete this job?">
+          <p>
+            Delete <strong>{name}</strong>? Its input, results, analyses and exports are removed at once; this cannot be undone.
+          </p>
+          <button type="button" className="danger" onClick={remove}>
+            Delete
+          </button>{' '}
+          <button type="button" onClick={() => setConfirmingDelete(false)}>
+            Keep it
+          </button>
+        </div>
+      )}
+      <ErrorMessage error={actionError} title={actionTitle} />
+      {job.retryOf && (
+        <p className="retry-of">
+          Retry of <a href={href({ page: 'job', jobId: job.retryOf })}>an earlier job</a>
+        </p>
+      )}
       {job.error &&
         (job.state === 'JOB_STATE_FAILED' ? (
           <div className="error" role="alert">
