@@ -8,7 +8,8 @@
 #      both cores,
 # and the ratios core/Python and end-to-end/core; then the queue itself:
 # single-molecule tasks leased and completed per second through the
-# scheduler on Postgres with 1 and 4 workers; then the synchronous
+# scheduler on Postgres with 1 and 4 workers; then how far the queue's
+# estimated start and end times are from the actual ones; then the synchronous
 # AnalyzeMolecules call, one molecule per REST request at 200/s offered,
 # p50/p99 against the core alone; then substructure search beside RDKit's
 # SubstructLibrary on the same molecules; then (see below) 100,000
@@ -73,6 +74,16 @@ printf "core / end to end             %8.2fx   (target <= 1.2x)\n" "$(echo "$cor
 echo
 echo "-- queue on Postgres (single-molecule tasks through the scheduler's gRPC API)"
 "$QUEUE" "${BENCH_QUEUE_TASKS:-2000}" | tee "$work/queue.txt"
+
+echo
+echo "-- queue estimates: estimated vs actual start and end of ${BENCH_ESTIMATE_JOBS:-5} jobs queued behind a running one (molbatch serve)"
+RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data-estimate" --http 127.0.0.1:0 2> "$work/serve-estimate.log" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q "molbatch serving on" "$work/serve-estimate.log" && break; sleep 0.1; done
+estimate_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve-estimate.log")
+MOLBATCH_API_KEY_FILE="$work/data-estimate/admin.key" "$TARGET/release/examples/estimate_bench" \
+  "$estimate_url" "$work/batch.smi" "${BENCH_ESTIMATE_JOBS:-5}" "${BENCH_ESTIMATE_MOLECULES:-4000}"
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
 
 echo
 echo "-- AnalyzeMolecules: one molecule per REST call at ${BENCH_ANALYZE_RATE:-200} requests/s offered (open loop), vs the core alone"

@@ -79,7 +79,62 @@ pub fn timestamp_text(t: &prost_types::Timestamp) -> String {
     )
 }
 
-/// One line describing a job.
+/// The state and the server's estimates for the job at `now_ms`:
+/// `QUEUED  12 tasks ahead, starts in ~35 s, done in ~2 min 10 s` or
+/// `RUNNING  45.0%, workers 312 molecules/s, done in ~1 min 20 s`.
+pub fn progress_note(job: &pb::Job, now_ms: i64) -> String {
+    let mut parts = Vec::new();
+    let queued = job.state == pb::JobState::Queued as i32;
+    if queued {
+        parts.push(match job.queue_position {
+            0 => "next in line".to_owned(),
+            1 => "1 task ahead".to_owned(),
+            n => format!("{n} tasks ahead"),
+        });
+    } else if job.state == pb::JobState::Running as i32 {
+        parts.push(format!("{:.1}%", job.percent_complete));
+        if job.workers_molecules_per_second > 0.0 {
+            parts.push(format!(
+                "workers {:.0} molecules/s",
+                job.workers_molecules_per_second
+            ));
+        }
+    }
+    let until = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| duration_text(molbatch_proto::time::millis(t) - now_ms))
+    };
+    if queued {
+        if let Some(start) = until(&job.estimated_start_time) {
+            parts.push(format!("starts in ~{start}"));
+        }
+    }
+    if let Some(end) = until(&job.estimated_end_time) {
+        parts.push(format!("done in ~{end}"));
+    }
+    let state = state_name(job.state);
+    if parts.is_empty() {
+        state.to_owned()
+    } else {
+        format!("{state}  {}", parts.join(", "))
+    }
+}
+
+/// A span of `ms` as people say it: `0 s`, `35 s`, `2 min 10 s`, `1 h 5 min`.
+fn duration_text(ms: i64) -> String {
+    let s = (ms.max(0) + 500) / 1000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => match s % 60 {
+            0 => format!("{} min", s / 60),
+            rest => format!("{} min {rest} s", s / 60),
+        },
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// One line describing a job; a queued or running job gets a second with
+/// the server's estimates ([`progress_note`]).
 pub fn job_line(job: &pb::Job) -> String {
     let mut line = format!(
         "{}  {:<9}  {}/{} molecules  {} valid  {} invalid  chunks {}/{}",
@@ -98,12 +153,61 @@ pub fn job_line(job: &pb::Job) -> String {
     if !job.error.is_empty() {
         line.push_str(&format!("\n  error: {}", job.error));
     }
+    let active = [pb::JobState::Queued, pb::JobState::Running].map(|s| s as i32);
+    if active.contains(&job.state) {
+        let note = progress_note(job, molbatch_proto::time::now_ms());
+        line.push_str(&format!("\n  {note}"));
+    }
     line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(ms: i64) -> Option<prost_types::Timestamp> {
+        Some(molbatch_proto::time::timestamp(ms))
+    }
+
+    #[test]
+    fn a_queued_job_shows_its_place_and_times_a_running_one_its_rate() {
+        let queued = pb::Job {
+            state: pb::JobState::Queued as i32,
+            queue_position: 12,
+            estimated_start_time: at(35_000),
+            estimated_end_time: at(130_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            progress_note(&queued, 0),
+            "QUEUED  12 tasks ahead, starts in ~35 s, done in ~2 min 10 s"
+        );
+        let running = pb::Job {
+            state: pb::JobState::Running as i32,
+            percent_complete: 45.04,
+            workers_molecules_per_second: 312.4,
+            estimated_end_time: at(3_900_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            progress_note(&running, 0),
+            "RUNNING  45.0%, workers 312 molecules/s, done in ~1 h 5 min"
+        );
+        // Nothing measured yet, or ended: the state alone.
+        let waiting = pb::Job {
+            state: pb::JobState::Uploading as i32,
+            ..Default::default()
+        };
+        assert_eq!(progress_note(&waiting, 0), "UPLOADING");
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration_text(-5_000), "0 s");
+        assert_eq!(duration_text(59_400), "59 s");
+        assert_eq!(duration_text(120_000), "2 min");
+        assert_eq!(duration_text(3_725_000), "1 h 2 min");
+    }
 
     #[test]
     fn timestamps_print_as_utc_dates() {

@@ -373,7 +373,7 @@ async fn results_page_through_chunks_with_tokens() {
 }
 
 #[tokio::test]
-async fn jobs_are_listed_by_state_page_by_page() {
+async fn jobs_are_listed_by_state_name_and_time_page_by_page() {
     let mut mb = Molbatch::start().await;
     let ragged = "smiles,name\nCCO,ethanol\nCCN,ethylamine,extra\n";
     let mut failed = Vec::new();
@@ -391,6 +391,7 @@ async fn jobs_are_listed_by_state_page_by_page() {
         page_size: 2,
         page_token,
         state: pb::JobState::Failed as i32,
+        ..Default::default()
     };
     let first = mb
         .client
@@ -429,6 +430,74 @@ async fn jobs_are_listed_by_state_page_by_page() {
         .unwrap()
         .into_inner();
     assert_eq!(all.jobs.len(), 6);
+    let names_of = |request: pb::ListJobsRequest| {
+        let mut client = mb.client.clone();
+        async move {
+            let page = client.raw().list_jobs(request).await.unwrap().into_inner();
+            page.jobs
+                .into_iter()
+                .map(|j| j.display_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    // By name: a substring, ASCII case ignored; % and _ are plain text.
+    let good = names_of(pb::ListJobsRequest {
+        name_contains: "GOOD-".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(good, ["good-2.smi", "good-1.smi", "good-0.smi"]);
+    for literal in ["%", "_"] {
+        let none = names_of(pb::ListJobsRequest {
+            name_contains: literal.into(),
+            ..Default::default()
+        })
+        .await;
+        assert!(none.is_empty(), "{literal}: {none:?}");
+    }
+    // By creation time: from (inclusive) and before (exclusive).
+    let created: Vec<(String, prost_types::Timestamp)> = all
+        .jobs
+        .iter()
+        .map(|j| (j.display_name.clone(), j.create_time.unwrap()))
+        .collect();
+    let ms = |t: &prost_types::Timestamp| molbatch_proto::time::millis(t);
+    let (from, before) = (created[4].1, created[1].1);
+    let expected: Vec<String> = created
+        .iter()
+        .filter(|(_, t)| ms(t) >= ms(&from) && ms(t) < ms(&before))
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert!(expected.len() >= 3, "{created:?}");
+    let window = names_of(pb::ListJobsRequest {
+        created_after: Some(from),
+        created_before: Some(before),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(window, expected);
+    let all_three = names_of(pb::ListJobsRequest {
+        state: pb::JobState::Failed as i32,
+        name_contains: "RAGGED".into(),
+        created_after: Some(from),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(all_three, failed);
+    let backwards = mb
+        .client
+        .raw()
+        .list_jobs(pb::ListJobsRequest {
+            created_after: Some(before),
+            created_before: Some(from),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        Violations::from_status(&backwards).fields()[0].0,
+        "created_before"
+    );
 
     let status = mb
         .client

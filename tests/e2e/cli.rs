@@ -272,6 +272,57 @@ fn a_cancelled_job_is_retried_then_both_are_deleted() {
 }
 
 #[test]
+fn watch_shows_the_servers_estimates_and_rides_out_a_server_restart() {
+    use std::io::BufRead;
+    let mut serve = ServeProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("library.smi");
+    let lines: String = (0..6_000)
+        .map(|i| format!("{}N m{i}\n", "C".repeat(1 + i % 14)))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let out = molbatch(&serve, &["submit", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = text(&out.stdout).trim().to_owned();
+
+    let mut watch = Command::new(BIN)
+        .args(["watch", &job])
+        .env("MOLBATCH_SERVER", &serve.url)
+        .env("MOLBATCH_API_KEY", &serve.api_key)
+        .env_remove("MOLBATCH_API_KEY_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = std::io::BufReader::new(watch.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Its first line says it is watching: the server goes down under it.
+    let first = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(first.contains("molecules"), "{first}");
+    serve.restart();
+    let status = watch.wait().unwrap();
+    let seen: Vec<String> = std::iter::once(first).chain(rx.try_iter()).collect();
+    let seen = seen.join("\n");
+    assert!(status.success(), "{seen}");
+    assert!(seen.contains("watching again"), "{seen}");
+    assert!(seen.contains("COMPLETED"), "{seen}");
+    // While it ran, the server's estimates, not a guess of the CLI's.
+    assert!(
+        seen.lines()
+            .any(|l| l.contains("RUNNING") && l.contains('%')),
+        "{seen}"
+    );
+    let status = molbatch(&serve, &["status", &job, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["processedMolecules"], 6000);
+}
+
+#[test]
 fn an_admin_makes_keys_with_the_cli_and_roles_hold() {
     let serve = ServeProcess::start();
     let text_of = |out: &Output| format!("{}{}", text(&out.stdout), text(&out.stderr));

@@ -2,9 +2,12 @@
 //! on a database of its own): a deleted job's rows leave storage at once and
 //! the job answers "deleted"; a job deleted while it runs leaves nothing
 //! behind once its workers stop; a cancelled job retried runs again from its
-//! stored input and gives the results a fresh submission gives.
+//! stored input and gives the results a fresh submission gives. And, on
+//! embedded storage, a job queued behind another says where it waits and
+//! when it should start and end.
 
 use molbatch_client::ClientError;
+use molbatch_proto::time::millis;
 use molbatch_proto::v1 as pb;
 use sqlx::Connection;
 use tonic::Code;
@@ -240,4 +243,43 @@ async fn a_cancelled_job_retried_completes_with_the_results_of_a_fresh_submissio
     assert_eq!(deleted.code(), Code::NotFound, "{deleted:?}");
     mb.stop().await;
     db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_queued_behind_another_reports_its_place_and_estimated_times() {
+    let mut mb = Molbatch::start().await;
+    let ahead = mb.client.submit(molecules(8_000), "ahead").await.unwrap();
+    let behind = mb.client.submit(molecules(2_000), "behind").await.unwrap();
+    let queued = mb.client.job(&behind.job_id).await.unwrap();
+    assert_eq!(queued.state, pb::JobState::Queued as i32, "{queued:?}");
+    assert!(queued.queue_position > 0, "{queued:?}");
+    assert_eq!(queued.percent_complete, 0.0);
+
+    // Once a chunk is done the workers' throughput is measured, and the
+    // job behind gets an expected start and end, in that order.
+    let mut estimated = None;
+    mb.client
+        .wait(&behind.job_id, |job| {
+            if estimated.is_none() && job.state == pb::JobState::Queued as i32 {
+                if let (Some(start), Some(end)) =
+                    (&job.estimated_start_time, &job.estimated_end_time)
+                {
+                    estimated = Some((job.clone(), millis(start), millis(end)));
+                }
+            }
+        })
+        .await
+        .unwrap();
+    let (job, start, end) = estimated.expect("estimates while it was queued");
+    assert!(job.workers_molecules_per_second > 0.0, "{job:?}");
+    assert!(start <= end, "{job:?}");
+    let done = mb.client.job(&behind.job_id).await.unwrap();
+    assert_eq!(done.percent_complete, 100.0);
+    assert_eq!(done.queue_position, 0);
+    assert!(
+        done.estimated_end_time.is_none(),
+        "an ended job has no estimate"
+    );
+    mb.client.wait(&ahead.job_id, |_| {}).await.unwrap();
+    mb.stop().await;
 }

@@ -172,17 +172,41 @@ impl ServeProcess {
 
     /// As [`ServeProcess::start`], with extra environment variables.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, url) = Self::spawn(dir.path(), "127.0.0.1:0", env);
+        let api_key = std::fs::read_to_string(dir.path().join("admin.key"))
+            .expect("the first start writes admin.key")
+            .trim()
+            .to_owned();
+        Self {
+            child,
+            url,
+            api_key,
+            _dir: dir,
+        }
+    }
+
+    /// Stops it with SIGTERM and starts it again on the same address and
+    /// data directory, as an operator restarts a server; returns once it
+    /// listens again.
+    pub fn restart(&mut self) {
+        assert!(self.terminate(), "molbatch serve did not stop cleanly");
+        let (child, url) = Self::spawn(self._dir.path(), self.addr(), &[]);
+        assert_eq!(url, self.url);
+        self.child = child;
+    }
+
+    /// `molbatch serve` on `dir` and `http`; the child and its URL once it
+    /// listens.
+    fn spawn(
+        dir: &std::path::Path,
+        http: &str,
+        env: &[(&str, &str)],
+    ) -> (std::process::Child, String) {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_molbatch"))
-            .args([
-                "serve",
-                "--data-dir",
-                dir.path().to_str().unwrap(),
-                "--http",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--data-dir", dir.to_str().unwrap(), "--http", http])
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
@@ -202,16 +226,7 @@ impl ServeProcess {
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        let api_key = std::fs::read_to_string(dir.path().join("admin.key"))
-            .expect("the first start writes admin.key")
-            .trim()
-            .to_owned();
-        Self {
-            child,
-            url,
-            api_key,
-            _dir: dir,
-        }
+        (child, url)
     }
 
     /// `127.0.0.1:PORT`.

@@ -96,6 +96,29 @@ pub struct Client {
     inner: RawClient,
 }
 
+/// How long [`Client::wait`] keeps watching again without an answer.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(120);
+/// The pause between two tries of [`Client::wait`].
+pub const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Whether a watch that failed this way may succeed if tried again: the
+/// server was unreachable or went away mid-stream (a restart answers
+/// UNAVAILABLE, a connection cut mid-stream UNKNOWN "h2 protocol error",
+/// a draining server ends the stream early).
+fn is_reconnectable(error: &ClientError) -> bool {
+    match error {
+        ClientError::Status(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        ),
+        ClientError::WatchEnded(_) => true,
+        ClientError::Connect { .. }
+        | ClientError::BadApiKey
+        | ClientError::Io(_)
+        | ClientError::Write(_) => false,
+    }
+}
+
 fn is_terminal(state: i32) -> bool {
     matches!(
         pb::JobState::try_from(state),
@@ -232,8 +255,44 @@ impl Client {
     }
 
     /// Follows a job until it ends, calling `on_event` with every snapshot;
-    /// returns the final job.
+    /// returns the final job. Rides out a restart of the server or a dropped
+    /// connection: it watches again (the first event is the job as it is
+    /// then), pausing [`RECONNECT_PAUSE`] between tries, and gives up after
+    /// [`RECONNECT_FOR`] without an answer. Errors the server means (the job
+    /// is not found, the key refused) end it at once.
     pub async fn wait(
+        &mut self,
+        job_id: &str,
+        mut on_event: impl FnMut(&pb::Job),
+    ) -> Result<pb::Job, ClientError> {
+        let mut failing_since: Option<std::time::Instant> = None;
+        loop {
+            let mut answered = false;
+            let outcome = self
+                .watch_until_ended(job_id, |job| {
+                    answered = true;
+                    on_event(job);
+                })
+                .await;
+            if answered {
+                failing_since = None;
+            }
+            match outcome {
+                Err(e) if is_reconnectable(&e) => {
+                    let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= RECONNECT_FOR {
+                        return Err(e);
+                    }
+                    tracing::info!(error = %e, "watch interrupted; watching again");
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// One WatchJob stream, until the job ends or the stream does.
+    async fn watch_until_ended(
         &mut self,
         job_id: &str,
         mut on_event: impl FnMut(&pb::Job),

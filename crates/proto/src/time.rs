@@ -50,9 +50,24 @@ pub fn timestamp(ms: i64) -> prost_types::Timestamp {
     }
 }
 
+/// Milliseconds since the epoch of a protobuf timestamp (the inverse of
+/// [`timestamp`]; sub-millisecond nanos are dropped, saturating far out).
+pub fn millis(t: &prost_types::Timestamp) -> i64 {
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millis_inverts_timestamp() {
+        for ms in [-1_500, 0, 1, 1_500, 1_733_000_000_123] {
+            assert_eq!(millis(&timestamp(ms)), ms);
+        }
+    }
 
     #[test]
     fn timestamps_split_milliseconds_also_before_the_epoch() {

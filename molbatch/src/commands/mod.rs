@@ -89,8 +89,8 @@ pub enum Command {
         /// The job id.
         job: String,
     },
-    /// List your jobs, newest first.
-    Jobs,
+    /// List your jobs, newest first, optionally by state, name and time.
+    Jobs(jobs::JobsArgs),
     /// Cancel a job.
     Cancel {
         /// The job id.
@@ -145,7 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::run(&mut connect().await?, args, output).await,
         Command::Status { job } => status::run(&mut connect().await?, &job, output).await,
         Command::Watch { job } => watch::run(&mut connect().await?, &job, output).await,
-        Command::Jobs => jobs::run(&mut connect().await?, output).await,
+        Command::Jobs(args) => jobs::run(&mut connect().await?, args, output).await,
         Command::Cancel { job } => cancel::run(&mut connect().await?, &job, output).await,
         Command::Delete { jobs } => delete::run(&mut connect().await?, &jobs, output).await,
         Command::Retry(args) => retry::run(&mut connect().await?, args, output).await,

@@ -16,8 +16,9 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::error::SchedulerError;
-use crate::jobs::{FailOutcome, JobRecord, RetryPolicy};
-use crate::store::JobStore;
+use crate::estimate::{Estimate, QueueSnapshot};
+use crate::jobs::{FailOutcome, JobRecord, JobState, RetryPolicy};
+use crate::store::{JobFilter, JobStore};
 
 /// Longest long-poll a worker may ask for.
 pub(crate) const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -29,8 +30,15 @@ const WATCH_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default and largest job pages.
 const DEFAULT_JOB_PAGE: u32 = 50;
 const MAX_JOB_PAGE: u32 = 1000;
-/// Jobs read from the store at a time while filtering by state.
-const JOB_SCAN_BATCH: usize = 200;
+/// How long a reading of the whole queue serves every estimate.
+const SNAPSHOT_TTL: Duration = Duration::from_secs(1);
+/// The window the workers' throughput is measured over, ms.
+const RATE_WINDOW_MS: i64 = 60_000;
+/// Longest text a listing's name filter takes.
+const MAX_NAME_FILTER: usize = 200;
+
+/// A reading of the whole queue and when it was taken.
+type TimedSnapshot = (std::time::Instant, Arc<QueueSnapshot>);
 
 /// The scheduler API: a store plus the in-process signals that wake
 /// long-polling workers and watchers.
@@ -43,6 +51,7 @@ pub struct SchedulerApi {
     work_available: Arc<Notify>,
     job_changed: broadcast::Sender<JobId>,
     storage: Option<StorageClient<Channel>>,
+    queue: Arc<tokio::sync::Mutex<Option<TimedSnapshot>>>,
 }
 
 impl SchedulerApi {
@@ -62,6 +71,7 @@ impl SchedulerApi {
             work_available: Arc::new(Notify::new()),
             job_changed,
             storage: None,
+            queue: Arc::default(),
         }
     }
 
@@ -149,6 +159,60 @@ impl SchedulerApi {
     /// The public message of `job`, with its expiry time.
     fn job_proto(&self, job: JobRecord) -> pb::Job {
         job.to_proto(self.retention_ms)
+    }
+
+    /// The public message of `job` with, while it is queued or running, its
+    /// queue position and estimated times. Estimates are best effort: when
+    /// the queue cannot be read they are left unset (and logged).
+    async fn job_view(&self, job: JobRecord) -> pb::Job {
+        let estimate = match job.state {
+            JobState::Queued | JobState::Running => self.estimate(&job).await,
+            JobState::Uploading | JobState::Completed | JobState::Failed | JobState::Cancelled => {
+                None
+            }
+        };
+        let mut proto = self.job_proto(job);
+        if let Some(e) = estimate {
+            proto.queue_position = e.queue_position;
+            proto.estimated_start_time = e.start_ms.map(molbatch_proto::time::timestamp);
+            proto.estimated_end_time = e.end_ms.map(molbatch_proto::time::timestamp);
+            proto.workers_molecules_per_second = e.molecules_per_second;
+        }
+        proto
+    }
+
+    async fn estimate(&self, job: &JobRecord) -> Option<Estimate> {
+        let queue = self.queue_snapshot().await?;
+        match self.store.job_place(job).await {
+            Ok(place) => Some(queue.estimate(job.tenant.as_str(), &place, now_ms())),
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, error = %e, "cannot place a job in the queue; no estimate");
+                None
+            }
+        }
+    }
+
+    /// The whole queue, read at most once every [`SNAPSHOT_TTL`] for all
+    /// callers.
+    async fn queue_snapshot(&self) -> Option<Arc<QueueSnapshot>> {
+        let mut cached = self.queue.lock().await;
+        if let Some((at, snapshot)) = cached.as_ref() {
+            if at.elapsed() < SNAPSHOT_TTL {
+                return Some(snapshot.clone());
+            }
+        }
+        let now = now_ms();
+        match self.store.queue_snapshot(now - RATE_WINDOW_MS, now).await {
+            Ok(snapshot) => {
+                let snapshot = Arc::new(snapshot);
+                *cached = Some((std::time::Instant::now(), snapshot.clone()));
+                Some(snapshot)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the queue; no estimates");
+                None
+            }
+        }
     }
 
     /// Tells watchers that `job` changed.
@@ -278,9 +342,8 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
 
     async fn get_job(&self, request: Request<ipb::JobRef>) -> Result<Response<pb::Job>, Status> {
         let (tenant, id) = job_ref(Some(request.into_inner()))?;
-        Ok(Response::new(
-            self.job_proto(self.store.job(&tenant, id).await?),
-        ))
+        let job = self.store.job(&tenant, id).await?;
+        Ok(Response::new(self.job_view(job).await))
     }
 
     async fn list_jobs(
@@ -292,6 +355,9 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             page_size,
             page_token,
             state,
+            name_contains,
+            created_after,
+            created_before,
         } = request.into_inner();
         let mut v = Violations::default();
         if page_size > MAX_JOB_PAGE {
@@ -309,49 +375,50 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             v.field("state", "not a job state");
             pb::JobState::Unspecified
         });
+        if name_contains.chars().count() > MAX_NAME_FILTER {
+            v.field(
+                "name_contains",
+                format!("at most {MAX_NAME_FILTER} characters"),
+            );
+        }
+        let created_after_ms = created_after.map(|t| molbatch_proto::time::millis(&t));
+        let created_before_ms = created_before.map(|t| molbatch_proto::time::millis(&t));
+        if let (Some(after), Some(before)) = (created_after_ms, created_before_ms) {
+            if after >= before {
+                v.field("created_before", "must be later than created_after");
+            }
+        }
         v.check().map_err(SchedulerError::from)?;
+        let filter = JobFilter {
+            state: JobState::from_proto(state),
+            name_contains: Some(name_contains).filter(|n| !n.is_empty()),
+            created_after_ms,
+            created_before_ms,
+        };
         let limit = if page_size == 0 {
             DEFAULT_JOB_PAGE
         } else {
             page_size
-        } as usize;
-        // The state filter runs here, over the store's newest-first listing,
-        // until the store renovation (issue 17) lets the query say it. A
-        // token is the listing position of the next job to look at.
-        let keeps = |job: &pb::Job| state == pb::JobState::Unspecified || job.state == state as i32;
-        let batch = if state == pb::JobState::Unspecified {
-            limit + 1
-        } else {
-            (limit + 1).max(JOB_SCAN_BATCH)
         };
-        let tenant = tenant_of(&tenant_id);
-        let mut jobs = Vec::with_capacity(limit);
-        let mut position = offset;
-        let mut next = None;
-        'scan: loop {
-            let listed = self
-                .store
-                .list_jobs(&tenant, position, batch as u32)
-                .await?;
-            let exhausted = listed.len() < batch;
-            for job in listed {
-                let job = self.job_proto(job);
-                if keeps(&job) {
-                    if jobs.len() == limit {
-                        next = Some(position);
-                        break 'scan;
-                    }
-                    jobs.push(job);
-                }
-                position += 1;
-            }
-            if exhausted {
-                break;
-            }
-        }
+        let mut jobs = self
+            .store
+            .list_jobs(&tenant_of(&tenant_id), &filter, offset, limit + 1)
+            .await?;
+        let more = jobs.len() > limit as usize;
+        jobs.truncate(limit as usize);
         Ok(Response::new(pb::ListJobsResponse {
-            jobs,
-            next_page_token: next.map(|p| p.to_string()).unwrap_or_default(),
+            jobs: {
+                let mut views = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    views.push(self.job_view(job).await);
+                }
+                views
+            },
+            next_page_token: if more {
+                (offset + u64::from(limit)).to_string()
+            } else {
+                String::new()
+            },
         }))
     }
 
@@ -421,25 +488,27 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         // Subscribe before the first read so no change falls between them.
         let mut changes = self.job_changed.subscribe();
         let first = self.store.job(&tenant, id).await?;
-        let retention_ms = self.retention_ms;
         let (tx, rx) = mpsc::channel(16);
-        let store = self.store.clone();
+        let api = self.clone();
         tokio::spawn(async move {
-            let mut last: Option<JobRecord> = None;
+            // What the watcher saw last: the record, or its estimates, moved.
+            let mut last: Option<pb::Job> = None;
             let mut current = first;
             loop {
-                if last.as_ref() != Some(&current) {
+                let ended = current.state.is_terminal();
+                let view = api.job_view(current).await;
+                if last.as_ref() != Some(&view) {
                     let event = pb::JobEvent {
-                        job: Some(current.clone().to_proto(retention_ms)),
+                        job: Some(view.clone()),
                     };
                     if tx.send(Ok(event)).await.is_err() {
                         return; // the watcher left
                     }
                 }
-                if current.state.is_terminal() {
+                if ended {
                     return;
                 }
-                last = Some(current.clone());
+                last = Some(view);
                 let wake = tokio::time::timeout(WATCH_HEARTBEAT, async {
                     loop {
                         match changes.recv().await {
@@ -453,7 +522,7 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
                     }
                 });
                 let _ = wake.await;
-                current = match store.job(&tenant, id).await {
+                current = match api.store.job(&tenant, id).await {
                     Ok(job) => job,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(e))).await;

@@ -257,9 +257,9 @@ impl Identity for IdentityApi {
         request: Request<pb::AuditEvent>,
     ) -> Result<Response<ipb::RecordAuditResponse>, Status> {
         let e = request.into_inner();
-        let at_ms = e.time.map_or_else(now_ms, |t| {
-            t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-        });
+        let at_ms = e
+            .time
+            .map_or_else(now_ms, |t| molbatch_proto::time::millis(&t));
         let row = AuditRow {
             id: 0,
             at_ms,

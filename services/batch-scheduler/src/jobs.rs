@@ -193,6 +193,21 @@ impl From<JobState> for pb::JobState {
     }
 }
 
+impl JobState {
+    /// The state a public value names; `None` for UNSPECIFIED.
+    pub fn from_proto(state: pb::JobState) -> Option<Self> {
+        match state {
+            pb::JobState::Unspecified => None,
+            pb::JobState::Uploading => Some(Self::Uploading),
+            pb::JobState::Queued => Some(Self::Queued),
+            pb::JobState::Running => Some(Self::Running),
+            pb::JobState::Completed => Some(Self::Completed),
+            pb::JobState::Failed => Some(Self::Failed),
+            pb::JobState::Cancelled => Some(Self::Cancelled),
+        }
+    }
+}
+
 /// A job as the scheduler stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
@@ -262,6 +277,16 @@ impl JobRecord {
                 .map(timestamp),
             idempotent_replay: job.idempotent_replay,
             retry_of: job.retry_of.map(|id| id.to_string()).unwrap_or_default(),
+            percent_complete: if job.total_molecules == 0 {
+                0.0
+            } else {
+                job.processed_molecules as f64 * 100.0 / job.total_molecules as f64
+            },
+            // Set by the API from the queue (`crate::estimate`).
+            queue_position: 0,
+            estimated_start_time: None,
+            estimated_end_time: None,
+            workers_molecules_per_second: 0.0,
         }
     }
 }

@@ -24,6 +24,7 @@
 pub mod analyses;
 pub mod config;
 pub mod error;
+pub mod estimate;
 pub mod grpc;
 pub mod identity;
 pub mod jobs;

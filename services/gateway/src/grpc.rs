@@ -404,12 +404,18 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
                 page_size,
                 page_token,
                 state,
+                name_contains,
+                created_after,
+                created_before,
             } = request.into_inner();
             let request = ipb::ListJobsRequest {
                 tenant_id: tenant.to_string(),
                 page_size,
                 page_token,
                 state,
+                name_contains,
+                created_after,
+                created_before,
             };
             Ok(self.scheduler.clone().list_jobs(request).await?)
         })

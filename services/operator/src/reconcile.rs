@@ -228,7 +228,7 @@ async fn connect(
 }
 
 /// The job an earlier reconcile submitted for this resource, if any: the
-/// newest jobs are searched for its display name.
+/// newest job whose display name carries the resource's uid.
 async fn find_submitted(
     gateway: &mut Gateway,
     batch: &MoleculeBatch,
@@ -240,9 +240,9 @@ async fn find_submitted(
     let page = gateway
         .raw()
         .list_jobs(pb::ListJobsRequest {
-            page_size: 200,
-            page_token: String::new(),
-            state: pb::JobState::Unspecified.into(),
+            page_size: 10,
+            name_contains: marker.clone(),
+            ..Default::default()
         })
         .await
         .map_err(ClientError::from)?

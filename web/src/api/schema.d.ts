@@ -1369,6 +1369,20 @@ export interface components {
             error?: string;
             /**
              * Format: date-time
+             * @description While the job is queued or running: when it is expected to complete,
+             *     from the tasks ahead of its last one and the workers' measured
+             *     throughput. Unset when nothing was measured in the last minute.
+             */
+            estimatedEndTime?: string;
+            /**
+             * Format: date-time
+             * @description While the job is queued: when a worker is expected to start on it, from
+             *     `queue_position` and the workers' measured throughput. Unset when
+             *     nothing was measured in the last minute.
+             */
+            estimatedStartTime?: string;
+            /**
+             * Format: date-time
              * @description When the job's results and analyses expire (its end time plus the
              *     retention period); unset while the job runs.
              */
@@ -1386,6 +1400,11 @@ export interface components {
             /** @description Server-assigned id (a UUID). */
             jobId?: string;
             /**
+             * Format: double
+             * @description Percentage of the job's molecules with a result, 0 to 100.
+             */
+            percentComplete?: number;
+            /**
              * Format: int32
              * @description Scheduling priority, 0 (default) to 9: a tenant's higher-priority jobs
              *     are leased first; tenants share workers fairly whatever their priorities.
@@ -1396,6 +1415,14 @@ export interface components {
              * @description Molecules with a result so far.
              */
             processedMolecules?: number;
+            /**
+             * Format: int64
+             * @description While the job has queued work: the tasks the workers will take before
+             *     its next one, under the fairness rules (tenants take turns; within a
+             *     tenant, higher priority, then older jobs first). 0 when its next task is
+             *     first in line. Set by GetJob, WatchJob and ListJobs.
+             */
+            queuePosition?: number;
             /** @description The job this one retries (RetryJob); empty for a submitted job. */
             retryOf?: string;
             /** @description Current state. */
@@ -1420,6 +1447,12 @@ export interface components {
              * @description Molecules that parsed and standardised.
              */
             validMolecules?: number;
+            /**
+             * Format: double
+             * @description The workers' measured throughput the estimates use: molecules per
+             *     second over the last minute, all tenants together; 0 when idle.
+             */
+            workersMoleculesPerSecond?: number;
         };
         /** @description A snapshot of a job sent by WatchJob. */
         "molbatch.v1.JobEvent": {
@@ -2529,6 +2562,9 @@ export interface operations {
                 pageToken?: string;
                 /** @description By name (JOB_STATE_UPLOADING), number, or name without its prefix in any case (uploading) */
                 state?: components["schemas"]["molbatch.v1.JobState"];
+                nameContains?: string;
+                createdAfter?: string;
+                createdBefore?: string;
             };
             header?: never;
             path?: never;

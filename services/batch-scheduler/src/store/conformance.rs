@@ -3,7 +3,7 @@
 
 use molbatch_proto::{JobId, Priority, TenantId};
 
-use super::JobStore;
+use super::{JobFilter, JobStore};
 use crate::error::SchedulerError;
 use crate::jobs::{AnalysisStatus, FailOutcome, JobState, Lease, RetryPolicy, TaskState};
 
@@ -45,6 +45,8 @@ molbatch_db::conformance_tests!(
         ended_jobs_expire_after_the_retention_period_and_are_purged_once,
         deleted_jobs_answer_deleted_stop_their_tasks_and_are_purged,
         retry_creates_a_linked_job_from_a_failed_or_cancelled_sealed_one,
+        listings_filter_by_state_name_and_creation_time,
+        the_queue_reading_counts_tasks_by_tenant_and_a_jobs_place_follows_the_lease_order,
         stored_states_are_exactly_those_of_the_enums,
     ],
 );
@@ -267,7 +269,7 @@ async fn ended_jobs_expire_after_the_retention_period_and_are_purged_once(store:
         Err(SchedulerError::JobNotFound(_))
     ));
     let listed: Vec<JobId> = store
-        .list_jobs(&t, 0, 100)
+        .list_jobs(&t, &JobFilter::default(), 0, 100)
         .await
         .unwrap()
         .iter()
@@ -350,7 +352,11 @@ async fn deleted_jobs_answer_deleted_stop_their_tasks_and_are_purged(store: &dyn
             Err(SchedulerError::Deleted { .. })
         ));
     }
-    assert!(store.list_jobs(&t, 0, 100).await.unwrap().is_empty());
+    assert!(store
+        .list_jobs(&t, &JobFilter::default(), 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
     let unpurged = store.unpurged_jobs(1000).await.unwrap();
     assert!([running, done, uploading]
         .iter()
@@ -472,6 +478,153 @@ async fn retry_creates_a_linked_job_from_a_failed_or_cancelled_sealed_one(store:
             .await,
         Err(SchedulerError::JobNotFound(_))
     ));
+}
+
+/// ListJobs' filters run in the query: state, a name substring ignoring
+/// ASCII case (with `%`, `_` and `\` taken literally), creation time from
+/// (inclusive) and before (exclusive), together, with paging.
+async fn listings_filter_by_state_name_and_creation_time(store: &dyn JobStore) {
+    let t = tenant("filters");
+    let names = [
+        "ChEMBL 214.csv",
+        "chembl_233.csv",
+        "moses 10%.smi",
+        "back\\slash.sdf",
+    ];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let id = JobId::new();
+        store
+            .create_job(
+                id,
+                &t,
+                name,
+                Priority::default(),
+                None,
+                1_000 * (i as i64 + 1),
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    store.abort_job(&t, ids[1], "bad", 9_000).await.unwrap();
+    let t = &t;
+    let list = |filter: JobFilter| async move {
+        store
+            .list_jobs(t, &filter, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.display_name)
+            .collect::<Vec<_>>()
+    };
+    let named = |text: &str| JobFilter {
+        name_contains: Some(text.to_owned()),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        list(named("CHEMBL")).await,
+        ["chembl_233.csv", "ChEMBL 214.csv"]
+    );
+    assert_eq!(list(named("_")).await, ["chembl_233.csv"]);
+    assert_eq!(list(named("10%")).await, ["moses 10%.smi"]);
+    assert_eq!(list(named("\\")).await, ["back\\slash.sdf"]);
+    assert!(list(named("%%")).await.is_empty());
+    let failed = JobFilter {
+        state: Some(JobState::Failed),
+        ..JobFilter::default()
+    };
+    assert_eq!(list(failed).await, ["chembl_233.csv"]);
+    let window = JobFilter {
+        created_after_ms: Some(2_000),
+        created_before_ms: Some(4_000),
+        ..JobFilter::default()
+    };
+    assert_eq!(list(window).await, ["moses 10%.smi", "chembl_233.csv"]);
+    let together = JobFilter {
+        state: Some(JobState::Uploading),
+        name_contains: Some("chembl".to_owned()),
+        created_after_ms: Some(1_000),
+        created_before_ms: None,
+    };
+    assert_eq!(list(together).await, ["ChEMBL 214.csv"]);
+    let second_page = store.list_jobs(t, &named(".s"), 1, 1).await.unwrap();
+    assert_eq!(second_page[0].display_name, "moses 10%.smi");
+}
+
+/// What the estimates read: per tenant its queued and leased tasks, the
+/// tasks done in the window with their molecules and workers, and a job's
+/// place among its tenant's queued tasks (higher priority, then older
+/// jobs, first).
+async fn the_queue_reading_counts_tasks_by_tenant_and_a_jobs_place_follows_the_lease_order(
+    store: &dyn JobStore,
+) {
+    const T: i64 = 11_000_000;
+    let (a, b) = (tenant("estimates-a"), tenant("estimates-b"));
+    let (old, urgent, late, other) = (JobId::new(), JobId::new(), JobId::new(), JobId::new());
+    let jobs = [
+        (old, &a, 0, T, 3),
+        (urgent, &a, 5, T + 10, 2),
+        (late, &a, 0, T + 20, 4),
+        (other, &b, 0, T + 5, 2),
+    ];
+    for &(id, tenant, priority, at, chunks) in &jobs {
+        store
+            .create_job(id, tenant, "", Priority::new(priority).unwrap(), None, at)
+            .await
+            .unwrap();
+        let sizes = vec![10; chunks];
+        store
+            .seal_job(tenant, id, 10 * chunks as u64, &sizes, at)
+            .await
+            .unwrap();
+    }
+    let (ta, tb) = (&a, &b);
+    let record = |id| async move {
+        let tenant = if id == other { tb } else { ta };
+        store.job(tenant, id).await.unwrap()
+    };
+    // Before any lease: urgent (priority 5) first, then old, then late.
+    let place = store.job_place(&record(late).await).await.unwrap();
+    assert_eq!((place.tenant_ahead, place.queued, place.leased), (5, 4, 0));
+    let place = store.job_place(&record(urgent).await).await.unwrap();
+    assert_eq!((place.tenant_ahead, place.queued, place.leased), (0, 2, 0));
+    let place = store.job_place(&record(old).await).await.unwrap();
+    assert_eq!(place.tenant_ahead, 2);
+
+    // Three tasks leased (the fairness rules pick which), one finished.
+    let leases = store
+        .lease_tasks("w1", 3, TTL, &POLICY, T + 100)
+        .await
+        .unwrap();
+    let done = &leases[0];
+    store
+        .complete_task(done.task_id, &done.lease_id, 10, 0, None, T + 600)
+        .await
+        .unwrap();
+    let snapshot = store.queue_snapshot(T + 500, T + 1_100).await.unwrap();
+    let loads = |t: &TenantId| snapshot.tenants[t.as_str()];
+    let a_tasks = loads(&a).queued + loads(&a).leased;
+    let b_tasks = loads(&b).queued + loads(&b).leased;
+    assert!(
+        [(8, 2), (9, 1)].contains(&(a_tasks, b_tasks)),
+        "11 tasks, one done: {snapshot:?}"
+    );
+    assert_eq!(loads(&a).leased + loads(&b).leased, 2);
+    assert_eq!(
+        (
+            snapshot.done_tasks,
+            snapshot.done_molecules,
+            snapshot.done_busy_ms,
+            snapshot.done_chunk_busy_ms,
+            snapshot.workers
+        ),
+        (1, 10, 500, 500, 1),
+        "leased at +100, done at +600"
+    );
+    // Nothing done after the window's start: nothing measured.
+    let later = store.queue_snapshot(T + 700, T + 1_100).await.unwrap();
+    assert_eq!((later.done_tasks, later.done_busy_ms), (0, 0));
 }
 
 /// `molbatch_workers_active`: workers that asked for leases within the
@@ -1131,8 +1284,15 @@ async fn other_tenants_jobs_are_not_found(store: &dyn JobStore) {
         store.seal_job(&theirs, id, 1, &[1], 500_001).await,
         Err(SchedulerError::JobNotFound(_))
     ));
-    assert!(store.list_jobs(&theirs, 0, 10).await.unwrap().is_empty());
-    let listed = store.list_jobs(&mine, 0, 10).await.unwrap();
+    assert!(store
+        .list_jobs(&theirs, &JobFilter::default(), 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let listed = store
+        .list_jobs(&mine, &JobFilter::default(), 0, 10)
+        .await
+        .unwrap();
     assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
 }
 

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use molbatch_proto::{JobId, Priority, TenantId};
 
 use crate::error::SchedulerError;
+use crate::estimate::{JobPlace, QueueSnapshot};
 use crate::jobs::{AnalysisStatus, FailOutcome, JobRecord, Lease, RetryPolicy};
 
 /// An analysis row.
@@ -36,6 +37,19 @@ pub struct AnalysisRecord {
     pub created_at_ms: i64,
     /// Last change, ms.
     pub updated_at_ms: i64,
+}
+
+/// Which of a tenant's jobs a listing keeps; every field unset keeps all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs in this state.
+    pub state: Option<crate::jobs::JobState>,
+    /// Only jobs whose name contains this text, ignoring ASCII case.
+    pub name_contains: Option<String>,
+    /// Only jobs created at or after this time, ms.
+    pub created_after_ms: Option<i64>,
+    /// Only jobs created before this time, ms.
+    pub created_before_ms: Option<i64>,
 }
 
 /// Queued tasks of one tenant, priority and queue.
@@ -91,10 +105,12 @@ pub trait JobStore: Send + Sync + 'static {
     /// its results.
     async fn job(&self, tenant: &TenantId, id: JobId) -> Result<JobRecord, SchedulerError>;
 
-    /// `tenant`'s jobs that have not expired, newest first, skipping `offset`.
+    /// `tenant`'s jobs that have not expired and pass `filter`, newest
+    /// first, skipping `offset`.
     async fn list_jobs(
         &self,
         tenant: &TenantId,
+        filter: &JobFilter,
         offset: u64,
         limit: u32,
     ) -> Result<Vec<JobRecord>, SchedulerError>;
@@ -279,6 +295,20 @@ pub trait JobStore: Send + Sync + 'static {
     /// chunk) before `stalled_before_ms`, least recently changed first: the
     /// `molbatch_jobs_stuck` gauge.
     async fn stalled_jobs(&self, stalled_before_ms: i64) -> Result<Vec<JobId>, SchedulerError>;
+
+    /// The queue now, for estimates: every tenant's queued and leased
+    /// tasks, and the tasks completed at or after `since_ms` (with the
+    /// workers that held or completed one since), measured up to `now`.
+    async fn queue_snapshot(
+        &self,
+        since_ms: i64,
+        now: i64,
+    ) -> Result<QueueSnapshot, SchedulerError>;
+
+    /// Where `job` stands in its tenant's lease order (higher priority,
+    /// then older jobs first): the tenant's queued tasks ranked before it,
+    /// and its own queued and leased tasks.
+    async fn job_place(&self, job: &JobRecord) -> Result<JobPlace, SchedulerError>;
 
     /// A job's analyses.
     async fn analyses(

@@ -92,7 +92,7 @@ pub(super) fn lease_sql() -> String {
             limit $6
             for update of t skip locked)
          update task set state = 'leased', lease_id = $1 || ':' || task.id,
-            lease_deadline_ms = $2, attempt = task.attempt + 1, worker_id = $3,
+            lease_deadline_ms = $2, leased_at_ms = $4, attempt = task.attempt + 1, worker_id = $3,
             previous_lease_expired = (task.state = 'leased')
          from ready where task.id = ready.ready_id
          returning {LEASE_COLUMNS}"

@@ -24,8 +24,9 @@ use super::rows::{
     params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
     LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS,
 };
-use super::{AnalysisRecord, JobStore, QueueDepth};
+use super::{AnalysisRecord, JobFilter, JobStore, QueueDepth};
 use crate::error::{SchedulerError, StoreError};
+use crate::estimate::{JobPlace, QueueSnapshot};
 use crate::jobs::{
     record_job_duration, split_halves, AnalysisStatus, FailOutcome, JobRecord, JobState, Lease,
     RetryPolicy, TaskState,
@@ -138,6 +139,21 @@ impl SqlJobStore {
             .map(|(id,)| parse_job_id(id))
             .collect::<Result<_, _>>()?)
     }
+}
+
+/// A `like ... escape '\'` pattern matching text that contains `text`,
+/// lower-cased (ASCII) as the query lower-cases the column.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c.to_ascii_lowercase());
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// A job, its row locked to the commit on Postgres.
@@ -571,16 +587,27 @@ impl JobStore for SqlJobStore {
     async fn list_jobs(
         &self,
         tenant: &TenantId,
+        filter: &JobFilter,
         offset: u64,
         limit: u32,
     ) -> Result<Vec<JobRecord>, SchedulerError> {
+        // An unset filter binds null and keeps every row.
         let sql = format!(
             "select {JOB_COLUMNS} from job where tenant_id = $1 and expired_at_ms is null
-             order by created_at_ms desc, id desc limit $2 offset $3"
+               and ($2 is null or state = $2)
+               and ($3 is null or lower(display_name) like $3 escape '\\')
+               and ($4 is null or created_at_ms >= $4)
+               and ($5 is null or created_at_ms < $5)
+             order by created_at_ms desc, id desc limit $6 offset $7"
         );
+        let name_pattern = filter.name_contains.as_deref().map(contains_pattern);
         let rows: Vec<JobRow> = on_pool!(&self.db, pool => {
             sqlx::query_as(&sql)
                 .bind(tenant.as_str())
+                .bind(filter.state.map(JobState::as_str))
+                .bind(name_pattern.as_deref())
+                .bind(filter.created_after_ms)
+                .bind(filter.created_before_ms)
                 .bind(i64::from(limit))
                 .bind(offset as i64)
                 .fetch_all(pool)
@@ -1132,6 +1159,89 @@ impl JobStore for SqlJobStore {
             stalled_before_ms,
         )
         .await
+    }
+
+    async fn queue_snapshot(
+        &self,
+        since_ms: i64,
+        now: i64,
+    ) -> Result<QueueSnapshot, SchedulerError> {
+        // Each arm walks one partial index (queued, leased, done recently).
+        let (loads, done, workers): (Vec<(String, String, i64)>, (i64, i64, i64, i64), i64) = on_pool!(&self.db, pool => {
+            let loads = sqlx::query_as(
+                "select j.tenant_id, 'queued', count(*) from task t join job j on j.id = t.job_id
+                     where t.state = 'queued' group by j.tenant_id
+                     union all
+                     select j.tenant_id, 'leased', count(*) from task t join job j on j.id = t.job_id
+                     where t.state = 'leased' group by j.tenant_id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let done = sqlx::query_as(
+                "select count(*),
+                        cast(coalesce(sum(case when analysis_type is null then molecule_count else 0 end), 0) as bigint),
+                        cast(coalesce(sum(finished_at_ms - leased_at_ms), 0) as bigint),
+                        cast(coalesce(sum(case when analysis_type is null then finished_at_ms - leased_at_ms else 0 end), 0) as bigint)
+                     from task where state = 'done' and finished_at_ms >= $1 and leased_at_ms is not null",
+            )
+            .bind(since_ms)
+            .fetch_one(pool)
+            .await?;
+            let (workers,): (i64,) = sqlx::query_as(
+                "select count(distinct worker_id) from (
+                        select worker_id from task where state = 'leased' and lease_deadline_ms > $2
+                        union all
+                        select worker_id from task where state = 'done' and finished_at_ms >= $1) w",
+            )
+            .bind(since_ms)
+            .bind(now)
+            .fetch_one(pool)
+            .await?;
+            (loads, done, workers)
+        });
+        let mut snapshot = QueueSnapshot {
+            done_tasks: done.0 as u64,
+            done_molecules: done.1 as u64,
+            done_busy_ms: done.2,
+            done_chunk_busy_ms: done.3,
+            workers: workers as u64,
+            ..QueueSnapshot::default()
+        };
+        for (tenant, kind, count) in loads {
+            let load = snapshot.tenants.entry(tenant).or_default();
+            match kind.as_str() {
+                "queued" => load.queued = count as u64,
+                _ => load.leased = count as u64,
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn job_place(&self, job: &JobRecord) -> Result<JobPlace, SchedulerError> {
+        let (ahead, queued, leased): (i64, i64, i64) = on_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "select
+                    coalesce(sum(case when t.job_id <> $1 and t.state = 'queued' then 1 else 0 end), 0),
+                    coalesce(sum(case when t.job_id = $1 and t.state = 'queued' then 1 else 0 end), 0),
+                    coalesce(sum(case when t.job_id = $1 and t.state = 'leased' then 1 else 0 end), 0)
+                 from task t join job j on j.id = t.job_id
+                 where j.tenant_id = $2 and t.state in ('queued', 'leased')
+                   and (j.id = $1 or j.priority > $3
+                        or (j.priority = $3 and (j.created_at_ms < $4
+                                                 or (j.created_at_ms = $4 and j.id < $1))))",
+            )
+            .bind(job.id.to_string())
+            .bind(job.tenant.as_str())
+            .bind(i64::from(job.priority))
+            .bind(job.created_at_ms)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(JobPlace {
+            tenant_ahead: ahead as u64,
+            queued: queued as u64,
+            leased: leased as u64,
+        })
     }
 
     async fn analyses(

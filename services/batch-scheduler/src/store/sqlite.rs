@@ -27,7 +27,7 @@ pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
 /// a tenant's ready tasks after the leases it holds.
 pub(super) fn lease_sql() -> String {
     format!(
-        "update task set state = 'leased', lease_id = $1 || ':' || id, lease_deadline_ms = $2,
+        "update task set state = 'leased', lease_id = $1 || ':' || id, lease_deadline_ms = $2, leased_at_ms = $4,
             attempt = attempt + 1, worker_id = $3, previous_lease_expired = (state = 'leased')
          where id in (
             with held as (
