@@ -60,6 +60,19 @@ export function fixed(value: number | string | undefined | null, digits = 2): st
   return Number.isFinite(n) ? n.toFixed(digits) : String(value);
 }
 
+/** "in 2 min"-style time until a timestamp ("now" when it has passed). */
+export function until(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return '–';
+  const then = Date.parse(timestamp);
+  if (!Number.isFinite(then)) return '–';
+  const s = Math.round((then - now) / 1000);
+  if (s <= 0) return 'now';
+  if (s < 60) return `in ${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `in ${m} min`;
+  return `in ${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
 /** "3 min ago"-style age of a timestamp. */
 export function age(timestamp: string | undefined, now = Date.now()): string {
   if (!timestamp) return '–';

@@ -192,6 +192,14 @@ describe('the molbatch web app', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('Completed');
     await checkPage(page, problems, '10-jobs');
+    // The server filters by name, ignoring case.
+    const name = page.getByRole('searchbox', { name: 'Name' });
+    await name.fill('CHEMBL214');
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'chembl214_2000.csv' }).count()).toBe(1);
+    await name.fill('no such batch');
+    await page.getByText('No jobs named like “no such batch”.').waitFor();
+    await name.fill('');
+    await row.waitFor();
   });
 
   it('shows a viewer no submit, cancel or export control', async () => {

@@ -6,7 +6,7 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { ProgressBar } from '../../components/ProgressBar';
 import { StateBadge } from '../../components/StateBadge';
 import { watchJob } from '../../components/watch';
-import { age, count, fixed, isActive, isCancellable, isRetryable, num, progress } from '../../lib/format';
+import { age, count, fixed, isActive, isCancellable, isRetryable, num, progress, until } from '../../lib/format';
 import { Exports } from './Exports';
 import { FIRST_PAGE_SIZE, ResultsTable, THUMB } from './ResultsTable';
 import { prefetchDepictions } from '../../components/depictions';
@@ -160,6 +160,34 @@ export function JobPage({ jobId }: { jobId: string }) {
               </time>
             </dd>
           </div>
+          {job.state === 'JOB_STATE_QUEUED' && (
+            <div>
+              <dt>Queue</dt>
+              <dd title="Tasks the workers take before this job's next one (tenants take turns)">
+                {num(job.queuePosition) === 0 ? 'next' : `${count(job.queuePosition)} tasks ahead`}
+              </dd>
+            </div>
+          )}
+          {job.state === 'JOB_STATE_QUEUED' && job.estimatedStartTime && (
+            <div>
+              <dt>Expected start</dt>
+              <dd>
+                <time dateTime={job.estimatedStartTime} title={job.estimatedStartTime}>
+                  {until(job.estimatedStartTime)}
+                </time>
+              </dd>
+            </div>
+          )}
+          {active && job.estimatedEndTime && (
+            <div>
+              <dt>Expected end</dt>
+              <dd>
+                <time dateTime={job.estimatedEndTime} title={`${job.estimatedEndTime}; workers at ${count(Math.round(job.workersMoleculesPerSecond ?? 0))} molecules/s`}>
+                  {until(job.estimatedEndTime)}
+                </time>
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Quality score</dt>
             <dd>{completed ? <Quality jobId={jobId} /> : '–'}</dd>

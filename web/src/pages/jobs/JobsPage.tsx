@@ -16,6 +16,7 @@ export function JobsPage() {
   const [pageSize, setPageSize] = useState(25);
   const [tokens, setTokens] = useState(firstPage);
   const [stateFilter, setStateFilter] = useState('');
+  const [nameFilter, setNameFilter] = useState('');
   const [page, setPage] = useState<ListJobsResponse | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [reload, setReload] = useState(0);
@@ -24,7 +25,11 @@ export function JobsPage() {
   useEffect(() => {
     const controller = new AbortController();
     client
-      .get<ListJobsResponse>('/v1/jobs', { pageSize, pageToken: tokens.current, state: stateFilter || undefined }, { signal: controller.signal })
+      .get<ListJobsResponse>(
+        '/v1/jobs',
+        { pageSize, pageToken: tokens.current, state: stateFilter || undefined, nameContains: nameFilter.trim() || undefined },
+        { signal: controller.signal },
+      )
       .then((p) => {
         setPage(p);
         setError(null);
@@ -33,7 +38,7 @@ export function JobsPage() {
         if (!controller.signal.aborted) setError(e);
       });
     return () => controller.abort();
-  }, [client, pageSize, tokens, stateFilter, reload]);
+  }, [client, pageSize, tokens, stateFilter, nameFilter, reload]);
 
   // The server filters by state; a job that changed state since the page loaded stays until the next refresh.
   const jobs = useMemo(() => page?.jobs ?? [], [page]);
@@ -89,6 +94,19 @@ export function JobsPage() {
             ))}
           </select>
         </label>
+        <label>
+          Name{' '}
+          <input
+            type="search"
+            value={nameFilter}
+            placeholder="contains…"
+            maxLength={200}
+            onChange={(e) => {
+              setNameFilter(e.target.value);
+              setTokens(firstPage);
+            }}
+          />
+        </label>
         <PageSizeSelect
           value={pageSize}
           onChange={(size) => {
@@ -104,8 +122,10 @@ export function JobsPage() {
       <ErrorMessage error={actionError} title="The job was not cancelled" />
       {page && jobs.length === 0 && (
         <p className="empty">
-          {stateFilter ? `No ${stateLabel(stateFilter).toLowerCase()} jobs.` : 'No jobs yet.'}
-          {canWrite && !stateFilter && (
+          {stateFilter || nameFilter.trim()
+            ? `No ${stateFilter ? stateLabel(stateFilter).toLowerCase() + ' ' : ''}jobs${nameFilter.trim() ? ` named like “${nameFilter.trim()}”` : ''}.`
+            : 'No jobs yet.'}
+          {canWrite && !stateFilter && !nameFilter.trim() && (
             <>
               {' '}
               <a href="#/upload">Upload a batch</a> to start.
