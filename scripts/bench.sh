@@ -30,6 +30,17 @@ work=$(mktemp -d)
 serve_pid=""
 cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+# Starts `molbatch serve` on a data directory of its own, with extra
+# arguments; sets serve_url and serve_pid, and exports the admin key file.
+start_serve() {
+  local log="$work/serve-$1.log" dir="$work/data-$1-$RANDOM"; shift
+  RUST_LOG=warn "$MOLBATCH" serve --data-dir "$dir" --http 127.0.0.1:0 "$@" 2> "$log" &
+  serve_pid=$!
+  for _ in $(seq 1 300); do grep -q "molbatch serving on" "$log" && break; sleep 0.1; done
+  serve_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$log")
+  export MOLBATCH_API_KEY_FILE="$dir/admin.key"
+}
+stop_serve() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""; }
 
 { zcat "$DATA/moses/test.csv.gz" || true; } | head -n $((N + 1)) > "$work/batch.csv"  # zcat stops on SIGPIPE
 tail -n +2 "$work/batch.csv" > "$work/batch.smi"
@@ -40,15 +51,11 @@ echo "-- chemistry core (rayon)"
 core=$(awk '/^core_mol_per_s/ {print $2}' "$work/core.txt")
 
 echo "-- end to end through molbatch serve"
-RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data" --http 127.0.0.1:0 2> "$work/serve.log" &
-serve_pid=$!
-for _ in $(seq 1 100); do grep -q "molbatch serving on" "$work/serve.log" && break; sleep 0.1; done
-url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve.log")
-export MOLBATCH_API_KEY_FILE="$work/data/admin.key"  # the admin key serve's first start wrote
+start_serve e2e
 rates=()
 for run in $(seq 1 "$RUNS"); do
   start=$(date +%s.%N)
-  MOLBATCH_SERVER="$url" "$MOLBATCH" submit "$work/batch.csv" --wait > /dev/null 2> "$work/submit.log"
+  MOLBATCH_SERVER="$serve_url" "$MOLBATCH" submit "$work/batch.csv" --wait > /dev/null 2> "$work/submit.log"
   end=$(date +%s.%N)
   rate=$(echo "$N / ($end - $start)" | bc -l)
   rates+=("$rate")
@@ -57,7 +64,7 @@ done
 e2e=$(printf "%s\n" "${rates[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
 # Stop it before Python runs: each completed job starts its automatic
 # analyses, which would otherwise share the cores with the Python bench.
-kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
+stop_serve
 
 echo "-- Python RDKit (multiprocessing, 2 processes)"
 /usr/bin/python3 scripts/bench_python.py "$work/batch.smi" "$RUNS" | tee "$work/python.txt"
@@ -77,23 +84,17 @@ echo "-- queue on Postgres (single-molecule tasks through the scheduler's gRPC A
 
 echo
 echo "-- queue estimates: estimated vs actual start and end of ${BENCH_ESTIMATE_JOBS:-5} jobs queued behind a running one (molbatch serve)"
-RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data-estimate" --http 127.0.0.1:0 2> "$work/serve-estimate.log" &
-serve_pid=$!
-for _ in $(seq 1 100); do grep -q "molbatch serving on" "$work/serve-estimate.log" && break; sleep 0.1; done
-estimate_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve-estimate.log")
-MOLBATCH_API_KEY_FILE="$work/data-estimate/admin.key" "$TARGET/release/examples/estimate_bench" \
-  "$estimate_url" "$work/batch.smi" "${BENCH_ESTIMATE_JOBS:-5}" "${BENCH_ESTIMATE_MOLECULES:-4000}"
-kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
+start_serve estimate
+"$TARGET/release/examples/estimate_bench" \
+  "$serve_url" "$work/batch.smi" "${BENCH_ESTIMATE_JOBS:-5}" "${BENCH_ESTIMATE_MOLECULES:-4000}"
+stop_serve
 
 echo
 echo "-- AnalyzeMolecules: one molecule per REST call at ${BENCH_ANALYZE_RATE:-200} requests/s offered (open loop), vs the core alone"
-RUST_LOG=warn "$MOLBATCH" serve --data-dir "$work/data-analyze" --http 127.0.0.1:0 2> "$work/serve-analyze.log" &
-serve_pid=$!
-for _ in $(seq 1 100); do grep -q "molbatch serving on" "$work/serve-analyze.log" && break; sleep 0.1; done
-analyze_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$work/serve-analyze.log")
-MOLBATCH_API_KEY_FILE="$work/data-analyze/admin.key" "$TARGET/release/examples/analyze_bench" \
-  "$analyze_url" "$work/batch.smi" "${BENCH_ANALYZE_RATE:-200}" "${BENCH_ANALYZE_SECONDS:-20}"
-kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
+start_serve analyze
+"$TARGET/release/examples/analyze_bench" \
+  "$serve_url" "$work/batch.smi" "${BENCH_ANALYZE_RATE:-200}" "${BENCH_ANALYZE_SECONDS:-20}"
+stop_serve
 
 echo
 echo "-- substructure search: 48 queries over the $N molecules (every hit), beside RDKit's SubstructLibrary, both cores each"
@@ -113,22 +114,12 @@ REDIS_URL=${MOLBATCH_TEST_REDIS_URL:-redis://127.0.0.1:6379}
 echo
 echo "== $BIG molecules from moses/train.csv.gz end to end"
 
-# Starts `molbatch serve` with extra arguments; sets big_url and serve_pid.
-start_serve() {
-  local log="$work/serve-$1.log" dir="$work/data-big-$RANDOM"; shift
-  RUST_LOG=warn "$MOLBATCH" serve --data-dir "$dir" --http 127.0.0.1:0 "$@" 2> "$log" &
-  serve_pid=$!
-  for _ in $(seq 1 300); do grep -q "molbatch serving on" "$log" && break; sleep 0.1; done
-  big_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$log")
-  export MOLBATCH_API_KEY_FILE="$dir/admin.key"
-}
-stop_serve() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""; }
 # Submits big.csv and waits; prints the seconds (it runs in a command
 # substitution, so the job id goes to $work/big_job).
 run_big() {
   local start end
   start=$(date +%s.%N)
-  MOLBATCH_SERVER="$big_url" "$MOLBATCH" submit "$work/big.csv" --wait 2> /dev/null > "$work/big_job"
+  MOLBATCH_SERVER="$serve_url" "$MOLBATCH" submit "$work/big.csv" --wait 2> /dev/null > "$work/big_job"
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
@@ -144,19 +135,19 @@ printf "embedded (SQLite, in-process cache)  %8.1f s  %6.0f mol/s\n" "$t_embedde
 echo "-- analyses of the $BIG-molecule batch (embedded)"
 # When an analysis was created and when it finished, as epoch seconds.
 analysis_times() {
-  MOLBATCH_SERVER="$big_url" "$MOLBATCH" --output json analytics "$embedded_job" "$1" \
+  MOLBATCH_SERVER="$serve_url" "$MOLBATCH" --output json analytics "$embedded_job" "$1" \
     | /usr/bin/python3 -c 'import json,sys,datetime as d
 a=json.load(sys.stdin); p=lambda t: d.datetime.fromisoformat(t.replace("Z","+00:00")).timestamp()
 print(p(a["createTime"]), p(a["updateTime"]))'
 }
 for kind in deduplication statistics; do
   for _ in $(seq 1 600); do
-    MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" "$kind" | grep -q COMPLETE && break
+    MOLBATCH_SERVER="$serve_url" "$MOLBATCH" analytics "$embedded_job" "$kind" | grep -q COMPLETE && break
     sleep 0.5
   done
 done
-MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" --run scaffolds --wait > /dev/null
-MOLBATCH_SERVER="$big_url" "$MOLBATCH" analytics "$embedded_job" --run chemical_space --wait > /dev/null
+MOLBATCH_SERVER="$serve_url" "$MOLBATCH" analytics "$embedded_job" --run scaffolds --wait > /dev/null
+MOLBATCH_SERVER="$serve_url" "$MOLBATCH" analytics "$embedded_job" --run chemical_space --wait > /dev/null
 # Each analysis's own create-to-done time (queue wait and result loading
 # included); the total counts the two automatic ones, which run side by
 # side, by the wall time from the first start to the last finish.
@@ -172,7 +163,7 @@ automatic=$(/usr/bin/python3 -c "print(max($dedup_end, $stats_end) - min($dedup_
 printf "molbatch %-16s %8.2f s  (deduplication and statistics side by side, first start to last finish)\n" \
   automatic "$automatic"
 ours=$(echo "$automatic + $scaf_end - $scaf_start + $space_end - $space_start" | bc -l)
-MOLBATCH_SERVER="$big_url" "$MOLBATCH" results "$embedded_job" --format csv --fingerprints -o "$work/big-results.csv"
+MOLBATCH_SERVER="$serve_url" "$MOLBATCH" results "$embedded_job" --format csv --fingerprints -o "$work/big-results.csv"
 
 # The web app on the same batch (web/tests/bench/first-page.ts): opening the
 # job's page in headless Chromium to its first results page with all 50
@@ -180,13 +171,13 @@ MOLBATCH_SERVER="$big_url" "$MOLBATCH" results "$embedded_job" --format csv --fi
 # sorted), and the gzip size of the app's JavaScript.
 echo
 echo "-- the web app on the $BIG-molecule batch (headless Chromium)"
-(cd web && MOLBATCH_TEST_SERVER="$big_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
+(cd web && MOLBATCH_TEST_SERVER="$serve_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
   BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser -- tests/bench/first-page.ts 2>&1 \
   | grep -E "REST result pages|first results page with|app JavaScript") || echo "the web app bench failed"
 # The chemical-space map of the same batch (web/tests/bench/chemical-space.ts):
 # navigation to the frame with every point drawn, frame times while panning
 # and zooming.
-(cd web && MOLBATCH_TEST_SERVER="$big_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
+(cd web && MOLBATCH_TEST_SERVER="$serve_url" MOLBATCH_TEST_ADMIN_KEY="$(cat "$MOLBATCH_API_KEY_FILE")" \
   BENCH_JOB_ID="$embedded_job" npm run --silent bench:browser -- tests/bench/chemical-space.ts 2>&1 \
   | grep -E "GetAnalysis chemical_space|navigation to the frame|panning|zooming") || echo "the chemical-space bench failed"
 
@@ -198,7 +189,7 @@ echo
 echo "-- the batch report of the $BIG-molecule batch (target < 30 s each)"
 for format in report report_pdf; do
   start=$(date +%s.%N)
-  if MOLBATCH_SERVER="$big_url" "$MOLBATCH" export "$embedded_job" --format "$format" \
+  if MOLBATCH_SERVER="$serve_url" "$MOLBATCH" export "$embedded_job" --format "$format" \
       -o "$work/big.$format" 2> "$work/export-$format.log"; then
     end=$(date +%s.%N)
     printf "report %-10s %8.2f s  %9d bytes\n" "$format" "$(echo "$end - $start" | bc -l)" \
@@ -243,20 +234,20 @@ echo
 echo "-- job status under load (target >= 5,000 req/s, p99 < 25 ms)"
 start_serve load
 printf 'CCO\nc1ccccc1\n' > "$work/two.smi"
-load_job=$(MOLBATCH_SERVER="$big_url" "$MOLBATCH" submit "$work/two.smi" --wait 2> /dev/null)
+load_job=$(MOLBATCH_SERVER="$serve_url" "$MOLBATCH" submit "$work/two.smi" --wait 2> /dev/null)
 # The default tenant's rate limit would otherwise be what is measured.
-MOLBATCH_SERVER="$big_url" "$MOLBATCH" admin tenants update default \
+MOLBATCH_SERVER="$serve_url" "$MOLBATCH" admin tenants update default \
   --requests-per-second 1000000 --burst 1000000 > /dev/null
 key=$(cat "$MOLBATCH_API_KEY_FILE")
 # As fast as answers come (saturation), then at the target's 5,000 req/s
 # offered on a fixed schedule (latency at that load).
 for rate in 0 5000; do
-  MOLBATCH_API_KEY="$key" "$TARGET/release/examples/get_job_load" "$big_url" "$load_job" \
+  MOLBATCH_API_KEY="$key" "$TARGET/release/examples/get_job_load" "$serve_url" "$load_job" \
     "${BENCH_LOAD_SECONDS:-10}" 64 4 "$rate"
 done
 if command -v wrk > /dev/null; then
   wrk -t 2 -c 64 -d "${BENCH_LOAD_SECONDS:-10}s" --latency -H "Authorization: Bearer $key" \
-    "$big_url/v1/jobs/$load_job" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+    "$serve_url/v1/jobs/$load_job" | sed -n '/Latency Distribution/,/Requests\/sec/p'
 else
   echo "wrk not installed (make deps installs it): REST load skipped"
 fi
