@@ -96,6 +96,28 @@ async fn a_deleted_job_leaves_storage_at_once_and_answers_deleted() {
         .await
         .unwrap();
     assert_eq!(export.state, pb::ExportState::Complete as i32, "{export:?}");
+    // The automatic analyses write their results as they finish: wait for
+    // them (bounded), so what is stored stops moving.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let analyses = mb
+            .client
+            .raw()
+            .list_analyses(pb::ListAnalysesRequest {
+                job_id: job.job_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .analyses;
+        let running =
+            [pb::AnalysisStatus::Pending, pb::AnalysisStatus::Computing].map(|s| s as i32);
+        if analyses.iter().all(|a| !running.contains(&a.status)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{analyses:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let before = stored_rows(&mut conn, &job.job_id).await;
     assert!(
