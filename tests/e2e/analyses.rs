@@ -160,16 +160,7 @@ async fn automatic_analyses_find_duplicates_at_each_level_and_describe_the_batch
     );
 
     // ListAnalyses shows both, without their results.
-    let listed = mb
-        .client
-        .raw()
-        .list_analyses(pb::ListAnalysesRequest {
-            job_id: job.job_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .analyses;
+    let listed = mb.client.list_analyses(&job.job_id).await.unwrap();
     let kinds: Vec<&str> = listed.iter().map(|a| a.r#type.as_str()).collect();
     assert_eq!(kinds, ["deduplication", "statistics"]);
     mb.stop().await;

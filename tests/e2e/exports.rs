@@ -179,16 +179,7 @@ async fn bad_exports_are_refused_before_anything_is_queued() {
         .unwrap_err();
     assert_eq!(Violations::from_status(&missing).fields()[0].0, "format");
     // Nothing was queued: the job's analyses are the automatic ones only.
-    let analyses = mb
-        .client
-        .raw()
-        .list_analyses(pb::ListAnalysesRequest {
-            job_id: job.job_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .analyses;
+    let analyses = mb.client.list_analyses(&job.job_id).await.unwrap();
     assert!(analyses.iter().all(|a| !a.r#type.starts_with("export")));
 
     // Ids: malformed is INVALID_ARGUMENT, unknown is NOT_FOUND.

@@ -100,16 +100,7 @@ async fn a_deleted_job_leaves_storage_at_once_and_answers_deleted() {
     // them (bounded), so what is stored stops moving.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let analyses = mb
-            .client
-            .raw()
-            .list_analyses(pb::ListAnalysesRequest {
-                job_id: job.job_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .analyses;
+        let analyses = mb.client.list_analyses(&job.job_id).await.unwrap();
         let running =
             [pb::AnalysisStatus::Pending, pb::AnalysisStatus::Computing].map(|s| s as i32);
         if analyses.iter().all(|a| !running.contains(&a.status)) {

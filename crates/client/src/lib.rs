@@ -315,6 +315,18 @@ impl Client {
         Err(ClientError::WatchEnded(job_id.to_owned()))
     }
 
+    /// A job's analyses with their statuses (results not included).
+    pub async fn list_analyses(&mut self, job_id: &str) -> Result<Vec<pb::Analysis>, ClientError> {
+        Ok(self
+            .inner
+            .list_analyses(pb::ListAnalysesRequest {
+                job_id: job_id.to_owned(),
+            })
+            .await?
+            .into_inner()
+            .analyses)
+    }
+
     /// Starts an export of a completed job's results.
     pub async fn create_export(
         &mut self,
