@@ -60,7 +60,7 @@ bench: services browser-deps web
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	$(CARGO) build --release -p molbatch-scheduler --example queue_bench
 	$(CARGO) build --release -p molbatch-analysis --example search_bench
-	$(CARGO) build --release -p molbatch-client --example get_job_load
+	$(CARGO) build --release -p molbatch-client --example get_job_load --example forged_key_load
 	$(CARGO) build --release -p molbatch --example analyze_bench --example estimate_bench
 	$(CARGO) build --release -p molbatch-analytics --example substructure_bench
 	scripts/bench.sh

@@ -14,8 +14,10 @@
 # p50/p99 against the core alone; then substructure search beside RDKit's
 # SubstructLibrary on the same molecules; then (see below) 100,000
 # molecules embedded vs Postgres+Redis, the analyses of that batch vs Python,
-# the web app's first results page and chemical-space map on that batch, and
-# similarity search over MOSES. Numbers only, no asserts.
+# the web app's first results page and chemical-space map on that batch; job
+# status under load, and honest callers' rate while a forger floods the
+# gateway with wrong secrets; and similarity search over MOSES. Numbers
+# only, no asserts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -251,6 +253,10 @@ if command -v wrk > /dev/null; then
 else
   echo "wrk not installed (make deps installs it): REST load skipped"
 fi
+echo
+echo "-- honest callers while a forger sends ${BENCH_FORGED_RATE:-1000} wrong secrets/s for their key id (Argon2 bounded per key id and address)"
+MOLBATCH_API_KEY="$key" "$TARGET/release/examples/forged_key_load" "$serve_url" "$load_job" \
+  "${BENCH_LOAD_SECONDS:-10}" "${BENCH_FORGED_RATE:-1000}" "$serve_pid"
 stop_serve
 
 if [ "${BENCH_SKIP_SEARCH:-0}" != 1 ]; then

@@ -776,3 +776,50 @@ async fn concurrent_jobs_quota_and_idempotent_submits() {
     assert_eq!(bad.code(), Code::InvalidArgument);
     mb.stop().await;
 }
+
+/// A flood of wrong secrets for a real key id runs Argon2 only within the
+/// per-address budget and is then refused unchecked (RESOURCE_EXHAUSTED
+/// with a retry delay), while the key's owner is served throughout.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_secrets_for_a_real_key_are_throttled_while_its_owner_is_served() {
+    let mut mb = Molbatch::start().await;
+    let (_, user, _) = tenant_with_keys(&mut mb.client, "target", pb::Quotas::default()).await;
+    let mut owner = mb.client_with(Some(&user)).await;
+    let me = owner
+        .raw()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut checked = 0;
+    let mut throttled = Vec::new();
+    for n in 0..60u32 {
+        let forged = format!("mbk_{}_{n:064x}", me.key_id);
+        let mut forger = mb.client_with(Some(&forged)).await;
+        let refused = forger
+            .raw()
+            .who_am_i(pb::WhoAmIRequest {})
+            .await
+            .unwrap_err();
+        match refused.code() {
+            Code::Unauthenticated => checked += 1,
+            Code::ResourceExhausted => throttled.push(refused),
+            other => panic!("a forged secret got {other:?}: {refused:?}"),
+        }
+        let served = owner.raw().who_am_i(pb::WhoAmIRequest {}).await.unwrap();
+        assert_eq!(served.into_inner().key_id, me.key_id);
+    }
+    // The address's burst of ten, plus what refilled at one per second.
+    assert!((10..=25).contains(&checked), "{checked} secrets checked");
+    let last = throttled.last().expect("the flood was throttled");
+    assert!(
+        last.message()
+            .contains("too many unverified API key secrets"),
+        "{last:?}"
+    );
+    assert!(
+        tonic_types::StatusExt::get_details_retry_info(last).is_some(),
+        "{last:?}"
+    );
+    mb.stop().await;
+}

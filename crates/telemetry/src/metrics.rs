@@ -95,6 +95,9 @@ pub struct Metrics {
     pub task_duration: Family<TaskLabels, Histogram, fn() -> Histogram>,
     /// `molbatch_db_pool_connections{service,state}`: database pool connections.
     pub db_pool_connections: Family<PoolLabels, Gauge>,
+    /// `molbatch_key_checks_total{outcome}`: API key secrets checked with
+    /// Argon2 (`verified`, `rejected`), or refused unchecked (`throttled`).
+    pub key_checks: Family<KeyCheckLabels, Counter>,
 }
 
 /// Labels of `molbatch_rpc_requests_total`.
@@ -169,6 +172,25 @@ label_values! {
     Outcome { Valid => "valid", Invalid => "invalid" }
     CacheResult { Hit => "hit", Miss => "miss" }
     PoolState { Idle => "idle", InUse => "in_use" }
+    KeyCheck { Verified => "verified", Rejected => "rejected", Throttled => "throttled" }
+}
+
+/// Labels of `molbatch_key_checks_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct KeyCheckLabels {
+    /// What came of the check.
+    pub outcome: KeyCheck,
+}
+
+/// What came of checking an API key's secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyCheck {
+    /// Argon2 ran and the secret matched (`verified`).
+    Verified,
+    /// Argon2 ran and the secret did not match (`rejected`).
+    Rejected,
+    /// Refused without running Argon2: over a budget (`throttled`).
+    Throttled,
 }
 
 /// Labels of `molbatch_cache_requests_total`.
@@ -257,6 +279,7 @@ impl Metrics {
             job_duration: Histogram::new(exponential_buckets(1.0, 2.0, 16)),
             task_duration: Family::new_with_constructor(task_histogram as fn() -> Histogram),
             db_pool_connections: Family::default(),
+            key_checks: Family::default(),
         }
     }
 
@@ -328,6 +351,11 @@ impl Metrics {
             "molbatch_db_pool_connections",
             "Database pool connections, by service and state (idle or in_use)",
             self.db_pool_connections.clone(),
+        );
+        r.register(
+            "molbatch_key_checks",
+            "API key secrets checked with Argon2 (verified, rejected) or refused unchecked over a budget (throttled)",
+            self.key_checks.clone(),
         );
     }
 

@@ -2,9 +2,10 @@
 //! carries `authorization: Bearer mbk_<key id>_<secret>` (gRPC metadata, or
 //! the HTTP header over REST, which the transcoder passes on). The key's
 //! record and salted Argon2id hash live in the scheduler's Identity service;
-//! a verified key is remembered in process for [`CACHE_TTL`], so the KDF runs
-//! once per key and gateway rather than per request (a revoked key stops
-//! working on other gateway replicas within that time, at once on this one).
+//! a verified key is remembered in process for [`CACHE_TTL`] (a revoked key
+//! stops working on other gateway replicas within that time, at once on this
+//! one), and the KDF runs once per key and gateway, within the budgets of
+//! [`crate::key_checks`] so forged secrets cannot buy the gateway's CPU.
 //!
 //! Roles (ARCHITECTURE.md): viewer reads; user also submits, analyses
 //! molecules synchronously, cancels, runs analyses and exports; admin also
@@ -14,13 +15,14 @@
 //! its own keys and sees only its own tenant.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use molbatch_proto::internal::identity_client::IdentityClient;
@@ -29,6 +31,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::error::GatewayError;
+use crate::key_checks::KeyChecks;
 use crate::limits::{Limits, RateLimiter};
 use molbatch_telemetry::net::Channel;
 
@@ -147,6 +150,8 @@ pub struct Authenticator {
     cache: Arc<Mutex<HashMap<[u8; 32], Cached>>>,
     defaults: Limits,
     limiter: RateLimiter,
+    checks: KeyChecks,
+    trust_forwarded_for: bool,
 }
 
 impl Authenticator {
@@ -157,7 +162,16 @@ impl Authenticator {
             cache: Arc::default(),
             defaults,
             limiter,
+            checks: KeyChecks::default(),
+            trust_forwarded_for: false,
         }
+    }
+
+    /// Takes a client's address from the last `X-Forwarded-For` entry (what
+    /// the proxy in front of the gateway appended) rather than the peer.
+    pub fn trusting_forwarded_for(mut self, trust: bool) -> Self {
+        self.trust_forwarded_for = trust;
+        self
     }
 
     /// The Identity client, for the admin RPCs.
@@ -175,8 +189,12 @@ impl Authenticator {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// The caller presenting `token`.
-    pub async fn authenticate(&self, token: &str) -> Result<Caller, GatewayError> {
+    /// The caller presenting `token` from `address` (when known).
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Caller, GatewayError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(hit) = self
             .cache
@@ -204,11 +222,10 @@ impl Authenticator {
             Err(s) => return Err(s.into()),
         };
         let key = stored.key.unwrap_or_default();
-        let verified = PasswordHash::new(&stored.hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &h)
-                .is_ok()
-        });
+        let verified = self
+            .checks
+            .verify(key_id, secret, digest, &stored.hash, address)
+            .await?;
         if !verified {
             return Err(unauthenticated("unknown API key"));
         }
@@ -244,6 +261,7 @@ impl Authenticator {
         &self,
         method: &str,
         authorization: Option<&str>,
+        address: Option<IpAddr>,
     ) -> Result<Caller, GatewayError> {
         let token = authorization
             .and_then(|h| {
@@ -252,7 +270,7 @@ impl Authenticator {
             })
             .map(str::trim)
             .ok_or_else(|| unauthenticated("no API key"))?;
-        let caller = self.authenticate(token).await?;
+        let caller = self.authenticate(token, address).await?;
         let needed = required_role(method);
         if caller.role < needed {
             return Err(GatewayError::PermissionDenied(format!(
@@ -289,11 +307,19 @@ pub async fn middleware(
         return next.run(request).await;
     };
     let method = method.to_owned();
-    let authorization = request
-        .headers()
+    let headers = request.headers();
+    let authorization = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match auth.admit(&method, authorization).await {
+    let forwarded = auth
+        .trust_forwarded_for
+        .then(|| forwarded_for(headers))
+        .flatten();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match auth.admit(&method, authorization, forwarded.or(peer)).await {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -302,6 +328,19 @@ pub async fn middleware(
             .into_http::<axum::body::Body>()
             .into_response(),
     }
+}
+
+/// The last address in `X-Forwarded-For`: the one the nearest proxy saw.
+fn forwarded_for(headers: &http::HeaderMap) -> Option<IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Where the first start of `molbatch serve` keeps the bootstrap key.
@@ -357,6 +396,21 @@ fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+
+    #[test]
+    fn the_client_address_is_the_last_forwarded_one() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(forwarded_for(&headers), None);
+        headers.append("x-forwarded-for", "203.0.113.9, 10.0.0.1".parse().unwrap());
+        headers.append("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        assert_eq!(
+            forwarded_for(&headers),
+            Some(IpAddr::from([198, 51, 100, 7]))
+        );
+        headers.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(forwarded_for(&headers), None);
+    }
 
     #[test]
     fn keys_parse_and_verify_against_their_hash_only() {

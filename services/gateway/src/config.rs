@@ -70,6 +70,14 @@ pub struct Config {
         env = "MOLBATCH_GATEWAY_BOOTSTRAP_KEY_FILE"
     )]
     pub bootstrap_key_file: Option<PathBuf>,
+    /// The gateway sits behind a proxy (an ingress) that appends the
+    /// client's address to `X-Forwarded-For`: budgets per client address
+    /// count that address rather than the proxy's.
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "MOLBATCH_GATEWAY_TRUST_FORWARDED_FOR"
+    )]
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -93,6 +101,7 @@ impl Config {
             redis_url: None,
             redis_prefix: "molbatch:".to_owned(),
             bootstrap_key_file: None,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! tables.
 //!
 //! - [`auth`]: API keys, roles and rate limits in front of every public
-//!   call; [`limits`]: quotas and the token buckets.
+//!   call; [`key_checks`] (private): the bounded Argon2 work behind it;
+//!   [`limits`]: quotas and the token buckets.
 //! - [`error`]: what a call can fail with, and the one place an error
 //!   becomes a `Status` (internal causes are logged, never sent).
 //! - [`grpc`]: the public service (admin RPCs in `admin`).
@@ -20,6 +21,7 @@ pub mod config;
 pub mod error;
 mod export;
 pub mod grpc;
+mod key_checks;
 pub mod limits;
 pub mod rest;
 mod upload;
@@ -96,7 +98,8 @@ impl Server {
             IdentityClient::new(scheduler_channel),
             config.limits,
             limiter,
-        );
+        )
+        .trusting_forwarded_for(config.trust_forwarded_for);
         let storage = StorageClient::new(lazy_channel(&config.upstreams.storage_url, None)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -228,12 +231,12 @@ impl Server {
             let router = router.clone();
             let stop = stopped(stop_rx.clone());
             tokio::spawn(async move {
-                axum::serve(listener, router)
+                axum::serve(listener, with_client_address(router))
                     .with_graceful_shutdown(stop)
                     .await
             })
         });
-        let served = axum::serve(self.http.0, router)
+        let served = axum::serve(self.http.0, with_client_address(router))
             .with_graceful_shutdown(stopped(stop_rx))
             .await;
         if let Some(admin) = admin {
@@ -246,6 +249,14 @@ impl Server {
         }
         served.map_err(StartError::Serve)
     }
+}
+
+/// The router's service with each request's peer address in its extensions
+/// (`ConnectInfo`), for the budgets per client address.
+fn with_client_address(
+    router: axum::Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr> {
+    router.into_make_service_with_connect_info::<SocketAddr>()
 }
 
 /// Entry point for the binary and for `molbatch serve`.

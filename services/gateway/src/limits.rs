@@ -104,23 +104,39 @@ pub fn exhausted(message: String, retry_after: Duration) -> GatewayError {
 
 /// A token bucket's state.
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+pub(crate) struct Bucket {
+    /// Tokens left (fractions accrue between looks).
+    pub(crate) tokens: f64,
+    /// When the bucket was last refilled.
+    pub(crate) at: Instant,
+}
+
+impl Bucket {
+    /// Refills the bucket at `rate` per second up to `burst` for the time
+    /// since it was last looked at; while it holds less than one token, how
+    /// long until it does.
+    pub(crate) fn ready(
+        &mut self,
+        now: Instant,
+        (rate, burst): (f64, f64),
+    ) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
 }
 
 /// Takes one token from `bucket` refilled at `rate` per second up to
 /// `burst`; on refusal, how long until a token is there.
 fn take(bucket: &mut Bucket, now: Instant, rate: f64, burst: f64) -> Result<(), Duration> {
-    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-    bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-    bucket.at = now;
-    if bucket.tokens >= 1.0 {
-        bucket.tokens -= 1.0;
-        Ok(())
-    } else {
-        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
-    }
+    bucket.ready(now, (rate, burst))?;
+    bucket.tokens -= 1.0;
+    Ok(())
 }
 
 /// The same token bucket as [`take`] in one atomic Redis script, with

@@ -5,10 +5,13 @@
 //! has one implementation, and whatever wraps the gRPC service (auth, limits)
 //! wraps REST too.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 
 use axum::body::{Body, HttpBody};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request};
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tonic::Status;
 use tower::ServiceExt;
@@ -63,13 +66,13 @@ impl Grpc {
         }
     }
 
-    /// Sends `body` (gRPC frames) to `path` with the client's `headers` as
-    /// metadata. Errors the service reports before any message (a
-    /// "trailers-only" answer) come back as `Err`.
+    /// Sends `body` (gRPC frames) to `path` with the `client` request's
+    /// headers as metadata and its peer address. Errors the service reports
+    /// before any message (a "trailers-only" answer) come back as `Err`.
     pub(crate) async fn call(
         &self,
         path: &str,
-        headers: &HeaderMap,
+        client: &Parts,
         body: Body,
     ) -> Result<Frames, Status> {
         let mut request = Request::builder()
@@ -79,7 +82,10 @@ impl Grpc {
             .header(header::TE, "trailers")
             .body(body)
             .map_err(|e| internal("building the gRPC request", e))?;
-        for (name, value) in headers {
+        if let Some(peer) = client.extensions.get::<ConnectInfo<SocketAddr>>() {
+            request.extensions_mut().insert(*peer);
+        }
+        for (name, value) in &client.headers {
             let passed = !NOT_METADATA.contains(name)
                 && !name.as_str().starts_with("grpc-")
                 && !name.as_str().ends_with("-bin");
@@ -233,6 +239,7 @@ pub(crate) fn retry_after(delay: std::time::Duration) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
 
     #[test]
     fn frames_are_length_prefixed() {
@@ -285,6 +292,7 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use axum::http::HeaderMap;
 
     /// A body of data pieces followed by trailers.
     pub(crate) fn http_body_with_trailers(

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -138,9 +139,7 @@ impl Rest {
         let query = query_pairs(parts.uri.query())?;
         let path_fields = request::from_text_fields(&input, variables, None)?;
         if route.rpc.is_client_streaming() {
-            return self
-                .upload(route, &parts.headers, &query, path_fields, body)
-                .await;
+            return self.upload(route, &parts, &query, path_fields, body).await;
         }
         let mut message = match &route.body {
             BodyRule::None => DynamicMessage::new(input.clone()),
@@ -169,7 +168,7 @@ impl Rest {
         let frames = self
             .inner
             .grpc
-            .call(&route.grpc_path(), &parts.headers, body)
+            .call(&route.grpc_path(), &parts, body)
             .await?;
         if route.rpc.is_server_streaming() && is_http_body(&route.rpc.output()) {
             raw_body_response(frames).await
@@ -188,7 +187,7 @@ impl Rest {
     async fn upload(
         &self,
         route: &Route,
-        headers: &HeaderMap,
+        client: &Parts,
         query: &[(String, String)],
         path_fields: DynamicMessage,
         body: Body,
@@ -226,7 +225,7 @@ impl Rest {
         let frames = self
             .inner
             .grpc
-            .call(&route.grpc_path(), headers, Body::from_stream(pieces))
+            .call(&route.grpc_path(), client, Body::from_stream(pieces))
             .await?;
         let message = frames.single().await?;
         Ok(axum::Json(response_json(route, &message)?).into_response())
@@ -465,7 +464,7 @@ fn error_event(status: &Status) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::Method;
+    use axum::http::{HeaderMap, Method};
     use molbatch_proto::v1 as pb;
 
     #[tokio::test]
