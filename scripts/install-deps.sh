@@ -6,7 +6,9 @@
 # PostgreSQL and Redis servers,
 # wrk (the REST load in the bench), poppler-utils (the report test renders PDF pages with
 # pdftoppm), the IUPAC InChI library (libinchi-dev: Debian's RDKit is built
-# without InChI, so molbatch-chem links it directly), and cargo-nextest.
+# without InChI, so molbatch-chem links it directly), libcairo2-dev (RDKit's
+# Cairo drawer draws the PNG structures of xlsx exports), LibreOffice Calc
+# without a GUI (the xlsx export test opens its files), and cargo-nextest.
 # With --browser also Debian's Chromium, for the web app's browser tests.
 # Node.js 20 and npm must be there already (they build the web app).
 # Safe to run again; it only acts on what is missing.
@@ -15,7 +17,8 @@ set -euo pipefail
 packages=(
   build-essential pkg-config
   librdkit-dev libboost-dev libboost-serialization-dev python3-rdkit
-  libinchi-dev
+  libinchi-dev libcairo2-dev
+  libreoffice-calc-nogui
   python3-numpy python3-pandas python3-sklearn python3-scipy
   protobuf-compiler libprotobuf-dev
   postgresql redis-server

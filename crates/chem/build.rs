@@ -37,6 +37,8 @@ fn main() {
         .file("src/ffi/inchi.cc")
         .file("src/ffi/substructure.cc")
         .include(&include)
+        // MolDraw2DCairo.h includes <cairo.h> (Debian's libcairo2-dev).
+        .include("/usr/include/cairo")
         .std("c++17")
         // RDKit's headers are noisy under -Wall; our own code is small.
         .flag_if_supported("-Wno-unused-parameter")
@@ -50,6 +52,8 @@ fn main() {
     // Debian's libinchi-dev puts inchi_api.h in /usr/include and libinchi.so
     // on the default library path.
     println!("cargo:rustc-link-lib=dylib=inchi");
+    // MolDraw2DCairo's inline constructor calls cairo itself.
+    println!("cargo:rustc-link-lib=dylib=cairo");
     for path in [
         "src/ffi/mod.rs",
         "src/ffi/pipeline.cc",

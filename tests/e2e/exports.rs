@@ -4,7 +4,7 @@
 //! is NOT_FOUND; a job that has not completed cannot be exported.
 
 use molbatch_analytics::files::ResultsWriter;
-use molbatch_client::Client;
+use molbatch_client::{Client, ClientError};
 use molbatch_proto::export::ExportFormat;
 use molbatch_proto::{v1 as pb, Violations};
 use tonic::Code;
@@ -98,6 +98,7 @@ async fn a_file_of_many_parts_streams_back_exactly() {
             format: "json".into(),
             filter: "valid".into(),
             include_fingerprint: true,
+            ..Default::default()
         },
     )
     .await;
@@ -155,9 +156,10 @@ async fn bad_exports_are_refused_before_anything_is_queued() {
         .raw()
         .create_export(pb::CreateExportRequest {
             job_id: job.job_id.clone(),
-            format: "xlsx".into(),
+            format: "xls".into(),
             filter: "heavy".into(),
             include_fingerprint: false,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -272,5 +274,216 @@ async fn bad_exports_are_refused_before_anything_is_queued() {
         early.message().contains("once it is COMPLETED"),
         "{early:?}"
     );
+    mb.stop().await;
+}
+
+/// A small series with ids, an activity and an input column; `m2` is
+/// invalid.
+const SERIES: &str = "id,smiles,IC50,series\n\
+m0,CCO,100,A\n\
+m1,Oc1ccccc1,250,A\n\
+m2,C1CC,10,B\n\
+m3,CC(=O)Oc1ccccc1C(=O)O,50,B\n\
+m4,CCN(CC)CC,1000,A\n";
+
+async fn series_job(mb: &mut Molbatch) -> String {
+    let options = pb::UploadOptions {
+        display_name: "series.csv".into(),
+        id_column: "id".into(),
+        activity_columns: vec![pb::ActivityColumn {
+            column: "IC50".into(),
+            unit: "nM".into(),
+        }],
+        ..Default::default()
+    };
+    let job = mb
+        .client
+        .upload(std::io::Cursor::new(SERIES.as_bytes().to_vec()), options)
+        .await
+        .unwrap();
+    let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
+    assert_eq!(job.state, pb::JobState::Completed as i32, "{job:?}");
+    job.job_id
+}
+
+/// Runs LibreOffice headless on `file`, converting it to `to` in `dir`;
+/// the converted file's path.
+fn libreoffice(file: &std::path::Path, to: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let profile = dir.join("profile");
+    let status = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args(["--headless", "--convert-to", to, "--outdir"])
+        .arg(dir)
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("LibreOffice (soffice) runs; make deps installs libreoffice-calc-nogui");
+    assert!(status.success(), "soffice --convert-to {to}: {status}");
+    let extension = to.split(':').next().unwrap();
+    let converted = dir
+        .join(file.file_stem().unwrap())
+        .with_extension(extension);
+    assert!(
+        converted.exists(),
+        "{} was not written",
+        converted.display()
+    );
+    converted
+}
+
+/// An xlsx export of chosen molecules and columns, opened by LibreOffice:
+/// its first sheet has the header and one row per chosen molecule with the
+/// chosen values, a structure picture on every valid row, and a second
+/// sheet with the job's summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_xlsx_export_opens_in_libreoffice_with_its_rows_and_structures() {
+    let mut mb = Molbatch::start().await;
+    let job = series_job(&mut mb).await;
+    let (export, file) = run_export(
+        &mut mb.client,
+        pb::CreateExportRequest {
+            job_id: job.clone(),
+            format: "xlsx".into(),
+            columns: vec![
+                "inputId".into(),
+                "valid".into(),
+                "heavyAtoms".into(),
+                "activities.IC50.pActivity".into(),
+                "series".into(),
+            ],
+            indices: vec![4, 0, 2, 3],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(export.molecules, 4);
+    assert_eq!(export.file_name, format!("{job}.xlsx"));
+    assert_eq!(export.indices, [0, 2, 3, 4]);
+    assert_eq!(export.columns.len(), 5);
+    assert!(export.content_type.contains("spreadsheetml"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("series.xlsx");
+    std::fs::write(&path, &file).unwrap();
+
+    // The first sheet as CSV: the header and the chosen rows, in input order.
+    let csv = std::fs::read_to_string(libreoffice(&path, "csv", dir.path())).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "structure,inputId,valid,heavyAtoms,activities.IC50.pActivity,series",
+            ",m0,TRUE,3,7,A",
+            ",m2,FALSE,,8,B",
+            ",m3,TRUE,13,7.30102999566398,B",
+            ",m4,TRUE,7,6,A",
+        ],
+        "{csv}"
+    );
+
+    // Saved again as ODF, the pictures are there: one per valid row.
+    let ods = libreoffice(&path, "ods", dir.path());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(ods).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    let pictures = names
+        .iter()
+        .filter(|n| n.starts_with("Pictures/") && n.ends_with(".png"))
+        .count();
+    assert_eq!(pictures, 3, "{names:?}");
+    let mut content = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("content.xml").unwrap(), &mut content)
+        .unwrap();
+    assert!(
+        content.contains("table:name=\"Summary\""),
+        "no summary sheet"
+    );
+    assert!(content.contains(&job), "the summary names the job");
+    mb.stop().await;
+}
+
+/// Every results format writes only the chosen columns of the chosen
+/// molecules; a column the results do not have fails the export, naming it;
+/// an xlsx of a job too large for one is refused before anything is queued.
+#[tokio::test(flavor = "multi_thread")]
+async fn columns_and_indices_choose_what_every_format_writes() {
+    let mut mb = Molbatch::start().await;
+    let job = series_job(&mut mb).await;
+    let chosen = |format: &str| pb::CreateExportRequest {
+        job_id: job.clone(),
+        format: format.into(),
+        columns: vec!["inputId".into(), "molWt".into(), "series".into()],
+        indices: vec![1, 3],
+        ..Default::default()
+    };
+    let (_, csv) = run_export(&mut mb.client, chosen("csv")).await;
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "inputId,molWt,series");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with("m1,94.") && lines[2].starts_with("m3,180."),
+        "{csv}"
+    );
+
+    let (_, sdf) = run_export(&mut mb.client, chosen("sdf")).await;
+    let sdf = String::from_utf8(sdf).unwrap();
+    let items: Vec<&str> = sdf.lines().filter(|l| l.starts_with("> <")).collect();
+    assert_eq!(
+        items,
+        [
+            "> <inputId>",
+            "> <molWt>",
+            "> <series>",
+            "> <inputId>",
+            "> <molWt>",
+            "> <series>"
+        ]
+    );
+    assert_eq!(sdf.matches("$$$$").count(), 2);
+
+    let (_, json) = run_export(&mut mb.client, chosen("jsonl")).await;
+    let objects: Vec<serde_json::Value> = String::from_utf8(json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2);
+    let mut keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["inputId", "molWt", "properties"], "{}", objects[0]);
+    assert_eq!(objects[1]["properties"], serde_json::json!({"series": "B"}));
+
+    let mut unknown = chosen("csv");
+    unknown.columns.push("molweight".into());
+    let created = mb.client.create_export(unknown).await.unwrap();
+    let failed = mb
+        .client
+        .wait_export(
+            &created.export_id,
+            std::time::Duration::from_millis(100),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.state, pb::ExportState::Failed as i32);
+    assert!(
+        failed.error.contains("no column \"molweight\"") && failed.error.contains("molWt"),
+        "{}",
+        failed.error
+    );
+
+    let mut bad = chosen("csv");
+    bad.columns = vec!["molWt".into(), "molWt".into()];
+    let refused = mb.client.create_export(bad).await.unwrap_err();
+    let ClientError::Status(status) = refused else {
+        panic!("{refused}")
+    };
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(Violations::from_status(&status).fields()[0].0, "columns[1]");
     mb.stop().await;
 }

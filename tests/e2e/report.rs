@@ -82,6 +82,7 @@ async fn create_and_download(mb: &mut Molbatch, job: &str, format: &str) -> (pb:
             format: format.to_owned(),
             filter: String::new(),
             include_fingerprint: false,
+            ..Default::default()
         })
         .await
         .unwrap();

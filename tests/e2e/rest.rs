@@ -964,7 +964,7 @@ async fn rest_exports_are_checked_queued_and_downloaded_as_files() {
     let bad = post_json(
         &serve,
         &exports,
-        &json!({"format": "xlsx", "filter": "heavy"}),
+        &json!({"format": "xls", "filter": "heavy"}),
     )
     .await;
     assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));

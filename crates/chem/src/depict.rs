@@ -2,7 +2,8 @@
 //! coordinates, for SD files written from results (which carry SMILES,
 //! never coordinates), or an SVG picture of a molecule or scaffold
 //! ([`svg`]), for clients showing hits and scaffolds, optionally with some
-//! atoms highlighted ([`svg_highlighted`]), such as a structural alert's.
+//! atoms highlighted ([`svg_highlighted`]), such as a structural alert's,
+//! or the same picture as PNG ([`png`]) for spreadsheets.
 //!
 //! This is not part of [`Pipeline::process`](crate::Pipeline::process) and
 //! needs no shared state: each call parses its own molecule and builds its
@@ -50,6 +51,26 @@ pub fn svg(smiles: &str, width: u32, height: u32) -> Result<String, ChemError> {
     let record = ffi::svg(smiles, width, height).map_err(|e| depiction_error(smiles, &e))?;
     ffi::accepted(smiles, record.status, record.message)?;
     Ok(record.text)
+}
+
+/// [`svg`]'s drawing of `smiles` as a PNG image, `width` × `height` pixels,
+/// from RDKit's Cairo drawer (`MolDraw2DCairo`: the same layout and drawing
+/// options), for files that cannot hold SVG, such as a spreadsheet.
+///
+/// ```
+/// let image = molbatch_chem::depict::png("c1ccccc1C(=O)O", 200, 150)?;
+/// assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"));
+/// # Ok::<(), molbatch_chem::ChemError>(())
+/// ```
+///
+/// # Errors
+///
+/// Those of [`svg`].
+pub fn png(smiles: &str, width: u32, height: u32) -> Result<Vec<u8>, ChemError> {
+    drawable(smiles, width, height)?;
+    let record = ffi::png(smiles, width, height).map_err(|e| depiction_error(smiles, &e))?;
+    ffi::accepted(smiles, record.status, record.message)?;
+    Ok(record.data)
 }
 
 /// [`svg`] with the atoms `atoms` (indices of the molecule as RDKit's

@@ -141,6 +141,9 @@ pub enum ExportFormat {
     Json,
     /// One proto3 JSON result per line.
     Jsonl,
+    /// A spreadsheet: results with a structure image per row, and the job's
+    /// summary.
+    Xlsx,
     /// The batch report: one self-contained HTML file (inline SVG structures
     /// and plots, nothing fetched from elsewhere).
     Report,
@@ -150,11 +153,12 @@ pub enum ExportFormat {
 
 impl ExportFormat {
     /// Every format.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Csv,
         Self::Sdf,
         Self::Json,
         Self::Jsonl,
+        Self::Xlsx,
         Self::Report,
         Self::ReportPdf,
     ];
@@ -166,6 +170,7 @@ impl ExportFormat {
             Self::Sdf => "sdf",
             Self::Json => "json",
             Self::Jsonl => "jsonl",
+            Self::Xlsx => "xlsx",
             Self::Report => "report",
             Self::ReportPdf => "report_pdf",
         }
@@ -178,6 +183,7 @@ impl ExportFormat {
             Self::Sdf => "chemical/x-mdl-sdfile",
             Self::Json => "application/json",
             Self::Jsonl => "application/x-ndjson",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Report => "text/html; charset=utf-8",
             Self::ReportPdf => "application/pdf",
         }
@@ -186,7 +192,7 @@ impl ExportFormat {
     /// The file name extension of its files (without the dot).
     pub fn extension(self) -> &'static str {
         match self {
-            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl => self.as_str(),
+            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl | Self::Xlsx => self.as_str(),
             Self::Report => "html",
             Self::ReportPdf => "pdf",
         }
@@ -197,7 +203,7 @@ impl ExportFormat {
     pub fn is_report(self) -> bool {
         match self {
             Self::Report | Self::ReportPdf => true,
-            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl => false,
+            Self::Csv | Self::Sdf | Self::Json | Self::Jsonl | Self::Xlsx => false,
         }
     }
 
@@ -211,10 +217,10 @@ impl ExportFormat {
                 Violations::one(
                     "format",
                     if wanted.is_empty() {
-                        "required: csv, sdf, json, jsonl, report or report_pdf".to_owned()
+                        "required: csv, sdf, json, jsonl, xlsx, report or report_pdf".to_owned()
                     } else {
                         format!(
-                            "unknown format {text:?}; use csv, sdf, json, jsonl, report or report_pdf"
+                            "unknown format {text:?}; use csv, sdf, json, jsonl, xlsx, report or report_pdf"
                         )
                     },
                 )
@@ -222,8 +228,16 @@ impl ExportFormat {
     }
 }
 
+/// Most molecules an xlsx export holds (each row carries a structure
+/// image, and the whole workbook is built in memory).
+pub const MAX_XLSX_MOLECULES: usize = 10_000;
+/// Most molecule indices one export may name.
+pub const MAX_EXPORT_INDICES: usize = 100_000;
+/// Most columns one export may name.
+const MAX_EXPORT_COLUMNS: usize = 1_000;
+
 /// What an export writes: checked once, carried as analysis parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportOptions {
     /// The file format.
     pub format: ExportFormat,
@@ -231,11 +245,18 @@ pub struct ExportOptions {
     pub filter: ResultFilter,
     /// Adds each molecule's Morgan fingerprint on-bits.
     pub include_fingerprint: bool,
+    /// The columns to write, in order; empty for every column.
+    pub columns: Vec<String>,
+    /// The molecules to write by index, ascending and distinct; empty for
+    /// every molecule.
+    pub indices: Vec<u64>,
 }
 
 const FORMAT: &str = "format";
 const FILTER: &str = "filter";
 const FINGERPRINTS: &str = "include_fingerprint";
+const COLUMNS: &str = "columns";
+const INDICES: &str = "indices";
 const TENANT: &str = "tenant_id";
 
 impl ExportOptions {
@@ -245,14 +266,9 @@ impl ExportOptions {
         let format = ExportFormat::parse(&request.format).map_err(|e| v.extend(e));
         let filter = ResultFilter::parse(&request.filter).map_err(|e| v.extend(e));
         if let Ok(format) = format.and_then(|f| if f.is_report() { Ok(f) } else { Err(()) }) {
+            let whole = |what: &str| format!("a {} covers the whole job; {what}", format.as_str());
             if !request.filter.trim().is_empty() {
-                v.field(
-                    FILTER,
-                    format!(
-                        "a {} covers the whole job; leave the filter empty",
-                        format.as_str()
-                    ),
-                );
+                v.field(FILTER, whole("leave the filter empty"));
             }
             if request.include_fingerprint {
                 v.field(
@@ -260,12 +276,49 @@ impl ExportOptions {
                     format!("a {} has no fingerprints; leave it false", format.as_str()),
                 );
             }
+            if !request.columns.is_empty() {
+                v.field(COLUMNS, whole("leave the columns empty"));
+            }
+            if !request.indices.is_empty() {
+                v.field(INDICES, whole("leave the indices empty"));
+            }
+        }
+        let columns: Vec<String> = request
+            .columns
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .collect();
+        if columns.len() > MAX_EXPORT_COLUMNS {
+            v.field(COLUMNS, format!("at most {MAX_EXPORT_COLUMNS} columns"));
+        }
+        for (i, column) in columns.iter().enumerate() {
+            if column.is_empty() {
+                v.field(format!("{COLUMNS}[{i}]"), "empty column name");
+            } else if columns[..i].contains(column) {
+                v.field(
+                    format!("{COLUMNS}[{i}]"),
+                    format!("{column:?} is named twice"),
+                );
+            }
+        }
+        let mut indices = request.indices.clone();
+        indices.sort_unstable();
+        indices.dedup();
+        if indices.len() > MAX_EXPORT_INDICES {
+            v.field(INDICES, format!("at most {MAX_EXPORT_INDICES} molecules"));
+        } else if format == Ok(ExportFormat::Xlsx) && indices.len() > MAX_XLSX_MOLECULES {
+            v.field(
+                INDICES,
+                format!("an xlsx export holds at most {MAX_XLSX_MOLECULES} molecules"),
+            );
         }
         match (format, filter) {
             (Ok(format), Ok(filter)) if v.is_empty() => Ok(Self {
                 format,
                 filter,
                 include_fingerprint: request.include_fingerprint,
+                columns,
+                indices,
             }),
             _ => Err(v),
         }
@@ -273,9 +326,10 @@ impl ExportOptions {
 
     /// The analysis parameters the options travel as, with the tenant that
     /// owns the job (the worker writing a report reads the job's record and
-    /// analyses as that tenant).
-    pub fn to_params(self, filter_text: &str, tenant: &TenantId) -> HashMap<String, String> {
-        HashMap::from([
+    /// analyses as that tenant). Columns travel as a JSON array, indices as
+    /// ranges (`0-99,120`).
+    pub fn to_params(&self, filter_text: &str, tenant: &TenantId) -> HashMap<String, String> {
+        let mut params = HashMap::from([
             (TENANT.to_owned(), tenant.as_str().to_owned()),
             (FORMAT.to_owned(), self.format.as_str().to_owned()),
             (FILTER.to_owned(), filter_text.trim().to_owned()),
@@ -283,7 +337,17 @@ impl ExportOptions {
                 FINGERPRINTS.to_owned(),
                 self.include_fingerprint.to_string(),
             ),
-        ])
+        ]);
+        if !self.columns.is_empty() {
+            params.insert(
+                COLUMNS.to_owned(),
+                serde_json::Value::from(self.columns.clone()).to_string(),
+            );
+        }
+        if !self.indices.is_empty() {
+            params.insert(INDICES.to_owned(), ranges_text(&self.indices));
+        }
+        params
     }
 
     /// The options back from analysis parameters.
@@ -293,7 +357,7 @@ impl ExportOptions {
         let get = |name: &str| params.get(name).map_or("", String::as_str);
         let mut v = Violations::default();
         for name in params.keys() {
-            if ![FORMAT, FILTER, FINGERPRINTS, TENANT].contains(&name.as_str()) {
+            if ![FORMAT, FILTER, FINGERPRINTS, COLUMNS, INDICES, TENANT].contains(&name.as_str()) {
                 v.field(format!("params.{name}"), "not an export option");
             }
         }
@@ -305,16 +369,75 @@ impl ExportOptions {
                 false
             }
         };
+        let columns = match get(COLUMNS) {
+            "" => Vec::new(),
+            text => serde_json::from_str(text).unwrap_or_else(|_| {
+                v.field(COLUMNS, "not a JSON array of names");
+                Vec::new()
+            }),
+        };
+        let indices = parse_ranges(get(INDICES)).unwrap_or_else(|message| {
+            v.field(INDICES, message);
+            Vec::new()
+        });
         let request = pb::CreateExportRequest {
             job_id: String::new(),
             format: get(FORMAT).to_owned(),
             filter: get(FILTER).to_owned(),
             include_fingerprint,
+            columns,
+            indices,
         };
         let options = Self::check(&request).map_err(|e| v.extend(e));
         v.check()?;
         options.map_err(|_| Violations::one(FORMAT, "invalid export options"))
     }
+}
+
+/// Ascending distinct numbers as ranges: `0-2,5,7-8`.
+pub fn ranges_text(sorted: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        while i + 1 < sorted.len() && sorted[i + 1] == sorted[i] + 1 {
+            i += 1;
+        }
+        parts.push(if sorted[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", sorted[i])
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// Numbers and ranges (`0-2,5, 7-8`) as ascending distinct numbers, at most
+/// [`MAX_EXPORT_INDICES`] of them; what is wrong otherwise.
+pub fn parse_ranges(text: &str) -> Result<Vec<u64>, String> {
+    let mut numbers = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let number = |n: &str| {
+            n.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{part:?} is not an index or a range like 10-20"))
+        };
+        let (start, end) = match part.split_once('-') {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => (number(part)?, number(part)?),
+        };
+        if end < start {
+            return Err(format!("{part:?} ends before it starts"));
+        }
+        if (end - start) as usize + numbers.len() >= MAX_EXPORT_INDICES {
+            return Err(format!("at most {MAX_EXPORT_INDICES} molecules"));
+        }
+        numbers.extend(start..=end);
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    Ok(numbers)
 }
 
 /// The tenant export parameters name (see [`ExportOptions::to_params`]);
@@ -395,7 +518,52 @@ mod tests {
             format: format.to_owned(),
             filter: filter.to_owned(),
             include_fingerprint: true,
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn columns_and_indices_are_checked_and_travel_as_params() {
+        let mut chosen = request("xlsx", "valid");
+        chosen.columns = vec![
+            " inputId".into(),
+            "molWt".into(),
+            "activities.pIC50.le".into(),
+        ];
+        chosen.indices = vec![7, 3, 4, 5, 3, 100];
+        let options = ExportOptions::check(&chosen).unwrap();
+        assert_eq!(options.columns, ["inputId", "molWt", "activities.pIC50.le"]);
+        assert_eq!(options.indices, [3, 4, 5, 7, 100]);
+        let params = options.to_params("valid", &TenantId("lab".into()));
+        assert_eq!(params["indices"], "3-5,7,100");
+        assert_eq!(ExportOptions::from_params(&params).unwrap(), options);
+
+        let mut bad = request("csv", "");
+        bad.columns = vec!["molWt".into(), "".into(), "molWt".into()];
+        let v = ExportOptions::check(&bad).unwrap_err();
+        let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["columns[1]", "columns[2]"]);
+        let mut many = request("xlsx", "");
+        many.indices = (0..=MAX_XLSX_MOLECULES as u64).collect();
+        let v = ExportOptions::check(&many).unwrap_err();
+        assert!(v.fields()[0].1.contains("xlsx"), "{v}");
+        let mut report = request("report", "");
+        report.include_fingerprint = false;
+        report.indices = vec![1];
+        assert_eq!(
+            ExportOptions::check(&report).unwrap_err().fields()[0].0,
+            "indices"
+        );
+    }
+
+    #[test]
+    fn ranges_parse_and_print_back() {
+        assert_eq!(parse_ranges("0-2, 5,7-8,2").unwrap(), [0, 1, 2, 5, 7, 8]);
+        assert_eq!(ranges_text(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(parse_ranges("").unwrap(), Vec::<u64>::new());
+        assert!(parse_ranges("5-2").unwrap_err().contains("ends before"));
+        assert!(parse_ranges("x").unwrap_err().contains("not an index"));
+        assert!(parse_ranges("0-1000000").unwrap_err().contains("at most"));
     }
 
     #[test]
@@ -403,10 +571,10 @@ mod tests {
         let options = ExportOptions::check(&request("SDF", "valid")).unwrap();
         assert_eq!(options.format, ExportFormat::Sdf);
         assert_eq!(options.filter, ResultFilter::Valid);
-        let v = ExportOptions::check(&request("xlsx", "heavy")).unwrap_err();
+        let v = ExportOptions::check(&request("xls", "heavy")).unwrap_err();
         let fields: Vec<&str> = v.fields().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["format", "filter"]);
-        assert!(v.fields()[0].1.contains("xlsx"));
+        assert!(v.fields()[0].1.contains("xls"));
         assert!(v.fields()[1].1.contains("alerts or lipinski"));
         for filter in ["alerts", "lipinski", " pains "] {
             ExportOptions::check(&request("csv", filter)).unwrap();

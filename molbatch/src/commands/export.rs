@@ -23,6 +23,9 @@ pub enum ExportFileFormat {
     Json,
     /// One proto3 JSON result per line.
     Jsonl,
+    /// A spreadsheet: a structure image per row, every column, and a
+    /// summary sheet (at most 10,000 molecules).
+    Xlsx,
     /// The batch report: one self-contained HTML file.
     Report,
     /// The batch report as a PDF.
@@ -48,6 +51,14 @@ pub struct ExportArgs {
     /// Include Morgan fingerprints (on-bit indices).
     #[arg(long)]
     pub fingerprints: bool,
+    /// Only these columns, in this order, named as in the CSV header
+    /// (e.g. `inputId,standardizedSmiles,molWt`); every column by default.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Only the molecules at these input indices (0-based): numbers and
+    /// ranges, e.g. `0-99,120`.
+    #[arg(long, default_value = "")]
+    pub indices: String,
 }
 
 /// The export's state on standard error while a worker writes it, then the
@@ -64,7 +75,17 @@ pub async fn run(
         output_file,
         filter,
         fingerprints,
+        columns,
+        indices,
     } = args;
+    let indices = match molbatch_proto::export::parse_ranges(&indices) {
+        Ok(indices) => indices,
+        Err(message) => bail!("--indices: {message}"),
+    };
+    let binary = matches!(format, ExportFileFormat::Xlsx | ExportFileFormat::ReportPdf);
+    if binary && output_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        bail!("an {format:?} file is binary: write it to a file with -o FILE");
+    }
     let format = format
         .to_possible_value()
         .map(|v| v.get_name().to_owned())
@@ -75,6 +96,8 @@ pub async fn run(
             format,
             filter,
             include_fingerprint: fingerprints,
+            columns,
+            indices,
         })
         .await?;
     let export = client

@@ -1,5 +1,6 @@
 //! Export tasks: a job's results written as one file in storage. The worker
-//! pages the job's results (with the export's filter) through a
+//! pages the job's results (with the export's filter, keeping the molecules
+//! it names by index and the columns it chose) through a
 //! [`ResultsWriter`] and stores the output in parts of about
 //! [`PART_BYTES`], so memory holds one page and one part whatever the size
 //! of the file; then it records the finished file, which starts its expiry.
@@ -10,10 +11,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use molbatch_proto::export::{ExportId, ExportOptions};
+use molbatch_proto::export::{
+    ranges_text, tenant_of_params, ExportFormat, ExportId, ExportOptions,
+};
 use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::v1 as pb;
 use molbatch_telemetry::net::Channel;
 
 use crate::analyses::AnalysisError;
@@ -96,6 +100,11 @@ pub async fn write_export(
     let parts = Parts::default();
     let mut writer = ResultsWriter::new(options.format, parts.clone(), options.include_fingerprint)
         .map_err(|e| AnalysisError::Params(e.to_string()))?;
+    writer.choose_columns(options.columns.clone());
+    if options.format == ExportFormat::Xlsx {
+        writer.set_summary(job_summary(scheduler, job_id, &params, &options).await?);
+    }
+    let wanted = Wanted::new(&options.indices);
     let mut file = Stored::default();
     let mut pages = crate::analyses::ResultPages::new(
         storage,
@@ -105,6 +114,7 @@ pub async fn write_export(
         &filter,
     );
     while let Some(page) = pages.next().await? {
+        let (page, past_the_last) = wanted.keep(page);
         file.molecules += page.len() as u64;
         // SD pages lay out structures with RDKit: off the async runtime.
         let (returned, written) = tokio::task::spawn_blocking(move || {
@@ -117,6 +127,9 @@ pub async fn write_export(
         writer = returned;
         while let Some(data) = parts.take_full() {
             file.put(storage, &export_ref, data).await?;
+        }
+        if past_the_last {
+            break;
         }
     }
     // The writer's end (buffered CSV rows, the JSON array's `]`).
@@ -131,6 +144,73 @@ pub async fn write_export(
         file.put(storage, &export_ref, rest).await?;
     }
     file.finish(storage, export_ref, options.format).await
+}
+
+/// The molecules an export names by index ([`ExportOptions::indices`]).
+struct Wanted<'a> {
+    /// Ascending; empty for every molecule.
+    indices: &'a [u64],
+}
+
+impl<'a> Wanted<'a> {
+    fn new(indices: &'a [u64]) -> Self {
+        Self { indices }
+    }
+
+    /// The results of `page` (in input order) that are wanted, and whether
+    /// the page went past the last wanted index (no later page can hold one).
+    fn keep(&self, mut page: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, bool) {
+        let Some(&last) = self.indices.last() else {
+            return (page, false);
+        };
+        let past = page.last().is_some_and(|r| r.index >= last);
+        page.retain(|r| self.indices.binary_search(&r.index).is_ok());
+        (page, past)
+    }
+}
+
+/// The job's facts for an xlsx summary sheet: what the export holds and how
+/// the job went.
+async fn job_summary(
+    scheduler: &mut SchedulerClient<Channel>,
+    job_id: &str,
+    params: &HashMap<String, String>,
+    options: &ExportOptions,
+) -> Result<Vec<(String, String)>, AnalysisError> {
+    let tenant = tenant_of_params(params).ok_or_else(|| {
+        AnalysisError::Params("the export does not name the job's tenant; create it again".into())
+    })?;
+    let job = scheduler
+        .get_job(ipb::JobRef {
+            tenant_id: tenant.as_str().to_owned(),
+            job_id: job_id.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let time = |t: Option<&prost_types::Timestamp>| t.map(ToString::to_string).unwrap_or_default();
+    let mut facts = vec![
+        ("Job".to_owned(), job.display_name.clone()),
+        ("Job id".to_owned(), job.job_id.clone()),
+        ("Molecules".to_owned(), job.total_molecules.to_string()),
+        ("Valid".to_owned(), job.valid_molecules.to_string()),
+        ("Invalid".to_owned(), job.invalid_molecules.to_string()),
+        ("Submitted".to_owned(), time(job.create_time.as_ref())),
+        ("Completed".to_owned(), time(job.end_time.as_ref())),
+        (
+            "Exported".to_owned(),
+            time(Some(&molbatch_proto::time::timestamp(
+                molbatch_proto::time::now_ms(),
+            ))),
+        ),
+        ("Filter".to_owned(), options.filter.as_str().to_owned()),
+    ];
+    if !options.indices.is_empty() {
+        facts.push(("Molecule indices".to_owned(), ranges_text(&options.indices)));
+    }
+    if !options.columns.is_empty() {
+        facts.push(("Columns".to_owned(), options.columns.join(", ")));
+    }
+    Ok(facts)
 }
 
 /// What has been stored of a file so far.
@@ -195,6 +275,28 @@ impl Stored {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indices_keep_their_molecules_and_end_the_paging() {
+        let page = |range: std::ops::Range<u64>| -> Vec<pb::MoleculeResult> {
+            range
+                .map(|index| pb::MoleculeResult {
+                    index,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let indices = [3, 7, 12];
+        let wanted = Wanted::new(&indices);
+        let (kept, past) = wanted.keep(page(0..10));
+        assert_eq!(kept.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 7]);
+        assert!(!past);
+        let (kept, past) = wanted.keep(page(10..20));
+        assert_eq!(kept.iter().map(|r| r.index).collect::<Vec<_>>(), [12]);
+        assert!(past);
+        let every = Wanted::new(&[]);
+        assert_eq!(every.keep(page(0..5)), (page(0..5), false));
+    }
 
     #[test]
     fn parts_are_cut_at_the_part_size_and_the_rest_kept() {

@@ -1,6 +1,7 @@
-//! Result files: a job's results as CSV, an SD file, one JSON array or JSON
-//! lines (proto3 JSON, the same field names as REST), written page by page so
-//! a file of any size streams through. `molbatch results` and exports (see
+//! Result files: a job's results as CSV, an SD file, one JSON array, JSON
+//! lines (proto3 JSON, the same field names as REST) or an xlsx workbook
+//! with structure images, written page by page so a file of any size
+//! streams through (xlsx excepted: a workbook is built whole). `molbatch results` and exports (see
 //! [`crate::export`]) write through the same [`ResultsWriter`].
 //!
 //! CSV and SD output share one mapping of a result to its contract fields
@@ -13,8 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use molbatch_chem::depict::{molblock_2d, EMPTY_MOLBLOCK};
-use molbatch_proto::export::ExportFormat;
+use molbatch_chem::depict::{molblock_2d, png, EMPTY_MOLBLOCK};
+use molbatch_proto::export::{ExportFormat, MAX_XLSX_MOLECULES};
 use molbatch_proto::v1 as pb;
 
 /// Result columns of CSV output and data items of SD output, in order, named
@@ -64,6 +65,23 @@ pub enum OutputError {
     /// The format is not a file of results (the batch report).
     #[error("{} is not a results file format", .0.as_str())]
     NotResults(ExportFormat),
+    /// A chosen column the results do not have.
+    #[error("no column {name:?} in this job's results; its columns are {known}")]
+    UnknownColumn {
+        /// The chosen name.
+        name: String,
+        /// The columns there are, as a list.
+        known: String,
+    },
+    /// More results than an xlsx file holds.
+    #[error(
+        "an xlsx export holds at most {MAX_XLSX_MOLECULES} molecules; \
+         choose molecules with indices or a filter, or export csv"
+    )]
+    TooManyForXlsx,
+    /// Writing the spreadsheet failed.
+    #[error("writing xlsx: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
 /// Name of the optional column and data item holding Morgan on-bits.
@@ -199,14 +217,112 @@ impl ActivityColumns {
     }
 }
 
-/// Writes results as CSV: the contract columns, the [`ActivityColumns`],
-/// then the fingerprint when present, then the input's own columns
-/// (activities and input columns from the first page).
-pub struct CsvResults<W: Write> {
-    writer: csv::Writer<W>,
-    properties: Option<Vec<String>>,
+/// The columns of a table of results (CSV rows, xlsx rows; the names SD
+/// data items and JSON fields are chosen by): the contract columns, the
+/// [`ActivityColumns`], the fingerprint when asked for, then the input's own
+/// columns, all as the first page names them; then the chosen ones of
+/// those, in the order chosen.
+#[derive(Debug, Clone)]
+struct Layout {
+    properties: Vec<String>,
     activities: ActivityColumns,
     fingerprints: bool,
+    /// Positions of the written columns among all of them.
+    chosen: Vec<usize>,
+}
+
+impl Layout {
+    /// The layout of `first_page`, keeping `columns` (every column when
+    /// empty); an unknown name is [`OutputError::UnknownColumn`].
+    fn of(
+        first_page: &[pb::MoleculeResult],
+        fingerprints: bool,
+        columns: &[String],
+    ) -> Result<Self, OutputError> {
+        let keys: BTreeSet<&String> = first_page
+            .iter()
+            .flat_map(|r| r.properties.keys())
+            .collect();
+        let mut layout = Self {
+            properties: keys.into_iter().cloned().collect(),
+            activities: ActivityColumns::of(first_page),
+            fingerprints,
+            chosen: Vec::new(),
+        };
+        let all = layout.all_names();
+        layout.chosen = if columns.is_empty() {
+            (0..all.len()).collect()
+        } else {
+            columns
+                .iter()
+                .map(|name| {
+                    all.iter()
+                        .position(|c| c == name)
+                        .ok_or_else(|| OutputError::UnknownColumn {
+                            name: name.clone(),
+                            known: all.join(", "),
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        Ok(layout)
+    }
+
+    fn all_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = RESULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+        names.extend(self.activities.names());
+        if self.fingerprints {
+            names.push(FINGERPRINT_COLUMN.to_owned());
+        }
+        names.extend(self.properties.iter().cloned());
+        names
+    }
+
+    fn all_values(&self, r: &pb::MoleculeResult) -> Vec<String> {
+        let mut row: Vec<String> = result_values(r).into();
+        row.extend(self.activities.values(r));
+        if self.fingerprints {
+            row.push(fingerprint_value(r));
+        }
+        row.extend(
+            self.properties
+                .iter()
+                .map(|k| r.properties.get(k).cloned().unwrap_or_default()),
+        );
+        row
+    }
+
+    /// The written column names.
+    fn header(&self) -> Vec<String> {
+        pick(self.all_names(), &self.chosen)
+    }
+
+    /// The written values of `r`, parallel to [`Layout::header`].
+    fn row(&self, r: &pb::MoleculeResult) -> Vec<String> {
+        pick(self.all_values(r), &self.chosen)
+    }
+
+    /// Whether column `name` is written.
+    fn keeps(&self, name: &str) -> bool {
+        self.header().iter().any(|c| c == name)
+    }
+}
+
+/// The items of `all` at `positions`, in that order.
+fn pick(mut all: Vec<String>, positions: &[usize]) -> Vec<String> {
+    positions
+        .iter()
+        .map(|&i| std::mem::take(&mut all[i]))
+        .collect()
+}
+
+/// Writes results as CSV: the columns of the [`Layout`] (activities and
+/// input columns from the first page).
+pub struct CsvResults<W: Write> {
+    writer: csv::Writer<W>,
+    layout: Option<Layout>,
+    fingerprints: bool,
+    columns: Vec<String>,
 }
 
 impl<W: Write> CsvResults<W> {
@@ -215,41 +331,24 @@ impl<W: Write> CsvResults<W> {
     pub fn new(out: W, fingerprints: bool) -> Self {
         Self {
             writer: csv::Writer::from_writer(out),
-            properties: None,
-            activities: ActivityColumns::default(),
+            layout: None,
             fingerprints,
+            columns: Vec::new(),
         }
     }
 
     /// Writes one page (the header before the first).
     pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
-        if self.properties.is_none() {
-            let keys: BTreeSet<&String> =
-                results.iter().flat_map(|r| r.properties.keys()).collect();
-            let properties: Vec<String> = keys.into_iter().cloned().collect();
-            let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-            self.activities = ActivityColumns::of(results);
-            header.extend(self.activities.names());
-            if self.fingerprints {
-                header.push(FINGERPRINT_COLUMN.to_owned());
-            }
-            header.extend(properties.iter().cloned());
-            self.writer.write_record(&header)?;
-            self.properties = Some(properties);
+        if self.layout.is_none() {
+            let layout = Layout::of(results, self.fingerprints, &self.columns)?;
+            self.writer.write_record(layout.header())?;
+            self.layout = Some(layout);
         }
-        let properties = self.properties.clone().unwrap_or_default();
+        let Some(layout) = &self.layout else {
+            return Ok(());
+        };
         for r in results {
-            let mut row: Vec<String> = result_values(r).into();
-            row.extend(self.activities.values(r));
-            if self.fingerprints {
-                row.push(fingerprint_value(r));
-            }
-            row.extend(
-                properties
-                    .iter()
-                    .map(|k| r.properties.get(k).cloned().unwrap_or_default()),
-            );
-            self.writer.write_record(&row)?;
+            self.writer.write_record(layout.row(r))?;
         }
         Ok(())
     }
@@ -257,6 +356,149 @@ impl<W: Write> CsvResults<W> {
     /// Flushes the output.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.writer.flush()?;
+        Ok(())
+    }
+}
+
+/// Size of the structure image on each row of an xlsx sheet, in pixels.
+const XLSX_IMAGE: (u32, u32) = (200, 150);
+
+/// Result columns an xlsx sheet holds as numbers (the rest as text, and
+/// `valid` and `pains` as booleans).
+fn is_numeric_column(name: &str) -> bool {
+    let text = [
+        "inputId",
+        "inputSmiles",
+        "errorCode",
+        "errorMessage",
+        "canonicalSmiles",
+        "standardizedSmiles",
+        "tautomerSmiles",
+        "inchi",
+        "inchiKey",
+        "alerts",
+        FINGERPRINT_COLUMN,
+    ];
+    if let Some(activity) = name.strip_prefix("activities.") {
+        return !activity.ends_with(&format!(".{ACTIVITY_ERROR}"));
+    }
+    RESULT_COLUMNS.contains(&name) && !text.contains(&name) && !["valid", "pains"].contains(&name)
+}
+
+/// Writes results as an xlsx workbook (rust_xlsxwriter): a `Results` sheet
+/// with a header row, then one row per result with its structure (a PNG of
+/// the standardised molecule drawn by RDKit, none for an invalid one) in
+/// the first column and the [`Layout`]'s columns after it, numbers as
+/// numbers; and a `Summary` sheet of the facts given with
+/// [`ResultsWriter::set_summary`]. The workbook is built in memory and
+/// written at [`XlsxResults::finish`], so it holds at most
+/// [`MAX_XLSX_MOLECULES`] results. Drawing calls RDKit: `write_page` blocks.
+pub struct XlsxResults<W: Write> {
+    out: W,
+    sheet: rust_xlsxwriter::Worksheet,
+    layout: Option<Layout>,
+    fingerprints: bool,
+    columns: Vec<String>,
+    rows: u32,
+    summary: Vec<(String, String)>,
+}
+
+impl<W: Write> XlsxResults<W> {
+    /// A writer; `fingerprints` adds a `morganFingerprint` column.
+    pub fn new(out: W, fingerprints: bool) -> Result<Self, OutputError> {
+        let mut sheet = rust_xlsxwriter::Worksheet::new();
+        sheet.set_name("Results")?;
+        sheet.set_column_width_pixels(0, XLSX_IMAGE.0)?;
+        Ok(Self {
+            out,
+            sheet,
+            layout: None,
+            fingerprints,
+            columns: Vec::new(),
+            rows: 0,
+            summary: Vec::new(),
+        })
+    }
+
+    /// Adds one page of rows (the header before the first).
+    pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        if self.layout.is_none() {
+            let layout = Layout::of(results, self.fingerprints, &self.columns)?;
+            self.sheet
+                .write_string_with_format(0, 0, "structure", &bold)?;
+            for (col, name) in (1..).zip(layout.header()) {
+                self.sheet.write_string_with_format(0, col, name, &bold)?;
+            }
+            self.sheet.set_freeze_panes(1, 1)?;
+            self.layout = Some(layout);
+        }
+        let Some(layout) = &self.layout else {
+            return Ok(());
+        };
+        let header = layout.header();
+        for r in results {
+            if self.rows as usize >= MAX_XLSX_MOLECULES {
+                return Err(OutputError::TooManyForXlsx);
+            }
+            self.rows += 1;
+            let row = self.rows;
+            if r.valid {
+                match png(&r.standardized_smiles, XLSX_IMAGE.0, XLSX_IMAGE.1) {
+                    Ok(picture) => {
+                        let image = rust_xlsxwriter::Image::new_from_buffer(&picture)?
+                            .set_alt_text(r.standardized_smiles.clone());
+                        self.sheet.set_row_height_pixels(row, XLSX_IMAGE.1)?;
+                        self.sheet.insert_image_fit_to_cell(row, 0, &image, true)?;
+                    }
+                    Err(error) => {
+                        // Keep the row: its cells still carry the SMILES.
+                        tracing::warn!(index = r.index, %error, "no structure image in the xlsx row");
+                    }
+                }
+            }
+            for ((col, name), value) in (1..).zip(&header).zip(layout.row(r)) {
+                if value.is_empty() {
+                    continue;
+                }
+                match (name.as_str(), value.parse::<f64>()) {
+                    ("valid" | "pains", _) => {
+                        self.sheet.write_boolean(row, col, value == "true")?;
+                    }
+                    (name, Ok(number)) if is_numeric_column(name) => {
+                        self.sheet.write_number(row, col, number)?;
+                    }
+                    _ => {
+                        self.sheet.write_string(row, col, value)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the workbook and writes it out.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        if self.layout.is_none() {
+            // No results: still the header a reader expects.
+            self.write_page(&[])?;
+        }
+        workbook.push_worksheet(self.sheet);
+        let summary = workbook.add_worksheet();
+        summary.set_name("Summary")?;
+        summary.set_column_width_pixels(0, 180)?;
+        summary.set_column_width_pixels(1, 320)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (row, (name, value)) in (0..).zip(&self.summary) {
+            summary.write_string_with_format(row, 0, name, &bold)?;
+            match value.parse::<f64>() {
+                Ok(number) if !value.is_empty() => summary.write_number(row, 1, number)?,
+                _ => summary.write_string(row, 1, value)?,
+            };
+        }
+        self.out.write_all(&workbook.save_to_buffer()?)?;
+        self.out.flush()?;
         Ok(())
     }
 }
@@ -277,17 +519,27 @@ impl<W: Write> CsvResults<W> {
 pub struct SdfResults<W: Write> {
     out: W,
     fingerprints: bool,
+    columns: Vec<String>,
+    layout: Option<Layout>,
 }
 
 impl<W: Write> SdfResults<W> {
     /// A writer; `fingerprints` adds a `morganFingerprint` data item of
     /// space-separated on-bits.
     pub fn new(out: W, fingerprints: bool) -> Self {
-        Self { out, fingerprints }
+        Self {
+            out,
+            fingerprints,
+            columns: Vec::new(),
+            layout: None,
+        }
     }
 
     /// Writes one page of records.
     pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
+        if self.layout.is_none() {
+            self.layout = Some(Layout::of(results, self.fingerprints, &self.columns)?);
+        }
         for r in results {
             self.write_record(r)?;
         }
@@ -318,18 +570,20 @@ impl<W: Write> SdfResults<W> {
         let body = molblock.split_once('\n').map_or(molblock, |(_, rest)| rest);
         write!(self.out, "{title}\n{body}")?;
 
-        for (name, value) in RESULT_COLUMNS.iter().zip(result_values(r)) {
-            write_data_item(&mut self.out, name, &value)?;
-        }
+        let keeps = |name: &str| self.columns.is_empty() || self.columns.iter().any(|c| c == name);
+        let mut items: Vec<(String, String)> = RESULT_COLUMNS
+            .iter()
+            .map(|name| (*name).to_owned())
+            .zip(result_values(r))
+            .collect();
         let activities = ActivityColumns::of(std::slice::from_ref(r));
-        for (name, value) in activities.names().iter().zip(activities.values(r)) {
-            write_data_item(&mut self.out, name, &value)?;
-        }
+        items.extend(activities.names().into_iter().zip(activities.values(r)));
         if self.fingerprints {
-            write_data_item(&mut self.out, FINGERPRINT_COLUMN, &fingerprint_value(r))?;
+            items.push((FINGERPRINT_COLUMN.to_owned(), fingerprint_value(r)));
         }
         let properties: BTreeMap<&String, &String> = r.properties.iter().collect();
-        for (name, value) in properties {
+        items.extend(properties.into_iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (name, value) in items.iter().filter(|(name, _)| keeps(name)) {
             write_data_item(&mut self.out, name, value)?;
         }
         self.out.write_all(b"$$$$\n")?;
@@ -364,6 +618,8 @@ pub struct JsonResults<W: Write> {
     out: W,
     array: bool,
     written: u64,
+    columns: Vec<String>,
+    layout: Option<Layout>,
 }
 
 impl<W: Write> JsonResults<W> {
@@ -373,13 +629,23 @@ impl<W: Write> JsonResults<W> {
             out,
             array,
             written: 0,
+            columns: Vec::new(),
+            layout: None,
         }
     }
 
     /// Writes one page.
     pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
+        if self.layout.is_none() {
+            // JSON carries fingerprints when the results do.
+            let fingerprints = results.iter().any(|r| !r.morgan_fingerprint.is_empty());
+            self.layout = Some(Layout::of(results, fingerprints, &self.columns)?);
+        }
         for r in results {
-            let json = molbatch_proto::json::to_json("molbatch.v1.MoleculeResult", r)?;
+            let mut json = molbatch_proto::json::to_json("molbatch.v1.MoleculeResult", r)?;
+            if let (false, Some(layout)) = (self.columns.is_empty(), &self.layout) {
+                json = project_json(json, layout);
+            }
             if self.array {
                 let separator = if self.written == 0 { "[\n" } else { ",\n" };
                 self.out.write_all(separator.as_bytes())?;
@@ -403,6 +669,39 @@ impl<W: Write> JsonResults<W> {
     }
 }
 
+/// `json` (a result's proto3 JSON object) with only what `layout` writes:
+/// its contract fields, the activities of its `activities.<column>.*`
+/// columns and the properties of its input columns.
+fn project_json(json: serde_json::Value, layout: &Layout) -> serde_json::Value {
+    let serde_json::Value::Object(mut object) = json else {
+        return json;
+    };
+    object.retain(|field, _| {
+        layout.keeps(field) || ["activities", "properties"].contains(&field.as_str())
+    });
+    if let Some(serde_json::Value::Array(activities)) = object.get_mut("activities") {
+        activities.retain(|a| {
+            let column = a["column"].as_str().unwrap_or_default();
+            let prefix = format!("activities.{column}.");
+            layout.header().iter().any(|c| c.starts_with(&prefix))
+        });
+    }
+    if let Some(serde_json::Value::Object(properties)) = object.get_mut("properties") {
+        properties.retain(|name, _| layout.properties.contains(name) && layout.keeps(name));
+    }
+    for field in ["activities", "properties"] {
+        let empty = match object.get(field) {
+            Some(serde_json::Value::Array(a)) => a.is_empty(),
+            Some(serde_json::Value::Object(o)) => o.is_empty(),
+            _ => false,
+        };
+        if empty {
+            object.remove(field);
+        }
+    }
+    serde_json::Value::Object(object)
+}
+
 /// A writer of any result file format.
 pub enum ResultsWriter<W: Write> {
     /// CSV (boxed: the CSV writer carries its buffer inline).
@@ -411,6 +710,8 @@ pub enum ResultsWriter<W: Write> {
     Sdf(SdfResults<W>),
     /// JSON array or JSON lines.
     Json(JsonResults<W>),
+    /// xlsx workbook (boxed: the sheet is large inline).
+    Xlsx(Box<XlsxResults<W>>),
 }
 
 impl<W: Write> ResultsWriter<W> {
@@ -423,18 +724,41 @@ impl<W: Write> ResultsWriter<W> {
             ExportFormat::Sdf => Self::Sdf(SdfResults::new(out, fingerprints)),
             ExportFormat::Json => Self::Json(JsonResults::new(out, true)),
             ExportFormat::Jsonl => Self::Json(JsonResults::new(out, false)),
+            ExportFormat::Xlsx => Self::Xlsx(Box::new(XlsxResults::new(out, fingerprints)?)),
             ExportFormat::Report | ExportFormat::ReportPdf => {
                 return Err(OutputError::NotResults(format))
             }
         })
     }
 
-    /// Writes one page of results (SD output blocks on RDKit).
+    /// Writes only `columns` (named as in the CSV header), in that order
+    /// where the format has an order; every column when empty. Checked
+    /// against the first page: an unknown name fails it.
+    pub fn choose_columns(&mut self, columns: Vec<String>) {
+        match self {
+            Self::Csv(w) => w.columns = columns,
+            Self::Sdf(w) => w.columns = columns,
+            Self::Json(w) => w.columns = columns,
+            Self::Xlsx(w) => w.columns = columns,
+        }
+    }
+
+    /// The job's facts (name, value) for the xlsx summary sheet; the other
+    /// formats have no place for them.
+    pub fn set_summary(&mut self, facts: Vec<(String, String)>) {
+        match self {
+            Self::Xlsx(w) => w.summary = facts,
+            Self::Csv(_) | Self::Sdf(_) | Self::Json(_) => {}
+        }
+    }
+
+    /// Writes one page of results (SD and xlsx output block on RDKit).
     pub fn write_page(&mut self, results: &[pb::MoleculeResult]) -> Result<(), OutputError> {
         match self {
             Self::Csv(w) => w.write_page(results),
             Self::Sdf(w) => w.write_page(results),
             Self::Json(w) => w.write_page(results),
+            Self::Xlsx(w) => w.write_page(results),
         }
     }
 
@@ -444,6 +768,7 @@ impl<W: Write> ResultsWriter<W> {
             Self::Csv(w) => w.finish(),
             Self::Sdf(w) => w.finish(),
             Self::Json(w) => w.finish(),
+            Self::Xlsx(w) => w.finish(),
         }
     }
 }
@@ -783,6 +1108,54 @@ mod tests {
         assert!(records[2].contains("> <activities.Ki.pActivity>\n3\n\n"));
         assert!(!records[2].contains("<activities.Ki.le>"));
         assert!(!records[2].contains("IC50"));
+    }
+
+    #[test]
+    fn chosen_columns_come_in_their_order_and_unknown_ones_are_named() {
+        let results = results_with_activities();
+        let mut out = Vec::new();
+        let mut w = ResultsWriter::new(ExportFormat::Csv, &mut out, false).unwrap();
+        w.choose_columns(vec!["activities.IC50.pActivity".into(), "index".into()]);
+        w.write_page(&results).unwrap();
+        w.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "activities.IC50.pActivity,index\n7,0\n,1\n,2\n"
+        );
+        let mut w = ResultsWriter::new(ExportFormat::Sdf, Vec::new(), false).unwrap();
+        w.choose_columns(vec!["activities.pIC50.le".into()]);
+        let error = w.write_page(&results).unwrap_err().to_string();
+        assert!(
+            error.starts_with("no column \"activities.pIC50.le\"")
+                && error.contains("activities.IC50.le"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn xlsx_holds_a_structure_image_per_valid_row_and_two_sheets() {
+        let mut results = results_with_activities();
+        results[0].standardized_smiles = "CC(=O)Oc1ccccc1C(=O)O".into();
+        results[1].standardized_smiles = "c1ccccc1".into();
+        let mut out = Vec::new();
+        let mut w = ResultsWriter::new(ExportFormat::Xlsx, &mut out, false).unwrap();
+        w.set_summary(vec![("Job".into(), "aspirin and co".into())]);
+        w.write_page(&results).unwrap();
+        w.finish().unwrap();
+        assert!(out.starts_with(b"PK"), "a zip archive");
+        let has = |name: &str| out.windows(name.len()).any(|w| w == name.as_bytes());
+        for part in [
+            "xl/worksheets/sheet1.xml",
+            "xl/worksheets/sheet2.xml",
+            "xl/media/image1.png",
+            "xl/media/image2.png",
+        ] {
+            assert!(has(part), "no {part}");
+        }
+        assert!(
+            !has("xl/media/image3.png"),
+            "the invalid molecule has no picture"
+        );
     }
 
     #[test]

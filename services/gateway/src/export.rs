@@ -7,9 +7,12 @@
 
 use std::pin::Pin;
 
-use molbatch_proto::export::{ExportFormat, ExportId, ExportOptions};
+use molbatch_proto::export::{
+    ExportFormat, ExportId, ExportOptions, ResultFilter, MAX_XLSX_MOLECULES,
+};
 use molbatch_proto::google::api::HttpBody;
 use molbatch_proto::time::timestamp;
+use molbatch_proto::Violations;
 use molbatch_proto::{internal as ipb, v1 as pb, TenantId};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Status};
@@ -36,6 +39,8 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
     let extension =
         ExportFormat::parse(&format).map_or(format.clone(), |f| f.extension().to_owned());
     let file = file.unwrap_or_default();
+    // The options as checked when the export was queued.
+    let chosen = ExportOptions::from_params(&analysis.params).ok();
     pb::Export {
         export_id: id.to_string(),
         job_id: id.job.to_string(),
@@ -51,6 +56,11 @@ fn export_of(id: &ExportId, analysis: &pb::Analysis, file: Option<ipb::ExportFil
         create_time: analysis.create_time,
         update_time: analysis.update_time,
         expire_time: (file.expire_time_ms > 0).then(|| timestamp(file.expire_time_ms)),
+        columns: chosen
+            .as_ref()
+            .map(|o| o.columns.clone())
+            .unwrap_or_default(),
+        indices: chosen.map(|o| o.indices).unwrap_or_default(),
     }
 }
 
@@ -70,8 +80,24 @@ impl GatewayApi {
     ) -> Result<pb::Export, GatewayError> {
         let job = job_ref(tenant, &request.job_id)?;
         let options = ExportOptions::check(&request)?;
-        self.completed_job(job.clone(), "its results can be exported")
+        let found = self
+            .completed_job(job.clone(), "its results can be exported")
             .await?;
+        let whole_job = options.indices.is_empty() && options.filter == ResultFilter::All;
+        if options.format == ExportFormat::Xlsx
+            && whole_job
+            && found.total_molecules > MAX_XLSX_MOLECULES as u64
+        {
+            return Err(Violations::one(
+                "format",
+                format!(
+                    "an xlsx export holds at most {MAX_XLSX_MOLECULES} molecules and job {} has {}; \
+                     choose molecules with indices or a filter, or export csv",
+                    found.job_id, found.total_molecules
+                ),
+            )
+            .into());
+        }
         let id = ExportId::new(
             job.job_id
                 .parse()

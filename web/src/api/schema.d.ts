@@ -1120,6 +1120,16 @@ export interface components {
         /** @description Starts an export of a job's results. */
         "molbatch.v1.CreateExportRequest": {
             /**
+             * @description The columns to write, in this order, named as in a CSV export's header:
+             *     result fields (`index`, `inputId`, `standardizedSmiles`, `molWt`, ...),
+             *     `activities.<column>.<metric>`, `morganFingerprint` and the input's own
+             *     columns. An SD file keeps these data items (the structure is always
+             *     there), JSON these fields (an activity column keeps that activity, an
+             *     input column that property). Empty for every column. A name the job's
+             *     results do not have fails the export, naming it.
+             */
+            columns?: string[];
+            /**
              * @description Which results: empty for all, or valid, invalid, pains, alerts (any
              *     structural alert) or lipinski (one or more Lipinski violations), as in
              *     ListResults. Must be empty for a report, which covers the whole job.
@@ -1127,7 +1137,9 @@ export interface components {
             filter?: string;
             /**
              * @description csv, sdf, json (one JSON array of results), jsonl (one result per
-             *     line), report (the batch report as one self-contained HTML file: summary
+             *     line), xlsx (a spreadsheet: a sheet of results with a structure image
+             *     per row, at most 10,000 of them, and a sheet with the job's summary),
+             *     report (the batch report as one self-contained HTML file: summary
              *     and quality score, descriptor distributions, alerts by rule, top
              *     scaffolds, chemical space and, with activities, activity cliffs and the
              *     efficiency plane; analyses the job has not run are computed for it with
@@ -1136,6 +1148,12 @@ export interface components {
             format?: string;
             /** @description Adds each molecule's Morgan fingerprint on-bits. */
             includeFingerprint?: boolean;
+            /**
+             * @description Only the molecules at these input indices (0-based, as
+             *     `MoleculeResult.index`), in input order, within `filter`; empty for
+             *     every molecule. At most 100,000.
+             */
+            indices?: number[];
             /** @description The job id; the job must be COMPLETED. */
             jobId?: string;
         };
@@ -1257,6 +1275,8 @@ export interface components {
              * @description Size of the file in bytes (COMPLETE only).
              */
             bytes?: number;
+            /** @description The columns it was created with (empty: every column). */
+            columns?: string[];
             /** @description The file's media type, e.g. text/csv. */
             contentType?: string;
             /**
@@ -1281,10 +1301,12 @@ export interface components {
             fileName?: string;
             /** @description The result filter it was created with (empty: all results). */
             filter?: string;
-            /** @description csv, sdf, json, jsonl, report or report_pdf. */
+            /** @description csv, sdf, json, jsonl, xlsx, report or report_pdf. */
             format?: string;
             /** @description Whether fingerprints are included. */
             includeFingerprint?: boolean;
+            /** @description The molecule indices it was created with (empty: every molecule). */
+            indices?: number[];
             /** @description The exported job. */
             jobId?: string;
             /**

@@ -6,6 +6,7 @@
 #include <GraphMol/Depictor/RDDepictor.h>
 #include <GraphMol/FileParsers/FileParsers.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DCairo.h>
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
 #include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
@@ -35,22 +36,23 @@ rust::String molblock_2d(rust::Str smiles) {
 namespace {
 
 // Parses `smiles` like the pipeline, lays it out with the canonical
-// orientation and draws it, highlighting `atoms` (molecule atom indices) and
-// `bonds` when given (null: the plain drawing, exactly as before highlights
-// existed).
-TextRecord draw(rust::Str smiles, std::uint32_t width, std::uint32_t height,
-                const rust::Slice<const std::uint32_t> *atoms) {
-  TextRecord out{};
+// orientation and draws it on `drawer`, highlighting `atoms` (molecule atom
+// indices) and the bonds between them when given (null: the plain drawing,
+// exactly as before highlights existed). A molecule that cannot be read
+// leaves `out`'s status and message set and nothing drawn.
+template <typename Drawer, typename Record>
+bool paint(Drawer &drawer, rust::Str smiles,
+           const rust::Slice<const std::uint32_t> *atoms, Record &out) {
   out.status = Status::Ok;
   std::unique_ptr<RDKit::RWMol> mol = parse_input(
       InputKind::Smiles, std::string(smiles), out.status, out.message);
   if (!mol) {
-    return out;
+    return false;
   }
   if (mol->getNumAtoms() == 0) {
     out.status = Status::NoAtoms;
     out.message = "nothing to draw: the structure has no atoms";
-    return out;
+    return false;
   }
   // Indices are checked and the bonds found before drawing: chiral Hs that
   // prepareAndDrawMolecule adds go after the molecule's own atoms.
@@ -88,8 +90,6 @@ TextRecord draw(rust::Str smiles, std::uint32_t width, std::uint32_t height,
                             /*nSamples=*/0, /*sampleSeed=*/0,
                             /*permuteDeg4Nodes=*/false,
                             /*forceRDKit=*/false);
-  RDKit::MolDraw2DSVG drawer(static_cast<int>(width),
-                             static_cast<int>(height));
   if (atoms == nullptr) {
     RDKit::MolDraw2DUtils::prepareAndDrawMolecule(drawer, *mol);
   } else {
@@ -97,7 +97,17 @@ TextRecord draw(rust::Str smiles, std::uint32_t width, std::uint32_t height,
         drawer, *mol, "", &highlight_atoms, &highlight_bonds);
   }
   drawer.finishDrawing();
-  out.text = rust::String::lossy(drawer.getDrawingText());
+  return true;
+}
+
+TextRecord draw(rust::Str smiles, std::uint32_t width, std::uint32_t height,
+                const rust::Slice<const std::uint32_t> *atoms) {
+  TextRecord out{};
+  RDKit::MolDraw2DSVG drawer(static_cast<int>(width),
+                             static_cast<int>(height));
+  if (paint(drawer, smiles, atoms, out)) {
+    out.text = rust::String::lossy(drawer.getDrawingText());
+  }
   return out;
 }
 
@@ -105,6 +115,20 @@ TextRecord draw(rust::Str smiles, std::uint32_t width, std::uint32_t height,
 
 TextRecord svg(rust::Str smiles, std::uint32_t width, std::uint32_t height) {
   return draw(smiles, width, height, nullptr);
+}
+
+BytesRecord png(rust::Str smiles, std::uint32_t width, std::uint32_t height) {
+  BytesRecord out{};
+  RDKit::MolDraw2DCairo drawer(static_cast<int>(width),
+                               static_cast<int>(height));
+  if (paint(drawer, smiles, nullptr, out)) {
+    const std::string png = drawer.getDrawingText();
+    out.data.reserve(png.size());
+    for (const char byte : png) {
+      out.data.push_back(static_cast<std::uint8_t>(byte));
+    }
+  }
+  return out;
 }
 
 TextRecord svg_highlighted(rust::Str smiles, std::uint32_t width,

@@ -15,6 +15,7 @@ namespace molbatch {
 namespace ffi {
 
 struct TextRecord;
+struct BytesRecord;
 
 // Parses `smiles` (sanitising, like Chem.MolFromSmiles), computes 2D
 // coordinates with RDDepict::compute2DCoords and returns
@@ -28,6 +29,11 @@ rust::String molblock_2d(rust::Str smiles);
 // and draws it with MolDraw2DUtils::prepareAndDrawMolecule on a
 // `width` x `height` MolDraw2DSVG; the record's text is the SVG document.
 TextRecord svg(rust::Str smiles, std::uint32_t width, std::uint32_t height);
+
+// svg()'s drawing on a `width` x `height` MolDraw2DCairo: the record's data
+// is the PNG image (what Python's rdMolDraw2D.MolDraw2DCairo draws the same
+// way).
+BytesRecord png(rust::Str smiles, std::uint32_t width, std::uint32_t height);
 
 // svg() with the molecule atoms `atoms` (indices into the molecule as
 // parsed) and every bond between two of them highlighted, as

@@ -145,6 +145,17 @@ mod bridge {
         text: String,
     }
 
+    /// SMILES-derived bytes: a PNG image.
+    #[derive(Debug, Clone)]
+    struct BytesRecord {
+        /// `Ok`, or why the SMILES could not be read or drawn.
+        status: Status,
+        /// Error text when `status` is not `Ok`.
+        message: String,
+        /// The result when `status` is `Ok`.
+        data: Vec<u8>,
+    }
+
     /// One constant/variable split of a molecule ([`mmp_fragment`]).
     #[derive(Debug, Clone)]
     struct RawFragmentation {
@@ -362,6 +373,9 @@ mod bridge {
         /// Parses a SMILES, lays it out in 2D and draws it as SVG.
         fn svg(smiles: &str, width: u32, height: u32) -> Result<TextRecord>;
 
+        /// `svg`'s drawing as a PNG image (RDKit's Cairo drawer).
+        fn png(smiles: &str, width: u32, height: u32) -> Result<BytesRecord>;
+
         /// `svg` with the given atoms, and the bonds between them, highlighted.
         fn svg_highlighted(
             smiles: &str,
@@ -460,7 +474,7 @@ mod bridge {
 
 pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
-    mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, process,
+    mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, png, process,
     query_fingerprint, query_pattern, rgroup_add, rgroup_core, rgroup_process, rgroup_rows,
     scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi, stereo_insensitive_smiles,
     substructure_match, substructure_query, svg, svg_highlighted, AddOutcome, AlertRule, Context,

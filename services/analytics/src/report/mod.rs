@@ -204,7 +204,8 @@ pub async fn report_bytes(
             | ExportFormat::Csv
             | ExportFormat::Sdf
             | ExportFormat::Json
-            | ExportFormat::Jsonl => Ok(html::render(&report).into_bytes()),
+            | ExportFormat::Jsonl
+            | ExportFormat::Xlsx => Ok(html::render(&report).into_bytes()),
         }
     })
     .await

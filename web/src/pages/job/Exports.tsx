@@ -8,6 +8,7 @@ const FORMATS = [
   { format: 'sdf', label: 'SDF' },
   { format: 'json', label: 'JSON' },
   { format: 'jsonl', label: 'JSON Lines' },
+  { format: 'xlsx', label: 'Excel (xlsx)' },
   { format: 'report', label: 'Report (HTML)' },
   { format: 'report_pdf', label: 'Report (PDF)' },
 ];
