@@ -27,6 +27,10 @@ pub struct ServeOptions {
     pub retention: std::time::Duration,
     /// How long a finished export can be downloaded.
     pub export_ttl: std::time::Duration,
+    /// Let webhook endpoints be at loopback, link-local and private addresses.
+    pub webhook_allow_private: bool,
+    /// The pause before a failed webhook delivery's first retry.
+    pub webhook_retry_base: std::time::Duration,
 }
 
 /// Why the embedded services could not start.
@@ -97,6 +101,8 @@ impl Embedded {
         }
         storage_config.cache_url = options.redis.clone();
         scheduler_config.retention_secs = options.retention.as_secs();
+        scheduler_config.webhook_allow_private = options.webhook_allow_private;
+        scheduler_config.webhook_retry_base_ms = options.webhook_retry_base.as_millis() as u64;
         storage_config.export_ttl_secs = options.export_ttl.as_secs();
         let storage = molbatch_storage::Server::bind(storage_config).await?;
         scheduler_config.storage_url = Some(format!("http://{}", storage.local_addr()));

@@ -267,6 +267,30 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             .list_audit_events(pb::ListAuditEventsRequest::default())
             .await
             .map(drop),
+        "CreateWebhook" => raw
+            .create_webhook(pb::CreateWebhookRequest {
+                url: "http://127.0.0.1:9/matrix".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "ListWebhooks" => raw
+            .list_webhooks(pb::ListWebhooksRequest {})
+            .await
+            .map(drop),
+        "DeleteWebhook" => raw
+            .delete_webhook(pb::DeleteWebhookRequest {
+                webhook_id: "wh_0000000000000000".into(),
+            })
+            .await
+            .map(drop),
+        "ListWebhookDeliveries" => raw
+            .list_webhook_deliveries(pb::ListWebhookDeliveriesRequest {
+                webhook_id: "wh_0000000000000000".into(),
+                page_size: 0,
+            })
+            .await
+            .map(drop),
         other => panic!("the role matrix has no entry for {other}: add one"),
     };
     outcome

@@ -29,3 +29,4 @@ mod substructure;
 mod support;
 mod traces;
 mod values;
+mod webhooks;

@@ -42,6 +42,10 @@ impl Molbatch {
             redis,
             retention,
             export_ttl: std::time::Duration::from_secs(3_600),
+            // The webhook tests' receivers listen on loopback; their
+            // retries come quickly.
+            webhook_allow_private: true,
+            webhook_retry_base: std::time::Duration::from_millis(100),
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());
@@ -161,6 +165,7 @@ pub struct ServeProcess {
     pub url: String,
     /// The admin key the first start wrote.
     pub api_key: String,
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -182,16 +187,25 @@ impl ServeProcess {
             child,
             url,
             api_key,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             _dir: dir,
         }
     }
 
-    /// Stops it with SIGTERM and starts it again on the same address and
-    /// data directory, as an operator restarts a server; returns once it
-    /// listens again.
+    /// Stops it with SIGTERM and starts it again on the same address, data
+    /// directory and environment, as an operator restarts a server; returns
+    /// once it listens again.
     pub fn restart(&mut self) {
         assert!(self.terminate(), "molbatch serve did not stop cleanly");
-        let (child, url) = Self::spawn(self._dir.path(), self.addr(), &[]);
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (child, url) = Self::spawn(self._dir.path(), self.addr(), &env);
         assert_eq!(url, self.url);
         self.child = child;
     }

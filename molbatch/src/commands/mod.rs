@@ -20,6 +20,7 @@
 //! | `search` | [`search`]: similarity search inside a job |
 //! | `analyze` | [`analyze`]: results of a few SMILES at once, no job |
 //! | `admin` | [`admin`]: tenants, API keys, the audit log, `whoami` |
+//! | `webhooks` | [`webhooks`]: signed webhook endpoints and their delivery log |
 //!
 //! Dependencies go one way: this module dispatches to the subcommand
 //! modules; they share only [`crate::output`] and [`crate::tables`], and
@@ -39,6 +40,7 @@ pub mod serve;
 pub mod status;
 pub mod submit;
 pub mod watch;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,6 +124,10 @@ pub enum Command {
     /// Tenants, API keys and the audit log (admin keys); `whoami`.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Signed webhook endpoints told of finished jobs, analyses and exports
+    /// (admin keys), and their delivery log.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhookCommand),
 }
 
 /// Runs the command line. Needs tokio's multi-thread runtime (as
@@ -155,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&mut connect().await?, args, output).await,
         Command::Analyze(args) => analyze::run(&mut connect().await?, args).await,
         Command::Admin(command) => admin::run(&mut connect().await?, command, output).await,
+        Command::Webhooks(command) => webhooks::run(&mut connect().await?, command, output).await,
     }
 }
 

@@ -41,6 +41,14 @@ pub struct ServeArgs {
     /// answers "expired" and its file is deleted.
     #[arg(long, env = "MOLBATCH_EXPORT_TTL_SECS", default_value_t = 3_600)]
     pub export_ttl_secs: u64,
+    /// Let webhook endpoints be at loopback, link-local and private
+    /// addresses (refused by default).
+    #[arg(long, env = "MOLBATCH_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// The pause before a failed webhook delivery's first retry, in
+    /// milliseconds; each further one doubles it, up to an hour, for 24 hours.
+    #[arg(long, env = "MOLBATCH_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub webhook_retry_base_ms: u64,
 }
 
 /// Serves until a shutdown signal, then drains every service.
@@ -54,6 +62,8 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         redis,
         retention_secs,
         export_ttl_secs,
+        webhook_allow_private,
+        webhook_retry_base_ms,
     } = args;
     let backend = match (&postgres, &redis) {
         (None, None) => "embedded storage".to_owned(),
@@ -69,6 +79,8 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         redis,
         retention: std::time::Duration::from_secs(retention_secs),
         export_ttl: std::time::Duration::from_secs(export_ttl_secs),
+        webhook_allow_private,
+        webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
     };
     let embedded = Embedded::start(&options).await?;
     let place = match &options.postgres {

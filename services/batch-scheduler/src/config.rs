@@ -67,6 +67,19 @@ pub struct Config {
     /// The admin port (`/metrics`, `/healthz`, `/readyz`).
     #[command(flatten)]
     pub admin: molbatch_telemetry::admin::AdminArgs,
+    /// Let webhook endpoints be at loopback, link-local and private
+    /// addresses (refused by default: a tenant must not reach the
+    /// cluster's internal services through them).
+    #[arg(long = "webhook-allow-private", env = "MOLBATCH_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// The pause before a failed webhook delivery's first retry; each
+    /// further one doubles it, up to an hour, for 24 hours.
+    #[arg(
+        long = "webhook-retry-base-ms",
+        env = "MOLBATCH_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 10_000
+    )]
+    pub webhook_retry_base_ms: u64,
 }
 
 impl Config {
@@ -83,6 +96,8 @@ impl Config {
             storage_url: None,
             migrate_only: false,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
+            webhook_allow_private: false,
+            webhook_retry_base_ms: 10_000,
         }
     }
 

@@ -81,6 +81,12 @@ pub enum SchedulerError {
         /// Pending or computing.
         status: crate::jobs::AnalysisStatus,
     },
+    /// No such webhook endpoint for this tenant.
+    #[error("webhook {0} not found")]
+    WebhookNotFound(String),
+    /// The tenant has as many webhook endpoints as it may.
+    #[error("a tenant has at most {0} webhook endpoints; delete one first")]
+    TooManyWebhooks(usize),
     /// The request is invalid.
     #[error(transparent)]
     Invalid(#[from] Violations),
@@ -101,7 +107,9 @@ impl From<SchedulerError> for Status {
             SchedulerError::JobNotFound(_)
             | SchedulerError::Expired { .. }
             | SchedulerError::Deleted { .. }
-            | SchedulerError::AnalysisNotFound { .. } => Status::not_found(err.to_string()),
+            | SchedulerError::AnalysisNotFound { .. }
+            | SchedulerError::WebhookNotFound(_) => Status::not_found(err.to_string()),
+            SchedulerError::TooManyWebhooks(_) => Status::resource_exhausted(err.to_string()),
             SchedulerError::WrongState { .. } | SchedulerError::AnalysisBusy { .. } => {
                 Status::failed_precondition(err.to_string())
             }

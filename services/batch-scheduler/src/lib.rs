@@ -9,6 +9,9 @@
 //! - [`grpc`]: the API, long-poll leasing and the watch stream.
 //! - [`identity`]: tenants, API key hashes, the audit log and tenant usage
 //!   (`molbatch.internal.v1.Identity`, same port), for the gateway.
+//! - [`webhooks`]: tenants' signed webhook endpoints
+//!   (`molbatch.internal.v1.Webhooks`, same port) and the loop that turns
+//!   finished jobs, analyses and exports into deliveries and sends them.
 //! - background passes, once a second: the lease reaper splits chunks whose
 //!   lease expired on their last attempt (a single molecule comes back
 //!   poisoned), so a molecule that kills workers never strands or fails its
@@ -29,6 +32,7 @@ pub mod grpc;
 pub mod identity;
 pub mod jobs;
 pub mod store;
+pub mod webhooks;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -39,6 +43,7 @@ use std::time::Duration;
 use molbatch_proto::internal::identity_server::IdentityServer;
 use molbatch_proto::internal::scheduler_server::SchedulerServer;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::internal::webhooks_server::WebhooksServer;
 use molbatch_telemetry::admin::{AdminServer, Readiness};
 use molbatch_telemetry::metrics::{QueueLabels, RpcMetricsLayer};
 use molbatch_telemetry::net::lazy_channel;
@@ -84,6 +89,10 @@ pub enum StartError {
     /// The storage URL is not a valid endpoint.
     #[error(transparent)]
     StorageUrl(#[from] molbatch_telemetry::net::UrlError),
+    /// The system's root certificates could not be read (webhooks over
+    /// HTTPS trust them).
+    #[error("cannot read the system's root certificates for webhooks: {0}")]
+    RootCertificates(std::io::Error),
 }
 
 /// A scheduler whose migrations have run and whose listener is bound.
@@ -92,6 +101,9 @@ pub struct Server {
     addr: SocketAddr,
     api: grpc::SchedulerApi,
     admin: Option<AdminServer>,
+    webhooks: webhooks::WebhooksApi,
+    sender: webhooks::delivery::Sender,
+    retention_ms: i64,
 }
 
 impl Server {
@@ -119,12 +131,24 @@ impl Server {
             .bind()
             .await?
             .map(|admin| admin.with_readiness(readiness));
+        let policy = webhooks::delivery::AddressPolicy {
+            allow_private: config.webhook_allow_private,
+        };
+        let sender = webhooks::delivery::Sender::new(
+            policy,
+            Duration::from_millis(config.webhook_retry_base_ms),
+        )
+        .map_err(StartError::RootCertificates)?;
+        let webhooks = webhooks::WebhooksApi::new(api.store().webhooks(), policy);
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
             listener,
             addr,
             api,
             admin,
+            webhooks,
+            sender,
+            retention_ms: config.retention().as_millis() as i64,
         })
     }
 
@@ -145,10 +169,19 @@ impl Server {
         reporter
             .set_serving::<IdentityServer<identity::IdentityApi>>()
             .await;
+        reporter
+            .set_serving::<WebhooksServer<webhooks::WebhooksApi>>()
+            .await;
         let identity = identity::IdentityApi::new(self.api.store().identity());
         let stop = CancellationToken::new();
         let admin = self.admin.map(AdminServer::start);
         let passes = tokio::spawn(background_passes(self.api.clone(), stop.clone()));
+        let deliveries = tokio::spawn(webhooks::run(
+            self.api.store().clone(),
+            self.sender,
+            self.retention_ms,
+            stop.clone(),
+        ));
         tracing::info!(addr = %self.addr, "scheduler serving");
         let served = tonic::transport::Server::builder()
             .layer(RpcMetricsLayer::new("scheduler"))
@@ -156,6 +189,7 @@ impl Server {
             .add_service(health)
             .add_service(SchedulerServer::new(self.api))
             .add_service(IdentityServer::new(identity))
+            .add_service(WebhooksServer::new(self.webhooks))
             .serve_with_incoming_shutdown(
                 molbatch_telemetry::net::incoming(self.listener),
                 shutdown,
@@ -163,6 +197,7 @@ impl Server {
             .await;
         stop.cancel();
         let _ = passes.await;
+        let _ = deliveries.await;
         if let Some(admin) = admin {
             admin.stop().await;
         }

@@ -5,6 +5,7 @@ use molbatch_proto::analysis::{AnalysisKind, AnalysisRequest};
 use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::internal::webhooks_client::WebhooksClient;
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use molbatch_telemetry::net::Channel;
 use tonic::{Request, Response, Status};
@@ -38,6 +39,8 @@ pub struct Upstreams {
     pub storage: StorageClient<Channel>,
     /// Similarity search, depictions and synchronous analysis.
     pub analytics: AnalyticsClient<Channel>,
+    /// Webhook endpoints (the scheduler's).
+    pub webhooks: WebhooksClient<Channel>,
 }
 
 /// The public API over internal clients.
@@ -47,6 +50,7 @@ pub struct GatewayApi {
     pub(crate) scheduler: SchedulerClient<Channel>,
     pub(crate) storage: StorageClient<Channel>,
     analytics: AnalyticsClient<Channel>,
+    pub(crate) webhooks: WebhooksClient<Channel>,
     intake: Intake,
     max_inline_molecules: usize,
 }
@@ -63,6 +67,7 @@ impl GatewayApi {
             scheduler,
             storage,
             analytics,
+            webhooks,
         } = upstreams;
         let intake = Intake {
             scheduler: scheduler.clone(),
@@ -75,6 +80,7 @@ impl GatewayApi {
             scheduler,
             storage,
             analytics,
+            webhooks,
             intake,
             max_inline_molecules: max_inline_molecules as usize,
         }
@@ -930,6 +936,56 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         answer(async move {
             let caller = caller_of(&request)?;
             self.revoke_api_key_as(&caller, &request.get_ref().key_id)
+                .await
+                .map(Response::new)
+        })
+        .await
+    }
+
+    async fn create_webhook(
+        &self,
+        request: Request<pb::CreateWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.create_webhook_as(&caller, request.into_inner())
+                .await
+                .map(Response::new)
+        })
+        .await
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            self.list_webhooks_as(&tenant).await.map(Response::new)
+        })
+        .await
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        answer(async move {
+            let caller = caller_of(&request)?;
+            self.delete_webhook_as(&caller, &request.get_ref().webhook_id)
+                .await
+                .map(Response::new)
+        })
+        .await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            self.list_webhook_deliveries_as(&tenant, request.into_inner())
                 .await
                 .map(Response::new)
         })

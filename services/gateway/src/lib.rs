@@ -14,6 +14,8 @@
 //!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
 //! - [`web`]: the browser app's static files at `/`, same origin as REST.
+//! - `webhooks` (private): the tenant's webhook endpoints, forwarded to the
+//!   scheduler with the caller's tenant, registrations audited.
 
 mod admin;
 pub mod auth;
@@ -26,6 +28,7 @@ pub mod limits;
 pub mod rest;
 mod upload;
 pub mod web;
+mod webhooks;
 
 use molbatch_telemetry::admin::AdminServer;
 use molbatch_telemetry::metrics::RpcMetricsLayer;
@@ -37,6 +40,7 @@ use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::identity_client::IdentityClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
+use molbatch_proto::internal::webhooks_client::WebhooksClient;
 use molbatch_proto::v1::mol_batch_server::MolBatchServer;
 use molbatch_telemetry::net::{bind, lazy_channel};
 use tokio::net::TcpListener;
@@ -88,6 +92,7 @@ impl Server {
         let scheduler_channel: molbatch_telemetry::net::Channel =
             lazy_channel(&config.upstreams.scheduler_url, None)?;
         let scheduler = SchedulerClient::new(scheduler_channel.clone());
+        let webhooks = WebhooksClient::new(scheduler_channel.clone());
         let limiter = match &config.redis_url {
             Some(url) => {
                 limits::RateLimiter::redis(url, &config.redis_prefix).map_err(StartError::Redis)?
@@ -111,6 +116,7 @@ impl Server {
                 scheduler,
                 storage,
                 analytics,
+                webhooks,
             },
             auth,
             config.chunk_size,
@@ -299,6 +305,7 @@ mod tests {
             scheduler: SchedulerClient::new(nowhere()),
             storage: StorageClient::new(nowhere()),
             analytics: AnalyticsClient::new(nowhere()),
+            webhooks: WebhooksClient::new(nowhere()),
         };
         Server::router(grpc::GatewayApi::new(upstreams, auth, 1_000, 1_000)).unwrap()
     }

@@ -573,6 +573,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's endpoints, without secrets (admin).
+         * @description The tenant's endpoints, without secrets (admin).
+         */
+        get: operations["ListWebhooks"];
+        put?: never;
+        /**
+         * Registers an endpoint told of the tenant's finished jobs, analyses and exports (admin): each event is POSTed as JSON, signed with HMAC-SHA256 (`Molbatch-Signature: t=<unix seconds>,v1=<hex of HMAC(secret, "<t>.<body>")>`), retried with exponential backoff for 24 hours until the endpoint answers 2xx.
+         * @description Registers an endpoint told of the tenant's finished jobs, analyses and
+         *     exports (admin): each event is POSTed as JSON, signed with HMAC-SHA256
+         *     (`Molbatch-Signature: t=<unix seconds>,v1=<hex of HMAC(secret,
+         *     "<t>.<body>")>`), retried with exponential backoff for 24 hours until
+         *     the endpoint answers 2xx. The answer holds the secret, shown only here.
+         */
+        post: operations["CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes an endpoint and its undelivered events (admin).
+         * @description Deletes an endpoint and its undelivered events (admin).
+         */
+        delete: operations["DeleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log: every attempt with its status code, latency and outcome, newest first (admin).
+         * @description An endpoint's delivery log: every attempt with its status code,
+         *     latency and outcome, newest first (admin).
+         */
+        get: operations["ListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/whoami": {
         parameters: {
             query?: never;
@@ -1166,6 +1235,22 @@ export interface components {
             /** @description The new tenant's id. */
             tenantId?: string;
         };
+        /** @description Registers an endpoint for the caller's tenant. */
+        "molbatch.v1.CreateWebhookRequest": {
+            /** @description What the endpoint is for. */
+            description?: string;
+            /**
+             * @description Which events: job.completed, job.failed, job.cancelled,
+             *     analysis.completed, analysis.failed, export.ready. Empty for all.
+             */
+            events?: string[];
+            /**
+             * @description Where events are POSTed: an http or https URL. One that resolves to a
+             *     loopback, link-local or private address is refused unless the operator
+             *     allows it (`--webhook-allow-private`). Required.
+             */
+            url?: string;
+        };
         /** @description Duplicates of a job's valid molecules at four levels. */
         "molbatch.v1.DeduplicationResult": {
             /** @description exact, tautomer, stereo_insensitive, salt_form. */
@@ -1188,6 +1273,8 @@ export interface components {
             /** @description The deleted job's id. */
             jobId?: string;
         };
+        /** @description Nothing: the endpoint and its undelivered events are gone. */
+        "molbatch.v1.DeleteWebhookResponse": Record<string, never>;
         /** @description What to depict: `smiles`, or molecule `index` of job `job_id`. */
         "molbatch.v1.DepictRequest": {
             /**
@@ -1548,6 +1635,16 @@ export interface components {
         "molbatch.v1.ListTenantsResponse": {
             /** @description The tenants. */
             tenants?: components["schemas"]["molbatch.v1.Tenant"][];
+        };
+        /** @description An endpoint's delivery attempts, newest first. */
+        "molbatch.v1.ListWebhookDeliveriesResponse": {
+            /** @description The attempts. */
+            deliveries?: components["schemas"]["molbatch.v1.WebhookDelivery"][];
+        };
+        /** @description A tenant's endpoints, oldest first. */
+        "molbatch.v1.ListWebhooksResponse": {
+            /** @description The endpoints (without secrets). */
+            webhooks?: components["schemas"]["molbatch.v1.Webhook"][];
         };
         /**
          * @description One matched molecular pair: two molecules that differ only by the
@@ -2360,6 +2457,72 @@ export interface components {
              *     the string "NaN"; every other value is a number.
              */
             values?: number[];
+        };
+        /** @description A registered endpoint. */
+        "molbatch.v1.Webhook": {
+            /**
+             * Format: date-time
+             * @description When it was registered.
+             */
+            createTime?: string;
+            /** @description What it is for. */
+            description?: string;
+            /** @description The events it receives. */
+            events?: string[];
+            /**
+             * @description The HMAC-SHA256 key of the signatures: shown once, in CreateWebhook's
+             *     answer; empty everywhere else.
+             */
+            secret?: string;
+            /** @description Where events are POSTed. */
+            url?: string;
+            /** @description Its id. */
+            webhookId?: string;
+        };
+        /** @description One attempt to deliver one event to an endpoint. */
+        "molbatch.v1.WebhookDelivery": {
+            /**
+             * Format: int64
+             * @description 1 for the first attempt.
+             */
+            attempt?: number;
+            /**
+             * @description Why it failed (a connection error, a non-2xx answer), empty when
+             *     delivered.
+             */
+            error?: string;
+            /**
+             * @description The event's id (the `Molbatch-Event-Id` header; the same on every
+             *     attempt, so a receiver drops repeats).
+             */
+            eventId?: string;
+            /** @description The event, e.g. job.completed. */
+            eventType?: string;
+            /**
+             * Format: int64
+             * @description From sending the request to the answer's status line.
+             */
+            latencyMs?: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (outcome retrying).
+             */
+            nextAttemptTime?: string;
+            /**
+             * @description delivered, retrying (another attempt is due at `next_attempt_time`) or
+             *     failed (given up after 24 hours).
+             */
+            outcome?: string;
+            /**
+             * Format: int64
+             * @description The endpoint's HTTP status; 0 when it did not answer.
+             */
+            statusCode?: number;
+            /**
+             * Format: date-time
+             * @description When the attempt was made.
+             */
+            time?: string;
         };
         /** @description Welch's t-test of a column between two groups of molecules. */
         "molbatch.v1.WelchTest": {
@@ -3222,6 +3385,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.ApiKey"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    ListWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ListWebhooksResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ListWebhooksResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    CreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["molbatch.v1.CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The Webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.Webhook"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    DeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The DeleteWebhookResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.DeleteWebhookResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    ListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ListWebhookDeliveriesResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ListWebhookDeliveriesResponse"];
                 };
             };
             default: components["responses"]["Error"];

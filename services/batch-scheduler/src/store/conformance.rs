@@ -48,8 +48,137 @@ molbatch_db::conformance_tests!(
         listings_filter_by_state_name_and_creation_time,
         the_queue_reading_counts_tasks_by_tenant_and_a_jobs_place_follows_the_lease_order,
         stored_states_are_exactly_those_of_the_enums,
+        webhook_events_are_announced_once_and_deliveries_held_retried_and_logged,
     ],
 );
+
+/// A finished job is announced once (of two announcers one wins), its
+/// event owed only to its tenant's endpoints that want it; a claimed
+/// delivery is held from other senders, retried when due and logged.
+async fn webhook_events_are_announced_once_and_deliveries_held_retried_and_logged(
+    store: &dyn JobStore,
+) {
+    use super::{Attempt, Event, WebhookRow};
+    let hooks = store.webhooks();
+    let endpoint = |id: &str, tenant: &str, events: &str| WebhookRow {
+        id: id.to_owned(),
+        tenant_id: tenant.to_owned(),
+        url: "http://receiver.example/hook".to_owned(),
+        events: events.to_owned(),
+        description: String::new(),
+        secret: "whsec_x".to_owned(),
+        created_at_ms: 1,
+    };
+    hooks
+        .create(&endpoint("wh_a", "hooked", "job.completed"))
+        .await
+        .unwrap();
+    hooks
+        .create(&endpoint("wh_b", "hooked", "job.failed"))
+        .await
+        .unwrap();
+    hooks.create(&endpoint("wh_c", "other", "")).await.unwrap();
+    let t = tenant("hooked");
+    let job = JobId::new();
+    store
+        .create_job(job, &t, "", Priority::default(), None, 1_000)
+        .await
+        .unwrap();
+    store.seal_job(&t, job, 1, &[1], 1_000).await.unwrap();
+    assert!(
+        hooks.unannounced(10).await.unwrap().is_empty(),
+        "not finished yet"
+    );
+    let lease = store
+        .lease_tasks("w", 1, TTL, &POLICY, 2_000)
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .complete_task(lease.task_id, &lease.lease_id, 1, 0, None, 3_000)
+        .await
+        .unwrap();
+    let pending = hooks.unannounced(10).await.unwrap();
+    let item = pending
+        .iter()
+        .find(|p| p.job_id == job.to_string() && p.kind.is_empty())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (item.tenant_id.as_str(), item.state.as_str()),
+        ("hooked", "completed")
+    );
+    let event = Event {
+        id: "e1".to_owned(),
+        event_type: "job.completed".to_owned(),
+        body: "{}".to_owned(),
+    };
+    assert!(hooks.announce(&item, Some(&event), 4_000).await.unwrap());
+    assert!(
+        !hooks.announce(&item, Some(&event), 4_001).await.unwrap(),
+        "announced once"
+    );
+    assert!(!hooks
+        .unannounced(10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|p| p.kind.is_empty() && p.job_id == job.to_string()));
+
+    let due = hooks.claim_due(10, 60_000, 4_000).await.unwrap();
+    assert_eq!(due.len(), 1, "only the endpoint that wants it: {due:?}");
+    assert_eq!((due[0].event_id.as_str(), due[0].attempts), ("e1", 0));
+    assert!(
+        hooks.claim_due(10, 60_000, 4_001).await.unwrap().is_empty(),
+        "held"
+    );
+    let failed = Attempt {
+        status_code: 500,
+        latency_ms: 12,
+        error: "HTTP 500".to_owned(),
+        next_attempt_at_ms: Some(10_000),
+        delivered: false,
+    };
+    hooks.record(due[0].id, &failed, 5_000).await.unwrap();
+    assert!(
+        hooks.claim_due(10, 60_000, 9_999).await.unwrap().is_empty(),
+        "backing off"
+    );
+    let again = hooks.claim_due(10, 60_000, 10_000).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    let delivered = Attempt {
+        status_code: 204,
+        latency_ms: 3,
+        error: String::new(),
+        next_attempt_at_ms: None,
+        delivered: true,
+    };
+    hooks.record(again[0].id, &delivered, 10_005).await.unwrap();
+    assert!(
+        hooks
+            .claim_due(10, 60_000, 1_000_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "delivered"
+    );
+    let log = hooks.attempts("wh_a", 10).await.unwrap();
+    let outcomes: Vec<(i64, i64, &str)> = log
+        .iter()
+        .map(|a| (a.attempt, a.status_code, a.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, [(2, 204, "delivered"), (1, 500, "retrying")]);
+    assert_eq!(log[1].next_attempt_at_ms, Some(10_000));
+
+    assert!(
+        !hooks.delete("other", "wh_a").await.unwrap(),
+        "another tenant's"
+    );
+    assert!(hooks.delete("hooked", "wh_a").await.unwrap());
+    assert!(hooks.attempts("wh_a", 10).await.unwrap().is_empty());
+    assert_eq!(hooks.list("hooked").await.unwrap().len(), 1);
+}
 
 /// The migrations' CHECK constraints accept every value of [`JobState`],
 /// [`TaskState`] and [`AnalysisStatus`] and nothing else.

@@ -10,9 +10,13 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod webhooks;
 
 pub use identity::{ApiKeyRow, AuditRow, IdentityStore, TenantRow, Usage};
 pub use sql::SqlJobStore;
+pub use webhooks::{
+    Attempt, AttemptRow, DueDelivery, Event, Unannounced, WebhookRow, WebhookStore,
+};
 
 use std::collections::BTreeMap;
 
@@ -271,6 +275,9 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Tenants, API keys, the audit log and usage, in the same database.
     fn identity(&self) -> IdentityStore;
+
+    /// Webhook endpoints, deliveries and attempts, in the same database.
+    fn webhooks(&self) -> WebhookStore;
 
     /// Leasable-or-leased work: (tenant, priority, analysis task?, count) of
     /// queued tasks of unfinished jobs and of analysis tasks, for the

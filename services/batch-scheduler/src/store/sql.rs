@@ -1092,6 +1092,10 @@ impl JobStore for SqlJobStore {
         IdentityStore::new(self.db.clone())
     }
 
+    fn webhooks(&self) -> super::WebhookStore {
+        super::WebhookStore::new(self.db.clone())
+    }
+
     async fn queue_depth(&self) -> Result<Vec<QueueDepth>, SchedulerError> {
         Ok(on_pool!(&self.db, pool => {
             sqlx::query_as(
