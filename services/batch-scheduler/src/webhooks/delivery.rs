@@ -239,9 +239,12 @@ pub fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(format!("{unix_seconds}.{body}").as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={unix_seconds},v1={hex}")
+    format!("t={unix_seconds},v1={}", hex(&mac.finalize().into_bytes()))
+}
+
+/// Lowercase hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -255,21 +258,10 @@ mod tests {
         assert!(sig.starts_with("t=0,v1="), "{sig}");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"0.what do ya want for nothing?");
-        let want: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(sig, format!("t=0,v1={want}"));
+        assert_eq!(sig, format!("t=0,v1={}", hex(&mac.finalize().into_bytes())));
         let mut rfc = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         rfc.update(b"what do ya want for nothing?");
-        let rfc: String = rfc
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let rfc = hex(&rfc.finalize().into_bytes());
         assert_eq!(
             rfc,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

@@ -68,7 +68,7 @@ impl WebhooksApi {
 fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
+    delivery::hex(&buffer)
 }
 
 fn webhook_proto(row: WebhookRow, with_secret: bool) -> pb::Webhook {
