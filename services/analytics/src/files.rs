@@ -363,6 +363,23 @@ impl<W: Write> CsvResults<W> {
 /// Size of the structure image on each row of an xlsx sheet, in pixels.
 const XLSX_IMAGE: (u32, u32) = (200, 150);
 
+/// The width of an xlsx column, in characters: wide for structures as text,
+/// else its header's.
+fn column_width(name: &str) -> f64 {
+    let long = [
+        "Smiles",
+        "inchi",
+        "alerts",
+        "errorMessage",
+        FINGERPRINT_COLUMN,
+    ];
+    if long.iter().any(|l| name.contains(l)) {
+        40.0
+    } else {
+        (name.chars().count() as f64 + 2.0).clamp(10.0, 30.0)
+    }
+}
+
 /// Result columns an xlsx sheet holds as numbers (the rest as text, and
 /// `valid` and `pains` as booleans).
 fn is_numeric_column(name: &str) -> bool {
@@ -428,6 +445,7 @@ impl<W: Write> XlsxResults<W> {
             self.sheet
                 .write_string_with_format(0, 0, "structure", &bold)?;
             for (col, name) in (1..).zip(layout.header()) {
+                self.sheet.set_column_width(col, column_width(&name))?;
                 self.sheet.write_string_with_format(0, col, name, &bold)?;
             }
             self.sheet.set_freeze_panes(1, 1)?;
