@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub webhook_allow_private: bool,
     /// The pause before a failed webhook delivery's first retry.
     pub webhook_retry_base: std::time::Duration,
+    /// The gateway's PEM certificate chain and key: HTTPS and gRPC over TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Why the embedded services could not start.
@@ -124,6 +126,10 @@ impl Embedded {
         );
         let admin_key_file = molbatch_gateway::auth::bootstrap_key_path(dir);
         gateway_config.bootstrap_key_file = Some(admin_key_file.clone());
+        if let Some((cert, key)) = &options.tls {
+            gateway_config.tls_cert = Some(cert.clone());
+            gateway_config.tls_key = Some(key.clone());
+        }
         let gateway = molbatch_gateway::Server::bind(gateway_config).await?;
         let bootstrap = gateway.bootstrap();
         let gateway_addr = gateway.local_addr();

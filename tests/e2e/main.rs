@@ -27,6 +27,7 @@ mod rest;
 mod sar;
 mod substructure;
 mod support;
+mod tls;
 mod traces;
 mod values;
 mod webhooks;

@@ -46,6 +46,7 @@ impl Molbatch {
             // retries come quickly.
             webhook_allow_private: true,
             webhook_retry_base: std::time::Duration::from_millis(100),
+            tls: None,
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());
@@ -245,7 +246,9 @@ impl ServeProcess {
 
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
-        self.url.trim_start_matches("http://")
+        self.url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
     }
 
     /// Sends SIGTERM, as Kubernetes does, and waits for the process to exit;

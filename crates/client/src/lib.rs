@@ -18,7 +18,7 @@ use molbatch_proto::v1::mol_batch_client::MolBatchClient;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
 /// Bytes per upload message.
@@ -30,7 +30,7 @@ const MAX_MESSAGE_BYTES: usize = 64 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server address is invalid or unreachable.
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}: {}", with_causes(source))]
     Connect {
         /// The address.
         url: String,
@@ -59,6 +59,18 @@ impl From<Status> for ClientError {
         // Not `#[from]`: that would make the status a `source` and print it twice.
         ClientError::Status(status)
     }
+}
+
+/// `error` and its causes, `: `-separated (a transport error alone says
+/// only "transport error").
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// A status as a person should read it: code, message and each field
@@ -128,18 +140,35 @@ fn is_terminal(state: i32) -> bool {
 
 impl Client {
     /// Connects to `url` (e.g. `http://127.0.0.1:8080`), sending `api_key`
-    /// with every call if given.
+    /// with every call if given. An `https://` URL is TLS trusting the
+    /// system's root certificates.
     pub async fn connect(url: &str, api_key: Option<&str>) -> Result<Self, ClientError> {
+        Self::connect_trusting(url, api_key, None).await
+    }
+
+    /// [`Client::connect`], an `https://` URL trusting the PEM CA
+    /// certificate `ca_pem` (a private CA's, a test's) instead of the
+    /// system's roots.
+    pub async fn connect_trusting(
+        url: &str,
+        api_key: Option<&str>,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, ClientError> {
         let connect = |source| ClientError::Connect {
             url: url.to_owned(),
             source,
         };
-        let channel = Endpoint::from_shared(url.to_owned())
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(connect)?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .map_err(connect)?;
+            .connect_timeout(Duration::from_secs(5));
+        if url.starts_with("https://") {
+            let tls = match ca_pem {
+                Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            endpoint = endpoint.tls_config(tls).map_err(connect)?;
+        }
+        let channel = endpoint.connect().await.map_err(connect)?;
         let key = api_key
             .map(|k| {
                 MetadataValue::try_from(format!("Bearer {k}")).map_err(|_| ClientError::BadApiKey)

@@ -63,6 +63,10 @@ pub struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     pub server: String,
+    /// PEM certificate of the CA to trust for an `https://` server (a
+    /// private CA's); the system's roots otherwise.
+    #[arg(long, global = true, env = "MOLBATCH_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// Output of read commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -136,17 +140,26 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Cli {
         server,
+        ca_cert,
         output,
         command,
         logs,
     } = cli;
     let connect = || async {
         let api_key = api_key()?;
-        Client::connect(&server, api_key.as_deref())
+        let ca = match &ca_cert {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("reading the CA certificate {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Client::connect_trusting(&server, api_key.as_deref(), ca.as_deref())
             .await
             .with_context(|| format!("is `molbatch serve` running at {server}?"))
     };
-    match command {
+    let plaintext = server.starts_with("http://");
+    let outcome = match command {
         Command::Serve(args) => serve::run(args, logs.log_format).await,
         Command::Submit(args) => submit::run(&mut connect().await?, args, output).await,
         Command::Status { job } => status::run(&mut connect().await?, &job, output).await,
@@ -162,7 +175,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(&mut connect().await?, args).await,
         Command::Admin(command) => admin::run(&mut connect().await?, command, output).await,
         Command::Webhooks(command) => webhooks::run(&mut connect().await?, command, output).await,
+    };
+    match outcome {
+        // A TLS port answers a plaintext HTTP/2 client with what h2 cannot
+        // read (the errors vary); ask it in HTTP/1.1 whether that is why.
+        Err(e) if plaintext && speaks_tls(&server).await => {
+            Err(e.context("the server serves TLS: use https://"))
+        }
+        outcome => outcome,
     }
+}
+
+/// Whether the molbatch gateway at `server` (an `http://` URL) answers
+/// plain HTTP with its "this port speaks TLS" refusal.
+async fn speaks_tls(server: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = server
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(&authority).await.ok()?;
+        let request =
+            format!("GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = vec![0u8; 1024];
+        let read = stream.read(&mut answer).await.ok()?;
+        Some(String::from_utf8_lossy(&answer[..read]).contains("this port speaks TLS"))
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(2), probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 /// The API key: `MOLBATCH_API_KEY`, else the file `MOLBATCH_API_KEY_FILE`

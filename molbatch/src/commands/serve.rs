@@ -49,6 +49,13 @@ pub struct ServeArgs {
     /// milliseconds; each further one doubles it, up to an hour, for 24 hours.
     #[arg(long, env = "MOLBATCH_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub webhook_retry_base_ms: u64,
+    /// PEM certificate chain: serve HTTPS and gRPC over TLS (with
+    /// `--tls-key`); re-read when the file changes.
+    #[arg(long, env = "MOLBATCH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "MOLBATCH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Serves until a shutdown signal, then drains every service.
@@ -64,6 +71,8 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         export_ttl_secs,
         webhook_allow_private,
         webhook_retry_base_ms,
+        tls_cert,
+        tls_key,
     } = args;
     let backend = match (&postgres, &redis) {
         (None, None) => "embedded storage".to_owned(),
@@ -81,6 +90,7 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         export_ttl: std::time::Duration::from_secs(export_ttl_secs),
         webhook_allow_private,
         webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
+        tls: tls_cert.zip(tls_key),
     };
     let embedded = Embedded::start(&options).await?;
     let place = match &options.postgres {
@@ -88,7 +98,12 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         None => format!("{backend}, data in {}", options.data_dir.display()),
     };
     say(format!(
-        "molbatch serving on http://{} (gRPC and HTTP); {place}",
+        "molbatch serving on {}://{} (gRPC and HTTP); {place}",
+        if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         embedded.gateway_addr()
     ));
     if let Some(grpc) = embedded.grpc_addr() {

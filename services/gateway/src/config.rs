@@ -78,6 +78,21 @@ pub struct Config {
         env = "MOLBATCH_GATEWAY_TRUST_FORWARDED_FOR"
     )]
     pub trust_forwarded_for: bool,
+    /// PEM certificate chain: serve HTTPS and gRPC over TLS on the public
+    /// port (with `--tls-key`); re-read when the file changes.
+    #[arg(
+        long = "tls-cert",
+        env = "MOLBATCH_GATEWAY_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long = "tls-key",
+        env = "MOLBATCH_GATEWAY_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -102,6 +117,8 @@ impl Config {
             redis_prefix: "molbatch:".to_owned(),
             bootstrap_key_file: None,
             trust_forwarded_for: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

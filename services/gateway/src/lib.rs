@@ -13,6 +13,8 @@
 //! - [`rest`]: REST/JSON transcoded from the service's `google.api.http`
 //!   annotations, calling [`grpc`] as gRPC; `GET /openapi.json`.
 //! - [`upload`] (private): streaming intake of batch files and inline batches.
+//! - [`tls`]: HTTPS and gRPC over TLS on the public port, certificates
+//!   reloaded when their files change.
 //! - [`web`]: the browser app's static files at `/`, same origin as REST.
 //! - `webhooks` (private): the tenant's webhook endpoints, forwarded to the
 //!   scheduler with the caller's tenant, registrations audited.
@@ -26,6 +28,7 @@ pub mod grpc;
 mod key_checks;
 pub mod limits;
 pub mod rest;
+pub mod tls;
 mod upload;
 pub mod web;
 mod webhooks;
@@ -75,6 +78,9 @@ pub enum StartError {
     /// The rate-limit Redis URL is not valid.
     #[error("invalid gateway Redis URL: {0}")]
     Redis(redis::RedisError),
+    /// The TLS certificate or key could not be read.
+    #[error("cannot read the TLS certificate and key: {0}")]
+    Tls(std::io::Error),
 }
 
 /// A gateway whose listeners are bound.
@@ -84,6 +90,7 @@ pub struct Server {
     api: grpc::GatewayApi,
     admin: Option<AdminServer>,
     bootstrap_key_file: Option<std::path::PathBuf>,
+    tls: Option<tls::Tls>,
 }
 
 impl Server {
@@ -128,12 +135,19 @@ impl Server {
             None => None,
         };
         let admin = config.admin.bind().await?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(tls::Tls::load(cert, key).await.map_err(StartError::Tls)?)
+            }
+            _ => None,
+        };
         Ok(Self {
             http,
             grpc,
             api,
             admin,
             bootstrap_key_file: config.bootstrap_key_file,
+            tls,
         })
     }
 
@@ -168,6 +182,11 @@ impl Server {
     /// The public (gRPC + HTTP) address.
     pub fn local_addr(&self) -> SocketAddr {
         self.http.1
+    }
+
+    /// Whether the public port speaks TLS (`https://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The extra gRPC-only address, if configured.
@@ -242,9 +261,17 @@ impl Server {
                     .await
             })
         });
-        let served = axum::serve(self.http.0, with_client_address(router))
-            .with_graceful_shutdown(stopped(stop_rx))
-            .await;
+        let served = match &self.tls {
+            Some(tls) => {
+                tokio::spawn(tls.clone().watch(stopped(stop_rx.clone())));
+                tls.serve(self.http.0, router, stopped(stop_rx)).await
+            }
+            None => {
+                axum::serve(self.http.0, with_client_address(router))
+                    .with_graceful_shutdown(stopped(stop_rx))
+                    .await
+            }
+        };
         if let Some(admin) = admin {
             admin.stop().await;
         }
