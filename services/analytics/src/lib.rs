@@ -69,6 +69,9 @@ pub enum StartError {
     /// The health server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The internal TLS certificate, key or CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] molbatch_telemetry::net::TlsError),
 }
 
 /// A worker process whose pipeline is built and whose health listener is bound.
@@ -146,7 +149,7 @@ impl Server {
             .collect();
         tracing::info!(addr = %self.addr, loops = self.loops, "analytics worker running");
         let admin = self.admin.map(AdminServer::start);
-        let served = tonic::transport::Server::builder()
+        let served = molbatch_telemetry::net::server()?
             .layer(RpcMetricsLayer::new("analytics"))
             .layer(molbatch_telemetry::trace::server_layer("analytics"))
             .add_service(health)

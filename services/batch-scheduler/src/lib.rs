@@ -86,6 +86,9 @@ pub enum StartError {
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The internal TLS certificate, key or CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] molbatch_telemetry::net::TlsError),
     /// The storage URL is not a valid endpoint.
     #[error(transparent)]
     StorageUrl(#[from] molbatch_telemetry::net::UrlError),
@@ -183,7 +186,7 @@ impl Server {
             stop.clone(),
         ));
         tracing::info!(addr = %self.addr, "scheduler serving");
-        let served = tonic::transport::Server::builder()
+        let served = molbatch_telemetry::net::server()?
             .layer(RpcMetricsLayer::new("scheduler"))
             .layer(molbatch_telemetry::trace::server_layer("scheduler"))
             .add_service(health)

@@ -63,6 +63,9 @@ pub enum StartError {
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The internal TLS certificate, key or CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] molbatch_telemetry::net::TlsError),
 }
 
 /// A storage service whose database is migrated and whose listener is bound.
@@ -164,7 +167,7 @@ impl Server {
         tracing::info!(addr = %self.addr, "storage serving");
         let admin = self.admin.map(AdminServer::start);
         let sweeper = tokio::spawn(sweep_expired_exports(self.api.clone(), self.export_sweep));
-        let served = tonic::transport::Server::builder()
+        let served = molbatch_telemetry::net::server()?
             .layer(RpcMetricsLayer::new("storage"))
             .layer(molbatch_telemetry::trace::server_layer("storage"))
             .add_service(health)

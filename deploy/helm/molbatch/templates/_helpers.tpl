@@ -76,10 +76,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- required "backends.existingSecret: name an existing Secret holding the Postgres and Redis URLs" .Values.backends.existingSecret -}}
 {{- end -}}
 
-{{/* In-cluster URL of the scheduler's, storage's or analytics' gRPC port; a namespace-relative name, so kustomize overlays may move it. Call with (dict "root" $ "component" "scheduler"). */}}
+{{/* In-cluster URL of the scheduler's, storage's or analytics' gRPC port (https with internalTls); a namespace-relative name, so kustomize overlays may move it. Call with (dict "root" $ "component" "scheduler"). */}}
 {{- define "molbatch.grpcUrl" -}}
 {{- $port := (index .root.Values .component).port -}}
-{{- printf "http://%s:%v" (include "molbatch.componentName" .) $port -}}
+{{- $scheme := ternary "https" "http" .root.Values.internalTls.enabled -}}
+{{- printf "%s://%s:%v" $scheme (include "molbatch.componentName" .) $port -}}
 {{- end -}}
 
 {{/* Environment common to every container. Call with (dict "root" $ "component" "gateway"). */}}
