@@ -9,6 +9,8 @@ import { age, count, isActive, isCancellable, JOB_STATES, num, progress, stateLa
 import { firstPage, nextPage, pageNumber, previousPage } from '../../lib/tokens';
 import { PageSizeSelect } from '../../components/PageSizeSelect';
 
+/** How long typing in the name filter pauses before the list is asked for. */
+const NAME_PAUSE_MS = 300;
 
 /** The tenant's jobs, newest first, paged, with live progress. */
 export function JobsPage() {
@@ -17,17 +19,25 @@ export function JobsPage() {
   const [tokens, setTokens] = useState(firstPage);
   const [stateFilter, setStateFilter] = useState('');
   const [nameFilter, setNameFilter] = useState('');
+  // What the list is filtered by: the typed name once typing pauses, so a
+  // word typed is one request rather than one per key.
+  const [nameQuery, setNameQuery] = useState('');
   const [page, setPage] = useState<ListJobsResponse | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [reload, setReload] = useState(0);
   const [actionError, setActionError] = useState<unknown>(null);
 
   useEffect(() => {
+    const timer = setTimeout(() => setNameQuery(nameFilter.trim()), NAME_PAUSE_MS);
+    return () => clearTimeout(timer);
+  }, [nameFilter]);
+
+  useEffect(() => {
     const controller = new AbortController();
     client
       .get<ListJobsResponse>(
         '/v1/jobs',
-        { pageSize, pageToken: tokens.current, state: stateFilter || undefined, nameContains: nameFilter.trim() || undefined },
+        { pageSize, pageToken: tokens.current, state: stateFilter || undefined, nameContains: nameQuery || undefined },
         { signal: controller.signal },
       )
       .then((p) => {
@@ -38,7 +48,7 @@ export function JobsPage() {
         if (!controller.signal.aborted) setError(e);
       });
     return () => controller.abort();
-  }, [client, pageSize, tokens, stateFilter, nameFilter, reload]);
+  }, [client, pageSize, tokens, stateFilter, nameQuery, reload]);
 
   // The server filters by state; a job that changed state since the page loaded stays until the next refresh.
   const jobs = useMemo(() => page?.jobs ?? [], [page]);
@@ -122,10 +132,10 @@ export function JobsPage() {
       <ErrorMessage error={actionError} title="The job was not cancelled" />
       {page && jobs.length === 0 && (
         <p className="empty">
-          {stateFilter || nameFilter.trim()
-            ? `No ${stateFilter ? stateLabel(stateFilter).toLowerCase() + ' ' : ''}jobs${nameFilter.trim() ? ` named like “${nameFilter.trim()}”` : ''}.`
+          {stateFilter || nameQuery
+            ? `No ${stateFilter ? stateLabel(stateFilter).toLowerCase() + ' ' : ''}jobs${nameQuery ? ` named like “${nameQuery}”` : ''}.`
             : 'No jobs yet.'}
-          {canWrite && !stateFilter && !nameFilter.trim() && (
+          {canWrite && !stateFilter && !nameQuery && (
             <>
               {' '}
               <a href="#/upload">Upload a batch</a> to start.
