@@ -25,11 +25,13 @@
 // Labels are our own canonical form rather than mmpdb's attachment-order
 // tables: for each permutation of the labels 1..n over the cuts, the
 // constant is written as its pieces' canonical SMILES (isotope-labelled
-// dummies), sorted and joined; the smallest string is the constant's key,
-// and the variable is written under every permutation reaching it and the
-// smallest of those kept. Two fragmentations therefore share a key exactly
-// when their constants are isomorphic with attachment points in
-// correspondence, whatever the symmetry of the constant.
+// dummies), sorted and joined; the smallest string is the constant's key.
+// Two fragmentations therefore share a key exactly when their constants are
+// isomorphic with attachment points in correspondence, whatever the symmetry
+// of the constant. When several permutations reach the key (equal constant
+// pieces), the variable's labels follow mmpdb's way of matching two
+// variables up through such a constant (see canonical_labels), or, where two
+// of its attachment points rank alike, are those of its smallest string.
 #include "molbatch-chem/src/ffi/mmp.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
 
@@ -408,9 +410,52 @@ bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bon
   return centres == 1 && ends == bonds.size();
 }
 
+// The order of the variable's attachment points in mmpdb's variable SMILES
+// (the whole split written with unlabelled attachment points, as
+// make_multiple_cuts writes it): for each cut, its position among the
+// variable's "*"s. Empty when two of them rank alike (mmpdb's variable
+// symmetry class has a tie), where positions depend on tie-breaking.
+std::vector<int> attachment_positions(RDKit::ROMol &frag, const Pieces &pieces,
+                                      const std::vector<int> &cut_of, int variable) {
+  set_dummy_isotopes(frag, pieces, 0);
+  const std::vector<unsigned int> ranks = tied_ranks(frag);
+  std::set<unsigned int> distinct;
+  for (int d : pieces.dummies[variable]) {
+    if (!distinct.insert(ranks[d]).second) {
+      return {};
+    }
+  }
+  RDKit::MolToSmiles(frag);
+  std::vector<unsigned int> order;
+  if (!frag.getPropIfPresent(RDKit::common_properties::_smilesAtomOutputOrder, order)) {
+    return {};
+  }
+  const std::vector<int> &dummies = pieces.dummies[variable];
+  std::vector<int> positions(dummies.size(), -1);
+  int next = 0;
+  for (unsigned int a : order) {
+    if (std::find(dummies.begin(), dummies.end(), static_cast<int>(a)) != dummies.end()) {
+      positions[cut_of[a]] = next++;
+    }
+  }
+  if (next != static_cast<int>(dummies.size())) {
+    return {};
+  }
+  return positions;
+}
+
 // The canonical labelling of a multi-cut split (see the top of this file):
 // over every assignment of labels 1..n to the cuts, the smallest constant
-// string and, among the assignments reaching it, the smallest variable.
+// string. When several assignments reach it (the constant has equal
+// pieces), which of them labels the variable decides which attachment
+// points two variables of that constant match up by, and so which pairs
+// mmpdb's --smallest-transformation-only keeps: mmpdb (cansmirks) matches
+// the points of equal constant pieces in the order they appear in the two
+// unlabelled variable SMILES. Labelling each variable's points of equal
+// pieces in increasing order along its unlabelled SMILES gives the same
+// matching for every pair, as long as no two of the variable's points
+// rank alike (checked against mmpdb's whole cansmirks table); with such a
+// tie the smallest labelled variable is kept.
 std::pair<std::string, std::string> canonical_labels(RDKit::ROMol &frag, const Pieces &pieces,
                                                      const std::vector<int> &cut_of, int variable,
                                                      size_t n) {
@@ -431,10 +476,11 @@ std::pair<std::string, std::string> canonical_labels(RDKit::ROMol &frag, const P
       labelled[j][k - 1] = fragment_smiles(frag, pieces.atoms[piece]);
     }
   }
+  // The assignments reaching the smallest constant.
   const std::vector<int> identity = {0, 1, 2};
   std::vector<int> perm(identity.begin(), identity.begin() + n);
-  std::string best_constant, best_variable;
-  bool first = true;
+  std::string best_constant;
+  std::vector<std::vector<int>> best_perms;
   do {
     std::vector<std::string> parts;
     for (size_t j = 0; j < constant_pieces.size(); ++j) {
@@ -446,21 +492,48 @@ std::pair<std::string, std::string> canonical_labels(RDKit::ROMol &frag, const P
     for (size_t j = 1; j < parts.size(); ++j) {
       constant += "." + parts[j];
     }
-    if (!first && constant > best_constant) {
+    if (best_perms.empty() || constant < best_constant) {
+      best_constant = std::move(constant);
+      best_perms.clear();
+    } else if (constant > best_constant) {
       continue;
     }
+    best_perms.push_back(perm);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  auto write_variable = [&](const std::vector<int> &p) {
     std::vector<int> labels1(n);
     for (size_t c = 0; c < n; ++c) {
-      labels1[c] = perm[c] + 1;
+      labels1[c] = p[c] + 1;
     }
     set_labels(frag, pieces.dummies[variable], cut_of, labels1);
-    std::string var = fragment_smiles(frag, pieces.atoms[variable]);
-    if (first || constant < best_constant || var < best_variable) {
-      best_constant = constant;
-      best_variable = var;
-      first = false;
+    return fragment_smiles(frag, pieces.atoms[variable]);
+  };
+  if (best_perms.size() > 1) {
+    const std::vector<int> positions = attachment_positions(frag, pieces, cut_of, variable);
+    if (!positions.empty()) {
+      // The labels read along the unlabelled variable SMILES, smallest first.
+      auto along = [&](const std::vector<int> &p) {
+        std::vector<int> seq(n);
+        for (size_t c = 0; c < n; ++c) {
+          seq[positions[c]] = p[c];
+        }
+        return seq;
+      };
+      const auto chosen = std::min_element(
+          best_perms.begin(), best_perms.end(),
+          [&](const std::vector<int> &a, const std::vector<int> &b) {
+            return along(a) < along(b);
+          });
+      return {best_constant, write_variable(*chosen)};
     }
-  } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+  std::string best_variable;
+  for (size_t i = 0; i < best_perms.size(); ++i) {
+    std::string var = write_variable(best_perms[i]);
+    if (i == 0 || var < best_variable) {
+      best_variable = std::move(var);
+    }
+  }
   return {best_constant, best_variable};
 }
 
