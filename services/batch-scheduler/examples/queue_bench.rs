@@ -1,7 +1,8 @@
 //! Queue throughput: tasks leased and completed per second through the
-//! scheduler's gRPC API on Postgres, with 1 and 4 concurrent workers, chunks
-//! of one molecule so the chemistry does not hide the queue. Used by
-//! `make bench`; creates and drops a database of its own.
+//! scheduler's gRPC API on Postgres, with 1, 16 and 64 concurrent workers
+//! (each its own worker id, leasing one task at a time as analytics workers
+//! do), chunks of one molecule so the chemistry does not hide the queue. Used
+//! by `make bench`; creates and drops a database of its own.
 //!
 //! `cargo run --release -p molbatch-scheduler --example queue_bench -- [TASKS] [ADMIN_URL]`
 
@@ -12,12 +13,19 @@ use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use sqlx::Connection;
 use tonic::transport::Channel;
 
-async fn drain(mut client: SchedulerClient<Channel>, job_id: String) -> Result<u64, tonic::Status> {
+/// LeaseTasks calls that came back empty.
+static EMPTY_LEASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn drain(
+    mut client: SchedulerClient<Channel>,
+    job_id: String,
+    worker_id: String,
+) -> Result<u64, tonic::Status> {
     let mut done = 0;
     loop {
         let leased = client
             .lease_tasks(ipb::LeaseTasksRequest {
-                worker_id: "bench".into(),
+                worker_id: worker_id.clone(),
                 max_tasks: 1,
                 wait_ms: 200,
             })
@@ -25,6 +33,7 @@ async fn drain(mut client: SchedulerClient<Channel>, job_id: String) -> Result<u
             .into_inner()
             .tasks;
         if leased.is_empty() {
+            EMPTY_LEASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let job = client
                 .get_job(ipb::JobRef {
                     tenant_id: String::new(),
@@ -77,10 +86,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let running = tokio::spawn(server.run(async move {
         stopped.await.ok();
     }));
-    let channel = Channel::from_shared(url)?.connect().await?;
+    let channel = Channel::from_shared(url.clone())?.connect().await?;
     let client = SchedulerClient::new(channel);
 
-    for workers in [1usize, 4] {
+    for workers in [1usize, 16, 64] {
         let mut c = client.clone();
         let job = c
             .create_job(ipb::CreateJobRequest {
@@ -100,17 +109,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             chunk_sizes: vec![1; tasks as usize],
         };
         c.seal_job(seal).await?;
+        // A connection per worker, as worker pods have.
+        let mut clients = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            clients.push(SchedulerClient::new(
+                Channel::from_shared(url.clone())?.connect().await?,
+            ));
+        }
         let start = Instant::now();
-        let handles: Vec<_> = (0..workers)
-            .map(|_| tokio::spawn(drain(client.clone(), job_id.clone())))
+        let handles: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(w, client)| {
+                let worker_id = format!("bench-{workers}-{w}");
+                tokio::spawn(drain(client, job_id.clone(), worker_id))
+            })
             .collect();
         let mut done = 0;
         for handle in handles {
             done += handle.await??;
         }
         let elapsed = start.elapsed().as_secs_f64();
+        let empty = EMPTY_LEASES.swap(0, std::sync::atomic::Ordering::Relaxed);
         println!(
-            "queue on postgres, {workers} worker(s): {done} tasks leased and completed in {elapsed:.2} s, {:.0} tasks/s",
+            "queue on postgres, {workers} worker(s): {done} tasks leased and completed in {elapsed:.2} s, {:.0} tasks/s ({empty} empty lease answers)",
             f64::from(tasks) / elapsed
         );
     }

@@ -2,7 +2,7 @@
 //! validation, long-poll leasing, progress events and the watch stream over
 //! the [`JobStore`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +15,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use crate::batches::{self, Batcher};
 use crate::error::SchedulerError;
 use crate::estimate::{Estimate, QueueSnapshot};
-use crate::jobs::{FailOutcome, JobRecord, JobState, RetryPolicy};
-use crate::store::{JobFilter, JobStore};
+use crate::jobs::{FailOutcome, JobRecord, JobState, Lease, RetryPolicy};
+use crate::store::{Completion, JobFilter, JobStore, LeaseRequest};
 
 /// Longest long-poll a worker may ask for.
 pub(crate) const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -36,6 +37,10 @@ const SNAPSHOT_TTL: Duration = Duration::from_secs(1);
 const RATE_WINDOW_MS: i64 = 60_000;
 /// Longest text a listing's name filter takes.
 const MAX_NAME_FILTER: usize = 200;
+/// A worker's LeaseTasks is written down at most this often (ms): well
+/// inside the window `molbatch_workers_active` counts it in, and not a
+/// database write per lease when many workers lease small tasks.
+const RECORD_WORKER_EVERY_MS: i64 = 5_000;
 
 /// A reading of the whole queue and when it was taken.
 type TimedSnapshot = (std::time::Instant, Arc<QueueSnapshot>);
@@ -52,6 +57,12 @@ pub struct SchedulerApi {
     job_changed: broadcast::Sender<JobId>,
     storage: Option<StorageClient<Channel>>,
     queue: Arc<tokio::sync::Mutex<Option<TimedSnapshot>>>,
+    /// Completions, written in batches.
+    completions: Batcher<Completion, Option<JobId>>,
+    /// Leases, taken in batches.
+    leases: Batcher<LeaseRequest, Vec<Lease>>,
+    /// When this replica last recorded each worker (ms).
+    workers_recorded: Arc<std::sync::Mutex<HashMap<String, i64>>>,
 }
 
 impl SchedulerApi {
@@ -64,6 +75,8 @@ impl SchedulerApi {
     ) -> Self {
         let (job_changed, _) = broadcast::channel(1024);
         Self {
+            completions: batches::completions(store.clone()),
+            leases: batches::leases(store.clone(), i64::from(lease_ttl_ms), policy),
             store,
             policy,
             lease_ttl_ms,
@@ -72,6 +85,7 @@ impl SchedulerApi {
             job_changed,
             storage: None,
             queue: Arc::default(),
+            workers_recorded: Arc::default(),
         }
     }
 
@@ -224,6 +238,38 @@ impl SchedulerApi {
     /// Wakes long-polling workers: tasks became ready.
     pub(crate) fn announce_work(&self) {
         self.work_available.notify_waiters();
+    }
+
+    /// Records that `worker_id` asked for work, unless this replica did so
+    /// within [`RECORD_WORKER_EVERY_MS`].
+    async fn record_worker(&self, worker_id: &str) -> Result<(), SchedulerError> {
+        if worker_id.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        {
+            let mut recorded = self.workers_recorded.lock().expect("not poisoned");
+            if recorded
+                .get(worker_id)
+                .is_some_and(|&at| now - at < RECORD_WORKER_EVERY_MS)
+            {
+                return Ok(());
+            }
+            // Workers come and go (pods): forget those long gone.
+            if recorded.len() > 4_096 {
+                recorded.retain(|_, at| now - *at < RECORD_WORKER_EVERY_MS);
+            }
+            recorded.insert(worker_id.to_owned(), now);
+        }
+        let written = self.store.record_worker(worker_id, now).await;
+        if written.is_err() {
+            // Try again at the next call.
+            self.workers_recorded
+                .lock()
+                .expect("not poisoned")
+                .remove(worker_id);
+        }
+        written
     }
 }
 
@@ -607,25 +653,18 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let max = max_tasks.clamp(1, 64);
         // Once per call, not per look: an idle worker long-polling is alive
         // (molbatch_workers_active), though it holds no lease.
-        if !worker_id.is_empty() {
-            self.store.record_worker(&worker_id, now_ms()).await?;
-        }
+        self.record_worker(&worker_id).await?;
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(u64::from(wait_ms)).min(MAX_LEASE_WAIT);
         loop {
             let notified = self.work_available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let leases = self
-                .store
-                .lease_tasks(
-                    &worker_id,
-                    max,
-                    i64::from(self.lease_ttl_ms),
-                    &self.policy,
-                    now_ms(),
-                )
-                .await?;
+            let request = LeaseRequest {
+                worker_id: worker_id.clone(),
+                max,
+            };
+            let leases = self.leases.call(request).await?;
             if !leases.is_empty() {
                 let expired = leases.iter().filter(|l| l.previous_lease_expired).count();
                 molbatch_telemetry::metrics::get()
@@ -673,18 +712,14 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
             skipped_reason,
         } = request.into_inner();
         let ipb::LeaseRef { task_id, lease_id } = lease.unwrap_or_default();
-        let skipped = (!skipped_reason.is_empty()).then_some(skipped_reason.as_str());
-        let job = self
-            .store
-            .complete_task(
-                task_id,
-                &lease_id,
-                valid_molecules,
-                invalid_molecules,
-                skipped,
-                now_ms(),
-            )
-            .await?;
+        let completion = Completion {
+            task_id,
+            lease_id,
+            valid: valid_molecules,
+            invalid: invalid_molecules,
+            skipped: (!skipped_reason.is_empty()).then_some(skipped_reason),
+        };
+        let job = self.completions.call(completion).await?;
         if let Some(job) = job {
             self.announce(job);
             // The job's last chunk queues its automatic analyses.

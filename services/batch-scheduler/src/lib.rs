@@ -25,6 +25,7 @@
 //!   minutes).
 
 pub mod analyses;
+mod batches;
 pub mod config;
 pub mod error;
 pub mod estimate;

@@ -26,6 +26,8 @@ molbatch_db::conformance_tests!(
         tenants_take_turns_and_priority_orders_a_tenants_jobs,
         sealing_queues_every_chunk,
         leases_complete_the_job_in_order,
+        completions_in_one_batch_count_once_each,
+        one_lease_statement_serves_several_workers_in_turn,
         expired_lease_is_offered_again_and_stale_completion_is_refused,
         expired_lease_is_offered_again_only_after_its_backoff,
         failed_task_backs_off_then_comes_back_poisoned_when_out_of_attempts,
@@ -1092,6 +1094,157 @@ async fn leases_complete_the_job_in_order(store: &dyn JobStore) {
         None
     );
     assert_eq!(store.job(&t, id).await.unwrap().processed_molecules, 15);
+}
+
+/// Leases taken together (the batches of concurrent LeaseTasks calls): the
+/// ready tasks in lease order go to the requests in turn, up to each one's
+/// `max`, each task recorded as leased by the worker it went to.
+async fn one_lease_statement_serves_several_workers_in_turn(store: &dyn JobStore) {
+    use super::LeaseRequest;
+    let t = tenant("turns");
+    let id = JobId::new();
+    store
+        .create_job(id, &t, "", Priority::default(), None, 30_000)
+        .await
+        .unwrap();
+    store
+        .seal_job(&t, id, 4, &[1, 1, 1, 1], 30_000)
+        .await
+        .unwrap();
+    let request = |worker: &str, max| LeaseRequest {
+        worker_id: worker.to_owned(),
+        max,
+    };
+    let leased = store
+        .lease_tasks_for(
+            &[request("w1", 2), request("w2", 3), request("w3", 1)],
+            TTL,
+            &POLICY,
+            30_000,
+        )
+        .await
+        .unwrap();
+    let chunks: Vec<Vec<u32>> = leased
+        .iter()
+        .map(|leases| leases.iter().map(|l| l.chunk_index).collect())
+        .collect();
+    assert_eq!(chunks, [vec![0, 1], vec![2, 3], vec![]]);
+    assert_eq!(
+        store.active_workers(i64::MAX, 30_001).await.unwrap(),
+        ["w1", "w2"]
+    );
+    assert!(store
+        .lease_tasks_for(&[], TTL, &POLICY, 30_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.job(&t, id).await.unwrap().state, JobState::Running);
+}
+
+/// Completions written together (the batches of concurrent CompleteTask
+/// calls) have exactly the effects of the same completions one by one: a
+/// lost lease or a repeated report counts nothing, the job whose last chunk
+/// is in the batch completes and queues its analyses once, an analysis
+/// completes or is skipped beside chunks of another job.
+async fn completions_in_one_batch_count_once_each(store: &dyn JobStore) {
+    use super::Completion;
+    let t = tenant("batch");
+    let (a, b) = (JobId::new(), JobId::new());
+    for (id, sizes) in [(a, &[4, 4, 2][..]), (b, &[3][..])] {
+        store
+            .create_job(id, &t, "", Priority::default(), None, 20_000)
+            .await
+            .unwrap();
+        let total = sizes.iter().map(|&n| u64::from(n)).sum();
+        store.seal_job(&t, id, total, sizes, 20_000).await.unwrap();
+    }
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 20_000)
+        .await
+        .unwrap();
+    assert_eq!(leases.len(), 4);
+    let find = |job: JobId, chunk: u32| {
+        leases
+            .iter()
+            .find(|l| l.job_id == job && l.chunk_index == chunk)
+            .unwrap()
+    };
+    let done = |lease: &Lease, valid: u32, invalid: u32| Completion {
+        task_id: lease.task_id,
+        lease_id: lease.lease_id.clone(),
+        valid,
+        invalid,
+        skipped: None,
+    };
+    let mut lost = done(find(a, 2), 2, 0);
+    lost.lease_id.push_str("-not-mine");
+    let batch = [
+        done(find(a, 0), 4, 0),
+        done(find(a, 1), 3, 1),
+        lost,
+        done(find(b, 0), 3, 0),
+        done(find(a, 0), 4, 0),
+    ];
+    assert_eq!(
+        store.complete_tasks(&batch, 21_000).await.unwrap(),
+        [Some(a), Some(a), None, Some(b), None]
+    );
+    let job = store.job(&t, a).await.unwrap();
+    assert_eq!(
+        (
+            job.state,
+            job.completed_chunks,
+            job.processed_molecules,
+            job.valid_molecules,
+            job.invalid_molecules
+        ),
+        (JobState::Running, 2, 8, 7, 1)
+    );
+    let job = store.job(&t, b).await.unwrap();
+    assert_eq!(
+        (job.state, job.ended_at_ms),
+        (JobState::Completed, Some(21_000))
+    );
+    assert_eq!(store.analyses(&t, b).await.unwrap().len(), 2);
+
+    // B's analyses and A's last chunk in one batch.
+    let leases = store
+        .lease_tasks("w", 10, TTL, &POLICY, 22_000)
+        .await
+        .unwrap();
+    assert_eq!(leases.len(), 2, "{leases:?}");
+    let mut batch: Vec<Completion> = leases.iter().map(|l| done(l, 0, 0)).collect();
+    for (completion, lease) in batch.iter_mut().zip(&leases) {
+        if lease.analysis.as_ref().unwrap().kind == "deduplication" {
+            completion.skipped = Some("nothing to do".to_owned());
+        }
+    }
+    batch.push(done(find(a, 2), 2, 0));
+    assert_eq!(
+        store.complete_tasks(&batch, 23_000).await.unwrap(),
+        [Some(b), Some(b), Some(a)]
+    );
+    let statuses: Vec<(String, String)> = store
+        .analyses(&t, b)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.status.as_str().to_owned(), r.reason))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("skipped".to_owned(), "nothing to do".to_owned()),
+            ("complete".to_owned(), String::new())
+        ]
+    );
+    let job = store.job(&t, a).await.unwrap();
+    assert_eq!(
+        (job.state, job.processed_molecules, job.valid_molecules),
+        (JobState::Completed, 10, 9)
+    );
+    assert_eq!(store.analyses(&t, a).await.unwrap().len(), 2);
+    assert!(store.complete_tasks(&[], 24_000).await.unwrap().is_empty());
 }
 
 async fn expired_lease_is_offered_again_and_stale_completion_is_refused(store: &dyn JobStore) {

@@ -26,6 +26,30 @@ use crate::error::SchedulerError;
 use crate::estimate::{JobPlace, QueueSnapshot};
 use crate::jobs::{AnalysisStatus, FailOutcome, JobRecord, Lease, RetryPolicy};
 
+/// A worker asking for leases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRequest {
+    /// The worker, recorded on the tasks it leases.
+    pub worker_id: String,
+    /// Most tasks it takes.
+    pub max: u32,
+}
+
+/// A worker's report that it finished a leased task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The task.
+    pub task_id: i64,
+    /// The lease the worker holds on it.
+    pub lease_id: String,
+    /// Valid molecules of a chunk (0 for an analysis).
+    pub valid: u32,
+    /// Invalid molecules of a chunk (0 for an analysis).
+    pub invalid: u32,
+    /// Why an analysis did not apply to its job (it is skipped, not failed).
+    pub skipped: Option<String>,
+}
+
 /// An analysis row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalysisRecord {
@@ -165,7 +189,28 @@ pub trait JobStore: Send + Sync + 'static {
         ttl_ms: i64,
         policy: &RetryPolicy,
         now: i64,
-    ) -> Result<Vec<Lease>, SchedulerError>;
+    ) -> Result<Vec<Lease>, SchedulerError> {
+        let request = LeaseRequest {
+            worker_id: worker_id.to_owned(),
+            max,
+        };
+        let mut leased = self
+            .lease_tasks_for(std::slice::from_ref(&request), ttl_ms, policy, now)
+            .await?;
+        Ok(leased.pop().unwrap_or_default())
+    }
+
+    /// [`JobStore::lease_tasks`] for several workers at once, in one
+    /// transaction: the ready tasks in lease order go to the requests in
+    /// turn, each getting at most its `max`. Per request, in order, its
+    /// leases.
+    async fn lease_tasks_for(
+        &self,
+        requests: &[LeaseRequest],
+        ttl_ms: i64,
+        policy: &RetryPolicy,
+        now: i64,
+    ) -> Result<Vec<Vec<Lease>>, SchedulerError>;
 
     /// Extends a lease; false when it is lost, its chunk's job is no longer
     /// running, or its job was deleted or expired.
@@ -177,11 +222,19 @@ pub trait JobStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<bool, SchedulerError>;
 
-    /// Marks a leased task done, in one transaction with its effects: a
+    /// Marks leased tasks done, in one transaction with their effects: a
     /// chunk moves its job's counters (and state, on the last chunk, which
     /// also queues the automatic analyses); an analysis task completes its
-    /// analysis, or skips it with `skipped` as the reason. `None` when the
-    /// lease was already lost; otherwise the job id.
+    /// analysis, or skips it with its `skipped` reason. Per completion, in
+    /// order: `None` when its lease was already lost, otherwise the job id.
+    /// Many completions cost one commit (see [`crate::completions`]).
+    async fn complete_tasks(
+        &self,
+        completions: &[Completion],
+        now: i64,
+    ) -> Result<Vec<Option<JobId>>, SchedulerError>;
+
+    /// [`JobStore::complete_tasks`] of one task.
     async fn complete_task(
         &self,
         task_id: i64,
@@ -190,7 +243,17 @@ pub trait JobStore: Send + Sync + 'static {
         invalid: u32,
         skipped: Option<&str>,
         now: i64,
-    ) -> Result<Option<JobId>, SchedulerError>;
+    ) -> Result<Option<JobId>, SchedulerError> {
+        let completion = Completion {
+            task_id,
+            lease_id: lease_id.to_owned(),
+            valid,
+            invalid,
+            skipped: skipped.map(str::to_owned),
+        };
+        let mut done = self.complete_tasks(&[completion], now).await?;
+        Ok(done.pop().flatten())
+    }
 
     /// Queues analysis `kind` of a completed job with `params` (checked by
     /// the caller): a new analysis task, the analysis pending. While it is

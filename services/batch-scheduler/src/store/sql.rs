@@ -24,7 +24,7 @@ use super::rows::{
     params_json, parse_job_id, still_running, visible_job, AnalysisRow, ExhaustedRow, JobRow,
     LeaseRow, ANALYSIS_COLUMNS, EXHAUSTED_COLUMNS, JOB_COLUMNS,
 };
-use super::{AnalysisRecord, JobFilter, JobStore, QueueDepth};
+use super::{AnalysisRecord, Completion, JobFilter, JobStore, LeaseRequest, QueueDepth};
 use crate::error::{SchedulerError, StoreError};
 use crate::estimate::{JobPlace, QueueSnapshot};
 use crate::jobs::{
@@ -256,20 +256,23 @@ async fn lock_queued_tasks(tx: &mut Tx, job_id: &str) -> Result<(), SchedulerErr
     Ok(())
 }
 
-/// Marks the data of task `task_id`'s job due for purging again when the job
-/// expired or was deleted: the task may have written a result, analysis or
-/// export part to storage after the purge, which the retention pass then
-/// deletes. Called as a task ends, lease lost or not.
-async fn purge_again_in(tx: &mut Tx, task_id: i64) -> Result<(), SchedulerError> {
+/// Marks the data of the jobs of tasks `task_ids` due for purging again
+/// when a job expired or was deleted: the task may have written a result,
+/// analysis or export part to storage after the purge, which the retention
+/// pass then deletes. Called as tasks end, leases lost or not.
+async fn purge_again_in(tx: &mut Tx, task_ids: &[i64]) -> Result<(), SchedulerError> {
     on_tx!(tx, conn => {
-        sqlx::query(
+        let mut update = sqlx::QueryBuilder::new(
             "update job set purged = false
-             where id = (select job_id from task where id = $1)
-               and expired_at_ms is not null and purged",
-        )
-        .bind(task_id)
-        .execute(conn)
-        .await?;
+             where expired_at_ms is not null and purged
+               and id in (select job_id from task where id in (",
+        );
+        let mut ids = update.separated(", ");
+        for id in task_ids {
+            ids.push_bind(*id);
+        }
+        update.push("))");
+        update.build().execute(conn).await?;
     });
     Ok(())
 }
@@ -721,14 +724,17 @@ impl JobStore for SqlJobStore {
         Ok(JobRecord::try_from(row)?)
     }
 
-    async fn lease_tasks(
+    async fn lease_tasks_for(
         &self,
-        worker_id: &str,
-        max: u32,
+        requests: &[LeaseRequest],
         ttl_ms: i64,
         policy: &RetryPolicy,
         now: i64,
-    ) -> Result<Vec<Lease>, SchedulerError> {
+    ) -> Result<Vec<Vec<Lease>>, SchedulerError> {
+        let Some(first) = requests.first() else {
+            return Ok(Vec::new());
+        };
+        let max: u32 = requests.iter().map(|r| r.max).sum();
         let mut tx = self.db.begin_write().await?;
         let lease_prefix = uuid::Uuid::new_v4().to_string();
         // The one statement written per backend; both take these parameters.
@@ -740,7 +746,7 @@ impl JobStore for SqlJobStore {
             sqlx::query_as(&sql)
                 .bind(&lease_prefix)
                 .bind(now + ttl_ms)
-                .bind(worker_id)
+                .bind(&first.worker_id)
                 .bind(now)
                 .bind(i64::from(policy.max_attempts))
                 .bind(i64::from(max))
@@ -781,8 +787,30 @@ impl JobStore for SqlJobStore {
                 .await?;
             }
         });
+        // The requests take the leases in turn; the statement recorded the
+        // first request's worker on every task, so the others' are set.
+        let mut rest = leases.into_iter();
+        let handed: Vec<Vec<Lease>> = requests
+            .iter()
+            .map(|r| rest.by_ref().take(r.max as usize).collect())
+            .collect();
+        for (request, leases) in requests.iter().zip(&handed).skip(1) {
+            if leases.is_empty() || request.worker_id == first.worker_id {
+                continue;
+            }
+            on_tx!(&mut tx, conn => {
+                let mut update = sqlx::QueryBuilder::new("update task set worker_id = ");
+                update.push_bind(&request.worker_id).push(" where id in (");
+                let mut ids = update.separated(", ");
+                for lease in leases {
+                    ids.push_bind(lease.task_id);
+                }
+                update.push(")");
+                update.build().execute(conn).await?;
+            });
+        }
         tx.commit().await?;
-        Ok(leases)
+        Ok(handed)
     }
 
     async fn renew_lease(
@@ -811,99 +839,125 @@ impl JobStore for SqlJobStore {
         Ok(done == 1)
     }
 
-    async fn complete_task(
+    async fn complete_tasks(
         &self,
-        task_id: i64,
-        lease_id: &str,
-        valid: u32,
-        invalid: u32,
-        skipped: Option<&str>,
+        completions: &[Completion],
         now: i64,
-    ) -> Result<Option<JobId>, SchedulerError> {
-        let mut tx = self.db.begin_write().await?;
-        let done: Option<(String, i64, Option<String>)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as(
-                "update task set state = 'done', finished_at_ms = $1
-                 where id = $2 and lease_id = $3 and state = 'leased'
-                 returning job_id, molecule_count, analysis_type",
-            )
-            .bind(now)
-            .bind(task_id)
-            .bind(lease_id)
-            .fetch_optional(conn)
-            .await?
-        });
-        purge_again_in(&mut tx, task_id).await?;
-        let Some((job_id, count, analysis)) = done else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        let id = parse_job_id(&job_id)?;
-        if analysis.is_some() {
-            let (status, reason) = match skipped {
-                Some(reason) => (AnalysisStatus::Skipped, reason),
-                None => (AnalysisStatus::Complete, ""),
-            };
-            on_tx!(&mut tx, conn => {
-                sqlx::query(
-                    "update analysis set status = $1, reason = $2, updated_at_ms = $3 where task_id = $4",
-                )
-                .bind(status.as_str())
-                .bind(reason)
-                .bind(now)
-                .bind(task_id)
-                .execute(conn)
-                .await?;
-            });
-            tx.commit().await?;
-            return Ok(Some(id));
+    ) -> Result<Vec<Option<JobId>>, SchedulerError> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
         }
-        // The job stays held to the commit (row lock on Postgres): the
-        // automatic analyses below are queued once, by the completion that
-        // sees the job completed with no analysis yet.
-        let (state, total, created_at_ms): (String, i64, i64) = on_tx!(&mut tx, conn => {
-            sqlx::query_as(
-                "update job set
-                    processed_molecules = processed_molecules + $1,
-                    valid_molecules = valid_molecules + $2,
-                    invalid_molecules = invalid_molecules + $3,
-                    completed_chunks = completed_chunks + 1,
-                    updated_at_ms = $4,
-                    state = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
-                                 then 'completed' else state end,
-                    ended_at_ms = case when completed_chunks + 1 >= total_chunks and state in ('queued', 'running')
-                                       then $4 else ended_at_ms end
-                 where id = $5
-                 returning state, total_molecules, created_at_ms",
-            )
-            .bind(count)
-            .bind(i64::from(valid))
-            .bind(i64::from(invalid))
-            .bind(now)
-            .bind(&job_id)
-            .fetch_one(conn)
-            .await?
+        let mut tx = self.db.begin_write().await?;
+        // The tasks first, then their jobs in id order: the order leasing
+        // locks them in. One statement for all the tasks.
+        let done: Vec<(i64, String, i64, Option<String>)> = on_tx!(&mut tx, conn => {
+            let mut update =
+                sqlx::QueryBuilder::new("update task set state = 'done', finished_at_ms = ");
+            update.push_bind(now).push(" where state = 'leased' and (");
+            let mut leases = update.separated(" or ");
+            for c in completions {
+                leases
+                    .push("(id = ")
+                    .push_bind_unseparated(c.task_id)
+                    .push_unseparated(" and lease_id = ")
+                    .push_bind_unseparated(&c.lease_id)
+                    .push_unseparated(")");
+            }
+            update.push(") returning id, job_id, molecule_count, analysis_type");
+            update.build_query_as().fetch_all(conn).await?
         });
-        let ended =
-            state == JobState::Completed.as_str() && !has_analyses(&mut tx, &job_id).await?;
-        if ended {
-            for kind in AnalysisKind::AUTOMATIC {
-                queue_analysis_in(
-                    &mut tx,
-                    id,
-                    kind.as_str(),
-                    &BTreeMap::new(),
-                    total as u64,
-                    now,
+        let task_ids: Vec<i64> = completions.iter().map(|c| c.task_id).collect();
+        purge_again_in(&mut tx, &task_ids).await?;
+
+        let reported: BTreeMap<i64, &Completion> =
+            completions.iter().rev().map(|c| (c.task_id, c)).collect();
+        // Per job: (chunks, molecules, valid, invalid) completed now.
+        let mut chunks: BTreeMap<&str, (i64, i64, i64, i64)> = BTreeMap::new();
+        let mut jobs = BTreeMap::new();
+        for (task_id, job_id, count, analysis) in &done {
+            jobs.insert(*task_id, parse_job_id(job_id)?);
+            let completion = reported[task_id];
+            if analysis.is_some() {
+                let (status, reason) = match &completion.skipped {
+                    Some(reason) => (AnalysisStatus::Skipped, reason.as_str()),
+                    None => (AnalysisStatus::Complete, ""),
+                };
+                on_tx!(&mut tx, conn => {
+                    sqlx::query(
+                        "update analysis set status = $1, reason = $2, updated_at_ms = $3
+                         where task_id = $4",
+                    )
+                    .bind(status.as_str())
+                    .bind(reason)
+                    .bind(now)
+                    .bind(task_id)
+                    .execute(conn)
+                    .await?;
+                });
+            } else {
+                let job = chunks.entry(job_id).or_default();
+                job.0 += 1;
+                job.1 += count;
+                job.2 += i64::from(completion.valid);
+                job.3 += i64::from(completion.invalid);
+            }
+        }
+        let mut ended = Vec::new();
+        for (job_id, (completed, molecules, valid, invalid)) in chunks {
+            // The job stays held to the commit (row lock on Postgres): the
+            // automatic analyses below are queued once, by the completion
+            // that sees the job completed with no analysis yet.
+            let (state, total, created_at_ms): (String, i64, i64) = on_tx!(&mut tx, conn => {
+                sqlx::query_as(
+                    "update job set
+                        processed_molecules = processed_molecules + $1,
+                        valid_molecules = valid_molecules + $2,
+                        invalid_molecules = invalid_molecules + $3,
+                        completed_chunks = completed_chunks + $4,
+                        updated_at_ms = $5,
+                        state = case when completed_chunks + $4 >= total_chunks
+                                          and state in ('queued', 'running')
+                                     then 'completed' else state end,
+                        ended_at_ms = case when completed_chunks + $4 >= total_chunks
+                                                and state in ('queued', 'running')
+                                           then $5 else ended_at_ms end
+                     where id = $6
+                     returning state, total_molecules, created_at_ms",
                 )
-                .await?;
+                .bind(molecules)
+                .bind(valid)
+                .bind(invalid)
+                .bind(completed)
+                .bind(now)
+                .bind(job_id)
+                .fetch_one(conn)
+                .await?
+            });
+            if state == JobState::Completed.as_str() && !has_analyses(&mut tx, job_id).await? {
+                let id = parse_job_id(job_id)?;
+                for kind in AnalysisKind::AUTOMATIC {
+                    queue_analysis_in(
+                        &mut tx,
+                        id,
+                        kind.as_str(),
+                        &BTreeMap::new(),
+                        total as u64,
+                        now,
+                    )
+                    .await?;
+                }
+                ended.push(created_at_ms);
             }
         }
         tx.commit().await?;
-        if ended {
+        for created_at_ms in ended {
             record_job_duration(created_at_ms, now);
         }
-        Ok(Some(id))
+        // A task reported twice in one batch is done once: the first report.
+        Ok(completions
+            .iter()
+            .map(|c| jobs.remove(&c.task_id))
+            .collect())
     }
 
     async fn fail_task(
@@ -924,7 +978,7 @@ impl JobStore for SqlJobStore {
         let task: Option<ExhaustedRow> = on_tx!(&mut tx, conn => {
             sqlx::query_as(&sql).bind(task_id).bind(lease_id).fetch_optional(conn).await?
         });
-        purge_again_in(&mut tx, task_id).await?;
+        purge_again_in(&mut tx, &[task_id]).await?;
         let Some(task) = task else {
             tx.commit().await?;
             return Ok((FailOutcome::LeaseLost, None));
