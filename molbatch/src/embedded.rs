@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub webhook_allow_private: bool,
     /// The pause before a failed webhook delivery's first retry.
     pub webhook_retry_base: std::time::Duration,
+    /// Whose earlier results a job reuses.
+    pub result_cache: molbatch_analytics::result_cache::CacheScope,
     /// The gateway's PEM certificate chain and key: HTTPS and gRPC over TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
 }
@@ -113,10 +115,9 @@ impl Embedded {
             scheduler_url: format!("http://{}", scheduler.local_addr()),
             storage_url: format!("http://{}", storage.local_addr()),
         };
-        let analytics = molbatch_analytics::Server::bind(molbatch_analytics::Config::embedded(
-            upstreams.clone(),
-        ))
-        .await?;
+        let mut analytics_config = molbatch_analytics::Config::embedded(upstreams.clone());
+        analytics_config.result_cache = options.result_cache;
+        let analytics = molbatch_analytics::Server::bind(analytics_config).await?;
         let analytics_url = format!("http://{}", analytics.local_addr());
         let mut gateway_config = molbatch_gateway::Config::embedded(
             options.http,

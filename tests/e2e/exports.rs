@@ -214,27 +214,7 @@ async fn bad_exports_are_refused_before_anything_is_queued() {
         },
     )
     .await;
-    mb.client
-        .raw()
-        .create_tenant(pb::CreateTenantRequest {
-            tenant_id: "rival".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let key = mb
-        .client
-        .raw()
-        .create_api_key(pb::CreateApiKeyRequest {
-            tenant_id: "rival".into(),
-            role: pb::Role::Admin as i32,
-            name: "rival".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
-    let mut rival = mb.client_with(Some(&key)).await;
+    let mut rival = mb.admin_of_new_tenant("rival").await;
     let seen = rival
         .raw()
         .get_export(pb::GetExportRequest {

@@ -24,6 +24,7 @@ mod metrics;
 mod production;
 mod report;
 mod rest;
+mod result_cache;
 mod sar;
 mod substructure;
 mod support;

@@ -19,12 +19,16 @@ const FIXTURE: &str = concat!(
     "/../crates/chem/tests/fixtures/substructure.json.gz"
 );
 
-fn fixture() -> Value {
+pub(crate) fn fixture() -> Value {
     let file = std::fs::File::open(FIXTURE).unwrap();
     serde_json::from_reader(flate2::read::GzDecoder::new(file)).unwrap()
 }
 
-fn query_of(job_id: &str, query: &str, syntax: pb::QuerySyntax) -> pb::SearchSubstructureRequest {
+pub(crate) fn query_of(
+    job_id: &str,
+    query: &str,
+    syntax: pb::QuerySyntax,
+) -> pb::SearchSubstructureRequest {
     pb::SearchSubstructureRequest {
         job_id: job_id.to_owned(),
         query: query.to_owned(),
@@ -35,7 +39,7 @@ fn query_of(job_id: &str, query: &str, syntax: pb::QuerySyntax) -> pb::SearchSub
 
 /// Every hit of `request`, page by page; checks that the pages' scans add
 /// up to the job's valid molecules.
-async fn all_hits(
+pub(crate) async fn all_hits(
     client: &mut Client,
     mut request: pb::SearchSubstructureRequest,
 ) -> Vec<pb::SubstructureHit> {

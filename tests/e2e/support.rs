@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use molbatch::embedded::{Embedded, ServeOptions};
 use molbatch_client::Client;
+use molbatch_proto::v1 as pb;
 
 /// A running molbatch and a client connected to it.
 pub struct Molbatch {
@@ -46,6 +47,7 @@ impl Molbatch {
             // retries come quickly.
             webhook_allow_private: true,
             webhook_retry_base: std::time::Duration::from_millis(100),
+            result_cache: Default::default(),
             tls: None,
         };
         let embedded = Embedded::start(&options).await.unwrap();
@@ -75,6 +77,30 @@ impl Molbatch {
     /// A client sending `key` (or no key).
     pub async fn client_with(&self, key: Option<&str>) -> Client {
         Client::connect(&self.url(), key).await.unwrap()
+    }
+
+    /// Creates tenant `tenant` and an admin key of it; a client sending it.
+    pub async fn admin_of_new_tenant(&mut self, tenant: &str) -> Client {
+        self.client
+            .raw()
+            .create_tenant(pb::CreateTenantRequest {
+                tenant_id: tenant.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let key = self
+            .client
+            .raw()
+            .create_api_key(pb::CreateApiKeyRequest {
+                tenant_id: tenant.to_owned(),
+                role: pb::Role::Admin as i32,
+                name: format!("{tenant} admin"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        self.client_with(Some(&key.secret)).await
     }
 
     /// Stops every service.

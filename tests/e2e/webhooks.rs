@@ -105,29 +105,6 @@ fn event(request: &Received) -> serde_json::Value {
     serde_json::from_str(&request.body).unwrap()
 }
 
-async fn admin_of(mb: &mut Molbatch, tenant: &str) -> Client {
-    mb.client
-        .raw()
-        .create_tenant(pb::CreateTenantRequest {
-            tenant_id: tenant.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let key = mb
-        .client
-        .raw()
-        .create_api_key(pb::CreateApiKeyRequest {
-            tenant_id: tenant.to_owned(),
-            role: pb::Role::Admin as i32,
-            name: format!("{tenant} admin"),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    mb.client_with(Some(&key.secret)).await
-}
-
 async fn register(client: &mut Client, url: &str, events: &[&str]) -> pb::Webhook {
     client
         .raw()
@@ -185,8 +162,8 @@ async fn delivered_log(client: &mut Client, webhook: &str) -> Vec<pb::WebhookDel
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signed_event_arrives_through_failures_once_per_success_and_only_its_tenants() {
     let mut mb = Molbatch::start().await;
-    let mut lab = admin_of(&mut mb, "lab").await;
-    let mut rival = admin_of(&mut mb, "rival").await;
+    let mut lab = mb.admin_of_new_tenant("lab").await;
+    let mut rival = mb.admin_of_new_tenant("rival").await;
     let (lab_url, lab_inbox) = receiver(&[500, 500, 500]).await;
     let (rival_url, rival_inbox) = receiver(&[]).await;
     let hook = register(&mut lab, &lab_url, &["job.completed"]).await;
@@ -274,7 +251,7 @@ async fn a_signed_event_arrives_through_failures_once_per_success_and_only_its_t
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_registrations_are_refused_naming_the_field_and_deleted_endpoints_get_nothing() {
     let mut mb = Molbatch::start().await;
-    let mut lab = admin_of(&mut mb, "lab").await;
+    let mut lab = mb.admin_of_new_tenant("lab").await;
     for (url, events, field) in [
         ("ftp://example.org/x", vec![], "url"),
         ("", vec![], "url"),

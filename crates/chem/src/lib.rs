@@ -69,3 +69,19 @@ pub use outcome::{
 pub use pipeline::{MolInput, Pipeline};
 pub use scaffold::{ScaffoldKind, Scaffolds};
 pub use substructure::{QuerySyntax, SearchKey, SubstructureQuery};
+
+/// The revision of what the pipeline computes for a molecule. Bump it with
+/// any change to a result (a step, a descriptor, an alert rule, the InChI
+/// library): results computed under another revision are not reused
+/// ([`pipeline_version`]).
+pub const PIPELINE_REVISION: u32 = 1;
+
+/// The version of what computes a molecule's result: [`PIPELINE_REVISION`]
+/// and the RDKit this crate is linked against. The result cache across jobs
+/// keys every entry with it.
+pub fn pipeline_version() -> String {
+    format!(
+        "molbatch-chem {PIPELINE_REVISION}; RDKit {}",
+        ffi::rdkit_version()
+    )
+}

@@ -373,9 +373,14 @@ impl Metrics {
 
     /// Counts one look-up of `cache`.
     pub fn cache_request(&self, cache: &'static str, result: CacheResult) {
+        self.cache_lookups(cache, result, 1);
+    }
+
+    /// Counts `n` look-ups of `cache` with the same result.
+    pub fn cache_lookups(&self, cache: &'static str, result: CacheResult, n: u64) {
         self.cache_requests
             .get_or_create(&CacheLabels { cache, result })
-            .inc();
+            .inc_by(n);
     }
 
     /// Records how long one task of `kind` took, in seconds.

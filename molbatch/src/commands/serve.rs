@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use molbatch_analytics::result_cache::CacheScope;
 use molbatch_telemetry::LogFormat;
 
 use crate::embedded::{Embedded, ServeOptions};
@@ -49,6 +50,11 @@ pub struct ServeArgs {
     /// milliseconds; each further one doubles it, up to an hour, for 24 hours.
     #[arg(long, env = "MOLBATCH_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub webhook_retry_base_ms: u64,
+    /// Whose earlier results a job reuses instead of computing them again:
+    /// `tenant` (a tenant's own), `shared` (every tenant's: lets a tenant
+    /// tell by timing that a structure was submitted before) or `off`.
+    #[arg(long, env = "MOLBATCH_RESULT_CACHE", value_enum, default_value_t = CacheScope::Tenant)]
+    pub result_cache: CacheScope,
     /// PEM certificate chain: serve HTTPS and gRPC over TLS (with
     /// `--tls-key`); re-read when the file changes.
     #[arg(long, env = "MOLBATCH_TLS_CERT", requires = "tls_key")]
@@ -71,6 +77,7 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         export_ttl_secs,
         webhook_allow_private,
         webhook_retry_base_ms,
+        result_cache,
         tls_cert,
         tls_key,
     } = args;
@@ -90,6 +97,7 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         export_ttl: std::time::Duration::from_secs(export_ttl_secs),
         webhook_allow_private,
         webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
+        result_cache,
         tls: tls_cert.zip(tls_key),
     };
     let embedded = Embedded::start(&options).await?;

@@ -95,7 +95,8 @@ pub fn worker_crash(record: &ipb::InputRecord) -> pb::MoleculeResult {
     }
 }
 
-fn counted(results: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, u32, u32) {
+/// The results with their valid and invalid counts.
+pub(crate) fn counted(results: Vec<pb::MoleculeResult>) -> (Vec<pb::MoleculeResult>, u32, u32) {
     let valid = results.iter().filter(|r| r.valid).count() as u32;
     let invalid = results.len() as u32 - valid;
     (results, valid, invalid)
@@ -114,47 +115,59 @@ pub fn compute_one_with(
     record: &ipb::InputRecord,
     alerts: AlertSets,
 ) -> pb::MoleculeResult {
-    let molecule = record.molecule.clone().unwrap_or_default();
-    if !record.syntax_error.is_empty() {
-        return pb::MoleculeResult {
-            index: record.index,
-            input_id: molecule.id,
-            properties: molecule.properties,
-            valid: false,
-            error_code: RECORD_SYNTAX.to_owned(),
-            error_message: record.syntax_error.clone(),
-            ..Default::default()
-        };
+    match record_input(record) {
+        Some(input) => record_result(chemistry(pipeline, input, alerts), record),
+        None => syntax_error(record),
     }
-    let input = if molecule.molblock.is_empty() {
-        MolInput::Smiles(&molecule.smiles)
+}
+
+/// What the chemistry reads of a record; `None` for a record the upload
+/// could not read.
+pub fn record_input(record: &ipb::InputRecord) -> Option<MolInput<'_>> {
+    if !record.syntax_error.is_empty() {
+        return None;
+    }
+    let molecule = record.molecule.as_ref();
+    let molblock = molecule.map_or("", |m| m.molblock.as_str());
+    Some(if molblock.is_empty() {
+        MolInput::Smiles(molecule.map_or("", |m| m.smiles.as_str()))
     } else {
-        MolInput::Molblock(&molecule.molblock)
-    };
-    let outcome = pipeline.process_with(input, alerts);
-    let activities = molecule.activities;
-    let mut result = pb::MoleculeResult {
+        MolInput::Molblock(molblock)
+    })
+}
+
+/// The RECORD_SYNTAX error result of a record the upload could not read.
+fn syntax_error(record: &ipb::InputRecord) -> pb::MoleculeResult {
+    let molecule = record.molecule.clone().unwrap_or_default();
+    pb::MoleculeResult {
         index: record.index,
         input_id: molecule.id,
-        input_smiles: molecule.smiles,
         properties: molecule.properties,
+        valid: false,
+        error_code: RECORD_SYNTAX.to_owned(),
+        error_message: record.syntax_error.clone(),
         ..Default::default()
-    };
-    let descriptors = match &outcome {
-        MoleculeOutcome::Valid(m) => Some(m.descriptors),
-        MoleculeOutcome::Invalid(_) => None,
-    };
-    result.activities = activities
-        .into_iter()
-        .map(|a| activity_result(a, descriptors.as_ref()))
-        .collect();
-    match outcome {
+    }
+}
+
+/// What the chemistry makes of one input, whichever record it came from:
+/// the part of a result the result cache keeps across jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chemistry {
+    /// The result's chemistry fields; index, id, input SMILES, properties
+    /// and activities unset.
+    pub result: pb::MoleculeResult,
+    /// The descriptors the activities' efficiency metrics use (valid
+    /// molecules only).
+    pub descriptors: Option<Descriptors>,
+}
+
+/// Runs the pipeline on `input`.
+pub fn chemistry(pipeline: &Pipeline, input: MolInput<'_>, alerts: AlertSets) -> Chemistry {
+    let mut result = pb::MoleculeResult::default();
+    match pipeline.process_with(input, alerts) {
         MoleculeOutcome::Valid(m) => {
-            if result.input_smiles.is_empty() {
-                // SDF input: the molblock as parsed stands in for the input SMILES.
-                result.input_smiles = m.canonical_smiles.clone();
-            }
-            let d = &m.descriptors;
+            let d = m.descriptors;
             result.valid = true;
             result.canonical_smiles = m.canonical_smiles;
             result.standardized_smiles = m.standardized_smiles;
@@ -192,13 +205,44 @@ pub fn compute_one_with(
                 })
                 .collect();
             result.morgan_fingerprint = m.fingerprint.on_bits().collect();
+            Chemistry {
+                result,
+                descriptors: Some(d),
+            }
         }
         MoleculeOutcome::Invalid(e) => {
-            result.valid = false;
             result.error_code = e.code.as_str().to_owned();
             result.error_message = e.message;
+            Chemistry {
+                result,
+                descriptors: None,
+            }
         }
     }
+}
+
+/// `record`'s result from the chemistry of its input: its index, id, input
+/// SMILES (the canonical SMILES stands in for an SDF record's), properties
+/// and activities with their efficiency metrics.
+pub fn record_result(chemistry: Chemistry, record: &ipb::InputRecord) -> pb::MoleculeResult {
+    let Chemistry {
+        mut result,
+        descriptors,
+    } = chemistry;
+    let molecule = record.molecule.clone().unwrap_or_default();
+    result.index = record.index;
+    result.input_id = molecule.id;
+    result.input_smiles = if molecule.smiles.is_empty() && result.valid {
+        result.canonical_smiles.clone()
+    } else {
+        molecule.smiles
+    };
+    result.properties = molecule.properties;
+    result.activities = molecule
+        .activities
+        .into_iter()
+        .map(|a| activity_result(a, descriptors.as_ref()))
+        .collect();
     result
 }
 

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use crate::result_cache::CacheScope;
+
 /// Settings of an analytics worker process.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -31,6 +33,17 @@ pub struct Config {
         default_value_t = 5_000
     )]
     pub lease_wait_ms: u32,
+    /// Whose earlier results a chunk reuses instead of computing them again:
+    /// `tenant` (a tenant's own; the default), `shared` (every tenant's: lets
+    /// a tenant tell by timing that a structure was submitted before) or
+    /// `off`.
+    #[arg(
+        long = "result-cache",
+        env = "MOLBATCH_RESULT_CACHE",
+        value_enum,
+        default_value_t = CacheScope::Tenant
+    )]
+    pub result_cache: CacheScope,
     /// Name of this worker in leases and logs (default: host name and pid).
     #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]
     pub worker_id: Option<String>,
@@ -60,6 +73,7 @@ impl Config {
             upstreams,
             concurrent_chunks: 2,
             lease_wait_ms: 5_000,
+            result_cache: CacheScope::Tenant,
             worker_id: None,
             #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: None,

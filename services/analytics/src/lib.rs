@@ -28,6 +28,7 @@ pub mod files;
 pub mod interactive;
 pub mod outcome;
 pub mod report;
+pub mod result_cache;
 pub mod rgroups;
 pub mod sar;
 pub mod substructure;
@@ -112,6 +113,8 @@ impl Server {
             storage,
             worker_id: config.worker_id(),
             lease_wait_ms: config.lease_wait_ms,
+            result_cache: config.result_cache,
+            pipeline_version: molbatch_chem::pipeline_version().into(),
             #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: config.test_abort_on_smiles.map(Arc::from),
         };

@@ -1,13 +1,13 @@
 //! Substructure search inside a job: the job's search keys (made by the
-//! worker when the job ran, [`chunk_keys`], stored with each result chunk)
+//! worker when the job ran, [`molecule_key`], stored with each result chunk)
 //! loaded once into a [`KeyIndex`], and a page of hits in input order,
 //! screened by pattern fingerprint and confirmed by RDKit's matcher on all
 //! cores ([`KeyIndex::page`]).
 
 use molbatch_chem::substructure::{search_key, SearchKey, SubstructureQuery};
 use molbatch_chem::{ChemError, Fingerprint};
+use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::storage_client::StorageClient;
-use molbatch_proto::{internal as ipb, v1 as pb};
 use molbatch_telemetry::net::Channel;
 use rayon::prelude::*;
 
@@ -20,22 +20,16 @@ const FIRST_BLOCK: usize = 256;
 /// The largest round.
 const MAX_BLOCK: usize = 16_384;
 
-/// The search keys of a chunk's valid results, in input order. A
-/// standardised SMILES RDKit cannot read back gets no key, as
+/// The search key of a valid result's standardised SMILES (its index
+/// unset). A SMILES RDKit cannot read back gets no key, as
 /// `Chem.MolFromSmiles` gives no molecule to search either.
-pub fn chunk_keys(results: &[pb::MoleculeResult]) -> Vec<ipb::SubstructureKey> {
-    results
-        .par_iter()
-        .filter(|r| r.valid)
-        .filter_map(|r| {
-            let key = search_key(&r.standardized_smiles).ok()?;
-            Some(ipb::SubstructureKey {
-                index: r.index,
-                pattern: key.pattern.to_bytes(),
-                molecule: key.molecule,
-            })
-        })
-        .collect()
+pub fn molecule_key(standardized_smiles: &str) -> Option<ipb::SubstructureKey> {
+    let key = search_key(standardized_smiles).ok()?;
+    Some(ipb::SubstructureKey {
+        index: 0,
+        pattern: key.pattern.to_bytes(),
+        molecule: key.molecule,
+    })
 }
 
 /// A job's search keys, valid molecules in input order.

@@ -7,6 +7,7 @@
 //! without touching RDKit. Anything that goes wrong gives the task back for a retry; a lost
 //! lease or a cancelled job abandons the chunk without storing anything.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +20,14 @@ use molbatch_telemetry::net::Channel;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use molbatch_telemetry::metrics::Outcome;
+use molbatch_telemetry::metrics::{CacheResult, Outcome};
 
 use crate::analyses::{self, AnalysisError};
-use crate::compute::{compute_chunk_with, crashed_chunk, Abandoned};
-use crate::substructure::chunk_keys;
+use crate::compute::{crashed_chunk, Abandoned};
+use crate::result_cache::{compute_chunk_cached, CacheScope, CachedChunk, KeyMaker};
+
+/// The result cache's name in `molbatch_cache_requests_total`.
+const RESULT_CACHE: &str = "molecule_results";
 
 /// Pause after an error talking to the scheduler, so a restarting scheduler
 /// is not hammered.
@@ -42,6 +46,10 @@ pub struct Worker {
     pub worker_id: String,
     /// Longest long-poll, ms.
     pub lease_wait_ms: u32,
+    /// Whose earlier results a chunk reuses.
+    pub result_cache: CacheScope,
+    /// [`molbatch_chem::pipeline_version`], which keys the result cache.
+    pub pipeline_version: Arc<str>,
     /// Test only: abort the process before computing this input SMILES
     /// (see `Config::test_abort_on_smiles`; `test-hooks` feature only).
     #[cfg(feature = "test-hooks")]
@@ -305,23 +313,55 @@ impl Worker {
             .into_inner()
             .records;
         let records = task_records(chunk, records)?;
-        let ((results, valid, invalid), substructure_keys) = if chunk.poisoned {
+        let scope = self.result_cache.of(&chunk.tenant_id);
+        let computed = if chunk.poisoned {
             tracing::warn!("poisoned task: workers died on it repeatedly; reporting WORKER_CRASH");
-            (crashed_chunk(&records), Vec::new())
+            let (results, valid, invalid) = crashed_chunk(&records);
+            CachedChunk {
+                results,
+                valid,
+                invalid,
+                ..CachedChunk::default()
+            }
         } else {
+            let keys: Vec<Option<Vec<u8>>> = match &scope {
+                Some(_) => {
+                    let maker = KeyMaker::new(&self.pipeline_version, alerts);
+                    records.iter().map(|r| maker.key(r)).collect()
+                }
+                None => vec![None; records.len()],
+            };
+            let cached = match &scope {
+                Some(scope) => self.cached_results(scope, &keys).await,
+                None => HashMap::new(),
+            };
             let pipeline = self.pipeline.clone();
             #[cfg(feature = "test-hooks")]
             let poison = self.test_abort_on_smiles.clone();
             #[cfg(not(feature = "test-hooks"))]
             let poison: Option<Arc<str>> = None;
             tokio::task::spawn_blocking(move || {
-                let computed =
-                    compute_chunk_with(&pipeline, &records, alerts, &stop, poison.as_deref())?;
-                let keys = chunk_keys(&computed.0);
-                Ok::<_, Abandoned>((computed, keys))
+                compute_chunk_cached(
+                    &pipeline,
+                    &records,
+                    &keys,
+                    &cached,
+                    alerts,
+                    &stop,
+                    poison.as_deref(),
+                )
             })
             .await??
         };
+        let CachedChunk {
+            results,
+            valid,
+            invalid,
+            substructure_keys,
+            hits,
+            entries,
+        } = computed;
+        let misses = results.len() as u64 - u64::from(hits);
         // Results are stored under the task's own chunk index: the halves of
         // a split chunk each have one, and ListResults reads in index order.
         let chunk = ipb::ResultChunk {
@@ -336,7 +376,51 @@ impl Worker {
             .put_result_chunk(chunk)
             .await
             .map_err(ChunkError::Store)?;
+        if let Some(scope) = scope {
+            let metrics = molbatch_telemetry::metrics::get();
+            metrics.cache_lookups(RESULT_CACHE, CacheResult::Hit, u64::from(hits));
+            metrics.cache_lookups(RESULT_CACHE, CacheResult::Miss, misses);
+            if !entries.is_empty() {
+                let put = self
+                    .storage
+                    .put_cached_results(ipb::CachedResults { scope, entries })
+                    .await;
+                // The chunk is stored: a cache that failed to learn only
+                // means computing these molecules again next time.
+                if let Err(status) = put {
+                    tracing::warn!(%status, "storing results in the result cache failed");
+                }
+            }
+        }
         Ok((valid, invalid))
+    }
+
+    /// The result-cache entries of `scope` under `keys`, by key; none when
+    /// storage cannot answer (the chunk is then computed in full).
+    async fn cached_results(
+        &mut self,
+        scope: &str,
+        keys: &[Option<Vec<u8>>],
+    ) -> HashMap<Vec<u8>, ipb::CachedResult> {
+        let request = ipb::GetCachedResultsRequest {
+            scope: scope.to_owned(),
+            keys: keys.iter().flatten().cloned().collect(),
+        };
+        if request.keys.is_empty() {
+            return HashMap::new();
+        }
+        match self.storage.get_cached_results(request).await {
+            Ok(found) => found
+                .into_inner()
+                .entries
+                .into_iter()
+                .map(|entry| (entry.key.clone(), entry))
+                .collect(),
+            Err(status) => {
+                tracing::warn!(%status, "reading the result cache failed; computing the whole chunk");
+                HashMap::new()
+            }
+        }
     }
 }
 

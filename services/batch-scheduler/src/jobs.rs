@@ -326,6 +326,8 @@ pub struct Lease {
     pub trace_parent: String,
     /// The job's structural-alert set names; empty for the default sets.
     pub alert_sets: Vec<String>,
+    /// The tenant owning the job.
+    pub tenant: TenantId,
 }
 
 impl Lease {
@@ -343,6 +345,7 @@ impl Lease {
                 input_offset: self.input_offset,
                 poisoned: self.poisoned,
                 alert_sets: self.alert_sets,
+                tenant_id: self.tenant.0,
             }),
             // An analysis task's molecule count is its job's.
             Some(task) => match ExportId::from_analysis_type(&task.kind) {

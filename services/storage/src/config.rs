@@ -56,6 +56,15 @@ pub struct Config {
         default_value_t = 60
     )]
     pub export_sweep_secs: u64,
+    /// How long an entry of the result cache across jobs lasts after it is
+    /// written, in days; older entries are deleted by the sweep and their
+    /// molecules computed again.
+    #[arg(
+        long = "result-cache-days",
+        env = "MOLBATCH_RESULT_CACHE_DAYS",
+        default_value_t = 30
+    )]
+    pub result_cache_days: u64,
     /// Apply the database migrations and exit (the Kubernetes migrations Job).
     #[arg(long = "migrate-only", env = "MOLBATCH_MIGRATE_ONLY")]
     pub migrate_only: bool,
@@ -74,6 +83,7 @@ impl std::fmt::Debug for Config {
             cache_url,
             export_ttl_secs,
             export_sweep_secs,
+            result_cache_days,
             migrate_only,
             admin,
         } = self;
@@ -85,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("cache_url", &cache_url.as_deref().map(mask_password))
             .field("export_ttl_secs", export_ttl_secs)
             .field("export_sweep_secs", export_sweep_secs)
+            .field("result_cache_days", result_cache_days)
             .field("migrate_only", migrate_only)
             .field("admin", admin)
             .finish()
@@ -118,9 +129,15 @@ impl Config {
             cache_url: None,
             export_ttl_secs: 3_600,
             export_sweep_secs: 60,
+            result_cache_days: 30,
             migrate_only: false,
             admin: molbatch_telemetry::admin::AdminArgs::default(),
         }
+    }
+
+    /// How long a result-cache entry lasts.
+    pub fn result_cache_lifetime(&self) -> Duration {
+        Duration::from_secs(self.result_cache_days.saturating_mul(86_400))
     }
 
     /// How long a finished export lasts.

@@ -49,6 +49,7 @@ pub struct StorageApi {
     cache: Arc<dyn Cache>,
     cache_ttl: std::time::Duration,
     export_ttl: std::time::Duration,
+    result_cache_lifetime: std::time::Duration,
     index: ResultIndex,
     clock: Clock,
 }
@@ -66,6 +67,7 @@ impl StorageApi {
             cache,
             cache_ttl,
             export_ttl: DEFAULT_EXPORT_TTL,
+            result_cache_lifetime: DEFAULT_RESULT_CACHE_LIFETIME,
             clock: Clock::default(),
         }
     }
@@ -81,6 +83,28 @@ impl StorageApi {
     pub fn with_export_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.export_ttl = ttl;
         self
+    }
+
+    /// The same API keeping result-cache entries for `lifetime` after they
+    /// are written.
+    pub fn with_result_cache_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.result_cache_lifetime = lifetime;
+        self
+    }
+
+    /// Deletes the result-cache entries written longer ago than the
+    /// lifetime; how many.
+    pub async fn sweep_result_cache(&self) -> Result<u64, StorageError> {
+        let lifetime = i64::try_from(self.result_cache_lifetime.as_millis()).unwrap_or(i64::MAX);
+        let deleted = self
+            .store
+            .result_cache()
+            .delete_older_than(self.clock.now_ms().saturating_sub(lifetime))
+            .await?;
+        if deleted > 0 {
+            tracing::info!(entries = deleted, "old result-cache entries deleted");
+        }
+        Ok(deleted)
     }
 
     /// Deletes the parts of every export that has expired, at once rather
@@ -240,6 +264,11 @@ impl StorageApi {
 
 /// How long a finished export lasts unless configured.
 const DEFAULT_EXPORT_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
+/// How long result-cache entries last unless configured.
+const DEFAULT_RESULT_CACHE_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(30 * 86_400);
+/// Most keys one GetCachedResults looks up.
+const MAX_CACHE_KEYS: usize = 10_000;
 
 /// `ms` since the epoch as an RFC 3339 UTC time.
 fn rfc3339(ms: i64) -> String {
@@ -586,6 +615,47 @@ impl ipb::storage_server::Storage for StorageApi {
 
     type ReadSubstructureKeysStream =
         tokio_stream::wrappers::ReceiverStream<Result<ipb::SubstructureKeys, Status>>;
+
+    async fn get_cached_results(
+        &self,
+        request: Request<ipb::GetCachedResultsRequest>,
+    ) -> Result<Response<ipb::CachedResults>, Status> {
+        let ipb::GetCachedResultsRequest { scope, keys } = request.into_inner();
+        if keys.len() > MAX_CACHE_KEYS {
+            let limit = format!("at most {MAX_CACHE_KEYS} keys, got {}", keys.len());
+            return Err(StorageError::from(Violations::one("keys", limit)).into());
+        }
+        let found = self
+            .store
+            .result_cache()
+            .get(&scope, &keys)
+            .await
+            .map_err(StorageError::from)?;
+        // An entry that does not decode (written by another version) is a
+        // miss: the molecule is computed again and the entry replaced.
+        let entries = found
+            .into_iter()
+            .filter_map(|(_, payload)| ipb::CachedResult::decode(payload.as_slice()).ok())
+            .collect();
+        Ok(Response::new(ipb::CachedResults { scope, entries }))
+    }
+
+    async fn put_cached_results(
+        &self,
+        request: Request<ipb::CachedResults>,
+    ) -> Result<Response<ipb::PutCachedResultsResponse>, Status> {
+        let ipb::CachedResults { scope, entries } = request.into_inner();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|entry| (entry.key.clone(), entry.encode_to_vec()))
+            .collect();
+        self.store
+            .result_cache()
+            .put(&scope, &rows, self.clock.now_ms())
+            .await
+            .map_err(StorageError::from)?;
+        Ok(Response::new(ipb::PutCachedResultsResponse {}))
+    }
 
     async fn read_substructure_keys(
         &self,

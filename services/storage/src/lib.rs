@@ -74,7 +74,8 @@ pub struct Server {
     addr: SocketAddr,
     api: grpc::StorageApi,
     admin: Option<AdminServer>,
-    /// How often expired exports' parts are deleted.
+    /// How often expired exports' parts and old result-cache entries are
+    /// deleted.
     export_sweep: Duration,
 }
 
@@ -138,7 +139,8 @@ impl Server {
             .await?
             .map(|admin| admin.with_readiness(readiness));
         let api = grpc::StorageApi::new(store, cache, config.cache_ttl())
-            .with_export_ttl(config.export_ttl());
+            .with_export_ttl(config.export_ttl())
+            .with_result_cache_lifetime(config.result_cache_lifetime());
         let export_sweep = Duration::from_secs(config.export_sweep_secs.max(1));
         let (listener, addr) = molbatch_telemetry::net::bind(config.listen).await?;
         Ok(Self {
@@ -166,7 +168,7 @@ impl Server {
             .await;
         tracing::info!(addr = %self.addr, "storage serving");
         let admin = self.admin.map(AdminServer::start);
-        let sweeper = tokio::spawn(sweep_expired_exports(self.api.clone(), self.export_sweep));
+        let sweeper = tokio::spawn(sweep(self.api.clone(), self.export_sweep));
         let served = molbatch_telemetry::net::server()?
             .layer(RpcMetricsLayer::new("storage"))
             .layer(molbatch_telemetry::trace::server_layer("storage"))
@@ -186,15 +188,19 @@ impl Server {
     }
 }
 
-/// Deletes expired exports' parts every `every`, for as long as the server
-/// runs; a failed pass is logged and the next one tries again.
-async fn sweep_expired_exports(api: grpc::StorageApi, every: Duration) {
+/// Deletes expired exports' parts and old result-cache entries every
+/// `every`, for as long as the server runs; a failed pass is logged and the
+/// next one tries again.
+async fn sweep(api: grpc::StorageApi, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if let Err(error) = api.sweep_expired_exports().await {
             tracing::warn!(%error, "deleting expired exports failed; retrying next pass");
+        }
+        if let Err(error) = api.sweep_result_cache().await {
+            tracing::warn!(%error, "deleting old result-cache entries failed; retrying next pass");
         }
     }
 }

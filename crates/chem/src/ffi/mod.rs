@@ -347,6 +347,9 @@ mod bridge {
         /// Turns off RDKit's `rdApp.*` logs (they go to stderr otherwise).
         fn silence_rdkit_logs() -> Result<()>;
 
+        /// RDKit's version, e.g. `2022.09.3`.
+        fn rdkit_version() -> String;
+
         /// Builds the shared state, with the SMARTS catalogs made of `rules`;
         /// the expensive part of `Pipeline::new`.
         fn new_context(rules: &[AlertRule]) -> Result<UniquePtr<Context>>;
@@ -475,10 +478,11 @@ mod bridge {
 pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
     mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, png, process,
-    query_fingerprint, query_pattern, rgroup_add, rgroup_core, rgroup_process, rgroup_rows,
-    scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi, stereo_insensitive_smiles,
-    substructure_match, substructure_query, svg, svg_highlighted, AddOutcome, AlertRule, Context,
-    InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status, SubstructureQuery,
+    query_fingerprint, query_pattern, rdkit_version, rgroup_add, rgroup_core, rgroup_process,
+    rgroup_rows, scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi,
+    stereo_insensitive_smiles, substructure_match, substructure_query, svg, svg_highlighted,
+    AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
+    SubstructureQuery,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.

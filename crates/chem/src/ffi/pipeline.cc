@@ -9,6 +9,7 @@
 #include "molbatch-chem/src/ffi/mod.rs.h"
 #include "molbatch-chem/src/ffi/steps.h"
 
+#include <RDGeneral/versions.h>
 #include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/Descriptors/Crippen.h>
 #include <GraphMol/Descriptors/Lipinski.h>
@@ -458,6 +459,8 @@ Context::Context(rust::Slice<const AlertRule> rules) {
 Context::~Context() = default;
 
 void silence_rdkit_logs() { boost::logging::disable_logs("rdApp.*"); }
+
+rust::String rdkit_version() { return rust::String(RDKit::rdkitVersion); }
 
 std::unique_ptr<Context> new_context(rust::Slice<const AlertRule> rules) {
   return std::make_unique<Context>(rules);

@@ -79,6 +79,8 @@ class Context {
 };
 
 void silence_rdkit_logs();
+// RDKit's own version string (rdkitVersion).
+rust::String rdkit_version();
 std::unique_ptr<Context> new_context(rust::Slice<const AlertRule> rules);
 // `catalogs` is a bit set over CATALOG_NAMES: only those catalogs' alerts
 // are looked for.

@@ -93,15 +93,18 @@ pub(super) struct LeaseRow {
     previous_lease_expired: bool,
     trace_parent: Option<String>,
     alert_sets: Option<String>,
+    tenant_id: String,
 }
 
 /// Columns of [`LeaseRow`] as a `returning` clause of an update of `task`
-/// names them (the job's trace context and alert sets read alongside).
+/// names them (the job's trace context, alert sets and tenant read
+/// alongside).
 pub(super) const LEASE_COLUMNS: &str =
     "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
      input_offset, attempt, poisoned, analysis_type, params, previous_lease_expired, \
      (select j.trace_parent from job j where j.id = task.job_id) as trace_parent, \
-     (select j.alert_sets from job j where j.id = task.job_id) as alert_sets";
+     (select j.alert_sets from job j where j.id = task.job_id) as alert_sets, \
+     (select j.tenant_id from job j where j.id = task.job_id) as tenant_id";
 
 /// Columns of [`ExhaustedRow`].
 pub(super) const EXHAUSTED_COLUMNS: &str =
@@ -180,6 +183,7 @@ impl TryFrom<LeaseRow> for Lease {
                 .alert_sets
                 .map(|sets| sets.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            tenant: TenantId(row.tenant_id),
         })
     }
 }

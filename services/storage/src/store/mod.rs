@@ -6,6 +6,7 @@
 
 mod exports;
 mod postgres;
+mod result_cache;
 mod sql;
 mod sqlite;
 
@@ -15,6 +16,7 @@ use molbatch_proto::JobId;
 pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
 pub(crate) use postgres::with_fresh_database;
+pub use result_cache::ResultCacheDb;
 pub use sql::SqlBatchStore;
 
 /// A chunk's encoded payload with its position in the batch.
@@ -111,6 +113,9 @@ pub trait BatchStore: Send + Sync + 'static {
 
     /// The export tables, on the same database.
     fn exports(&self) -> ExportDb;
+
+    /// The result cache's table, on the same database.
+    fn result_cache(&self) -> ResultCacheDb;
 }
 
 /// What [`BatchStore::delete_job`] removed.
@@ -149,8 +154,16 @@ pub(crate) mod conformance {
             exports_conform,
             expired_exports_lose_their_parts_in_one_pass,
             an_export_record_whose_job_id_does_not_parse_is_corrupt,
+            result_cache_entries_are_scoped_replaced_and_expire,
         ],
     );
+
+    async fn result_cache_entries_are_scoped_replaced_and_expire(store: &dyn BatchStore) {
+        super::result_cache::conformance::entries_are_scoped_replaced_and_expire(
+            &store.result_cache(),
+        )
+        .await;
+    }
 
     async fn exports_conform(store: &dyn BatchStore) {
         super::exports::conformance::exports_conform(&store.exports()).await;

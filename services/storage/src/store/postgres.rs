@@ -108,6 +108,7 @@ mod tests {
                     "export_file",
                     "export_part",
                     "input_chunk",
+                    "result_cache",
                     "result_chunk"
                 ]
             );

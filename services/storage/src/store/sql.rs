@@ -10,7 +10,7 @@
 use molbatch_db::{on_pool, on_tx, Db};
 use molbatch_proto::JobId;
 
-use super::{now_ms, BatchStore, DeletedJob, ExportDb, StoreError, StoredChunk};
+use super::{now_ms, BatchStore, DeletedJob, ExportDb, ResultCacheDb, StoreError, StoredChunk};
 
 /// [`BatchStore`] on SQLite (embedded) or Postgres (production).
 #[derive(Debug, Clone)]
@@ -236,5 +236,9 @@ impl BatchStore for SqlBatchStore {
 
     fn exports(&self) -> ExportDb {
         ExportDb::new(self.db.clone())
+    }
+
+    fn result_cache(&self) -> ResultCacheDb {
+        ResultCacheDb::new(self.db.clone())
     }
 }

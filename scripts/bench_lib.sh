@@ -1,0 +1,27 @@
+# Shared by the benchmark scripts (sourced, with $work and $MOLBATCH set):
+# `molbatch serve` started and stopped around a section, and the work
+# directory removed on exit.
+serve_pid=""
+cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+# Starts `molbatch serve` on a data directory of its own, with extra
+# arguments; sets serve_url and serve_pid, and exports the admin key file.
+start_serve() {
+  local log="$work/serve-$1.log" dir="$work/data-$1-$RANDOM"; shift
+  RUST_LOG=warn "$MOLBATCH" serve --data-dir "$dir" --http 127.0.0.1:0 "$@" 2> "$log" &
+  serve_pid=$!
+  for _ in $(seq 1 300); do grep -q "molbatch serving on" "$log" && break; sleep 0.1; done
+  serve_url=$(sed -n 's/^molbatch serving on \([^ ]*\).*/\1/p' "$log")
+  export MOLBATCH_API_KEY_FILE="$dir/admin.key"
+}
+stop_serve() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""; }
+# Waits until job $1's automatic analyses are done, so they do not share the
+# cores with what is timed next.
+wait_analyses() {
+  for kind in deduplication statistics; do
+    for _ in $(seq 1 1200); do
+      MOLBATCH_SERVER="$serve_url" "$MOLBATCH" analytics "$1" "$kind" | grep -q COMPLETE && break
+      sleep 0.5
+    done
+  done
+}
