@@ -121,7 +121,7 @@ run_big() {
 start_serve embedded
 t_embedded=$(run_big)
 embedded_job=$(cat "$work/big_job")
-printf "embedded (SQLite, in-process cache)  %8.1f s  %6.0f mol/s\n" "$t_embedded" "$(echo "$BIG / $t_embedded" | bc -l)"
+printf "embedded (SQLite, in-process cache)  %8.1f s  %6.0f mol/s  peak RSS %s MiB\n" "$t_embedded" "$(echo "$BIG / $t_embedded" | bc -l)" "$(serve_peak_rss_mib)"
 
 # The analyses of the embedded batch are timed before anything else runs: the
 # automatic deduplication and statistics start as the job completes, and the
@@ -194,9 +194,10 @@ psql "$PG_ADMIN" -qc "create database $db" > /dev/null
 pg_url="${PG_ADMIN%/*}/$db"
 start_serve production --postgres "$pg_url" --redis "$REDIS_URL"
 t_production=$(run_big)
+rss_production=$(serve_peak_rss_mib)
 stop_serve
 psql "$PG_ADMIN" -qc "drop database $db with (force)" > /dev/null
-printf "Postgres + Redis                     %8.1f s  %6.0f mol/s\n" "$t_production" "$(echo "$BIG / $t_production" | bc -l)"
+printf "Postgres + Redis                     %8.1f s  %6.0f mol/s  peak RSS %s MiB\n" "$t_production" "$(echo "$BIG / $t_production" | bc -l)" "$rss_production"
 printf "Postgres+Redis / embedded            %8.2fx\n" "$(echo "$t_production / $t_embedded" | bc -l)"
 # The queue's own cost: one lease + one completion per 1,000-molecule chunk
 # at the measured single-worker rate of the queue bench above.

@@ -25,7 +25,7 @@ total=$(($(wc -l < "$work/library.csv") - 1))
 keep=$((total * 9 / 10))
 {
   head -n $((keep + 1)) "$work/library.csv"
-  { zcat "$DATA/moses/train.csv.gz" || true; } | tail -n +2 | head -n $((total - keep))
+  { zcat "$DATA/moses/train.csv.gz" | tail -n +2 || true; } | head -n $((total - keep))
 } > "$work/overlap.csv"
 echo "== the result cache: $total molecules of moses/test.csv.gz, again, and 90% overlapping ($keep the same), Postgres + Redis"
 
@@ -50,6 +50,7 @@ results() {
 t_first=$(timed_submit "$work/library.csv"); first=$(cat "$work/job")
 t_again=$(timed_submit "$work/library.csv"); again=$(cat "$work/job")
 t_overlap=$(timed_submit "$work/overlap.csv"); overlap=$(cat "$work/job")
+peak_rss=$(serve_peak_rss_mib)
 results "$first" "$work/first.csv"
 results "$again" "$work/again.csv"
 results "$overlap" "$work/overlap-results.csv"
@@ -65,3 +66,4 @@ printf "the same again          %8.1f s  %6.0f mol/s  %5.1fx faster, results ide
   "$t_again" "$(echo "$total / $t_again" | bc -l)" "$(echo "$t_first / $t_again" | bc -l)" "$same_again"
 printf "90%% overlapping         %8.1f s  %6.0f mol/s  %5.1fx faster (target >= 5x), overlapping results identical: %s\n" \
   "$t_overlap" "$(echo "$total / $t_overlap" | bc -l)" "$(echo "$t_first / $t_overlap" | bc -l)" "$same_overlap"
+printf "peak RSS of molbatch serve (all four services) over the three jobs: %s MiB\n" "$peak_rss"

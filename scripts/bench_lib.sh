@@ -25,3 +25,7 @@ wait_analyses() {
     done
   done
 }
+# The peak resident memory of the running `molbatch serve` so far, in MiB.
+serve_peak_rss_mib() {
+  awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$serve_pid/status"
+}
