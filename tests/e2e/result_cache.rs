@@ -4,6 +4,7 @@
 //! against RDKit's hits), an overlapping one computes only what is new, and
 //! another tenant's submission of the same molecules is computed, not served.
 
+use molbatch_analytics::result_cache::CacheScope;
 use molbatch_client::Client;
 use molbatch_proto::v1 as pb;
 use serde_json::Value;
@@ -77,7 +78,8 @@ async fn a_resubmission_is_served_from_the_tenants_cache_and_no_other_tenants() 
     let redis_url = std::env::var("MOLBATCH_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let db = TestDatabase::create().await;
-    let mut mb = Molbatch::start_on(Some(db.url.clone()), Some(redis_url)).await;
+    let mut mb =
+        Molbatch::start_caching(Some(db.url.clone()), Some(redis_url), CacheScope::Tenant).await;
     let fixture = fixture();
     let n = fixture["molecules"].as_array().unwrap().len();
 

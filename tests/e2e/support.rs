@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use molbatch::embedded::{Embedded, ServeOptions};
+use molbatch_analytics::result_cache::CacheScope;
 use molbatch_client::Client;
 use molbatch_proto::v1 as pb;
 
@@ -27,10 +28,37 @@ impl Molbatch {
     }
 
     /// As [`Molbatch::start_on`], keeping ended jobs' results `retention`.
+    /// Jobs compute every molecule (the result cache is off), as the tests'
+    /// timings of running jobs assume.
     pub async fn start_with(
         postgres: Option<String>,
         redis: Option<String>,
         retention: std::time::Duration,
+    ) -> Self {
+        Self::launch(postgres, redis, retention, CacheScope::Off).await
+    }
+
+    /// As [`Molbatch::start_on`], with the result cache across jobs scoped
+    /// `result_cache`.
+    pub async fn start_caching(
+        postgres: Option<String>,
+        redis: Option<String>,
+        result_cache: CacheScope,
+    ) -> Self {
+        Self::launch(
+            postgres,
+            redis,
+            std::time::Duration::from_secs(86_400),
+            result_cache,
+        )
+        .await
+    }
+
+    async fn launch(
+        postgres: Option<String>,
+        redis: Option<String>,
+        retention: std::time::Duration,
+        result_cache: CacheScope,
     ) -> Self {
         // Logs are captured per test and shown when it fails.
         molbatch_telemetry::init_tracing();
@@ -47,7 +75,7 @@ impl Molbatch {
             // retries come quickly.
             webhook_allow_private: true,
             webhook_retry_base: std::time::Duration::from_millis(100),
-            result_cache: Default::default(),
+            result_cache,
             tls: None,
         };
         let embedded = Embedded::start(&options).await.unwrap();
@@ -249,6 +277,8 @@ impl ServeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_molbatch"))
             .args(["serve", "--data-dir", dir.to_str().unwrap(), "--http", http])
             .env("RUST_LOG", "warn")
+            // Every molecule computed, as the tests' timings assume.
+            .env("MOLBATCH_RESULT_CACHE", "off")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

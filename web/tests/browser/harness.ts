@@ -33,7 +33,8 @@ export async function startServer(): Promise<Server> {
   if (!existsSync(join(webDir, 'dist/index.html'))) throw new Error('web/dist is not built: run npm run build first');
   const dataDir = mkdtempSync(join(tmpdir(), 'molbatch-web-test-'));
   // Embedded storage in the fresh directory, whatever the environment says.
-  const env: NodeJS.ProcessEnv = { ...process.env, RUST_LOG: 'warn' };
+  // Every molecule computed (no result cache), as the tests' running jobs assume.
+  const env: NodeJS.ProcessEnv = { ...process.env, RUST_LOG: 'warn', MOLBATCH_RESULT_CACHE: 'off' };
   delete env.MOLBATCH_POSTGRES_URL;
   delete env.MOLBATCH_REDIS_URL;
   delete env.MOLBATCH_DATA_DIR;

@@ -231,6 +231,9 @@ impl RestartedWorker {
                     .arg("ulimit -c 0; exec \"$0\" \"$@\"")
                     .arg(env!("CARGO_BIN_EXE_molbatch-analytics"))
                     .args(&args)
+                    // Every molecule computed, as the failure tests' kills
+                    // mid-chunk assume.
+                    .env("MOLBATCH_RESULT_CACHE", "off")
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(log_file)
