@@ -28,6 +28,7 @@ web: deps
 
 build: deps web
 	$(CARGO) build --release --bin molbatch
+	$(CARGO) build --release -p molbatch-gateway -p molbatch-scheduler -p molbatch-analytics -p molbatch-storage --bins
 
 ## Start molbatch serve on the embedded default (./molbatch-data, http://127.0.0.1:8080).
 run: build
@@ -57,6 +58,7 @@ web-test: browser-deps web
 ## Throughput: chemistry core, end to end and Python RDKit in the same run; queue on Postgres.
 bench: services browser-deps web
 	$(CARGO) build --release --bin molbatch
+	$(CARGO) build --release -p molbatch-gateway -p molbatch-scheduler -p molbatch-analytics -p molbatch-storage --bins
 	$(CARGO) build --release -p molbatch-chem --example pipeline_bench
 	$(CARGO) build --release -p molbatch-scheduler --example queue_bench
 	$(CARGO) build --release -p molbatch-analysis --example search_bench

@@ -301,3 +301,11 @@ if [ "${BENCH_SKIP_SAR:-0}" != 1 ]; then
     echo "mmpdb not installed at $mmpdb: MMP comparison skipped"
   fi
 fi
+
+# ---------------------------------------------------------------------------
+# A million molecules on the production path, with every process's memory
+# sampled (BENCH_MILLION=1; over an hour on 2 cores): scripts/bench_million.sh.
+if [ "${BENCH_MILLION:-0}" = 1 ]; then
+  echo
+  scripts/bench_million.sh
+fi
