@@ -201,7 +201,8 @@ memory_table "$work/rss-serve.txt" "$(printf "%.0f" "$t_embedded")"
 reset_peaks "$serve_pid"
 start=$(date +%s.%N)
 MOLBATCH_SERVER="$serve_url" "$MOLBATCH" export "$job" --format csv -o "$work/export.csv" 2> /dev/null
-printf "CSV export: %.1f s, peak %s MiB while it is written\n" \
-  "$(echo "$(date +%s.%N) - $start" | bc -l)" "$(serve_peak_rss_mib)"
+printf "CSV export: %.1f s, %d MiB, %d rows, peak %s MiB while it is written\n" \
+  "$(echo "$(date +%s.%N) - $start" | bc -l)" "$(($(stat -c %s "$work/export.csv") >> 20))" \
+  "$(($(wc -l < "$work/export.csv") - 1))" "$(serve_peak_rss_mib)"
 pids=()
 stop_serve
