@@ -25,7 +25,7 @@ wait_analyses() {
     done
   done
 }
-# The peak resident memory of the running `molbatch serve` so far, in MiB.
-serve_peak_rss_mib() {
-  awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$serve_pid/status"
-}
+# The peak resident memory of process $1 so far, in MiB.
+peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# The same of the running `molbatch serve`.
+serve_peak_rss_mib() { peak_rss_mib "$serve_pid"; }

@@ -64,7 +64,6 @@ sample_memory() {
 # Clears the kernel's record of each process's peak memory (VmHWM), so the
 # next phase's peak can be read on its own.
 reset_peaks() { for pid in "$@"; do echo 5 > "/proc/$pid/clear_refs"; done; }
-peak_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 # The table of a sample file: per process, the peak of the samples and the
 # sample nearest each quarter of [0, $2] seconds, in MiB.
 memory_table() {
@@ -173,7 +172,7 @@ start=$(date +%s.%N)
 "$MOLBATCH" export "$job" --format csv -o "$work/export.csv" 2> "$work/export.log"
 printf "export: %.1f s, %d MiB, %d rows\n" "$(echo "$(date +%s.%N) - $start" | bc -l)" \
   "$(($(stat -c %s "$work/export.csv") >> 20))" "$(($(wc -l < "$work/export.csv") - 1))"
-for name in "${names[@]}"; do printf "  %-10s peak %5s MiB\n" "$name" "$(peak_mib "${pids[$name]}")"; done
+for name in "${names[@]}"; do printf "  %-10s peak %5s MiB\n" "$name" "$(peak_rss_mib "${pids[$name]}")"; done
 for name in "${names[@]}"; do kill "${pids[$name]}"; done
 wait "${pids[@]}" 2> /dev/null || true
 pids=()
