@@ -4,7 +4,7 @@
 //! the chemistry core. Every function here but [`load_results`] is pure, so
 //! the computations are tested on plain result lists.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use molbatch_analysis::groups::{group_by_key, Grouping};
 use molbatch_analysis::pca::{pca, pca_fingerprints, Pca, PcaOptions};
@@ -110,6 +110,73 @@ pub fn needs_fingerprints(request: &AnalysisRequest) -> bool {
     }
 }
 
+/// A result without the fields no analysis reads (alerts, error text).
+pub fn slim(mut r: pb::MoleculeResult) -> pb::MoleculeResult {
+    r.alerts = Vec::new();
+    r.error_message = String::new();
+    r
+}
+
+/// What one analysis reads of a job's results, gathered page by page so that
+/// a worker holds only that: deduplication's keys and statistics' numeric
+/// columns (the two every job runs, a few hundred bytes per molecule), or for
+/// the other analyses the results themselves ([`slim`]).
+pub enum Gathered {
+    /// Deduplication's input.
+    Duplicates(DuplicateKeys),
+    /// Statistics' input.
+    Statistics(StatisticsInput),
+    /// Every other analysis's input: the results in input order.
+    Results(Vec<pb::MoleculeResult>),
+}
+
+impl Gathered {
+    /// An empty gathering for `request`.
+    pub fn new(request: &AnalysisRequest) -> Self {
+        match request {
+            AnalysisRequest::Deduplication => Self::Duplicates(DuplicateKeys::default()),
+            AnalysisRequest::Statistics { group_filter } => {
+                Self::Statistics(StatisticsInput::new(*group_filter))
+            }
+            AnalysisRequest::Scaffolds
+            | AnalysisRequest::ChemicalSpace { .. }
+            | AnalysisRequest::SimilarityMatrix { .. }
+            | AnalysisRequest::NearestNeighbors
+            | AnalysisRequest::Mmp(_)
+            | AnalysisRequest::Rgroups(_) => Self::Results(Vec::new()),
+        }
+    }
+
+    /// Adds the next page of results (input order).
+    pub fn add(&mut self, page: Vec<pb::MoleculeResult>) {
+        match self {
+            Self::Duplicates(keys) => page.iter().for_each(|r| keys.add(r)),
+            Self::Statistics(input) => page.iter().for_each(|r| input.add(r)),
+            Self::Results(results) => results.extend(page.into_iter().map(slim)),
+        }
+    }
+
+    /// Computes `request` (the one this was gathered for) over what was
+    /// gathered. CPU-bound: call it on a blocking thread.
+    pub fn compute(self, request: &AnalysisRequest) -> Result<Outcome, AnalysisError> {
+        let result = match self {
+            Self::Duplicates(keys) if !keys.indexes.is_empty() => {
+                AnalysisResult::Deduplication(deduplication(&keys))
+            }
+            Self::Statistics(input) if !input.indexes.is_empty() => {
+                AnalysisResult::Statistics(statistics(&input))
+            }
+            Self::Results(results) => return compute(request, &results),
+            Self::Duplicates(_) | Self::Statistics(_) => return Ok(no_valid_molecule()),
+        };
+        Ok(Outcome::Complete(result))
+    }
+}
+
+fn no_valid_molecule() -> Outcome {
+    Outcome::Skipped("the job has no valid molecule".to_owned())
+}
+
 /// Computes `request` over a job's results (all of them, valid or not, in
 /// input order). CPU-bound: call it on a blocking thread.
 pub fn compute(
@@ -118,12 +185,14 @@ pub fn compute(
 ) -> Result<Outcome, AnalysisError> {
     let valid: Vec<&pb::MoleculeResult> = results.iter().filter(|r| r.valid).collect();
     if valid.is_empty() {
-        return Ok(Outcome::Skipped("the job has no valid molecule".to_owned()));
+        return Ok(no_valid_molecule());
     }
     let result = match request {
-        AnalysisRequest::Deduplication => AnalysisResult::Deduplication(deduplication(&valid)),
+        AnalysisRequest::Deduplication => {
+            AnalysisResult::Deduplication(deduplication(&DuplicateKeys::of(results)))
+        }
         AnalysisRequest::Statistics { group_filter } => {
-            AnalysisResult::Statistics(statistics(results, &valid, *group_filter))
+            AnalysisResult::Statistics(statistics(&StatisticsInput::of(*group_filter, results)))
         }
         AnalysisRequest::Scaffolds => AnalysisResult::Scaffolds(scaffolds(&valid)),
         AnalysisRequest::ChemicalSpace {
@@ -172,15 +241,43 @@ fn groups(grouping: Grouping) -> Vec<pb::MoleculeGroup> {
         .collect()
 }
 
+/// What deduplication reads of the valid results, in input order.
+#[derive(Debug, Default)]
+pub struct DuplicateKeys {
+    indexes: Vec<u32>,
+    canonical: Vec<String>,
+    tautomer: Vec<String>,
+    standardized: Vec<String>,
+}
+
+impl DuplicateKeys {
+    /// The keys of `results` (valid or not, input order).
+    pub fn of(results: &[pb::MoleculeResult]) -> Self {
+        let mut keys = Self::default();
+        results.iter().for_each(|r| keys.add(r));
+        keys
+    }
+
+    /// Adds the next result's keys when it is valid.
+    pub fn add(&mut self, r: &pb::MoleculeResult) {
+        if r.valid {
+            self.indexes.push(r.index as u32);
+            self.canonical.push(r.canonical_smiles.clone());
+            self.tautomer.push(r.tautomer_smiles.clone());
+            self.standardized.push(r.standardized_smiles.clone());
+        }
+    }
+}
+
 /// Duplicates at the four levels: exact (canonical SMILES), tautomer,
 /// stereo-insensitive (canonical SMILES with stereo removed) and salt form
 /// (the fragment parent: the standardised SMILES).
-pub fn deduplication(valid: &[&pb::MoleculeResult]) -> pb::DeduplicationResult {
-    let canonical: Vec<&str> = valid.iter().map(|r| r.canonical_smiles.as_str()).collect();
+pub fn deduplication(keys: &DuplicateKeys) -> pb::DeduplicationResult {
     // RDKit runs only for molecules another one could share a key with; the
     // groups and the unique count are those of every molecule's full key.
-    let stereo_free = molbatch_chem::keys::stereo_insensitive_grouping(&canonical);
-    let level = |name: &str, grouping: Grouping| {
+    let stereo_free = molbatch_chem::keys::stereo_insensitive_grouping(&keys.canonical);
+    let level = |name: &str, key: &[String]| {
+        let grouping = group_by_key(keys.indexes.iter().copied().zip(key));
         let unique_count = grouping.unique_count() as u64;
         pb::DuplicateLevel {
             level: name.to_owned(),
@@ -191,24 +288,13 @@ pub fn deduplication(valid: &[&pb::MoleculeResult]) -> pb::DeduplicationResult {
                 .collect(),
         }
     };
-    let keyed = |key: fn(&pb::MoleculeResult) -> &str| {
-        group_by_key(valid.iter().map(|r| (r.index as u32, key(r))))
-    };
     pb::DeduplicationResult {
         levels: vec![
-            level("exact", keyed(|r| &r.canonical_smiles)),
-            level("tautomer", keyed(|r| &r.tautomer_smiles)),
+            level("exact", &keys.canonical),
+            level("tautomer", &keys.tautomer),
             // A molecule whose stereo cannot be removed keeps its own key.
-            level(
-                "stereo_insensitive",
-                group_by_key(
-                    valid
-                        .iter()
-                        .zip(stereo_free)
-                        .map(|(r, key)| (r.index as u32, key)),
-                ),
-            ),
-            level("salt_form", keyed(|r| &r.standardized_smiles)),
+            level("stereo_insensitive", &stereo_free),
+            level("salt_form", &keys.standardized),
         ],
     }
 }
@@ -237,58 +323,106 @@ const DESCRIPTORS: [(&str, Descriptor); 14] = [
     }),
 ];
 
-/// Numeric columns of the valid molecules: every descriptor, then every user
-/// column (CSV columns, SDF fields) with at least one numeric value, by name;
-/// a missing or non-numeric value is NaN.
-pub fn numeric_columns(valid: &[&pb::MoleculeResult]) -> Vec<(String, Vec<f64>)> {
-    let mut columns: Vec<(String, Vec<f64>)> = DESCRIPTORS
-        .iter()
-        .map(|(name, get)| {
-            let values = valid.iter().map(|r| get(r).unwrap_or(f64::NAN)).collect();
-            ((*name).to_owned(), values)
-        })
-        .collect();
-    let mut names: Vec<&String> = valid.iter().flat_map(|r| r.properties.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        let values: Vec<f64> = valid
-            .iter()
-            .map(|r| {
-                r.properties
-                    .get(name)
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .filter(|v| v.is_finite())
-                    .unwrap_or(f64::NAN)
-            })
-            .collect();
-        if values.iter().any(|v| !v.is_nan()) {
-            columns.push((name.clone(), values));
+/// What statistics reads of a job's results: the numeric columns of the
+/// valid molecules (every descriptor, then every user column, CSV columns and
+/// SDF fields, with at least one numeric value, by name; a missing or
+/// non-numeric value is NaN), each one's group for the t-tests, and the
+/// counts the quality score needs.
+#[derive(Debug)]
+pub struct StatisticsInput {
+    group_filter: GroupFilter,
+    /// Results read, valid or not.
+    total: usize,
+    /// The valid molecules' indexes, in input order.
+    indexes: Vec<u64>,
+    descriptors: Vec<Vec<f64>>,
+    /// User columns by name, from their first numeric value on (earlier
+    /// rows NaN).
+    properties: BTreeMap<String, Vec<f64>>,
+    /// Whether each valid molecule is in group A of `group_filter`.
+    in_group_a: Vec<bool>,
+    /// Valid molecules without a Lipinski violation.
+    compliant: usize,
+    tautomers: Vec<String>,
+}
+
+impl StatisticsInput {
+    /// Nothing read yet; t-tests split by `group_filter`.
+    pub fn new(group_filter: GroupFilter) -> Self {
+        Self {
+            group_filter,
+            total: 0,
+            indexes: Vec::new(),
+            descriptors: vec![Vec::new(); DESCRIPTORS.len()],
+            properties: BTreeMap::new(),
+            in_group_a: Vec::new(),
+            compliant: 0,
+            tautomers: Vec::new(),
         }
     }
-    columns
+
+    /// The input of `results` (valid or not, input order).
+    pub fn of(group_filter: GroupFilter, results: &[pb::MoleculeResult]) -> Self {
+        let mut input = Self::new(group_filter);
+        results.iter().for_each(|r| input.add(r));
+        input
+    }
+
+    /// Adds the next result.
+    pub fn add(&mut self, r: &pb::MoleculeResult) {
+        self.total += 1;
+        if !r.valid {
+            return;
+        }
+        let row = self.indexes.len();
+        self.indexes.push(r.index);
+        for ((_, get), column) in DESCRIPTORS.iter().zip(&mut self.descriptors) {
+            column.push(get(r).unwrap_or(f64::NAN));
+        }
+        for (name, value) in &r.properties {
+            let Some(value) = value.trim().parse::<f64>().ok().filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let column = self
+                .properties
+                .entry(name.clone())
+                .or_insert_with(|| vec![f64::NAN; row]);
+            column.push(value);
+        }
+        for column in self.properties.values_mut() {
+            column.resize(row + 1, f64::NAN);
+        }
+        let compliant = r.lipinski_violations == Some(0);
+        self.in_group_a.push(match self.group_filter {
+            GroupFilter::Pains => r.pains,
+            GroupFilter::Lipinski => compliant,
+        });
+        self.compliant += usize::from(compliant);
+        self.tautomers.push(r.tautomer_smiles.clone());
+    }
+
+    /// The numeric columns by name, descriptors first.
+    fn columns(&self) -> impl Iterator<Item = (&str, &[f64])> {
+        let descriptors = DESCRIPTORS
+            .iter()
+            .zip(&self.descriptors)
+            .map(|((name, _), values)| (*name, values.as_slice()));
+        let properties = self
+            .properties
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.as_slice()));
+        descriptors.chain(properties)
+    }
 }
 
 /// Column statistics, correlations, outliers, Welch's t-tests and the batch
-/// quality score. `all` counts invalid molecules for the validity share.
-pub fn statistics(
-    all: &[pb::MoleculeResult],
-    valid: &[&pb::MoleculeResult],
-    group_filter: GroupFilter,
-) -> pb::StatisticsResult {
-    let columns = numeric_columns(valid);
-    let in_group_a: Vec<bool> = valid
-        .iter()
-        .map(|r| match group_filter {
-            GroupFilter::Pains => r.pains,
-            GroupFilter::Lipinski => r.lipinski_violations == Some(0),
-        })
-        .collect();
+/// quality score.
+pub fn statistics(input: &StatisticsInput) -> pb::StatisticsResult {
     let mut result = pb::StatisticsResult::default();
-    for (name, values) in &columns {
+    for (name, values) in input.columns() {
         let s = stats::describe(values);
         result.columns.push(pb::ColumnSummary {
-            column: name.clone(),
+            column: name.to_owned(),
             count: s.count as u64,
             missing: s.missing as u64,
             mean: s.mean,
@@ -305,8 +439,8 @@ pub fn statistics(
         result
             .iqr_outliers
             .extend(fences.outliers.iter().map(|o| pb::Outlier {
-                column: name.clone(),
-                index: valid[o.index].index,
+                column: name.to_owned(),
+                index: input.indexes[o.index],
                 value: o.value,
                 score: if o.value < fences.lower_fence {
                     (fences.lower_fence - o.value) / s.iqr
@@ -321,8 +455,8 @@ pub fn statistics(
                     .anomalies
                     .iter()
                     .map(|a| pb::Outlier {
-                        column: name.clone(),
-                        index: valid[a.index].index,
+                        column: name.to_owned(),
+                        index: input.indexes[a.index],
                         value: a.value,
                         score: a.z,
                     }),
@@ -330,15 +464,15 @@ pub fn statistics(
         let split = |want: bool| -> Vec<f64> {
             values
                 .iter()
-                .zip(&in_group_a)
+                .zip(&input.in_group_a)
                 .filter(|(v, a)| **a == want && !v.is_nan())
                 .map(|(v, _)| *v)
                 .collect()
         };
         if let Ok(t) = stats::welch_t_test(&split(true), &split(false)) {
             result.welch_tests.push(pb::WelchTest {
-                column: name.clone(),
-                group_filter: group_filter.as_str().to_owned(),
+                column: name.to_owned(),
+                group_filter: input.group_filter.as_str().to_owned(),
                 count_a: t.n_a as u64,
                 count_b: t.n_b as u64,
                 mean_a: t.mean_a,
@@ -349,17 +483,17 @@ pub fn statistics(
             });
         }
     }
-    let refs: Vec<&[f64]> = columns.iter().map(|(_, v)| v.as_slice()).collect();
+    let refs: Vec<&[f64]> = input.columns().map(|(_, values)| values).collect();
     result.correlation = stats::correlation_matrix(&refs);
-    result.correlation_columns = columns.into_iter().map(|(name, _)| name).collect();
-    result.quality = Some(quality(all.len(), valid));
+    result.correlation_columns = input.columns().map(|(name, _)| name.to_owned()).collect();
+    result.quality = Some(quality(input));
     result
 }
 
 /// The batch quality score: validity, diversity (unique canonical tautomers
 /// over valid molecules) and drug-likeness (no Lipinski violation over valid
 /// molecules), each in percent, and their mean.
-pub fn quality(total: usize, valid: &[&pb::MoleculeResult]) -> pb::QualityScore {
+fn quality(input: &StatisticsInput) -> pb::QualityScore {
     let percent = |part: usize, whole: usize| {
         if whole == 0 {
             0.0
@@ -367,16 +501,13 @@ pub fn quality(total: usize, valid: &[&pb::MoleculeResult]) -> pb::QualityScore 
             100.0 * part as f64 / whole as f64
         }
     };
-    let mut tautomers: Vec<&str> = valid.iter().map(|r| r.tautomer_smiles.as_str()).collect();
+    let mut tautomers: Vec<&str> = input.tautomers.iter().map(String::as_str).collect();
     tautomers.sort_unstable();
     tautomers.dedup();
-    let compliant = valid
-        .iter()
-        .filter(|r| r.lipinski_violations == Some(0))
-        .count();
-    let validity_percent = percent(valid.len(), total);
-    let diversity_percent = percent(tautomers.len(), valid.len());
-    let drug_likeness_percent = percent(compliant, valid.len());
+    let valid = input.indexes.len();
+    let validity_percent = percent(valid, input.total);
+    let diversity_percent = percent(tautomers.len(), valid);
+    let drug_likeness_percent = percent(input.compliant, valid);
     pb::QualityScore {
         validity_percent,
         diversity_percent,
@@ -569,4 +700,165 @@ pub fn request_of(work: &ipb::AnalysisWork) -> Result<AnalysisRequest, AnalysisE
     let params: HashMap<String, String> = work.params.clone().into_iter().collect();
     AnalysisRequest::parse(&work.analysis_type, &params)
         .map_err(|v| AnalysisError::Params(format!("{:?}", v.fields())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid result with the fields deduplication and statistics read.
+    fn result(
+        index: u64,
+        smiles: &str,
+        mol_wt: f64,
+        properties: &[(&str, &str)],
+    ) -> pb::MoleculeResult {
+        pb::MoleculeResult {
+            index,
+            valid: true,
+            canonical_smiles: smiles.to_owned(),
+            standardized_smiles: smiles.to_uppercase(),
+            tautomer_smiles: smiles.to_owned(),
+            mol_wt: Some(mol_wt),
+            lipinski_violations: Some(u32::from(mol_wt > 500.0)),
+            pains: index.is_multiple_of(3),
+            properties: properties
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            alerts: vec![pb::Alert::default()],
+            ..Default::default()
+        }
+    }
+
+    fn results() -> Vec<pb::MoleculeResult> {
+        let invalid = pb::MoleculeResult {
+            index: 2,
+            error_code: "SMILES_SYNTAX".to_owned(),
+            ..Default::default()
+        };
+        vec![
+            result(0, "CCO", 46.07, &[("split", "train")]),
+            result(1, "OCC", 46.07, &[("split", "test"), ("pIC50", "n/a")]),
+            invalid,
+            result(3, "c1ccccc1", 78.11, &[("pIC50", " 6.5 ")]),
+            result(4, "CCO", 46.07, &[("pIC50", "7"), ("note", "x")]),
+            result(
+                5,
+                "CC(C)(C)c1ccccc1",
+                534.2,
+                &[("pIC50", "inf"), ("ki", "3")],
+            ),
+            result(6, "CCN", 45.08, &[]),
+        ]
+    }
+
+    fn every_request() -> Vec<AnalysisRequest> {
+        ["deduplication", "statistics", "scaffolds"]
+            .into_iter()
+            .map(|kind| AnalysisRequest::parse(kind, &HashMap::new()).unwrap())
+            .chain([AnalysisRequest::Statistics {
+                group_filter: GroupFilter::Lipinski,
+            }])
+            .collect()
+    }
+
+    /// The outcome's bytes, which compare NaN statistics too.
+    fn encoded(outcome: Outcome) -> Vec<u8> {
+        use prost::Message as _;
+        match outcome {
+            Outcome::Complete(result) => pb::Analysis {
+                result: Some(result),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            Outcome::Skipped(reason) => panic!("skipped: {reason}"),
+        }
+    }
+
+    /// Gathered page by page, an analysis reads the same as from the whole
+    /// list: the worker's path equals the one the report and tests use.
+    #[test]
+    fn gathering_page_by_page_equals_computing_over_all_results() {
+        let all = results();
+        for request in every_request() {
+            let mut gathered = Gathered::new(&request);
+            for page in all.chunks(2) {
+                gathered.add(page.to_vec());
+            }
+            assert_eq!(
+                encoded(gathered.compute(&request).unwrap()),
+                encoded(compute(&request, &all).unwrap()),
+                "{request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_user_column_is_numeric_from_its_first_number_and_nan_elsewhere() {
+        let input = StatisticsInput::of(GroupFilter::Pains, &results());
+        let columns: Vec<(&str, Vec<f64>)> = input
+            .columns()
+            .skip(DESCRIPTORS.len())
+            .map(|(name, values)| (name, values.to_vec()))
+            .collect();
+        let nan = f64::NAN;
+        let expected = [
+            ("ki", vec![nan, nan, nan, nan, 3.0, nan]),
+            ("pIC50", vec![nan, nan, 6.5, 7.0, nan, nan]),
+        ];
+        assert_eq!(columns.len(), expected.len(), "{columns:?}");
+        for ((name, values), (want_name, want)) in columns.iter().zip(expected) {
+            assert_eq!(*name, want_name);
+            let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+            assert!(
+                values.iter().zip(&want).all(|(a, b)| same(*a, *b)),
+                "{name}: {values:?}"
+            );
+        }
+        assert_eq!(input.indexes, [0, 1, 3, 4, 5, 6]);
+        assert_eq!((input.total, input.compliant), (7, 5));
+    }
+
+    #[test]
+    fn deduplication_groups_by_each_key_of_valid_molecules_only() {
+        let Outcome::Complete(AnalysisResult::Deduplication(d)) =
+            compute(&AnalysisRequest::Deduplication, &results()).unwrap()
+        else {
+            panic!("not a deduplication result");
+        };
+        let exact = &d.levels[0];
+        assert_eq!(exact.level, "exact");
+        assert_eq!(exact.unique_count, 5);
+        assert_eq!(exact.groups.len(), 1);
+        assert_eq!(exact.groups[0].members, [0, 4]);
+    }
+
+    #[test]
+    fn a_job_without_valid_molecules_is_skipped() {
+        let invalid = [pb::MoleculeResult::default()];
+        for request in every_request() {
+            let mut gathered = Gathered::new(&request);
+            gathered.add(invalid.to_vec());
+            assert!(matches!(
+                gathered.compute(&request),
+                Ok(Outcome::Skipped(_))
+            ));
+            assert!(matches!(
+                compute(&request, &invalid),
+                Ok(Outcome::Skipped(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn slim_keeps_what_analyses_read() {
+        let full = results().remove(3);
+        let kept = slim(full.clone());
+        assert!(kept.alerts.is_empty());
+        assert_eq!(
+            (kept.standardized_smiles, kept.properties, kept.mol_wt),
+            (full.standardized_smiles, full.properties, full.mol_wt)
+        );
+    }
 }

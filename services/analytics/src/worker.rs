@@ -216,14 +216,19 @@ impl Worker {
         work: &ipb::AnalysisWork,
     ) -> Result<Option<String>, AnalysisError> {
         let request = analyses::request_of(work)?;
-        let results = analyses::load_results(
-            &mut self.storage,
+        // Each page is reduced to what the analysis reads as it arrives.
+        let mut gathered = analyses::Gathered::new(&request);
+        let mut pages = analyses::ResultPages::new(
+            &self.storage,
             job_id,
             work.total_molecules,
             analyses::needs_fingerprints(&request),
-        )
-        .await?;
-        let outcome = tokio::task::spawn_blocking(move || analyses::compute(&request, &results))
+            "",
+        );
+        while let Some(page) = pages.next().await? {
+            gathered.add(page);
+        }
+        let outcome = tokio::task::spawn_blocking(move || gathered.compute(&request))
             .await
             .map_err(|e| AnalysisError::Compute(format!("the analysis task died: {e}")))??;
         let result = match outcome {

@@ -63,14 +63,6 @@ const NEEDED: [AnalysisKind; 4] = [
     AnalysisKind::Mmp,
 ];
 
-/// A result without the fields no analysis reads (alerts, error text), for
-/// the results kept while an analysis is computed here.
-fn slim(mut r: pb::MoleculeResult) -> pb::MoleculeResult {
-    r.alerts = Vec::new();
-    r.error_message = String::new();
-    r
-}
-
 /// The report's file: the job, its analyses and one pass over its results.
 pub async fn report_bytes(
     storage: &mut StorageClient<Channel>,
@@ -158,7 +150,7 @@ pub async fn report_bytes(
             }
         }
         if !missing.is_empty() {
-            kept.extend(page.into_iter().map(slim));
+            kept.extend(page.into_iter().map(analyses::slim));
         }
     }
 
