@@ -16,11 +16,12 @@ start_serve() {
 }
 stop_serve() { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=""; }
 # Waits until job $1's automatic analyses are done, so they do not share the
-# cores with what is timed next.
+# cores with what is timed next: polls every 0.5 s, $2 times at most (default
+# 1200, ten minutes), the running serve or else $MOLBATCH_SERVER.
 wait_analyses() {
   for kind in deduplication statistics; do
-    for _ in $(seq 1 1200); do
-      MOLBATCH_SERVER="$serve_url" "$MOLBATCH" analytics "$1" "$kind" | grep -q COMPLETE && break
+    for _ in $(seq 1 "${2:-1200}"); do
+      MOLBATCH_SERVER="${serve_url:-${MOLBATCH_SERVER:-}}" "$MOLBATCH" analytics "$1" "$kind" | grep -q COMPLETE && break
       sleep 0.5
     done
   done

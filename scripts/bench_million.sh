@@ -133,16 +133,8 @@ batch_secs=$(printf "%.0f" "$t_batch")
 printf "batch: %.1f s, %.0f mol/s\n" "$t_batch" "$(echo "$N / $t_batch" | bc -l)"
 
 # The automatic analyses of the batch, each from its creation to its end.
-wait_analyses_of() {
-  for kind in deduplication statistics; do
-    for _ in $(seq 1 7200); do
-      "$MOLBATCH" analytics "$job" "$kind" | grep -q COMPLETE && break
-      sleep 0.5
-    done
-  done
-}
 a_start=$(date +%s.%N)
-wait_analyses_of
+wait_analyses "$job" 7200
 printf "automatic analyses (deduplication, statistics): done %.1f s after the batch\n" \
   "$(echo "$(date +%s.%N) - $a_start" | bc -l)"
 kill "$sampler"; wait "$sampler" 2> /dev/null || true; sampler=""
