@@ -55,7 +55,10 @@ impl<'a> MolInput<'a> {
 /// (PAINS/Brenk/NIH unless [`process_with`](Self::process_with) says) and a
 /// Morgan radius-2 2048-bit fingerprint (`scripts/reference_fixtures.py`),
 /// then the standard InChI of the standardised SMILES
-/// ([`crate::inchi::to_inchi`], `scripts/inchi_fixtures.py`).
+/// ([`crate::inchi::to_inchi`], `scripts/inchi_fixtures.py`). A call that
+/// would repeat an earlier one on an unchanged structure (`FragmentParent`'s
+/// own `Cleanup`, QED's `RemoveHs` copy's descriptors) is skipped; the
+/// results are the same.
 pub struct Pipeline {
     ctx: cxx::UniquePtr<ffi::Context>,
 }

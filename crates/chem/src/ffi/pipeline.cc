@@ -2,7 +2,10 @@
 //
 // process() mirrors scripts/reference_fixtures.py call for call, in the same
 // order: several RDKit descriptors cache computed properties on the molecule,
-// so the order is part of the contract, not a style choice. Its first steps
+// so the order is part of the contract, not a style choice. Two calls are
+// skipped where they provably repeat earlier work on the same structure:
+// FragmentParent's own Cleanup when the first Cleanup changed nothing, and
+// QED's weight, logP, donors and TPSA when its RemoveHs changed nothing. Its first steps
 // (steps.h) are shared with query_fingerprint() and the helpers of
 // scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
 #include "molbatch-chem/src/ffi/pipeline.h"
@@ -20,8 +23,9 @@
 #include <GraphMol/FilterCatalog/FilterMatchers.h>
 #include <GraphMol/Fingerprints/MorganGenerator.h>
 #include <GraphMol/GraphMol.h>
-#include <GraphMol/QueryAtom.h>
 #include <GraphMol/MolOps.h>
+#include <GraphMol/MolPickler.h>
+#include <GraphMol/QueryAtom.h>
 #include <GraphMol/MolStandardize/Charge.h>
 #include <GraphMol/MolStandardize/MolStandardize.h>
 #include <GraphMol/MolStandardize/Tautomer.h>
@@ -225,6 +229,33 @@ ScreenState &thread_screen_state() {
   return state;
 }
 
+// A molecule's pickle without its computed properties: every atom and bond
+// in order with all their fields, stereo groups, and every property set as
+// data. Computed properties are caches (ring counts, Crippen and TPSA
+// values, stereo perception flags) that RDKit clears when it sanitises.
+std::string structure_pickle(const RDKit::ROMol &mol) {
+  std::string out;
+  RDKit::MolPickler::pickleMol(
+      mol, out,
+      RDKit::PicklerOps::MolProps | RDKit::PicklerOps::AtomProps |
+          RDKit::PicklerOps::BondProps | RDKit::PicklerOps::PrivateProps);
+  return out;
+}
+
+// Whether Cleanup turned `input` into `cleaned` without changing anything
+// it reads. Cleanup's first step, RemoveHs, reads atoms, bonds and data
+// properties only, and ends by sanitising, which clears every computed
+// property; no step reads the _ChiralityPossible flags the SMILES parser
+// sets (and Cleanup's stereo perception does not), so they are dropped from
+// `input` before comparing. If nothing else differs, Cleanup of `cleaned`
+// is Cleanup of `input` again and gives `cleaned` once more.
+bool cleanup_changed(RDKit::RWMol &input, const RDKit::ROMol &cleaned) {
+  for (RDKit::Atom *atom : input.atoms()) {
+    atom->clearProp(RDKit::common_properties::_ChiralityPossible);
+  }
+  return structure_pickle(input) != structure_pickle(cleaned);
+}
+
 // Python's MolToSmiles defaults (isomeric, canonical, not kekulized).
 rust::String smiles_of(const RDKit::ROMol &mol) {
   return rust::String(RDKit::MolToSmiles(mol));
@@ -268,12 +299,24 @@ void classify_parse_failure(InputKind kind, const std::string &text,
 }
 
 // QED.properties(): counts on Chem.RemoveHs(mol), same calls and options.
+// `out` holds the descriptors of `std_mol` already (descriptors()).
 void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
                     RawRecord &out) {
   std::unique_ptr<RDKit::ROMol> mol(RDKit::MolOps::removeHs(std_mol));
-  out.qed_mw = RDKit::Descriptors::calcAMW(*mol);
-  double mr = 0.0;
-  RDKit::Descriptors::calcCrippenDescriptors(*mol, out.qed_alogp, mr);
+  if (structure_pickle(*mol) == structure_pickle(std_mol)) {
+    // RemoveHs changed nothing (Cleanup removed the hydrogens already): the
+    // same functions on the same structure give the values already there.
+    out.qed_mw = out.mol_wt;
+    out.qed_alogp = out.logp;
+    out.qed_hbd = out.hbd;
+    out.qed_psa = out.tpsa;
+  } else {
+    out.qed_mw = RDKit::Descriptors::calcAMW(*mol);
+    double mr = 0.0;
+    RDKit::Descriptors::calcCrippenDescriptors(*mol, out.qed_alogp, mr);
+    out.qed_hbd = RDKit::Descriptors::calcNumHBD(*mol);
+    out.qed_psa = RDKit::Descriptors::calcTPSA(*mol);
+  }
 
   // sum(len(GetSubstructMatches(p)) for p in Acceptors if HasSubstructMatch(p))
   RDKit::SubstructMatchParameters all;  // uniquify, maxMatches=1000
@@ -283,8 +326,6 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
         RDKit::SubstructMatch(*mol, *pattern, all).size());
   }
   out.qed_hba = hba;
-  out.qed_hbd = RDKit::Descriptors::calcNumHBD(*mol);
-  out.qed_psa = RDKit::Descriptors::calcTPSA(*mol);
   out.qed_rotb = RDKit::Descriptors::calcNumRotatableBonds(
       *mol, RDKit::Descriptors::NumRotatableBondsOptions::Strict);
 
@@ -497,8 +538,14 @@ std::unique_ptr<RDKit::ROMol> parse_and_standardize(
   try {
     canonical_smiles = smiles_of(*mol);
     std::unique_ptr<RDKit::RWMol> cleaned(RDKit::MolStandardize::cleanup(*mol));
-    std::unique_ptr<RDKit::RWMol> parent(
-        RDKit::MolStandardize::fragmentParent(*cleaned));
+    // FragmentParent(std) runs Cleanup again on Cleanup's output. Where the
+    // first run changed nothing (most molecules), the second is the first
+    // again and its result is `cleaned` itself, so it is skipped (`mol` is
+    // not used after this).
+    const bool skip_cleanup = !cleanup_changed(*mol, *cleaned);
+    std::unique_ptr<RDKit::RWMol> parent(RDKit::MolStandardize::fragmentParent(
+        *cleaned, RDKit::MolStandardize::defaultCleanupParameters,
+        skip_cleanup));
     std_mol.reset(thread_uncharger().uncharge(*parent));
     if (std_mol->getNumAtoms() == 0) {
       status = Status::Standardization;
