@@ -13,8 +13,8 @@
 //! [--only load,deduplication,statistics,scaffolds,chemical_space] [--dump DIR] INPUT`
 //!
 //! `grpc_load` and `grpc_load_fp` store the chunks in an in-process storage service (embedded
-//! SQLite) and time `load_results` against it, without and with fingerprints: the load every
-//! analysis task starts with.
+//! SQLite) and time reading them back page by page (`ResultPages`), without and with
+//! fingerprints: the load every analysis task starts with.
 //!
 //! Prints one line per step and run, `<step> <seconds> s digest <hex>`: the digest is a hash
 //! of the encoded result, so two builds can be checked to give the same results. `--dump`
@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use molbatch_analytics::analyses::{compute, load_results, Outcome};
+use molbatch_analytics::analyses::{compute, Outcome, ResultPages};
 use molbatch_analytics::compute::compute_chunk;
 use molbatch_chem::Pipeline;
 use molbatch_proto::analysis::AnalysisRequest;
@@ -249,13 +249,14 @@ impl LoadedStorage {
     }
 
     fn load(&mut self, total: u64, fingerprints: bool) -> anyhow::Result<usize> {
-        let loaded = self.runtime.block_on(load_results(
-            &mut self.client,
-            BENCH_JOB,
-            total,
-            fingerprints,
-        ))?;
-        Ok(loaded.len())
+        self.runtime.block_on(async {
+            let mut pages = ResultPages::new(&self.client, BENCH_JOB, total, fingerprints, "");
+            let mut loaded = 0;
+            while let Some(page) = pages.next().await? {
+                loaded += page.len();
+            }
+            Ok(loaded)
+        })
     }
 }
 

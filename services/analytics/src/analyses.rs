@@ -81,21 +81,6 @@ impl ResultPages {
     }
 }
 
-/// Every result of a job in input order, with fingerprints when asked.
-pub async fn load_results(
-    storage: &mut StorageClient<Channel>,
-    job_id: &str,
-    total_molecules: u64,
-    include_fingerprint: bool,
-) -> Result<Vec<pb::MoleculeResult>, tonic::Status> {
-    let mut results = Vec::with_capacity(total_molecules as usize);
-    let mut pages = ResultPages::new(storage, job_id, total_molecules, include_fingerprint, "");
-    while let Some(page) = pages.next().await? {
-        results.extend(page);
-    }
-    Ok(results)
-}
-
 /// Whether `request` reads fingerprints.
 pub fn needs_fingerprints(request: &AnalysisRequest) -> bool {
     match request {

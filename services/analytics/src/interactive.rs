@@ -21,8 +21,8 @@ use molbatch_telemetry::net::Channel;
 use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
-use crate::analyses::{index_of, load_results};
-use crate::compute::compute_chunk_with;
+use crate::analyses::ResultPages;
+use crate::compute::{compute_chunk_with, fingerprint};
 use crate::depictions::Depicter;
 use crate::error::AnalyticsError;
 use crate::substructure::KeyIndex;
@@ -150,21 +150,24 @@ impl AnalyticsApi {
         }
     }
 
-    /// The job's similarity index, loading it on first use.
+    /// The job's similarity index, loading it on first use: its valid
+    /// results page by page, keeping only what a search reads (a job's whole
+    /// results would be several times the size of its index).
     async fn job_index(&self, job_id: &str, total: u64) -> Result<Arc<JobIndex>, AnalyticsError> {
         self.similarity
             .get(job_id, async {
-                let mut storage = self.storage.clone();
-                let results = load_results(&mut storage, job_id, total, true).await?;
+                let mut fingerprints = Vec::new();
+                let mut molecules = HashMap::new();
+                let mut pages = ResultPages::new(&self.storage, job_id, total, true, "valid");
+                while let Some(page) = pages.next().await? {
+                    for r in page {
+                        fingerprints.push((r.index as u32, fingerprint(&r)));
+                        molecules.insert(r.index, (r.input_id, r.standardized_smiles));
+                    }
+                }
                 tokio::task::spawn_blocking(move || {
-                    let valid: Vec<&pb::MoleculeResult> =
-                        results.iter().filter(|r| r.valid).collect();
-                    let index = index_of(&valid)
+                    let index = FingerprintIndex::new(fingerprints)
                         .map_err(|e| AnalyticsError::internal("building a job's index", e))?;
-                    let molecules = valid
-                        .iter()
-                        .map(|r| (r.index, (r.input_id.clone(), r.standardized_smiles.clone())))
-                        .collect();
                     Ok::<_, AnalyticsError>(JobIndex { index, molecules })
                 })
                 .await
