@@ -37,19 +37,35 @@ impl<T, R> Clone for Batcher<T, R> {
 
 impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// Starts the task answering batches with `run` (one answer per call,
-    /// in order); it stops when the last clone is dropped.
+    /// in order); it stops when the last clone is dropped. Each batch runs
+    /// as a task of its own, so one that panics answers its calls
+    /// UNAVAILABLE (their callers retry) and the next batch is served.
     pub(crate) fn start<F, Fut>(run: F) -> Self
     where
-        F: Fn(Vec<T>) -> Fut + Send + 'static,
-        Fut: Future<Output = Vec<Result<R, Status>>> + Send,
+        F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Result<R, Status>>> + Send + 'static,
     {
+        let run = Arc::new(run);
         let (queue, mut incoming) = mpsc::channel::<(T, Answer<R>)>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (calls, answers): (Vec<T>, Vec<Answer<R>>) = batch.drain(..).unzip();
-                for (answer, result) in answers.into_iter().zip(run(calls).await) {
-                    let _ = answer.send(result);
+                let run = run.clone();
+                match tokio::spawn(async move { run(calls).await }).await {
+                    Ok(results) => {
+                        for (answer, result) in answers.into_iter().zip(results) {
+                            let _ = answer.send(result);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, calls = answers.len(), "a batch of calls failed inside the scheduler; its callers retry");
+                        for answer in answers {
+                            let _ = answer.send(Err(Status::unavailable(
+                                "the call failed inside the scheduler; retry",
+                            )));
+                        }
+                    }
                 }
             }
         });
@@ -118,4 +134,20 @@ pub(crate) fn leases(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_batch_that_panics_answers_unavailable_and_the_next_batch_is_served() {
+        let doubler = Batcher::start(|calls: Vec<u32>| async move {
+            assert!(!calls.contains(&0), "zero is refused by panicking");
+            calls.into_iter().map(|c| Ok(c * 2)).collect()
+        });
+        let refused = doubler.call(0).await.expect_err("the batch panicked");
+        assert_eq!(refused.code(), tonic::Code::Unavailable);
+        assert_eq!(doubler.call(21).await.expect("served"), 42);
+    }
 }
