@@ -5,9 +5,9 @@
 // so the order is part of the contract, not a style choice. Two calls are
 // skipped where they provably repeat earlier work on the same structure:
 // FragmentParent's own Cleanup when the first Cleanup changed nothing, and
-// QED's weight, logP, donors and TPSA when its RemoveHs changed nothing. Its first steps
-// (steps.h) are shared with query_fingerprint() and the helpers of
-// scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
+// QED's weight, logP, donors and TPSA when its RemoveHs changed nothing. Its
+// first steps (steps.h) are shared with query_fingerprint() and the helpers
+// of scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
 #include "molbatch-chem/src/ffi/pipeline.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
 #include "molbatch-chem/src/ffi/steps.h"
