@@ -14,9 +14,15 @@
 //! Memory: every distinct constant and variable string is held once, interned to a `u32`; an
 //! entry is three `u32`s (the top bit of the molecule marks an up-enumeration, so molecule
 //! indices stay below 2³¹). Molecules are added one at a time ([`MmpIndex::add`]), so a caller
-//! can fragment in batches and drop each batch's strings once added.
+//! can fragment in batches and drop each batch's strings once added. For sets whose
+//! fragmentations do not fit in memory, [`SpilledIndex`] writes them to disk in buckets by
+//! constant and pairs a group of buckets at a time: pairs only ever share a constant, so each
+//! group is an [`MmpIndex`] of its own and memory follows the group, not the set.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 
 /// One fragmentation of a molecule, as the chemistry core writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +63,21 @@ pub struct MmpOptions {
     pub max_variable_heavies: u32,
     /// Largest variable heavy atoms / molecule heavy atoms; `None` for no limit.
     pub max_variable_ratio: Option<f64>,
+}
+
+impl MmpOptions {
+    /// Whether a fragmentation of a molecule of `heavy_atoms` passes the variable-size filters.
+    fn keeps(&self, f: &Fragment, heavy_atoms: u32) -> bool {
+        if f.variable_heavies > self.max_variable_heavies {
+            return false;
+        }
+        match self.max_variable_ratio {
+            Some(max) => {
+                heavy_atoms != 0 && f64::from(f.variable_heavies) / f64::from(heavy_atoms) <= max
+            }
+            None => true,
+        }
+    }
 }
 
 impl Default for MmpOptions {
@@ -175,24 +196,24 @@ impl MmpIndex {
             .map(|f| (f, molecule))
             .chain(up_enumerated.iter().map(|f| (f, molecule | UP_ENUMERATED)));
         for (f, entry_molecule) in tagged {
-            if f.variable_heavies > self.options.max_variable_heavies {
+            if !self.options.keeps(f, heavy_atoms) {
                 continue;
             }
-            if let Some(max) = self.options.max_variable_ratio {
-                if heavy_atoms == 0 || f64::from(f.variable_heavies) / f64::from(heavy_atoms) > max
-                {
-                    continue;
-                }
-            }
             self.fragmentations += 1;
-            let constant = self.strings.intern(&f.constant);
-            let variable = self.strings.intern(&f.variable);
-            self.entries.push((constant, entry_molecule, variable));
+            self.add_entry(&f.constant, entry_molecule, &f.variable);
             if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
-                let h = self.strings.intern(h);
+                let (constant, h) = (self.strings.intern(&f.constant), self.strings.intern(h));
                 self.hydrogen_of.insert(constant, h);
             }
         }
+    }
+
+    /// Adds one entry that passed the filters: `entry_molecule` is the molecule, its top bit
+    /// set for an up-enumeration.
+    fn add_entry(&mut self, constant: &str, entry_molecule: u32, variable: &str) {
+        let constant = self.strings.intern(constant);
+        let variable = self.strings.intern(variable);
+        self.entries.push((constant, entry_molecule, variable));
     }
 
     /// Molecules added.
@@ -212,7 +233,24 @@ impl MmpIndex {
 
     /// Every pair, ordered by (a, b, constant, variables), keeping those `keep(variable_a,
     /// variable_b)` accepts (e.g. mmpdb's smallest-transformation filter).
-    pub fn pairs(mut self, mut keep: impl FnMut(&str, &str) -> bool) -> (Vec<Pair>, MmpStrings) {
+    pub fn pairs(self, mut keep: impl FnMut(&str, &str) -> bool) -> (Vec<Pair>, MmpStrings) {
+        let mut pairs = Vec::new();
+        let strings = self.each_pair_batch(usize::MAX, &mut keep, &mut |batch, _| {
+            pairs.extend_from_slice(batch)
+        });
+        pairs.sort_unstable();
+        (pairs, strings)
+    }
+
+    /// Every pair `keep` accepts, handed to `emit` in batches of about `batch` pairs (whole
+    /// constant groups; within a group ordered by (a, b, variables)), so memory holds one
+    /// batch of pairs at a time.
+    pub fn each_pair_batch(
+        mut self,
+        batch: usize,
+        keep: &mut dyn FnMut(&str, &str) -> bool,
+        emit: &mut dyn FnMut(&[Pair], &MmpStrings),
+    ) -> MmpStrings {
         // Hydrogen substitutions: a single-cut constant that, capped, is a molecule.
         let hydrogen = self.strings.intern(HYDROGEN_VARIABLE);
         let mut extra = Vec::new();
@@ -226,8 +264,12 @@ impl MmpIndex {
         self.entries.extend(extra);
         self.entries.sort_unstable();
         self.entries.dedup();
+        let strings = MmpStrings {
+            texts: self.strings.texts,
+        };
         let mut pairs = Vec::new();
         for group in self.entries.chunk_by(|x, y| x.0 == y.0) {
+            let start = pairs.len();
             for (i, &(constant, e1, v1)) in group.iter().enumerate() {
                 for &(_, e2, v2) in &group[i + 1..] {
                     let (m1, m2) = (e1 & !UP_ENUMERATED, e2 & !UP_ENUMERATED);
@@ -239,7 +281,7 @@ impl MmpIndex {
                     } else {
                         (m2, v2, m1, v1)
                     };
-                    if !keep(self.text(va), self.text(vb)) {
+                    if !keep(strings.text(va), strings.text(vb)) {
                         continue;
                     }
                     pairs.push(Pair {
@@ -251,15 +293,274 @@ impl MmpIndex {
                     });
                 }
             }
+            pairs[start..].sort_unstable();
+            if pairs.len() >= batch {
+                emit(&pairs, &strings);
+                pairs.clear();
+            }
         }
-        pairs.sort_unstable();
-        (
-            pairs,
-            MmpStrings {
-                texts: self.strings.texts,
-            },
-        )
+        if !pairs.is_empty() {
+            emit(&pairs, &strings);
+        }
+        strings
     }
+}
+
+/// Buckets [`SpilledIndex`] hashes constants (and hydrogen lookups) into.
+pub const SPILL_BUCKETS: usize = 64;
+
+/// Bytes of memory per spilled byte while a group of buckets is paired (interned strings,
+/// hash tables, entries): a conservative factor that sizes the groups.
+const MEMORY_PER_SPILLED_BYTE: u64 = 4;
+
+/// Fragmentations written to disk in [`SPILL_BUCKETS`] buckets by constant, then paired one
+/// group of buckets at a time, the group sized to a memory budget. Pairs equal
+/// [`MmpIndex::pairs`] over the same molecules (as a multiset; the order is by group).
+///
+/// Hydrogen substitutions need every molecule's normalized SMILES beside the single-cut
+/// constants whose hydrogen-capped form they might be: both are written to a second set of
+/// buckets by that SMILES, joined bucket by bucket, and each match written to its constant's
+/// bucket as an entry with the variable `[*:1][H]`, as [`MmpIndex`] adds it in memory.
+pub struct SpilledIndex {
+    options: MmpOptions,
+    dir: tempfile::TempDir,
+    /// Per bucket: entries (constant, molecule | up-enumerated bit, variable).
+    entries: Vec<BufWriter<File>>,
+    /// Per bucket: molecules by normalized SMILES, and hydrogen lookups (constant, capped).
+    hydrogen: Vec<BufWriter<File>>,
+    fragmentations: u64,
+    molecules: u64,
+}
+
+/// A hydrogen bucket's record kinds.
+const MOLECULE_RECORD: u8 = 0;
+const LOOKUP_RECORD: u8 = 1;
+
+fn bucket_of(text: &str) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    (hasher.finish() % SPILL_BUCKETS as u64) as usize
+}
+
+fn write_text(out: &mut impl Write, text: &str) -> io::Result<()> {
+    out.write_all(&(text.len() as u32).to_le_bytes())?;
+    out.write_all(text.as_bytes())
+}
+
+/// Reads a u32, or `None` at the end of the file.
+fn read_u32(input: &mut impl Read) -> io::Result<Option<u32>> {
+    let mut bytes = [0u8; 4];
+    match input.read_exact(&mut bytes) {
+        Ok(()) => Ok(Some(u32::from_le_bytes(bytes))),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn read_text(input: &mut impl Read) -> io::Result<String> {
+    let len = read_u32(input)?.ok_or_else(|| truncated("a string"))?;
+    let mut bytes = vec![0u8; len as usize];
+    input.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn truncated(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("a spill file ends inside {what}"),
+    )
+}
+
+impl SpilledIndex {
+    /// An empty index spilling into a new temporary directory under `parent` (the system's
+    /// temporary directory when `None`); the directory goes with the index.
+    pub fn new(options: MmpOptions, parent: Option<&std::path::Path>) -> io::Result<Self> {
+        let dir = match parent {
+            Some(p) => tempfile::Builder::new().prefix("mmp-").tempdir_in(p)?,
+            None => tempfile::Builder::new().prefix("mmp-").tempdir()?,
+        };
+        let open = |kind: &str, i: usize| -> io::Result<BufWriter<File>> {
+            Ok(BufWriter::new(File::create(
+                dir.path().join(format!("{kind}-{i}")),
+            )?))
+        };
+        let entries = (0..SPILL_BUCKETS)
+            .map(|i| open("entries", i))
+            .collect::<io::Result<_>>()?;
+        let hydrogen = (0..SPILL_BUCKETS)
+            .map(|i| open("hydrogen", i))
+            .collect::<io::Result<_>>()?;
+        Ok(Self {
+            options,
+            dir,
+            entries,
+            hydrogen,
+            fragmentations: 0,
+            molecules: 0,
+        })
+    }
+
+    /// Adds molecule `molecule` (below 2³¹) with its fragmentations, as
+    /// [`MmpIndex::add_fragmented`].
+    pub fn add_fragmented(
+        &mut self,
+        molecule: u32,
+        fragmented: &FragmentedMolecule,
+    ) -> io::Result<()> {
+        debug_assert!(molecule < UP_ENUMERATED, "molecule index {molecule} ≥ 2³¹");
+        self.molecules += 1;
+        let out = &mut self.hydrogen[bucket_of(&fragmented.normalized)];
+        out.write_all(&[MOLECULE_RECORD])?;
+        out.write_all(&molecule.to_le_bytes())?;
+        write_text(out, &fragmented.normalized)?;
+        let tagged = fragmented.fragments.iter().map(|f| (f, molecule)).chain(
+            fragmented
+                .up_enumerated
+                .iter()
+                .map(|f| (f, molecule | UP_ENUMERATED)),
+        );
+        for (f, entry_molecule) in tagged {
+            if !self.options.keeps(f, fragmented.heavy_atoms) {
+                continue;
+            }
+            self.fragmentations += 1;
+            write_entry(
+                &mut self.entries[bucket_of(&f.constant)],
+                &f.constant,
+                entry_molecule,
+                &f.variable,
+            )?;
+            if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
+                let out = &mut self.hydrogen[bucket_of(h)];
+                out.write_all(&[LOOKUP_RECORD])?;
+                write_text(out, &f.constant)?;
+                write_text(out, h)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Molecules added.
+    pub fn molecules(&self) -> u64 {
+        self.molecules
+    }
+
+    /// Fragmentations that passed the variable-size filters.
+    pub fn fragmentations(&self) -> u64 {
+        self.fragmentations
+    }
+
+    /// Every pair `keep` accepts, handed to `emit` in batches of about `batch` pairs with the
+    /// strings their ids refer to (valid during the call), pairing groups of buckets whose
+    /// working memory stays near `memory_bytes` (at least one bucket per group). Returns the
+    /// groups paired (empty buckets pair nothing and count in no group).
+    pub fn each_pair_batch(
+        mut self,
+        memory_bytes: u64,
+        batch: usize,
+        keep: &mut dyn FnMut(&str, &str) -> bool,
+        emit: &mut dyn FnMut(&[Pair], &MmpStrings),
+    ) -> io::Result<usize> {
+        for out in &mut self.hydrogen {
+            out.flush()?;
+        }
+        for bucket in 0..SPILL_BUCKETS {
+            self.join_hydrogen(bucket)?;
+        }
+        let mut sizes = Vec::with_capacity(SPILL_BUCKETS);
+        for out in &mut self.entries {
+            out.flush()?;
+            sizes.push(out.get_ref().metadata()?.len());
+        }
+        let budget = (memory_bytes / MEMORY_PER_SPILLED_BYTE).max(1);
+        let mut groups = 0;
+        let mut start = 0;
+        while start < SPILL_BUCKETS {
+            // Empty buckets join their neighbours; a group of only empty ones is skipped.
+            let mut end = start + 1;
+            let mut bytes = sizes[start];
+            while end < SPILL_BUCKETS && (bytes == 0 || bytes + sizes[end] <= budget) {
+                bytes += sizes[end];
+                end += 1;
+            }
+            if bytes == 0 {
+                start = end;
+                continue;
+            }
+            let mut index = MmpIndex::new(self.options);
+            for bucket in start..end {
+                self.read_entries(bucket, &mut index)?;
+            }
+            index.each_pair_batch(batch, keep, emit);
+            groups += 1;
+            start = end;
+        }
+        Ok(groups)
+    }
+
+    fn path(&self, kind: &str, bucket: usize) -> std::path::PathBuf {
+        self.dir.path().join(format!("{kind}-{bucket}"))
+    }
+
+    /// Joins one hydrogen bucket: each constant whose capped form is a molecule's normalized
+    /// SMILES gets that molecule with the hydrogen variable.
+    fn join_hydrogen(&mut self, bucket: usize) -> io::Result<()> {
+        let mut input = BufReader::new(File::open(self.path("hydrogen", bucket))?);
+        let mut molecules: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut lookups: HashSet<(String, String)> = HashSet::new();
+        let mut kind = [0u8; 1];
+        loop {
+            match input.read_exact(&mut kind) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
+            if kind[0] == MOLECULE_RECORD {
+                let molecule = read_u32(&mut input)?.ok_or_else(|| truncated("a molecule"))?;
+                molecules
+                    .entry(read_text(&mut input)?)
+                    .or_default()
+                    .push(molecule);
+            } else {
+                let constant = read_text(&mut input)?;
+                lookups.insert((constant, read_text(&mut input)?));
+            }
+        }
+        let mut lookups: Vec<(String, String)> = lookups.into_iter().collect();
+        lookups.sort_unstable();
+        for (constant, capped) in lookups {
+            for &m in molecules.get(&capped).into_iter().flatten() {
+                write_entry(
+                    &mut self.entries[bucket_of(&constant)],
+                    &constant,
+                    m,
+                    HYDROGEN_VARIABLE,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_entries(&self, bucket: usize, index: &mut MmpIndex) -> io::Result<()> {
+        let mut input = BufReader::new(File::open(self.path("entries", bucket))?);
+        while let Some(entry_molecule) = read_u32(&mut input)? {
+            let constant = read_text(&mut input)?;
+            let variable = read_text(&mut input)?;
+            index.add_entry(&constant, entry_molecule, &variable);
+        }
+        Ok(())
+    }
+}
+
+fn write_entry(
+    out: &mut impl Write,
+    constant: &str,
+    entry_molecule: u32,
+    variable: &str,
+) -> io::Result<()> {
+    out.write_all(&entry_molecule.to_le_bytes())?;
+    write_text(out, constant)?;
+    write_text(out, variable)
 }
 
 /// Molecules fragmented per parallel batch by [`index_molecules`]: a batch's fragment strings
@@ -345,48 +646,90 @@ pub fn transform_summaries(
     strings: &MmpStrings,
     activity: impl Fn(u32) -> Option<f64>,
 ) -> Vec<TransformSummary> {
-    // (count, Σδ, Σδ², n) by (A, B) interned ids.
-    let mut acc: HashMap<(u32, u32), (u64, f64, f64, u64)> = HashMap::new();
-    for p in pairs {
-        let (x, y, from, to) = if strings.text(p.variable_a) <= strings.text(p.variable_b) {
-            (p.variable_a, p.variable_b, p.a, p.b)
-        } else {
-            (p.variable_b, p.variable_a, p.b, p.a)
-        };
-        let e = acc.entry((x, y)).or_insert((0, 0.0, 0.0, 0));
-        e.0 += 1;
-        if let (Some(pa), Some(pb)) = (activity(from), activity(to)) {
-            let d = pb - pa;
-            e.1 += d;
-            e.2 += d * d;
-            e.3 += 1;
+    let mut sums = TransformSums::default();
+    sums.add(pairs, strings, activity);
+    sums.summaries()
+}
+
+/// Running per-transform sums (count, Σδ, Σδ², pairs with both activities), keyed by the
+/// variables' strings (interned here) so that batches from different [`MmpStrings`] merge;
+/// the summaries equal [`transform_summaries`] over all the batches' pairs at once.
+#[derive(Debug, Default)]
+pub struct TransformSums {
+    variables: Interner,
+    sums: HashMap<(u32, u32), (u64, f64, f64, u64)>,
+}
+
+impl TransformSums {
+    /// Adds a batch of pairs.
+    pub fn add(
+        &mut self,
+        pairs: &[Pair],
+        strings: &MmpStrings,
+        activity: impl Fn(u32) -> Option<f64>,
+    ) {
+        for p in pairs {
+            let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
+            let (x, y, from, to) = if va <= vb {
+                (va, vb, p.a, p.b)
+            } else {
+                (vb, va, p.b, p.a)
+            };
+            let key = (self.variables.intern(x), self.variables.intern(y));
+            let e = self.sums.entry(key).or_insert((0, 0.0, 0.0, 0));
+            e.0 += 1;
+            if let (Some(pa), Some(pb)) = (activity(from), activity(to)) {
+                let d = pb - pa;
+                e.1 += d;
+                e.2 += d * d;
+                e.3 += 1;
+            }
         }
     }
-    let mut out: Vec<TransformSummary> = acc
-        .into_iter()
-        .map(|((x, y), (count, sum, sum_sq, n))| {
-            let mean = (n > 0).then(|| sum / n as f64);
-            let std = (n > 1).then(|| {
-                let m = sum / n as f64;
-                ((sum_sq - n as f64 * m * m) / (n - 1) as f64)
-                    .max(0.0)
-                    .sqrt()
-            });
-            TransformSummary {
-                transform: format!("{}>>{}", strings.text(x), strings.text(y)),
-                count,
-                activity_count: n,
-                mean_delta: mean,
-                std_delta: std,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.transform.cmp(&b.transform))
-    });
-    out
+
+    /// Distinct transforms so far.
+    pub fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    /// True before any pair.
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+
+    /// The statistics, most frequent first (ties by transform).
+    pub fn summaries(self) -> Vec<TransformSummary> {
+        let mut out: Vec<TransformSummary> = self
+            .sums
+            .into_iter()
+            .map(|((x, y), (count, sum, sum_sq, n))| {
+                let (x, y) = (
+                    &self.variables.texts[x as usize],
+                    &self.variables.texts[y as usize],
+                );
+                let mean = (n > 0).then(|| sum / n as f64);
+                let std = (n > 1).then(|| {
+                    let m = sum / n as f64;
+                    ((sum_sq - n as f64 * m * m) / (n - 1) as f64)
+                        .max(0.0)
+                        .sqrt()
+                });
+                TransformSummary {
+                    transform: format!("{x}>>{y}"),
+                    count,
+                    activity_count: n,
+                    mean_delta: mean,
+                    std_delta: std,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.transform.cmp(&b.transform))
+        });
+        out
+    }
 }
 
 #[cfg(test)]
@@ -494,6 +837,109 @@ mod tests {
                 (1, 2, "b@@", "a@"),
             ]
         );
+    }
+
+    /// Pairs as strings (a, b, constant, variable of a, variable of b), sorted.
+    fn resolved(pairs: &[Pair], strings: &MmpStrings) -> Vec<(u32, u32, String, String, String)> {
+        let mut out: Vec<_> = pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.a,
+                    p.b,
+                    strings.text(p.constant).to_owned(),
+                    strings.text(p.variable_a).to_owned(),
+                    strings.text(p.variable_b).to_owned(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn spilled_pairs_equal_in_memory_pairs_whatever_the_groups() {
+        // A series over many constants (so they land in many buckets), with hydrogen
+        // substitutions, up-enumerations and a filtered fragmentation.
+        let mut molecules = Vec::new();
+        for m in 0..60u32 {
+            let constant = format!("[*:1]c1ccc(C{})cc1", m % 7);
+            let variable = ["[*:1]C", "[*:1]Cl", "[*:1]O", "[*:1]N"][m as usize % 4];
+            let normalized = format!("{}-{m}", variable);
+            let mut fragments = vec![
+                frag(
+                    1,
+                    &constant,
+                    variable,
+                    1,
+                    Some(&format!("c1ccc(C{})cc1", m % 7)),
+                ),
+                frag(2, &format!("k{}", m % 5), &format!("v{}", m % 3), 2, None),
+                frag(2, "big", "huge", 40, None),
+            ];
+            if m % 11 == 0 {
+                fragments.push(frag(1, "[*:1]C", &constant, 6, Some("C")));
+            }
+            molecules.push(FragmentedMolecule {
+                normalized,
+                heavy_atoms: 12,
+                fragments,
+                up_enumerated: (m % 9 == 0)
+                    .then(|| frag(2, &format!("k{}", m % 5), "v@", 2, None))
+                    .into_iter()
+                    .collect(),
+            });
+        }
+        // Molecules that are the hydrogen-capped constants.
+        for k in 0..7 {
+            molecules.push(FragmentedMolecule {
+                normalized: format!("c1ccc(C{k})cc1"),
+                heavy_atoms: 7,
+                ..FragmentedMolecule::default()
+            });
+        }
+        let mut memory = MmpIndex::new(MmpOptions::default());
+        for (m, f) in molecules.iter().enumerate() {
+            memory.add_fragmented(m as u32, f);
+        }
+        let fragmentations = memory.fragmentations();
+        let keep = |a: &str, b: &str| !(a == "v0" && b == "v1");
+        let (pairs, strings) = memory.pairs(keep);
+        let expected = resolved(&pairs, &strings);
+        assert!(expected.iter().any(|p| p.4 == HYDROGEN_VARIABLE));
+        assert!(expected.iter().any(|p| p.3 == "v@" || p.4 == "v@"));
+
+        // Buckets holding entries: one group each when no two fit the budget.
+        let buckets: HashSet<usize> = molecules
+            .iter()
+            .flat_map(|m| m.fragments.iter().chain(&m.up_enumerated))
+            .filter(|f| f.variable_heavies <= 10)
+            .map(|f| bucket_of(&f.constant))
+            .collect();
+        assert!(buckets.len() > 2, "{buckets:?}");
+        for (memory_bytes, batch) in [(1, 1), (1 << 30, 1_000), (2_000, 7)] {
+            let mut spilled = SpilledIndex::new(MmpOptions::default(), None).unwrap();
+            for (m, f) in molecules.iter().enumerate() {
+                spilled.add_fragmented(m as u32, f).unwrap();
+            }
+            assert_eq!(spilled.fragmentations(), fragmentations);
+            let mut got = Vec::new();
+            let mut batches = 0;
+            let groups = spilled
+                .each_pair_batch(memory_bytes, batch, &mut |a, b| keep(a, b), &mut |p, s| {
+                    batches += 1;
+                    got.extend(resolved(p, s));
+                })
+                .unwrap();
+            got.sort();
+            assert_eq!(got, expected, "memory {memory_bytes}, batch {batch}");
+            match memory_bytes {
+                1 => assert_eq!(groups, buckets.len()),
+                m if m > 1 << 20 => assert_eq!(groups, 1),
+                _ => assert!(groups > 1 && groups < SPILL_BUCKETS, "{groups} groups"),
+            }
+            assert!(batches >= groups.min(expected.len()), "{batches} batches");
+        }
     }
 
     #[test]
