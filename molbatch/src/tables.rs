@@ -249,12 +249,20 @@ pub const PAIRS_CSV_HEADER: [&str; 8] = [
     "delta_p_activity",
 ];
 
-/// Writes every matched pair of `m` as CSV with [`PAIRS_CSV_HEADER`], in the result's order;
-/// `delta_p_activity` is empty unless both molecules have a pActivity.
-pub fn write_pairs_csv(m: &pb::MmpResult, out: impl std::io::Write) -> csv::Result<()> {
+/// Writes matched pairs as CSV rows with [`PAIRS_CSV_HEADER`] (first, when `header`), in the
+/// order given, and flushes them; called once per page, the first with `header`, so a file of
+/// every pair is written as its pages arrive. `delta_p_activity` is empty unless both
+/// molecules have a pActivity.
+pub fn write_pairs_csv(
+    pairs: &[pb::MatchedPair],
+    header: bool,
+    out: impl std::io::Write,
+) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(PAIRS_CSV_HEADER)?;
-    for p in &m.pairs {
+    if header {
+        w.write_record(PAIRS_CSV_HEADER)?;
+    }
+    for p in pairs {
         w.write_record([
             p.a.to_string(),
             p.b.to_string(),
@@ -341,13 +349,15 @@ fn rgroups_text(out: &mut String, r: &pb::RGroupsResult) {
 
 /// The `mmp` analysis: counts, top transforms, top cliffs.
 fn mmp_text(out: &mut String, m: &pb::MmpResult) {
+    // The counts cover every page; a result stored before they existed
+    // holds every pair and transform itself.
     let _ = writeln!(
         out,
         "{} matched pairs from {} fragmentations of {} molecules; {} transforms",
-        m.pairs.len(),
+        m.pair_count.max(m.pairs.len() as u64),
         m.fragmentations,
         m.molecules,
-        m.transforms.len()
+        m.transform_count.max(m.transforms.len() as u64)
     );
     let opt = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
     let _ = writeln!(out, "top transforms:");

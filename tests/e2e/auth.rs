@@ -145,6 +145,21 @@ async fn call(client: &mut Client, rpc: &str, job: &str) -> Result<(), Status> {
             })
             .await
             .map(drop),
+        // The job's mmp analysis never ran: NOT_FOUND once allowed.
+        "ListMatchedPairs" => raw
+            .list_matched_pairs(pb::ListMatchedPairsRequest {
+                job_id,
+                page_token: String::new(),
+            })
+            .await
+            .map(drop),
+        "ListTransforms" => raw
+            .list_transforms(pb::ListTransformsRequest {
+                job_id,
+                page_token: String::new(),
+            })
+            .await
+            .map(drop),
         "RunAnalysis" => raw
             .run_analysis(pb::RunAnalysisRequest {
                 job_id,
@@ -353,6 +368,8 @@ async fn every_rpc_against_every_role_and_without_a_key() {
         "ListAnalysisTypes",
         "ListAnalyses",
         "GetAnalysis",
+        "ListMatchedPairs",
+        "ListTransforms",
         "SearchSimilar",
         "SearchSubstructure",
         "Depict",
@@ -438,6 +455,8 @@ async fn another_tenants_jobs_keys_and_settings_are_not_found() {
         "GetResultValues",
         "ListAnalyses",
         "GetAnalysis",
+        "ListMatchedPairs",
+        "ListTransforms",
         "RunAnalysis",
         "SearchSimilar",
         "SearchSubstructure",

@@ -1262,3 +1262,83 @@ async fn rest_upload_takes_activity_columns_as_proto3_json_parameters() {
     assert_eq!(field, "options.activity_columns");
     assert!(description.contains("JSON"), "{description}");
 }
+
+/// The `mmp` analysis's matched pairs and transforms are paged at
+/// `…/analyses/mmp/pairs` and `…/mmp/transforms` (not GetAnalysis of a type
+/// `mmp/pairs`): 404 before the analysis ran, then the pages its result
+/// begins with; a page token that is not one, or names no page, is a 400
+/// naming `page_token`.
+#[tokio::test]
+async fn rest_pages_the_matched_pairs_and_transforms_of_mmp() {
+    let serve = ServeProcess::start();
+    let job = post_json(
+        &serve,
+        "/v1/jobs",
+        &json!({"molecules": [
+            {"smiles": "Cc1ccc(O)cc1", "id": "m0"},
+            {"smiles": "Clc1ccc(O)cc1", "id": "m1"},
+            {"smiles": "Oc1ccccc1", "id": "m2"},
+            {"smiles": "CCO", "id": "m3"}
+        ]}),
+    )
+    .await
+    .expect(200);
+    let job_id = job["jobId"].as_str().unwrap().to_owned();
+    let done = wait_until_ended(&serve, &job_id).await;
+    assert_eq!(done["state"], "JOB_STATE_COMPLETED", "{done}");
+    let pairs_path = format!("/v1/jobs/{job_id}/analyses/mmp/pairs");
+    let transforms_path = format!("/v1/jobs/{job_id}/analyses/mmp/transforms");
+
+    let never_ran = get(&serve, &pairs_path).await.expect(404);
+    assert_eq!(never_ran["error"]["status"], "NOT_FOUND", "{never_ran}");
+
+    post_json(
+        &serve,
+        &format!("/v1/jobs/{job_id}/analyses/mmp"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let analysis = loop {
+        let analysis = get(&serve, &format!("/v1/jobs/{job_id}/analyses/mmp"))
+            .await
+            .expect(200);
+        match analysis["status"].as_str().unwrap() {
+            "ANALYSIS_STATUS_COMPLETE" => break analysis,
+            "ANALYSIS_STATUS_PENDING" | "ANALYSIS_STATUS_COMPUTING" => {}
+            other => panic!("the mmp analysis is {other}: {analysis}"),
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{analysis}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Four molecules: the first page holds every pair and transform, as
+    // the result does.
+    let page = get(&serve, &pairs_path).await.expect(200);
+    let pairs = page["pairs"].as_array().unwrap();
+    assert!(!pairs.is_empty(), "{page}");
+    assert_eq!(page["pairs"], analysis["mmp"]["pairs"]);
+    assert_eq!(page["nextPageToken"].as_str().unwrap_or(""), "", "{page}");
+    assert!(
+        pairs.iter().any(|p| p["transform"] == "[*:1]C>>[*:1]Cl"),
+        "{page}"
+    );
+    let page = get(&serve, &transforms_path).await.expect(200);
+    assert_eq!(page["transforms"], analysis["mmp"]["transforms"]);
+    assert_eq!(page["nextPageToken"].as_str().unwrap_or(""), "", "{page}");
+
+    for path in [&pairs_path, &transforms_path] {
+        let not_a_token = get(&serve, &format!("{path}?pageToken=next")).await;
+        assert_eq!(
+            not_a_token.expect(400)["error"]["status"],
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(not_a_token.violation().0, "page_token", "{path}");
+        let no_such_page = get(&serve, &format!("{path}?pageToken=7")).await;
+        assert_eq!(no_such_page.status, 400, "{path}");
+        let (field, description) = no_such_page.violation();
+        assert_eq!(field, "page_token");
+        assert!(description.starts_with("names no page"), "{description}");
+    }
+}

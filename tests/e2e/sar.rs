@@ -107,6 +107,31 @@ async fn activity_columns_and_mmp() {
         panic!("no mmp result: {analysis:?}");
     };
     assert_eq!(m.activity_column, "Ki");
+    // Every pair and transform, paged; five molecules fit one page, which
+    // the result holds too.
+    let mut paged = Vec::new();
+    mb.client
+        .for_each_matched_pair_page(&job.job_id, |page| {
+            paged.extend(page);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(paged, m.pairs);
+    assert_eq!(m.pair_count, m.pairs.len() as u64);
+    let transforms = mb
+        .client
+        .raw()
+        .list_transforms(pb::ListTransformsRequest {
+            job_id: job.job_id.clone(),
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(transforms.transforms, m.transforms);
+    assert!(transforms.next_page_token.is_empty());
+    assert_eq!(m.transform_count, m.transforms.len() as u64);
     let pair = m
         .pairs
         .iter()

@@ -414,6 +414,29 @@ impl Client {
         Ok(written)
     }
 
+    /// Pages through every matched pair of a job's completed `mmp`
+    /// analysis (`ListMatchedPairs`), calling `on_page` with each page as it
+    /// arrives, in the order the analysis stored them.
+    pub async fn for_each_matched_pair_page(
+        &mut self,
+        job_id: &str,
+        mut on_page: impl FnMut(Vec<pb::MatchedPair>) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListMatchedPairsRequest {
+                job_id: job_id.to_owned(),
+                page_token: page_token.clone(),
+            };
+            let page = self.inner.list_matched_pairs(request).await?.into_inner();
+            on_page(page.pairs)?;
+            if page.next_page_token.is_empty() {
+                return Ok(());
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// Pages through every result of a job in input order, calling `on_page`
     /// with each page.
     pub async fn for_each_result_page(

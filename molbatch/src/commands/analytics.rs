@@ -1,13 +1,14 @@
 //! `molbatch analytics`: a job's analysis statuses, one analysis with its
 //! result as tables ([`crate::tables`]), or start one (`--run`, optionally
-//! `--wait`). For `mmp`, `--pairs-csv` also writes every matched pair.
+//! `--wait`). For `mmp`, `--pairs-csv` also writes every matched pair,
+//! paging through `ListMatchedPairs` and writing each page as it arrives.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use molbatch_client::Client;
+use molbatch_client::{Client, ClientError};
 use molbatch_proto::v1 as pb;
 
 use crate::output::{print_json, OutputFormat};
@@ -82,7 +83,7 @@ pub async fn run(
         }
     };
     if let Some(path) = &pairs_csv {
-        write_pairs(&job, analyses.first(), path)?;
+        write_pairs(client, &job, analyses.first(), path).await?;
         if path.as_os_str() == "-" {
             return Ok(ExitCode::SUCCESS);
         }
@@ -129,22 +130,52 @@ async fn analysis(client: &mut Client, job: &str, kind: String) -> anyhow::Resul
     Ok(client.raw().get_analysis(request).await?.into_inner())
 }
 
-/// Writes the matched pairs of the mmp `analysis` to `path` (`-`: standard
-/// output); an error if it has no result yet.
-fn write_pairs(job: &str, analysis: Option<&pb::Analysis>, path: &Path) -> anyhow::Result<()> {
-    let Some(pb::analysis::Result::Mmp(m)) = analysis.and_then(|a| a.result.as_ref()) else {
+/// Writes every matched pair of the job's mmp `analysis` to `path` (`-`: standard output),
+/// page by page as `ListMatchedPairs` answers; an error if the analysis has no result yet.
+async fn write_pairs(
+    client: &mut Client,
+    job: &str,
+    analysis: Option<&pb::Analysis>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let Some(pb::analysis::Result::Mmp(_)) = analysis.and_then(|a| a.result.as_ref()) else {
         let status = analysis.map_or("missing", |a| tables::analysis_status(a.status));
         bail!("the mmp analysis of job {job} has no result to export (status {status})");
     };
-    if path.as_os_str() == "-" {
-        tables::write_pairs_csv(m, std::io::stdout().lock())?;
-        return Ok(());
+    let mut out: Box<dyn std::io::Write + Send> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdout())
+    } else {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Box::new(std::io::BufWriter::new(file))
+    };
+    let mut header = true;
+    let written = client
+        .for_each_matched_pair_page(job, |pairs| {
+            tables::write_pairs_csv(&pairs, header, &mut out)
+                .map_err(|e| ClientError::Write(io_error(e)))?;
+            header = false;
+            Ok(())
+        })
+        .await;
+    match written.and_then(|()| out.flush().map_err(ClientError::Write)) {
+        Ok(()) => Ok(()),
+        Err(ClientError::Write(e)) => {
+            Err(anyhow!(e).context(format!("cannot write {}", path.display())))
+        }
+        Err(e) => Err(e.into()),
     }
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    tables::write_pairs_csv(m, std::io::BufWriter::new(file))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+}
+
+/// A CSV write's failure as an I/O error of the same kind, so a closed pipe
+/// (`--pairs-csv - | head`) is still recognised as one.
+fn io_error(e: csv::Error) -> std::io::Error {
+    let kind = if let csv::ErrorKind::Io(io) = e.kind() {
+        io.kind()
+    } else {
+        std::io::ErrorKind::Other
+    };
+    std::io::Error::new(kind, e)
 }
 
 /// Polls an analysis until it is no longer pending or computing.

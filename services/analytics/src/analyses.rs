@@ -1,7 +1,7 @@
 //! Batch analyses of a completed job, computed by a worker that leased an
 //! analysis task: the job's stored results are read back from storage (paged,
 //! in input order) and reduced with the algorithms of `molbatch-analysis` and
-//! the chemistry core. Every function here but [`load_results`] is pure, so
+//! the chemistry core. Every function here but [`ResultPages`] is pure, so
 //! the computations are tested on plain result lists.
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +23,7 @@ use pb::analysis::Result as AnalysisResult;
 
 use crate::compute::fingerprint;
 pub use crate::outcome::{AnalysisError, Outcome};
+use crate::sar::{MmpGathering, PageSink};
 
 /// Results read per page while loading a job.
 const PAGE_SIZE: u32 = 1_000;
@@ -104,46 +105,59 @@ pub fn slim(mut r: pb::MoleculeResult) -> pb::MoleculeResult {
 
 /// What one analysis reads of a job's results, gathered page by page so that
 /// a worker holds only that: deduplication's keys and statistics' numeric
-/// columns (the two every job runs, a few hundred bytes per molecule), or for
-/// the other analyses the results themselves ([`slim`]).
+/// columns (the two every job runs, a few hundred bytes per molecule), the
+/// matched-pair index spilled to disk as pages arrive ([`MmpGathering`]), or
+/// for the other analyses the results themselves ([`slim`]).
 pub enum Gathered {
     /// Deduplication's input.
     Duplicates(DuplicateKeys),
     /// Statistics' input.
     Statistics(StatisticsInput),
+    /// The `mmp` analysis's index, fingerprints and activities.
+    Mmp(Box<MmpGathering>),
     /// Every other analysis's input: the results in input order.
     Results(Vec<pb::MoleculeResult>),
 }
 
 impl Gathered {
     /// An empty gathering for `request`.
-    pub fn new(request: &AnalysisRequest) -> Self {
-        match request {
+    pub fn new(request: &AnalysisRequest) -> Result<Self, AnalysisError> {
+        Ok(match request {
             AnalysisRequest::Deduplication => Self::Duplicates(DuplicateKeys::default()),
             AnalysisRequest::Statistics { group_filter } => {
                 Self::Statistics(StatisticsInput::new(*group_filter))
             }
+            AnalysisRequest::Mmp(params) => Self::Mmp(Box::new(MmpGathering::new(params)?)),
             AnalysisRequest::Scaffolds
             | AnalysisRequest::ChemicalSpace { .. }
             | AnalysisRequest::SimilarityMatrix { .. }
             | AnalysisRequest::NearestNeighbors
-            | AnalysisRequest::Mmp(_)
             | AnalysisRequest::Rgroups(_) => Self::Results(Vec::new()),
-        }
+        })
     }
 
-    /// Adds the next page of results (input order).
-    pub fn add(&mut self, page: Vec<pb::MoleculeResult>) {
+    /// Adds the next page of results (input order). CPU-bound for `mmp`
+    /// (it fragments the page): call it on a blocking thread.
+    pub fn add(&mut self, page: Vec<pb::MoleculeResult>) -> Result<(), AnalysisError> {
         match self {
             Self::Duplicates(keys) => page.iter().for_each(|r| keys.add(r)),
             Self::Statistics(input) => page.iter().for_each(|r| input.add(r)),
+            Self::Mmp(gathering) => gathering.add(page)?,
             Self::Results(results) => results.extend(page.into_iter().map(slim)),
         }
+        Ok(())
     }
 
     /// Computes `request` (the one this was gathered for) over what was
-    /// gathered. CPU-bound: call it on a blocking thread.
-    pub fn compute(self, request: &AnalysisRequest) -> Result<Outcome, AnalysisError> {
+    /// gathered; an analysis with paged output (`mmp`) hands its pages to
+    /// `pages` and pairs within `mmp_memory_bytes`. CPU-bound: call it on a
+    /// blocking thread.
+    pub fn compute(
+        self,
+        request: &AnalysisRequest,
+        mmp_memory_bytes: u64,
+        pages: &mut PageSink<'_>,
+    ) -> Result<Outcome, AnalysisError> {
         let result = match self {
             Self::Duplicates(keys) if !keys.indexes.is_empty() => {
                 AnalysisResult::Deduplication(deduplication(&keys))
@@ -151,8 +165,13 @@ impl Gathered {
             Self::Statistics(input) if !input.indexes.is_empty() => {
                 AnalysisResult::Statistics(statistics(&input))
             }
+            Self::Mmp(gathering) if gathering.valid() > 0 => {
+                AnalysisResult::Mmp(gathering.finish(mmp_memory_bytes, pages)?)
+            }
             Self::Results(results) => return compute(request, &results),
-            Self::Duplicates(_) | Self::Statistics(_) => return Ok(no_valid_molecule()),
+            Self::Duplicates(_) | Self::Statistics(_) | Self::Mmp(_) => {
+                return Ok(no_valid_molecule())
+            }
         };
         Ok(Outcome::Complete(result))
     }
@@ -772,12 +791,16 @@ mod tests {
             .into_iter()
             .filter(|r| !matches!(r, AnalysisRequest::Scaffolds));
         for request in gathered_kinds {
-            let mut gathered = Gathered::new(&request);
+            let mut gathered = Gathered::new(&request).unwrap();
             for page in all.chunks(2) {
-                gathered.add(page.to_vec());
+                gathered.add(page.to_vec()).unwrap();
             }
             assert_eq!(
-                encoded(gathered.compute(&request).unwrap()),
+                encoded(
+                    gathered
+                        .compute(&request, u64::MAX, &mut |_| Ok(()))
+                        .unwrap()
+                ),
                 encoded(compute(&request, &all).unwrap()),
                 "{request:?}"
             );
@@ -828,10 +851,10 @@ mod tests {
     fn a_job_without_valid_molecules_is_skipped() {
         let invalid = [pb::MoleculeResult::default()];
         for request in every_request() {
-            let mut gathered = Gathered::new(&request);
-            gathered.add(invalid.to_vec());
+            let mut gathered = Gathered::new(&request).unwrap();
+            gathered.add(invalid.to_vec()).unwrap();
             assert!(matches!(
-                gathered.compute(&request),
+                gathered.compute(&request, u64::MAX, &mut |_| Ok(())),
                 Ok(Outcome::Skipped(_))
             ));
             assert!(matches!(

@@ -44,6 +44,15 @@ pub struct Config {
         default_value_t = CacheScope::Tenant
     )]
     pub result_cache: CacheScope,
+    /// Memory the `mmp` analysis's pairing may hold, in MiB: its index is
+    /// spilled to disk (the temporary directory, `TMPDIR`) and paired in
+    /// groups of about this size.
+    #[arg(
+        long = "mmp-memory-mb",
+        env = "MOLBATCH_ANALYTICS_MMP_MEMORY_MB",
+        default_value_t = 1_024
+    )]
+    pub mmp_memory_mb: u64,
     /// Name of this worker in leases and logs (default: host name and pid).
     #[arg(long = "worker-id", env = "MOLBATCH_ANALYTICS_WORKER_ID")]
     pub worker_id: Option<String>,
@@ -74,6 +83,7 @@ impl Config {
             concurrent_chunks: 2,
             lease_wait_ms: 5_000,
             result_cache: CacheScope::Tenant,
+            mmp_memory_mb: 1_024,
             worker_id: None,
             #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: None,

@@ -114,6 +114,7 @@ impl Server {
             worker_id: config.worker_id(),
             lease_wait_ms: config.lease_wait_ms,
             result_cache: config.result_cache,
+            mmp_memory_bytes: config.mmp_memory_mb << 20,
             pipeline_version: molbatch_chem::pipeline_version().into(),
             #[cfg(feature = "test-hooks")]
             test_abort_on_smiles: config.test_abort_on_smiles.map(Arc::from),

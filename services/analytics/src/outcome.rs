@@ -18,13 +18,17 @@ pub enum AnalysisError {
     /// The computation failed (not retryable).
     #[error("{0}")]
     Compute(String),
+    /// Its working files could not be written or read (retryable: another worker, or the
+    /// same later, may have the disk space).
+    #[error("the analysis's working files failed: {0}")]
+    Spill(#[from] std::io::Error),
 }
 
 impl AnalysisError {
     /// True when a retry may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Storage(_) => true,
+            Self::Storage(_) | Self::Spill(_) => true,
             Self::Params(_) | Self::Compute(_) => false,
         }
     }

@@ -18,8 +18,8 @@
 use std::collections::{HashMap, HashSet};
 
 use molbatch_analysis::mmp::{
-    index_fragmented, transform_summaries, Fragment, FragmentedMolecule, MmpOptions, MmpStrings,
-    Pair,
+    index_fragmented, Fragment, FragmentedMolecule, MmpOptions, MmpStrings, Pair, SpilledIndex,
+    TransformSums,
 };
 use molbatch_analysis::similarity::{
     sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
@@ -27,6 +27,7 @@ use molbatch_analysis::similarity::{
 use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
 use molbatch_proto::analysis::MmpParams;
 use molbatch_proto::v1 as pb;
+use prost::Message;
 use rayon::prelude::*;
 
 use crate::compute::fingerprint;
@@ -36,91 +37,130 @@ use crate::outcome::AnalysisError;
 /// `1 − 0.99`, so SALI stays finite and ranks such pairs highest.
 const SALI_FLOOR: f64 = 0.01;
 
-/// Matched pairs of `(molecule index, SMILES)` under `params`, with the strings the pairs'
-/// ids refer to and the fragmentations indexed. Molecules RDKit cannot read are left out.
-/// As mmpdb 3.1.4, a split whose cut makes a new potential stereocentre (a symmetric group
-/// beside the cut) is also indexed with that centre written `@` and `@@`; those
-/// up-enumerations pair with other molecules' plain splits but never with each other, so
-/// pairs, their multiplicities and cut counts equal mmpdb's on symmetric series.
-pub fn matched_pairs(
-    molecules: &[(u32, &str)],
-    params: &MmpParams,
-) -> (Vec<Pair>, MmpStrings, u64) {
-    let options = FragmentOptions {
+/// Pairs per stored page of `mmp/pairs` (about 200 bytes each encoded).
+pub const PAIRS_PER_PAGE: usize = 2_000;
+/// Transforms per stored page of `mmp/transforms`.
+pub const TRANSFORMS_PER_PAGE: usize = 2_000;
+/// Transforms the result itself carries (the most frequent).
+pub const TRANSFORMS_IN_RESULT: usize = 1_000;
+/// The stored series of the `mmp` analysis's pairs.
+pub const PAIRS_SERIES: &str = "mmp/pairs";
+/// The stored series of its transforms.
+pub const TRANSFORMS_SERIES: &str = "mmp/transforms";
+
+/// One page of an analysis's paged output, ready to store: `data` is the encoded public
+/// response of the page (its next page token filled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPage {
+    /// The series, e.g. [`PAIRS_SERIES`].
+    pub series: &'static str,
+    /// Its number in the series, from 0.
+    pub page: u32,
+    /// The encoded `ListMatchedPairsResponse` or `ListTransformsResponse`.
+    pub data: Vec<u8>,
+    /// True on the series' last page.
+    pub last: bool,
+}
+
+/// Where a paged analysis hands its pages (the worker stores them as they come).
+pub type PageSink<'a> = dyn FnMut(StoredPage) -> Result<(), AnalysisError> + 'a;
+
+/// The fragmentation options of `params`: mmpdb 3.1.4's, with its stereo up-enumerations
+/// (a split whose cut makes a new potential stereocentre, a symmetric group beside the cut,
+/// is also indexed with that centre written `@` and `@@`; those pair with other molecules'
+/// plain splits but never with each other, so pairs, their multiplicities and cut counts equal
+/// mmpdb's on symmetric series).
+fn fragment_options(params: &MmpParams) -> FragmentOptions {
+    FragmentOptions {
         max_cuts: params.max_cuts,
         max_variable_heavies: Some(params.max_variable_heavies),
         up_enumerate: true,
         ..FragmentOptions::default()
+    }
+}
+
+/// One molecule fragmented for the index; `None` when RDKit cannot read it (it is left out).
+fn fragmented(smiles: &str, options: &FragmentOptions) -> Option<FragmentedMolecule> {
+    let f = fragment(smiles, options).ok()?;
+    let mut out = FragmentedMolecule {
+        normalized: f.normalized,
+        heavy_atoms: f.heavy_atoms,
+        ..FragmentedMolecule::default()
     };
-    let index = index_fragmented(
-        molecules,
-        MmpOptions {
-            max_variable_heavies: params.max_variable_heavies,
-            max_variable_ratio: params.max_variable_ratio,
-        },
-        |smiles| {
-            let f = fragment(smiles, &options).ok()?;
-            let mut out = FragmentedMolecule {
-                normalized: f.normalized,
-                heavy_atoms: f.heavy_atoms,
-                ..FragmentedMolecule::default()
-            };
-            for x in f.fragmentations {
-                let part = Fragment {
-                    num_cuts: x.num_cuts,
-                    constant: x.constant,
-                    variable: x.variable,
-                    variable_heavies: x.variable_heavies,
-                    constant_with_hydrogen: x.constant_with_hydrogen,
-                };
-                // mmpdb's stereo up-enumerations pair only with plain splits.
-                if x.up_enumerated {
-                    out.up_enumerated.push(part);
-                } else {
-                    out.fragments.push(part);
-                }
-            }
-            Some(out)
-        },
-    );
-    let fragmentations = index.fragmentations();
-    let (pairs, strings) = if params.smallest_transformation_only {
-        let mut cache: HashMap<String, Reduction> = HashMap::new();
+    for x in f.fragmentations {
+        let part = Fragment {
+            num_cuts: x.num_cuts,
+            constant: x.constant,
+            variable: x.variable,
+            variable_heavies: x.variable_heavies,
+            constant_with_hydrogen: x.constant_with_hydrogen,
+        };
+        if x.up_enumerated {
+            out.up_enumerated.push(part);
+        } else {
+            out.fragments.push(part);
+        }
+    }
+    Some(out)
+}
+
+/// The index options of `params`.
+fn index_options(params: &MmpParams) -> MmpOptions {
+    MmpOptions {
+        max_variable_heavies: params.max_variable_heavies,
+        max_variable_ratio: params.max_variable_ratio,
+    }
+}
+
+/// mmpdb's smallest-transformation filter when `params` asks for it (each variable's
+/// reduction computed once), else keeping every pair.
+fn pair_filter(params: &MmpParams) -> impl FnMut(&str, &str) -> bool {
+    let only_smallest = params.smallest_transformation_only;
+    let cut_smarts = fragment_options(params).cut_smarts;
+    let mut cache: HashMap<String, Reduction> = HashMap::new();
+    move |a: &str, b: &str| {
+        if !only_smallest {
+            return true;
+        }
         let mut reduce = |v: &str| -> Reduction {
             if let Some(r) = cache.get(v) {
                 return r.clone();
             }
             // An unreadable variable part has no pieces: never reducible.
-            let r = reduction(v, &options.cut_smarts).unwrap_or_default();
+            let r = reduction(v, &cut_smarts).unwrap_or_default();
             cache.insert(v.to_owned(), r.clone());
             r
         };
-        index.pairs(|a, b| {
-            let (ra, rb) = (reduce(a), reduce(b));
-            !ra.reducible_with(&rb)
-        })
-    } else {
-        index.pairs(|_, _| true)
-    };
+        let (ra, rb) = (reduce(a), reduce(b));
+        !ra.reducible_with(&rb)
+    }
+}
+
+/// Matched pairs of `(molecule index, SMILES)` under `params`, in memory, with the strings
+/// the pairs' ids refer to and the fragmentations indexed (the benches' and tests' form of
+/// what [`MmpGathering`] computes page by page). Molecules RDKit cannot read are left out.
+pub fn matched_pairs(
+    molecules: &[(u32, &str)],
+    params: &MmpParams,
+) -> (Vec<Pair>, MmpStrings, u64) {
+    let options = fragment_options(params);
+    let index = index_fragmented(molecules, index_options(params), |smiles| {
+        fragmented(smiles, &options)
+    });
+    let fragmentations = index.fragmentations();
+    let (pairs, strings) = index.pairs(pair_filter(params));
     (pairs, strings, fragmentations)
 }
 
-/// The activity column `params` names, or the job's first one.
+/// The activity column `params` names, or the job's first one (`columns` in the order the
+/// job's valid results first show them).
 fn activity_column(
-    valid: &[&pb::MoleculeResult],
+    columns: &[String],
     params: &MmpParams,
 ) -> Result<Option<String>, AnalysisError> {
-    let mut columns: Vec<&str> = Vec::new();
-    for r in valid {
-        for a in &r.activities {
-            if !columns.contains(&a.column.as_str()) {
-                columns.push(&a.column);
-            }
-        }
-    }
     match &params.activity_column {
-        None => Ok(columns.first().map(|c| (*c).to_owned())),
-        Some(wanted) if columns.contains(&wanted.as_str()) => Ok(Some(wanted.clone())),
+        None => Ok(columns.first().cloned()),
+        Some(wanted) if columns.contains(wanted) => Ok(Some(wanted.clone())),
         Some(wanted) => Err(AnalysisError::Params(format!(
             "the job has no activity column {wanted:?}; it has {}",
             if columns.is_empty() {
@@ -132,77 +172,284 @@ fn activity_column(
     }
 }
 
-/// The `mmp` analysis: pairs, transforms and, with activities, cliffs.
+/// What the `mmp` analysis reads of a job, gathered page by page: each page's valid molecules
+/// are fragmented as they arrive (on the current rayon pool) and their fragmentations spilled
+/// to disk by constant ([`SpilledIndex`]); kept in memory are only the fingerprints (for the
+/// pairs' Tanimoto) and the results that carry an activity (for the cliffs).
+pub struct MmpGathering {
+    params: MmpParams,
+    options: FragmentOptions,
+    index: SpilledIndex,
+    fingerprints: HashMap<u32, Fingerprint>,
+    with_activity: Vec<pb::MoleculeResult>,
+    columns: Vec<String>,
+    valid: u64,
+}
+
+impl MmpGathering {
+    /// An empty gathering; its working files go under the system's temporary directory.
+    pub fn new(params: &MmpParams) -> Result<Self, AnalysisError> {
+        Ok(Self {
+            params: params.clone(),
+            options: fragment_options(params),
+            index: SpilledIndex::new(index_options(params), None)?,
+            fingerprints: HashMap::new(),
+            with_activity: Vec::new(),
+            columns: Vec::new(),
+            valid: 0,
+        })
+    }
+
+    /// Adds the next page of results (input order); invalid ones are skipped. CPU-bound.
+    pub fn add(&mut self, page: Vec<pb::MoleculeResult>) -> Result<(), AnalysisError> {
+        let valid: Vec<pb::MoleculeResult> = page.into_iter().filter(|r| r.valid).collect();
+        let options = &self.options;
+        let fragmented: Vec<Option<FragmentedMolecule>> = valid
+            .par_iter()
+            .map(|r| fragmented(&r.standardized_smiles, options))
+            .collect();
+        for (r, f) in valid.into_iter().zip(fragmented) {
+            let m = r.index as u32;
+            self.valid += 1;
+            if let Some(f) = f {
+                self.index.add_fragmented(m, &f)?;
+            }
+            self.fingerprints.insert(m, fingerprint(&r));
+            if !r.activities.is_empty() {
+                for a in &r.activities {
+                    if !self.columns.contains(&a.column) {
+                        self.columns.push(a.column.clone());
+                    }
+                }
+                self.with_activity.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Valid molecules gathered.
+    pub fn valid(&self) -> u64 {
+        self.valid
+    }
+
+    /// Pairs, transforms and cliffs. Pairs go to `pages` as [`PAIRS_SERIES`] pages of
+    /// [`PAIRS_PER_PAGE`] while they are found (memory holds one group of the index,
+    /// bounded by `memory_bytes`, and one page), then every transform as
+    /// [`TRANSFORMS_SERIES`] pages; the result keeps the first page of pairs and the
+    /// [`TRANSFORMS_IN_RESULT`] most frequent transforms. CPU-bound.
+    pub fn finish(
+        self,
+        memory_bytes: u64,
+        pages: &mut PageSink<'_>,
+    ) -> Result<pb::MmpResult, AnalysisError> {
+        let Self {
+            params,
+            index,
+            fingerprints,
+            with_activity,
+            columns,
+            valid,
+            ..
+        } = self;
+        let column = activity_column(&columns, &params)?;
+        let p_activity: HashMap<u32, f64> = match &column {
+            None => HashMap::new(),
+            Some(c) => with_activity
+                .iter()
+                .filter_map(|r| {
+                    let a = r.activities.iter().find(|a| &a.column == c)?;
+                    Some((r.index as u32, a.p_activity?))
+                })
+                .collect(),
+        };
+        let activity = |m: u32| p_activity.get(&m).copied();
+        let sim = |a: u32, b: u32| match (fingerprints.get(&a), fingerprints.get(&b)) {
+            (Some(x), Some(y)) => tanimoto(x, y),
+            (None, _) | (_, None) => 0.0,
+        };
+        let fragmentations = index.fragmentations();
+        let mut sums = TransformSums::default();
+        // Pairs whose molecules both have a pActivity: a cliff says whether it is one.
+        let mut matched: HashSet<(u32, u32)> = HashSet::new();
+        let mut pairs_page = Pager::new(PAIRS_SERIES);
+        let mut first_page: Option<Vec<pb::MatchedPair>> = None;
+        let mut pair_count = 0u64;
+        let mut failed: Option<AnalysisError> = None;
+        let mut keep = pair_filter(&params);
+        index.each_pair_batch(
+            memory_bytes,
+            PAIRS_PER_PAGE,
+            &mut keep,
+            &mut |batch, strings| {
+                if failed.is_some() {
+                    return;
+                }
+                sums.add(batch, strings, activity);
+                for p in batch {
+                    pair_count += 1;
+                    if activity(p.a).is_some() && activity(p.b).is_some() {
+                        matched.insert((p.a, p.b));
+                    }
+                    let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
+                    pairs_page.items.push(pb::MatchedPair {
+                        a: u64::from(p.a),
+                        b: u64::from(p.b),
+                        constant: strings.text(p.constant).to_owned(),
+                        variable_a: va.to_owned(),
+                        variable_b: vb.to_owned(),
+                        transform: format!("{va}>>{vb}"),
+                        tanimoto: sim(p.a, p.b),
+                        delta_p_activity: activity(p.a).zip(activity(p.b)).map(|(x, y)| y - x),
+                    });
+                    if pairs_page.items.len() == PAIRS_PER_PAGE {
+                        let page = pairs_page.take();
+                        first_page.get_or_insert_with(|| page.clone());
+                        if let Err(e) = pages(pairs_page.stored(page, false, pairs_response)) {
+                            failed = Some(e);
+                            return;
+                        }
+                    }
+                }
+            },
+        )?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let page = pairs_page.take();
+        let first_page = first_page.unwrap_or_else(|| page.clone());
+        pages(pairs_page.stored(page, true, pairs_response))?;
+
+        let transform_count = sums.len() as u64;
+        let transforms: Vec<pb::TransformStats> = sums
+            .summaries()
+            .into_iter()
+            .map(|t| pb::TransformStats {
+                transform: t.transform,
+                count: t.count,
+                activity_count: t.activity_count,
+                mean_delta: t.mean_delta,
+                std_delta: t.std_delta,
+            })
+            .collect();
+        let mut transforms_page = Pager::new(TRANSFORMS_SERIES);
+        let chunks = transforms.chunks(TRANSFORMS_PER_PAGE);
+        let last = chunks.len().saturating_sub(1);
+        for (i, chunk) in chunks.enumerate() {
+            pages(transforms_page.stored(chunk.to_vec(), i == last, transforms_response))?;
+        }
+        if transforms.is_empty() {
+            pages(transforms_page.stored(Vec::new(), true, transforms_response))?;
+        }
+        let mut top = transforms;
+        top.truncate(TRANSFORMS_IN_RESULT);
+
+        let (cliffs, cliff_molecules) = if p_activity.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let active: Vec<&pb::MoleculeResult> = with_activity.iter().collect();
+            activity_cliffs(&active, &p_activity, &matched, &params)?
+        };
+        Ok(pb::MmpResult {
+            activity_column: column.unwrap_or_default(),
+            molecules: valid,
+            fragmentations,
+            pairs: first_page,
+            transforms: top,
+            cliffs,
+            cliff_molecules,
+            pair_count,
+            transform_count,
+        })
+    }
+}
+
+fn pairs_response(pairs: Vec<pb::MatchedPair>, next_page_token: String) -> Vec<u8> {
+    pb::ListMatchedPairsResponse {
+        pairs,
+        next_page_token,
+    }
+    .encode_to_vec()
+}
+
+fn transforms_response(transforms: Vec<pb::TransformStats>, next_page_token: String) -> Vec<u8> {
+    pb::ListTransformsResponse {
+        transforms,
+        next_page_token,
+    }
+    .encode_to_vec()
+}
+
+/// Numbers the pages of one series and fills in their next page tokens.
+struct Pager<T> {
+    series: &'static str,
+    next: u32,
+    items: Vec<T>,
+}
+
+impl<T> Pager<T> {
+    fn new(series: &'static str) -> Self {
+        Self {
+            series,
+            next: 0,
+            items: Vec::new(),
+        }
+    }
+
+    fn take(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.items)
+    }
+
+    /// The next page of the series holding `items`, encoded by `encode(items, token)`.
+    fn stored(
+        &mut self,
+        items: Vec<T>,
+        last: bool,
+        encode: fn(Vec<T>, String) -> Vec<u8>,
+    ) -> StoredPage {
+        let page = self.next;
+        self.next += 1;
+        let token = if last {
+            String::new()
+        } else {
+            self.next.to_string()
+        };
+        StoredPage {
+            series: self.series,
+            page,
+            data: encode(items, token),
+            last,
+        }
+    }
+}
+
+/// The `mmp` analysis over `valid` results with every pair and transform in the result
+/// (tests and benches; the worker pages them through [`MmpGathering`]).
 pub fn mmp(
     valid: &[&pb::MoleculeResult],
     params: &MmpParams,
 ) -> Result<pb::MmpResult, AnalysisError> {
-    let column = activity_column(valid, params)?;
-    let p_activity: HashMap<u32, f64> = match &column {
-        None => HashMap::new(),
-        Some(c) => valid
-            .iter()
-            .filter_map(|r| {
-                let a = r.activities.iter().find(|a| &a.column == c)?;
-                Some((r.index as u32, a.p_activity?))
-            })
-            .collect(),
-    };
-    let molecules: Vec<(u32, &str)> = valid
-        .iter()
-        .map(|r| (r.index as u32, r.standardized_smiles.as_str()))
-        .collect();
-    let (pairs, strings, fragmentations) = matched_pairs(&molecules, params);
-    let fps: HashMap<u32, Fingerprint> = valid
-        .iter()
-        .map(|r| (r.index as u32, fingerprint(r)))
-        .collect();
-    let sim = |a: u32, b: u32| match (fps.get(&a), fps.get(&b)) {
-        (Some(x), Some(y)) => tanimoto(x, y),
-        (None, _) | (_, None) => 0.0,
-    };
-    let activity = |m: u32| p_activity.get(&m).copied();
-    let transforms = transform_summaries(&pairs, &strings, activity)
-        .into_iter()
-        .map(|t| pb::TransformStats {
-            transform: t.transform,
-            count: t.count,
-            activity_count: t.activity_count,
-            mean_delta: t.mean_delta,
-            std_delta: t.std_delta,
-        })
-        .collect();
-    let matched: HashSet<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
-    let pb_pairs = pairs
-        .iter()
-        .map(|p| {
-            let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
-            pb::MatchedPair {
-                a: u64::from(p.a),
-                b: u64::from(p.b),
-                constant: strings.text(p.constant).to_owned(),
-                variable_a: va.to_owned(),
-                variable_b: vb.to_owned(),
-                transform: format!("{va}>>{vb}"),
-                tanimoto: sim(p.a, p.b),
-                delta_p_activity: activity(p.a).zip(activity(p.b)).map(|(x, y)| y - x),
-            }
-        })
-        .collect();
-    let (cliffs, cliff_molecules) = if p_activity.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        activity_cliffs(valid, &p_activity, &matched, params)?
-    };
-    Ok(pb::MmpResult {
-        activity_column: column.unwrap_or_default(),
-        molecules: valid.len() as u64,
-        fragmentations,
-        pairs: pb_pairs,
-        transforms,
-        cliffs,
-        cliff_molecules,
-    })
+    let mut gathering = MmpGathering::new(params)?;
+    gathering.add(valid.iter().map(|r| (*r).clone()).collect())?;
+    let mut pairs = Vec::new();
+    let mut transforms = Vec::new();
+    let mut result = gathering.finish(u64::MAX, &mut |page| {
+        match page.series {
+            PAIRS_SERIES => pairs.extend(
+                pb::ListMatchedPairsResponse::decode(page.data.as_slice())
+                    .map_err(|e| AnalysisError::Compute(e.to_string()))?
+                    .pairs,
+            ),
+            _ => transforms.extend(
+                pb::ListTransformsResponse::decode(page.data.as_slice())
+                    .map_err(|e| AnalysisError::Compute(e.to_string()))?
+                    .transforms,
+            ),
+        }
+        Ok(())
+    })?;
+    result.pairs = pairs;
+    result.transforms = transforms;
+    Ok(result)
 }
 
 /// A fingerprint folded to 1024 bits (bit i ← bits i and i + 1024), kept in the 2048-bit
@@ -542,6 +789,103 @@ mod tests {
         assert!((levenshtein_similarity(b"kitten", b"sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
         assert_eq!(levenshtein_similarity(b"", b""), 1.0);
         assert_eq!(levenshtein_similarity(b"CCO", b"CCO"), 1.0);
+    }
+
+    /// Phenols with 72 different para substituents: thousands of pairs.
+    fn phenols() -> Vec<pb::MoleculeResult> {
+        let mut substituents = Vec::new();
+        for n in 1..=9 {
+            let chain = "C".repeat(n);
+            for head in ["", "O", "N", "S", "C(=O)", "OC(=O)", "NC(=O)", "S(=O)(=O)"] {
+                substituents.push(format!("{head}{chain}"));
+            }
+        }
+        substituents
+            .iter()
+            .enumerate()
+            .map(|(i, x)| pb::MoleculeResult {
+                index: i as u64,
+                valid: true,
+                standardized_smiles: format!("Oc1ccc({x})cc1"),
+                ..pb::MoleculeResult::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pages_chain_by_token_and_hold_every_pair_and_transform() {
+        let results = phenols();
+        let valid: Vec<&pb::MoleculeResult> = results.iter().collect();
+        let whole = mmp(&valid, &MmpParams::default()).unwrap();
+        assert!(whole.pairs.len() > PAIRS_PER_PAGE, "{}", whole.pairs.len());
+
+        let mut gathering = MmpGathering::new(&MmpParams::default()).unwrap();
+        for page in results.chunks(10) {
+            gathering.add(page.to_vec()).unwrap();
+        }
+        let mut stored: Vec<StoredPage> = Vec::new();
+        // A budget far below the index: paired in many groups.
+        let paged = gathering
+            .finish(1_000, &mut |page| {
+                stored.push(page);
+                Ok(())
+            })
+            .unwrap();
+        let mut pairs = Vec::new();
+        let mut transforms = Vec::new();
+        for series in [PAIRS_SERIES, TRANSFORMS_SERIES] {
+            let pages: Vec<&StoredPage> = stored.iter().filter(|p| p.series == series).collect();
+            for (i, page) in pages.iter().enumerate() {
+                assert_eq!(page.page as usize, i);
+                let last = i + 1 == pages.len();
+                assert_eq!(page.last, last);
+                let token = if series == PAIRS_SERIES {
+                    let r = pb::ListMatchedPairsResponse::decode(page.data.as_slice()).unwrap();
+                    assert!(r.pairs.len() == PAIRS_PER_PAGE || last);
+                    pairs.extend(r.pairs);
+                    r.next_page_token
+                } else {
+                    let r = pb::ListTransformsResponse::decode(page.data.as_slice()).unwrap();
+                    transforms.extend(r.transforms);
+                    r.next_page_token
+                };
+                let expected = if last {
+                    String::new()
+                } else {
+                    (i + 1).to_string()
+                };
+                assert_eq!(token, expected);
+            }
+        }
+        assert_eq!(paged.pair_count, whole.pairs.len() as u64);
+        assert_eq!(paged.pairs, pairs[..PAIRS_PER_PAGE]);
+        let key = |p: &pb::MatchedPair| (p.a, p.b, p.constant.clone(), p.transform.clone());
+        let mut got: Vec<_> = pairs.iter().map(key).collect();
+        let mut expected: Vec<_> = whole.pairs.iter().map(key).collect();
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected);
+        // Transforms: equal counts, most frequent first, the result the top of them.
+        assert_eq!(transforms, whole.transforms);
+        assert_eq!(paged.transform_count, transforms.len() as u64);
+        let top = transforms.len().min(TRANSFORMS_IN_RESULT);
+        assert_eq!(paged.transforms, transforms[..top]);
+    }
+
+    #[test]
+    fn a_failing_page_store_stops_the_analysis_with_its_error() {
+        let mut gathering = MmpGathering::new(&MmpParams::default()).unwrap();
+        gathering.add(phenols()).unwrap();
+        let mut calls = 0;
+        let outcome = gathering.finish(u64::MAX, &mut |_| {
+            calls += 1;
+            Err(AnalysisError::Compute("storage is gone".to_owned()))
+        });
+        assert!(
+            matches!(outcome, Err(AnalysisError::Compute(ref m)) if m == "storage is gone"),
+            "{outcome:?}"
+        );
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use molbatch_telemetry::metrics::{CacheResult, Outcome};
 use crate::analyses::{self, AnalysisError};
 use crate::compute::{crashed_chunk, Abandoned};
 use crate::result_cache::{compute_chunk_cached, CacheScope, CachedChunk, KeyMaker};
+use crate::sar::StoredPage;
 
 /// The result cache's name in `molbatch_cache_requests_total`.
 const RESULT_CACHE: &str = "molecule_results";
@@ -48,12 +49,19 @@ pub struct Worker {
     pub lease_wait_ms: u32,
     /// Whose earlier results a chunk reuses.
     pub result_cache: CacheScope,
+    /// Memory the `mmp` analysis's pairing may hold (`--mmp-memory-mb`).
+    pub mmp_memory_bytes: u64,
     /// [`molbatch_chem::pipeline_version`], which keys the result cache.
     pub pipeline_version: Arc<str>,
     /// Test only: abort the process before computing this input SMILES
     /// (see `Config::test_abort_on_smiles`; `test-hooks` feature only).
     #[cfg(feature = "test-hooks")]
     pub test_abort_on_smiles: Option<Arc<str>>,
+}
+
+/// An analysis thread that panicked.
+fn died(e: tokio::task::JoinError) -> AnalysisError {
+    AnalysisError::Compute(format!("the analysis task died: {e}"))
 }
 
 /// Why a chunk was not completed.
@@ -216,8 +224,9 @@ impl Worker {
         work: &ipb::AnalysisWork,
     ) -> Result<Option<String>, AnalysisError> {
         let request = analyses::request_of(work)?;
-        // Each page is reduced to what the analysis reads as it arrives.
-        let mut gathered = analyses::Gathered::new(&request);
+        // Each page is reduced to what the analysis reads as it arrives (off
+        // the runtime: `mmp` fragments it).
+        let mut gathered = analyses::Gathered::new(&request)?;
         let mut pages = analyses::ResultPages::new(
             &self.storage,
             job_id,
@@ -226,11 +235,38 @@ impl Worker {
             "",
         );
         while let Some(page) = pages.next().await? {
-            gathered.add(page);
-        }
-        let outcome = tokio::task::spawn_blocking(move || gathered.compute(&request))
+            gathered = tokio::task::spawn_blocking(move || {
+                gathered.add(page)?;
+                Ok::<_, AnalysisError>(gathered)
+            })
             .await
-            .map_err(|e| AnalysisError::Compute(format!("the analysis task died: {e}")))??;
+            .map_err(died)??;
+        }
+        // Paged output (the mmp pairs and transforms) is stored while the
+        // computation goes on; the channel holds a page or two.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoredPage>(2);
+        let memory = self.mmp_memory_bytes;
+        let computing = tokio::task::spawn_blocking(move || {
+            gathered.compute(&request, memory, &mut |page| {
+                sender
+                    .blocking_send(page)
+                    .map_err(|_| AnalysisError::Compute("storing the pages stopped".to_owned()))
+            })
+        });
+        while let Some(page) = receiver.recv().await {
+            self.storage
+                .put_analysis_page(ipb::AnalysisPage {
+                    r#ref: Some(ipb::AnalysisPageRef {
+                        job_id: job_id.to_owned(),
+                        series: page.series.to_owned(),
+                        page: page.page,
+                    }),
+                    data: page.data,
+                    last: page.last,
+                })
+                .await?;
+        }
+        let outcome = computing.await.map_err(died)??;
         let result = match outcome {
             analyses::Outcome::Skipped(reason) => return Ok(Some(reason)),
             analyses::Outcome::Complete(result) => result,

@@ -73,10 +73,9 @@ impl Caller {
 pub fn required_role(method: &str) -> pb::Role {
     match method {
         "ListJobs" | "GetJob" | "WatchJob" | "ListResults" | "GetResult" | "GetResultValues"
-        | "ListAnalyses" | "GetAnalysis" | "SearchSimilar" | "SearchSubstructure" | "Depict"
-        | "BatchDepict" | "WhoAmI" | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => {
-            pb::Role::Viewer
-        }
+        | "ListAnalyses" | "GetAnalysis" | "ListMatchedPairs" | "ListTransforms"
+        | "SearchSimilar" | "SearchSubstructure" | "Depict" | "BatchDepict" | "WhoAmI"
+        | "GetExport" | "DownloadExport" | "ListAnalysisTypes" => pb::Role::Viewer,
         "SubmitBatch" | "UploadBatch" | "CancelJob" | "DeleteJob" | "RetryJob" | "RunAnalysis"
         | "CreateExport" | "AnalyzeMolecules" => pb::Role::User,
         _ => pb::Role::Admin,
@@ -452,6 +451,8 @@ mod tests {
         assert_eq!(required_role("GetJob"), pb::Role::Viewer);
         assert_eq!(required_role("GetResultValues"), pb::Role::Viewer);
         assert_eq!(required_role("ListAnalysisTypes"), pb::Role::Viewer);
+        assert_eq!(required_role("ListMatchedPairs"), pb::Role::Viewer);
+        assert_eq!(required_role("ListTransforms"), pb::Role::Viewer);
         assert_eq!(required_role("SubmitBatch"), pb::Role::User);
         assert_eq!(required_role("AnalyzeMolecules"), pb::Role::User);
         assert_eq!(required_role("CancelJob"), pb::Role::User);

@@ -8,6 +8,7 @@ use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::internal::webhooks_client::WebhooksClient;
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use molbatch_telemetry::net::Channel;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Authenticator, Caller};
@@ -29,6 +30,11 @@ const MAX_BATCH_DEPICTIONS: usize = 200;
 pub const MAX_ANALYZE_MOLECULES: usize = 1_000;
 /// Longest `highlight_alert` (catalog entry names are under 64 bytes).
 const MAX_ALERT_NAME: usize = 256;
+
+/// The series storage keeps the `mmp` analysis's pages of matched pairs
+/// and of transforms under.
+const MMP_PAIRS: &str = "mmp/pairs";
+const MMP_TRANSFORMS: &str = "mmp/transforms";
 
 /// The services the gateway forwards to.
 #[derive(Clone)]
@@ -113,6 +119,93 @@ impl GatewayApi {
         }
         Ok(found)
     }
+
+    /// Page `page_token` of `series` (pairs or transforms) of the caller's
+    /// job's `mmp` analysis, which must have COMPLETED: the stored page, an
+    /// encoded public response with its `next_page_token` filled in.
+    async fn mmp_page(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        series: &str,
+        page_token: &str,
+    ) -> Result<Vec<u8>, GatewayError> {
+        let job = job_ref(tenant, job_id)?;
+        let page = page_number(page_token)?;
+        // The scheduler answers NOT_FOUND for another tenant's job and for
+        // an analysis never asked for.
+        let analysis = self
+            .scheduler
+            .clone()
+            .get_analysis(ipb::AnalysisRef {
+                job: Some(job.clone()),
+                r#type: AnalysisKind::Mmp.as_str().to_owned(),
+            })
+            .await?
+            .into_inner();
+        check_mmp_complete(&job.job_id, &analysis)?;
+        let stored = self
+            .storage
+            .clone()
+            .get_analysis_page(ipb::AnalysisPageRef {
+                job_id: job.job_id.clone(),
+                series: series.to_owned(),
+                page,
+            })
+            .await;
+        match stored {
+            Ok(stored) => Ok(stored.into_inner().data),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                Err(missing_mmp_page(&job.job_id, page_token))
+            }
+            Err(status) => Err(status.into()),
+        }
+    }
+}
+
+/// `Ok` when the `mmp` analysis of job `job_id` has COMPLETED, else
+/// FAILED_PRECONDITION saying it must run first.
+fn check_mmp_complete(job_id: &str, analysis: &pb::Analysis) -> Result<(), GatewayError> {
+    if analysis.status == pb::AnalysisStatus::Complete as i32 {
+        return Ok(());
+    }
+    let status = pb::AnalysisStatus::try_from(analysis.status).map_or("UNKNOWN", |s| {
+        s.as_str_name().trim_start_matches("ANALYSIS_STATUS_")
+    });
+    Err(GatewayError::FailedPrecondition(format!(
+        "the mmp analysis of job {job_id} has not completed (it is {status}); run it first \
+         (RunAnalysis with type mmp) and page its pairs and transforms once it is COMPLETE"
+    )))
+}
+
+/// What storage's NOT_FOUND for the page `page_token` names, of the
+/// completed `mmp` analysis of job `job_id`, tells the client.
+fn missing_mmp_page(job_id: &str, page_token: &str) -> GatewayError {
+    if page_token.is_empty() {
+        // The analysis completed before it stored its output as pages.
+        GatewayError::NotFound(format!(
+            "the mmp analysis of job {job_id} stored no pages; run it again"
+        ))
+    } else {
+        // A token never handed out, or one from a run with more pages
+        // than the analysis's latest.
+        Violations::one(
+            "page_token",
+            "names no page (the mmp analysis may have run again since; start from the first page)",
+        )
+        .into()
+    }
+}
+
+/// The page a `page_token` names: empty for the first (0), else the number
+/// a previous page handed out.
+fn page_number(page_token: &str) -> Result<u32, Violations> {
+    if page_token.is_empty() {
+        return Ok(0);
+    }
+    page_token
+        .parse()
+        .map_err(|_| Violations::one("page_token", "not a token from a previous page"))
 }
 
 /// Checks a similarity query's fields.
@@ -644,6 +737,41 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
         .await
     }
 
+    async fn list_matched_pairs(
+        &self,
+        request: Request<pb::ListMatchedPairsRequest>,
+    ) -> Result<Response<pb::ListMatchedPairsResponse>, Status> {
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::ListMatchedPairsRequest { job_id, page_token } = request.into_inner();
+            let data = self
+                .mmp_page(&tenant, &job_id, MMP_PAIRS, &page_token)
+                .await?;
+            let page = pb::ListMatchedPairsResponse::decode(data.as_slice()).map_err(|e| {
+                GatewayError::internal("decoding a stored page of matched pairs", e)
+            })?;
+            Ok(Response::new(page))
+        })
+        .await
+    }
+
+    async fn list_transforms(
+        &self,
+        request: Request<pb::ListTransformsRequest>,
+    ) -> Result<Response<pb::ListTransformsResponse>, Status> {
+        answer(async move {
+            let tenant = tenant_of(&request)?;
+            let pb::ListTransformsRequest { job_id, page_token } = request.into_inner();
+            let data = self
+                .mmp_page(&tenant, &job_id, MMP_TRANSFORMS, &page_token)
+                .await?;
+            let page = pb::ListTransformsResponse::decode(data.as_slice())
+                .map_err(|e| GatewayError::internal("decoding a stored page of transforms", e))?;
+            Ok(Response::new(page))
+        })
+        .await
+    }
+
     async fn run_analysis(
         &self,
         request: Request<pb::RunAnalysisRequest>,
@@ -1034,5 +1162,112 @@ mod tests {
             check_inline(&one, 10, 10).unwrap_err().fields()[0].0,
             "priority"
         );
+    }
+
+    #[test]
+    fn a_page_token_is_a_page_number() {
+        assert_eq!(page_number("").unwrap(), 0);
+        assert_eq!(page_number("7").unwrap(), 7);
+        for bad in ["x", "-1", "1.5", "4294967296", " 1"] {
+            let v = page_number(bad).unwrap_err();
+            assert_eq!(v.fields()[0].0, "page_token", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mmp_pages_need_a_complete_analysis_and_a_stored_page() {
+        let job = "0190d7a8-7a3e-7000-8000-000000000001";
+        let analysis = |status: pb::AnalysisStatus| pb::Analysis {
+            status: status as i32,
+            ..Default::default()
+        };
+        assert!(check_mmp_complete(job, &analysis(pb::AnalysisStatus::Complete)).is_ok());
+        for status in [
+            pb::AnalysisStatus::Pending,
+            pb::AnalysisStatus::Computing,
+            pb::AnalysisStatus::Failed,
+        ] {
+            let status = Status::from(check_mmp_complete(job, &analysis(status)).unwrap_err());
+            assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+            assert!(
+                status.message().contains("has not completed") && status.message().contains(job),
+                "{status:?}"
+            );
+        }
+        let first = Status::from(missing_mmp_page(job, ""));
+        assert_eq!(first.code(), tonic::Code::NotFound);
+        assert!(first.message().contains("stored no pages; run it again"));
+        let later = Status::from(missing_mmp_page(job, "3"));
+        assert_eq!(later.code(), tonic::Code::InvalidArgument);
+        let v = Violations::from_status(&later);
+        assert_eq!(v.fields()[0].0, "page_token");
+        assert!(v.fields()[0].1.starts_with("names no page"), "{v}");
+    }
+
+    /// A bad job id or page token is refused before any upstream is asked
+    /// (there is none here), naming the field.
+    #[tokio::test]
+    async fn mmp_page_requests_are_checked_before_any_upstream() {
+        use crate::auth::{Authenticator, Caller};
+        use crate::limits::{Limits, RateLimiter};
+        use molbatch_proto::internal::identity_client::IdentityClient;
+        use pb::mol_batch_server::MolBatch as _;
+
+        let nowhere = || molbatch_telemetry::net::lazy_channel("http://127.0.0.1:9", None).unwrap();
+        let auth = Authenticator::new(
+            IdentityClient::new(nowhere()),
+            Limits::default(),
+            RateLimiter::local(),
+        );
+        let api = GatewayApi::new(
+            Upstreams {
+                scheduler: SchedulerClient::new(nowhere()),
+                storage: StorageClient::new(nowhere()),
+                analytics: AnalyticsClient::new(nowhere()),
+                webhooks: WebhooksClient::new(nowhere()),
+            },
+            auth,
+            1_000,
+            1_000,
+        );
+        let as_viewer = |job_id: &str, page_token: &str| {
+            let mut request = Request::new(pb::ListMatchedPairsRequest {
+                job_id: job_id.to_owned(),
+                page_token: page_token.to_owned(),
+            });
+            request.extensions_mut().insert(Caller {
+                key_id: "000000000000".to_owned(),
+                tenant: TenantId::default_tenant(),
+                role: pb::Role::Viewer,
+                limits: Limits::default(),
+            });
+            request
+        };
+        let job = "0190d7a8-7a3e-7000-8000-000000000001";
+        let bad_token = api
+            .list_matched_pairs(as_viewer(job, "next"))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_token.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            Violations::from_status(&bad_token).fields()[0].0,
+            "page_token"
+        );
+        let bad_job = api
+            .list_transforms({
+                let (parts, extensions, m) = as_viewer("not-a-job", "").into_parts();
+                Request::from_parts(
+                    parts,
+                    extensions,
+                    pb::ListTransformsRequest {
+                        job_id: m.job_id,
+                        page_token: m.page_token,
+                    },
+                )
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_job.code(), tonic::Code::InvalidArgument);
+        assert_eq!(Violations::from_status(&bad_job).fields()[0].0, "job_id");
     }
 }

@@ -24,6 +24,16 @@ pub enum StorageError {
         /// The analysis type.
         kind: String,
     },
+    /// No such page of an analysis's paged output is stored.
+    #[error("job {job_id} has no page {page} of {series}")]
+    AnalysisPageNotFound {
+        /// The job.
+        job_id: JobId,
+        /// The series (`mmp/pairs`).
+        series: String,
+        /// The page asked for.
+        page: u32,
+    },
     /// No result is stored at an asked index.
     #[error("job {job_id} has no result at index {index} (indices[{position}])")]
     ResultNotFound {
@@ -81,6 +91,7 @@ impl From<StorageError> for Status {
         match err {
             StorageError::InputChunkNotFound { .. }
             | StorageError::AnalysisResultNotFound { .. }
+            | StorageError::AnalysisPageNotFound { .. }
             | StorageError::ResultNotFound { .. }
             | StorageError::ExportNotFound(_) => Status::not_found(err.to_string()),
             StorageError::NotCompleted { .. } | StorageError::ResultsIncomplete { .. } => {

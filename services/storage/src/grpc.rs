@@ -301,6 +301,23 @@ fn parse_job_id(field: &str, text: &str) -> Result<JobId, Violations> {
         .map_err(|e: BadJobId| Violations::one(field, e.to_string()))
 }
 
+/// Checks an analysis page's job id and series (`<analysis type>/<what it
+/// pages>`, e.g. `mmp/pairs`), each violation naming `{prefix}field`.
+fn check_page_ref(prefix: &str, job_id: &str, series: &str) -> Result<JobId, Violations> {
+    let job_id = parse_job_id(&format!("{prefix}job_id"), job_id);
+    let mut v = job_id.as_ref().err().cloned().unwrap_or_default();
+    match series.split_once('/') {
+        Some((kind, name)) if AnalysisKind::parse(kind).is_some() && !name.is_empty() => {}
+        Some(_) | None => v.field(
+            format!("{prefix}series"),
+            format!("{series:?} is not <analysis type>/<name>, e.g. mmp/pairs"),
+        ),
+    }
+    v.check()?;
+    // An unparsed job id was recorded in `v`, so this is `Ok`.
+    job_id
+}
+
 /// A checked `ExportRef`: the export of a job.
 #[derive(Debug, Clone)]
 struct ExportKey {
@@ -767,6 +784,58 @@ impl ipb::storage_server::Storage for StorageApi {
         }))
     }
 
+    async fn put_analysis_page(
+        &self,
+        request: Request<ipb::AnalysisPage>,
+    ) -> Result<Response<ipb::PutAnalysisPageResponse>, Status> {
+        let ipb::AnalysisPage { r#ref, data, last } = request.into_inner();
+        let ipb::AnalysisPageRef {
+            job_id,
+            series,
+            page,
+        } = r#ref.unwrap_or_default();
+        let job_id = check_page_ref("ref.", &job_id, &series).map_err(StorageError::from)?;
+        // Durable only: a page is read once per client page, never hot.
+        self.store
+            .analysis_pages()
+            .put(job_id, &series, page, &data, last)
+            .await
+            .map_err(StorageError::from)?;
+        Ok(Response::new(ipb::PutAnalysisPageResponse {}))
+    }
+
+    async fn get_analysis_page(
+        &self,
+        request: Request<ipb::AnalysisPageRef>,
+    ) -> Result<Response<ipb::AnalysisPage>, Status> {
+        let ipb::AnalysisPageRef {
+            job_id,
+            series,
+            page,
+        } = request.into_inner();
+        let job_id = check_page_ref("", &job_id, &series).map_err(StorageError::from)?;
+        let stored = self
+            .store
+            .analysis_pages()
+            .get(job_id, &series, page)
+            .await
+            .map_err(StorageError::from)?
+            .ok_or_else(|| StorageError::AnalysisPageNotFound {
+                job_id,
+                series: series.clone(),
+                page,
+            })?;
+        Ok(Response::new(ipb::AnalysisPage {
+            r#ref: Some(ipb::AnalysisPageRef {
+                job_id: job_id.to_string(),
+                series,
+                page,
+            }),
+            data: stored.data,
+            last: stored.last,
+        }))
+    }
+
     async fn get_results(
         &self,
         request: Request<ipb::GetResultsRequest>,
@@ -1202,6 +1271,102 @@ mod tests {
         assert!(gone.message().contains("expired"), "{}", gone.message());
     }
 
+    /// Pages round trip through the API with their `last` flag, a missing
+    /// page is NOT_FOUND, a series that names no analysis is
+    /// INVALID_ARGUMENT, and deleting the job's data deletes its pages.
+    #[tokio::test]
+    async fn analysis_pages_round_trip_and_a_missing_one_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+        let store = SqlBatchStore::sqlite(&url).await.unwrap();
+        let api = StorageApi::new(
+            Arc::new(store),
+            Arc::new(MemoryCache::new(1 << 20)),
+            Duration::from_secs(60),
+        );
+        let job = JobId::new();
+        let page_ref = |series: &str, page| ipb::AnalysisPageRef {
+            job_id: job.to_string(),
+            series: series.to_owned(),
+            page,
+        };
+        for (page, last) in [(0, false), (1, true)] {
+            api.put_analysis_page(Request::new(ipb::AnalysisPage {
+                r#ref: Some(page_ref("mmp/pairs", page)),
+                data: vec![page as u8; 3],
+                last,
+            }))
+            .await
+            .unwrap();
+        }
+        let read = api
+            .get_analysis_page(Request::new(page_ref("mmp/pairs", 1)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            read,
+            ipb::AnalysisPage {
+                r#ref: Some(page_ref("mmp/pairs", 1)),
+                data: vec![1; 3],
+                last: true,
+            }
+        );
+        let first = api
+            .get_analysis_page(Request::new(page_ref("mmp/pairs", 0)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!first.last);
+
+        let missing = api
+            .get_analysis_page(Request::new(page_ref("mmp/pairs", 2)))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+        assert!(
+            missing.message().contains("no page 2 of mmp/pairs"),
+            "{missing:?}"
+        );
+        let missing = api
+            .get_analysis_page(Request::new(page_ref("mmp/transforms", 0)))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+
+        for series in ["", "mmp", "mmp/", "nonsense/pairs"] {
+            let bad = api
+                .put_analysis_page(Request::new(ipb::AnalysisPage {
+                    r#ref: Some(page_ref(series, 0)),
+                    data: vec![],
+                    last: true,
+                }))
+                .await
+                .unwrap_err();
+            assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{series:?}");
+            assert_eq!(Violations::from_status(&bad).fields()[0].0, "ref.series");
+            let bad = api
+                .get_analysis_page(Request::new(page_ref(series, 0)))
+                .await
+                .unwrap_err();
+            assert_eq!(Violations::from_status(&bad).fields()[0].0, "series");
+        }
+
+        let deleted = api
+            .delete_job_data(Request::new(ipb::DeleteJobDataRequest {
+                job_id: job.to_string(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(deleted.deleted_chunks, 2);
+        let gone = api
+            .get_analysis_page(Request::new(page_ref("mmp/pairs", 0)))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), tonic::Code::NotFound);
+    }
+
     #[test]
     fn too_many_indices_or_no_job_is_invalid() {
         let err = check_results_request(ipb::GetResultsRequest {
@@ -1239,6 +1404,11 @@ mod tests {
         let analysis_ref = ipb::AnalysisResultRef {
             job_id: BAD.to_owned(),
             r#type: "statistics".to_owned(),
+        };
+        let page_ref = ipb::AnalysisPageRef {
+            job_id: BAD.to_owned(),
+            series: "mmp/pairs".to_owned(),
+            page: 0,
         };
         let answers: Vec<(&str, &str, Status)> = vec![
             (
@@ -1331,6 +1501,24 @@ mod tests {
                 "GetAnalysisResult",
                 "job_id",
                 api.get_analysis_result(Request::new(analysis_ref))
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "PutAnalysisPage",
+                "ref.job_id",
+                api.put_analysis_page(Request::new(ipb::AnalysisPage {
+                    r#ref: Some(page_ref.clone()),
+                    data: vec![1],
+                    last: true,
+                }))
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "GetAnalysisPage",
+                "job_id",
+                api.get_analysis_page(Request::new(page_ref))
                     .await
                     .unwrap_err(),
             ),

@@ -206,6 +206,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{job_id}/analyses/mmp/pairs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pages every matched pair of a job's completed `mmp` analysis, in the order the analysis stored them (by constant group; within a group by molecule pair).
+         * @description Pages every matched pair of a job's completed `mmp` analysis, in the
+         *     order the analysis stored them (by constant group; within a group by
+         *     molecule pair). FAILED_PRECONDITION until the analysis has completed.
+         */
+        get: operations["ListMatchedPairs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/analyses/mmp/transforms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pages every transform of a job's completed `mmp` analysis with its exact statistics, most frequent first.
+         * @description Pages every transform of a job's completed `mmp` analysis with its exact
+         *     statistics, most frequent first. FAILED_PRECONDITION until the analysis
+         *     has completed.
+         */
+        get: operations["ListTransforms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{job_id}/analyses/{type}": {
         parameters: {
             query?: never;
@@ -1613,6 +1657,13 @@ export interface components {
             /** @description Token for the next page; empty on the last one. */
             nextPageToken?: string;
         };
+        /** @description A page of matched pairs. */
+        "molbatch.v1.ListMatchedPairsResponse": {
+            /** @description Token of the next page; empty on the last. */
+            nextPageToken?: string;
+            /** @description The pairs (up to a few thousand per page). */
+            pairs?: components["schemas"]["molbatch.v1.MatchedPair"][];
+        };
         /** @description A page of results. */
         "molbatch.v1.ListResultsResponse": {
             /**
@@ -1635,6 +1686,13 @@ export interface components {
         "molbatch.v1.ListTenantsResponse": {
             /** @description The tenants. */
             tenants?: components["schemas"]["molbatch.v1.Tenant"][];
+        };
+        /** @description A page of transforms, most frequent first (ties by transform). */
+        "molbatch.v1.ListTransformsResponse": {
+            /** @description Token of the next page; empty on the last. */
+            nextPageToken?: string;
+            /** @description The transforms (up to a few thousand per page). */
+            transforms?: components["schemas"]["molbatch.v1.TransformStats"][];
         };
         /** @description An endpoint's delivery attempts, newest first. */
         "molbatch.v1.ListWebhookDeliveriesResponse": {
@@ -1704,9 +1762,25 @@ export interface components {
              * @description Molecules fragmented (valid ones).
              */
             molecules?: number;
-            /** @description Every pair, ordered by (a, b, constant). */
+            /**
+             * Format: int64
+             * @description Matched pairs in all.
+             */
+            pairCount?: number;
+            /**
+             * @description The first page of pairs (every pair of a small job); ListMatchedPairs
+             *     pages them all.
+             */
             pairs?: components["schemas"]["molbatch.v1.MatchedPair"][];
-            /** @description Transforms, most frequent first. */
+            /**
+             * Format: int64
+             * @description Distinct transforms in all.
+             */
+            transformCount?: number;
+            /**
+             * @description The most frequent transforms (at most 1,000), most frequent first;
+             *     ListTransforms pages them all.
+             */
             transforms?: components["schemas"]["molbatch.v1.TransformStats"][];
         };
         /** @description Molecules that share a key. */
@@ -2858,6 +2932,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["molbatch.v1.ListAnalysesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    ListMatchedPairs: {
+        parameters: {
+            query?: {
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ListMatchedPairsResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ListMatchedPairsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    ListTransforms: {
+        parameters: {
+            query?: {
+                pageToken?: string;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ListTransformsResponse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["molbatch.v1.ListTransformsResponse"];
                 };
             };
             default: components["responses"]["Error"];

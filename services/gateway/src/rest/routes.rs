@@ -549,6 +549,36 @@ mod tests {
                 ("type".to_owned(), "statistics".to_owned())
             ]
         );
+        // The mmp analysis's pages are their own RPCs, not GetAnalysis of
+        // a type; the analysis itself still is.
+        for (path, rpc) in [
+            ("/v1/jobs/j1/analyses/mmp/pairs", "ListMatchedPairs"),
+            ("/v1/jobs/j1/analyses/mmp/transforms", "ListTransforms"),
+        ] {
+            let (name, vars) = find(Method::GET, path);
+            assert_eq!(name, rpc, "{path}");
+            assert_eq!(vars, vec![("job_id".to_owned(), "j1".to_owned())], "{path}");
+        }
+        // `?pageToken=` reaches the request next to the path's job id.
+        let Lookup::Found(route, mut fields) =
+            table.lookup(&Method::GET, "/v1/jobs/j1/analyses/mmp/pairs")
+        else {
+            panic!("no ListMatchedPairs route")
+        };
+        fields.push(("pageToken".to_owned(), "3".to_owned()));
+        let request: molbatch_proto::v1::ListMatchedPairsRequest =
+            super::super::request::from_text_fields(&route.rpc.input(), &fields, None)
+                .unwrap()
+                .transcode_to()
+                .unwrap();
+        assert_eq!(
+            (request.job_id.as_str(), request.page_token.as_str()),
+            ("j1", "3")
+        );
+        assert_eq!(
+            find(Method::GET, "/v1/jobs/j1/analyses/mmp").0,
+            "GetAnalysis"
+        );
         match table.lookup(&Method::GET, "/v1/jobs/j1:cancel") {
             Lookup::WrongMethod(allowed) => assert_eq!(allowed, vec![Method::POST]),
             other => panic!("{other:?}"),

@@ -4,6 +4,7 @@
 //! their pools). Every conformance check runs on both, so the embedded mode
 //! cannot drift.
 
+mod analysis_pages;
 mod exports;
 mod postgres;
 mod result_cache;
@@ -13,6 +14,7 @@ mod sqlite;
 use molbatch_proto::time::now_ms;
 use molbatch_proto::JobId;
 
+pub use analysis_pages::{AnalysisPageDb, StoredPage};
 pub use exports::{ExportDb, ExportFileRow};
 #[cfg(test)]
 pub(crate) use postgres::with_fresh_database;
@@ -85,9 +87,9 @@ pub trait BatchStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<StoredChunk>, StoreError>;
 
-    /// Deletes every input and result chunk and analysis result of a job
-    /// (retention), in one transaction; a job with nothing stored deletes
-    /// nothing.
+    /// Deletes every input and result chunk, analysis result and analysis
+    /// page of a job (retention), in one transaction; a job with nothing
+    /// stored deletes nothing.
     async fn delete_job(&self, job_id: JobId) -> Result<DeletedJob, StoreError>;
 
     /// Answers when the database does (readiness).
@@ -114,6 +116,9 @@ pub trait BatchStore: Send + Sync + 'static {
     /// The export tables, on the same database.
     fn exports(&self) -> ExportDb;
 
+    /// The analysis page table, on the same database.
+    fn analysis_pages(&self) -> AnalysisPageDb;
+
     /// The result cache's table, on the same database.
     fn result_cache(&self) -> ResultCacheDb;
 }
@@ -123,7 +128,8 @@ pub trait BatchStore: Send + Sync + 'static {
 pub struct DeletedJob {
     /// Indexes of the input chunks removed (their cached copies go too).
     pub input_chunks: Vec<u32>,
-    /// Input and result chunks and analysis results removed.
+    /// Input and result chunks, analysis results and analysis pages
+    /// removed.
     pub chunks: u64,
 }
 
@@ -151,6 +157,8 @@ pub(crate) mod conformance {
             result_paging_starts_at_the_chunk_holding_the_index,
             deleting_a_job_removes_its_chunks_only,
             analysis_results_are_replaced_and_deleted_with_their_job,
+            analysis_pages_are_replaced_and_a_last_page_drops_the_tail,
+            analysis_pages_are_deleted_with_their_job,
             exports_conform,
             expired_exports_lose_their_parts_in_one_pass,
             an_export_record_whose_job_id_does_not_parse_is_corrupt,
@@ -163,6 +171,38 @@ pub(crate) mod conformance {
             &store.result_cache(),
         )
         .await;
+    }
+
+    async fn analysis_pages_are_replaced_and_a_last_page_drops_the_tail(store: &dyn BatchStore) {
+        super::analysis_pages::conformance::pages_are_replaced_and_a_last_page_drops_the_tail(
+            &store.analysis_pages(),
+        )
+        .await;
+    }
+
+    async fn analysis_pages_are_deleted_with_their_job(store: &dyn BatchStore) {
+        let (gone, kept) = (JobId::new(), JobId::new());
+        let pages = store.analysis_pages();
+        for job in [gone, kept] {
+            store
+                .put_analysis_result(job, "mmp", vec![1])
+                .await
+                .unwrap();
+            pages.put(job, "mmp/pairs", 0, b"p0", false).await.unwrap();
+            pages.put(job, "mmp/pairs", 1, b"p1", true).await.unwrap();
+            pages
+                .put(job, "mmp/transforms", 0, b"t0", true)
+                .await
+                .unwrap();
+        }
+        let deleted = store.delete_job(gone).await.unwrap();
+        assert_eq!(deleted.chunks, 4, "pages count as stored items");
+        for (series, page) in [("mmp/pairs", 0), ("mmp/pairs", 1), ("mmp/transforms", 0)] {
+            assert_eq!(pages.get(gone, series, page).await.unwrap(), None);
+        }
+        for (series, page) in [("mmp/pairs", 1), ("mmp/transforms", 0)] {
+            assert!(pages.get(kept, series, page).await.unwrap().is_some());
+        }
     }
 
     async fn exports_conform(store: &dyn BatchStore) {

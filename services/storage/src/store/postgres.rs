@@ -104,6 +104,7 @@ mod tests {
                 ours,
                 [
                     "_sqlx_migrations",
+                    "analysis_page",
                     "analysis_result",
                     "export_file",
                     "export_part",

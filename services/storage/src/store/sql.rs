@@ -10,7 +10,10 @@
 use molbatch_db::{on_pool, on_tx, Db};
 use molbatch_proto::JobId;
 
-use super::{now_ms, BatchStore, DeletedJob, ExportDb, ResultCacheDb, StoreError, StoredChunk};
+use super::{
+    now_ms, AnalysisPageDb, BatchStore, DeletedJob, ExportDb, ResultCacheDb, StoreError,
+    StoredChunk,
+};
 
 /// [`BatchStore`] on SQLite (embedded) or Postgres (production).
 #[derive(Debug, Clone)]
@@ -166,7 +169,7 @@ impl BatchStore for SqlBatchStore {
                     .fetch_all(&mut *conn)
                     .await?;
             let mut others = 0;
-            for table in ["result_chunk", "analysis_result"] {
+            for table in ["result_chunk", "analysis_result", "analysis_page"] {
                 others += sqlx::query(&format!("delete from {table} where job_id = $1"))
                     .bind(job_id.to_string())
                     .execute(&mut *conn)
@@ -236,6 +239,10 @@ impl BatchStore for SqlBatchStore {
 
     fn exports(&self) -> ExportDb {
         ExportDb::new(self.db.clone())
+    }
+
+    fn analysis_pages(&self) -> AnalysisPageDb {
+        AnalysisPageDb::new(self.db.clone())
     }
 
     fn result_cache(&self) -> ResultCacheDb {
