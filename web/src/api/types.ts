@@ -22,6 +22,7 @@ export type ExportState = NonNullable<Export['state']>;
 export type WhoAmIResponse = S['molbatch.v1.WhoAmIResponse'];
 export type SearchSimilarResponse = S['molbatch.v1.SearchSimilarResponse'];
 export type ListAnalysesResponse = S['molbatch.v1.ListAnalysesResponse'];
+export type ListMatchedPairsResponse = S['molbatch.v1.ListMatchedPairsResponse'];
 export type ErrorBody = S['Error'];
 export type ApiRole = S['molbatch.v1.Role'];
 export type Tenant = S['molbatch.v1.Tenant'];

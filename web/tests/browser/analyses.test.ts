@@ -11,7 +11,7 @@
  * with axe-core and screenshotted; a CSP refusal fails the test.
  */
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, createKey, fixture, launchBrowser, newPage, outDir, rest, startServer, type Server } from './harness';
 
@@ -31,7 +31,14 @@ interface Analysis {
   reason?: string;
   scaffolds?: { scaffolds?: { key?: string; members?: number[] }[] };
   chemicalSpace?: { points?: { index?: number; coordinates?: number[] }[] };
-  mmp?: { cliffs?: { a?: number; b?: number }[]; transforms?: { transform?: string; count?: number }[] };
+  mmp?: {
+    cliffs?: { a?: number; b?: number }[];
+    // 64-bit integers arrive as strings.
+    pairCount?: number | string;
+    transformCount?: number | string;
+    pairs?: unknown[];
+    transforms?: { transform?: string; count?: number | string }[];
+  };
 }
 
 const analysis = (type: string) => rest<Analysis>(server, userKey, 'GET', `/v1/jobs/${jobId}/analyses/${type}`);
@@ -204,8 +211,18 @@ describe('the analyses as pictures', () => {
   it('runs matched pairs: transforms sortable by count and mean Δp, a transform shows its pairs as structures', async () => {
     await openView('Matched pairs');
     await run();
-    const transforms = (await analysis('mmp')).mmp?.transforms ?? [];
+    const mmp = (await analysis('mmp')).mmp;
+    const transforms = mmp?.transforms ?? [];
     expect(transforms.length).toBeGreaterThan(0);
+    // The stats count every pair and transform, not only those the result holds.
+    const pairCount = Number(mmp?.pairCount ?? mmp?.pairs?.length ?? 0);
+    const transformCount = Number(mmp?.transformCount ?? transforms.length);
+    expect(pairCount).toBeGreaterThan(0);
+    const stat = (term: string) => page.locator('.stats > div').filter({ has: page.getByRole('term').filter({ hasText: term }) }).getByRole('definition');
+    expect(await stat('Matched pairs').textContent()).toBe(pairCount.toLocaleString('en-US'));
+    expect(await stat('Transforms').textContent()).toBe(transformCount.toLocaleString('en-US'));
+    const shortened = page.getByText(/^The table shows the [\d,]+ most frequent of [\d,]+ transforms\.$/);
+    expect(await shortened.count()).toBe(transformCount > transforms.length ? 1 : 0);
     const table = page.getByRole('table', { name: /Transforms, sorted by count/ });
     await expect.poll(() => table.locator('tbody tr').count()).toBe(Math.min(25, transforms.length));
     await page.getByRole('button', { name: /^Mean ΔpActivity/ }).click();
@@ -216,8 +233,46 @@ describe('the analyses as pictures', () => {
     const pairs = page.locator('ul.pairs > li');
     await expect.poll(() => pairs.count()).toBeGreaterThan(0);
     await expect.poll(() => pairs.first().locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 }).toBe(2);
-    expect(await page.getByRole('heading', { name: /^Pairs of/ }).textContent()).toContain(name);
+    const heading = page.getByRole('heading', { name: /^Pairs of/ });
+    expect(await heading.textContent()).toContain(name);
+    // Every pair of the transform is found.
+    const expected = Number(transforms.find((t) => t.transform === name)?.count ?? 0);
+    await expect.poll(() => heading.textContent()).toContain(`(${expected.toLocaleString('en-US')})`);
     await checkPage(page, problems, 'a04-mmp');
+  });
+
+  it("reads a transform's pairs from the pair pages when the result holds only the first ones", async () => {
+    // A job too large for its result to hold every pair, played by this one's result with its
+    // pairs cut off: the view must gather them from GET …/analyses/mmp/pairs.
+    const result = (url: URL) => url.pathname === `/v1/jobs/${jobId}/analyses/mmp`;
+    await page.route(result, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as Analysis;
+      await route.fulfill({ response, json: { ...body, mmp: { ...body.mmp, pairs: [] } } });
+    });
+    const pageRequests: string[] = [];
+    const onRequest = (r: Request) => {
+      if (new URL(r.url()).pathname === `/v1/jobs/${jobId}/analyses/mmp/pairs`) pageRequests.push(r.url());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.reload();
+      const [top] = (await analysis('mmp')).mmp?.transforms ?? [];
+      const expected = Number(top?.count ?? 0);
+      expect(expected).toBeGreaterThan(1);
+      // Sorted by count: the most frequent transform is the first row.
+      const first = page.getByRole('table', { name: /Transforms, sorted by count/ }).locator('tbody tr').first().getByRole('button');
+      expect(await first.textContent()).toBe(top?.transform);
+      await first.click();
+      const heading = page.getByRole('heading', { name: /^Pairs of/ });
+      await expect.poll(() => heading.textContent(), { timeout: 30_000 }).toContain(`(${expected.toLocaleString('en-US')})`);
+      await expect.poll(() => page.locator('ul.pairs > li').count()).toBe(Math.min(12, expected));
+      expect(pageRequests.length).toBeGreaterThan(0);
+      await checkPage(page, problems, 'a04b-mmp-paged');
+    } finally {
+      page.off('request', onRequest);
+      await page.unroute(result);
+    }
   });
 
   it('opens the activity cliffs: the SALI plot has a point per cliff, pairs side by side with Δp, similarity and SALI', async () => {

@@ -1,29 +1,29 @@
 /**
  * Matched molecular pairs: the transforms with how often they occur and
  * their mean ΔpActivity (sortable), and a chosen transform's pairs as
- * structure pairs.
+ * structure pairs. A large job's result holds only the most frequent
+ * transforms and the first page of pairs; a transform's pairs then come
+ * from the pair pages (`useTransformPairs`).
  */
 import { useMemo, useState } from 'react';
 import type { Analysis } from '../../../api/types';
+import { ErrorMessage } from '../../../components/ErrorMessage';
 import { Pager } from '../../../components/Pager';
-import { count, fixed } from '../../../lib/format';
+import { count, fixed, num } from '../../../lib/format';
+import { mmpTotals, type MmpResult } from './mmp';
 import { useMolecules } from './Molecules';
 import { PairRow } from './PairRow';
+import { useTransformPairs } from './useTransformPairs';
 
-type Transform = NonNullable<NonNullable<Analysis['mmp']>['transforms']>[number];
+type Transform = NonNullable<MmpResult['transforms']>[number];
 type SortKey = 'count' | 'meanDelta';
 
 const PAGE = 25;
 const PAIRS = 12;
 
-/** The transform key `A>>B` read either way. */
-function reversed(t: string): string {
-  const [a, b] = t.split('>>');
-  return `${b}>>${a}`;
-}
-
 export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis }) {
-  const mmp = analysis.mmp ?? {};
+  const mmp: MmpResult = analysis.mmp ?? {};
+  const totals = mmpTotals(mmp);
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'count', desc: true });
   const [page, setPage] = useState(0);
   const [chosen, setChosen] = useState<string | null>(null);
@@ -39,7 +39,9 @@ export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis
     });
   }, [mmp.transforms, sort]);
   const pages = Math.max(1, Math.ceil(transforms.length / PAGE));
-  const pairs = useMemo(() => (chosen ? (mmp.pairs ?? []).filter((p) => p.transform === chosen || p.transform === reversed(chosen)) : []), [mmp.pairs, chosen]);
+  const expected = chosen ? mmp.transforms?.find((t) => t.transform === chosen)?.count : undefined;
+  const found = useTransformPairs(jobId, mmp, chosen, expected === undefined ? undefined : num(expected));
+  const pairs = found.pairs;
   const shown = pairs.slice(0, shownPairs);
   const depictions = useMolecules(jobId, [...new Set(shown.flatMap((p) => [Number(p.a), Number(p.b)]))]);
 
@@ -70,11 +72,11 @@ export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis
         </div>
         <div>
           <dt>Matched pairs</dt>
-          <dd>{count(mmp.pairs?.length)}</dd>
+          <dd>{count(totals.pairs)}</dd>
         </div>
         <div>
           <dt>Transforms</dt>
-          <dd>{count(mmp.transforms?.length)}</dd>
+          <dd>{count(totals.transforms)}</dd>
         </div>
         <div>
           <dt>Activity</dt>
@@ -125,11 +127,28 @@ export function MmpView({ jobId, analysis }: { jobId: string; analysis: Analysis
           </tbody>
         </table>
       </div>
+      {totals.transforms > (mmp.transforms?.length ?? 0) && (
+        <p className="hint">
+          The table shows the {count(mmp.transforms?.length)} most frequent of {count(totals.transforms)} transforms.
+        </p>
+      )}
       {chosen && (
         <section aria-labelledby="pairs-heading">
           <h3 id="pairs-heading">
             Pairs of <code className="wrap">{chosen}</code> ({count(pairs.length)})
           </h3>
+          {found.loading && (
+            <p aria-busy="true">
+              Looking for its pairs: {count(found.scanned)} of {count(totals.pairs)} pairs read…
+            </p>
+          )}
+          {found.truncated && (
+            <p className="hint">
+              Showing its pairs among the first {count(found.scanned)} of {count(totals.pairs)}; download all pairs with{' '}
+              <code className="wrap">molbatch analytics {jobId} mmp --pairs-csv pairs.csv</code>.
+            </p>
+          )}
+          <ErrorMessage error={found.error} title="The pairs could not be loaded" />
           <ul className="pairs">
             {shown.map((p, i) => (
               <PairRow key={i} jobId={jobId} a={Number(p.a)} b={Number(p.b)} depictions={depictions} label={`Pair ${p.a} and ${p.b}`}>
