@@ -303,6 +303,15 @@ if [ "${BENCH_SKIP_SAR:-0}" != 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# Matched pairs at scale (BENCH_MMP_SCALE=1; about an hour with mmpdb):
+# the mmp analysis on 50,000 MOSES molecules beside mmpdb 3.1.4, then alone on
+# 500,000 under a 4 GiB cap: scripts/bench_mmp.sh.
+if [ "${BENCH_MMP_SCALE:-0}" = 1 ]; then
+  echo
+  scripts/bench_mmp.sh
+fi
+
+# ---------------------------------------------------------------------------
 # A million molecules on the production path, with every process's memory
 # sampled (BENCH_MILLION=1; over an hour on 2 cores): scripts/bench_million.sh.
 if [ "${BENCH_MILLION:-0}" = 1 ]; then

@@ -1,0 +1,86 @@
+//! `make bench` helper (`scripts/bench_mmp.sh`): the `mmp` analysis at scale as the worker
+//! runs it — results gathered page by page (each page fragmented on all cores and spilled to
+//! disk by constant), then paired in groups within `--memory-mb`, pairs and transforms cut
+//! into the pages the worker stores — on the SMILES of a `.smi` file (first column), with the
+//! time and this process's peak resident memory. The pages are counted, not stored; the
+//! molecules carry no fingerprints (every Tanimoto is 0) and no activities, so what is timed
+//! is fragmentation, indexing and paging, the part mmpdb's `fragment` + `index` do.
+//!
+//! Usage: `mmp_bench FILE.smi [--memory-mb=1024]`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::BufRead;
+use std::time::Instant;
+
+use molbatch_analytics::sar::{MmpGathering, PAIRS_SERIES};
+use molbatch_proto::analysis::MmpParams;
+use molbatch_proto::v1 as pb;
+
+/// Results per gathered page, as the worker reads them.
+const PAGE: usize = 1_000;
+
+/// This process's peak resident memory in MiB (`VmHWM`).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut path = None;
+    let mut memory_mb: u64 = 1_024;
+    for arg in std::env::args().skip(1) {
+        match arg.strip_prefix("--memory-mb=") {
+            Some(v) => memory_mb = v.parse()?,
+            None => path = Some(arg),
+        }
+    }
+    let path = path.ok_or_else(|| anyhow::anyhow!("usage: mmp_bench FILE.smi [--memory-mb=N]"))?;
+    let input = std::io::BufReader::new(std::fs::File::open(&path)?);
+    let started = Instant::now();
+    let mut gathering = MmpGathering::new(&MmpParams::default())?;
+    let mut page = Vec::with_capacity(PAGE);
+    let mut molecules = 0u64;
+    for line in input.lines() {
+        let line = line?;
+        let Some(smiles) = line.split_whitespace().next() else {
+            continue;
+        };
+        page.push(pb::MoleculeResult {
+            index: molecules,
+            valid: true,
+            standardized_smiles: smiles.to_owned(),
+            ..pb::MoleculeResult::default()
+        });
+        molecules += 1;
+        if page.len() == PAGE {
+            gathering.add(std::mem::take(&mut page))?;
+        }
+    }
+    gathering.add(page)?;
+    let fragmented = started.elapsed().as_secs_f64();
+    let (mut pair_pages, mut transform_pages, mut bytes) = (0u64, 0u64, 0u64);
+    let result = gathering.finish(memory_mb << 20, &mut |p| {
+        if p.series == PAIRS_SERIES {
+            pair_pages += 1;
+        } else {
+            transform_pages += 1;
+        }
+        bytes += p.data.len() as u64;
+        Ok(())
+    })?;
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "mmp of {molecules} molecules (memory {memory_mb} MiB): fragment {fragmented:.1} s, pair + page {:.1} s, total {total:.1} s; {} fragmentations, {} pairs, {} transforms; {pair_pages} pair pages + {transform_pages} transform pages, {:.1} MiB encoded; peak RSS {:.0} MiB",
+        total - fragmented,
+        result.fragmentations,
+        result.pair_count,
+        result.transform_count,
+        bytes as f64 / (1 << 20) as f64,
+        peak_rss_mib()
+    );
+    Ok(())
+}
