@@ -450,6 +450,17 @@ impl SpilledIndex {
         self.fragmentations
     }
 
+    /// Bytes written to disk so far (the fragment entries, molecules and hydrogen lookups;
+    /// pairing adds the hydrogen substitutions found).
+    pub fn spilled_bytes(&mut self) -> io::Result<u64> {
+        let mut bytes = 0;
+        for out in self.entries.iter_mut().chain(&mut self.hydrogen) {
+            out.flush()?;
+            bytes += out.get_ref().metadata()?.len();
+        }
+        Ok(bytes)
+    }
+
     /// Every pair `keep` accepts, handed to `emit` in batches of about `batch` pairs with the
     /// strings their ids refer to (valid during the call), pairing groups of buckets whose
     /// working memory stays near `memory_bytes` (at least one bucket per group). Returns the

@@ -61,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     gathering.add(page)?;
+    let spilled = gathering.spilled_bytes()?;
     let fragmented = started.elapsed().as_secs_f64();
     let (mut pair_pages, mut transform_pages, mut bytes) = (0u64, 0u64, 0u64);
     let result = gathering.finish(memory_mb << 20, &mut |p| {
@@ -74,12 +75,14 @@ fn main() -> anyhow::Result<()> {
     })?;
     let total = started.elapsed().as_secs_f64();
     println!(
-        "mmp of {molecules} molecules (memory {memory_mb} MiB): fragment {fragmented:.1} s, pair + page {:.1} s, total {total:.1} s; {} fragmentations, {} pairs, {} transforms; {pair_pages} pair pages + {transform_pages} transform pages, {:.1} MiB encoded; peak RSS {:.0} MiB",
+        "mmp of {molecules} molecules (memory {memory_mb} MiB): fragment {fragmented:.1} s, pair + page {:.1} s, total {total:.1} s; {} fragmentations, {} pairs, {} transforms; {pair_pages} pair pages + {transform_pages} transform pages, {:.1} MiB encoded; index spilled {:.0} MiB ({:.1} KB per molecule); peak RSS {:.0} MiB",
         total - fragmented,
         result.fragmentations,
         result.pair_count,
         result.transform_count,
         bytes as f64 / (1 << 20) as f64,
+        spilled as f64 / (1 << 20) as f64,
+        spilled as f64 / 1000.0 / molecules.max(1) as f64,
         peak_rss_mib()
     );
     Ok(())

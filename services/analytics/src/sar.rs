@@ -232,6 +232,11 @@ impl MmpGathering {
         self.valid
     }
 
+    /// Bytes of the index spilled to disk so far.
+    pub fn spilled_bytes(&mut self) -> Result<u64, AnalysisError> {
+        Ok(self.index.spilled_bytes()?)
+    }
+
     /// Pairs, transforms and cliffs. Pairs go to `pages` as [`PAIRS_SERIES`] pages of
     /// [`PAIRS_PER_PAGE`] while they are found (memory holds one group of the index,
     /// bounded by `memory_bytes`, and one page), then every transform as
