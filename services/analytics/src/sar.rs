@@ -221,7 +221,7 @@ impl MmpGathering {
                         self.columns.push(a.column.clone());
                     }
                 }
-                self.with_activity.push(r);
+                self.with_activity.push(crate::analyses::slim(r));
             }
         }
         Ok(())
