@@ -2,7 +2,7 @@
 //! validation, long-poll leasing, progress events and the watch stream over
 //! the [`JobStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +63,29 @@ pub struct SchedulerApi {
     leases: Batcher<LeaseRequest, Vec<Lease>>,
     /// When this replica last recorded each worker (ms).
     workers_recorded: Arc<std::sync::Mutex<HashMap<String, i64>>>,
+    /// Jobs whose data a DeleteJob call on this replica is deleting now: the
+    /// retention pass leaves them to it, so the call's count of deleted
+    /// records is whole.
+    deleting: Arc<std::sync::Mutex<HashSet<JobId>>>,
+}
+
+/// A DeleteJob call's claim on its job's purge ([`SchedulerApi::deleting`]),
+/// given up when dropped.
+struct DeletingClaim {
+    deleting: Arc<std::sync::Mutex<HashSet<JobId>>>,
+    job: JobId,
+}
+
+impl Drop for DeletingClaim {
+    fn drop(&mut self) {
+        lock(&self.deleting).remove(&self.job);
+    }
+}
+
+/// The set's lock; a panic while it was held left it whole (insert/remove).
+fn lock(set: &std::sync::Mutex<HashSet<JobId>>) -> std::sync::MutexGuard<'_, HashSet<JobId>> {
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SchedulerApi {
@@ -86,7 +109,13 @@ impl SchedulerApi {
             storage: None,
             queue: Arc::default(),
             workers_recorded: Arc::default(),
+            deleting: Arc::default(),
         }
+    }
+
+    /// Whether a DeleteJob call on this replica is deleting `job`'s data.
+    pub(crate) fn is_being_deleted(&self, job: JobId) -> bool {
+        lock(&self.deleting).contains(&job)
     }
 
     /// The same API with storage reachable: retention and DeleteJob purge
@@ -482,6 +511,13 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
     ) -> Result<Response<pb::DeleteJobResponse>, Status> {
         let (tenant, id) = job_ref(Some(request.into_inner()))?;
         let now = now_ms();
+        // Claimed before the job is marked deleted, so the retention pass
+        // never purges it alongside this call.
+        lock(&self.deleting).insert(id);
+        let _claim = DeletingClaim {
+            deleting: self.deleting.clone(),
+            job: id,
+        };
         let job = self.store.delete_job(&tenant, id, now).await?;
         self.announce(id);
         // The job is gone for callers now; its data goes at once, or on the

@@ -346,6 +346,10 @@ async fn purge_expired_jobs(api: &grpc::SchedulerApi) {
         Err(e) => return tracing::warn!(error = %e, "cannot list expired jobs; retrying"),
     };
     for job in jobs {
+        // A DeleteJob call is deleting it and counting what it deletes.
+        if api.is_being_deleted(job) {
+            continue;
+        }
         if let Err(status) = api.purge(job).await {
             return tracing::warn!(job_id = %job, error = %status, "storage did not delete an expired job's data; retrying");
         }
