@@ -31,8 +31,10 @@ trap cleanup EXIT
 
 cargo build --release -q -p molbatch-analytics --example mmp_bench
 bench="$TARGET/release/examples/mmp_bench"
-zcat "$DATA/moses/train.csv.gz" | tail -n +2 | head -n "$LARGE" \
-  | awk '{print $1" m"NR-1}' > "$work/large.smi"
+# head closes the pipe early: zcat's SIGPIPE is expected, not a failure.
+(set +o pipefail; zcat "$DATA/moses/train.csv.gz" | tail -n +2 | head -n "$LARGE" \
+  | awk '{print $1" m"NR-1}' > "$work/large.smi")
+[ "$(wc -l < "$work/large.smi")" -eq "$LARGE" ] || { echo "moses/train.csv.gz has fewer than $LARGE molecules" >&2; exit 1; }
 head -n "$N" "$work/large.smi" > "$work/small.smi"
 
 # Peak resident memory of a command and its children, in MiB (GNU time).
