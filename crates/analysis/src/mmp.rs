@@ -659,7 +659,7 @@ pub fn transform_summaries(
 ) -> Vec<TransformSummary> {
     let mut sums = TransformSums::default();
     sums.add(pairs, strings, activity);
-    sums.summaries()
+    sums.summaries().collect()
 }
 
 /// Running per-transform sums (count, Σδ, Σδ², pairs with both activities), keyed by the
@@ -668,8 +668,11 @@ pub fn transform_summaries(
 #[derive(Debug, Default)]
 pub struct TransformSums {
     variables: Interner,
-    sums: HashMap<(u32, u32), (u64, f64, f64, u64)>,
+    sums: HashMap<(u32, u32), Sums>,
 }
+
+/// One transform's count, Σδ, Σδ² and pairs with both activities.
+type Sums = (u64, f64, f64, u64);
 
 impl TransformSums {
     /// Adds a batch of pairs.
@@ -708,16 +711,21 @@ impl TransformSums {
         self.sums.is_empty()
     }
 
-    /// The statistics, most frequent first (ties by transform).
-    pub fn summaries(self) -> Vec<TransformSummary> {
-        let mut out: Vec<TransformSummary> = self
-            .sums
+    /// The statistics, most frequent first (ties by transform), made one at a time: memory
+    /// holds the sums sorted, not every summary's string at once.
+    pub fn summaries(self) -> impl Iterator<Item = TransformSummary> {
+        let Self { variables, sums } = self;
+        let mut sorted: Vec<((u32, u32), Sums)> = sums.into_iter().collect();
+        {
+            let text = |id: u32| variables.texts[id as usize].as_bytes();
+            // As the strings `x>>y` compare, without writing them.
+            let key = |(x, y): (u32, u32)| text(x).iter().chain(b">>").chain(text(y));
+            sorted
+                .sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| key(a.0).cmp(key(b.0))));
+        }
+        sorted
             .into_iter()
-            .map(|((x, y), (count, sum, sum_sq, n))| {
-                let (x, y) = (
-                    &self.variables.texts[x as usize],
-                    &self.variables.texts[y as usize],
-                );
+            .map(move |((x, y), (count, sum, sum_sq, n))| {
                 let mean = (n > 0).then(|| sum / n as f64);
                 let std = (n > 1).then(|| {
                     let m = sum / n as f64;
@@ -726,20 +734,16 @@ impl TransformSums {
                         .sqrt()
                 });
                 TransformSummary {
-                    transform: format!("{x}>>{y}"),
+                    transform: format!(
+                        "{}>>{}",
+                        variables.texts[x as usize], variables.texts[y as usize]
+                    ),
                     count,
                     activity_count: n,
                     mean_delta: mean,
                     std_delta: std,
                 }
             })
-            .collect();
-        out.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.transform.cmp(&b.transform))
-        });
-        out
     }
 }
 
@@ -951,6 +955,29 @@ mod tests {
             }
             assert!(batches >= groups.min(expected.len()), "{batches} batches");
         }
+    }
+
+    #[test]
+    fn transforms_of_equal_count_come_in_the_order_of_their_strings() {
+        // "[*:1]C>>…" sorts after "[*:1]C(C)>>…" as strings ('>' > '('), though "[*:1]C" is
+        // a prefix of "[*:1]C(C)": the order is the joined strings', not the parts'.
+        let mut index = MmpIndex::new(MmpOptions::default());
+        for (m, v) in ["[*:1]C", "[*:1]C(C)", "[*:1]O", "[*:1]CC"]
+            .iter()
+            .enumerate()
+        {
+            index.add(m as u32, &format!("x{m}"), 9, &[frag(1, "k", v, 2, None)]);
+        }
+        let (pairs, strings) = index.pairs(|_, _| true);
+        let got: Vec<String> = transform_summaries(&pairs, &strings, |_| None)
+            .into_iter()
+            .map(|t| t.transform)
+            .collect();
+        let mut expected = got.clone();
+        expected.sort();
+        assert_eq!(got, expected);
+        assert_eq!(got.len(), 6);
+        assert!(got[0].starts_with("[*:1]C(C)>>"), "{got:?}");
     }
 
     #[test]

@@ -324,29 +324,29 @@ impl MmpGathering {
         let first_page = first_page.unwrap_or_else(|| page.clone());
         pages(pairs_page.stored(page, true, pairs_response))?;
 
-        let transform_count = sums.len() as u64;
-        let transforms: Vec<pb::TransformStats> = sums
-            .summaries()
-            .into_iter()
-            .map(|t| pb::TransformStats {
+        // Transforms page by page in their order; the result keeps the first ones.
+        let transform_count = sums.len();
+        let mut top = Vec::new();
+        let mut transforms_page = Pager::new(TRANSFORMS_SERIES);
+        for (i, t) in sums.summaries().enumerate() {
+            let t = pb::TransformStats {
                 transform: t.transform,
                 count: t.count,
                 activity_count: t.activity_count,
                 mean_delta: t.mean_delta,
                 std_delta: t.std_delta,
-            })
-            .collect();
-        let mut transforms_page = Pager::new(TRANSFORMS_SERIES);
-        let chunks = transforms.chunks(TRANSFORMS_PER_PAGE);
-        let last = chunks.len().saturating_sub(1);
-        for (i, chunk) in chunks.enumerate() {
-            pages(transforms_page.stored(chunk.to_vec(), i == last, transforms_response))?;
+            };
+            if i < TRANSFORMS_IN_RESULT {
+                top.push(t.clone());
+            }
+            transforms_page.items.push(t);
+            if transforms_page.items.len() == TRANSFORMS_PER_PAGE && i + 1 < transform_count {
+                let page = transforms_page.take();
+                pages(transforms_page.stored(page, false, transforms_response))?;
+            }
         }
-        if transforms.is_empty() {
-            pages(transforms_page.stored(Vec::new(), true, transforms_response))?;
-        }
-        let mut top = transforms;
-        top.truncate(TRANSFORMS_IN_RESULT);
+        let page = transforms_page.take();
+        pages(transforms_page.stored(page, true, transforms_response))?;
 
         let (cliffs, cliff_molecules) = if p_activity.is_empty() {
             (Vec::new(), Vec::new())
@@ -363,7 +363,7 @@ impl MmpGathering {
             cliffs,
             cliff_molecules,
             pair_count,
-            transform_count,
+            transform_count: transform_count as u64,
         })
     }
 }
