@@ -109,6 +109,8 @@ pub struct Pair {
 struct Interner {
     ids: HashMap<Box<str>, u32>,
     texts: Vec<Box<str>>,
+    /// Bytes of the distinct strings.
+    text_bytes: usize,
 }
 
 impl Interner {
@@ -118,6 +120,7 @@ impl Interner {
         }
         let id = self.texts.len() as u32;
         let boxed: Box<str> = text.into();
+        self.text_bytes += text.len();
         self.texts.push(boxed.clone());
         self.ids.insert(boxed, id);
         id
@@ -337,9 +340,14 @@ const MOLECULE_RECORD: u8 = 0;
 const LOOKUP_RECORD: u8 = 1;
 
 fn bucket_of(text: &str) -> usize {
+    bucket_in(text, SPILL_BUCKETS)
+}
+
+/// Which of `buckets` buckets `text` goes to.
+fn bucket_in(text: &str, buckets: usize) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
-    (hasher.finish() % SPILL_BUCKETS as u64) as usize
+    (hasher.finish() % buckets as u64) as usize
 }
 
 fn write_text(out: &mut impl Write, text: &str) -> io::Result<()> {
@@ -711,9 +719,19 @@ impl TransformSums {
         self.sums.is_empty()
     }
 
+    /// Bytes the sums hold, estimated from the tables' capacities and the strings.
+    pub fn held_bytes(&self) -> usize {
+        // (u32, u32) → Sums: 40 bytes and a control byte per slot; an interned string is held
+        // twice (the table's key and the list) behind two 16-byte boxes, with its id.
+        self.sums.capacity() * 41
+            + self.variables.ids.capacity() * 25
+            + self.variables.texts.capacity() * 16
+            + self.variables.text_bytes * 2
+    }
+
     /// The statistics, most frequent first (ties by transform), made one at a time: memory
     /// holds the sums sorted, not every summary's string at once.
-    pub fn summaries(self) -> impl Iterator<Item = TransformSummary> {
+    pub fn summaries(self) -> impl Iterator<Item = TransformSummary> + Send {
         let Self { variables, sums } = self;
         let mut sorted: Vec<((u32, u32), Sums)> = sums.into_iter().collect();
         {
@@ -723,27 +741,330 @@ impl TransformSums {
             sorted
                 .sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| key(a.0).cmp(key(b.0))));
         }
-        sorted
-            .into_iter()
-            .map(move |((x, y), (count, sum, sum_sq, n))| {
-                let mean = (n > 0).then(|| sum / n as f64);
-                let std = (n > 1).then(|| {
-                    let m = sum / n as f64;
-                    ((sum_sq - n as f64 * m * m) / (n - 1) as f64)
-                        .max(0.0)
-                        .sqrt()
-                });
-                TransformSummary {
-                    transform: format!(
-                        "{}>>{}",
-                        variables.texts[x as usize], variables.texts[y as usize]
-                    ),
-                    count,
-                    activity_count: n,
-                    mean_delta: mean,
-                    std_delta: std,
+        sorted.into_iter().map(move |((x, y), sums)| {
+            summary(
+                format!(
+                    "{}>>{}",
+                    variables.texts[x as usize], variables.texts[y as usize]
+                ),
+                sums,
+            )
+        })
+    }
+
+    /// Every transform's `x>>y` with its sums, emptying these (in no order).
+    fn drain(&mut self) -> impl Iterator<Item = (String, Sums)> + '_ {
+        let variables = &self.variables;
+        self.sums.drain().map(move |((x, y), sums)| {
+            (
+                format!(
+                    "{}>>{}",
+                    variables.texts[x as usize], variables.texts[y as usize]
+                ),
+                sums,
+            )
+        })
+    }
+}
+
+/// The summary of transform `transform` from its sums.
+fn summary(transform: String, (count, sum, sum_sq, n): Sums) -> TransformSummary {
+    let mean = (n > 0).then(|| sum / n as f64);
+    let std = (n > 1).then(|| {
+        let m = sum / n as f64;
+        ((sum_sq - n as f64 * m * m) / (n - 1) as f64)
+            .max(0.0)
+            .sqrt()
+    });
+    TransformSummary {
+        transform,
+        count,
+        activity_count: n,
+        mean_delta: mean,
+        std_delta: std,
+    }
+}
+
+/// Adds `more` to `sums`.
+fn merge_sums(sums: &mut Sums, more: Sums) {
+    sums.0 += more.0;
+    sums.1 += more.1;
+    sums.2 += more.2;
+    sums.3 += more.3;
+}
+
+/// Buckets by transform that [`SpilledTransformSums`] writes.
+pub const TRANSFORM_BUCKETS: usize = 256;
+
+/// [`TransformSums`] within a memory budget. While the sums held stay below it this is
+/// [`TransformSums`]; past it they are written out (each transform's partial sums, to one of
+/// [`TRANSFORM_BUCKETS`] disk buckets by its `x>>y`) and summing starts afresh. The summaries
+/// then sum one bucket at a time, sort it into a run on disk, and merge the runs: memory holds
+/// one bucket's transforms and a record per run, not every transform.
+///
+/// Partial sums are added in a different order than one table would add them, so a mean or
+/// standard deviation may differ from [`transform_summaries`]' in the last bits; counts and
+/// the order are the same.
+pub struct SpilledTransformSums {
+    memory: TransformSums,
+    limit: usize,
+    parent: Option<std::path::PathBuf>,
+    spill: Option<TransformSpill>,
+}
+
+/// The disk side of [`SpilledTransformSums`]: one file of partial-sum records per bucket.
+struct TransformSpill {
+    dir: tempfile::TempDir,
+    buckets: Vec<BufWriter<File>>,
+}
+
+/// Writes one transform record: `x>>y`, count, Σδ, Σδ², pairs with both activities.
+fn write_sums(out: &mut impl Write, transform: &str, sums: Sums) -> io::Result<()> {
+    write_text(out, transform)?;
+    out.write_all(&sums.0.to_le_bytes())?;
+    out.write_all(&sums.1.to_le_bytes())?;
+    out.write_all(&sums.2.to_le_bytes())?;
+    out.write_all(&sums.3.to_le_bytes())
+}
+
+/// Reads the next transform record, or `None` at the end of the file.
+fn read_sums(input: &mut impl Read) -> io::Result<Option<(String, Sums)>> {
+    let Some(len) = read_u32(input)? else {
+        return Ok(None);
+    };
+    let mut text = vec![0u8; len as usize];
+    input.read_exact(&mut text)?;
+    let transform =
+        String::from_utf8(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut numbers = [0u8; 32];
+    input
+        .read_exact(&mut numbers)
+        .map_err(|_| truncated("a transform's sums"))?;
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&numbers[i * 8..i * 8 + 8]);
+        w
+    };
+    let sums = (
+        u64::from_le_bytes(word(0)),
+        f64::from_le_bytes(word(1)),
+        f64::from_le_bytes(word(2)),
+        u64::from_le_bytes(word(3)),
+    );
+    Ok(Some((transform, sums)))
+}
+
+impl SpilledTransformSums {
+    /// Empty sums holding at most about `limit_bytes` in memory; files go to a new temporary
+    /// directory under `parent` (the system's temporary directory when `None`) once needed.
+    pub fn new(limit_bytes: usize, parent: Option<&std::path::Path>) -> Self {
+        Self {
+            memory: TransformSums::default(),
+            limit: limit_bytes,
+            parent: parent.map(std::path::Path::to_path_buf),
+            spill: None,
+        }
+    }
+
+    /// Adds a batch of pairs, as [`TransformSums::add`], writing the sums out when they pass
+    /// the limit.
+    pub fn add(
+        &mut self,
+        pairs: &[Pair],
+        strings: &MmpStrings,
+        activity: impl Fn(u32) -> Option<f64>,
+    ) -> io::Result<()> {
+        self.memory.add(pairs, strings, activity);
+        if self.memory.held_bytes() > self.limit {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// True once sums have been written to disk.
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    /// Moves the sums in memory to the buckets.
+    fn write_out(&mut self) -> io::Result<()> {
+        if self.spill.is_none() {
+            let dir = match &self.parent {
+                Some(p) => tempfile::Builder::new()
+                    .prefix("mmp-transforms-")
+                    .tempdir_in(p)?,
+                None => tempfile::Builder::new()
+                    .prefix("mmp-transforms-")
+                    .tempdir()?,
+            };
+            let buckets = (0..TRANSFORM_BUCKETS)
+                .map(|i| {
+                    Ok(BufWriter::new(File::create(
+                        dir.path().join(format!("sums-{i}")),
+                    )?))
+                })
+                .collect::<io::Result<_>>()?;
+            self.spill = Some(TransformSpill { dir, buckets });
+        }
+        let Some(spill) = self.spill.as_mut() else {
+            return Ok(());
+        };
+        for (transform, sums) in self.memory.drain() {
+            write_sums(
+                &mut spill.buckets[bucket_in(&transform, TRANSFORM_BUCKETS)],
+                &transform,
+                sums,
+            )?;
+        }
+        self.memory = TransformSums::default();
+        Ok(())
+    }
+
+    /// Every transform's summary, most frequent first (ties by transform), as
+    /// [`TransformSums::summaries`]; with the number of transforms known before the first.
+    pub fn summaries(mut self) -> io::Result<TransformSummaries> {
+        if self.spill.is_none() {
+            let count = self.memory.len();
+            return Ok(TransformSummaries {
+                count,
+                source: SummarySource::Memory(Box::new(self.memory.summaries())),
+            });
+        }
+        self.write_out()?;
+        let Some(TransformSpill { dir, buckets }) = self.spill.take() else {
+            return Err(io::Error::other("transform sums lost their buckets"));
+        };
+        let mut count = 0;
+        let mut runs = Vec::new();
+        for (i, bucket) in buckets.into_iter().enumerate() {
+            let path = dir.path().join(format!("sums-{i}"));
+            drop(
+                bucket
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)?,
+            );
+            let mut summed: HashMap<String, Sums> = HashMap::new();
+            let mut input = BufReader::new(File::open(&path)?);
+            while let Some((transform, sums)) = read_sums(&mut input)? {
+                match summed.get_mut(&transform) {
+                    Some(held) => merge_sums(held, sums),
+                    None => {
+                        summed.insert(transform, sums);
+                    }
                 }
-            })
+            }
+            drop(input);
+            std::fs::remove_file(&path)?;
+            if summed.is_empty() {
+                continue;
+            }
+            count += summed.len();
+            let mut sorted: Vec<(String, Sums)> = summed.into_iter().collect();
+            sorted.sort_unstable_by(|a, b| summary_order(&a.0, a.1 .0, &b.0, b.1 .0));
+            let run = dir.path().join(format!("run-{i}"));
+            let mut out = BufWriter::new(File::create(&run)?);
+            for (transform, sums) in &sorted {
+                write_sums(&mut out, transform, *sums)?;
+            }
+            out.flush()?;
+            runs.push(BufReader::new(File::open(&run)?));
+        }
+        let mut heap = std::collections::BinaryHeap::new();
+        for (run, input) in runs.iter_mut().enumerate() {
+            if let Some((transform, sums)) = read_sums(input)? {
+                heap.push(RunHead {
+                    transform,
+                    sums,
+                    run,
+                });
+            }
+        }
+        Ok(TransformSummaries {
+            count,
+            source: SummarySource::Merged {
+                runs,
+                heap,
+                _dir: dir,
+            },
+        })
+    }
+}
+
+/// Most frequent first, then by `x>>y`.
+fn summary_order(a: &str, a_count: u64, b: &str, b_count: u64) -> std::cmp::Ordering {
+    b_count.cmp(&a_count).then_with(|| a.cmp(b))
+}
+
+/// The next transform of one sorted run, ordered so that a max-heap yields the first in
+/// [`summary_order`].
+struct RunHead {
+    transform: String,
+    sums: Sums,
+    run: usize,
+}
+
+impl Ord for RunHead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        summary_order(&self.transform, self.sums.0, &other.transform, other.sums.0).reverse()
+    }
+}
+
+impl PartialOrd for RunHead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for RunHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for RunHead {}
+
+/// The summaries of [`SpilledTransformSums`], one at a time.
+pub struct TransformSummaries {
+    count: usize,
+    source: SummarySource,
+}
+
+enum SummarySource {
+    Memory(Box<dyn Iterator<Item = TransformSummary> + Send>),
+    Merged {
+        runs: Vec<BufReader<File>>,
+        heap: std::collections::BinaryHeap<RunHead>,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl TransformSummaries {
+    /// Distinct transforms in all.
+    pub fn total(&self) -> usize {
+        self.count
+    }
+}
+
+impl Iterator for TransformSummaries {
+    type Item = io::Result<TransformSummary>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.source {
+            SummarySource::Memory(summaries) => summaries.next().map(Ok),
+            SummarySource::Merged { runs, heap, .. } => {
+                let head = heap.pop()?;
+                match read_sums(&mut runs[head.run]) {
+                    Ok(Some((transform, sums))) => heap.push(RunHead {
+                        transform,
+                        sums,
+                        run: head.run,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+                Some(Ok(summary(head.transform, head.sums)))
+            }
+        }
     }
 }
 
@@ -954,6 +1275,50 @@ mod tests {
                 _ => assert!(groups > 1 && groups < SPILL_BUCKETS, "{groups} groups"),
             }
             assert!(batches >= groups.min(expected.len()), "{batches} batches");
+        }
+    }
+
+    #[test]
+    fn spilled_transform_sums_equal_the_sums_in_memory() {
+        // Many transforms of varied counts (ties included), some with activities, added in
+        // batches: with a budget nothing fits in, one a few fit in, and one everything fits in.
+        let mut index = MmpIndex::new(MmpOptions::default());
+        for m in 0..90u32 {
+            let variable = format!("[*:1]C{}", m % 23);
+            index.add(
+                m,
+                &format!("x{m}"),
+                9,
+                &[frag(1, &format!("k{}", m % 4), &variable, 2, None)],
+            );
+        }
+        let (pairs, strings) = index.pairs(|_, _| true);
+        let activity = |m: u32| (!m.is_multiple_of(3)).then(|| 5.0 + f64::from(m % 13) * 0.37);
+        let expected = transform_summaries(&pairs, &strings, activity);
+        assert!(expected.len() > 200, "{}", expected.len());
+        for (limit, spills) in [(1, true), (4_000, true), (usize::MAX, false)] {
+            let mut sums = SpilledTransformSums::new(limit, None);
+            for batch in pairs.chunks(37) {
+                sums.add(batch, &strings, activity).unwrap();
+            }
+            assert_eq!(sums.spilled(), spills, "limit {limit}");
+            let summaries = sums.summaries().unwrap();
+            assert_eq!(summaries.total(), expected.len());
+            let got: Vec<TransformSummary> = summaries.map(Result::unwrap).collect();
+            assert_eq!(got.len(), expected.len());
+            for (g, e) in got.iter().zip(&expected) {
+                assert_eq!(
+                    (&g.transform, g.count, g.activity_count),
+                    (&e.transform, e.count, e.activity_count),
+                    "limit {limit}"
+                );
+                let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    (a, b) => a == b,
+                };
+                assert!(close(g.mean_delta, e.mean_delta), "{g:?} vs {e:?}");
+                assert!(close(g.std_delta, e.std_delta), "{g:?} vs {e:?}");
+            }
         }
     }
 
