@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod export;
 pub mod ids;
 pub mod json;
+pub mod pages;
 pub mod status;
 pub mod time;
 

@@ -6,15 +6,20 @@
 //! molecules carry no fingerprints (every Tanimoto is 0) and no activities, so what is timed
 //! is fragmentation, indexing and paging, the part mmpdb's `fragment` + `index` do.
 //!
-//! Usage: `mmp_bench FILE.smi [--memory-mb=1024]`.
+//! Usage: `mmp_bench FILE.smi [--memory-mb=1024] [--pairs-tsv=PATH]`; `--pairs-tsv` also
+//! writes every pair as `a, b, constant, transform` (tab-separated, molecules by line number
+//! from 0), to compare the pair set with mmpdb's `index --out csv`.
 #![allow(clippy::unwrap_used)]
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use molbatch_analytics::sar::{MmpGathering, PAIRS_SERIES};
+use molbatch_analytics::outcome::AnalysisError;
+use molbatch_analytics::sar::MmpGathering;
 use molbatch_proto::analysis::MmpParams;
+use molbatch_proto::pages::{self, PageSeries};
 use molbatch_proto::v1 as pb;
+use prost::Message;
 
 /// Results per gathered page, as the worker reads them.
 const PAGE: usize = 1_000;
@@ -29,16 +34,30 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Writes the pairs of an encoded pairs page as TSV rows.
+fn write_pairs(out: &mut impl Write, page: &[u8]) -> anyhow::Result<()> {
+    for p in pb::ListMatchedPairsResponse::decode(pages::unpack(page)?.as_slice())?.pairs {
+        writeln!(out, "{}\t{}\t{}\t{}", p.a, p.b, p.constant, p.transform)?;
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let mut path = None;
     let mut memory_mb: u64 = 1_024;
+    let mut pairs_tsv = None;
     for arg in std::env::args().skip(1) {
-        match arg.strip_prefix("--memory-mb=") {
-            Some(v) => memory_mb = v.parse()?,
-            None => path = Some(arg),
+        if let Some(v) = arg.strip_prefix("--memory-mb=") {
+            memory_mb = v.parse()?;
+        } else if let Some(v) = arg.strip_prefix("--pairs-tsv=") {
+            pairs_tsv = Some(std::io::BufWriter::new(std::fs::File::create(v)?));
+        } else {
+            path = Some(arg);
         }
     }
-    let path = path.ok_or_else(|| anyhow::anyhow!("usage: mmp_bench FILE.smi [--memory-mb=N]"))?;
+    let path = path.ok_or_else(|| {
+        anyhow::anyhow!("usage: mmp_bench FILE.smi [--memory-mb=N] [--pairs-tsv=PATH]")
+    })?;
     let input = std::io::BufReader::new(std::fs::File::open(&path)?);
     let started = Instant::now();
     let mut gathering = MmpGathering::new(&MmpParams::default())?;
@@ -65,17 +84,23 @@ fn main() -> anyhow::Result<()> {
     let fragmented = started.elapsed().as_secs_f64();
     let (mut pair_pages, mut transform_pages, mut bytes) = (0u64, 0u64, 0u64);
     let result = gathering.finish(memory_mb << 20, &mut |p| {
-        if p.series == PAIRS_SERIES {
+        if p.series == PageSeries::MmpPairs {
             pair_pages += 1;
+            if let Some(out) = pairs_tsv.as_mut() {
+                write_pairs(out, &p.data).map_err(|e| AnalysisError::Compute(e.to_string()))?;
+            }
         } else {
             transform_pages += 1;
         }
         bytes += p.data.len() as u64;
         Ok(())
     })?;
+    if let Some(mut out) = pairs_tsv {
+        out.flush()?;
+    }
     let total = started.elapsed().as_secs_f64();
     println!(
-        "mmp of {molecules} molecules (memory {memory_mb} MiB): fragment {fragmented:.1} s, pair + page {:.1} s, total {total:.1} s; {} fragmentations, {} pairs, {} transforms; {pair_pages} pair pages + {transform_pages} transform pages, {:.1} MiB encoded; index spilled {:.0} MiB ({:.1} KB per molecule); peak RSS {:.0} MiB",
+        "mmp of {molecules} molecules (memory {memory_mb} MiB): fragment {fragmented:.1} s, pair + page {:.1} s, total {total:.1} s; {} fragmentations, {} pairs, {} transforms; {pair_pages} pair pages + {transform_pages} transform pages, {:.1} MiB packed; index spilled {:.0} MiB ({:.1} KB per molecule); peak RSS {:.0} MiB",
         total - fragmented,
         result.fragmentations,
         result.pair_count,

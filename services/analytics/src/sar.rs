@@ -19,13 +19,14 @@ use std::collections::{HashMap, HashSet};
 
 use molbatch_analysis::mmp::{
     index_fragmented, Fragment, FragmentedMolecule, MmpOptions, MmpStrings, Pair, SpilledIndex,
-    TransformSums,
+    SpilledTransformSums,
 };
 use molbatch_analysis::similarity::{
     sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
 };
 use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
 use molbatch_proto::analysis::MmpParams;
+use molbatch_proto::pages::{self, PageSeries};
 use molbatch_proto::v1 as pb;
 use prost::Message;
 use rayon::prelude::*;
@@ -43,20 +44,16 @@ pub const PAIRS_PER_PAGE: usize = 2_000;
 pub const TRANSFORMS_PER_PAGE: usize = 2_000;
 /// Transforms the result itself carries (the most frequent).
 pub const TRANSFORMS_IN_RESULT: usize = 1_000;
-/// The stored series of the `mmp` analysis's pairs.
-pub const PAIRS_SERIES: &str = "mmp/pairs";
-/// The stored series of its transforms.
-pub const TRANSFORMS_SERIES: &str = "mmp/transforms";
 
 /// One page of an analysis's paged output, ready to store: `data` is the encoded public
-/// response of the page (its next page token filled in).
+/// response of the page (its next page token filled in), packed ([`pages::pack`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredPage {
-    /// The series, e.g. [`PAIRS_SERIES`].
-    pub series: &'static str,
+    /// The series it belongs to.
+    pub series: PageSeries,
     /// Its number in the series, from 0.
     pub page: u32,
-    /// The encoded `ListMatchedPairsResponse` or `ListTransformsResponse`.
+    /// The packed, encoded `ListMatchedPairsResponse` or `ListTransformsResponse`.
     pub data: Vec<u8>,
     /// True on the series' last page.
     pub last: bool,
@@ -237,10 +234,11 @@ impl MmpGathering {
         Ok(self.index.spilled_bytes()?)
     }
 
-    /// Pairs, transforms and cliffs. Pairs go to `pages` as [`PAIRS_SERIES`] pages of
-    /// [`PAIRS_PER_PAGE`] while they are found (memory holds one group of the index,
-    /// bounded by `memory_bytes`, and one page), then every transform as
-    /// [`TRANSFORMS_SERIES`] pages; the result keeps the first page of pairs and the
+    /// Pairs, transforms and cliffs. Pairs go to `pages` as [`PageSeries::MmpPairs`] pages of
+    /// [`PAIRS_PER_PAGE`] while they are found (memory holds one group of the index and the
+    /// transforms' running sums, together bounded by `memory_bytes`, and one page), then
+    /// every transform, merged from the sums' sorted runs on disk, as
+    /// [`PageSeries::MmpTransforms`] pages; the result keeps the first page of pairs and the
     /// [`TRANSFORMS_IN_RESULT`] most frequent transforms. CPU-bound.
     pub fn finish(
         self,
@@ -273,23 +271,29 @@ impl MmpGathering {
             (None, _) | (_, None) => 0.0,
         };
         let fragmentations = index.fragmentations();
-        let mut sums = TransformSums::default();
+        // A quarter of the budget for the transforms' sums, the rest for a group of the index.
+        let sums_budget = memory_bytes / 4;
+        let mut sums =
+            SpilledTransformSums::new(usize::try_from(sums_budget).unwrap_or(usize::MAX), None);
         // Pairs whose molecules both have a pActivity: a cliff says whether it is one.
         let mut matched: HashSet<(u32, u32)> = HashSet::new();
-        let mut pairs_page = Pager::new(PAIRS_SERIES);
+        let mut pairs_page = Pager::new(PageSeries::MmpPairs);
         let mut first_page: Option<Vec<pb::MatchedPair>> = None;
         let mut pair_count = 0u64;
         let mut failed: Option<AnalysisError> = None;
         let mut keep = pair_filter(&params);
         index.each_pair_batch(
-            memory_bytes,
+            memory_bytes - sums_budget,
             PAIRS_PER_PAGE,
             &mut keep,
             &mut |batch, strings| {
                 if failed.is_some() {
                     return;
                 }
-                sums.add(batch, strings, activity);
+                if let Err(e) = sums.add(batch, strings, activity) {
+                    failed = Some(e.into());
+                    return;
+                }
                 for p in batch {
                     pair_count += 1;
                     if activity(p.a).is_some() && activity(p.b).is_some() {
@@ -325,10 +329,12 @@ impl MmpGathering {
         pages(pairs_page.stored(page, true, pairs_response))?;
 
         // Transforms page by page in their order; the result keeps the first ones.
-        let transform_count = sums.len();
+        let summaries = sums.summaries()?;
+        let transform_count = summaries.total();
         let mut top = Vec::new();
-        let mut transforms_page = Pager::new(TRANSFORMS_SERIES);
-        for (i, t) in sums.summaries().enumerate() {
+        let mut transforms_page = Pager::new(PageSeries::MmpTransforms);
+        for (i, t) in summaries.enumerate() {
+            let t = t?;
             let t = pb::TransformStats {
                 transform: t.transform,
                 count: t.count,
@@ -386,13 +392,13 @@ fn transforms_response(transforms: Vec<pb::TransformStats>, next_page_token: Str
 
 /// Numbers the pages of one series and fills in their next page tokens.
 struct Pager<T> {
-    series: &'static str,
+    series: PageSeries,
     next: u32,
     items: Vec<T>,
 }
 
 impl<T> Pager<T> {
-    fn new(series: &'static str) -> Self {
+    fn new(series: PageSeries) -> Self {
         Self {
             series,
             next: 0,
@@ -413,15 +419,11 @@ impl<T> Pager<T> {
     ) -> StoredPage {
         let page = self.next;
         self.next += 1;
-        let token = if last {
-            String::new()
-        } else {
-            self.next.to_string()
-        };
+        let token = PageSeries::next_page_token((!last).then_some(self.next));
         StoredPage {
             series: self.series,
             page,
-            data: encode(items, token),
+            data: pages::pack(&encode(items, token)),
             last,
         }
     }
@@ -438,14 +440,15 @@ pub fn mmp(
     let mut pairs = Vec::new();
     let mut transforms = Vec::new();
     let mut result = gathering.finish(u64::MAX, &mut |page| {
+        let data = pages::unpack(&page.data)?;
         match page.series {
-            PAIRS_SERIES => pairs.extend(
-                pb::ListMatchedPairsResponse::decode(page.data.as_slice())
+            PageSeries::MmpPairs => pairs.extend(
+                pb::ListMatchedPairsResponse::decode(data.as_slice())
                     .map_err(|e| AnalysisError::Compute(e.to_string()))?
                     .pairs,
             ),
-            _ => transforms.extend(
-                pb::ListTransformsResponse::decode(page.data.as_slice())
+            PageSeries::MmpTransforms => transforms.extend(
+                pb::ListTransformsResponse::decode(data.as_slice())
                     .map_err(|e| AnalysisError::Compute(e.to_string()))?
                     .transforms,
             ),
@@ -838,19 +841,20 @@ mod tests {
             .unwrap();
         let mut pairs = Vec::new();
         let mut transforms = Vec::new();
-        for series in [PAIRS_SERIES, TRANSFORMS_SERIES] {
+        for series in [PageSeries::MmpPairs, PageSeries::MmpTransforms] {
             let pages: Vec<&StoredPage> = stored.iter().filter(|p| p.series == series).collect();
             for (i, page) in pages.iter().enumerate() {
                 assert_eq!(page.page as usize, i);
                 let last = i + 1 == pages.len();
                 assert_eq!(page.last, last);
-                let token = if series == PAIRS_SERIES {
-                    let r = pb::ListMatchedPairsResponse::decode(page.data.as_slice()).unwrap();
+                let data = pages::unpack(&page.data).unwrap();
+                let token = if series == PageSeries::MmpPairs {
+                    let r = pb::ListMatchedPairsResponse::decode(data.as_slice()).unwrap();
                     assert!(r.pairs.len() == PAIRS_PER_PAGE || last);
                     pairs.extend(r.pairs);
                     r.next_page_token
                 } else {
-                    let r = pb::ListTransformsResponse::decode(page.data.as_slice()).unwrap();
+                    let r = pb::ListTransformsResponse::decode(data.as_slice()).unwrap();
                     transforms.extend(r.transforms);
                     r.next_page_token
                 };

@@ -258,7 +258,7 @@ impl Worker {
                 .put_analysis_page(ipb::AnalysisPage {
                     r#ref: Some(ipb::AnalysisPageRef {
                         job_id: job_id.to_owned(),
-                        series: page.series.to_owned(),
+                        series: page.series.as_str().to_owned(),
                         page: page.page,
                     }),
                     data: page.data,

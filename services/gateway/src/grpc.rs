@@ -6,6 +6,7 @@ use molbatch_proto::internal::analytics_client::AnalyticsClient;
 use molbatch_proto::internal::scheduler_client::SchedulerClient;
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::internal::webhooks_client::WebhooksClient;
+use molbatch_proto::pages::{self, PageSeries};
 use molbatch_proto::{internal as ipb, v1 as pb, JobId, Priority, TenantId, Violations};
 use molbatch_telemetry::net::Channel;
 use prost::Message;
@@ -30,11 +31,6 @@ const MAX_BATCH_DEPICTIONS: usize = 200;
 pub const MAX_ANALYZE_MOLECULES: usize = 1_000;
 /// Longest `highlight_alert` (catalog entry names are under 64 bytes).
 const MAX_ALERT_NAME: usize = 256;
-
-/// The series storage keeps the `mmp` analysis's pages of matched pairs
-/// and of transforms under.
-const MMP_PAIRS: &str = "mmp/pairs";
-const MMP_TRANSFORMS: &str = "mmp/transforms";
 
 /// The services the gateway forwards to.
 #[derive(Clone)]
@@ -127,11 +123,11 @@ impl GatewayApi {
         &self,
         tenant: &TenantId,
         job_id: &str,
-        series: &str,
+        series: PageSeries,
         page_token: &str,
     ) -> Result<Vec<u8>, GatewayError> {
         let job = job_ref(tenant, job_id)?;
-        let page = page_number(page_token)?;
+        let page = PageSeries::page_of_token(page_token)?;
         // The scheduler answers NOT_FOUND for another tenant's job and for
         // an analysis never asked for.
         let analysis = self
@@ -149,12 +145,13 @@ impl GatewayApi {
             .clone()
             .get_analysis_page(ipb::AnalysisPageRef {
                 job_id: job.job_id.clone(),
-                series: series.to_owned(),
+                series: series.as_str().to_owned(),
                 page,
             })
             .await;
         match stored {
-            Ok(stored) => Ok(stored.into_inner().data),
+            Ok(stored) => pages::unpack(&stored.into_inner().data)
+                .map_err(|e| GatewayError::internal("unpacking a stored page", e)),
             Err(status) if status.code() == tonic::Code::NotFound => {
                 Err(missing_mmp_page(&job.job_id, page_token))
             }
@@ -195,17 +192,6 @@ fn missing_mmp_page(job_id: &str, page_token: &str) -> GatewayError {
         )
         .into()
     }
-}
-
-/// The page a `page_token` names: empty for the first (0), else the number
-/// a previous page handed out.
-fn page_number(page_token: &str) -> Result<u32, Violations> {
-    if page_token.is_empty() {
-        return Ok(0);
-    }
-    page_token
-        .parse()
-        .map_err(|_| Violations::one("page_token", "not a token from a previous page"))
 }
 
 /// Checks a similarity query's fields.
@@ -745,7 +731,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
             let tenant = tenant_of(&request)?;
             let pb::ListMatchedPairsRequest { job_id, page_token } = request.into_inner();
             let data = self
-                .mmp_page(&tenant, &job_id, MMP_PAIRS, &page_token)
+                .mmp_page(&tenant, &job_id, PageSeries::MmpPairs, &page_token)
                 .await?;
             let page = pb::ListMatchedPairsResponse::decode(data.as_slice()).map_err(|e| {
                 GatewayError::internal("decoding a stored page of matched pairs", e)
@@ -763,7 +749,7 @@ impl pb::mol_batch_server::MolBatch for GatewayApi {
             let tenant = tenant_of(&request)?;
             let pb::ListTransformsRequest { job_id, page_token } = request.into_inner();
             let data = self
-                .mmp_page(&tenant, &job_id, MMP_TRANSFORMS, &page_token)
+                .mmp_page(&tenant, &job_id, PageSeries::MmpTransforms, &page_token)
                 .await?;
             let page = pb::ListTransformsResponse::decode(data.as_slice())
                 .map_err(|e| GatewayError::internal("decoding a stored page of transforms", e))?;
@@ -1162,16 +1148,6 @@ mod tests {
             check_inline(&one, 10, 10).unwrap_err().fields()[0].0,
             "priority"
         );
-    }
-
-    #[test]
-    fn a_page_token_is_a_page_number() {
-        assert_eq!(page_number("").unwrap(), 0);
-        assert_eq!(page_number("7").unwrap(), 7);
-        for bad in ["x", "-1", "1.5", "4294967296", " 1"] {
-            let v = page_number(bad).unwrap_err();
-            assert_eq!(v.fields()[0].0, "page_token", "{bad:?}");
-        }
     }
 
     #[test]

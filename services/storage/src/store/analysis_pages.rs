@@ -1,7 +1,8 @@
 //! Pages of an analysis's paged output (the `mmp` analysis's pairs and
 //! transforms), keyed by job, series (`mmp/pairs`) and page number. Written
 //! once in SQL both backends accept, like [`super::exports`]. The data is
-//! opaque here: the page as the public API answers it. A series' last page
+//! opaque here: the page as the public API answers it, packed by the worker
+//! (`molbatch_proto::pages::pack`). A series' last page
 //! deletes the pages after it (left by an earlier, longer run) in the same
 //! transaction, so a reader never finds a stale tail. Pages have no cached
 //! copy: each is read once per page a client asks for. They are deleted
