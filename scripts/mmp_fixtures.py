@@ -1,5 +1,5 @@
 """Matched-molecular-pair reference fixtures from mmpdb, for molbatch's
-`mmp` analysis (crates/chem/tests/mmp.rs: fragmentation by molbatch-chem,
+`mmp` analysis (services/analytics/tests/mmp_mmpdb.rs: fragmentation by molbatch-chem,
 pairing by molbatch-analysis, as the analytics worker runs them).
 
 Needs mmpdb (PyPI, 3.1.x) running on Debian's python3-rdkit (RDKit
@@ -23,7 +23,7 @@ fragment), then `index` twice:
 - `smallest`: --max-variable-heavies 10 --max-variable-ratio 0.5
   --smallest-transformation-only.
 
-Writes crates/chem/tests/fixtures/mmp_input.smi and, per option set,
+Writes services/analytics/tests/fixtures/mmp_input.smi and, per option set,
 mmp_<name>.tsv: one line per mmpdb pair (its csv output, one direction per
 pair): the two ids in index order and the number of cuts (attachment points
 of the transform). mmpdb's own SMILES conventions for labelled parts differ
@@ -53,7 +53,7 @@ RDLogger.DisableLog("rdApp.*")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "..", "shared", "data", "chembl-activity")
-OUT = os.path.join(ROOT, "crates", "chem", "tests", "fixtures")
+OUT = os.path.join(ROOT, "services", "analytics", "tests", "fixtures")
 MMPDB = os.path.join(os.path.dirname(sys.executable), "mmpdb")
 SETS = ["CHEMBL2047_EC50.csv", "CHEMBL4203_Ki.csv"]
 PER_SET = 200

@@ -1,5 +1,5 @@
 //! The `mmp` analysis on symmetric series (issue 18 item 5) against mmpdb 3.1.4: molecules of
-//! `crates/chem/tests/fixtures/mmp_symmetric_input.smi` with an isopropyl, a centre-bearing
+//! `fixtures/mmp_symmetric_input.smi` with an isopropyl, a centre-bearing
 //! amide or a symmetric ring beside the cuts, and the pairs mmpdb's `index` reports for them
 //! (`mmp_symmetric_default.tsv`, written by `scripts/mmp_fixtures.py`, one row per pair it
 //! lists, so a pair related through several constants or up-enumerations repeats). Whether
@@ -14,8 +14,8 @@ use molbatch_analytics::sar::mmp;
 use molbatch_proto::analysis::MmpParams;
 use molbatch_proto::v1 as pb;
 
-const INPUT: &str = include_str!("../../../crates/chem/tests/fixtures/mmp_symmetric_input.smi");
-const MMPDB: &str = include_str!("../../../crates/chem/tests/fixtures/mmp_symmetric_default.tsv");
+const INPUT: &str = include_str!("fixtures/mmp_symmetric_input.smi");
+const MMPDB: &str = include_str!("fixtures/mmp_symmetric_default.tsv");
 
 /// Isopropyl and tert-butyl aryls (one cut), isopropyl and stereocentre amides (R and S
 /// included), 3,5-disubstituted toluenes (two and three cuts on a symmetric ring).

@@ -1,7 +1,8 @@
 //! Matched molecular pairs against mmpdb 3.1.4 (`scripts/mmp_fixtures.py`): 400 ChEMBL
 //! molecules fragmented by molbatch-chem (with mmpdb's stereo up-enumeration) and paired by
-//! molbatch-analysis, as the `mmp` analysis runs them, must give mmpdb's pair set: the same
-//! molecule pairs with the same numbers of cuts.
+//! molbatch-analysis through [`matched_pairs`], the `mmp` analysis's own fragmentation and
+//! pair filter, must give mmpdb's pair set: the same molecule pairs with the same numbers of
+//! cuts.
 //!
 //! The pairs are equal including multiplicities, with the default options (2,311 pairs, 1,490
 //! distinct) and with `--smallest-transformation-only` (1,553 pairs, 1,395 distinct). The
@@ -16,12 +17,9 @@
 //! each listed as many times as mmpdb lists it.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-
-use molbatch_analysis::mmp::{
-    index_fragmented, Fragment, FragmentedMolecule, MmpOptions, MmpStrings, Pair,
-};
-use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
+use molbatch_analysis::mmp::{MmpStrings, Pair};
+use molbatch_analytics::sar::matched_pairs;
+use molbatch_proto::analysis::MmpParams;
 
 const CHEMBL: &str = include_str!("fixtures/mmp_input.smi");
 const SYMMETRIC: &str = include_str!("fixtures/mmp_symmetric_input.smi");
@@ -38,51 +36,26 @@ fn read_input(smi: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
-fn pairs(options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
-    pairs_of(CHEMBL, options, smallest_only)
+fn pairs(params: &MmpParams) -> (Vec<Pair>, MmpStrings) {
+    pairs_of(CHEMBL, params)
 }
 
-/// The molecules of `smi` fragmented (with mmpdb's up-enumerations) and paired as the
-/// analytics worker does.
-fn pairs_of(smi: &str, options: MmpOptions, smallest_only: bool) -> (Vec<Pair>, MmpStrings) {
+/// The molecules of `smi` fragmented and paired as the analytics worker does.
+fn pairs_of(smi: &str, params: &MmpParams) -> (Vec<Pair>, MmpStrings) {
     let input = read_input(smi);
     let molecules: Vec<(u32, &str)> = input.iter().map(|(m, s)| (*m, s.as_str())).collect();
-    let cut = FragmentOptions {
-        max_variable_heavies: Some(options.max_variable_heavies),
-        up_enumerate: true,
-        ..FragmentOptions::default()
-    };
-    let index = index_fragmented(&molecules, options, |smiles| {
-        let f = fragment(smiles, &cut).ok()?;
-        let mut out = FragmentedMolecule {
-            normalized: f.normalized,
-            heavy_atoms: f.heavy_atoms,
-            ..FragmentedMolecule::default()
-        };
-        for x in f.fragmentations {
-            let part = Fragment {
-                num_cuts: x.num_cuts,
-                constant: x.constant,
-                variable: x.variable,
-                variable_heavies: x.variable_heavies,
-                constant_with_hydrogen: x.constant_with_hydrogen,
-            };
-            if x.up_enumerated {
-                out.up_enumerated.push(part);
-            } else {
-                out.fragments.push(part);
-            }
-        }
-        Some(out)
-    });
-    let mut cache: HashMap<String, Reduction> = HashMap::new();
-    let mut reduce = |v: &str| {
-        cache
-            .entry(v.to_owned())
-            .or_insert_with(|| reduction(v, &cut.cut_smarts).unwrap_or_default())
-            .clone()
-    };
-    index.pairs(|a, b| !smallest_only || !reduce(a).reducible_with(&reduce(b)))
+    let (pairs, strings, _) = matched_pairs(&molecules, params);
+    (pairs, strings)
+}
+
+/// mmpdb's `--smallest-transformation-only` run of the fixtures: at most 10 heavy atoms
+/// and half the molecule changing.
+fn smallest() -> MmpParams {
+    MmpParams {
+        max_variable_ratio: Some(0.5),
+        smallest_transformation_only: true,
+        ..MmpParams::default()
+    }
 }
 
 fn multiset(pairs: &[Pair], strings: &MmpStrings) -> Vec<(u32, u32, usize)> {
@@ -155,7 +128,7 @@ fn assert_no_difference(
 
 #[test]
 fn pairs_equal_mmpdb() {
-    let (pairs, strings) = pairs(MmpOptions::default(), false);
+    let (pairs, strings) = pairs(&MmpParams::default());
     check_exact(
         multiset(&pairs, &strings),
         fixture(include_str!("fixtures/mmp_default.tsv")),
@@ -164,11 +137,7 @@ fn pairs_equal_mmpdb() {
 
 #[test]
 fn smallest_transformation_pairs_equal_mmpdb() {
-    let options = MmpOptions {
-        max_variable_heavies: 10,
-        max_variable_ratio: Some(0.5),
-    };
-    let (pairs, strings) = pairs(options, true);
+    let (pairs, strings) = pairs(&smallest());
     check_exact(
         multiset(&pairs, &strings),
         fixture(include_str!("fixtures/mmp_smallest.tsv")),
@@ -180,11 +149,7 @@ fn smallest_transformation_pairs_equal_mmpdb() {
 /// decides whether a three-cut transform reduces, so the labelling must pick mmpdb's matching.
 #[test]
 fn smallest_transformation_pairs_equal_mmpdb_with_multiplicity() {
-    let options = MmpOptions {
-        max_variable_heavies: 10,
-        max_variable_ratio: Some(0.5),
-    };
-    let (pairs, strings) = pairs(options, true);
+    let (pairs, strings) = pairs(&smallest());
     check_exact(
         with_multiplicity(&pairs, &strings),
         fixture_with_multiplicity(include_str!("fixtures/mmp_smallest.tsv")),
@@ -205,7 +170,7 @@ fn check_exact(ours: Vec<(u32, u32, usize)>, theirs: Vec<(u32, u32, usize)>) {
 /// exist and how often each is listed.
 #[test]
 fn symmetric_series_pairs_equal_mmpdb_with_multiplicity() {
-    let (pairs, strings) = pairs_of(SYMMETRIC, MmpOptions::default(), false);
+    let (pairs, strings) = pairs_of(SYMMETRIC, &MmpParams::default());
     check_exact(
         with_multiplicity(&pairs, &strings),
         fixture_with_multiplicity(include_str!("fixtures/mmp_symmetric_default.tsv")),
@@ -214,11 +179,7 @@ fn symmetric_series_pairs_equal_mmpdb_with_multiplicity() {
 
 #[test]
 fn symmetric_series_smallest_transformation_pairs_equal_mmpdb_with_multiplicity() {
-    let options = MmpOptions {
-        max_variable_heavies: 10,
-        max_variable_ratio: Some(0.5),
-    };
-    let (pairs, strings) = pairs_of(SYMMETRIC, options, true);
+    let (pairs, strings) = pairs_of(SYMMETRIC, &smallest());
     check_exact(
         with_multiplicity(&pairs, &strings),
         fixture_with_multiplicity(include_str!("fixtures/mmp_symmetric_smallest.tsv")),
@@ -229,7 +190,7 @@ fn symmetric_series_smallest_transformation_pairs_equal_mmpdb_with_multiplicity(
 /// included (a pair listed once per constant and per up-enumerated split that relates it).
 #[test]
 fn pairs_equal_mmpdb_with_multiplicity() {
-    let (pairs, strings) = pairs_of(CHEMBL, MmpOptions::default(), false);
+    let (pairs, strings) = pairs_of(CHEMBL, &MmpParams::default());
     check_exact(
         with_multiplicity(&pairs, &strings),
         fixture_with_multiplicity(include_str!("fixtures/mmp_default.tsv")),
