@@ -268,6 +268,9 @@ describe('the analyses as pictures', () => {
       await expect.poll(() => heading.textContent(), { timeout: 30_000 }).toContain(`(${expected.toLocaleString('en-US')})`);
       await expect.poll(() => page.locator('ul.pairs > li').count()).toBe(Math.min(12, expected));
       expect(pageRequests.length).toBeGreaterThan(0);
+      // Every listed pair's structures drawn before the screenshot.
+      const images = page.locator('ul.pairs > li img');
+      await expect.poll(() => images.evaluateAll((imgs) => imgs.length > 0 && imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)), { timeout: 30_000 }).toBe(true);
       await checkPage(page, problems, 'a04b-mmp-paged');
     } finally {
       page.off('request', onRequest);
