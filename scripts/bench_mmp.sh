@@ -5,7 +5,8 @@
 # disk by constant and paired in groups within --memory-mb, pairs and
 # transforms cut into stored pages) on the first BENCH_MMP_MOLECULES (50,000)
 # of moses/train.csv.gz beside mmpdb 3.1.4's fragment + index of the same
-# SMILES with the same options (time and peak memory of each, one run); then
+# SMILES with the same options (time and peak memory of each, one run, and
+# the two pair sets compared by scripts/compare_mmp_pairs.py); then
 # molbatch alone on the first BENCH_MMP_LARGE (500,000) under a memory cap of
 # BENCH_MMP_CAP_MB (4,096 MiB: a memory cgroup when one can be made, else
 # prlimit's address-space limit). Numbers only, no asserts. mmpdb is looked
@@ -41,8 +42,8 @@ head -n "$N" "$work/large.smi" > "$work/small.smi"
 peak_of() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{printf "%.0f", $1/1024}'; }
 
 echo "== mmp at scale: $N molecules of moses/train.csv.gz"
-/usr/bin/time -v "$bench" "$work/small.smi" --memory-mb="$MEMORY_MB" 2> "$work/ours.time" \
-  | tee "$work/ours.txt"
+/usr/bin/time -v "$bench" "$work/small.smi" --memory-mb="$MEMORY_MB" \
+  --pairs-tsv="$work/ours.tsv" 2> "$work/ours.time" | tee "$work/ours.txt"
 ours_s=$(sed -n 's/.*total \([0-9.]*\) s.*/\1/p' "$work/ours.txt")
 echo "molbatch: ${ours_s} s, peak RSS $(peak_of "$work/ours.time") MiB"
 if [ -x "$MMPDB" ]; then
@@ -55,6 +56,7 @@ if [ -x "$MMPDB" ]; then
   mmpdb_s=$(echo "$(date +%s.%N) - $start" | bc)
   echo "mmpdb 3.1.4 fragment + index: ${mmpdb_s} s ($(wc -l < "$work/small.pairs.csv") pair rows), peak RSS fragment $(peak_of "$work/fragment.time") MiB, index $(peak_of "$work/index.time") MiB"
   echo "mmpdb / molbatch: $(echo "scale=1; $mmpdb_s / $ours_s" | bc)x"
+  /usr/bin/python3 scripts/compare_mmp_pairs.py "$work/ours.tsv" "$work/small.pairs.csv"
 else
   echo "mmpdb not installed at $MMPDB: the comparison is skipped"
 fi
