@@ -85,12 +85,19 @@ pub use substructure::{QuerySyntax, SearchKey, SubstructureQuery};
 /// ([`pipeline_version`]).
 pub const PIPELINE_REVISION: u32 = 1;
 
-/// The version of what computes a molecule's result: [`PIPELINE_REVISION`]
-/// and the RDKit this crate is linked against. The result cache across jobs
-/// keys every entry with it.
+/// The version of what computes a molecule's result: [`PIPELINE_REVISION`],
+/// the RDKit this crate is linked against and the InChI library the process
+/// loaded (a new libinchi may change InChIs without any change here). The
+/// result cache across jobs keys every entry with it.
+///
+/// ```
+/// let v = molbatch_chem::pipeline_version();
+/// assert!(v.contains("RDKit 2022.09") && v.contains("libinchi.so.1.03"), "{v}");
+/// ```
 pub fn pipeline_version() -> String {
     format!(
-        "molbatch-chem {PIPELINE_REVISION}; RDKit {}",
-        ffi::rdkit_version()
+        "molbatch-chem {PIPELINE_REVISION}; RDKit {}; InChI {}",
+        ffi::rdkit_version(),
+        ffi::inchi_library()
     )
 }

@@ -12,6 +12,9 @@
 
 #include <inchi_api.h>
 
+#include <dlfcn.h>
+#include <cstdlib>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -426,6 +429,18 @@ InchiStructure smiles_of_inchi(rust::Str inchi) {
   }
   out.ok = true;
   return out;
+}
+
+rust::String inchi_library() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void *>(&GetStdINCHI), &info) == 0 || info.dli_fname == nullptr) {
+    return rust::String();
+  }
+  // dli_fname is the name it was loaded by (the soname link); the file it
+  // resolves to carries the full version.
+  std::unique_ptr<char, decltype(&std::free)> real(realpath(info.dli_fname, nullptr), &std::free);
+  std::string path = real ? real.get() : info.dli_fname;
+  return rust::String(path.substr(path.find_last_of('/') + 1));
 }
 
 }  // namespace ffi

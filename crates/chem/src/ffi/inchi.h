@@ -37,5 +37,10 @@ InchiRecord inchi_of_smiles(rust::Str smiles);
 // InChI library or RDKit refused it, `message` says why.
 InchiStructure smiles_of_inchi(rust::Str inchi);
 
+// The InChI library this process runs, as the file it was loaded from
+// (e.g. `libinchi.so.1.03.00`: the library has no version call, and its
+// file name carries the version). Empty if it cannot be found.
+rust::String inchi_library();
+
 }  // namespace ffi
 }  // namespace molbatch

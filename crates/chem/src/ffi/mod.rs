@@ -429,6 +429,8 @@ mod bridge {
         fn inchi_of_smiles(smiles: &str) -> Result<InchiRecord>;
         /// The structure a standard InChI describes, as canonical SMILES.
         fn smiles_of_inchi(inchi: &str) -> Result<InchiStructure>;
+        /// The InChI library's file, e.g. `libinchi.so.1.03.00`.
+        fn inchi_library() -> String;
 
         include!("molbatch-chem/src/ffi/substructure.h");
         /// A parsed substructure query with its pattern fingerprint.
@@ -476,10 +478,10 @@ mod bridge {
 }
 
 pub(crate) use bridge::{
-    alert_matches, generic_scaffold, graph_framework, inchi_of_smiles, is_plain, mmp_fragment,
-    mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session, png, process,
-    query_fingerprint, query_pattern, rdkit_version, rgroup_add, rgroup_core, rgroup_process,
-    rgroup_rows, scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi,
+    alert_matches, generic_scaffold, graph_framework, inchi_library, inchi_of_smiles, is_plain,
+    mmp_fragment, mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session,
+    png, process, query_fingerprint, query_pattern, rdkit_version, rgroup_add, rgroup_core,
+    rgroup_process, rgroup_rows, scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi,
     stereo_insensitive_smiles, substructure_match, substructure_query, svg, svg_highlighted,
     AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
     SubstructureQuery,
