@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use molbatch_client::Client;
 use molbatch_proto::v1 as pb;
 
+mod common;
+
 /// Honest callers' answers in one phase.
 struct Honest {
     per_second: f64,
@@ -40,40 +42,12 @@ async fn honest(
     clients[0].job(job_id).await?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    let connections = clients.len();
-    for i in 0..callers {
-        let mut client = clients[i % connections].raw().clone();
-        let job_id = job_id.to_owned();
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let request = pb::GetJobRequest {
-                    job_id: job_id.clone(),
-                };
-                match client.get_job(request).await {
-                    Ok(_) => latencies.push(sent.elapsed()),
-                    Err(_) => errors += 1,
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for task in tasks {
-        let (l, e) = task.await?;
-        latencies.extend(l);
-        errors += e;
-    }
-    latencies.sort_unstable();
-    let p99 = latencies
-        .get(((latencies.len() as f64 - 1.0) * 0.99).round() as usize)
-        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let answers =
+        common::call_get_job(&mut clients, job_id, callers, started, deadline, None).await?;
     Ok(Honest {
-        per_second: latencies.len() as f64 / started.elapsed().as_secs_f64(),
-        p99_ms: p99,
-        errors,
+        per_second: answers.latencies.len() as f64 / started.elapsed().as_secs_f64(),
+        p99_ms: answers.percentile_ms(0.99),
+        errors: answers.errors,
     })
 }
 

@@ -17,14 +17,15 @@
 use std::time::{Duration, Instant};
 
 use molbatch_client::Client;
-use molbatch_proto::v1 as pb;
+
+mod common;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(url), Some(job_id)) = (args.get(1), args.get(2)) else {
-        return Err(
-            "usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS] [RATE]".into(),
+        anyhow::bail!(
+            "usage: get_job_load URL JOB_ID [SECONDS] [CONCURRENCY] [CONNECTIONS] [RATE]"
         );
     };
     let number =
@@ -41,62 +42,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Warm up: the first call verifies the key (Argon2id) and fills caches.
     clients[0].job(job_id).await?;
-    let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
-    let mut callers = Vec::new();
-    let connections = clients.len();
-    for i in 0..concurrency as usize {
-        let mut client = clients[i % connections].raw().clone();
-        let job_id = job_id.clone();
-        // Callers start spread over one gap, so the offered load is even.
-        let mut next = started + gap.map_or(Duration::ZERO, |g| g * i as u32 / concurrency as u32);
-        callers.push(tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
-                let sent = match gap {
-                    Some(gap) => {
-                        tokio::time::sleep_until(next.into()).await;
-                        let scheduled = next;
-                        next += gap;
-                        scheduled
-                    }
-                    None => Instant::now(),
-                };
-                let request = pb::GetJobRequest {
-                    job_id: job_id.clone(),
-                };
-                match client.get_job(request).await {
-                    Ok(_) => latencies.push(sent.elapsed()),
-                    Err(_) => errors += 1,
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for caller in callers {
-        let (l, e) = caller.await?;
-        latencies.extend(l);
-        errors += e;
-    }
+    let deadline = started + Duration::from_secs(seconds);
+    let answers = common::call_get_job(
+        &mut clients,
+        job_id,
+        concurrency as usize,
+        started,
+        deadline,
+        gap,
+    )
+    .await?;
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
     let offered = if rate > 0 {
         format!("offered {rate} req/s")
     } else {
         "as fast as answered".to_owned()
     };
     println!(
-        "grpc GetJob ({offered}): {} ok, {errors} errors in {elapsed:.1} s with {concurrency} callers on {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-        latencies.len(),
-        latencies.len() as f64 / elapsed,
-        at(0.50),
-        at(0.99)
+        "grpc GetJob ({offered}): {} ok, {} errors in {elapsed:.1} s with {concurrency} callers on {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        answers.latencies.len(),
+        answers.errors,
+        answers.latencies.len() as f64 / elapsed,
+        answers.percentile_ms(0.50),
+        answers.percentile_ms(0.99)
     );
     Ok(())
 }
