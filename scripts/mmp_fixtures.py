@@ -109,6 +109,19 @@ def symmetric_series():
                     ("c1ccc(F)cc1", "c1ccc(F)cc1", "O"), ("c1ccccc1", "c1ccccc1", "C#N"),
                     ("c1ccccc1", "c1ccccc1", "c1ccccc1"), ("c1ccc(Cl)cc1", "c1ccccc1", "O")]:
         series.append(f"CC({a})({b}){c}")
+    # 5. Cuts that make two or more new potential stereocentres (two isobutyls, an
+    #    isopropyl beside a quaternary carbon): mmpdb 3.1.4's chiral_enumerate binds
+    #    the last centre in every term (a generator's late binding), so only the last
+    #    centre is up-enumerated. And an up-enumerated centre among equivalent cut
+    #    methyls (MOSES train's molecules 42890, 1, 1860, 3787). (With c1ccc(Cl)cc1
+    #    as an aryl, --smallest-transformation-only differs: mmpdb lists a three-cut
+    #    pair of them with CC(C)C(C)c1ccc(Cl)cc1 13 times, molbatch 12; see the README.)
+    for y in ["c1ccc(C)cc1", "c1ccc(Br)cc1", "c1nc2nc(C)cc(C)n2n1"]:
+        series.append(f"CC(C)CN(CC(C)C)S(=O)(=O){y}")
+        series.append(f"CC(C)C(C)(C#N)NS(=O)(=O){y}")
+        series.append(f"CC(C)CN(C)S(=O)(=O){y}")
+    series += ["CC(C)(CO)NC(=O)C(C)(C)Oc1ccc(Cl)cc1", "CC(C)(C)C(=O)C(Oc1ccc(Cl)cc1)n1ccnc1",
+               "Cc1cccc(C)c1NC(=O)COc1ccc(Cl)cc1", "Cc1cc(C)nc(NC(=O)COc2ccc(Cl)cc2)n1"]
     out = []
     for s in series:
         canonical = Chem.MolToSmiles(Chem.MolFromSmiles(s))

@@ -320,6 +320,20 @@ std::vector<std::vector<RDKit::Atom::ChiralType>> chiral_assignments(size_t cent
   return out;
 }
 
+// Applies one of chiral_assignments' assignments as mmpdb 3.1.4 applies
+// chiral_enumerate's: its terms are generator expressions that read the
+// loop's `index` only when itertools.product consumes them, after the loop,
+// so every term names the last centre. Each assignment thus sets the last
+// centre to its tags in turn (the last tag stays) and leaves the others as
+// they are: of two or more new centres only the last is up-enumerated. With
+// one centre this is the assignment itself.
+void apply_assignment(RDKit::ROMol &frag, const std::vector<int> &centres,
+                      const std::vector<RDKit::Atom::ChiralType> &assignment) {
+  if (!centres.empty() && !assignment.empty()) {
+    frag.getAtomWithIdx(centres.back())->setChiralTag(assignment.back());
+  }
+}
+
 void set_dummy_isotopes(RDKit::ROMol &frag, const Pieces &pieces, unsigned int isotope) {
   for (const auto &d : pieces.dummies) {
     for (int a : d) {
@@ -595,12 +609,12 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
         new_centres(first_atoms, parent.flags, chiral_flags(mol, tied_ranks(frag)));
     std::set<std::string> distinct;
     for (const auto &assignment : chiral_assignments(centres.size())) {
-      for (size_t i = 0; i < centres.size(); ++i) {
-        frag.getAtomWithIdx(centres[i])->setChiralTag(assignment[i]);
-      }
+      apply_assignment(frag, centres, assignment);
       set_labels(frag, pieces.dummies[first], cut_of, {1});
       std::string l = fragment_smiles(frag, pieces.atoms[first]);
-      if (!distinct.insert(l).second) {
+      // With two or more centres some assignments leave the last one
+      // unspecified: the plain split again, which mmpdb drops by its key.
+      if (l == labelled[first] || !distinct.insert(l).second) {
         continue;
       }
       set_labels(frag, pieces.dummies[first], cut_of, {});
@@ -723,9 +737,7 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   for (const auto &atoms : {constant_atoms, variable_atoms}) {
     const std::vector<int> centres = new_centres(atoms, parent.flags, after);
     for (const auto &assignment : chiral_assignments(centres.size())) {
-      for (size_t i = 0; i < centres.size(); ++i) {
-        frag->getAtomWithIdx(centres[i])->setChiralTag(assignment[i]);
-      }
+      apply_assignment(*frag, centres, assignment);
       // mmpdb then writes the whole molecule with its computed properties
       // cleared, so RDKit perceives stereo again (on a copy, unlabelled) and
       // drops the tags of atoms that are no centres; the parts are then
