@@ -46,7 +46,8 @@ pub struct Config {
     pub result_cache: CacheScope,
     /// Memory the `mmp` analysis's pairing may hold, in MiB: its index is
     /// spilled to disk (the temporary directory, `TMPDIR`) and paired in
-    /// groups of about this size.
+    /// groups of about three quarters of this; the transforms' sums hold the
+    /// rest and spill there too past it.
     #[arg(
         long = "mmp-memory-mb",
         env = "MOLBATCH_ANALYTICS_MMP_MEMORY_MB",
