@@ -367,9 +367,25 @@ fn read_u32(input: &mut impl Read) -> io::Result<Option<u32>> {
 
 fn read_text(input: &mut impl Read) -> io::Result<String> {
     let len = read_u32(input)?.ok_or_else(|| truncated("a string"))?;
+    read_text_of(input, len)
+}
+
+/// The `len` bytes of a string whose length was read already.
+fn read_text_of(input: &mut impl Read, len: u32) -> io::Result<String> {
     let mut bytes = vec![0u8; len as usize];
     input.read_exact(&mut bytes)?;
     String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// A new temporary directory named `prefix…` under `parent` (the system's temporary directory
+/// when `None`), removed when dropped.
+fn spill_dir(prefix: &str, parent: Option<&std::path::Path>) -> io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    match parent {
+        Some(p) => builder.tempdir_in(p),
+        None => builder.tempdir(),
+    }
 }
 
 fn truncated(what: &str) -> io::Error {
@@ -383,10 +399,7 @@ impl SpilledIndex {
     /// An empty index spilling into a new temporary directory under `parent` (the system's
     /// temporary directory when `None`); the directory goes with the index.
     pub fn new(options: MmpOptions, parent: Option<&std::path::Path>) -> io::Result<Self> {
-        let dir = match parent {
-            Some(p) => tempfile::Builder::new().prefix("mmp-").tempdir_in(p)?,
-            None => tempfile::Builder::new().prefix("mmp-").tempdir()?,
-        };
+        let dir = spill_dir("mmp-", parent)?;
         let open = |kind: &str, i: usize| -> io::Result<BufWriter<File>> {
             Ok(BufWriter::new(File::create(
                 dir.path().join(format!("{kind}-{i}")),
@@ -832,10 +845,7 @@ fn read_sums(input: &mut impl Read) -> io::Result<Option<(String, Sums)>> {
     let Some(len) = read_u32(input)? else {
         return Ok(None);
     };
-    let mut text = vec![0u8; len as usize];
-    input.read_exact(&mut text)?;
-    let transform =
-        String::from_utf8(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let transform = read_text_of(input, len)?;
     let mut numbers = [0u8; 32];
     input
         .read_exact(&mut numbers)
@@ -889,14 +899,7 @@ impl SpilledTransformSums {
     /// Moves the sums in memory to the buckets.
     fn write_out(&mut self) -> io::Result<()> {
         if self.spill.is_none() {
-            let dir = match &self.parent {
-                Some(p) => tempfile::Builder::new()
-                    .prefix("mmp-transforms-")
-                    .tempdir_in(p)?,
-                None => tempfile::Builder::new()
-                    .prefix("mmp-transforms-")
-                    .tempdir()?,
-            };
+            let dir = spill_dir("mmp-transforms-", self.parent.as_deref())?;
             let buckets = (0..TRANSFORM_BUCKETS)
                 .map(|i| {
                     Ok(BufWriter::new(File::create(
