@@ -1,4 +1,4 @@
-"""Compares molbatch's matched pairs with mmpdb's, pair by pair.
+"""Compares molbatch's matched pairs with mmpdb's, row by row.
 
 Usage: /usr/bin/python3 scripts/compare_mmp_pairs.py OURS.tsv MMPDB.csv
 
@@ -6,58 +6,59 @@ OURS.tsv is `mmp_bench --pairs-tsv` output (a, b, constant, transform; molecules
 by line number from 0); MMPDB.csv is `mmpdb index --out csv` output (SMILES1,
 SMILES2, id1, id2, transform, constant; ids `m<line>`).
 
-Pairs are compared as the fixture tests compare them: (lower molecule, higher
-molecule, cuts) as a multiset, since both list a pair once per constant and
-up-enumeration relating it. Then, as a second reading, the transforms as
-strings (written from the lower to the higher molecule, unordered): the two
-label the attachment points of multi-cut transforms differently (molbatch in
-the constant's order, mmpdb in the variable's), so these differ where the
-pairs do not.
+Both write a pair in mmpdb's direction with mmpdb's attachment labels, once per
+constant and up-enumeration relating it, so the rows (a, b, transform,
+constant) are compared as multisets, as the fixture tests compare them; then
+the pairs (lower molecule, higher molecule, cuts) alone, and the transforms:
+their strings and each one's number of pairs (what its statistics are over).
 """
 
 import collections
-import re
 import sys
 
 
 def read(path, row):
-    pairs, transforms, variables = collections.Counter(), set(), {}
+    rows = collections.Counter()
     with open(path) as f:
         for line in f:
-            a, b, constant, transform = row(line.rstrip("\n").split("\t"))
-            x, y = transform.split(">>")
-            if a > b:
-                a, b, x, y = b, a, y, x
-            key = (a, b, constant.count("*"))
-            pairs[key] += 1
-            transforms.add((min(x, y), max(x, y)))
-            variables.setdefault(key, []).append((x, y))
-    return pairs, transforms, variables
+            rows[row(line.rstrip("\n").split("\t"))] += 1
+    return rows
 
 
-def centres(variable):
-    return variable.count("@") - variable.count("@@")
+def show(name, only):
+    print(f"  only {name}: {sum(only.values())}")
+    for row, n in sorted(only.items())[:5]:
+        print(f"    {row} x{n}")
 
 
 def main():
-    ours, our_transforms, our_variables = read(
-        sys.argv[1], lambda f: (int(f[0]), int(f[1]), f[2], f[3]))
-    theirs, their_transforms, _ = read(
-        sys.argv[2], lambda f: (int(f[2][1:]), int(f[3][1:]), f[5], f[4]))
-    only_ours, only_mmpdb = ours - theirs, theirs - ours
-    # Up-enumerated variables with two or more new stereocentres: mmpdb lists fewer.
-    multi = sum(n for key, n in only_ours.items()
-                if any(max(centres(x), centres(y)) >= 2 for x, y in our_variables[key]))
-    print(f"pairs (a, b, cuts) with multiplicity: molbatch {sum(ours.values())}, "
-          f"mmpdb {sum(theirs.values())}; only molbatch {sum(only_ours.values())} "
-          f"({multi} of them with a variable carrying two or more up-enumerated centres), "
-          f"only mmpdb {sum(only_mmpdb.values())}")
-    for name, only in (("only molbatch", only_ours), ("only mmpdb", only_mmpdb)):
-        for pair, n in sorted(only.items())[:5]:
-            print(f"  {name}: molecules {pair[0]} and {pair[1]}, {pair[2]} cuts, x{n}")
-    common = len(our_transforms & their_transforms)
-    print(f"distinct transforms: molbatch {len(our_transforms)}, mmpdb {len(their_transforms)}, "
-          f"the same string in both {common}")
+    ours = read(sys.argv[1], lambda f: (int(f[0]), int(f[1]), f[3], f[2]))
+    theirs = read(sys.argv[2], lambda f: (int(f[2][1:]), int(f[3][1:]), f[4], f[5]))
+    print(f"rows (a, b, transform, constant) with multiplicity: molbatch "
+          f"{sum(ours.values())}, mmpdb {sum(theirs.values())}")
+    show("molbatch", ours - theirs)
+    show("mmpdb", theirs - ours)
+
+    def pairs(rows):
+        out = collections.Counter()
+        for (a, b, transform, _), n in rows.items():
+            out[(min(a, b), max(a, b), transform.split(">>")[0].count("*"))] += n
+        return out
+
+    p_ours, p_theirs = pairs(ours), pairs(theirs)
+    print(f"pairs (a, b, cuts) with multiplicity: only molbatch "
+          f"{sum((p_ours - p_theirs).values())}, only mmpdb {sum((p_theirs - p_ours).values())}")
+
+    def transforms(rows):
+        out = collections.Counter()
+        for (_, _, transform, _), n in rows.items():
+            out[transform] += n
+        return out
+
+    t_ours, t_theirs = transforms(ours), transforms(theirs)
+    same = sum(1 for t, n in t_ours.items() if t_theirs.get(t) == n)
+    print(f"distinct transforms: molbatch {len(t_ours)}, mmpdb {len(t_theirs)}, "
+          f"the same string with the same number of pairs in both {same}")
 
 
 if __name__ == "__main__":

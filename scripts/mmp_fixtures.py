@@ -25,10 +25,9 @@ fragment), then `index` twice:
 
 Writes services/analytics/tests/fixtures/mmp_input.smi and, per option set,
 mmp_<name>.tsv: one line per mmpdb pair (its csv output, one direction per
-pair): the two ids in index order and the number of cuts (attachment points
-of the transform). mmpdb's own SMILES conventions for labelled parts differ
-from molbatch's, so the comparison is on pairs and cut counts, with
-multiplicity (a pair related through two constants appears twice).
+pair, mmpdb's): the two ids, the transform and the constant, as mmpdb
+labels them. The comparison is on these rows with multiplicity (a pair
+related through two constants appears twice).
 
 The symmetric series (issue 18 item 5) go the same way to
 mmp_symmetric_input.smi and mmp_symmetric_<name>.tsv: made-up analogue
@@ -113,10 +112,10 @@ def symmetric_series():
     #    isopropyl beside a quaternary carbon): mmpdb 3.1.4's chiral_enumerate binds
     #    the last centre in every term (a generator's late binding), so only the last
     #    centre is up-enumerated. And an up-enumerated centre among equivalent cut
-    #    methyls (MOSES train's molecules 42890, 1, 1860, 3787). (With c1ccc(Cl)cc1
-    #    as an aryl, --smallest-transformation-only differs: mmpdb lists a three-cut
-    #    pair of them with CC(C)C(C)c1ccc(Cl)cc1 13 times, molbatch 12; see the README.)
-    for y in ["c1ccc(C)cc1", "c1ccc(Br)cc1", "c1nc2nc(C)cc(C)n2n1"]:
+    #    methyls (MOSES train's molecules 42890, 1, 1860, 3787). With c1ccc(Cl)cc1 as an
+    #    aryl, a three-cut pair with CC(C)C(C)c1ccc(Cl)cc1 is kept by
+    #    --smallest-transformation-only 13 times: only with mmpdb's labels.
+    for y in ["c1ccc(C)cc1", "c1ccc(Br)cc1", "c1ccc(Cl)cc1", "c1nc2nc(C)cc(C)n2n1"]:
         series.append(f"CC(C)CN(CC(C)C)S(=O)(=O){y}")
         series.append(f"CC(C)C(C)(C#N)NS(=O)(=O){y}")
         series.append(f"CC(C)CN(C)S(=O)(=O){y}")
@@ -166,11 +165,9 @@ def write_fixtures(prefix, smiles):
             rows = []
             with open(pairs_csv) as f:
                 for line in f:
-                    _s1, _s2, id1, id2, transform, _constant = line.rstrip("\n").split("\t")
-                    a, b = sorted([id1, id2], key=lambda i: int(i[1:]))
-                    cuts = transform.split(">>")[0].count("*")
-                    rows.append((a, b, str(cuts)))
-            rows.sort(key=lambda r: (int(r[0][1:]), int(r[1][1:]), r[2]))
+                    _s1, _s2, id1, id2, transform, constant = line.rstrip("\n").split("\t")
+                    rows.append((id1, id2, transform, constant))
+            rows.sort(key=lambda r: (int(r[0][1:]), int(r[1][1:]), r[2], r[3]))
             with open(os.path.join(OUT, f"{prefix}_{name}.tsv"), "w") as f:
                 for row in rows:
                     f.write("\t".join(row) + "\n")

@@ -11,28 +11,42 @@
 //! so, as in mmpdb, a pair related through several constants or up-enumerations appears that
 //! many times.
 //!
-//! Memory: every distinct constant and variable string is held once, interned to a `u32`; an
-//! entry is three `u32`s (the top bit of the molecule marks an up-enumeration, so molecule
+//! A pair is written as mmpdb writes it: from the molecule whose unlabelled variable (then
+//! attachment order) is the smaller, its transform and constant labelled by mmpdb's
+//! `cansmirks` (the left variable's attachment points numbered as written, the right one's and
+//! the constant's to match). So one change seen through different constants is one transform,
+//! and transforms, their counts and statistics equal mmpdb's.
+//!
+//! Memory: every distinct constant and variable string is held once, interned to a `u32` (as
+//! is each labelled form the pairs use); an entry is three `u32`s (the top bit of the molecule marks an up-enumeration, so molecule
 //! indices stay below 2³¹). Molecules are added one at a time ([`MmpIndex::add`]), so a caller
 //! can fragment in batches and drop each batch's strings once added. For sets whose
 //! fragmentations do not fit in memory, [`SpilledIndex`] writes them to disk in buckets by
 //! constant and pairs a group of buckets at a time: pairs only ever share a constant, so each
 //! group is an [`MmpIndex`] of its own and memory follows the group, not the set.
 
+mod labels;
+
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 
-/// One fragmentation of a molecule, as the chemistry core writes it.
+/// One fragmentation of a molecule, as the chemistry core writes it (mmpdb's fragment record).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
     /// 1, 2 or 3 cuts.
     pub num_cuts: u8,
-    /// Canonical constant part (its string is the key).
+    /// Constant part, unlabelled attachment points, pieces in a canonical order (the key).
     pub constant: String,
-    /// Variable part, labelled like the constant.
+    /// Variable part, unlabelled attachment points.
     pub variable: String,
+    /// mmpdb's symmetry class of the variable's attachment points (`1`, `11`, `12`, `111`,
+    /// `112`, `121`, `122`, `123`).
+    pub variable_symmetry: String,
+    /// mmpdb's canonical attachment order: per `*` of the variable, the constant piece it
+    /// connects to (`0`, `01`, `10`, `012`, ...).
+    pub attachment_order: String,
     /// Heavy atoms of the variable part.
     pub variable_heavies: u32,
     /// Single cuts: canonical SMILES of the constant capped with hydrogen.
@@ -89,18 +103,19 @@ impl Default for MmpOptions {
     }
 }
 
-/// One matched pair, as interned ids ([`MmpIndex::text`] gives the strings).
+/// One matched pair, as interned ids ([`MmpStrings::text`] gives the strings), in mmpdb's
+/// direction: the transform is `variable_a>>variable_b`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pair {
-    /// The molecule with the smaller index.
+    /// The molecule on the transform's left.
     pub a: u32,
-    /// The other molecule.
+    /// The molecule on its right.
     pub b: u32,
-    /// The shared constant.
+    /// The shared constant, labelled like the variables.
     pub constant: u32,
-    /// The variable part of `a`.
+    /// The variable part of `a`, labelled.
     pub variable_a: u32,
-    /// The variable part of `b`.
+    /// The variable part of `b`, labelled.
     pub variable_b: u32,
 }
 
@@ -127,7 +142,7 @@ impl Interner {
     }
 }
 
-/// The hydrogen variable part (mmpdb's `[*][H]`, labelled).
+/// The variable part of a hydrogen substitution in a pair (mmpdb's `[*][H]`, labelled).
 pub const HYDROGEN_VARIABLE: &str = "[*:1][H]";
 
 /// Fragmentations indexed by constant part.
@@ -203,7 +218,7 @@ impl MmpIndex {
                 continue;
             }
             self.fragmentations += 1;
-            self.add_entry(&f.constant, entry_molecule, &f.variable);
+            self.add_entry(&f.constant, entry_molecule, &entry_variable(f));
             if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
                 let (constant, h) = (self.strings.intern(&f.constant), self.strings.intern(h));
                 self.hydrogen_of.insert(constant, h);
@@ -245,9 +260,9 @@ impl MmpIndex {
         (pairs, strings)
     }
 
-    /// Every pair `keep` accepts, handed to `emit` in batches of about `batch` pairs (whole
-    /// constant groups; within a group ordered by (a, b, variables)), so memory holds one
-    /// batch of pairs at a time.
+    /// Every pair `keep` accepts (called with the transform's two sides), handed to `emit` in
+    /// batches of about `batch` pairs (whole constant groups; within a group ordered by (a, b,
+    /// variables)), so memory holds one batch of pairs at a time.
     pub fn each_pair_batch(
         mut self,
         batch: usize,
@@ -255,7 +270,7 @@ impl MmpIndex {
         emit: &mut dyn FnMut(&[Pair], &MmpStrings),
     ) -> MmpStrings {
         // Hydrogen substitutions: a single-cut constant that, capped, is a molecule.
-        let hydrogen = self.strings.intern(HYDROGEN_VARIABLE);
+        let hydrogen = self.strings.intern(HYDROGEN_ENTRY);
         let mut extra = Vec::new();
         let mut constants: Vec<u32> = self.hydrogen_of.keys().copied().collect();
         constants.sort_unstable();
@@ -267,8 +282,9 @@ impl MmpIndex {
         self.entries.extend(extra);
         self.entries.sort_unstable();
         self.entries.dedup();
-        let strings = MmpStrings {
-            texts: self.strings.texts,
+        let mut strings = MmpStrings {
+            strings: self.strings,
+            labelled: HashMap::new(),
         };
         let mut pairs = Vec::new();
         for group in self.entries.chunk_by(|x, y| x.0 == y.0) {
@@ -279,21 +295,9 @@ impl MmpIndex {
                     if m1 == m2 || v1 == v2 || e1 & e2 & UP_ENUMERATED != 0 {
                         continue;
                     }
-                    let (a, va, b, vb) = if m1 < m2 {
-                        (m1, v1, m2, v2)
-                    } else {
-                        (m2, v2, m1, v1)
-                    };
-                    if !keep(strings.text(va), strings.text(vb)) {
-                        continue;
+                    if let Some(pair) = strings.labelled_pair(constant, (m1, v1), (m2, v2), keep) {
+                        pairs.push(pair);
                     }
-                    pairs.push(Pair {
-                        a,
-                        b,
-                        constant,
-                        variable_a: va,
-                        variable_b: vb,
-                    });
                 }
             }
             pairs[start..].sort_unstable();
@@ -308,6 +312,25 @@ impl MmpIndex {
         strings
     }
 }
+
+/// An index entry's variable: mmpdb's variable SMILES, symmetry class and attachment order.
+fn entry_variable(f: &Fragment) -> String {
+    format!(
+        "{} {} {}",
+        f.variable, f.variable_symmetry, f.attachment_order
+    )
+}
+
+/// The (SMILES, symmetry class, attachment order) of an [`entry_variable`].
+fn variable_parts(entry: &str) -> (&str, &str, &str) {
+    let mut parts = entry.rsplitn(3, ' ');
+    let order = parts.next().unwrap_or("0");
+    let symmetry = parts.next().unwrap_or("1");
+    (parts.next().unwrap_or(""), symmetry, order)
+}
+
+/// The entry variable of a hydrogen substitution (mmpdb's `[*][H]`).
+const HYDROGEN_ENTRY: &str = "[*][H] 1 0";
 
 /// Buckets [`SpilledIndex`] hashes constants (and hydrogen lookups) into.
 pub const SPILL_BUCKETS: usize = 64;
@@ -449,7 +472,7 @@ impl SpilledIndex {
                 &mut self.entries[bucket_of(&f.constant)],
                 &f.constant,
                 entry_molecule,
-                &f.variable,
+                &entry_variable(f),
             )?;
             if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
                 let out = &mut self.hydrogen[bucket_of(h)];
@@ -566,7 +589,7 @@ impl SpilledIndex {
                     &mut self.entries[bucket_of(&constant)],
                     &constant,
                     m,
-                    HYDROGEN_VARIABLE,
+                    HYDROGEN_ENTRY,
                 )?;
             }
         }
@@ -643,29 +666,89 @@ pub fn index_fragmented(
     index
 }
 
-/// The strings the pairs' ids refer to, once the index is consumed.
+/// The strings the pairs' ids refer to, once the index is consumed: the index's, and the
+/// labelled parts of the pairs.
 #[derive(Debug)]
 pub struct MmpStrings {
-    texts: Vec<Box<str>>,
+    strings: Interner,
+    /// (unlabelled part, its labels) → the labelled part.
+    labelled: HashMap<(u32, [u8; 3]), u32>,
 }
 
 impl MmpStrings {
     /// The string of an interned id.
     pub fn text(&self, id: u32) -> &str {
-        self.texts.get(id as usize).map_or("", |t| t)
+        self.strings.texts.get(id as usize).map_or("", |t| t)
+    }
+
+    /// `text` (an id) with its i-th `*` labelled `labels[i] + 1`, interned.
+    fn relabel(&mut self, text: u32, labels: [usize; 3]) -> u32 {
+        let key = (text, labels.map(|l| l as u8));
+        if let Some(&id) = self.labelled.get(&key) {
+            return id;
+        }
+        // A constant is its SMILES; an entry variable its SMILES and a suffix.
+        let smiles = self.text(text).split(' ').next().unwrap_or("");
+        let written = labels::relabel(smiles, &labels);
+        let id = self.strings.intern(&written);
+        self.labelled.insert(key, id);
+        id
+    }
+
+    /// The pair of two entries of `constant`, written as mmpdb writes it: from the entry
+    /// whose (variable, attachment order) is smaller, with `cansmirks`' labels; `None` when
+    /// `keep` refuses its transform.
+    fn labelled_pair(
+        &mut self,
+        constant: u32,
+        one: (u32, u32),
+        other: (u32, u32),
+        keep: &mut dyn FnMut(&str, &str) -> bool,
+    ) -> Option<Pair> {
+        let (p1, p2) = (
+            variable_parts(self.text(one.1)),
+            variable_parts(self.text(other.1)),
+        );
+        let ((a, v1), (b, v2), (_, sym1, order1), (_, sym2, order2)) =
+            if (p1.0, p1.2) > (p2.0, p2.2) {
+                (other, one, p2, p1)
+            } else {
+                (one, other, p1, p2)
+            };
+        let pieces: Vec<&str> = self.text(constant).split('.').collect();
+        // One cut: every `*` is `[*:1]`.
+        let (left, right, constant_labels) = if pieces.len() == 1 {
+            ([0; 3], [0; 3], [0; 3])
+        } else {
+            let constant_symmetry = labels::symmetry_class(&pieces);
+            let (right, constant) =
+                labels::smirks_order(sym1, order1, constant_symmetry, sym2, order2);
+            ([0, 1, 2], right, constant)
+        };
+        let (variable_a, variable_b) = (self.relabel(v1, left), self.relabel(v2, right));
+        if !keep(self.text(variable_a), self.text(variable_b)) {
+            return None;
+        }
+        Some(Pair {
+            a,
+            b,
+            constant: self.relabel(constant, constant_labels),
+            variable_a,
+            variable_b,
+        })
     }
 }
 
 /// Count, mean and sample standard deviation of the ΔpActivity of one transform.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformSummary {
-    /// `A>>B` with A ≤ B.
+    /// `A>>B`, in mmpdb's direction and labels ([`Pair`]).
     pub transform: String,
     /// Pairs.
     pub count: u64,
     /// Pairs with both activities.
     pub activity_count: u64,
-    /// Mean of pActivity(B side) − pActivity(A side).
+    /// Mean of pActivity(B side) − pActivity(A side) (of `b` − of `a`).
     pub mean_delta: Option<f64>,
     /// Sample standard deviation (n − 1).
     pub std_delta: Option<f64>,
@@ -704,16 +787,11 @@ impl TransformSums {
         activity: impl Fn(u32) -> Option<f64>,
     ) {
         for p in pairs {
-            let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
-            let (x, y, from, to) = if va <= vb {
-                (va, vb, p.a, p.b)
-            } else {
-                (vb, va, p.b, p.a)
-            };
+            let (x, y) = (strings.text(p.variable_a), strings.text(p.variable_b));
             let key = (self.variables.intern(x), self.variables.intern(y));
             let e = self.sums.entry(key).or_insert((0, 0.0, 0.0, 0));
             e.0 += 1;
-            if let (Some(pa), Some(pb)) = (activity(from), activity(to)) {
+            if let (Some(pa), Some(pb)) = (activity(p.a), activity(p.b)) {
                 let d = pb - pa;
                 e.1 += d;
                 e.2 += d * d;
@@ -1090,11 +1168,14 @@ mod tests {
             .collect()
     }
 
+    /// A fragmentation whose variable's attachment points are unalike and in order.
     fn frag(cuts: u8, c: &str, v: &str, heavies: u32, h: Option<&str>) -> Fragment {
         Fragment {
             num_cuts: cuts,
             constant: c.to_owned(),
             variable: v.to_owned(),
+            variable_symmetry: ["1", "12", "123"][usize::from(cuts) - 1].to_owned(),
+            attachment_order: ["0", "01", "012"][usize::from(cuts) - 1].to_owned(),
             variable_heavies: heavies,
             constant_with_hydrogen: h.map(str::to_owned),
         }
@@ -1109,15 +1190,15 @@ mod tests {
             "Cc1ccccc1",
             7,
             &[
-                frag(1, "[*:1]c1ccccc1", "[*:1]C", 1, Some("c1ccccc1")),
-                frag(1, "[*:1]C", "[*:1]c1ccccc1", 6, Some("C")),
+                frag(1, "*c1ccccc1", "*C", 1, Some("c1ccccc1")),
+                frag(1, "*C", "*c1ccccc1", 6, Some("C")),
             ],
         );
         index.add(
             1,
             "Clc1ccccc1",
             7,
-            &[frag(1, "[*:1]c1ccccc1", "[*:1]Cl", 1, Some("c1ccccc1"))],
+            &[frag(1, "*c1ccccc1", "*Cl", 1, Some("c1ccccc1"))],
         );
         index.add(2, "c1ccccc1", 6, &[]);
         let (pairs, strings) = index.pairs(|_, _| true);
@@ -1158,9 +1239,10 @@ mod tests {
         index.add_fragmented(1, &molecule("y", "b", &["b@", "b@@"]));
         index.add_fragmented(2, &molecule("z", "a@", &[]));
         let (pairs, strings) = index.pairs(|_, _| true);
-        let shown = shown(&pairs, &strings);
+        let mut shown = shown(&pairs, &strings);
+        shown.sort();
         // Each molecule's up-enumerations meet the others' plain splits, never each other;
-        // the same variable never pairs.
+        // the same variable never pairs. Each pair runs from the smaller variable.
         assert_eq!(
             shown,
             [
@@ -1170,10 +1252,10 @@ mod tests {
                 (0, 1, "a@", "b"),
                 (0, 1, "a@@", "b"),
                 (0, 2, "a", "a@"),
-                (0, 2, "a@@", "a@"),
-                (1, 2, "b", "a@"),
-                (1, 2, "b@", "a@"),
-                (1, 2, "b@@", "a@"),
+                (2, 0, "a@", "a@@"),
+                (2, 1, "a@", "b"),
+                (2, 1, "a@", "b@"),
+                (2, 1, "a@", "b@@"),
             ]
         );
     }
@@ -1202,8 +1284,8 @@ mod tests {
         // substitutions, up-enumerations and a filtered fragmentation.
         let mut molecules = Vec::new();
         for m in 0..60u32 {
-            let constant = format!("[*:1]c1ccc(C{})cc1", m % 7);
-            let variable = ["[*:1]C", "[*:1]Cl", "[*:1]O", "[*:1]N"][m as usize % 4];
+            let constant = format!("*c1ccc(C{})cc1", m % 7);
+            let variable = ["*C", "*Cl", "*O", "*N"][m as usize % 4];
             let normalized = format!("{}-{m}", variable);
             let mut fragments = vec![
                 frag(
@@ -1217,7 +1299,7 @@ mod tests {
                 frag(2, "big", "huge", 40, None),
             ];
             if m % 11 == 0 {
-                fragments.push(frag(1, "[*:1]C", &constant, 6, Some("C")));
+                fragments.push(frag(1, "*C", &constant, 6, Some("C")));
             }
             molecules.push(FragmentedMolecule {
                 normalized,
@@ -1287,7 +1369,7 @@ mod tests {
         // batches: with a budget nothing fits in, one a few fit in, and one everything fits in.
         let mut index = MmpIndex::new(MmpOptions::default());
         for m in 0..90u32 {
-            let variable = format!("[*:1]C{}", m % 23);
+            let variable = format!("*C{}", m % 23);
             index.add(
                 m,
                 &format!("x{m}"),
@@ -1330,10 +1412,7 @@ mod tests {
         // "[*:1]C>>…" sorts after "[*:1]C(C)>>…" as strings ('>' > '('), though "[*:1]C" is
         // a prefix of "[*:1]C(C)": the order is the joined strings', not the parts'.
         let mut index = MmpIndex::new(MmpOptions::default());
-        for (m, v) in ["[*:1]C", "[*:1]C(C)", "[*:1]O", "[*:1]CC"]
-            .iter()
-            .enumerate()
-        {
+        for (m, v) in ["*C", "*C(C)", "*O", "*CC"].iter().enumerate() {
             index.add(m as u32, &format!("x{m}"), 9, &[frag(1, "k", v, 2, None)]);
         }
         let (pairs, strings) = index.pairs(|_, _| true);

@@ -1,13 +1,15 @@
 //! Matched-molecular-pair fragmentation (Hussain & Rea, *J. Chem. Inf. Model.* 2010, 50, 339):
 //! every way of cutting one, two or three acyclic single bonds that the cut SMARTS matches,
-//! split into a constant part and a variable part with canonical, symmetry-aware attachment
-//! labels. Cut rules, topology checks and the hydrogen-substitution key follow mmpdb 3
-//! (Dalke, Hert & Kramer, *J. Chem. Inf. Model.* 2018, 58, 902); pairing lives in
+//! split into a constant part and a variable part. Cut rules, topology checks, the
+//! hydrogen-substitution key and the way the parts are written follow mmpdb 3 (Dalke, Hert &
+//! Kramer, *J. Chem. Inf. Model.* 2018, 58, 902): a [`Fragmentation`] is mmpdb's fragment
+//! record, with unlabelled attachment points, the variable's symmetry class and its canonical
+//! attachment order. Pairing, and the labels a pair's transform is written with, live in
 //! `molbatch-analysis` (`mmp`), which needs no RDKit.
 //!
-//! Two fragmentations (of any molecules) have equal [`Fragmentation::constant`] strings exactly
-//! when their constant parts are the same graph with the attachment points in correspondence;
-//! their variable strings are then labelled consistently, so `A>>B` reads as a transform.
+//! Two fragmentations (of any molecules) with equal [`Fragmentation::constant`] strings have
+//! the same constant pieces in the same order; [`Fragmentation::attachment_order`] says which
+//! piece each attachment point of the variable connects to.
 //!
 //! With [`FragmentOptions::up_enumerate`], a split whose cut makes a new potential
 //! stereocentre (one methyl of an isopropyl, one arm of a symmetric ring) is also written with
@@ -21,19 +23,25 @@ use crate::{ffi, ChemError, ErrorCode};
 /// triply bonded to a heteroatom to any heavy atom that is not a CH2 or the CH3 of an ethyl.
 pub const DEFAULT_CUT_SMARTS: &str = "[#6+0;!$(*=,#[!#6])]!@!=!#[!#0;!#1;!$([CH2]);!$([CH3][CH2])]";
 
-/// The variable part of a hydrogen substitution (the constant is the whole other molecule).
-pub const HYDROGEN_VARIABLE: &str = "[*:1][H]";
-
 /// One constant/variable split of a molecule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragmentation {
     /// 1, 2 or 3.
     pub num_cuts: u8,
-    /// The constant part: canonical SMILES, attachment points `[*:1]`..`[*:3]`, pieces sorted
-    /// and joined by `.`.
+    /// The constant part as mmpdb writes it: canonical SMILES with unlabelled attachment
+    /// points (`*`); for several cuts its pieces, in the order RDKit writes the whole
+    /// fragmented molecule, joined by `.`.
     pub constant: String,
-    /// The variable part, labelled like the constant.
+    /// The variable part: canonical SMILES, unlabelled attachment points.
     pub variable: String,
+    /// mmpdb's symmetry class of the variable's attachment points, in the order written:
+    /// `1` for one cut; `11` or `12` for two (alike or not); `111`, `112`, `121`, `122` or
+    /// `123` for three.
+    pub variable_symmetry: String,
+    /// mmpdb's canonical attachment order: for the i-th `*` of the variable, the index of the
+    /// constant piece across its cut (`0` for one cut; of the orders equivalent under both
+    /// symmetries, the smallest).
+    pub attachment_order: String,
     /// Heavy atoms of the variable part.
     pub variable_heavies: u32,
     /// Single cuts: canonical SMILES of the constant with its attachment point replaced by
@@ -99,7 +107,7 @@ fn rejected(smiles: &str, status: ffi::Status, message: String) -> ChemError {
 /// let f = fragment("Cc1ccccc1", &FragmentOptions::default())?;
 /// let pairs: Vec<(&str, &str)> =
 ///     f.fragmentations.iter().map(|f| (f.constant.as_str(), f.variable.as_str())).collect();
-/// assert_eq!(pairs, [("[*:1]C", "[*:1]c1ccccc1"), ("[*:1]c1ccccc1", "[*:1]C")]);
+/// assert_eq!(pairs, [("*C", "*c1ccccc1"), ("*c1ccccc1", "*C")]);
 /// assert_eq!(f.fragmentations[1].constant_with_hydrogen.as_deref(), Some("c1ccccc1"));
 /// # Ok::<(), molbatch_chem::ChemError>(())
 /// ```
@@ -126,6 +134,8 @@ pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, Ch
                 num_cuts: f.num_cuts,
                 constant: f.constant,
                 variable: f.variable,
+                variable_symmetry: f.variable_symmetry,
+                attachment_order: f.attachment_order,
                 variable_heavies: f.variable_heavies,
                 constant_with_hydrogen: (f.num_cuts == 1 && !f.constant_with_h.is_empty())
                     .then_some(f.constant_with_h),
@@ -176,41 +186,72 @@ pub fn reduction(variable: &str, cut_smarts: &str) -> Result<Reduction, ChemErro
 mod tests {
     use super::*;
 
-    fn splits(smiles: &str) -> Vec<(u8, String, String)> {
-        let mut v: Vec<(u8, String, String)> = fragment(smiles, &FragmentOptions::default())
+    /// (cuts, variable, symmetry class, attachment order, constant) of every split, sorted.
+    fn records(smiles: &str) -> Vec<(u8, String, String, String, String)> {
+        let mut v: Vec<_> = fragment(smiles, &FragmentOptions::default())
             .unwrap()
             .fragmentations
             .into_iter()
-            .map(|f| (f.num_cuts, f.constant, f.variable))
+            .map(|f| {
+                (
+                    f.num_cuts,
+                    f.variable,
+                    f.variable_symmetry,
+                    f.attachment_order,
+                    f.constant,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn expected(lines: &str) -> Vec<(u8, String, String, String, String)> {
+        let mut v: Vec<_> = lines
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let text = |i: usize| f[i].to_owned();
+                (f[0].parse().unwrap(), text(1), text(2), text(3), text(4))
+            })
             .collect();
         v.sort();
         v
     }
 
     #[test]
-    fn symmetric_constants_get_one_labelling() {
-        // Both para positions of the ring are cut: the two constant pieces are the same, so
-        // the labels may be swapped; the key must not depend on which cut came first.
-        let a = splits("Cc1ccc(C)cc1");
-        assert!(a.contains(&(
-            2,
-            "[*:1]C.[*:2]C".to_owned(),
-            "[*:1]c1ccc([*:2])cc1".to_owned()
-        )));
-        // An asymmetric linker under a symmetric constant: both orientations are the same
-        // molecule, so they give the same labelled variable.
-        let one = splits("Clc1ccc(NC(=O)c2ccc(Cl)cc2)cc1");
-        let flipped = splits("O=C(Nc1ccc(Cl)cc1)c1ccc(Cl)cc1");
-        assert_eq!(one, flipped);
-    }
-
-    #[test]
-    fn two_cuts_need_a_linker_with_both_attachment_points() {
-        // Cutting both methyls off ethylbenzene's ring side is not a linker split.
-        let f = splits("CCc1ccccc1");
-        assert!(f
-            .iter()
-            .all(|(n, _, v)| *n == 1 || v.matches("[*:").count() == usize::from(*n)));
+    fn records_equal_mmpdbs() {
+        // mmpdb 3.1.4's fragment_mol (3 cuts, default SMARTS) of the same molecules: cuts,
+        // variable, its symmetry class, attachment order, constant.
+        assert_eq!(
+            records("Cc1ccc(C)cc1"),
+            expected(
+                "1 *c1ccc(C)cc1 1 0 *C
+                 1 *C 1 0 *c1ccc(C)cc1
+                 2 *c1ccc(*)cc1 11 01 *C.*C"
+            )
+        );
+        assert_eq!(
+            records("Cc1cc(Cl)cc(OC)c1"),
+            expected(
+                "1 *c1cc(Cl)cc(OC)c1 1 0 *C
+                 1 *C 1 0 *c1cc(Cl)cc(OC)c1
+                 2 *c1cc(*)cc(OC)c1 11 01 *C.*Cl
+                 3 *c1cc(*)cc(*)c1 111 012 *C.*Cl.*OC
+                 3 *Oc1cc(*)cc(*)c1 122 012 *C.*C.*Cl
+                 2 *c1cc(*)cc(Cl)c1 11 01 *C.*OC
+                 2 *Oc1cc(*)cc(Cl)c1 12 01 *C.*C
+                 1 *Cl 1 0 *c1cc(C)cc(OC)c1
+                 1 *c1cc(C)cc(OC)c1 1 0 *Cl
+                 2 *c1cc(*)cc(C)c1 11 01 *Cl.*OC
+                 2 *Oc1cc(*)cc(C)c1 12 01 *C.*Cl
+                 1 *OC 1 0 *c1cc(C)cc(Cl)c1
+                 1 *c1cc(C)cc(Cl)c1 1 0 *OC
+                 2 *O* 11 01 *C.*c1cc(C)cc(Cl)c1
+                 1 *C 1 0 *Oc1cc(C)cc(Cl)c1
+                 1 *Oc1cc(C)cc(Cl)c1 1 0 *C"
+            )
+        );
     }
 
     #[test]

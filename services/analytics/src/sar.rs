@@ -89,6 +89,8 @@ fn fragmented(smiles: &str, options: &FragmentOptions) -> Option<FragmentedMolec
             num_cuts: x.num_cuts,
             constant: x.constant,
             variable: x.variable,
+            variable_symmetry: x.variable_symmetry,
+            attachment_order: x.attachment_order,
             variable_heavies: x.variable_heavies,
             constant_with_hydrogen: x.constant_with_hydrogen,
         };
@@ -297,7 +299,7 @@ impl MmpGathering {
                 for p in batch {
                     pair_count += 1;
                     if activity(p.a).is_some() && activity(p.b).is_some() {
-                        matched.insert((p.a, p.b));
+                        matched.insert(ordered(p.a, p.b));
                     }
                     let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
                     pairs_page.items.push(pb::MatchedPair {

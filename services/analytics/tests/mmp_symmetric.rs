@@ -4,8 +4,8 @@
 //! (`mmp_symmetric_default.tsv`, written by `scripts/mmp_fixtures.py`, one row per pair it
 //! lists, so a pair related through several constants or up-enumerations repeats). Whether
 //! two molecules pair depends on those two only, so mmpdb's pairs among a subset are the
-//! fixture's rows with both molecules in it. `sar::mmp` must list the same pairs with the same
-//! multiplicities and cut counts.
+//! fixture's rows with both molecules in it. `sar::mmp` must list the same rows (direction,
+//! transform and constant as mmpdb writes them) with the same multiplicities.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashSet};
@@ -27,11 +27,11 @@ fn id(s: &str) -> u32 {
     s.trim_start_matches('m').parse().unwrap()
 }
 
-/// (a, b, cuts) → how many times the pair is listed.
-type Counted = BTreeMap<(u64, u64, usize), usize>;
+/// (a, b, transform, constant) → how many times the pair is listed.
+type Counted = BTreeMap<(u64, u64, String, String), usize>;
 
 #[test]
-fn symmetric_series_pairs_equal_mmpdb_with_multiplicity_and_cuts() {
+fn symmetric_series_rows_equal_mmpdb_with_multiplicity() {
     let subset: HashSet<u32> = SUBSET.iter().copied().collect();
     let results: Vec<pb::MoleculeResult> = INPUT
         .lines()
@@ -63,7 +63,7 @@ fn symmetric_series_pairs_equal_mmpdb_with_multiplicity_and_cuts() {
     let mut ours = Counted::new();
     for p in &result.pairs {
         *ours
-            .entry((p.a, p.b, p.variable_a.matches('*').count()))
+            .entry((p.a, p.b, p.transform.clone(), p.constant.clone()))
             .or_default() += 1;
     }
     let mut want = Counted::new();
@@ -71,11 +71,7 @@ fn symmetric_series_pairs_equal_mmpdb_with_multiplicity_and_cuts() {
         let f: Vec<&str> = line.split('\t').collect();
         let (a, b) = (id(f[0]), id(f[1]));
         if subset.contains(&a) && subset.contains(&b) {
-            let key = (
-                u64::from(a.min(b)),
-                u64::from(a.max(b)),
-                f[2].parse().unwrap(),
-            );
+            let key = (u64::from(a), u64::from(b), f[2].to_owned(), f[3].to_owned());
             *want.entry(key).or_default() += 1;
         }
     }
@@ -87,10 +83,11 @@ fn symmetric_series_pairs_equal_mmpdb_with_multiplicity_and_cuts() {
         .filter(|k| ours.get(k) != want.get(k))
         .map(|k| {
             format!(
-                "m{} m{} {} cuts: molbatch {} mmpdb {}",
+                "m{} m{} {} {}: molbatch {} mmpdb {}",
                 k.0,
                 k.1,
                 k.2,
+                k.3,
                 ours.get(k).copied().unwrap_or(0),
                 want.get(k).copied().unwrap_or(0)
             )

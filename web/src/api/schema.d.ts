@@ -1707,21 +1707,25 @@ export interface components {
         /**
          * @description One matched molecular pair: two molecules that differ only by the
          *     variable part at the same attachment points of a shared constant part.
+         *     Written as mmpdb 3.1 writes it: from the molecule whose unlabelled variable
+         *     part is the smaller string, the left variable's attachment points numbered
+         *     [*:1], [*:2], [*:3] in the order written, the right variable's and the
+         *     constant's to match (mmpdb's cansmirks).
          */
         "molbatch.v1.MatchedPair": {
             /**
              * Format: int64
-             * @description Index of the first molecule (the smaller index).
+             * @description Index of the molecule on the transform's left.
              */
             a?: number;
             /**
              * Format: int64
-             * @description Index of the second molecule.
+             * @description Index of the molecule on its right.
              */
             b?: number;
             /**
              * @description The shared constant part, canonical SMILES with attachment points
-             *     [*:1], [*:2], [*:3].
+             *     [*:1], [*:2], [*:3] labelled like the variables.
              */
             constant?: string;
             /**
@@ -1734,9 +1738,9 @@ export interface components {
              * @description Tanimoto similarity of the two molecules' Morgan fingerprints.
              */
             tanimoto?: number;
-            /** @description The transform key `variable_a>>variable_b`. */
+            /** @description The transform `variable_a>>variable_b`. */
             transform?: string;
-            /** @description The variable part of molecule `a`, labelled like the constant. */
+            /** @description The variable part of molecule `a`. */
             variableA?: string;
             /** @description The variable part of molecule `b`. */
             variableB?: string;
@@ -2483,9 +2487,9 @@ export interface components {
             tenantId?: string;
         };
         /**
-         * @description Statistics of one transform over every pair it occurs in (a pair counts
-         *     once per direction-normalised transform: variable_a>>variable_b with a < b
-         *     is counted as its canonical direction, the smaller variable first).
+         * @description Statistics of one transform over every pair it occurs in, equal to
+         *     mmpdb's: each pair counts once, under its transform as written
+         *     (MatchedPair.transform).
          */
         "molbatch.v1.TransformStats": {
             /**
@@ -2509,7 +2513,7 @@ export interface components {
              * @description Sample standard deviation of ΔpActivity; absent below two values.
              */
             stdDelta?: number;
-            /** @description `A>>B`, A ≤ B as strings. */
+            /** @description `A>>B`, as MatchedPair.transform. */
             transform?: string;
         };
         /** @description Changes a tenant's name or limits. */

@@ -22,16 +22,13 @@
 // centres are enumerated first and their last configuration stays set while
 // the variable's are.
 //
-// Labels are our own canonical form rather than mmpdb's attachment-order
-// tables: for each permutation of the labels 1..n over the cuts, the
-// constant is written as its pieces' canonical SMILES (isotope-labelled
-// dummies), sorted and joined; the smallest string is the constant's key.
-// Two fragmentations therefore share a key exactly when their constants are
-// isomorphic with attachment points in correspondence, whatever the symmetry
-// of the constant. When several permutations reach the key (equal constant
-// pieces), the variable's labels follow mmpdb's way of matching two
-// variables up through such a constant (see canonical_labels), or, where two
-// of its attachment points rank alike, are those of its smallest string.
+// The parts are written as mmpdb writes them, so that pairs and transforms
+// are mmpdb's: unlabelled attachment points ("*"); for several cuts the
+// whole fragmented molecule is written as canonical SMILES and split at the
+// dots (the constant is its pieces in that order), with the variable's
+// symmetry class (which of its "*"s rank alike) and its canonical
+// attachment order (which constant piece each "*" connects to). Labels are
+// given per pair, by molbatch-analysis, as mmpdb's cansmirks gives them.
 #include "molbatch-chem/src/ffi/mmp.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
 
@@ -95,18 +92,6 @@ std::string fragment_smiles(const RDKit::ROMol &mol, const std::vector<int> &ato
   return RDKit::MolFragmentToSmiles(mol, atoms, nullptr, nullptr, nullptr, true);
 }
 
-// "[1*]" → "[*:1]": the atom-map notation mmpdb and most tools print.
-std::string map_notation(std::string s) {
-  for (int k = 1; k <= 3; ++k) {
-    const std::string from = "[" + std::to_string(k) + "*]";
-    const std::string to = "[*:" + std::to_string(k) + "]";
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
-      s.replace(at, from.size(), to);
-    }
-  }
-  return s;
-}
-
 // mmpdb's replace_wildcard_with_H: the one "*" of an unlabelled single-cut
 // constant becomes [H], then Chem.CanonSmiles.
 std::string with_hydrogen(const std::string &constant) {
@@ -157,26 +142,32 @@ Pieces split(const RDKit::ROMol &frag) {
   return p;
 }
 
-void set_labels(RDKit::ROMol &frag, const std::vector<int> &dummies, const std::vector<int> &cut_of,
-                const std::vector<int> &perm) {
-  for (int d : dummies) {
-    frag.getAtomWithIdx(d)->setIsotope(perm.empty() ? 0 : perm[cut_of[d]]);
-  }
-}
+// One split as mmpdb's fragment record holds it: unlabelled SMILES, the
+// variable's symmetry class and its canonical attachment order.
+struct Split {
+  std::string constant;
+  std::string variable;
+  std::string variable_symmetry = "1";
+  std::string attachment_order = "0";
+};
 
-// Keeps the first split of each (constant, variable): mmpdb's per-molecule
-// unique key, so an up-enumerated split that is also a plain split of a
-// later cut stays up-enumerated.
-void push(RawFragments &out, std::set<std::pair<std::string, std::string>> &seen, uint8_t cuts,
-          std::string constant, std::string variable, unsigned int variable_heavies,
-          std::string constant_with_h, bool up_enumerated = false) {
-  if (!seen.emplace(constant, variable).second) {
+// (attachment order, variable, constant): mmpdb's per-molecule unique key.
+using SeenSplits = std::set<std::array<std::string, 3>>;
+
+// Keeps the first split of each key, so an up-enumerated split that is also
+// a plain split of a later cut stays up-enumerated.
+void push(RawFragments &out, SeenSplits &seen, uint8_t cuts, Split split,
+          unsigned int variable_heavies, std::string constant_with_h,
+          bool up_enumerated = false) {
+  if (!seen.insert({split.attachment_order, split.variable, split.constant}).second) {
     return;
   }
   RawFragmentation f;
   f.num_cuts = cuts;
-  f.constant = rust::String(map_notation(constant));
-  f.variable = rust::String(map_notation(variable));
+  f.constant = rust::String(split.constant);
+  f.variable = rust::String(split.variable);
+  f.variable_symmetry = rust::String(split.variable_symmetry);
+  f.attachment_order = rust::String(split.attachment_order);
   f.variable_heavies = variable_heavies;
   f.constant_with_h = rust::String(constant_with_h);
   f.up_enumerated = up_enumerated;
@@ -424,140 +415,110 @@ bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bon
   return centres == 1 && ends == bonds.size();
 }
 
-// The order of the variable's attachment points in mmpdb's variable SMILES
-// (the whole split written with unlabelled attachment points, as
-// make_multiple_cuts writes it): for each cut, its position among the
-// variable's "*"s. Empty when two of them rank alike (mmpdb's variable
-// symmetry class has a tie), where positions depend on tie-breaking.
-std::vector<int> attachment_positions(RDKit::ROMol &frag, const Pieces &pieces,
-                                      const std::vector<int> &cut_of, int variable) {
-  set_dummy_isotopes(frag, pieces, 0);
-  const std::vector<unsigned int> ranks = tied_ranks(frag);
-  std::set<unsigned int> distinct;
-  for (int d : pieces.dummies[variable]) {
-    if (!distinct.insert(ranks[d]).second) {
-      return {};
-    }
+// mmpdb's get_symmetry_class: which of two or three values are equal.
+std::string symmetry_class(const std::vector<std::string> &v) {
+  if (v.size() == 2) {
+    return v[0] == v[1] ? "11" : "12";
   }
-  RDKit::MolToSmiles(frag);
-  std::vector<unsigned int> order;
-  if (!frag.getPropIfPresent(RDKit::common_properties::_smilesAtomOutputOrder, order)) {
-    return {};
+  if (v.size() != 3) {
+    return "1";
   }
-  const std::vector<int> &dummies = pieces.dummies[variable];
-  std::vector<int> positions(dummies.size(), -1);
-  int next = 0;
-  for (unsigned int a : order) {
-    if (std::find(dummies.begin(), dummies.end(), static_cast<int>(a)) != dummies.end()) {
-      positions[cut_of[a]] = next++;
-    }
+  if (v[0] == v[1]) {
+    return v[1] == v[2] ? "111" : "112";
   }
-  if (next != static_cast<int>(dummies.size())) {
-    return {};
-  }
-  return positions;
+  return v[0] == v[2] ? "121" : v[1] == v[2] ? "122" : "123";
 }
 
-// The canonical labelling of a multi-cut split (see the top of this file):
-// over every assignment of labels 1..n to the cuts, the smallest constant
-// string. When several assignments reach it (the constant has equal
-// pieces), which of them labels the variable decides which attachment
-// points two variables of that constant match up by, and so which pairs
-// mmpdb's --smallest-transformation-only keeps: mmpdb (cansmirks) matches
-// the points of equal constant pieces in the order they appear in the two
-// unlabelled variable SMILES. Labelling each variable's points of equal
-// pieces in increasing order along its unlabelled SMILES gives the same
-// matching for every pair, as long as no two of the variable's points
-// rank alike (checked against mmpdb's whole cansmirks table); with such a
-// tie the smallest labelled variable is kept.
-std::pair<std::string, std::string> canonical_labels(RDKit::ROMol &frag, const Pieces &pieces,
-                                                     const std::vector<int> &cut_of, int variable,
-                                                     size_t n) {
-  // Each constant piece's SMILES under each label.
-  std::vector<int> constant_pieces;
-  for (size_t i = 0; i < pieces.atoms.size(); ++i) {
-    if (static_cast<int>(i) != variable) {
-      constant_pieces.push_back(static_cast<int>(i));
+// mmpdb's CANONICAL_ATTACHMENT_ORDER: of the orders connecting the
+// variable's attachment points to the constant's pieces (the i-th "*" of the
+// variable to piece order[i]) through the same pairs of symmetry classes,
+// the smallest.
+std::string canonical_order(const std::string &variable_symmetry,
+                            const std::string &constant_symmetry, const std::string &order) {
+  auto connection = [&](const std::string &perm) {
+    std::vector<std::string> terms;
+    for (size_t i = 0; i < perm.size(); ++i) {
+      terms.push_back({variable_symmetry[i], constant_symmetry[perm[i] - '0']});
     }
-  }
-  std::vector<std::array<std::string, 3>> labelled(constant_pieces.size());
-  for (size_t j = 0; j < constant_pieces.size(); ++j) {
-    const int piece = constant_pieces[j];
-    for (size_t k = 1; k <= n; ++k) {
-      for (int d : pieces.dummies[piece]) {
-        frag.getAtomWithIdx(d)->setIsotope(k);
-      }
-      labelled[j][k - 1] = fragment_smiles(frag, pieces.atoms[piece]);
-    }
-  }
-  // The assignments reaching the smallest constant.
-  const std::vector<int> identity = {0, 1, 2};
-  std::vector<int> perm(identity.begin(), identity.begin() + n);
-  std::string best_constant;
-  std::vector<std::vector<int>> best_perms;
-  do {
-    std::vector<std::string> parts;
-    for (size_t j = 0; j < constant_pieces.size(); ++j) {
-      const int d = pieces.dummies[constant_pieces[j]][0];
-      parts.push_back(labelled[j][perm[cut_of[d]]]);
-    }
-    std::sort(parts.begin(), parts.end());
-    std::string constant = parts[0];
-    for (size_t j = 1; j < parts.size(); ++j) {
-      constant += "." + parts[j];
-    }
-    if (best_perms.empty() || constant < best_constant) {
-      best_constant = std::move(constant);
-      best_perms.clear();
-    } else if (constant > best_constant) {
-      continue;
-    }
-    best_perms.push_back(perm);
-  } while (std::next_permutation(perm.begin(), perm.end()));
-  auto write_variable = [&](const std::vector<int> &p) {
-    std::vector<int> labels1(n);
-    for (size_t c = 0; c < n; ++c) {
-      labels1[c] = p[c] + 1;
-    }
-    set_labels(frag, pieces.dummies[variable], cut_of, labels1);
-    return fragment_smiles(frag, pieces.atoms[variable]);
+    std::sort(terms.begin(), terms.end());
+    return terms;
   };
-  if (best_perms.size() > 1) {
-    const std::vector<int> positions = attachment_positions(frag, pieces, cut_of, variable);
-    if (!positions.empty()) {
-      // The labels read along the unlabelled variable SMILES, smallest first.
-      auto along = [&](const std::vector<int> &p) {
-        std::vector<int> seq(n);
-        for (size_t c = 0; c < n; ++c) {
-          seq[positions[c]] = p[c];
-        }
-        return seq;
-      };
-      const auto chosen = std::min_element(
-          best_perms.begin(), best_perms.end(),
-          [&](const std::vector<int> &a, const std::vector<int> &b) {
-            return along(a) < along(b);
-          });
-      return {best_constant, write_variable(*chosen)};
+  const std::vector<std::string> target = connection(order);
+  std::string perm = order;
+  std::sort(perm.begin(), perm.end());
+  do {
+    if (connection(perm) == target) {
+      return perm;
     }
-  }
-  std::string best_variable;
-  for (size_t i = 0; i < best_perms.size(); ++i) {
-    std::string var = write_variable(best_perms[i]);
-    if (i == 0 || var < best_variable) {
-      best_variable = std::move(var);
-    }
-  }
-  return {best_constant, best_variable};
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return order;
 }
 
-// Labels every dummy with its cut number (1..n), as fragmentOnBonds did.
-void cut_numbers(RDKit::ROMol &frag, const Pieces &pieces, const std::vector<int> &cut_of) {
-  for (const auto &d : pieces.dummies) {
-    for (int a : d) {
-      frag.getAtomWithIdx(a)->setIsotope(cut_of[a] + 1);
+// A multi-cut split as mmpdb's make_multiple_cuts writes it. `frag` has its
+// attachment points unlabelled and stereo perceived; `ranks` are its tied
+// canonical ranks. The whole fragmented molecule is written as canonical
+// SMILES and split at the dots: the piece with every "*" is the variable,
+// the others, in the order written, the constant. The variable's symmetry
+// class compares the ranks of its "*"s in the order written; the attachment
+// order gives, per "*" of the variable, the constant piece across its cut.
+std::array<std::string, 4> write_multiple(const RDKit::ROMol &frag, const Pieces &pieces,
+                                          const std::vector<int> &cut_of, int variable,
+                                          const std::vector<unsigned int> &ranks) {
+  const std::string smiles = RDKit::MolToSmiles(frag);
+  std::vector<unsigned int> order;
+  frag.getProp(RDKit::common_properties::_smilesAtomOutputOrder, order);
+  std::vector<int> piece_of(frag.getNumAtoms(), -1);
+  for (size_t p = 0; p < pieces.atoms.size(); ++p) {
+    for (int a : pieces.atoms[p]) {
+      piece_of[a] = static_cast<int>(p);
     }
   }
+  // Pieces in the order written; constant pieces numbered in that order.
+  std::vector<int> written;
+  std::vector<int> rgroup_of_piece(pieces.atoms.size(), -1);
+  int rgroups = 0;
+  for (unsigned int a : order) {
+    const int p = piece_of[a];
+    if (std::find(written.begin(), written.end(), p) == written.end()) {
+      written.push_back(p);
+      if (p != variable) {
+        rgroup_of_piece[p] = rgroups++;
+      }
+    }
+  }
+  std::vector<int> rgroup_of_cut(cut_of.size(), -1);
+  for (size_t p = 0; p < pieces.atoms.size(); ++p) {
+    if (static_cast<int>(p) != variable) {
+      rgroup_of_cut[cut_of[pieces.dummies[p][0]]] = rgroup_of_piece[p];
+    }
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 0, dot; start <= smiles.size(); start = dot + 1) {
+    dot = smiles.find('.', start);
+    if (dot == std::string::npos) {
+      dot = smiles.size();
+    }
+    parts.push_back(smiles.substr(start, dot - start));
+  }
+  std::string variable_smiles, constant, attachment_order;
+  std::vector<std::string> constant_parts, attachment_ranks;
+  for (size_t i = 0; i < written.size() && i < parts.size(); ++i) {
+    if (written[i] == variable) {
+      variable_smiles = parts[i];
+    } else {
+      constant += (constant.empty() ? "" : ".") + parts[i];
+      constant_parts.push_back(parts[i]);
+    }
+  }
+  for (unsigned int a : order) {
+    if (piece_of[a] == variable && frag.getAtomWithIdx(a)->getAtomicNum() == 0) {
+      attachment_order += static_cast<char>('0' + rgroup_of_cut[cut_of[a]]);
+      attachment_ranks.push_back(std::to_string(ranks[a]));
+    }
+  }
+  const std::string variable_symmetry = symmetry_class(attachment_ranks);
+  return {constant, variable_smiles, variable_symmetry,
+          canonical_order(variable_symmetry, symmetry_class(constant_parts), attachment_order)};
 }
 
 // The non-dummy atoms of `piece`, ascending (mmpdb's GetMolFrags order).
@@ -578,31 +539,27 @@ std::vector<int> heavy_side(const RDKit::ROMol &frag, const std::vector<int> &pi
 // giving splits with it as an up-enumerated constant and as an
 // up-enumerated variable.
 void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &pieces,
-                const std::vector<int> &cut_of, const Parent &parent,
-                uint32_t max_variable_heavies, bool up_enumerate, RawFragments &out,
-                std::set<std::pair<std::string, std::string>> &seen) {
+                const Parent &parent, uint32_t max_variable_heavies, bool up_enumerate,
+                RawFragments &out, SeenSplits &seen) {
   const int first = std::find(pieces.atoms[0].begin(), pieces.atoms[0].end(), 0) !=
                             pieces.atoms[0].end()
                         ? 0
                         : 1;
   const int second = 1 - first;
-  std::array<std::string, 2> plain, labelled;
+  set_dummy_isotopes(frag, pieces, 0);
+  std::array<std::string, 2> plain;
   std::array<unsigned int, 2> heavies{};
   for (int p = 0; p < 2; ++p) {
-    set_labels(frag, pieces.dummies[p], cut_of, {});
     plain[p] = fragment_smiles(frag, pieces.atoms[p]);
-    set_labels(frag, pieces.dummies[p], cut_of, {1});
-    labelled[p] = fragment_smiles(frag, pieces.atoms[p]);
     heavies[p] = heavy_count(frag, pieces.atoms[p]);
   }
-  // (labelled, unlabelled) SMILES of the first piece per configuration, and
-  // the second piece as written after stereo perception.
-  std::vector<std::pair<std::string, std::string>> ups;
-  std::string second_labelled = labelled[second], second_plain = plain[second];
+  // The first piece per configuration, and the second piece as written
+  // after stereo perception.
+  std::vector<std::string> ups;
+  std::string second_after = plain[second];
   const std::vector<int> first_atoms =
       up_enumerate ? heavy_side(frag, pieces.atoms[first]) : std::vector<int>();
   if (parent.any(first_atoms)) {
-    set_dummy_isotopes(frag, pieces, 0);
     frag.updatePropertyCache(false);
     RDKit::MolOps::assignStereochemistry(frag, true, true);
     const std::vector<int> centres =
@@ -610,45 +567,44 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
     std::set<std::string> distinct;
     for (const auto &assignment : chiral_assignments(centres.size())) {
       apply_assignment(frag, centres, assignment);
-      set_labels(frag, pieces.dummies[first], cut_of, {1});
-      std::string l = fragment_smiles(frag, pieces.atoms[first]);
+      std::string u = fragment_smiles(frag, pieces.atoms[first]);
       // With two or more centres some assignments leave the last one
       // unspecified: the plain split again, which mmpdb drops by its key.
-      if (l == labelled[first] || !distinct.insert(l).second) {
+      if (u == plain[first] || !distinct.insert(u).second) {
         continue;
       }
-      set_labels(frag, pieces.dummies[first], cut_of, {});
-      ups.emplace_back(std::move(l), fragment_smiles(frag, pieces.atoms[first]));
+      ups.push_back(std::move(u));
     }
     if (!ups.empty()) {
-      set_labels(frag, pieces.dummies[second], cut_of, {});
-      second_plain = fragment_smiles(frag, pieces.atoms[second]);
-      set_labels(frag, pieces.dummies[second], cut_of, {1});
-      second_labelled = fragment_smiles(frag, pieces.atoms[second]);
+      second_after = fragment_smiles(frag, pieces.atoms[second]);
     }
   }
-  const bool changed = second_labelled != labelled[second];
+  auto split = [](const std::string &constant, const std::string &variable) {
+    return Split{constant, variable};
+  };
+  const bool changed = second_after != plain[second];
   if (heavies[second] <= max_variable_heavies) {
-    push(out, seen, 1, labelled[first], labelled[second], heavies[second],
+    push(out, seen, 1, split(plain[first], plain[second]), heavies[second],
          with_hydrogen(plain[first]));
-    for (const auto &[l, u] : ups) {
-      push(out, seen, 1, l, labelled[second], heavies[second], with_hydrogen(u), true);
+    for (const auto &u : ups) {
+      push(out, seen, 1, split(u, plain[second]), heavies[second], with_hydrogen(u), true);
     }
     if (changed && !ups.empty()) {
       // mmpdb pairs the re-perceived second piece with the last configuration.
-      push(out, seen, 1, ups.back().first, second_labelled, heavies[second],
+      push(out, seen, 1, split(ups.back(), second_after), heavies[second],
            with_hydrogen(plain[first]), true);
     }
   }
   if (heavies[first] <= max_variable_heavies) {
-    push(out, seen, 1, labelled[second], labelled[first], heavies[first],
+    push(out, seen, 1, split(plain[second], plain[first]), heavies[first],
          with_hydrogen(plain[second]));
     if (changed) {
-      push(out, seen, 1, second_labelled, labelled[first], heavies[first],
-           with_hydrogen(second_plain), true);
+      push(out, seen, 1, split(second_after, plain[first]), heavies[first],
+           with_hydrogen(second_after), true);
     }
-    for (const auto &[l, u] : ups) {
-      push(out, seen, 1, second_labelled, l, heavies[first], with_hydrogen(plain[second]), true);
+    for (const auto &u : ups) {
+      push(out, seen, 1, split(second_after, u), heavies[first], with_hydrogen(plain[second]),
+           true);
     }
   }
 }
@@ -656,7 +612,7 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
 // One combination of cut bonds.
 void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
          const Parent &parent, uint32_t max_variable_heavies, bool up_enumerate,
-         RawFragments &out, std::set<std::pair<std::string, std::string>> &seen) {
+         RawFragments &out, SeenSplits &seen) {
   const size_t n = bonds.size();
   if (n > 1 && !is_core_split(mol, bonds, max_variable_heavies)) {
     return;
@@ -679,8 +635,7 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   }
 
   if (n == 1) {
-    single_cut(mol, *frag, pieces, cut_of, parent, max_variable_heavies, up_enumerate, out,
-               seen);
+    single_cut(mol, *frag, pieces, parent, max_variable_heavies, up_enumerate, out, seen);
     return;
   }
 
@@ -696,38 +651,27 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   if (variable < 0) {
     return;
   }
-  // mmpdb perceives stereo with its attachment points unlabelled, so a centre
-  // left with two of them (or the last two arms of an isopropyl cut) loses
-  // its tag and enantiomers give the same split; the labelled parts are then
-  // perceived again for writing.
-  // (Without tetrahedral tags there is nothing to lose: one perception.)
+  // mmpdb perceives stereo with the attachment points unlabelled, so a
+  // centre left with two of them (or the last two arms of an isopropyl cut)
+  // loses its tag and enantiomers give the same split.
+  set_dummy_isotopes(*frag, pieces, 0);
   frag->updatePropertyCache(false);
-  bool tagged = false;
-  for (const RDKit::Atom *a : mol.atoms()) {
-    tagged = tagged || a->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CW ||
-             a->getChiralTag() == RDKit::Atom::CHI_TETRAHEDRAL_CCW;
-  }
-  if (tagged) {
-    set_dummy_isotopes(*frag, pieces, 0);
-    RDKit::MolOps::assignStereochemistry(*frag, true, true);
-    cut_numbers(*frag, pieces, cut_of);
-  }
   RDKit::MolOps::assignStereochemistry(*frag, true, true);
+  const std::vector<unsigned int> ranks = tied_ranks(*frag);
   const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
-  {
-    auto [constant, var] = canonical_labels(*frag, pieces, cut_of, variable, n);
-    push(out, seen, static_cast<uint8_t>(n), std::move(constant), std::move(var),
-         variable_heavies, std::string());
-  }
+  auto written = [&](const RDKit::ROMol &m, const std::vector<unsigned int> &r) {
+    auto [constant, var, symmetry, order] = write_multiple(m, pieces, cut_of, variable, r);
+    return Split{constant, var, symmetry, order};
+  };
+  push(out, seen, static_cast<uint8_t>(n), written(*frag, ranks), variable_heavies,
+       std::string());
   if (!up_enumerate || parent.candidate.empty()) {
     return;
   }
-  // mmpdb's make_multiple_cuts: centres are found with unlabelled
-  // attachment points; the constant's are enumerated, then (with the
-  // constant's last configuration left in place) the variable's.
-  set_dummy_isotopes(*frag, pieces, 0);
-  RDKit::MolOps::assignStereochemistry(*frag, true, true);
-  const std::vector<int> after = chiral_flags(mol, tied_ranks(*frag));
+  // mmpdb's make_multiple_cuts: the constant's new centres are enumerated,
+  // then (with the constant's last configuration left in place) the
+  // variable's.
+  const std::vector<int> after = chiral_flags(mol, ranks);
   std::vector<int> constant_atoms, variable_atoms;
   for (size_t i = 0; i < pieces.atoms.size(); ++i) {
     const std::vector<int> atoms = heavy_side(*frag, pieces.atoms[i]);
@@ -738,18 +682,14 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
     const std::vector<int> centres = new_centres(atoms, parent.flags, after);
     for (const auto &assignment : chiral_assignments(centres.size())) {
       apply_assignment(*frag, centres, assignment);
-      // mmpdb then writes the whole molecule with its computed properties
-      // cleared, so RDKit perceives stereo again (on a copy, unlabelled) and
-      // drops the tags of atoms that are no centres; the parts are then
-      // labelled and perceived as the plain split's were.
+      // mmpdb then clears the molecule's computed properties, ranks it and
+      // writes it, so RDKit perceives stereo again (on its copy) and drops
+      // the tags of atoms that are no centres.
       RDKit::RWMol copy(*frag);
       copy.clearComputedProps();
-      RDKit::MolOps::assignStereochemistry(copy, true, true);
-      cut_numbers(copy, pieces, cut_of);
-      RDKit::MolOps::assignStereochemistry(copy, true, true);
-      auto [constant, var] = canonical_labels(copy, pieces, cut_of, variable, n);
-      push(out, seen, static_cast<uint8_t>(n), std::move(constant), std::move(var),
-           variable_heavies, std::string(), true);
+      const std::vector<unsigned int> up_ranks = tied_ranks(copy);
+      push(out, seen, static_cast<uint8_t>(n), written(copy, up_ranks), variable_heavies,
+           std::string(), true);
     }
   }
 }
@@ -777,7 +717,7 @@ RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_c
   out.normalized = rust::String(RDKit::MolToSmiles(*mol));
   out.heavy_atoms = mol->getNumHeavyAtoms();
   const std::vector<unsigned int> bonds = cut_bonds(*mol, cut_pattern(cut_smarts));
-  std::set<std::pair<std::string, std::string>> seen;
+  SeenSplits seen;
   // Which atoms were (potential) stereocentres before any cut (mmpdb's
   // chiral_flags of the parent); only needed for up-enumeration.
   const Parent parent = up_enumerate ? parent_of(*mol) : Parent();

@@ -19,7 +19,7 @@ struct RawReduction;
 // matches, with 1 to `max_cuts` cuts, as mmpdb 3's `fragment` defines it,
 // leaving out splits whose variable part has more than
 // `max_variable_heavies` heavy atoms; constant and variable parts are written
-// with canonical, symmetry-aware attachment labels (see mmp.cc); with
+// as mmpdb's fragment records hold them (see mmp.cc); with
 // `up_enumerate`, also mmpdb's stereo up-enumerations of each split.
 RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_cuts,
                           uint32_t max_variable_heavies, bool up_enumerate);

@@ -161,10 +161,17 @@ mod bridge {
     struct RawFragmentation {
         /// 1, 2 or 3.
         num_cuts: u8,
-        /// Canonical constant part, attachment points `[*:n]`.
+        /// Constant part as mmpdb writes it: unlabelled attachment points,
+        /// pieces joined by `.`.
         constant: String,
-        /// Canonical variable part, labelled like the constant.
+        /// Variable part, unlabelled attachment points.
         variable: String,
+        /// mmpdb's symmetry class of the variable's attachment points
+        /// (`1`, `11`, `12`, `111`, `112`, `121`, `122`, `123`).
+        variable_symmetry: String,
+        /// mmpdb's canonical attachment order: per `*` of the variable, the
+        /// constant piece it connects to (`0`, `01`, `10`, `012`, ...).
+        attachment_order: String,
         /// Heavy atoms of the variable part.
         variable_heavies: u32,
         /// Single cuts: canonical SMILES of the constant with its attachment

@@ -27,7 +27,11 @@ export function holdsEveryPair(mmp: MmpResult): boolean {
   return mmpTotals(mmp).pairs <= (mmp.pairs?.length ?? 0);
 }
 
-/** True when a pair is of the transform `A>>B`, read either way. */
+/**
+ * True when a pair is of the transform `A>>B`. A pair is written in its
+ * transform's direction; results stored before that (pairs from the lower
+ * index) may hold it as `B>>A`, so that reading counts too.
+ */
 export function isOfTransform(pair: MatchedPair, transform: string): boolean {
   if (pair.transform === transform) return true;
   const [a, b] = transform.split('>>');
