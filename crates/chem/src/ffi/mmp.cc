@@ -45,6 +45,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -93,8 +94,24 @@ std::string fragment_smiles(const RDKit::ROMol &mol, const std::vector<int> &ato
 }
 
 // mmpdb's replace_wildcard_with_H: the one "*" of an unlabelled single-cut
-// constant becomes [H], then Chem.CanonSmiles.
+// constant becomes [H], then Chem.CanonSmiles. A SMILES parse and write per
+// single-cut part was a third of the fragmenter's time, and the small parts
+// recur across molecules, so each thread remembers its latest answers.
+std::string capped_smiles(const std::string &constant);
+
 std::string with_hydrogen(const std::string &constant) {
+  constexpr size_t kRemembered = 1 << 16;
+  thread_local std::unordered_map<std::string, std::string> remembered;
+  if (auto found = remembered.find(constant); found != remembered.end()) {
+    return found->second;
+  }
+  if (remembered.size() >= kRemembered) {
+    remembered.clear();
+  }
+  return remembered.emplace(constant, capped_smiles(constant)).first->second;
+}
+
+std::string capped_smiles(const std::string &constant) {
   std::string s = constant;
   size_t at = s.find("[*]");
   if (at != std::string::npos) {
