@@ -432,7 +432,9 @@ impl<T> Pager<T> {
 }
 
 /// The `mmp` analysis over `valid` results with every pair and transform in the result
-/// (tests and benches; the worker pages them through [`MmpGathering`]).
+/// (tests and benches; the worker pages them through [`MmpGathering`]). The pairs and
+/// transforms are read back from the packed pages the worker would store, so tests see what
+/// the gateway serves.
 pub fn mmp(
     valid: &[&pb::MoleculeResult],
     params: &MmpParams,
