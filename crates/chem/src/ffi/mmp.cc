@@ -596,31 +596,28 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
       second_after = fragment_smiles(frag, pieces.atoms[second]);
     }
   }
-  auto split = [](const std::string &constant, const std::string &variable) {
-    return Split{constant, variable};
-  };
   const bool changed = second_after != plain[second];
   if (heavies[second] <= max_variable_heavies) {
-    push(out, seen, 1, split(plain[first], plain[second]), heavies[second],
+    push(out, seen, 1, Split{plain[first], plain[second]}, heavies[second],
          with_hydrogen(plain[first]));
     for (const auto &u : ups) {
-      push(out, seen, 1, split(u, plain[second]), heavies[second], with_hydrogen(u), true);
+      push(out, seen, 1, Split{u, plain[second]}, heavies[second], with_hydrogen(u), true);
     }
     if (changed && !ups.empty()) {
       // mmpdb pairs the re-perceived second piece with the last configuration.
-      push(out, seen, 1, split(ups.back(), second_after), heavies[second],
+      push(out, seen, 1, Split{ups.back(), second_after}, heavies[second],
            with_hydrogen(plain[first]), true);
     }
   }
   if (heavies[first] <= max_variable_heavies) {
-    push(out, seen, 1, split(plain[second], plain[first]), heavies[first],
+    push(out, seen, 1, Split{plain[second], plain[first]}, heavies[first],
          with_hydrogen(plain[second]));
     if (changed) {
-      push(out, seen, 1, split(second_after, plain[first]), heavies[first],
+      push(out, seen, 1, Split{second_after, plain[first]}, heavies[first],
            with_hydrogen(second_after), true);
     }
     for (const auto &u : ups) {
-      push(out, seen, 1, split(second_after, u), heavies[first], with_hydrogen(plain[second]),
+      push(out, seen, 1, Split{second_after, u}, heavies[first], with_hydrogen(plain[second]),
            true);
     }
   }
