@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub result_cache: molbatch_analytics::result_cache::CacheScope,
     /// The gateway's PEM certificate chain and key: HTTPS and gRPC over TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Molecules per part of an analysis that runs in parts (`mmp`).
+    pub analysis_part_molecules: u64,
 }
 
 /// Why the embedded services could not start.
@@ -105,6 +107,7 @@ impl Embedded {
         }
         storage_config.cache_url = options.redis.clone();
         scheduler_config.retention_secs = options.retention.as_secs();
+        scheduler_config.analysis_part_molecules = options.analysis_part_molecules;
         scheduler_config.webhook_allow_private = options.webhook_allow_private;
         scheduler_config.webhook_retry_base_ms = options.webhook_retry_base.as_millis() as u64;
         storage_config.export_ttl_secs = options.export_ttl.as_secs();

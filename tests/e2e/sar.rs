@@ -10,7 +10,7 @@ use molbatch_proto::v1 as pb;
 use molbatch_proto::Violations;
 use pb::analysis::Result as AnalysisResult;
 
-use crate::support::Molbatch;
+use crate::support::{Molbatch, TestDatabase};
 
 const CSV: &str = "smiles,id,Ki\n\
                    Cc1ccc(O)cc1,m0,10\n\
@@ -85,24 +85,7 @@ async fn activity_columns_and_mmp() {
         r#type: "mmp".into(),
         params: [("activity_column".to_owned(), "Ki".to_owned())].into(),
     };
-    mb.client.raw().run_analysis(request).await.unwrap();
-    let analysis = loop {
-        let a = mb
-            .client
-            .raw()
-            .get_analysis(pb::GetAnalysisRequest {
-                job_id: job.job_id.clone(),
-                r#type: "mmp".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if a.status == pb::AnalysisStatus::Complete as i32 {
-            break a;
-        }
-        assert_ne!(a.status, pb::AnalysisStatus::Failed as i32, "{a:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let analysis = run_until_ended(&mut mb, request).await;
     let Some(AnalysisResult::Mmp(m)) = analysis.result else {
         panic!("no mmp result: {analysis:?}");
     };
@@ -183,15 +166,21 @@ async fn run_rgroups(mb: &mut Molbatch, job: &str, params: &[(&str, &str)]) -> p
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
     };
+    run_until_ended(mb, request).await
+}
+
+/// Runs the analysis `request` asks for and polls it until it has ended.
+async fn run_until_ended(mb: &mut Molbatch, request: pb::RunAnalysisRequest) -> pb::Analysis {
+    let get = pb::GetAnalysisRequest {
+        job_id: request.job_id.clone(),
+        r#type: request.r#type.clone(),
+    };
     mb.client.raw().run_analysis(request).await.unwrap();
     loop {
         let a = mb
             .client
             .raw()
-            .get_analysis(pb::GetAnalysisRequest {
-                job_id: job.to_owned(),
-                r#type: "rgroups".into(),
-            })
+            .get_analysis(get.clone())
             .await
             .unwrap()
             .into_inner();
@@ -318,4 +307,95 @@ async fn rgroups_with_a_core_without_one_and_with_bad_ones() {
     );
     assert!(failed.reason.contains("core \"C1CC\""), "{}", failed.reason);
     mb.stop().await;
+}
+
+/// Runs `mmp` on `csv` (activity column `exp_mean [nM]`) and reads back its result, every
+/// pair page and every transform page.
+async fn mmp_of(
+    mb: &mut Molbatch,
+    csv: &str,
+) -> (pb::MmpResult, Vec<pb::MatchedPair>, Vec<pb::TransformStats>) {
+    let options = pb::UploadOptions {
+        display_name: "parts.csv".into(),
+        activity_columns: vec![pb::ActivityColumn {
+            column: "exp_mean [nM]".into(),
+            unit: "nM".into(),
+        }],
+        ..Default::default()
+    };
+    let job = mb
+        .client
+        .upload(std::io::Cursor::new(csv.as_bytes().to_vec()), options)
+        .await
+        .unwrap();
+    let job = mb.client.wait(&job.job_id, |_| {}).await.unwrap();
+    assert_eq!(job.state, pb::JobState::Completed as i32, "{job:?}");
+    let request = pb::RunAnalysisRequest {
+        job_id: job.job_id.clone(),
+        r#type: "mmp".into(),
+        params: [("activity_column".to_owned(), "exp_mean [nM]".to_owned())].into(),
+    };
+    let analysis = run_until_ended(mb, request).await;
+    let Some(AnalysisResult::Mmp(result)) = analysis.result else {
+        panic!("no mmp result: {analysis:?}");
+    };
+    let mut pairs = Vec::new();
+    mb.client
+        .for_each_matched_pair_page(&job.job_id, |page| {
+            pairs.extend(page);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut transforms = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = mb
+            .client
+            .raw()
+            .list_transforms(pb::ListTransformsRequest {
+                job_id: job.job_id.clone(),
+                page_token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        transforms.extend(page.transforms);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    (result, pairs, transforms)
+}
+
+/// `mmp` fragments in parts that the workers share and joins them in one task: on Postgres and
+/// Redis in parts of 25 molecules (five parts), 120 ChEMBL molecules give exactly the result,
+/// pairs and transforms of one part on embedded storage.
+#[tokio::test]
+async fn mmp_in_parts_on_postgres_equals_mmp_in_one_part() {
+    let fixture = include_str!("../../services/analytics/tests/fixtures/cliffs_CHEMBL1862_Ki.csv");
+    let csv: String = fixture
+        .lines()
+        .take(121)
+        .map(|l| format!("{l}\n"))
+        .collect();
+
+    let mut whole = Molbatch::start().await;
+    let (one_part, one_part_pairs, one_part_transforms) = mmp_of(&mut whole, &csv).await;
+    whole.stop().await;
+    assert!(one_part.pair_count > 100, "{}", one_part.pair_count);
+
+    let redis_url = std::env::var("MOLBATCH_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let db = TestDatabase::create().await;
+    let mut parted = Molbatch::start_in_parts(Some(db.url.clone()), Some(redis_url), 25).await;
+    let (in_parts, pairs, transforms) = mmp_of(&mut parted, &csv).await;
+    parted.stop().await;
+    db.drop_now().await;
+
+    assert_eq!(in_parts, one_part);
+    assert_eq!(pairs, one_part_pairs);
+    assert_eq!(transforms, one_part_transforms);
+    assert_eq!(pairs.len() as u64, in_parts.pair_count);
 }

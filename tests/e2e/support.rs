@@ -35,7 +35,25 @@ impl Molbatch {
         redis: Option<String>,
         retention: std::time::Duration,
     ) -> Self {
-        Self::launch(postgres, redis, retention, CacheScope::Off).await
+        Self::launch(postgres, redis, retention, CacheScope::Off, None).await
+    }
+
+    /// As [`Molbatch::start_on`], running analyses that run in parts in
+    /// parts of `part_molecules`.
+    pub async fn start_in_parts(
+        postgres: Option<String>,
+        redis: Option<String>,
+        part_molecules: u64,
+    ) -> Self {
+        let retention = std::time::Duration::from_secs(86_400);
+        Self::launch(
+            postgres,
+            redis,
+            retention,
+            CacheScope::Off,
+            Some(part_molecules),
+        )
+        .await
     }
 
     /// As [`Molbatch::start_on`], with the result cache across jobs scoped
@@ -50,6 +68,7 @@ impl Molbatch {
             redis,
             std::time::Duration::from_secs(86_400),
             result_cache,
+            None,
         )
         .await
     }
@@ -59,6 +78,7 @@ impl Molbatch {
         redis: Option<String>,
         retention: std::time::Duration,
         result_cache: CacheScope,
+        part_molecules: Option<u64>,
     ) -> Self {
         // Logs are captured per test and shown when it fails.
         molbatch_telemetry::init_tracing();
@@ -77,6 +97,8 @@ impl Molbatch {
             webhook_retry_base: std::time::Duration::from_millis(100),
             result_cache,
             tls: None,
+            analysis_part_molecules: part_molecules
+                .unwrap_or(molbatch_scheduler::store::DEFAULT_ANALYSIS_PART_MOLECULES),
         };
         let embedded = Embedded::start(&options).await.unwrap();
         let url = format!("http://{}", embedded.gateway_addr());

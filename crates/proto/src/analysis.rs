@@ -59,6 +59,14 @@ impl AnalysisKind {
         }
     }
 
+    /// Whether the kind runs on the queue in parts that workers share: each part
+    /// does the kind's per-molecule work over a range of the job's results and
+    /// stores it, and one task joins the parts (`mmp`: parts fragment, the
+    /// join indexes and pairs).
+    pub fn runs_in_parts(self) -> bool {
+        self == Self::Mmp
+    }
+
     /// The kind named `name`.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)

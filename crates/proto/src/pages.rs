@@ -1,7 +1,8 @@
 //! Stored pages: an analysis's output too large for its result, written page
-//! by page by the worker and read page by page by the gateway. What both
-//! sides must agree on lives here: the series' names, the page tokens and how
-//! a page is packed for storage.
+//! by page by the worker and read page by page by the gateway, and the work
+//! the parts of an analysis run in parts store for the task joining them
+//! (read by workers only). What the sides must agree on lives here: the
+//! series' names, the page tokens and how a page is packed for storage.
 
 use std::io::{Read, Write};
 
@@ -12,13 +13,18 @@ use flate2::Compression;
 use crate::Violations;
 
 /// A series of stored pages: an analysis's output too large for its result,
-/// written page by page by the worker and read page by page by the gateway.
+/// written page by page by the worker and read page by page by the gateway,
+/// or a part's work for the joining task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageSeries {
     /// The `mmp` analysis's pairs (encoded `ListMatchedPairsResponse` pages).
     MmpPairs,
     /// Its transforms, most frequent first (encoded `ListTransformsResponse` pages).
     MmpTransforms,
+    /// Internal: the fragmentations of the `mmp` analysis's parts, page `n` by
+    /// part `n` (encoded `internal::MmpFragmentPart` pages), read by the task
+    /// that joins them. Never served.
+    MmpFragments,
 }
 
 impl PageSeries {
@@ -27,6 +33,7 @@ impl PageSeries {
         match self {
             Self::MmpPairs => "mmp/pairs",
             Self::MmpTransforms => "mmp/transforms",
+            Self::MmpFragments => "mmp/fragments",
         }
     }
 
@@ -88,6 +95,17 @@ mod tests {
             let v = PageSeries::page_of_token(bad).unwrap_err();
             assert_eq!(v.fields()[0].0, "page_token", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn series_are_named_apart_under_their_analysis() {
+        let names = [
+            PageSeries::MmpPairs,
+            PageSeries::MmpTransforms,
+            PageSeries::MmpFragments,
+        ]
+        .map(PageSeries::as_str);
+        assert_eq!(names, ["mmp/pairs", "mmp/transforms", "mmp/fragments"]);
     }
 
     #[test]

@@ -62,6 +62,15 @@ pub struct ServeArgs {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, env = "MOLBATCH_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Molecules per part of an analysis that runs in parts (`mmp`
+    /// fragments in parts that the workers share, then one task joins them).
+    #[arg(
+        long,
+        env = "MOLBATCH_ANALYSIS_PART_MOLECULES",
+        default_value_t = molbatch_scheduler::store::DEFAULT_ANALYSIS_PART_MOLECULES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub analysis_part_molecules: u64,
 }
 
 /// Serves until a shutdown signal, then drains every service.
@@ -80,6 +89,7 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         result_cache,
         tls_cert,
         tls_key,
+        analysis_part_molecules,
     } = args;
     let backend = match (&postgres, &redis) {
         (None, None) => "embedded storage".to_owned(),
@@ -99,6 +109,7 @@ pub async fn run(args: ServeArgs, logs: LogFormat) -> anyhow::Result<ExitCode> {
         webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
         result_cache,
         tls: tls_cert.zip(tls_key),
+        analysis_part_molecules,
     };
     let embedded = Embedded::start(&options).await?;
     let place = match &options.postgres {

@@ -150,7 +150,7 @@ fn main() -> anyhow::Result<()> {
         .map(|(i, s)| (i as u32, s.as_str()))
         .collect();
     let started = Instant::now();
-    let (pairs, _, fragmentations) = matched_pairs(&molecules, &MmpParams::default());
+    let (pairs, _, fragmentations) = matched_pairs(&molecules, &MmpParams::default())?;
     println!(
         "all sets together: {} molecules, MMP fragment+index {:.2} s ({} fragmentations, {} pairs)",
         molecules.len(),

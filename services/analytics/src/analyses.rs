@@ -113,7 +113,8 @@ pub enum Gathered {
     Duplicates(DuplicateKeys),
     /// Statistics' input.
     Statistics(StatisticsInput),
-    /// The `mmp` analysis's index, fingerprints and activities.
+    /// The `mmp` analysis's index, fingerprints and activities (run whole, or
+    /// joining its parts: [`MmpGathering::joining`]).
     Mmp(Box<MmpGathering>),
     /// Every other analysis's input: the results in input order.
     Results(Vec<pb::MoleculeResult>),
@@ -136,8 +137,8 @@ impl Gathered {
         })
     }
 
-    /// Adds the next page of results (input order). CPU-bound for `mmp`
-    /// (it fragments the page): call it on a blocking thread.
+    /// Adds the next page of results (input order). CPU-bound for `mmp` run
+    /// whole (it fragments the page): call it on a blocking thread.
     pub fn add(&mut self, page: Vec<pb::MoleculeResult>) -> Result<(), AnalysisError> {
         match self {
             Self::Duplicates(keys) => page.iter().for_each(|r| keys.add(r)),

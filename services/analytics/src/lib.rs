@@ -3,7 +3,9 @@
 //! results in storage and complete the task. They own no tables.
 //!
 //! - [`worker`]: the lease → compute → store → complete loop.
-//! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis).
+//! - [`sar`]: matched molecular pairs and activity cliffs (the `mmp` analysis);
+//!   [`parts`]: its parts (fragmenting ranges of the results, any worker)
+//!   and the task joining them.
 //! - [`rgroups`]: R-group decomposition against a core (the `rgroups` analysis).
 //! - [`interactive`] and [`depictions`]: the synchronous API the gateway
 //!   calls: similarity and substructure search in a job ([`substructure`]:
@@ -27,6 +29,7 @@ pub mod export;
 pub mod files;
 pub mod interactive;
 pub mod outcome;
+pub mod parts;
 pub mod report;
 pub mod result_cache;
 pub mod rgroups;

@@ -25,6 +25,11 @@ pub enum AnalysisError {
 }
 
 impl AnalysisError {
+    /// An analysis thread that panicked (not retryable: it would again).
+    pub fn died(e: tokio::task::JoinError) -> Self {
+        Self::Compute(format!("the analysis task died: {e}"))
+    }
+
     /// True when a retry may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -2,6 +2,12 @@
 //! transform statistics, and activity cliffs. Pure functions over result lists, like the rest
 //! of `analyses`; fragmentation runs on the current rayon pool.
 //!
+//! The `mmp` analysis runs whole or in parts. Whole, [`MmpGathering`] fragments each page of
+//! results as it gathers them. In parts, each part fragments its range of the results into
+//! records stored as a page ([`fragment_part`]), and the joining task adds every part's
+//! records ([`unpack_fragments`]) to the index in part order. Either way the index gets the
+//! same fragmentations in input order, so pairs, pages and result are the same.
+//!
 //! Activity cliffs follow MoleculeACE (van Tilborg, Alenicheva & Grisoni, *J. Chem. Inf.
 //! Model.* 2022, 62, 5938): two molecules with a pActivity form a cliff when their potencies
 //! differ more than `cliff_fold`-fold and they are similar by at least one of Morgan radius-2
@@ -18,8 +24,8 @@
 use std::collections::{HashMap, HashSet};
 
 use molbatch_analysis::mmp::{
-    index_fragmented, Fragment, FragmentedMolecule, MmpOptions, MmpStrings, Pair, SpilledIndex,
-    SpilledTransformSums,
+    Fragment, FragmentedMolecule, MmpIndex, MmpOptions, MmpStrings, Pair, SpilledIndex,
+    SpilledTransformSums, FRAGMENT_BATCH,
 };
 use molbatch_analysis::similarity::{
     sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
@@ -27,7 +33,7 @@ use molbatch_analysis::similarity::{
 use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
 use molbatch_proto::analysis::MmpParams;
 use molbatch_proto::pages::{self, PageSeries};
-use molbatch_proto::v1 as pb;
+use molbatch_proto::{internal as ipb, v1 as pb};
 use prost::Message;
 use rayon::prelude::*;
 
@@ -103,6 +109,152 @@ fn fragmented(smiles: &str, options: &FragmentOptions) -> Option<FragmentedMolec
     Some(out)
 }
 
+/// A molecule's input index and fragmentations: what a part of the `mmp` analysis stores
+/// of each molecule and the joining task adds to the index.
+pub type FragmentRecord = (u32, FragmentedMolecule);
+
+/// Molecules `(index, SMILES)` fragmented under `options` on the current rayon pool, in their
+/// order; a molecule RDKit cannot read is left out.
+fn fragment_molecules(molecules: &[(u32, &str)], options: &FragmentOptions) -> Vec<FragmentRecord> {
+    molecules
+        .par_iter()
+        .filter_map(|&(m, smiles)| Some((m, fragmented(smiles, options)?)))
+        .collect()
+}
+
+/// The valid results of `page` fragmented under `params` (in parallel on the current rayon
+/// pool), in input order; a molecule RDKit cannot read is left out. CPU-bound.
+pub fn fragment_results(page: &[pb::MoleculeResult], params: &MmpParams) -> Vec<FragmentRecord> {
+    let molecules: Vec<(u32, &str)> = page
+        .iter()
+        .filter(|r| r.valid)
+        .map(|r| (r.index as u32, r.standardized_smiles.as_str()))
+        .collect();
+    fragment_molecules(&molecules, &fragment_options(params))
+}
+
+/// A part of the `mmp` analysis: its results fragmented ([`fragment_results`]) and packed
+/// ([`pack_fragments`]), the page it stores as its number in [`PageSeries::MmpFragments`].
+/// CPU-bound.
+pub fn fragment_part(results: &[pb::MoleculeResult], params: &MmpParams) -> Vec<u8> {
+    pack_fragments(fragment_results(results, params))
+}
+
+/// `records` as stored: an encoded `MmpFragmentPart`, packed ([`pages::pack`]).
+pub fn pack_fragments(records: Vec<FragmentRecord>) -> Vec<u8> {
+    let part = ipb::MmpFragmentPart {
+        molecules: records
+            .into_iter()
+            .map(|(index, molecule)| {
+                let FragmentedMolecule {
+                    normalized,
+                    heavy_atoms,
+                    fragments,
+                    up_enumerated,
+                } = molecule;
+                ipb::MmpFragmentedMolecule {
+                    index: u64::from(index),
+                    normalized,
+                    heavy_atoms,
+                    fragments: fragments.into_iter().map(fragment_message).collect(),
+                    up_enumerated: up_enumerated.into_iter().map(fragment_message).collect(),
+                }
+            })
+            .collect(),
+    };
+    pages::pack(&part.encode_to_vec())
+}
+
+fn fragment_message(f: Fragment) -> ipb::MmpFragment {
+    let Fragment {
+        num_cuts,
+        constant,
+        variable,
+        variable_symmetry,
+        attachment_order,
+        variable_heavies,
+        constant_with_hydrogen,
+    } = f;
+    ipb::MmpFragment {
+        num_cuts: u32::from(num_cuts),
+        constant,
+        variable,
+        variable_symmetry,
+        attachment_order,
+        variable_heavies,
+        constant_with_hydrogen,
+    }
+}
+
+/// The records [`pack_fragments`] stored, in their order. Bytes that do not unpack or
+/// decode, or hold a molecule index from 2³¹ or a fragmentation of other than 1 to 3 cuts,
+/// are [`AnalysisError::Compute`] (the only error it returns).
+pub fn unpack_fragments(stored: &[u8]) -> Result<Vec<FragmentRecord>, AnalysisError> {
+    let corrupt = |e: &dyn std::fmt::Display| {
+        AnalysisError::Compute(format!("stored mmp fragmentations are corrupt: {e}"))
+    };
+    let encoded = pages::unpack(stored).map_err(|e| corrupt(&e))?;
+    let part = ipb::MmpFragmentPart::decode(encoded.as_slice()).map_err(|e| corrupt(&e))?;
+    let ipb::MmpFragmentPart { molecules } = part;
+    molecules
+        .into_iter()
+        .map(|m| {
+            let ipb::MmpFragmentedMolecule {
+                index,
+                normalized,
+                heavy_atoms,
+                fragments,
+                up_enumerated,
+            } = m;
+            // The index marks up-enumerated entries with the top bit of a u32.
+            let index = u32::try_from(index)
+                .ok()
+                .filter(|&i| i < 1 << 31)
+                .ok_or_else(|| corrupt(&format_args!("molecule index {index} is 2³¹ or more")))?;
+            let fragments_of = |fs: Vec<ipb::MmpFragment>| {
+                fs.into_iter()
+                    .map(|f| fragment_of_message(f).map_err(|e| corrupt(&e)))
+                    .collect::<Result<Vec<Fragment>, AnalysisError>>()
+            };
+            Ok((
+                index,
+                FragmentedMolecule {
+                    normalized,
+                    heavy_atoms,
+                    fragments: fragments_of(fragments)?,
+                    up_enumerated: fragments_of(up_enumerated)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The fragmentation a stored one holds, or what is wrong with it.
+fn fragment_of_message(f: ipb::MmpFragment) -> Result<Fragment, String> {
+    let ipb::MmpFragment {
+        num_cuts,
+        constant,
+        variable,
+        variable_symmetry,
+        attachment_order,
+        variable_heavies,
+        constant_with_hydrogen,
+    } = f;
+    let cuts = u8::try_from(num_cuts)
+        .ok()
+        .filter(|n| (1..=3).contains(n))
+        .ok_or_else(|| format!("a fragmentation has {num_cuts} cuts"))?;
+    Ok(Fragment {
+        num_cuts: cuts,
+        constant,
+        variable,
+        variable_symmetry,
+        attachment_order,
+        variable_heavies,
+        constant_with_hydrogen,
+    })
+}
+
 /// The index options of `params`.
 fn index_options(params: &MmpParams) -> MmpOptions {
     MmpOptions {
@@ -138,17 +290,23 @@ fn pair_filter(params: &MmpParams) -> impl FnMut(&str, &str) -> bool {
 /// Matched pairs of `(molecule index, SMILES)` under `params`, in memory, with the strings
 /// the pairs' ids refer to and the fragmentations indexed (the benches' and tests' form of
 /// what [`MmpGathering`] computes page by page). Molecules RDKit cannot read are left out.
+/// The molecules are fragmented in parts of [`FRAGMENT_BATCH`], each packed and unpacked as
+/// a part of the analysis stores it, so the mmpdb comparisons cover that codec too.
 pub fn matched_pairs(
     molecules: &[(u32, &str)],
     params: &MmpParams,
-) -> (Vec<Pair>, MmpStrings, u64) {
+) -> Result<(Vec<Pair>, MmpStrings, u64), AnalysisError> {
     let options = fragment_options(params);
-    let index = index_fragmented(molecules, index_options(params), |smiles| {
-        fragmented(smiles, &options)
-    });
+    let mut index = MmpIndex::new(index_options(params));
+    for part in molecules.chunks(FRAGMENT_BATCH) {
+        let stored = pack_fragments(fragment_molecules(part, &options));
+        for (m, f) in unpack_fragments(&stored)? {
+            index.add_fragmented(m, &f);
+        }
+    }
     let fragmentations = index.fragmentations();
     let (pairs, strings) = index.pairs(pair_filter(params));
-    (pairs, strings, fragmentations)
+    Ok((pairs, strings, fragmentations))
 }
 
 /// The activity column `params` names, or the job's first one (`columns` in the order the
@@ -171,13 +329,16 @@ fn activity_column(
     }
 }
 
-/// What the `mmp` analysis reads of a job, gathered page by page: each page's valid molecules
-/// are fragmented as they arrive (on the current rayon pool) and their fragmentations spilled
-/// to disk by constant ([`SpilledIndex`]); kept in memory are only the fingerprints (for the
-/// pairs' Tanimoto) and the results that carry an activity (for the cliffs).
+/// What the `mmp` analysis reads of a job, gathered page by page: the valid molecules'
+/// fragmentations, spilled to disk by constant ([`SpilledIndex`]), and in memory only the
+/// fingerprints (for the pairs' Tanimoto) and the results that carry an activity (for the
+/// cliffs). Run whole, each page is fragmented as it arrives (on the current rayon pool);
+/// joining parts, the parts' records are added ([`Self::add_fragments`]) and pages give the
+/// rest.
 pub struct MmpGathering {
     params: MmpParams,
-    options: FragmentOptions,
+    /// Whether [`Self::add`] fragments the pages (the analysis runs whole).
+    fragments_pages: bool,
     index: SpilledIndex,
     fingerprints: HashMap<u32, Fingerprint>,
     with_activity: Vec<pb::MoleculeResult>,
@@ -186,11 +347,22 @@ pub struct MmpGathering {
 }
 
 impl MmpGathering {
-    /// An empty gathering; its working files go under the system's temporary directory.
+    /// An empty gathering of an analysis run whole: [`Self::add`] fragments each page. Its
+    /// working files go under the system's temporary directory.
     pub fn new(params: &MmpParams) -> Result<Self, AnalysisError> {
+        Self::with(params, true)
+    }
+
+    /// An empty gathering of the task joining an analysis's parts: the fragmentations come
+    /// from the parts ([`Self::add_fragments`]), [`Self::add`] reads the rest of the results.
+    pub fn joining(params: &MmpParams) -> Result<Self, AnalysisError> {
+        Self::with(params, false)
+    }
+
+    fn with(params: &MmpParams, fragments_pages: bool) -> Result<Self, AnalysisError> {
         Ok(Self {
             params: params.clone(),
-            options: fragment_options(params),
+            fragments_pages,
             index: SpilledIndex::new(index_options(params), None)?,
             fingerprints: HashMap::new(),
             with_activity: Vec::new(),
@@ -199,21 +371,16 @@ impl MmpGathering {
         })
     }
 
-    /// Adds the next page of results (input order); invalid ones are skipped. CPU-bound.
+    /// Adds the next page of results (input order); invalid ones are skipped. CPU-bound when
+    /// the analysis runs whole (it fragments the page).
     pub fn add(&mut self, page: Vec<pb::MoleculeResult>) -> Result<(), AnalysisError> {
-        let valid: Vec<pb::MoleculeResult> = page.into_iter().filter(|r| r.valid).collect();
-        let options = &self.options;
-        let fragmented: Vec<Option<FragmentedMolecule>> = valid
-            .par_iter()
-            .map(|r| fragmented(&r.standardized_smiles, options))
-            .collect();
-        for (r, f) in valid.into_iter().zip(fragmented) {
-            let m = r.index as u32;
+        if self.fragments_pages {
+            let records = fragment_results(&page, &self.params);
+            self.add_fragments(&records)?;
+        }
+        for r in page.into_iter().filter(|r| r.valid) {
             self.valid += 1;
-            if let Some(f) = f {
-                self.index.add_fragmented(m, &f)?;
-            }
-            self.fingerprints.insert(m, fingerprint(&r));
+            self.fingerprints.insert(r.index as u32, fingerprint(&r));
             if !r.activities.is_empty() {
                 for a in &r.activities {
                     if !self.columns.contains(&a.column) {
@@ -222,6 +389,15 @@ impl MmpGathering {
                 }
                 self.with_activity.push(crate::analyses::slim(r));
             }
+        }
+        Ok(())
+    }
+
+    /// Adds fragmented molecules to the index in the order given (input order, parts in
+    /// order, for the pairs to come out as when run whole).
+    pub fn add_fragments(&mut self, records: &[FragmentRecord]) -> Result<(), AnalysisError> {
+        for (m, f) in records {
+            self.index.add_fragmented(*m, f)?;
         }
         Ok(())
     }
@@ -432,15 +608,18 @@ impl<T> Pager<T> {
 }
 
 /// The `mmp` analysis over `valid` results with every pair and transform in the result
-/// (tests and benches; the worker pages them through [`MmpGathering`]). The pairs and
-/// transforms are read back from the packed pages the worker would store, so tests see what
-/// the gateway serves.
+/// (tests and benches; the worker pages them through [`MmpGathering`]). The molecules are
+/// fragmented as one part and its stored page read back ([`fragment_part`],
+/// [`unpack_fragments`]), and the pairs and transforms are read back from the packed pages
+/// the worker would store, so tests see what a joining task reads and the gateway serves.
 pub fn mmp(
     valid: &[&pb::MoleculeResult],
     params: &MmpParams,
 ) -> Result<pb::MmpResult, AnalysisError> {
-    let mut gathering = MmpGathering::new(params)?;
-    gathering.add(valid.iter().map(|r| (*r).clone()).collect())?;
+    let results: Vec<pb::MoleculeResult> = valid.iter().map(|r| (*r).clone()).collect();
+    let mut gathering = MmpGathering::joining(params)?;
+    gathering.add_fragments(&unpack_fragments(&fragment_part(&results, params))?)?;
+    gathering.add(results)?;
     let mut pairs = Vec::new();
     let mut transforms = Vec::new();
     let mut result = gathering.finish(u64::MAX, &mut |page| {
@@ -456,6 +635,11 @@ pub fn mmp(
                     .map_err(|e| AnalysisError::Compute(e.to_string()))?
                     .transforms,
             ),
+            PageSeries::MmpFragments => {
+                return Err(AnalysisError::Compute(
+                    "pairing stored a page of fragmentations".to_owned(),
+                ))
+            }
         }
         Ok(())
     })?;
@@ -883,6 +1067,132 @@ mod tests {
         assert_eq!(paged.transform_count, transforms.len() as u64);
         let top = transforms.len().min(TRANSFORMS_IN_RESULT);
         assert_eq!(paged.transforms, transforms[..top]);
+    }
+
+    fn fragment(num_cuts: u8, constant: &str, with_hydrogen: Option<&str>) -> Fragment {
+        Fragment {
+            num_cuts,
+            constant: constant.to_owned(),
+            variable: "[*]C".to_owned(),
+            variable_symmetry: "1".repeat(usize::from(num_cuts)),
+            attachment_order: "012"[..usize::from(num_cuts)].to_owned(),
+            variable_heavies: 1,
+            constant_with_hydrogen: with_hydrogen.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn fragment_records_unpack_as_they_were_packed() {
+        let records: Vec<FragmentRecord> = vec![
+            (
+                7,
+                FragmentedMolecule {
+                    normalized: "CC(C)c1ccccc1".to_owned(),
+                    heavy_atoms: 9,
+                    fragments: vec![
+                        fragment(1, "[*]c1ccccc1", Some("c1ccccc1")),
+                        fragment(2, "[*]C.[*]C", None),
+                    ],
+                    up_enumerated: vec![fragment(3, "[*]C[C@]([*])[*]", None)],
+                },
+            ),
+            ((1 << 31) - 1, FragmentedMolecule::default()),
+        ];
+        let stored = pack_fragments(records.clone());
+        assert!(stored.starts_with(&[0x1f, 0x8b]), "packed");
+        assert_eq!(unpack_fragments(&stored).unwrap(), records);
+        assert_eq!(unpack_fragments(&pack_fragments(Vec::new())).unwrap(), []);
+    }
+
+    #[test]
+    fn corrupt_fragment_records_are_not_retried() {
+        let stored = pack_fragments(vec![(1, FragmentedMolecule::default())]);
+        let out_of_range = |m: ipb::MmpFragmentedMolecule| {
+            pages::pack(&ipb::MmpFragmentPart { molecules: vec![m] }.encode_to_vec())
+        };
+        let too_many_cuts = ipb::MmpFragmentedMolecule {
+            fragments: vec![ipb::MmpFragment {
+                num_cuts: 4,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let beyond_the_index = ipb::MmpFragmentedMolecule {
+            index: 1 << 31,
+            ..Default::default()
+        };
+        for bad in [
+            stored[..stored.len() / 2].to_vec(),
+            pages::pack(b"\xff\xff\xff"),
+            out_of_range(too_many_cuts),
+            out_of_range(beyond_the_index),
+        ] {
+            let e = unpack_fragments(&bad).unwrap_err();
+            assert!(
+                matches!(e, AnalysisError::Compute(_)) && !e.is_retryable(),
+                "{e}"
+            );
+        }
+    }
+
+    /// Every stored page of a finished gathering and its result.
+    fn finished(gathering: MmpGathering) -> (pb::MmpResult, Vec<StoredPage>) {
+        let mut stored = Vec::new();
+        let result = gathering
+            .finish(1_000, &mut |page| {
+                stored.push(page);
+                Ok(())
+            })
+            .unwrap();
+        (result, stored)
+    }
+
+    #[test]
+    fn joining_parts_equals_running_whole() {
+        let mut results = phenols();
+        // An invalid result and one RDKit cannot fragment, inside a part.
+        results[5].valid = false;
+        results[40].standardized_smiles = "not a SMILES".to_owned();
+        // Two chains one carbon apart, 1,000-fold apart in potency: a cliff.
+        for (m, p) in [(50, 5.0), (58, 8.0)] {
+            results[m].activities = vec![pb::ActivityResult {
+                column: "pIC50".to_owned(),
+                p_activity: Some(p),
+                ..Default::default()
+            }];
+        }
+        let params = MmpParams::default();
+
+        let mut whole = MmpGathering::new(&params).unwrap();
+        for page in results.chunks(10) {
+            whole.add(page.to_vec()).unwrap();
+        }
+        // Three parts of unequal size; result pages of another size.
+        let stored: Vec<Vec<u8>> = [&results[..25], &results[25..64], &results[64..]]
+            .into_iter()
+            .map(|part| fragment_part(part, &params))
+            .collect();
+        let mut joined = MmpGathering::joining(&params).unwrap();
+        for part in &stored {
+            joined
+                .add_fragments(&unpack_fragments(part).unwrap())
+                .unwrap();
+        }
+        for page in results.chunks(7) {
+            joined.add(page.to_vec()).unwrap();
+        }
+        assert_eq!(joined.valid(), whole.valid());
+
+        let (whole, whole_pages) = finished(whole);
+        let (joined, joined_pages) = finished(joined);
+        assert!(
+            whole.pair_count > 0 && !whole.cliffs.is_empty(),
+            "{} pairs, {} cliffs",
+            whole.pair_count,
+            whole.cliffs.len()
+        );
+        assert_eq!(joined, whole);
+        assert_eq!(joined_pages, whole_pages);
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! A chunk: read its slice of the input chunk it names, compute on all cores
 //! while renewing the lease, store the results (an idempotent upsert),
 //! complete the task. An analysis or an export: compute it over the job's
-//! stored results and store it. A poisoned lease (workers died on
+//! stored results and store it. An analysis that runs in parts (`mmp`) comes
+//! as parts, each fragmenting a range of the results and storing it, then a
+//! join that indexes the parts' fragmentations and pairs ([`crate::parts`]);
+//! from an older scheduler it comes whole, fragmented while its results are
+//! read. A poisoned lease (workers died on
 //! its molecule again and again) is stored as WORKER_CRASH error results
 //! without touching RDKit. Anything that goes wrong gives the task back for a retry; a lost
 //! lease or a cancelled job abandons the chunk without storing anything.
@@ -24,6 +28,7 @@ use molbatch_telemetry::metrics::{CacheResult, Outcome};
 
 use crate::analyses::{self, AnalysisError};
 use crate::compute::{crashed_chunk, Abandoned};
+use crate::parts::{self, Share};
 use crate::result_cache::{compute_chunk_cached, CacheScope, CachedChunk, KeyMaker};
 use crate::sar::StoredPage;
 
@@ -57,11 +62,6 @@ pub struct Worker {
     /// (see `Config::test_abort_on_smiles`; `test-hooks` feature only).
     #[cfg(feature = "test-hooks")]
     pub test_abort_on_smiles: Option<Arc<str>>,
-}
-
-/// An analysis thread that panicked.
-fn died(e: tokio::task::JoinError) -> AnalysisError {
-    AnalysisError::Compute(format!("the analysis task died: {e}"))
 }
 
 /// Why a chunk was not completed.
@@ -152,7 +152,12 @@ impl Worker {
             Some(Work::Analysis(analysis)) => {
                 let outcome = self.analyze(job_id, analysis).await;
                 renewal.abort();
-                self.finish_analysis(lease, outcome, started).await;
+                let accepted = self.finish_analysis(lease, outcome, started).await;
+                // A join deletes its parts' pages only once its completion is
+                // accepted: until then a retry of it reads them again.
+                if accepted && analysis.part.is_none() && analysis.parts > 0 {
+                    parts::delete_parts(&mut self.storage, job_id).await;
+                }
             }
             Some(Work::Export(export)) => {
                 let outcome = crate::export::write_export(
@@ -218,15 +223,25 @@ impl Worker {
 
     /// Computes the analysis `work` over job `job_id`'s stored results and
     /// stores its result; `Some(reason)` when it does not apply to the job.
+    /// A part of an analysis only stores its share ([`parts::run_part`]).
     async fn analyze(
         &mut self,
         job_id: &str,
         work: &ipb::AnalysisWork,
     ) -> Result<Option<String>, AnalysisError> {
         let request = analyses::request_of(work)?;
+        let mut gathered = match Share::of(work, &request)? {
+            Share::Whole => analyses::Gathered::new(&request)?,
+            Share::Part { params, part } => {
+                parts::run_part(&mut self.storage, job_id, params, part).await?;
+                return Ok(None);
+            }
+            Share::Join { params, parts: n } => analyses::Gathered::Mmp(Box::new(
+                parts::join_parts(&mut self.storage, job_id, params, n).await?,
+            )),
+        };
         // Each page is reduced to what the analysis reads as it arrives (off
-        // the runtime: `mmp` fragments it).
-        let mut gathered = analyses::Gathered::new(&request)?;
+        // the runtime: `mmp` run whole fragments it).
         let mut pages = analyses::ResultPages::new(
             &self.storage,
             job_id,
@@ -240,7 +255,7 @@ impl Worker {
                 Ok::<_, AnalysisError>(gathered)
             })
             .await
-            .map_err(died)??;
+            .map_err(AnalysisError::died)??;
         }
         // Paged output (the mmp pairs and transforms) is stored while the
         // computation goes on; the channel holds a page or two.
@@ -266,7 +281,7 @@ impl Worker {
                 })
                 .await?;
         }
-        let outcome = computing.await.map_err(died)??;
+        let outcome = computing.await.map_err(AnalysisError::died)??;
         let result = match outcome {
             analyses::Outcome::Skipped(reason) => return Ok(Some(reason)),
             analyses::Outcome::Complete(result) => result,
@@ -285,13 +300,14 @@ impl Worker {
         Ok(None)
     }
 
-    /// Completes (or skips) an analysis or export task, or gives it back.
+    /// Completes (or skips) an analysis or export task, or gives it back;
+    /// true when the scheduler accepted its completion.
     async fn finish_analysis(
         &mut self,
         lease: ipb::LeaseRef,
         outcome: Result<Option<String>, AnalysisError>,
         started: std::time::Instant,
-    ) {
+    ) -> bool {
         let accepted = match outcome {
             Ok(skipped) => {
                 let request = ipb::CompleteTaskRequest {
@@ -318,6 +334,7 @@ impl Worker {
             molbatch_telemetry::metrics::get()
                 .task_duration("analysis", started.elapsed().as_secs_f64());
         }
+        accepted
     }
 
     /// Reports a task failed: retried after backoff when `retryable`.

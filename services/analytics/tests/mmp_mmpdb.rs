@@ -1,7 +1,7 @@
 //! Matched molecular pairs against mmpdb 3.1.4 (`scripts/mmp_fixtures.py`): 400 ChEMBL
 //! molecules fragmented by molbatch-chem (with mmpdb's stereo up-enumeration) and paired by
-//! molbatch-analysis through [`matched_pairs`], the `mmp` analysis's own fragmentation and
-//! pair filter, must give mmpdb's pairs row for row: the same molecules in the same direction,
+//! molbatch-analysis through [`matched_pairs`], the `mmp` analysis's own fragmentation (read
+//! back from the records a part stores) and pair filter, must give mmpdb's pairs row for row: the same molecules in the same direction,
 //! the same transform and the same constant, as strings with mmpdb's attachment labels, each
 //! listed as many times as mmpdb lists it.
 //!
@@ -40,7 +40,7 @@ fn pairs(params: &MmpParams) -> (Vec<Pair>, MmpStrings) {
 fn pairs_of(smi: &str, params: &MmpParams) -> (Vec<Pair>, MmpStrings) {
     let input = read_input(smi);
     let molecules: Vec<(u32, &str)> = input.iter().map(|(m, s)| (*m, s.as_str())).collect();
-    let (pairs, strings, _) = matched_pairs(&molecules, params);
+    let (pairs, strings, _) = matched_pairs(&molecules, params).unwrap();
     (pairs, strings)
 }
 

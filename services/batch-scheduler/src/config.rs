@@ -57,6 +57,15 @@ pub struct Config {
         default_value_t = 86_400
     )]
     pub retention_secs: u64,
+    /// Molecules per part of an analysis that runs in parts (`mmp`
+    /// fragments in parts that workers share; one task joins them).
+    #[arg(
+        long = "analysis-part-molecules",
+        env = "MOLBATCH_SCHEDULER_ANALYSIS_PART_MOLECULES",
+        default_value_t = crate::store::DEFAULT_ANALYSIS_PART_MOLECULES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub analysis_part_molecules: u64,
     /// The storage service, asked to delete expired jobs' data (e.g.
     /// `http://storage:50053`); without it jobs expire but their data stays.
     #[arg(long = "storage-url", env = "MOLBATCH_STORAGE_URL")]
@@ -93,6 +102,7 @@ impl Config {
             max_attempts: 3,
             retry_backoff_ms: 1_000,
             retention_secs: 86_400,
+            analysis_part_molecules: crate::store::DEFAULT_ANALYSIS_PART_MOLECULES,
             storage_url: None,
             migrate_only: false,
             admin: molbatch_telemetry::admin::AdminArgs::default(),

@@ -758,7 +758,8 @@ impl ipb::scheduler_server::Scheduler for SchedulerApi {
         let job = self.completions.call(completion).await?;
         if let Some(job) = job {
             self.announce(job);
-            // The job's last chunk queues its automatic analyses.
+            // The job's last chunk queues its automatic analyses, an
+            // analysis's last part readies its join.
             self.announce_work();
         }
         Ok(Response::new(ipb::CompleteTaskResponse {

@@ -347,7 +347,8 @@ impl Lease {
                 alert_sets: self.alert_sets,
                 tenant_id: self.tenant.0,
             }),
-            // An analysis task's molecule count is its job's.
+            // An analysis task's molecule count is its job's (a part's: its
+            // range's).
             Some(task) => match ExportId::from_analysis_type(&task.kind) {
                 Some(export) => Work::Export(ipb::ExportWork {
                     // Checked when the export was queued.
@@ -358,7 +359,24 @@ impl Lease {
                 None => Work::Analysis(ipb::AnalysisWork {
                     analysis_type: task.kind,
                     params: task.params.into_iter().collect(),
-                    total_molecules: u64::from(self.molecule_count),
+                    total_molecules: match task.share {
+                        AnalysisShare::Part { .. } => 0,
+                        AnalysisShare::Whole | AnalysisShare::Join { .. } => {
+                            u64::from(self.molecule_count)
+                        }
+                    },
+                    part: match task.share {
+                        AnalysisShare::Part { number, .. } => Some(ipb::AnalysisPart {
+                            number,
+                            first_index: self.first_index,
+                            molecule_count: u64::from(self.molecule_count),
+                        }),
+                        AnalysisShare::Whole | AnalysisShare::Join { .. } => None,
+                    },
+                    parts: match task.share {
+                        AnalysisShare::Join { parts } => parts,
+                        AnalysisShare::Whole | AnalysisShare::Part { .. } => 0,
+                    },
                 }),
             },
         };
@@ -381,6 +399,29 @@ pub struct AnalysisTask {
     pub kind: String,
     /// Its parameters.
     pub params: BTreeMap<String, String>,
+    /// Which share of the analysis the task computes.
+    pub share: AnalysisShare,
+}
+
+/// The share of its analysis a task computes (see
+/// `migrations/*/0013_analysis_parts.sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisShare {
+    /// All of it, in one task.
+    Whole,
+    /// Part `number` of an analysis that runs in parts: its range of the
+    /// job's results is the task's `first_index` and `molecule_count`.
+    Part {
+        /// From 0.
+        number: u32,
+        /// The task joining the parts (the analysis's task).
+        joined_by: i64,
+    },
+    /// The task joining `parts` parts, leased once all of them completed.
+    Join {
+        /// How many.
+        parts: u32,
+    },
 }
 
 /// The halves a task of `molecule_count` molecules starting at `first_index`
@@ -536,6 +577,59 @@ mod tests {
         assert_eq!(
             split_halves(1_500, 500, 5),
             Some([(1_500, 500, 3), (1_503, 503, 2)])
+        );
+    }
+
+    #[test]
+    fn a_part_works_its_range_and_a_join_knows_its_parts() {
+        let lease = |share, first_index, molecule_count| Lease {
+            task_id: 7,
+            lease_id: "l".to_owned(),
+            job_id: JobId::new(),
+            chunk_index: 0,
+            first_index,
+            molecule_count,
+            input_chunk_index: 0,
+            input_offset: 0,
+            attempt: 1,
+            poisoned: false,
+            analysis: Some(AnalysisTask {
+                kind: "mmp".to_owned(),
+                params: BTreeMap::new(),
+                share,
+            }),
+            previous_lease_expired: false,
+            trace_parent: String::new(),
+            alert_sets: Vec::new(),
+            tenant: TenantId("t".to_owned()),
+        };
+        let work = |l: Lease| match l.to_proto(1_000).work {
+            Some(ipb::task_lease::Work::Analysis(w)) => (w.total_molecules, w.part, w.parts),
+            other => panic!("an analysis, not {other:?}"),
+        };
+        let part = AnalysisShare::Part {
+            number: 2,
+            joined_by: 3,
+        };
+        assert_eq!(
+            work(lease(part, 4_000, 500)),
+            (
+                0,
+                Some(ipb::AnalysisPart {
+                    number: 2,
+                    first_index: 4_000,
+                    molecule_count: 500
+                }),
+                0
+            )
+        );
+        assert_eq!(
+            work(lease(AnalysisShare::Join { parts: 3 }, 0, 4_500)),
+            (4_500, None, 3)
+        );
+        assert_eq!(
+            work(lease(AnalysisShare::Whole, 0, 4_500)),
+            (4_500, None, 0)
         );
     }
 }

@@ -113,7 +113,7 @@ pub struct Server {
 impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
-        let store = open_store(&config.database_url).await?;
+        let store = open_store(&config).await?;
         let watched = store.clone();
         molbatch_telemetry::metrics::watch_db_pool("scheduler", move || watched.pool_usage());
         let mut api = grpc::SchedulerApi::new(
@@ -210,18 +210,22 @@ impl Server {
     }
 }
 
-/// The backend `url`'s scheme names, connected and migrated.
-async fn open_store(url: &str) -> Result<Arc<dyn store::JobStore>, StartError> {
+/// The backend `config`'s database URL names, connected and migrated.
+async fn open_store(config: &Config) -> Result<Arc<dyn store::JobStore>, StartError> {
+    let url = config.database_url.as_str();
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-    Ok(match scheme {
-        Some("postgres" | "postgresql") => Arc::new(store::SqlJobStore::postgres(url).await?),
-        Some("sqlite") => Arc::new(store::SqlJobStore::sqlite(url).await?),
+    let store = match scheme {
+        Some("postgres" | "postgresql") => store::SqlJobStore::postgres(url).await?,
+        Some("sqlite") => store::SqlJobStore::sqlite(url).await?,
         Some(_) | None => {
             return Err(StartError::UnsupportedDatabaseUrl {
                 url: mask_password(url),
             })
         }
-    })
+    };
+    Ok(Arc::new(store.with_analysis_part_molecules(
+        config.analysis_part_molecules,
+    )))
 }
 
 /// `url` with the password of its `user:password@` part replaced by `***`,
@@ -383,7 +387,7 @@ async fn reap_exhausted_leases(api: &grpc::SchedulerApi) {
 /// [`Config::migrate_only`] it applies the migrations and returns.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     if config.migrate_only {
-        open_store(&config.database_url).await?;
+        open_store(&config).await?;
         tracing::info!("scheduler migrations applied");
         return Ok(());
     }

@@ -5,7 +5,9 @@ use molbatch_proto::{JobId, Priority, TenantId};
 
 use super::{JobFilter, JobStore};
 use crate::error::SchedulerError;
-use crate::jobs::{AnalysisStatus, FailOutcome, JobState, Lease, RetryPolicy, TaskState};
+use crate::jobs::{
+    AnalysisShare, AnalysisStatus, FailOutcome, JobState, Lease, RetryPolicy, TaskState,
+};
 
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
@@ -39,6 +41,7 @@ molbatch_db::conformance_tests!(
         repeated_splitting_isolates_the_poison_molecule,
         cancel_stops_split_children,
         analyses_run_as_tasks_of_completed_jobs,
+        analyses_in_parts_join_once_every_part_is_done_and_fail_as_a_whole,
         idempotency_key_returns_the_same_job_until_its_upload_fails,
         identity_keeps_tenants_keys_audit_and_usage,
         workers_and_stalled_jobs_feed_the_alert_gauges,
@@ -1866,6 +1869,185 @@ fn analysis_leases(leases: &[Lease], job: JobId) -> std::collections::BTreeMap<S
         .filter(|l| l.job_id == job)
         .filter_map(|l| Some((l.analysis.as_ref()?.kind.clone(), l.clone())))
         .collect()
+}
+
+/// `mmp` runs in parts of [`super::DEFAULT_ANALYSIS_PART_MOLECULES`]: the
+/// parts lease at once, the joining task only once every part is done (two
+/// in one completion batch count), and a part failing for good fails the
+/// analysis and stops its queued parts and join.
+async fn analyses_in_parts_join_once_every_part_is_done_and_fail_as_a_whole(store: &dyn JobStore) {
+    use std::collections::BTreeMap;
+    let t = tenant("parts");
+    let id = JobId::new();
+    let part = super::DEFAULT_ANALYSIS_PART_MOLECULES;
+    let total = 2 * part + 500;
+    store
+        .create_job(id, &t, "", Priority::default(), None, 5_000_000)
+        .await
+        .unwrap();
+    store
+        .seal_job(&t, id, total, &[total as u32], 5_000_000)
+        .await
+        .unwrap();
+    // The chunk, then the automatic analyses: out of the way.
+    for now in [5_000_100, 5_000_200] {
+        for l in store.lease_tasks("w", 10, TTL, &POLICY, now).await.unwrap() {
+            assert!(store
+                .complete_task(l.task_id, &l.lease_id, 1, 0, None, now + 50)
+                .await
+                .unwrap()
+                .is_some());
+        }
+    }
+    let lease_parts = |now: i64| async move {
+        let mut leases = store.lease_tasks("w", 10, TTL, &POLICY, now).await.unwrap();
+        leases.retain(|l| l.job_id == id);
+        leases.sort_by_key(|l| l.first_index);
+        leases
+    };
+    let shares = |leases: &[Lease]| -> Vec<(AnalysisShare, u64, u32)> {
+        leases
+            .iter()
+            .map(|l| {
+                (
+                    l.analysis.as_ref().unwrap().share,
+                    l.first_index,
+                    l.molecule_count,
+                )
+            })
+            .collect()
+    };
+    let p1: BTreeMap<String, String> = [("max_cuts".to_owned(), "2".to_owned())].into();
+    let run = store
+        .run_analysis(&t, id, "mmp", &p1, 5_000_300)
+        .await
+        .unwrap();
+    assert_eq!(run.status.as_str(), "pending");
+    let parts = lease_parts(5_000_400).await;
+    let join = match parts.first().map(|l| l.analysis.as_ref().unwrap().share) {
+        Some(AnalysisShare::Part { joined_by, .. }) => joined_by,
+        other => panic!("a part first, not {other:?}"),
+    };
+    let p = part as u32;
+    assert_eq!(
+        shares(&parts),
+        [
+            (
+                AnalysisShare::Part {
+                    number: 0,
+                    joined_by: join
+                },
+                0,
+                p
+            ),
+            (
+                AnalysisShare::Part {
+                    number: 1,
+                    joined_by: join
+                },
+                part,
+                p
+            ),
+            (
+                AnalysisShare::Part {
+                    number: 2,
+                    joined_by: join
+                },
+                2 * part,
+                500
+            ),
+        ],
+        "three parts cover the job's molecules, no join yet"
+    );
+    assert!(parts
+        .iter()
+        .all(|l| l.analysis.as_ref().unwrap().params == p1));
+    assert_eq!(
+        store.analysis(&t, id, "mmp").await.unwrap().status.as_str(),
+        "computing"
+    );
+    store
+        .complete_task(parts[1].task_id, &parts[1].lease_id, 0, 0, None, 5_000_500)
+        .await
+        .unwrap();
+    assert!(lease_parts(5_000_600).await.is_empty(), "two parts to go");
+    // The last two in one batch.
+    let both: Vec<super::Completion> = [&parts[0], &parts[2]]
+        .into_iter()
+        .map(|l| super::Completion {
+            task_id: l.task_id,
+            lease_id: l.lease_id.clone(),
+            valid: 0,
+            invalid: 0,
+            skipped: None,
+        })
+        .collect();
+    store.complete_tasks(&both, 5_000_700).await.unwrap();
+    let joining = lease_parts(5_000_800).await;
+    assert_eq!(
+        shares(&joining),
+        [(AnalysisShare::Join { parts: 3 }, 0, total as u32)]
+    );
+    assert_eq!(joining[0].task_id, join);
+    assert_eq!(
+        store.analysis(&t, id, "mmp").await.unwrap().status.as_str(),
+        "computing"
+    );
+    store
+        .complete_task(join, &joining[0].lease_id, 0, 0, None, 5_000_900)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.analysis(&t, id, "mmp").await.unwrap().status.as_str(),
+        "complete"
+    );
+
+    // Again with other parameters: a part failing for good fails it all.
+    let p2: BTreeMap<String, String> = [("max_cuts".to_owned(), "3".to_owned())].into();
+    store
+        .run_analysis(&t, id, "mmp", &p2, 5_001_000)
+        .await
+        .unwrap();
+    let parts = store
+        .lease_tasks("w", 2, TTL, &POLICY, 5_001_100)
+        .await
+        .unwrap();
+    assert_eq!(parts.len(), 2);
+    let (outcome, _) = store
+        .fail_task(
+            parts[0].task_id,
+            &parts[0].lease_id,
+            "out of memory",
+            false,
+            &POLICY,
+            5_001_200,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::AnalysisFailed);
+    let failed = store.analysis(&t, id, "mmp").await.unwrap();
+    assert_eq!(
+        (
+            failed.status.as_str(),
+            failed.reason.as_str(),
+            &failed.params
+        ),
+        ("failed", "out of memory (attempt 1)", &p2)
+    );
+    assert!(
+        lease_parts(5_001_300).await.is_empty(),
+        "the other parts and the join were cancelled"
+    );
+    // A part still computing completes, and nothing follows.
+    store
+        .complete_task(parts[1].task_id, &parts[1].lease_id, 0, 0, None, 5_001_400)
+        .await
+        .unwrap();
+    assert!(lease_parts(5_001_500).await.is_empty());
+    assert_eq!(
+        store.analysis(&t, id, "mmp").await.unwrap().status.as_str(),
+        "failed"
+    );
 }
 
 async fn analyses_run_as_tasks_of_completed_jobs(store: &dyn JobStore) {

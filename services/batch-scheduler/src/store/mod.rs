@@ -13,7 +13,7 @@ mod sqlite;
 mod webhooks;
 
 pub use identity::{ApiKeyRow, AuditRow, IdentityStore, TenantRow, Usage};
-pub use sql::SqlJobStore;
+pub use sql::{SqlJobStore, DEFAULT_ANALYSIS_PART_MOLECULES};
 pub use webhooks::{
     Attempt, AttemptRow, DueDelivery, Event, Unannounced, WebhookRow, WebhookStore,
 };

@@ -112,10 +112,7 @@ where
 {
     molbatch_db::testing::with_fresh_database("molbatch_sched", |url| async move {
         let pool = open(&url).await.unwrap();
-        test(SqlJobStore {
-            db: Db::Postgres(pool.clone()),
-        })
-        .await;
+        test(SqlJobStore::of(Db::Postgres(pool.clone()))).await;
         pool.close().await;
     })
     .await;

@@ -9,7 +9,7 @@ use molbatch_proto::{JobId, TenantId};
 use super::AnalysisRecord;
 
 use crate::error::{SchedulerError, StoreError};
-use crate::jobs::{AnalysisStatus, AnalysisTask, JobRecord, JobState, Lease};
+use crate::jobs::{AnalysisShare, AnalysisStatus, AnalysisTask, JobRecord, JobState, Lease};
 
 /// Columns of [`JobRow`], in its order.
 pub(super) const JOB_COLUMNS: &str =
@@ -94,6 +94,9 @@ pub(super) struct LeaseRow {
     trace_parent: Option<String>,
     alert_sets: Option<String>,
     tenant_id: String,
+    parent_task_id: Option<i64>,
+    part: Option<i64>,
+    parts: i64,
 }
 
 /// Columns of [`LeaseRow`] as a `returning` clause of an update of `task`
@@ -102,6 +105,7 @@ pub(super) struct LeaseRow {
 pub(super) const LEASE_COLUMNS: &str =
     "id, lease_id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, \
      input_offset, attempt, poisoned, analysis_type, params, previous_lease_expired, \
+     parent_task_id, part, parts, \
      (select j.trace_parent from job j where j.id = task.job_id) as trace_parent, \
      (select j.alert_sets from job j where j.id = task.job_id) as alert_sets, \
      (select j.tenant_id from job j where j.id = task.job_id) as tenant_id";
@@ -109,7 +113,7 @@ pub(super) const LEASE_COLUMNS: &str =
 /// Columns of [`ExhaustedRow`].
 pub(super) const EXHAUSTED_COLUMNS: &str =
     "id, job_id, chunk_index, first_index, molecule_count, input_chunk_index, input_offset, attempt, \
-     analysis_type";
+     analysis_type, parent_task_id";
 
 /// A leased task that ran out of attempts (or failed for good), as the split
 /// reads it.
@@ -124,9 +128,16 @@ pub(super) struct ExhaustedRow {
     pub(super) input_offset: i64,
     pub(super) attempt: i64,
     pub(super) analysis_type: Option<String>,
+    /// On a part of an analysis run in parts: the task joining it.
+    pub(super) parent_task_id: Option<i64>,
 }
 
 impl ExhaustedRow {
+    /// The task an analysis row names while this task computes (part of) it.
+    pub(super) fn analysis_task_id(&self) -> i64 {
+        self.parent_task_id.unwrap_or(self.id)
+    }
+
     /// What its job or analysis records when the task failed with `reason`.
     pub(super) fn failure(&self, reason: &str) -> String {
         match &self.analysis_type {
@@ -174,6 +185,22 @@ impl TryFrom<LeaseRow> for Lease {
                 Some(kind) => Some(AnalysisTask {
                     kind,
                     params: parse_params(&row.params)?,
+                    share: match (row.parent_task_id, row.part) {
+                        (Some(joined_by), Some(number)) => AnalysisShare::Part {
+                            number: number as u32,
+                            joined_by,
+                        },
+                        (None, None) if row.parts > 0 => AnalysisShare::Join {
+                            parts: row.parts as u32,
+                        },
+                        (None, None) => AnalysisShare::Whole,
+                        (parent, part) => {
+                            return Err(StoreError::Corrupt(format!(
+                                "task {}: parent task {parent:?} with part {part:?}",
+                                row.id
+                            )))
+                        }
+                    },
                 }),
                 None => None,
             },

@@ -13,7 +13,7 @@
 //! changes a job and its queued tasks locks the tasks first and the job
 //! second, the order leasing uses, so the two cannot deadlock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use molbatch_db::{on_pool, on_tx, Db, Tx};
 use molbatch_proto::analysis::AnalysisKind;
@@ -28,8 +28,8 @@ use super::{AnalysisRecord, Completion, JobFilter, JobStore, LeaseRequest, Queue
 use crate::error::{SchedulerError, StoreError};
 use crate::estimate::{JobPlace, QueueSnapshot};
 use crate::jobs::{
-    record_job_duration, split_halves, AnalysisStatus, FailOutcome, JobRecord, JobState, Lease,
-    RetryPolicy, TaskState,
+    record_job_duration, split_halves, AnalysisShare, AnalysisStatus, FailOutcome, JobRecord,
+    JobState, Lease, RetryPolicy, TaskState,
 };
 
 /// Lock keys of the background passes ("mbreap", "mbretn" in ASCII): one
@@ -46,7 +46,14 @@ const INSERT_BATCH: usize = 1_000;
 pub struct SqlJobStore {
     /// The pool (the backends' own tests provoke contention on it).
     pub(super) db: Db,
+    /// Molecules per part of an analysis that runs in parts.
+    part_molecules: u64,
 }
+
+/// Molecules per part of an analysis that runs in parts, unless set
+/// ([`SqlJobStore::with_analysis_part_molecules`]): an `mmp` part of 2,000
+/// molecules fragments in a few seconds and stores a few MB.
+pub const DEFAULT_ANALYSIS_PART_MOLECULES: u64 = 2_000;
 
 /// A chunk task to queue: its molecules and where their input is stored.
 struct NewTask {
@@ -62,7 +69,7 @@ impl SqlJobStore {
     /// (`sqlite://path`) and applies migrations.
     pub async fn sqlite(url: &str) -> Result<Self, StoreError> {
         let db = Db::Sqlite(super::sqlite::open(url).await?);
-        Ok(Self { db })
+        Ok(Self::of(db))
     }
 
     /// Connects to the Postgres database at `url` (`postgres://` or
@@ -70,7 +77,21 @@ impl SqlJobStore {
     /// together: sqlx serialises migrations under an advisory lock.
     pub async fn postgres(url: &str) -> Result<Self, StoreError> {
         let db = Db::Postgres(super::postgres::open(url).await?);
-        Ok(Self { db })
+        Ok(Self::of(db))
+    }
+
+    /// The store on `db`, with the default part size.
+    pub(super) fn of(db: Db) -> Self {
+        Self {
+            db,
+            part_molecules: DEFAULT_ANALYSIS_PART_MOLECULES,
+        }
+    }
+
+    /// Runs analyses that run in parts in parts of `molecules` (at least 1).
+    pub fn with_analysis_part_molecules(mut self, molecules: u64) -> Self {
+        self.part_molecules = molecules.max(1);
+        self
     }
 
     /// Moves a job to `to`, or explains why it cannot.
@@ -196,33 +217,72 @@ async fn analysis_in(
     Ok(row.map(AnalysisRecord::try_from).transpose()?)
 }
 
+/// `not_before_ms` of a task joining parts while some have not completed:
+/// never ready.
+const WAITING_FOR_PARTS: i64 = i64::MAX;
+
 /// Queues an analysis task (see migrations/*/0004) and makes the analysis
-/// pending on it. The caller holds the job (its row lock on Postgres).
+/// pending on it. A kind that runs in parts (see migrations/*/0013) gets a
+/// part per `part_molecules` of the job's molecules and a joining task,
+/// waiting for them, as the analysis's task. The caller holds the job (its
+/// row lock on Postgres).
 async fn queue_analysis_in(
     tx: &mut Tx,
     id: JobId,
     kind: &str,
     params: &BTreeMap<String, String>,
     total_molecules: u64,
+    part_molecules: u64,
     now: i64,
 ) -> Result<(), SchedulerError> {
     let params = params_json(params);
+    let in_parts = AnalysisKind::parse(kind).is_some_and(AnalysisKind::runs_in_parts);
+    let parts = if in_parts {
+        total_molecules.div_ceil(part_molecules).max(1)
+    } else {
+        0
+    };
+    let not_before_ms = if in_parts { WAITING_FOR_PARTS } else { now };
     on_tx!(tx, conn => {
-        let (task_id,): (i64,) = sqlx::query_as(
+        let (task_id, chunk_index): (i64, i64) = sqlx::query_as(
             "insert into task (job_id, chunk_index, first_index, molecule_count, input_chunk_index,
-                input_offset, state, not_before_ms, analysis_type, params)
+                input_offset, state, not_before_ms, analysis_type, params, parts)
              values ($1, (select coalesce(min(chunk_index), 0) - 1 from task
                           where job_id = $1 and chunk_index < 0),
-                     0, $2, 0, 0, 'queued', $3, $4, $5)
-             returning id",
+                     0, $2, 0, 0, 'queued', $3, $4, $5, $6)
+             returning id, chunk_index",
         )
         .bind(id.to_string())
         .bind(total_molecules as i64)
-        .bind(now)
+        .bind(not_before_ms)
         .bind(kind)
         .bind(&params)
+        .bind(parts as i64)
         .fetch_one(&mut *conn)
         .await?;
+        // Parts take the next negative chunk indexes.
+        let numbers: Vec<u64> = (0..parts).collect();
+        for batch in numbers.chunks(INSERT_BATCH) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "insert into task (job_id, chunk_index, first_index, molecule_count,
+                    input_chunk_index, input_offset, state, not_before_ms, analysis_type, params,
+                    parent_task_id, part) ",
+            );
+            insert.push_values(batch, |mut row, &number| {
+                let first = number * part_molecules;
+                row.push_bind(id.to_string())
+                    .push_bind(chunk_index - 1 - number as i64)
+                    .push_bind(first as i64)
+                    .push_bind(part_molecules.min(total_molecules.saturating_sub(first)) as i64)
+                    .push("0, 0, 'queued'")
+                    .push_bind(now)
+                    .push_bind(kind)
+                    .push_bind(&params)
+                    .push_bind(task_id)
+                    .push_bind(number as i64);
+            });
+            insert.build().execute(&mut *conn).await?;
+        }
         sqlx::query(
             "insert into analysis (job_id, type, status, reason, params, task_id, created_at_ms, updated_at_ms)
              values ($1, $2, 'pending', '', $3, $4, $5, $5)
@@ -234,6 +294,28 @@ async fn queue_analysis_in(
         .bind(&params)
         .bind(task_id)
         .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Makes the task joining parts ready once every part of it is done
+/// (see migrations/*/0013). Locks it first, so of two last parts completing
+/// at once the later one sees the other done.
+async fn release_join_in(tx: &mut Tx, join_task_id: i64, now: i64) -> Result<(), SchedulerError> {
+    let lock = format!("select id from task where id = $1{}", tx.for_update());
+    on_tx!(tx, conn => {
+        sqlx::query(&lock).bind(join_task_id).execute(&mut *conn).await?;
+        sqlx::query(
+            "update task set not_before_ms = $1
+             where id = $2 and state = 'queued' and not_before_ms = $3
+               and not exists (select 1 from task p
+                               where p.parent_task_id = $2 and p.state <> 'done')",
+        )
+        .bind(now)
+        .bind(join_task_id)
+        .bind(WAITING_FOR_PARTS)
         .execute(&mut *conn)
         .await?;
     });
@@ -361,9 +443,20 @@ async fn give_up_in(
             )
             .bind(reason)
             .bind(now)
-            .bind(task.id)
-            .execute(conn)
+            .bind(task.analysis_task_id())
+            .execute(&mut *conn)
             .await?;
+            // A failed part fails the whole: its siblings and join stop.
+            if let Some(join) = task.parent_task_id {
+                sqlx::query(
+                    "update task set state = 'cancelled', finished_at_ms = $1
+                     where (id = $2 or parent_task_id = $2) and state = 'queued'",
+                )
+                .bind(now)
+                .bind(join)
+                .execute(&mut *conn)
+                .await?;
+            }
         });
         return Ok(FailOutcome::AnalysisFailed);
     }
@@ -776,13 +869,17 @@ impl JobStore for SqlJobStore {
                 .execute(&mut *conn)
                 .await?;
             }
-            for lease in leases.iter().filter(|l| l.analysis.is_some()) {
+            for (lease, analysis) in leases.iter().filter_map(|l| Some((l, l.analysis.as_ref()?))) {
+                let analysis_task_id = match analysis.share {
+                    AnalysisShare::Part { joined_by, .. } => joined_by,
+                    AnalysisShare::Whole | AnalysisShare::Join { .. } => lease.task_id,
+                };
                 sqlx::query(
                     "update analysis set status = 'computing', updated_at_ms = $1
                      where task_id = $2 and status = 'pending'",
                 )
                 .bind(now)
-                .bind(lease.task_id)
+                .bind(analysis_task_id)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -850,7 +947,7 @@ impl JobStore for SqlJobStore {
         let mut tx = self.db.begin_write().await?;
         // The tasks first, then their jobs in id order: the order leasing
         // locks them in. One statement for all the tasks.
-        let done: Vec<(i64, String, i64, Option<String>)> = on_tx!(&mut tx, conn => {
+        let done: Vec<(i64, String, i64, Option<String>, Option<i64>)> = on_tx!(&mut tx, conn => {
             let mut update =
                 sqlx::QueryBuilder::new("update task set state = 'done', finished_at_ms = ");
             update.push_bind(now).push(" where state = 'leased' and (");
@@ -863,7 +960,7 @@ impl JobStore for SqlJobStore {
                     .push_bind_unseparated(&c.lease_id)
                     .push_unseparated(")");
             }
-            update.push(") returning id, job_id, molecule_count, analysis_type");
+            update.push(") returning id, job_id, molecule_count, analysis_type, parent_task_id");
             update.build_query_as().fetch_all(conn).await?
         });
         let task_ids: Vec<i64> = completions.iter().map(|c| c.task_id).collect();
@@ -874,10 +971,14 @@ impl JobStore for SqlJobStore {
         // Per job: (chunks, molecules, valid, invalid) completed now.
         let mut chunks: BTreeMap<&str, (i64, i64, i64, i64)> = BTreeMap::new();
         let mut jobs = BTreeMap::new();
-        for (task_id, job_id, count, analysis) in &done {
+        // Joining tasks whose parts completed now.
+        let mut joins = BTreeSet::new();
+        for (task_id, job_id, count, analysis, parent) in &done {
             jobs.insert(*task_id, parse_job_id(job_id)?);
             let completion = reported[task_id];
-            if analysis.is_some() {
+            if let Some(join) = parent {
+                joins.insert(*join);
+            } else if analysis.is_some() {
                 let (status, reason) = match &completion.skipped {
                     Some(reason) => (AnalysisStatus::Skipped, reason.as_str()),
                     None => (AnalysisStatus::Complete, ""),
@@ -901,6 +1002,9 @@ impl JobStore for SqlJobStore {
                 job.2 += i64::from(completion.valid);
                 job.3 += i64::from(completion.invalid);
             }
+        }
+        for join in joins {
+            release_join_in(&mut tx, join, now).await?;
         }
         let mut ended = Vec::new();
         for (job_id, (completed, molecules, valid, invalid)) in chunks {
@@ -942,6 +1046,7 @@ impl JobStore for SqlJobStore {
                         kind.as_str(),
                         &BTreeMap::new(),
                         total as u64,
+                        self.part_molecules,
                         now,
                     )
                     .await?;
@@ -1353,7 +1458,16 @@ impl JobStore for SqlJobStore {
         if let Some(unchanged) = still_running(&job, current, kind, params)? {
             return Ok(unchanged);
         }
-        queue_analysis_in(&mut tx, id, kind, params, job.total_molecules, now).await?;
+        queue_analysis_in(
+            &mut tx,
+            id,
+            kind,
+            params,
+            job.total_molecules,
+            self.part_molecules,
+            now,
+        )
+        .await?;
         let queued = analysis_in(&mut tx, id, kind)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("analysis {kind} vanished")))?;

@@ -72,9 +72,7 @@ mod tests {
         let (pool, mut writer) = molbatch_db::testing::sqlite_pool_behind_a_writer(&url)
             .await
             .unwrap();
-        let store = SqlJobStore {
-            db: Db::Sqlite(pool),
-        };
+        let store = SqlJobStore::of(Db::Sqlite(pool));
         let tenant = TenantId("busy".to_owned());
         let err = store
             .create_job(JobId::new(), &tenant, "", Priority::default(), None, 1_000)
