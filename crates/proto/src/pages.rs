@@ -13,18 +13,22 @@ use flate2::Compression;
 use crate::Violations;
 
 /// A series of stored pages: an analysis's output too large for its result,
-/// written page by page by the worker and read page by page by the gateway,
-/// or a part's work for the joining task.
+/// written page by page by the worker and read page by page by the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageSeries {
     /// The `mmp` analysis's pairs (encoded `ListMatchedPairsResponse` pages).
     MmpPairs,
     /// Its transforms, most frequent first (encoded `ListTransformsResponse` pages).
     MmpTransforms,
-    /// Internal: the fragmentations of the `mmp` analysis's parts, page `n` by
-    /// part `n` (encoded `internal::MmpFragmentPart` pages), read by the task
-    /// that joins them. Never served.
-    MmpFragments,
+}
+
+/// Internal: the series of the fragmentations of the `mmp` analysis's parts
+/// joined by task `join_task_id`, page `n` by part `n` (encoded
+/// `internal::MmpFragmentPart` pages), read by that task. Each run of the
+/// analysis has its own, so a join deleting its parts' pages never touches
+/// another run's. Never served.
+pub fn mmp_fragments_series(join_task_id: i64) -> String {
+    format!("mmp/fragments-{join_task_id}")
 }
 
 impl PageSeries {
@@ -33,7 +37,6 @@ impl PageSeries {
         match self {
             Self::MmpPairs => "mmp/pairs",
             Self::MmpTransforms => "mmp/transforms",
-            Self::MmpFragments => "mmp/fragments",
         }
     }
 
@@ -99,13 +102,9 @@ mod tests {
 
     #[test]
     fn series_are_named_apart_under_their_analysis() {
-        let names = [
-            PageSeries::MmpPairs,
-            PageSeries::MmpTransforms,
-            PageSeries::MmpFragments,
-        ]
-        .map(PageSeries::as_str);
-        assert_eq!(names, ["mmp/pairs", "mmp/transforms", "mmp/fragments"]);
+        let names = [PageSeries::MmpPairs, PageSeries::MmpTransforms].map(PageSeries::as_str);
+        assert_eq!(names, ["mmp/pairs", "mmp/transforms"]);
+        assert_eq!(mmp_fragments_series(42), "mmp/fragments-42");
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! scheduler queues parts, each over a range of the job's results, that any worker may
 //! lease, and releases the task that joins them once every part has completed. A part
 //! reads its results by index, fragments them off the runtime ([`sar::fragment_part`])
-//! and stores them as page `number` of [`PageSeries::MmpFragments`]; the join reads those
-//! pages in part order into its gathering, and deletes them only once its completion is
-//! accepted, so a retried join can still read them. What a part computes lives in
+//! and stores them as page `number` of its run's series ([`mmp_fragments_series`] of the
+//! joining task); the join reads those pages in part order into its gathering, and deletes
+//! them only once its completion is accepted, so a retried join can still read them. What a part computes lives in
 //! [`sar`]; this module only moves it between storage and the worker.
 //!
 //! [`AnalysisKind::runs_in_parts`]: molbatch_proto::analysis::AnalysisKind::runs_in_parts
@@ -12,7 +12,7 @@
 use molbatch_proto::analysis::{AnalysisRequest, MmpParams};
 use molbatch_proto::internal as ipb;
 use molbatch_proto::internal::storage_client::StorageClient;
-use molbatch_proto::pages::PageSeries;
+use molbatch_proto::pages::mmp_fragments_series;
 use molbatch_telemetry::net::Channel;
 
 use crate::outcome::AnalysisError;
@@ -82,8 +82,8 @@ impl<'a> Share<'a> {
 }
 
 /// Runs `part` of the `mmp` analysis of job `job_id`: reads its results by index,
-/// fragments them on a blocking thread and stores them as page `part.number` of
-/// [`PageSeries::MmpFragments`]. (A part's work carries no job size: storage answers
+/// fragments them on a blocking thread and stores them as page `part.number` of its run's
+/// series ([`mmp_fragments_series`]). (A part's work carries no job size: storage answers
 /// NOT_FOUND for an index outside the job.)
 pub async fn run_part(
     storage: &mut StorageClient<Channel>,
@@ -95,6 +95,7 @@ pub async fn run_part(
         number,
         first_index,
         molecule_count,
+        join_task_id,
     } = part;
     let end = first_index.checked_add(molecule_count).ok_or_else(|| {
         AnalysisError::Params(format!(
@@ -117,27 +118,36 @@ pub async fn run_part(
         next = until;
     }
     let params = params.clone();
+    let read = results.len();
     let data = tokio::task::spawn_blocking(move || sar::fragment_part(&results, &params))
         .await
         .map_err(AnalysisError::died)?;
+    let bytes = data.len();
     storage
         .put_analysis_page(ipb::AnalysisPage {
-            r#ref: Some(fragments_page(job_id, number)),
+            r#ref: Some(fragments_page(job_id, join_task_id, number)),
             data,
             last: false,
         })
         .await?;
+    tracing::info!(
+        part = number,
+        results = read,
+        bytes,
+        "mmp part fragmented and stored"
+    );
     Ok(())
 }
 
-/// A gathering of the `mmp` analysis of job `job_id` holding its `parts` parts'
-/// fragmentations, read in part order (each decoded and indexed on a blocking thread);
-/// adding the job's result pages to it completes it ([`MmpGathering::joining`]). A part
-/// whose page is missing, already deleted or corrupt is [`AnalysisError::Compute`]: the
-/// parts must be run again.
+/// A gathering of the `mmp` analysis of job `job_id` holding the fragmentations of the
+/// `parts` parts joined by task `join_task_id`, read in part order (each decoded and
+/// indexed on a blocking thread); adding the job's result pages to it completes it
+/// ([`MmpGathering::joining`]). A part whose page is missing, already deleted or corrupt
+/// is [`AnalysisError::Compute`]: the parts must be run again.
 pub async fn join_parts(
     storage: &mut StorageClient<Channel>,
     job_id: &str,
+    join_task_id: i64,
     params: &MmpParams,
     parts: u32,
 ) -> Result<MmpGathering, AnalysisError> {
@@ -149,7 +159,7 @@ pub async fn join_parts(
             ))
         };
         let stored = match storage
-            .get_analysis_page(fragments_page(job_id, number))
+            .get_analysis_page(fragments_page(job_id, join_task_id, number))
             .await
         {
             Ok(page) => page.into_inner().data,
@@ -161,7 +171,7 @@ pub async fn join_parts(
         // A part's page is never empty (packing adds gzip's header): this is
         // the mark [`delete_parts`] leaves.
         if stored.is_empty() {
-            return Err(lost("was deleted by a join that completed"));
+            return Err(lost("was deleted: its join already completed"));
         }
         gathering = tokio::task::spawn_blocking(move || {
             let records = sar::unpack_fragments(&stored)
@@ -172,16 +182,17 @@ pub async fn join_parts(
         .await
         .map_err(AnalysisError::died)??;
     }
+    tracing::info!(parts, "mmp parts joined");
     Ok(gathering)
 }
 
-/// Deletes the parts' stored fragmentations of job `job_id` once their join has
-/// completed: an empty last page 0, after which storage drops the series' other pages.
-/// Best effort: what is left goes with the job.
-pub async fn delete_parts(storage: &mut StorageClient<Channel>, job_id: &str) {
+/// Deletes the stored fragmentations of the parts of job `job_id` joined by task
+/// `join_task_id` once it has completed: an empty last page 0, after which storage drops
+/// the series' other pages. Best effort: what is left goes with the job.
+pub async fn delete_parts(storage: &mut StorageClient<Channel>, job_id: &str, join_task_id: i64) {
     let put = storage
         .put_analysis_page(ipb::AnalysisPage {
-            r#ref: Some(fragments_page(job_id, 0)),
+            r#ref: Some(fragments_page(job_id, join_task_id, 0)),
             data: Vec::new(),
             last: true,
         })
@@ -191,11 +202,12 @@ pub async fn delete_parts(storage: &mut StorageClient<Channel>, job_id: &str) {
     }
 }
 
-/// Page `number` of the job's [`PageSeries::MmpFragments`]: part `number`'s.
-fn fragments_page(job_id: &str, number: u32) -> ipb::AnalysisPageRef {
+/// Page `number` of the fragmentations of the parts joined by task `join_task_id`: part
+/// `number`'s.
+fn fragments_page(job_id: &str, join_task_id: i64, number: u32) -> ipb::AnalysisPageRef {
     ipb::AnalysisPageRef {
         job_id: job_id.to_owned(),
-        series: PageSeries::MmpFragments.as_str().to_owned(),
+        series: mmp_fragments_series(join_task_id),
         page: number,
     }
 }
@@ -213,6 +225,7 @@ mod tests {
                 number,
                 first_index: 0,
                 molecule_count: 10,
+                join_task_id: 1,
             }),
             parts,
             ..Default::default()

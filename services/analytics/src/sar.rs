@@ -134,7 +134,8 @@ pub fn fragment_results(page: &[pb::MoleculeResult], params: &MmpParams) -> Vec<
 }
 
 /// A part of the `mmp` analysis: its results fragmented ([`fragment_results`]) and packed
-/// ([`pack_fragments`]), the page it stores as its number in [`PageSeries::MmpFragments`].
+/// ([`pack_fragments`]), the page it stores as its number in its run's series
+/// ([`pages::mmp_fragments_series`]).
 /// CPU-bound.
 pub fn fragment_part(results: &[pb::MoleculeResult], params: &MmpParams) -> Vec<u8> {
     pack_fragments(fragment_results(results, params))
@@ -635,11 +636,6 @@ pub fn mmp(
                     .map_err(|e| AnalysisError::Compute(e.to_string()))?
                     .transforms,
             ),
-            PageSeries::MmpFragments => {
-                return Err(AnalysisError::Compute(
-                    "pairing stored a page of fragmentations".to_owned(),
-                ))
-            }
         }
         Ok(())
     })?;

@@ -150,13 +150,13 @@ impl Worker {
                 self.finish_chunk(lease, outcome, started).await;
             }
             Some(Work::Analysis(analysis)) => {
-                let outcome = self.analyze(job_id, analysis).await;
+                let outcome = self.analyze(job_id, task.task_id, analysis).await;
                 renewal.abort();
                 let accepted = self.finish_analysis(lease, outcome, started).await;
                 // A join deletes its parts' pages only once its completion is
                 // accepted: until then a retry of it reads them again.
                 if accepted && analysis.part.is_none() && analysis.parts > 0 {
-                    parts::delete_parts(&mut self.storage, job_id).await;
+                    parts::delete_parts(&mut self.storage, job_id, task.task_id).await;
                 }
             }
             Some(Work::Export(export)) => {
@@ -221,12 +221,14 @@ impl Worker {
         }
     }
 
-    /// Computes the analysis `work` over job `job_id`'s stored results and
-    /// stores its result; `Some(reason)` when it does not apply to the job.
-    /// A part of an analysis only stores its share ([`parts::run_part`]).
+    /// Computes the analysis `work` (of task `task_id`) over job `job_id`'s
+    /// stored results and stores its result; `Some(reason)` when it does not
+    /// apply to the job. A part of an analysis only stores its share
+    /// ([`parts::run_part`]).
     async fn analyze(
         &mut self,
         job_id: &str,
+        task_id: i64,
         work: &ipb::AnalysisWork,
     ) -> Result<Option<String>, AnalysisError> {
         let request = analyses::request_of(work)?;
@@ -237,7 +239,7 @@ impl Worker {
                 return Ok(None);
             }
             Share::Join { params, parts: n } => analyses::Gathered::Mmp(Box::new(
-                parts::join_parts(&mut self.storage, job_id, params, n).await?,
+                parts::join_parts(&mut self.storage, job_id, task_id, params, n).await?,
             )),
         };
         // Each page is reduced to what the analysis reads as it arrives (off

@@ -366,10 +366,11 @@ impl Lease {
                         }
                     },
                     part: match task.share {
-                        AnalysisShare::Part { number, .. } => Some(ipb::AnalysisPart {
+                        AnalysisShare::Part { number, joined_by } => Some(ipb::AnalysisPart {
                             number,
                             first_index: self.first_index,
                             molecule_count: u64::from(self.molecule_count),
+                            join_task_id: joined_by,
                         }),
                         AnalysisShare::Whole | AnalysisShare::Join { .. } => None,
                     },
@@ -618,7 +619,8 @@ mod tests {
                 Some(ipb::AnalysisPart {
                     number: 2,
                     first_index: 4_000,
-                    molecule_count: 500
+                    molecule_count: 500,
+                    join_task_id: 3
                 }),
                 0
             )
