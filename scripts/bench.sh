@@ -312,6 +312,15 @@ if [ "${BENCH_MMP_SCALE:-0}" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# The mmp analysis's parts shared by analytics workers (BENCH_MMP_WORKERS=1;
+# a few minutes): one worker of one core against two, on Postgres:
+# scripts/bench_mmp_workers.sh.
+if [ "${BENCH_MMP_WORKERS:-0}" = 1 ]; then
+  echo
+  scripts/bench_mmp_workers.sh
+fi
+
+# ---------------------------------------------------------------------------
 # A million molecules on the production path, with every process's memory
 # sampled (BENCH_MILLION=1; over an hour on 2 cores): scripts/bench_million.sh.
 if [ "${BENCH_MILLION:-0}" = 1 ]; then
