@@ -1,6 +1,6 @@
 # Shared by the benchmark scripts (sourced, with $work and $MOLBATCH set):
-# `molbatch serve` started and stopped around a section, and the work
-# directory removed on exit.
+# `molbatch serve` started and stopped around a section, ports for services
+# started as their own processes, and the work directory removed on exit.
 serve_pid=""
 cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
@@ -30,3 +30,11 @@ wait_analyses() {
 peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 # The same of the running `molbatch serve`.
 serve_peak_rss_mib() { peak_rss_mib "$serve_pid"; }
+# A free loopback port, for a service started as its own process.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits until service $1 (its log $work/$1.log) accepts connections on 127.0.0.1 port $2.
+wait_port() {
+  for _ in $(seq 1 300); do (: > "/dev/tcp/127.0.0.1/$2") 2> /dev/null && return; sleep 0.1; done
+  echo "$1 did not start: $(tail -n 3 "$work/$1.log")" >&2
+  exit 1
+}

@@ -34,13 +34,6 @@ stop_all() {
 trap stop_all EXIT
 trap "exit 143" TERM INT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Waits until $1 accepts connections on 127.0.0.1 port $2.
-wait_port() {
-  for _ in $(seq 1 300); do (: > "/dev/tcp/127.0.0.1/$2") 2> /dev/null && return; sleep 0.1; done
-  echo "$1 did not start: $(tail -n 3 "$work/$1.log")" >&2
-  exit 1
-}
 # Starts analytics worker $1 on one core.
 start_worker() {
   local port
