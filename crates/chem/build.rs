@@ -36,6 +36,7 @@ fn main() {
         .file("src/ffi/rgroups.cc")
         .file("src/ffi/inchi.cc")
         .file("src/ffi/substructure.cc")
+        .file("src/ffi/tautomer.cc")
         .include(&include)
         // MolDraw2DCairo.h includes <cairo.h> (Debian's libcairo2-dev).
         .include("/usr/include/cairo")
@@ -73,6 +74,8 @@ fn main() {
         "src/ffi/screen.cc",
         "src/ffi/screen.h",
         "src/ffi/steps.h",
+        "src/ffi/tautomer.cc",
+        "src/ffi/tautomer.h",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }

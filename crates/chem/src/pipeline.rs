@@ -151,6 +151,35 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// The canonical tautomer of the molecule [`process`](Self::process) standardises from
+    /// `smiles`, twice: as `process` computes it (`molbatch_chem`'s own enumeration, which
+    /// skips repeated work) and as RDKit's `TautomerEnumerator::canonicalize` does. They
+    /// must be equal; this is how the tests and `examples/tautomer_check.rs` check it.
+    ///
+    /// ```
+    /// let pipeline = molbatch_chem::Pipeline::new()?;
+    /// let (ours, rdkits) = pipeline.canonical_tautomers("Oc1ccccn1")?;
+    /// assert_eq!((ours.as_str(), rdkits.as_str()), ("O=c1cccc[nH]1", "O=c1cccc[nH]1"));
+    /// # Ok::<(), molbatch_chem::ChemError>(())
+    /// ```
+    pub fn canonical_tautomers(&self, smiles: &str) -> Result<(String, String), ChemError> {
+        ffi::non_empty(smiles)?;
+        let Some(ctx) = self.ctx.as_ref() else {
+            return Err(ChemError::Rejected {
+                smiles: smiles.to_owned(),
+                code: ErrorCode::Internal,
+                message: "pipeline has no RDKit context".into(),
+            });
+        };
+        let pair = ffi::tautomer_pair(ctx, smiles).map_err(|e| ChemError::Rejected {
+            smiles: smiles.to_owned(),
+            code: ErrorCode::Internal,
+            message: e.what().to_owned(),
+        })?;
+        ffi::accepted(smiles, pair.status, pair.message)?;
+        Ok((pair.ours, pair.rdkits))
+    }
+
     /// The bridge's alert matches of `smiles` (see [`crate::alerts::matches`]).
     pub(crate) fn alert_matches_raw(
         &self,

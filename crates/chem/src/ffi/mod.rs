@@ -116,6 +116,19 @@ mod bridge {
         alert_names: Vec<String>,
     }
 
+    /// The canonical tautomer of one standardised molecule both ways
+    /// ([`tautomer_pair`]).
+    #[derive(Debug, Clone)]
+    struct TautomerPair {
+        /// `Ok`, or why the SMILES could not be read or standardised.
+        status: Status,
+        message: String,
+        /// SMILES of molbatch's canonical tautomer (what `process` reports).
+        ours: String,
+        /// SMILES of RDKit's own `TautomerEnumerator::canonicalize`.
+        rdkits: String,
+    }
+
     /// Both scaffolds of one molecule ([`scaffolds`]).
     #[derive(Debug, Clone)]
     struct ScaffoldRecord {
@@ -375,6 +388,11 @@ mod bridge {
         /// that molecule, one record per `FilterMatch`.
         fn alert_matches(ctx: &Context, smiles: &str, catalogs: u32) -> Result<RawAlertMatches>;
 
+        /// The canonical tautomer of the molecule `process` standardises
+        /// from a SMILES, as `process` computes it and as RDKit's own
+        /// enumerator does: the two must agree.
+        fn tautomer_pair(ctx: &Context, smiles: &str) -> Result<TautomerPair>;
+
         include!("molbatch-chem/src/ffi/depict.h");
 
         /// Parses a SMILES, computes 2D coordinates and writes a Molblock.
@@ -490,8 +508,8 @@ pub(crate) use bridge::{
     png, process, query_fingerprint, query_pattern, rdkit_version, rgroup_add, rgroup_core,
     rgroup_process, rgroup_rows, scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi,
     stereo_insensitive_smiles, substructure_match, substructure_query, svg, svg_highlighted,
-    AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord, ScaffoldRecord, Status,
-    SubstructureQuery,
+    tautomer_pair, AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord,
+    ScaffoldRecord, Status, SubstructureQuery,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.

@@ -593,7 +593,8 @@ RawRecord process(const Context &ctx, InputKind kind, rust::Str text,
     return out;
   }
   try {
-    std::unique_ptr<RDKit::ROMol> tautomer(ctx.tautomers->canonicalize(*std_mol));
+    std::unique_ptr<RDKit::ROMol> tautomer = ctx.canonical_tautomer.canonicalize(
+        *std_mol, std::string(out.standardized_smiles));
     out.tautomer_smiles = smiles_of(*tautomer);
   } catch (const std::exception &e) {
     out.status = Status::Standardization;
@@ -638,6 +639,28 @@ RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles,
           out.matches.push_back(std::move(raw));
         }
       });
+  return out;
+}
+
+TautomerPair tautomer_pair(const Context &ctx, rust::Str smiles) {
+  TautomerPair out{};
+  out.status = Status::Ok;
+  rust::String canonical, standardized;
+  std::unique_ptr<RDKit::ROMol> std_mol =
+      parse_and_standardize(InputKind::Smiles, std::string(smiles), out.status,
+                            out.message, canonical, standardized);
+  if (!std_mol) {
+    return out;
+  }
+  try {
+    out.ours = smiles_of(*ctx.canonical_tautomer.canonicalize(
+        *std_mol, std::string(standardized)));
+    std::unique_ptr<RDKit::ROMol> theirs(ctx.tautomers->canonicalize(*std_mol));
+    out.rdkits = smiles_of(*theirs);
+  } catch (const std::exception &e) {
+    out.status = Status::Standardization;
+    out.message = rust::String::lossy(e.what());
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "molbatch-chem/src/ffi/screen.h"
+#include "molbatch-chem/src/ffi/tautomer.h"
 #include "rust/cxx.h"
 
 // cxx's default shim only catches std::exception; RDKit and boost almost
@@ -44,6 +45,7 @@ enum class InputKind : std::uint8_t;
 struct RawRecord;
 struct FingerprintRecord;
 struct RawAlertMatches;
+struct TautomerPair;
 struct AlertRule;
 
 // One RDKit filter catalog plus, per entry, the screen of its pattern.
@@ -67,6 +69,9 @@ class Context {
 
   // One entry per alert family, in the order of CATALOG_NAMES (mod.rs).
   std::vector<ScreenedCatalog> catalogs;
+  // The canonical tautomer process() reports.
+  TautomerCanonicalizer canonical_tautomer;
+  // RDKit's own enumerator, which tautomer_pair() checks it against.
   std::unique_ptr<RDKit::MolStandardize::TautomerEnumerator> tautomers;
   std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>> morgan;
   // QED (RDKit's Chem/QED.py), compiled once.
@@ -94,6 +99,9 @@ FingerprintRecord query_fingerprint(rust::Str smiles);
 // record per FilterMatch of entry.getFilterMatches.
 RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles,
                               std::uint32_t catalogs);
+// The canonical tautomer of the standardised molecule, by process() and by
+// RDKit's TautomerEnumerator::canonicalize.
+TautomerPair tautomer_pair(const Context &ctx, rust::Str smiles);
 
 }  // namespace ffi
 }  // namespace molbatch

@@ -1,0 +1,37 @@
+// The canonical tautomer, as RDKit 2022.09's
+// TautomerEnumerator::canonicalize gives it with the default parameters
+// (rdMolStandardize.TautomerEnumerator().Canonicalize(mol)), in fewer steps.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace RDKit {
+class ROMol;
+namespace MolStandardize {
+class TautomerCatalogParams;
+}
+}  // namespace RDKit
+
+namespace molbatch {
+namespace ffi {
+
+class TautomerCanonicalizer {
+ public:
+  // Reads RDKit's default tautomer transforms.
+  TautomerCanonicalizer();
+  ~TautomerCanonicalizer();
+  TautomerCanonicalizer(const TautomerCanonicalizer &) = delete;
+  TautomerCanonicalizer &operator=(const TautomerCanonicalizer &) = delete;
+
+  // The canonical tautomer of `mol`, whose MolToSmiles(mol) is `smiles`.
+  // Throws what RDKit's canonicalize throws.
+  std::unique_ptr<RDKit::ROMol> canonicalize(const RDKit::ROMol &mol,
+                                             const std::string &smiles) const;
+
+ private:
+  std::unique_ptr<RDKit::MolStandardize::TautomerCatalogParams> params_;
+};
+
+}  // namespace ffi
+}  // namespace molbatch
