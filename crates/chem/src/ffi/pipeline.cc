@@ -2,11 +2,15 @@
 //
 // process() mirrors scripts/reference_fixtures.py call for call, in the same
 // order: several RDKit descriptors cache computed properties on the molecule,
-// so the order is part of the contract, not a style choice. Two calls are
+// so the order is part of the contract, not a style choice. Calls are
 // skipped where they provably repeat earlier work on the same structure:
-// FragmentParent's own Cleanup when the first Cleanup changed nothing, and
-// QED's weight, logP, donors and TPSA when its RemoveHs changed nothing. Its
-// first steps (steps.h) are shared with query_fingerprint() and the helpers
+// FragmentParent's own Cleanup when the first Cleanup changed nothing, the
+// fragment chooser's comparisons when there is one fragment, and QED's
+// weight, logP, donors, TPSA and rotors when its RemoveHs changed nothing.
+// Cleanup builds its standardisers once per thread, Crippen's logP skips
+// atom-type patterns that can type no atom, and the canonical tautomer comes
+// from tautomer.cc (RDKit's enumeration without its repeated sanitising);
+// all give RDKit's results. Its first steps (steps.h) are shared with query_fingerprint() and the helpers
 // of scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
 #include "molbatch-chem/src/ffi/pipeline.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
@@ -27,13 +31,17 @@
 #include <GraphMol/MolPickler.h>
 #include <GraphMol/QueryAtom.h>
 #include <GraphMol/MolStandardize/Charge.h>
+#include <GraphMol/MolStandardize/Metal.h>
 #include <GraphMol/MolStandardize/MolStandardize.h>
+#include <GraphMol/MolStandardize/Normalize.h>
 #include <GraphMol/MolStandardize/Tautomer.h>
 #include <GraphMol/SanitException.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
 #include <RDGeneral/RDLog.h>
+
+#include <boost/dynamic_bitset.hpp>
 
 #include <algorithm>
 #include <array>
@@ -223,6 +231,47 @@ RDKit::MolStandardize::Uncharger &thread_uncharger() {
   return uncharger;
 }
 
+// rdMolStandardize.Cleanup(mol): MolStandardize::cleanup with the default
+// parameters, step for step (RemoveHs, MetalDisconnector, Normalizer,
+// Reionizer, stereo), except that each thread builds the three standardisers
+// once. RDKit's cleanup builds them on every call, compiling their SMARTS and
+// reactions again: a third of the call's cost. They keep nothing of a
+// molecule between calls.
+RDKit::RWMol *cleanup(const RDKit::RWMol &mol) {
+  namespace S = RDKit::MolStandardize;
+  thread_local S::MetalDisconnector disconnector;
+  thread_local const std::unique_ptr<S::Normalizer> normalizer(
+      S::normalizerFromParams(S::defaultCleanupParameters));
+  thread_local const std::unique_ptr<S::Reionizer> reionizer(
+      S::reionizerFromParams(S::defaultCleanupParameters));
+  RDKit::RWMol m(mol);
+  RDKit::MolOps::removeHs(m);
+  disconnector.disconnect(m);
+  std::unique_ptr<RDKit::ROMol> normalized(normalizer->normalize(m));
+  // RDKit's cleanup casts the reionizer's result the same way.
+  auto *reionized = static_cast<RDKit::RWMol *>(reionizer->reionize(*normalized));
+  RDKit::MolOps::assignStereochemistry(*reionized, true, true);
+  reionized->updateProps(m);
+  return reionized;
+}
+
+// The rest of MolStandardize::fragmentParent (default parameters) once its
+// Cleanup is done: LargestFragmentChooser::choose. Of one fragment it gives
+// back getMolFrags' sanitised copy of the molecule, after writing that
+// copy's SMILES, weight and organic flag only to compare it with other
+// fragments; they are not computed here (writing the SMILES would leave
+// nothing on the copy but its output-order cache).
+RDKit::RWMol *largest_fragment(const RDKit::RWMol &cleaned) {
+  std::vector<int> fragment_of;
+  if (cleaned.getNumAtoms() > 0 && RDKit::MolOps::getMolFrags(cleaned, fragment_of) == 1) {
+    auto copy = std::make_unique<RDKit::RWMol>(cleaned);
+    RDKit::MolOps::sanitizeMol(*copy);
+    return copy.release();
+  }
+  return RDKit::MolStandardize::fragmentParent(
+      cleaned, RDKit::MolStandardize::defaultCleanupParameters, true);
+}
+
 // Scratch memo of the substructure screens, reused across molecules.
 ScreenState &thread_screen_state() {
   thread_local ScreenState state;
@@ -298,12 +347,105 @@ void classify_parse_failure(InputKind kind, const std::string &text,
   }
 }
 
+// Descriptors::calcCrippenDescriptors(mol, logp, mr): with hydrogens added,
+// each atom typed by the first of RDKit's ~110 atom-type patterns whose match
+// starts at it, cached values read and written as RDKit does; step for step,
+// except that a pattern is not matched when no atom still untyped fits its
+// first atom (its matches could type no atom). RDKit matches every pattern
+// until each atom is typed, and the hydrogens' types come last.
+void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
+  namespace props = RDKit::common_properties;
+  if (mol.hasProp(props::_crippenLogP)) {
+    mol.getProp(props::_crippenLogP, logp);
+    mol.getProp(props::_crippenMR, mr);
+    return;
+  }
+  const auto *params = RDKit::Descriptors::CrippenParamCollection::getParams();
+  // Per pattern, whether its first atom can be tested on its own.
+  static const std::vector<bool> plain_first = [params] {
+    std::vector<bool> plain;
+    for (const auto &param : *params) {
+      plain.push_back(!has_recursive_query(*param.dp_pattern->getAtomWithIdx(0)));
+    }
+    return plain;
+  }();
+  std::unique_ptr<RDKit::ROMol> with_hs(RDKit::MolOps::addHs(mol, false, false));
+  const unsigned int n = with_hs->getNumAtoms();
+  std::vector<double> logps(n), mrs(n);
+  if (!with_hs->getPropIfPresent(props::_crippenLogPContribs, logps) ||
+      !with_hs->getPropIfPresent(props::_crippenMRContribs, mrs) || logps.size() != n ||
+      mrs.size() != n) {
+    logps.assign(n, 0.0);
+    mrs.assign(n, 0.0);
+    boost::dynamic_bitset<> needed(n);
+    needed.set();
+    std::size_t p = 0;
+    for (auto param = params->begin(); param != params->end(); ++param, ++p) {
+      if (plain_first[p]) {
+        const RDKit::Atom *first = param->dp_pattern->getAtomWithIdx(0);
+        bool fits = false;
+        try {
+          for (auto i = needed.find_first(); i != needed.npos && !fits;
+               i = needed.find_next(i)) {
+            fits = first->Match(with_hs->getAtomWithIdx(static_cast<unsigned int>(i)));
+          }
+        } catch (const std::exception &) {
+          fits = true;  // let RDKit's match fail as it would
+        }
+        if (!fits) {
+          continue;
+        }
+      }
+      std::vector<RDKit::MatchVectType> matches;
+      RDKit::SubstructMatch(*with_hs, *param->dp_pattern, matches, false, true);
+      for (const auto &match : matches) {
+        const int idx = match[0].second;
+        if (needed[idx]) {
+          needed[idx] = false;
+          logps[idx] = param->logp;
+          mrs[idx] = param->mr;
+        }
+      }
+      if (needed.none()) {
+        break;
+      }
+    }
+  }
+  logp = 0.0;
+  for (double v : logps) {
+    logp += v;
+  }
+  mr = 0.0;
+  for (double v : mrs) {
+    mr += v;
+  }
+  mol.setProp(props::_crippenLogP, logp, true);
+  mol.setProp(props::_crippenMR, mr, true);
+}
+
+// Whether calcNumRotatableBonds' Default (the descriptor table's) is its
+// Strict definition (QED's), as it is unless RDKit was built without
+// RDK_USE_STRICT_ROTOR_DEFINITION; asked once, of an amide, which the strict
+// definition counts one rotor fewer.
+bool default_rotors_are_strict() {
+  namespace D = RDKit::Descriptors;
+  static const bool strict = [] {
+    std::unique_ptr<RDKit::RWMol> amide(RDKit::SmilesToMol("CCC(=O)NCC"));
+    return D::calcNumRotatableBonds(*amide) ==
+               D::calcNumRotatableBonds(*amide, D::NumRotatableBondsOptions::Strict) &&
+           D::calcNumRotatableBonds(*amide) !=
+               D::calcNumRotatableBonds(*amide, D::NumRotatableBondsOptions::NonStrict);
+  }();
+  return strict;
+}
+
 // QED.properties(): counts on Chem.RemoveHs(mol), same calls and options.
 // `out` holds the descriptors of `std_mol` already (descriptors()).
 void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
                     RawRecord &out) {
   std::unique_ptr<RDKit::ROMol> mol(RDKit::MolOps::removeHs(std_mol));
-  if (structure_pickle(*mol) == structure_pickle(std_mol)) {
+  const bool unchanged = structure_pickle(*mol) == structure_pickle(std_mol);
+  if (unchanged) {
     // RemoveHs changed nothing (Cleanup removed the hydrogens already): the
     // same functions on the same structure give the values already there.
     out.qed_mw = out.mol_wt;
@@ -313,7 +455,7 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
   } else {
     out.qed_mw = RDKit::Descriptors::calcAMW(*mol);
     double mr = 0.0;
-    RDKit::Descriptors::calcCrippenDescriptors(*mol, out.qed_alogp, mr);
+    crippen(*mol, out.qed_alogp, mr);
     out.qed_hbd = RDKit::Descriptors::calcNumHBD(*mol);
     out.qed_psa = RDKit::Descriptors::calcTPSA(*mol);
   }
@@ -326,8 +468,10 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
         RDKit::SubstructMatch(*mol, *pattern, all).size());
   }
   out.qed_hba = hba;
-  out.qed_rotb = RDKit::Descriptors::calcNumRotatableBonds(
-      *mol, RDKit::Descriptors::NumRotatableBondsOptions::Strict);
+  out.qed_rotb = unchanged && default_rotors_are_strict()
+                     ? out.rotatable_bonds
+                     : RDKit::Descriptors::calcNumRotatableBonds(
+                           *mol, RDKit::Descriptors::NumRotatableBondsOptions::Strict);
 
   std::unique_ptr<RDKit::ROMol> aromatic_part(
       RDKit::deleteSubstructs(*mol, *ctx.qed_aliphatic_rings));
@@ -356,7 +500,7 @@ void descriptors(const Context &ctx, const RDKit::ROMol &mol, RawRecord &out) {
   out.mol_wt = D::calcAMW(mol);
   out.exact_mol_wt = D::calcExactMW(mol);
   double mr = 0.0;
-  D::calcCrippenDescriptors(mol, out.logp, mr);
+  crippen(mol, out.logp, mr);
   out.tpsa = D::calcTPSA(mol);
   out.hbd = D::calcNumHBD(mol);
   out.hba = D::calcNumHBA(mol);
@@ -537,15 +681,17 @@ std::unique_ptr<RDKit::ROMol> parse_and_standardize(
   std::unique_ptr<RDKit::ROMol> std_mol;
   try {
     canonical_smiles = smiles_of(*mol);
-    std::unique_ptr<RDKit::RWMol> cleaned(RDKit::MolStandardize::cleanup(*mol));
+    std::unique_ptr<RDKit::RWMol> cleaned(cleanup(*mol));
     // FragmentParent(std) runs Cleanup again on Cleanup's output. Where the
     // first run changed nothing (most molecules), the second is the first
     // again and its result is `cleaned` itself, so it is skipped (`mol` is
     // not used after this).
-    const bool skip_cleanup = !cleanup_changed(*mol, *cleaned);
-    std::unique_ptr<RDKit::RWMol> parent(RDKit::MolStandardize::fragmentParent(
-        *cleaned, RDKit::MolStandardize::defaultCleanupParameters,
-        skip_cleanup));
+    std::unique_ptr<RDKit::RWMol> cleaned_again;
+    if (cleanup_changed(*mol, *cleaned)) {
+      cleaned_again.reset(cleanup(*cleaned));
+    }
+    std::unique_ptr<RDKit::RWMol> parent(
+        largest_fragment(cleaned_again ? *cleaned_again : *cleaned));
     std_mol.reset(thread_uncharger().uncharge(*parent));
     if (std_mol->getNumAtoms() == 0) {
       status = Status::Standardization;

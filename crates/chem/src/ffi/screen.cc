@@ -5,6 +5,7 @@
 #include <GraphMol/QueryAtom.h>
 #include <GraphMol/QueryBond.h>
 #include <GraphMol/QueryOps.h>
+#include <GraphMol/Substruct/SubstructMatch.h>
 #include <Query/QueryObjects.h>
 
 #include <algorithm>
@@ -229,6 +230,7 @@ const std::uint64_t *ScreenState::bond_hits(std::uint32_t id) {
 PatternScreen::PatternScreen(const RDKit::ROMol &query, ScreenTables &tables) {
   std::vector<std::int64_t> atom_id(query.getNumAtoms(), -1);
   std::vector<std::pair<std::size_t, std::uint32_t>> by_rarity;
+  std::vector<unsigned int> recursive;
   for (const RDKit::Atom *atom : query.atoms()) {
     const RDKit::QueryAtom::QUERYATOM_QUERY *q =
         atom->hasQuery() ? static_cast<const RDKit::QueryAtom *>(atom)->getQuery()
@@ -241,6 +243,7 @@ PatternScreen::PatternScreen(const RDKit::ROMol &query, ScreenTables &tables) {
       // Recursive SMARTS only match after RDKit has evaluated them against
       // the molecule (MatchSubqueries), so such atoms are wildcards here.
       if (has_recursive_part(q)) {
+        recursive.push_back(atom->getIdx());
         continue;
       }
     }
@@ -264,6 +267,15 @@ PatternScreen::PatternScreen(const RDKit::ROMol &query, ScreenTables &tables) {
     const std::uint32_t id = intern(bond, q, tables.bond_ids, tables.bonds);
     edges_.push_back(Edge{atom_id[bond->getBeginAtomIdx()],
                           atom_id[bond->getEndAtomIdx()], id});
+  }
+  if (!recursive.empty()) {
+    auto skeleton = std::make_shared<RDKit::RWMol>(query);
+    for (unsigned int idx : recursive) {
+      RDKit::QueryAtom any;
+      any.setQuery(RDKit::makeAtomNullQuery());
+      skeleton->replaceAtom(idx, &any);
+    }
+    skeleton_ = std::move(skeleton);
   }
 }
 
@@ -307,7 +319,16 @@ bool PatternScreen::may_match(ScreenState &state) const {
       return false;
     }
   }
+  if (skeleton_) {
+    RDKit::MatchVectType match;
+    return RDKit::SubstructMatch(mol, *skeleton_, match);
+  }
   return true;
+}
+
+bool has_recursive_query(const RDKit::Atom &atom) {
+  return atom.hasQuery() &&
+         has_recursive_part(static_cast<const RDKit::QueryAtom &>(atom).getQuery());
 }
 
 }  // namespace ffi

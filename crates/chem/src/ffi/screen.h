@@ -15,13 +15,18 @@
 //  1. the elements a query atom's query tree allows are all absent, or
 //  2. some query atom without a recursive-SMARTS part matches no atom, or
 //  3. some query bond matches no molecule bond whose end atoms match the
-//     bond's end query atoms (recursive ones count as wildcards).
+//     bond's end query atoms (recursive ones count as wildcards), or
+//  4. the query with its recursive-SMARTS atoms made wildcards (its
+//     skeleton) does not match: a match of the query is one of the skeleton,
+//     and RDKit matches the skeleton without first evaluating every
+//     recursive SMARTS against the whole molecule.
 // Identical atom and bond queries across all patterns are interned, so each
 // is evaluated at most once per molecule.
 #pragma once
 
 #include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,6 +79,10 @@ class ScreenState {
   std::vector<std::uint64_t> bond_bits_;
 };
 
+// Whether an atom's query holds a recursive SMARTS, which RDKit evaluates
+// only inside a match (false for an atom without a query).
+bool has_recursive_query(const RDKit::Atom &atom);
+
 // The screen of one query molecule.
 class PatternScreen {
  public:
@@ -92,6 +101,9 @@ class PatternScreen {
   std::vector<ElementSet> element_sets_;
   std::vector<std::uint32_t> atoms_;  // rarest element sets first
   std::vector<Edge> edges_;
+  // Condition 4's skeleton; null when the query has no recursive SMARTS
+  // (then RDKit's own match is no dearer).
+  std::shared_ptr<const RDKit::ROMol> skeleton_;
 };
 
 }  // namespace ffi
