@@ -197,6 +197,9 @@ describe('the admin pages', () => {
     // Unfiltered, a page is a server page: 27 CreateTenant, UpdateTenant, CreateApiKey, RevokeApiKey.
     await page.getByRole('link', { name: 'Clear' }).click();
     await page.waitForURL(/#\/admin\/audit$/);
+    // The unfiltered log is a page of its own (50 per page): all 30 events. Only once it shows
+    // is the page-size choice made on it rather than on the filtered page it replaces.
+    await expect.poll(() => events.locator('tbody tr').count()).toBe(30);
     await page.getByLabel('Per page').selectOption('25');
     await expect.poll(() => events.locator('tbody tr').count()).toBe(25);
     await auditPager.getByRole('button', { name: 'Next' }).click();

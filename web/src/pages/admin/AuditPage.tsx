@@ -31,6 +31,8 @@ export function AuditPage({ query }: { query: string }) {
       client.get<ListAuditEventsResponse>('/v1/audit', { tenantId: filter.tenant, pageSize: size, pageToken }, { signal: controller.signal });
     auditPage(read, filter, cursorOf(tokens.current), pageSize)
       .then((p) => {
+        // A page read before the filter or size changed may arrive after the new one.
+        if (controller.signal.aborted) return;
         setPage({ events: p.events, next: p.next && cursorText(p.next), searched: p.searched, of: `${tokens.current}|${pageSize}` });
         setError(null);
       })

@@ -51,6 +51,7 @@ export function ResultsTable({ job }: { job: Job }) {
         { signal: controller.signal },
       )
       .then((p) => {
+        if (controller.signal.aborted) return; // superseded by a newer request
         setPage(p);
         setShownSort(sort);
         setError(null);

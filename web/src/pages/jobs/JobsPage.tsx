@@ -41,6 +41,7 @@ export function JobsPage() {
         { signal: controller.signal },
       )
       .then((p) => {
+        if (controller.signal.aborted) return; // superseded by a newer request
         setPage(p);
         setError(null);
       })
