@@ -54,21 +54,26 @@ pub fn compute_chunk_with(
 ) -> Result<(Vec<pb::MoleculeResult>, u32, u32), Abandoned> {
     #[cfg(not(feature = "test-hooks"))]
     let _ = test_abort_on_smiles;
-    let results: Vec<pb::MoleculeResult> = records
-        .par_iter()
-        .map(|record| {
-            if stop.load(Ordering::Relaxed) {
-                return Err(Abandoned);
+    let compute = |record: &ipb::InputRecord| {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Abandoned);
+        }
+        #[cfg(feature = "test-hooks")]
+        if let (Some(poison), Some(molecule)) = (test_abort_on_smiles, &record.molecule) {
+            if molecule.smiles == poison {
+                std::process::abort();
             }
-            #[cfg(feature = "test-hooks")]
-            if let (Some(poison), Some(molecule)) = (test_abort_on_smiles, &record.molecule) {
-                if molecule.smiles == poison {
-                    std::process::abort();
-                }
-            }
-            Ok(compute_one_with(pipeline, record, alerts))
-        })
-        .collect::<Result<_, _>>()?;
+        }
+        Ok(compute_one_with(pipeline, record, alerts))
+    };
+    // One record (a synchronous AnalyzeMolecules of one molecule) is computed on the
+    // calling thread: handed to rayon's pool it would queue behind what the pool is
+    // running, a slow molecule of another call, while this thread only waited.
+    let results: Vec<pb::MoleculeResult> = if records.len() == 1 {
+        records.iter().map(compute).collect::<Result<_, _>>()?
+    } else {
+        records.par_iter().map(compute).collect::<Result<_, _>>()?
+    };
     Ok(counted(results))
 }
 
