@@ -788,13 +788,21 @@ RawAlertMatches alert_matches(const Context &ctx, rust::Str smiles,
   return out;
 }
 
+// The molecule process() standardises from a SMILES, with its SMILES in
+// `standardized`; null, with `out`'s status and message set, when it cannot.
+template <class Record>
+std::unique_ptr<RDKit::ROMol> standardized_molecule(rust::Str smiles, Record &out,
+                                                    rust::String &standardized) {
+  out.status = Status::Ok;
+  rust::String canonical;
+  return parse_and_standardize(InputKind::Smiles, std::string(smiles), out.status,
+                               out.message, canonical, standardized);
+}
+
 TautomerPair tautomer_pair(const Context &ctx, rust::Str smiles) {
   TautomerPair out{};
-  out.status = Status::Ok;
-  rust::String canonical, standardized;
-  std::unique_ptr<RDKit::ROMol> std_mol =
-      parse_and_standardize(InputKind::Smiles, std::string(smiles), out.status,
-                            out.message, canonical, standardized);
+  rust::String standardized;
+  std::unique_ptr<RDKit::ROMol> std_mol = standardized_molecule(smiles, out, standardized);
   if (!std_mol) {
     return out;
   }
@@ -815,11 +823,8 @@ FingerprintRecord query_fingerprint(rust::Str smiles) {
   static const std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>>
       morgan = new_morgan();
   FingerprintRecord out{};
-  out.status = Status::Ok;
-  rust::String canonical, standardized;
-  std::unique_ptr<RDKit::ROMol> std_mol =
-      parse_and_standardize(InputKind::Smiles, std::string(smiles), out.status,
-                            out.message, canonical, standardized);
+  rust::String standardized;
+  std::unique_ptr<RDKit::ROMol> std_mol = standardized_molecule(smiles, out, standardized);
   if (!std_mol) {
     return out;
   }
