@@ -361,13 +361,21 @@ void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
     return;
   }
   const auto *params = RDKit::Descriptors::CrippenParamCollection::getParams();
-  // Per pattern, whether its first atom can be tested on its own.
+  // Per pattern, whether its first atom can be tested on its own, and
+  // whether it holds a recursive SMARTS at all.
   static const std::vector<bool> plain_first = [params] {
     std::vector<bool> plain;
     for (const auto &param : *params) {
       plain.push_back(!has_recursive_query(*param.dp_pattern->getAtomWithIdx(0)));
     }
     return plain;
+  }();
+  static const std::vector<bool> recursive = [params] {
+    std::vector<bool> any;
+    for (const auto &param : *params) {
+      any.push_back(has_recursive_query(*param.dp_pattern));
+    }
+    return any;
   }();
   std::unique_ptr<RDKit::ROMol> with_hs(RDKit::MolOps::addHs(mol, false, false));
   const unsigned int n = with_hs->getNumAtoms();
@@ -397,7 +405,7 @@ void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
         }
       }
       std::vector<RDKit::MatchVectType> matches;
-      RDKit::SubstructMatch(*with_hs, *param->dp_pattern, matches, false, true);
+      RDKit::SubstructMatch(*with_hs, *param->dp_pattern, matches, false, recursive[p]);
       for (const auto &match : matches) {
         const int idx = match[0].second;
         if (needed[idx]) {
@@ -464,8 +472,9 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
   RDKit::SubstructMatchParameters all;  // uniquify, maxMatches=1000
   unsigned int hba = 0;
   for (const auto &pattern : ctx.qed_acceptors) {
+    all.recursionPossible = pattern.recursive;
     hba += static_cast<unsigned int>(
-        RDKit::SubstructMatch(*mol, *pattern, all).size());
+        RDKit::SubstructMatch(*mol, *pattern.mol, all).size());
   }
   out.qed_hba = hba;
   out.qed_rotb = unchanged && default_rotors_are_strict()
@@ -488,7 +497,8 @@ void qed_properties(const Context &ctx, const RDKit::ROMol &std_mol,
     if (screen && !ctx.qed_alert_screens[i].may_match(state)) {
       continue;
     }
-    if (!RDKit::SubstructMatch(*mol, *ctx.qed_alerts[i], first).empty()) {
+    first.recursionPossible = ctx.qed_alerts[i].recursive;
+    if (!RDKit::SubstructMatch(*mol, *ctx.qed_alerts[i].mol, first).empty()) {
       ++alerts;
     }
   }
@@ -535,9 +545,8 @@ void for_each_alert(const Context &ctx, const RDKit::ROMol &mol,
       if (screened && !cat.screens[i].may_match(state)) {
         continue;
       }
-      const RDKit::FilterCatalogEntry *entry = cat.catalog->getEntryWithIdx(i);
-      if (entry->hasFilterMatch(mol)) {
-        found(static_cast<std::uint8_t>(c), *entry);
+      if (cat.has_match(i, mol)) {
+        found(static_cast<std::uint8_t>(c), *cat.catalog->getEntryWithIdx(i));
       }
     }
   }
@@ -578,8 +587,11 @@ ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
     patterns.push_back(std::move(pattern));
   }
   cat.patterns = std::move(patterns);
-  for (const auto &pattern : cat.patterns) {
-    cat.screens.emplace_back(*pattern, tables);
+  for (unsigned int i = 0; i < n; ++i) {
+    // MakeFilterCatalogEntry: the pattern may occur data.max times.
+    cat.min_counts.push_back(data[i].max ? data[i].max + 1 : 1);
+    cat.recursive.push_back(has_recursive_query(*cat.patterns[i]));
+    cat.screens.emplace_back(*cat.patterns[i], tables);
   }
   return cat;
 }
@@ -606,10 +618,29 @@ void add_rule(ScreenedCatalog &cat, const AlertRule &rule,
   // The entry keeps a copy of the matcher; the catalog owns the entry.
   cat.catalog->addEntry(new RDKit::FilterCatalogEntry(name, matcher));
   cat.screens.emplace_back(*pattern, tables);
+  cat.min_counts.push_back(rule.min_count);
+  cat.recursive.push_back(has_recursive_query(*pattern));
   cat.patterns.push_back(std::move(pattern));
 }
 
 }  // namespace
+
+bool ScreenedCatalog::has_match(unsigned int i, const RDKit::ROMol &mol) const {
+  if (i >= patterns.size() || recursive[i]) {
+    return catalog->getEntryWithIdx(i)->hasFilterMatch(mol);
+  }
+  // FilterMatchers.cpp, SmartsMatcher::hasMatch (the maximum count is never
+  // set here), with recursionPossible=false.
+  const unsigned int min_count = min_counts[i];
+  if (min_count == 1) {
+    RDKit::MatchVectType match;
+    return RDKit::SubstructMatch(mol, *patterns[i], match, false);
+  }
+  std::vector<RDKit::MatchVectType> matches;
+  const unsigned int count =
+      RDKit::SubstructMatch(mol, *patterns[i], matches, true, false);
+  return count >= min_count;
+}
 
 Context::Context(rust::Slice<const AlertRule> rules) {
   for (auto which : kCatalogs) {
@@ -632,12 +663,17 @@ Context::Context(rust::Slice<const AlertRule> rules) {
   tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();
   morgan = new_morgan();
   qed_aliphatic_rings = compile_smarts(kQedAliphaticRings);
+  auto query = [](const char *smarts) {
+    SmartsQuery q{compile_smarts(smarts)};
+    q.recursive = has_recursive_query(*q.mol);
+    return q;
+  };
   for (const char *smarts : kQedAcceptors) {
-    qed_acceptors.push_back(compile_smarts(smarts));
+    qed_acceptors.push_back(query(smarts));
   }
   for (const char *smarts : kQedStructuralAlerts) {
-    qed_alerts.push_back(compile_smarts(smarts));
-    qed_alert_screens.emplace_back(*qed_alerts.back(), screen_tables);
+    qed_alerts.push_back(query(smarts));
+    qed_alert_screens.emplace_back(*qed_alerts.back().mol, screen_tables);
   }
 }
 

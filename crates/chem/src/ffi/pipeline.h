@@ -55,6 +55,22 @@ struct ScreenedCatalog {
   // data could not be lined up with its entries (then no screening).
   std::vector<std::unique_ptr<RDKit::ROMol>> patterns;
   std::vector<PatternScreen> screens;
+  // Per entry, its SmartsMatcher's minimum count and whether its pattern
+  // holds a recursive SMARTS.
+  std::vector<unsigned int> min_counts;
+  std::vector<bool> recursive;
+
+  // entry(i).hasFilterMatch(mol): SmartsMatcher::hasMatch on the same
+  // SMARTS parsed alike, without RDKit's recursive pass where the pattern
+  // has no recursive SMARTS (see has_recursive_query).
+  bool has_match(unsigned int i, const RDKit::ROMol &mol) const;
+};
+
+// A compiled SMARTS and whether it holds a recursive SMARTS (which decides
+// SubstructMatch's recursionPossible, see has_recursive_query).
+struct SmartsQuery {
+  std::unique_ptr<RDKit::ROMol> mol;
+  bool recursive = true;
 };
 
 // Read-only state shared by every thread; built once by new_context().
@@ -76,8 +92,8 @@ class Context {
   std::unique_ptr<RDKit::FingerprintGenerator<std::uint64_t>> morgan;
   // QED (RDKit's Chem/QED.py), compiled once.
   std::unique_ptr<RDKit::ROMol> qed_aliphatic_rings;
-  std::vector<std::unique_ptr<RDKit::ROMol>> qed_acceptors;
-  std::vector<std::unique_ptr<RDKit::ROMol>> qed_alerts;
+  std::vector<SmartsQuery> qed_acceptors;
+  std::vector<SmartsQuery> qed_alerts;
   std::vector<PatternScreen> qed_alert_screens;
   // Interned queries of every screen above.
   ScreenTables screen_tables;

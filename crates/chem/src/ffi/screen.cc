@@ -321,7 +321,8 @@ bool PatternScreen::may_match(ScreenState &state) const {
   }
   if (skeleton_) {
     RDKit::MatchVectType match;
-    return RDKit::SubstructMatch(mol, *skeleton_, match);
+    // The skeleton holds no recursive SMARTS.
+    return RDKit::SubstructMatch(mol, *skeleton_, match, false);
   }
   return true;
 }
@@ -329,6 +330,15 @@ bool PatternScreen::may_match(ScreenState &state) const {
 bool has_recursive_query(const RDKit::Atom &atom) {
   return atom.hasQuery() &&
          has_recursive_part(static_cast<const RDKit::QueryAtom &>(atom).getQuery());
+}
+
+bool has_recursive_query(const RDKit::ROMol &query) {
+  for (const RDKit::Atom *atom : query.atoms()) {
+    if (has_recursive_query(*atom)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace ffi

@@ -82,6 +82,11 @@ class ScreenState {
 // Whether an atom's query holds a recursive SMARTS, which RDKit evaluates
 // only inside a match (false for an atom without a query).
 bool has_recursive_query(const RDKit::Atom &atom);
+// Whether any atom of `query` does. When none does, RDKit's SubstructMatch
+// gives the same matches with recursionPossible=false: its recursive pass
+// (MatchSubqueries) would only walk every atom's query tree, comparing
+// each node's description with "RecursiveStructure", on every call.
+bool has_recursive_query(const RDKit::ROMol &query);
 
 // The screen of one query molecule.
 class PatternScreen {

@@ -2,6 +2,7 @@
 #include "molbatch-chem/src/ffi/substructure.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
 #include "molbatch-chem/src/ffi/steps.h"
+#include "molbatch-chem/src/ffi/screen.h"
 
 #include <DataStructs/ExplicitBitVect.h>
 #include <GraphMol/Fingerprints/Fingerprints.h>
@@ -73,6 +74,7 @@ std::unique_ptr<SubstructureQuery> substructure_query(rust::Str text,
   // Python's GetSubstructMatch(query, useChirality): the first match only.
   query->params.useChirality = chirality;
   query->params.maxMatches = 1;
+  query->params.recursionPossible = has_recursive_query(*query->mol);
   return query;
 }
 

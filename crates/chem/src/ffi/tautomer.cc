@@ -16,6 +16,7 @@
 // the remembered SMILES is no longer a key of the tautomers (a re-keying
 // pass renamed it), the product is computed in full, as RDKit would.
 #include "molbatch-chem/src/ffi/tautomer.h"
+#include "molbatch-chem/src/ffi/screen.h"
 
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolOps.h>
@@ -167,6 +168,9 @@ TautomerCanonicalizer::TautomerCanonicalizer() {
                       defaults.tautomerTransforms)
                 : std::make_unique<RDKit::MolStandardize::TautomerCatalogParams>(
                       defaults.tautomerTransformData);
+  for (const auto &transform : params_->getTransforms()) {
+    recursive_.push_back(has_recursive_query(*transform.Mol));
+  }
 }
 
 TautomerCanonicalizer::~TautomerCanonicalizer() = default;
@@ -203,13 +207,15 @@ std::unique_ptr<RDKit::ROMol> TautomerCanonicalizer::canonicalize(
       if (current.done) {
         continue;
       }
-      for (const auto &transform : transforms) {
+      for (std::size_t t = 0; t < transforms.size(); ++t) {
+        const auto &transform = transforms[t];
         if (bail_out) {
           break;
         }
         const auto &kmol = current.kekulized;
         std::vector<RDKit::MatchVectType> matches;
-        if (!RDKit::SubstructMatch(*kmol, *transform.Mol, matches)) {
+        if (!RDKit::SubstructMatch(*kmol, *transform.Mol, matches, true,
+                                   recursive_[t])) {
           continue;
         }
         ++applied;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace RDKit {
 class ROMol;
@@ -31,6 +32,8 @@ class TautomerCanonicalizer {
 
  private:
   std::unique_ptr<RDKit::MolStandardize::TautomerCatalogParams> params_;
+  // Per transform, whether its pattern holds a recursive SMARTS.
+  std::vector<bool> recursive_;
 };
 
 }  // namespace ffi
