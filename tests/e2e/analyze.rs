@@ -261,3 +261,37 @@ async fn analyze_molecules_over_rest_and_the_cli() {
     let refused = molbatch(&serve, &["analyze"]);
     assert!(!refused.status.success(), "no SMILES is a usage error");
 }
+
+/// More one-molecule calls at once than the analytics service computes at
+/// once (four turns per core): the others wait for a turn, and every call
+/// answers what the same molecule answers alone.
+#[tokio::test]
+async fn concurrent_one_molecule_calls_wait_for_a_turn_and_all_answer() {
+    let mut mb = Molbatch::start().await;
+    let molecules: Vec<_> = mixed_molecules().into_iter().cycle().take(64).collect();
+    let mut alone = Vec::new();
+    for molecule in &molecules {
+        let answer = raw_analyze(&mut mb, vec![molecule.clone()], Vec::new()).await;
+        alone.push(answer.unwrap());
+    }
+    let mut calls = tokio::task::JoinSet::new();
+    for (i, molecule) in molecules.into_iter().enumerate() {
+        let mut client = mb.client.raw().clone();
+        calls.spawn(async move {
+            let request = pb::AnalyzeMoleculesRequest {
+                molecules: vec![molecule],
+                include_fingerprint: false,
+                alert_sets: Vec::new(),
+            };
+            (i, client.analyze_molecules(request).await)
+        });
+    }
+    let mut answered = 0;
+    while let Some(joined) = calls.join_next().await {
+        let (i, answer) = joined.unwrap();
+        assert_eq!(answer.unwrap().into_inner(), alone[i], "molecule {i}");
+        answered += 1;
+    }
+    assert_eq!(answered, alone.len());
+    mb.stop().await;
+}

@@ -18,7 +18,7 @@ use molbatch_chem::{ChemError, Pipeline, QuerySyntax, SubstructureQuery};
 use molbatch_proto::internal::storage_client::StorageClient;
 use molbatch_proto::{internal as ipb, v1 as pb, Violations};
 use molbatch_telemetry::net::Channel;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 use tonic::{Request, Response, Status};
 
 use crate::analyses::ResultPages;
@@ -39,6 +39,12 @@ const SIMILARITY_CACHE_BYTES: usize = 512 << 20;
 const SUBSTRUCTURE_CACHE_BYTES: usize = 1 << 30;
 /// Substructure hits per page when the query does not say.
 const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Synchronous analyses computed at once, per core. A one-molecule call
+/// runs on a blocking thread of its own so the OS shares the cores between
+/// a slow molecule and quick ones; beyond this many, calls wait for a turn
+/// without a thread, so an overload neither starts hundreds of threads nor
+/// spreads the allocator's memory over them.
+const INLINE_ANALYSES_PER_CORE: usize = 4;
 
 /// A job's searchable molecules.
 struct JobIndex {
@@ -135,6 +141,8 @@ pub struct AnalyticsApi {
     pipeline: Arc<Pipeline>,
     similarity: Arc<JobCache<JobIndex>>,
     substructure: Arc<JobCache<KeyIndex>>,
+    /// Turns for synchronous analyses ([`INLINE_ANALYSES_PER_CORE`]).
+    inline_turns: Arc<Semaphore>,
 }
 
 impl AnalyticsApi {
@@ -147,6 +155,9 @@ impl AnalyticsApi {
             pipeline,
             similarity: Arc::new(JobCache::new(SIMILARITY_CACHE_BYTES)),
             substructure: Arc::new(JobCache::new(SUBSTRUCTURE_CACHE_BYTES)),
+            inline_turns: Arc::new(Semaphore::new(
+                INLINE_ANALYSES_PER_CORE * rayon::current_num_threads(),
+            )),
         }
     }
 
@@ -407,8 +418,16 @@ impl AnalyticsApi {
             .collect();
         let pipeline = self.pipeline.clone();
         let never = AtomicBool::new(false);
+        let turn = self
+            .inline_turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AnalyticsError::internal("waiting for a turn", e))?;
         let (mut results, valid, invalid) = tokio::task::spawn_blocking(move || {
-            compute_chunk_with(&pipeline, &records, alerts, &never, None)
+            let computed = compute_chunk_with(&pipeline, &records, alerts, &never, None);
+            drop(turn);
+            computed
         })
         .await
         .map_err(|e| AnalyticsError::internal("analysing molecules", e))?
