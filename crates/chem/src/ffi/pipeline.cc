@@ -364,19 +364,18 @@ void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
   const auto *params = RDKit::Descriptors::CrippenParamCollection::getParams();
   // Per pattern, whether its first atom can be tested on its own, and
   // whether it holds a recursive SMARTS at all.
-  static const std::vector<bool> plain_first = [params] {
-    std::vector<bool> plain;
+  struct PatternKind {
+    bool plain_first;
+    bool recursive;
+  };
+  static const std::vector<PatternKind> kinds = [params] {
+    std::vector<PatternKind> out;
     for (const auto &param : *params) {
-      plain.push_back(!has_recursive_query(*param.dp_pattern->getAtomWithIdx(0)));
+      const RDKit::ROMol &pattern = *param.dp_pattern;
+      out.push_back({!has_recursive_query(*pattern.getAtomWithIdx(0)),
+                     has_recursive_query(pattern)});
     }
-    return plain;
-  }();
-  static const std::vector<bool> recursive = [params] {
-    std::vector<bool> any;
-    for (const auto &param : *params) {
-      any.push_back(has_recursive_query(*param.dp_pattern));
-    }
-    return any;
+    return out;
   }();
   std::unique_ptr<RDKit::ROMol> with_hs(RDKit::MolOps::addHs(mol, false, false));
   const unsigned int n = with_hs->getNumAtoms();
@@ -390,7 +389,7 @@ void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
     needed.set();
     std::size_t p = 0;
     for (auto param = params->begin(); param != params->end(); ++param, ++p) {
-      if (plain_first[p]) {
+      if (kinds[p].plain_first) {
         const RDKit::Atom *first = param->dp_pattern->getAtomWithIdx(0);
         bool fits = false;
         try {
@@ -406,7 +405,7 @@ void crippen(const RDKit::ROMol &mol, double &logp, double &mr) {
         }
       }
       std::vector<RDKit::MatchVectType> matches;
-      RDKit::SubstructMatch(*with_hs, *param->dp_pattern, matches, false, recursive[p]);
+      RDKit::SubstructMatch(*with_hs, *param->dp_pattern, matches, false, kinds[p].recursive);
       for (const auto &match : matches) {
         const int idx = match[0].second;
         if (needed[idx]) {
