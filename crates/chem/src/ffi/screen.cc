@@ -191,8 +191,14 @@ const std::uint64_t *ScreenState::atom_hits(std::uint32_t id) {
   if (atom_state_[id] < 0) {
     std::fill(bits, bits + atom_words_, 0);
     const RDKit::Atom *query = tables_->atoms[id];
+    const ElementSet &elements = tables_->atom_elements[id];
     bool any = false;
     for (const RDKit::Atom *atom : mol_->atoms()) {
+      const int num = atom->getAtomicNum();
+      if (num >= 0 && num < static_cast<int>(elements.size()) &&
+          !elements.test(static_cast<std::size_t>(num))) {
+        continue;
+      }
       if (query->Match(atom)) {
         const unsigned int i = atom->getIdx();
         bits[i / 64] |= std::uint64_t{1} << (i % 64);
@@ -248,9 +254,13 @@ PatternScreen::PatternScreen(const RDKit::ROMol &query, ScreenTables &tables) {
       }
     }
     const std::uint32_t id = intern(atom, q, tables.atom_ids, tables.atoms);
+    const ElementSet elements =
+        q != nullptr ? element_bound(q).elements : ElementSet().set();
+    if (id == tables.atom_elements.size()) {
+      tables.atom_elements.push_back(elements);
+    }
     atom_id[atom->getIdx()] = id;
-    by_rarity.emplace_back(q != nullptr ? element_bound(q).elements.count() : 0,
-                           id);
+    by_rarity.emplace_back(q != nullptr ? elements.count() : 0, id);
   }
   // Order never changes the answer; rare atoms just fail fastest.
   std::stable_sort(by_rarity.begin(), by_rarity.end(),

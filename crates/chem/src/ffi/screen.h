@@ -47,6 +47,9 @@ using ElementSet = std::bitset<128>;
 // representative that lives in a pattern molecule owned by the Context.
 struct ScreenTables {
   std::vector<const RDKit::Atom *> atoms;
+  // Per atom query, the elements it can match (a superset); an atom of
+  // any other element is not matched against it.
+  std::vector<ElementSet> atom_elements;
   std::vector<const RDKit::Bond *> bonds;
   std::unordered_map<std::string, std::uint32_t> atom_ids;
   std::unordered_map<std::string, std::uint32_t> bond_ids;

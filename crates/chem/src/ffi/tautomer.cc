@@ -15,6 +15,9 @@
 // before has that SMILES without being sanitised and written again. Where
 // the remembered SMILES is no longer a key of the tautomers (a re-keying
 // pass renamed it), the product is computed in full, as RDKit would.
+// Before a transform's pattern is matched against a tautomer, its screen
+// (screen.h) rules out most pairs that cannot match; RDKit's matcher decides
+// the rest, so the matches, and the count of transforms applied, are RDKit's.
 #include "molbatch-chem/src/ffi/tautomer.h"
 #include "molbatch-chem/src/ffi/screen.h"
 
@@ -158,6 +161,16 @@ std::string state_key(const RDKit::ROMol &product, const Bits &atoms, const Bits
   return key;
 }
 
+// The screen's answer, or true when it throws (RDKit's matcher then throws
+// as it would, or matches).
+bool may_match(const PatternScreen &screen, ScreenState &state) {
+  try {
+    return screen.may_match(state);
+  } catch (const std::exception &) {
+    return true;
+  }
+}
+
 }  // namespace
 
 TautomerCanonicalizer::TautomerCanonicalizer() {
@@ -170,6 +183,7 @@ TautomerCanonicalizer::TautomerCanonicalizer() {
                       defaults.tautomerTransformData);
   for (const auto &transform : params_->getTransforms()) {
     recursive_.push_back(has_recursive_query(*transform.Mol));
+    screens_.emplace_back(*transform.Mol, screen_tables_);
   }
 }
 
@@ -202,17 +216,22 @@ std::unique_ptr<RDKit::ROMol> TautomerCanonicalizer::canonicalize(
   bool max_tautomers_reached = false;
   unsigned int applied = 0;
 
+  thread_local ScreenState screen_state;
   while (!completed && !bail_out) {
     for (auto &[current_smiles, current] : found) {
       if (current.done) {
         continue;
       }
+      const auto &kmol = current.kekulized;
+      const bool screen = screen_state.reset(screen_tables_, *kmol);
       for (std::size_t t = 0; t < transforms.size(); ++t) {
         const auto &transform = transforms[t];
         if (bail_out) {
           break;
         }
-        const auto &kmol = current.kekulized;
+        if (screen && !may_match(screens_[t], screen_state)) {
+          continue;
+        }
         std::vector<RDKit::MatchVectType> matches;
         if (!RDKit::SubstructMatch(*kmol, *transform.Mol, matches, true,
                                    recursive_[t])) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "molbatch-chem/src/ffi/screen.h"
+
 namespace RDKit {
 class ROMol;
 namespace MolStandardize {
@@ -34,6 +36,10 @@ class TautomerCanonicalizer {
   std::unique_ptr<RDKit::MolStandardize::TautomerCatalogParams> params_;
   // Per transform, whether its pattern holds a recursive SMARTS.
   std::vector<bool> recursive_;
+  // Per transform, the screen of its pattern (screen.h): a tautomer it
+  // rejects has no match, so RDKit's matcher is not run on it.
+  ScreenTables screen_tables_;
+  std::vector<PatternScreen> screens_;
 };
 
 }  // namespace ffi
