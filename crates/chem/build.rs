@@ -30,6 +30,7 @@ fn main() {
     cxx_build::bridge("src/ffi/mod.rs")
         .file("src/ffi/pipeline.cc")
         .file("src/ffi/screen.cc")
+        .file("src/ffi/recursion.cc")
         .file("src/ffi/depict.cc")
         .file("src/ffi/scaffold.cc")
         .file("src/ffi/mmp.cc")
@@ -38,6 +39,13 @@ fn main() {
         .file("src/ffi/substructure.cc")
         .file("src/ffi/tautomer.cc")
         .include(&include)
+        // The options RDKit was built with (thread-safe substructure matching
+        // among them) are in RDConfig.h, which no RDKit header includes, and
+        // class layouts depend on them: RecursiveStructureQuery holds a mutex
+        // before its query molecule only under RDK_BUILD_THREADSAFE_SSS. So
+        // every file of the bridge sees them first.
+        .flag("-include")
+        .flag(format!("{include}/RDGeneral/RDConfig.h"))
         // MolDraw2DCairo.h includes <cairo.h> (Debian's libcairo2-dev).
         .include("/usr/include/cairo")
         .std("c++17")
@@ -66,6 +74,8 @@ fn main() {
         "src/ffi/mmp.h",
         "src/ffi/rgroups.cc",
         "src/ffi/rgroups.h",
+        "src/ffi/recursion.cc",
+        "src/ffi/recursion.h",
         "src/ffi/inchi.cc",
         "src/ffi/inchi.h",
         "src/ffi/substructure.cc",

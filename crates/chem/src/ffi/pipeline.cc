@@ -534,6 +534,7 @@ void for_each_alert(const Context &ctx, const RDKit::ROMol &mol,
                     std::uint32_t selected, Found found) {
   ScreenState &state = thread_screen_state();
   const bool screen = state.reset(ctx.screen_tables, mol);
+  ctx.recursive_smarts.new_molecule();
   for (std::size_t c = 0; c < ctx.catalogs.size() && c < 32; ++c) {
     if ((selected & (std::uint32_t{1} << c)) == 0) {
       continue;
@@ -545,7 +546,7 @@ void for_each_alert(const Context &ctx, const RDKit::ROMol &mol,
       if (screened && !cat.screens[i].may_match(state)) {
         continue;
       }
-      if (cat.has_match(i, mol)) {
+      if (cat.has_match(i, mol, ctx.recursive_smarts)) {
         found(static_cast<std::uint8_t>(c), *cat.catalog->getEntryWithIdx(i));
       }
     }
@@ -566,7 +567,7 @@ void alerts(const Context &ctx, const RDKit::ROMol &mol, std::uint32_t selected,
 // were made from (same SMARTS, parsed the way MakeFilterCatalogEntry does:
 // mergeHs=true). Any disagreement leaves the catalog unscreened.
 ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
-                                 ScreenTables &tables) {
+                                 ScreenTables &tables, RecursiveSmarts &recursion) {
   ScreenedCatalog cat;
   cat.catalog = std::make_unique<RDKit::FilterCatalog>(which);
   const unsigned int n = RDKit::GetNumEntries(which);
@@ -591,6 +592,8 @@ ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
     // MakeFilterCatalogEntry: the pattern may occur data.max times.
     cat.min_counts.push_back(data[i].max ? data[i].max + 1 : 1);
     cat.recursive.push_back(has_recursive_query(*cat.patterns[i]));
+    cat.shared_recursion.push_back(
+        cat.recursive.back() ? recursion.add(*cat.patterns[i]) : -1);
     cat.screens.emplace_back(*cat.patterns[i], tables);
   }
   return cat;
@@ -601,8 +604,8 @@ ScreenedCatalog screened_catalog(FilterCatalogParams::FilterCatalogs which,
 // smarts, min_count)), which matches when the SMARTS has at least min_count
 // unique substructure matches. The screen uses the same SMARTS, parsed as
 // SmartsMatcher parses it (SmartsToMol with its defaults).
-void add_rule(ScreenedCatalog &cat, const AlertRule &rule,
-              ScreenTables &tables) {
+void add_rule(ScreenedCatalog &cat, const AlertRule &rule, ScreenTables &tables,
+              RecursiveSmarts &recursion) {
   const std::string name(rule.name);
   const std::string smarts(rule.smarts);
   std::unique_ptr<RDKit::ROMol> pattern(RDKit::SmartsToMol(smarts));
@@ -620,13 +623,24 @@ void add_rule(ScreenedCatalog &cat, const AlertRule &rule,
   cat.screens.emplace_back(*pattern, tables);
   cat.min_counts.push_back(rule.min_count);
   cat.recursive.push_back(has_recursive_query(*pattern));
+  cat.shared_recursion.push_back(
+      cat.recursive.back() ? recursion.add(*pattern) : -1);
   cat.patterns.push_back(std::move(pattern));
 }
 
 }  // namespace
 
-bool ScreenedCatalog::has_match(unsigned int i, const RDKit::ROMol &mol) const {
-  if (i >= patterns.size() || recursive[i]) {
+bool ScreenedCatalog::has_match(unsigned int i, const RDKit::ROMol &mol,
+                                const RecursiveSmarts &recursion) const {
+  const RDKit::ROMol *pattern = nullptr;
+  if (i < patterns.size()) {
+    if (!recursive[i]) {
+      pattern = patterns[i].get();
+    } else if (shared_recursion[i] >= 0) {
+      pattern = &recursion.prepared(shared_recursion[i], mol);
+    }
+  }
+  if (pattern == nullptr) {
     return catalog->getEntryWithIdx(i)->hasFilterMatch(mol);
   }
   // FilterMatchers.cpp, SmartsMatcher::hasMatch (the maximum count is never
@@ -634,17 +648,16 @@ bool ScreenedCatalog::has_match(unsigned int i, const RDKit::ROMol &mol) const {
   const unsigned int min_count = min_counts[i];
   if (min_count == 1) {
     RDKit::MatchVectType match;
-    return RDKit::SubstructMatch(mol, *patterns[i], match, false);
+    return RDKit::SubstructMatch(mol, *pattern, match, false);
   }
   std::vector<RDKit::MatchVectType> matches;
-  const unsigned int count =
-      RDKit::SubstructMatch(mol, *patterns[i], matches, true, false);
+  const unsigned int count = RDKit::SubstructMatch(mol, *pattern, matches, true, false);
   return count >= min_count;
 }
 
 Context::Context(rust::Slice<const AlertRule> rules) {
   for (auto which : kCatalogs) {
-    catalogs.push_back(screened_catalog(which, screen_tables));
+    catalogs.push_back(screened_catalog(which, screen_tables, recursive_smarts));
   }
   for (const AlertRule &rule : rules) {
     const std::size_t c = rule.catalog;
@@ -657,7 +670,7 @@ Context::Context(rust::Slice<const AlertRule> rules) {
       empty.catalog = std::make_unique<RDKit::FilterCatalog>();
       catalogs.push_back(std::move(empty));
     }
-    add_rule(catalogs[c], rule, screen_tables);
+    add_rule(catalogs[c], rule, screen_tables, recursive_smarts);
   }
   // rdMolStandardize.TautomerEnumerator(): default CleanupParameters.
   tautomers = std::make_unique<RDKit::MolStandardize::TautomerEnumerator>();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "molbatch-chem/src/ffi/recursion.h"
 #include "molbatch-chem/src/ffi/screen.h"
 #include "molbatch-chem/src/ffi/tautomer.h"
 #include "rust/cxx.h"
@@ -55,15 +56,19 @@ struct ScreenedCatalog {
   // data could not be lined up with its entries (then no screening).
   std::vector<std::unique_ptr<RDKit::ROMol>> patterns;
   std::vector<PatternScreen> screens;
-  // Per entry, its SmartsMatcher's minimum count and whether its pattern
-  // holds a recursive SMARTS.
+  // Per entry, its SmartsMatcher's minimum count, whether its pattern
+  // holds a recursive SMARTS, and if so its index in the Context's
+  // RecursiveSmarts (-1 when RDKit's own matcher must evaluate them).
   std::vector<unsigned int> min_counts;
   std::vector<bool> recursive;
+  std::vector<int> shared_recursion;
 
   // entry(i).hasFilterMatch(mol): SmartsMatcher::hasMatch on the same
-  // SMARTS parsed alike, without RDKit's recursive pass where the pattern
-  // has no recursive SMARTS (see has_recursive_query).
-  bool has_match(unsigned int i, const RDKit::ROMol &mol) const;
+  // SMARTS parsed alike, without RDKit's recursive pass: the pattern has
+  // no recursive SMARTS (see has_recursive_query), or `recursion` gives
+  // their atoms. recursion.new_molecule() must have been called for `mol`.
+  bool has_match(unsigned int i, const RDKit::ROMol &mol,
+                 const RecursiveSmarts &recursion) const;
 };
 
 // A compiled SMARTS and whether it holds a recursive SMARTS (which decides
@@ -83,6 +88,8 @@ class Context {
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
 
+  // The recursive SMARTS of the catalogs' patterns, shared among them.
+  RecursiveSmarts recursive_smarts;
   // One entry per alert family, in the order of CATALOG_NAMES (mod.rs).
   std::vector<ScreenedCatalog> catalogs;
   // The canonical tautomer process() reports.

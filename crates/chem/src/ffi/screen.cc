@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -35,11 +36,14 @@ std::string function_address(Fn *fn) {
 
 // Appends a structural key of `q` to `key`: two queries with equal keys have
 // the same Match behaviour (same class, negation, match and data functions,
-// value and tolerance, and children). Returns false for query classes whose
-// state we do not read, which then are never shared.
+// value, bounds, set or recursive query molecule, tolerance, and children).
+// Returns false for query classes whose state we do not read, which then
+// are never shared.
 template <class Arg>
 bool append_key(const QueryOf<Arg> *q, std::string &key) {
   using Equality = Queries::EqualityQuery<int, Arg, true>;
+  using Range = Queries::RangeQuery<int, Arg, true>;
+  using Set = Queries::SetQuery<int, Arg, true>;
   using And = Queries::AndQuery<int, Arg, true>;
   using Or = Queries::OrQuery<int, Arg, true>;
   using XOr = Queries::XOrQuery<int, Arg, true>;
@@ -51,9 +55,37 @@ bool append_key(const QueryOf<Arg> *q, std::string &key) {
   key += function_address(q->getDataFunc());
   key += '|';
   key += function_address(q->getMatchFunc());
-  if (type == typeid(Equality)) {
+  bool ring_query = false;
+  if constexpr (std::is_same_v<Arg, const RDKit::Atom *>) {
+    ring_query = type == typeid(RDKit::AtomRingQuery);
+    if (type == typeid(RDKit::RecursiveStructureQuery)) {
+      // Its atom set is per-molecule state; its query molecule decides it.
+      const auto *rsq = static_cast<const RDKit::RecursiveStructureQuery *>(q);
+      key += "|$(";
+      return rsq->getQueryMol() != nullptr && append_query_mol_key(*rsq->getQueryMol(), key) &&
+             (key += ')', true);
+    }
+  }
+  if (type == typeid(Equality) || ring_query ||
+      type == typeid(Queries::GreaterQuery<int, Arg, true>) ||
+      type == typeid(Queries::GreaterEqualQuery<int, Arg, true>) ||
+      type == typeid(Queries::LessQuery<int, Arg, true>) ||
+      type == typeid(Queries::LessEqualQuery<int, Arg, true>)) {
     const auto *eq = static_cast<const Equality *>(q);
     key += '|' + std::to_string(eq->getVal()) + '|' + std::to_string(eq->getTol());
+  } else if (type == typeid(Range)) {
+    const auto *range = static_cast<const Range *>(q);
+    const auto open = range->getEndsOpen();
+    key += '|' + std::to_string(range->getLower()) + '|' + std::to_string(range->getUpper()) +
+           '|' + std::to_string(open.first) + std::to_string(open.second) + '|' +
+           std::to_string(range->getTol());
+  } else if (type == typeid(Set)) {
+    const auto *set = static_cast<const Set *>(q);
+    key += "|{";
+    for (auto value = set->beginSet(); value != set->endSet(); ++value) {
+      key += std::to_string(*value) + ',';
+    }
+    key += '}';
   } else if (type != typeid(And) && type != typeid(Or) && type != typeid(XOr) &&
              type != typeid(QueryOf<Arg>)) {
     return false;
@@ -340,6 +372,29 @@ bool PatternScreen::may_match(ScreenState &state) const {
 bool has_recursive_query(const RDKit::Atom &atom) {
   return atom.hasQuery() &&
          has_recursive_part(static_cast<const RDKit::QueryAtom &>(atom).getQuery());
+}
+
+bool append_query_mol_key(const RDKit::ROMol &query, std::string &key) {
+  key += std::to_string(query.getNumAtoms()) + "atoms";
+  for (const RDKit::Atom *atom : query.atoms()) {
+    key += '[';
+    if (!atom->hasQuery() ||
+        !append_key(static_cast<const RDKit::QueryAtom *>(atom)->getQuery(), key)) {
+      return false;
+    }
+    key += ']';
+  }
+  for (const RDKit::Bond *bond : query.bonds()) {
+    key += std::to_string(bond->getBeginAtomIdx()) + '-' +
+           std::to_string(bond->getEndAtomIdx()) + ':' +
+           std::to_string(bond->getBondType()) + '(';
+    if (!bond->hasQuery() ||
+        !append_key(static_cast<const RDKit::QueryBond *>(bond)->getQuery(), key)) {
+      return false;
+    }
+    key += ')';
+  }
+  return true;
 }
 
 bool has_recursive_query(const RDKit::ROMol &query) {

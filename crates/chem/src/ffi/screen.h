@@ -91,6 +91,12 @@ bool has_recursive_query(const RDKit::Atom &atom);
 // each node's description with "RecursiveStructure", on every call.
 bool has_recursive_query(const RDKit::ROMol &query);
 
+// Appends to `key` a key of a query molecule that another has only if it
+// matches the same atoms in the same order in every molecule: the same
+// atoms, bonds and query trees, with every value they hold. False when a
+// query holds state this does not read (then `key` names nothing).
+bool append_query_mol_key(const RDKit::ROMol &query, std::string &key);
+
 // The screen of one query molecule.
 class PatternScreen {
  public:
