@@ -5,19 +5,23 @@
 // default parameters (remove sp3 and bond stereo and isotopic Hs on the
 // tautomeric path, no stereo reassignment while enumerating, at most 1,000
 // tautomers and 1,000 transforms), so that its result is RDKit's for every
-// molecule. It differs in one place. RDKit sanitises every product of every
-// transform match and writes its SMILES to see whether it is a new
-// tautomer, and most products are not: the same tautomer is reached from
-// several others (A gives B, B gives A back). Here a product's state before
+// molecule. It skips work whose result it already has. RDKit sanitises
+// every product of every transform match and writes its SMILES to see
+// whether it is a new tautomer, and most products are not: the same
+// tautomer is reached from several others (A gives B, B gives A back), in
+// the same state or in another Kekulé form. Here a product's state before
 // sanitisation (everything of it that sanitisation, the stereo clean-up and
 // the SMILES writer read, with the modified atoms and bonds the clean-up
-// uses) is remembered with the SMILES it gave; a product in a state seen
-// before has that SMILES without being sanitised and written again. Where
-// the remembered SMILES is no longer a key of the tautomers (a re-keying
-// pass renamed it), the product is computed in full, as RDKit would.
-// Before a transform's pattern is matched against a tautomer, its screen
-// (screen.h) rules out most pairs that cannot match; RDKit's matcher decides
-// the rest, so the matches, and the count of transforms applied, are RDKit's.
+// uses) is remembered with the SMILES it gave, and so is its state once
+// sanitised and cleaned up (what the SMILES writer reads); a product in a
+// state seen before has that SMILES without being sanitised or written
+// again. Only a product whose SMILES is a tautomer already found is
+// dropped that way: where the remembered SMILES is no longer a key of the
+// tautomers (a re-keying pass renamed it), the product is computed in full,
+// as RDKit would. And before a transform's pattern is matched against a
+// tautomer, its screen (screen.h) rules out most pairs that cannot match;
+// RDKit's matcher decides the rest, so the matches, and the count of
+// transforms applied, are RDKit's.
 #include "molbatch-chem/src/ffi/tautomer.h"
 #include "molbatch-chem/src/ffi/screen.h"
 
@@ -119,12 +123,12 @@ void put(std::string &key, T value) {
   key.append(reinterpret_cast<const char *>(&value), sizeof value);
 }
 
-// Everything of a product before sanitisation that can differ between
-// products of one molecule and that sanitisation, clean_stereo and the
-// SMILES writer read (transforms change hydrogens, charges and bond orders;
-// earlier clean-ups tags, stereo and properties), and the modified atoms and
-// bonds clean_stereo uses. Products with equal keys give equal SMILES.
-std::string state_key(const RDKit::ROMol &product, const Bits &atoms, const Bits &bonds) {
+// Everything of a product that can differ between products of one molecule
+// (all have its atoms, bonds and rings) and that sanitisation, clean_stereo
+// and the SMILES writer read: transforms change hydrogens, charges and bond
+// orders; earlier clean-ups tags, stereo and properties; sanitisation
+// aromaticity. Products in equal states have equal SMILES.
+std::string molecule_key(const RDKit::ROMol &product) {
   std::string key;
   key.reserve(8 * product.getNumAtoms() + 8 * product.getNumBonds() + 64);
   for (const RDKit::Atom *atom : product.atoms()) {
@@ -151,6 +155,14 @@ std::string state_key(const RDKit::ROMol &product, const Bits &atoms, const Bits
     }
     key += '\0';
   }
+  return key;
+}
+
+// A product's state before sanitisation (molecule_key) and the modified
+// atoms and bonds clean_stereo will use: products with equal keys give
+// equal SMILES.
+std::string state_key(const RDKit::ROMol &product, const Bits &atoms, const Bits &bonds) {
+  std::string key = molecule_key(product);
   for (const Bits *bits : {&atoms, &bonds}) {
     std::vector<Bits::block_type> blocks(bits->num_blocks());
     boost::to_block_range(*bits, blocks.begin());
@@ -211,6 +223,8 @@ std::unique_ptr<RDKit::ROMol> TautomerCanonicalizer::canonicalize(
   Bits modified_bonds(mol.getNumBonds());
   // Product state → its SMILES, or nullopt when it could not be kekulized.
   std::unordered_map<std::string, std::optional<std::string>> seen;
+  // A sanitised and cleaned product's state → its SMILES.
+  std::unordered_map<std::string, std::string> written;
   bool completed = false;
   bool bail_out = false;
   bool max_tautomers_reached = false;
@@ -305,8 +319,17 @@ std::unique_ptr<RDKit::ROMol> TautomerCanonicalizer::canonicalize(
             continue;
           }
           clean_stereo(mol, *product, modified_atoms, modified_bonds);
+          // Most products are tautomers found before, reached again in
+          // another Kekulé form: a state written before has its SMILES.
+          std::string cleaned_key = molecule_key(*product);
+          if (auto known = written.find(cleaned_key);
+              known != written.end() && found.count(known->second)) {
+            seen.emplace(std::move(key), known->second);
+            continue;
+          }
           std::string tsmiles = RDKit::MolToSmiles(*product, true);
           seen.emplace(std::move(key), tsmiles);
+          written[std::move(cleaned_key)] = tsmiles;
           if (found.count(tsmiles)) {
             continue;
           }
