@@ -72,7 +72,14 @@ pub fn compute_chunk_with(
     let results: Vec<pb::MoleculeResult> = if records.len() == 1 {
         records.iter().map(compute).collect::<Result<_, _>>()?
     } else {
-        records.par_iter().map(compute).collect::<Result<_, _>>()?
+        // One molecule per rayon job: molecules take from under a millisecond to
+        // over 100 ms, and rayon cannot share out a run of records a thread has
+        // started, so longer runs left a core idle at the end of each chunk.
+        records
+            .par_iter()
+            .with_max_len(1)
+            .map(compute)
+            .collect::<Result<_, _>>()?
     };
     Ok(counted(results))
 }

@@ -119,6 +119,8 @@ pub fn compute_chunk_cached(
     )> = records
         .par_iter()
         .zip(keys)
+        // One molecule per rayon job, as in compute::compute_chunk_with.
+        .with_max_len(1)
         .map(|(record, key)| {
             if stop.load(Ordering::Relaxed) {
                 return Err(Abandoned);
