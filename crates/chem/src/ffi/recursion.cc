@@ -16,37 +16,10 @@ namespace ffi {
 
 namespace {
 
-using AtomQuery = RDKit::QueryAtom::QUERYATOM_QUERY;
-
-// The recursive SMARTS RDKit's MatchSubqueries evaluates for `query`'s
-// atoms: every RecursiveStructure node of their query trees (not those
-// inside a recursive SMARTS, which its own match evaluates).
-std::vector<RDKit::RecursiveStructureQuery *> top_level_recursions(
-    const RDKit::ROMol &query) {
-  std::vector<RDKit::RecursiveStructureQuery *> out;
-  for (const RDKit::Atom *atom : query.atoms()) {
-    if (!atom->hasQuery()) {
-      continue;
-    }
-    std::vector<AtomQuery *> todo{static_cast<const RDKit::QueryAtom *>(atom)->getQuery()};
-    while (!todo.empty()) {
-      AtomQuery *q = todo.back();
-      todo.pop_back();
-      if (q->getDescription() == "RecursiveStructure") {
-        out.push_back(static_cast<RDKit::RecursiveStructureQuery *>(q));
-      }
-      for (auto child = q->beginChildren(); child != q->endChildren(); ++child) {
-        todo.push_back(child->get());
-      }
-    }
-  }
-  return out;
-}
-
 std::atomic<std::uint64_t> next_generation{1};
 
 // One thread's copy of a pattern and its recursive SMARTS, in the order
-// top_level_recursions finds them.
+// recursive_queries finds them.
 struct LocalPattern {
   std::unique_ptr<RDKit::ROMol> mol;
   std::vector<RDKit::RecursiveStructureQuery *> recursions;
@@ -132,7 +105,7 @@ RecursiveSmarts::RecursiveSmarts() : generation_(next_generation++) {}
 
 int RecursiveSmarts::add(const RDKit::ROMol &pattern) {
   Pattern entry{&pattern, {}};
-  for (const auto *rsq : top_level_recursions(pattern)) {
+  for (const auto *rsq : recursive_queries(pattern)) {
     std::string key;
     if (rsq->getQueryMol() == nullptr ||
         rsq->getQueryMol()->hasProp(RDKit::common_properties::_queryRootAtom) ||
@@ -167,7 +140,7 @@ const RDKit::ROMol &RecursiveSmarts::prepared(int index, const RDKit::ROMol &mol
   LocalPattern &local = state.patterns[i];
   if (!local.mol) {
     local.mol = std::make_unique<RDKit::ROMol>(*pattern.shared);
-    local.recursions = top_level_recursions(*local.mol);
+    local.recursions = recursive_queries(*local.mol);
   }
   for (std::size_t r = 0; r < local.recursions.size(); ++r) {
     RDKit::RecursiveStructureQuery *rsq = local.recursions[r];

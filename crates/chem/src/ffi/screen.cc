@@ -119,17 +119,17 @@ std::uint32_t intern(const T *item, const Query *query,
   return id;
 }
 
-bool has_recursive_part(const RDKit::QueryAtom::QUERYATOM_QUERY *query) {
+// Appends the recursive SMARTS of `query`'s tree to `out`, walking it as
+// RDKit's MatchSubqueries does (compared by description, like it).
+void collect_recursions(RDKit::QueryAtom::QUERYATOM_QUERY *query,
+                        std::vector<RDKit::RecursiveStructureQuery *> &out) {
   if (query->getDescription() == "RecursiveStructure") {
-    return true;
+    out.push_back(static_cast<RDKit::RecursiveStructureQuery *>(query));
   }
   for (auto child = query->beginChildren(); child != query->endChildren();
        ++child) {
-    if (has_recursive_part(child->get())) {
-      return true;
-    }
+    collect_recursions(child->get(), out);
   }
-  return false;
 }
 
 // Over-approximation of the elements an atom query can match. `exact`
@@ -280,7 +280,7 @@ PatternScreen::PatternScreen(const RDKit::ROMol &query, ScreenTables &tables) {
       }
       // Recursive SMARTS only match after RDKit has evaluated them against
       // the molecule (MatchSubqueries), so such atoms are wildcards here.
-      if (has_recursive_part(q)) {
+      if (has_recursive_query(*atom)) {
         recursive.push_back(atom->getIdx());
         continue;
       }
@@ -370,8 +370,21 @@ bool PatternScreen::may_match(ScreenState &state) const {
 }
 
 bool has_recursive_query(const RDKit::Atom &atom) {
-  return atom.hasQuery() &&
-         has_recursive_part(static_cast<const RDKit::QueryAtom &>(atom).getQuery());
+  std::vector<RDKit::RecursiveStructureQuery *> found;
+  if (atom.hasQuery()) {
+    collect_recursions(static_cast<const RDKit::QueryAtom &>(atom).getQuery(), found);
+  }
+  return !found.empty();
+}
+
+std::vector<RDKit::RecursiveStructureQuery *> recursive_queries(const RDKit::ROMol &query) {
+  std::vector<RDKit::RecursiveStructureQuery *> found;
+  for (const RDKit::Atom *atom : query.atoms()) {
+    if (atom->hasQuery()) {
+      collect_recursions(static_cast<const RDKit::QueryAtom *>(atom)->getQuery(), found);
+    }
+  }
+  return found;
 }
 
 bool append_query_mol_key(const RDKit::ROMol &query, std::string &key) {
@@ -398,12 +411,7 @@ bool append_query_mol_key(const RDKit::ROMol &query, std::string &key) {
 }
 
 bool has_recursive_query(const RDKit::ROMol &query) {
-  for (const RDKit::Atom *atom : query.atoms()) {
-    if (has_recursive_query(*atom)) {
-      return true;
-    }
-  }
-  return false;
+  return !recursive_queries(query).empty();
 }
 
 }  // namespace ffi

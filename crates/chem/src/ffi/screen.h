@@ -35,6 +35,7 @@ namespace RDKit {
 class Atom;
 class Bond;
 class ROMol;
+class RecursiveStructureQuery;
 }  // namespace RDKit
 
 namespace molbatch {
@@ -85,7 +86,11 @@ class ScreenState {
 // Whether an atom's query holds a recursive SMARTS, which RDKit evaluates
 // only inside a match (false for an atom without a query).
 bool has_recursive_query(const RDKit::Atom &atom);
-// Whether any atom of `query` does. When none does, RDKit's SubstructMatch
+// The recursive SMARTS of `query`'s atoms that RDKit's SubstructMatch
+// evaluates against the molecule before a match (MatchSubqueries; not those
+// inside another, which its own match evaluates), in a fixed order.
+std::vector<RDKit::RecursiveStructureQuery *> recursive_queries(const RDKit::ROMol &query);
+// Whether any atom of `query` has one. When none does, RDKit's SubstructMatch
 // gives the same matches with recursionPossible=false: its recursive pass
 // (MatchSubqueries) would only walk every atom's query tree, comparing
 // each node's description with "RecursiveStructure", on every call.
