@@ -31,6 +31,7 @@ fn main() {
         .file("src/ffi/pipeline.cc")
         .file("src/ffi/screen.cc")
         .file("src/ffi/recursion.cc")
+        .file("src/ffi/reionize.cc")
         .file("src/ffi/depict.cc")
         .file("src/ffi/scaffold.cc")
         .file("src/ffi/mmp.cc")
@@ -81,6 +82,8 @@ fn main() {
         "src/ffi/substructure.cc",
         "src/ffi/substructure.h",
         "src/ffi/scaffold.h",
+        "src/ffi/reionize.cc",
+        "src/ffi/reionize.h",
         "src/ffi/screen.cc",
         "src/ffi/screen.h",
         "src/ffi/steps.h",

@@ -7,13 +7,15 @@
 // FragmentParent's own Cleanup when the first Cleanup changed nothing, the
 // fragment chooser's comparisons when there is one fragment, and QED's
 // weight, logP, donors, TPSA and rotors when its RemoveHs changed nothing.
-// Cleanup builds its standardisers once per thread, Crippen's logP skips
+// Cleanup builds its standardisers once per thread (its Reionizer screening
+// the acid-base patterns, reionize.h), Crippen's logP skips
 // atom-type patterns that can type no atom, and the canonical tautomer comes
 // from tautomer.cc (RDKit's enumeration without its repeated sanitising);
 // all give RDKit's results. Its first steps (steps.h) are shared with query_fingerprint() and the helpers
 // of scaffold.cc and depict.cc, so they read a SMILES exactly as it does.
 #include "molbatch-chem/src/ffi/pipeline.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
+#include "molbatch-chem/src/ffi/reionize.h"
 #include "molbatch-chem/src/ffi/steps.h"
 
 #include <RDGeneral/versions.h>
@@ -237,23 +239,22 @@ RDKit::MolStandardize::Uncharger &thread_uncharger() {
 // Reionizer, stereo), except that each thread builds the three standardisers
 // once. RDKit's cleanup builds them on every call, compiling their SMARTS and
 // reactions again: a third of the call's cost. They keep nothing of a
-// molecule between calls.
+// molecule between calls. The Reionizer is reionize.h's, which screens its
+// patterns before matching them.
 RDKit::RWMol *cleanup(const RDKit::RWMol &mol) {
   namespace S = RDKit::MolStandardize;
   thread_local S::MetalDisconnector disconnector;
   thread_local const std::unique_ptr<S::Normalizer> normalizer(
       S::normalizerFromParams(S::defaultCleanupParameters));
-  thread_local const std::unique_ptr<S::Reionizer> reionizer(
-      S::reionizerFromParams(S::defaultCleanupParameters));
+  thread_local Reionizer reionizer;
   RDKit::RWMol m(mol);
   RDKit::MolOps::removeHs(m);
   disconnector.disconnect(m);
   std::unique_ptr<RDKit::ROMol> normalized(normalizer->normalize(m));
-  // RDKit's cleanup casts the reionizer's result the same way.
-  auto *reionized = static_cast<RDKit::RWMol *>(reionizer->reionize(*normalized));
+  std::unique_ptr<RDKit::RWMol> reionized = reionizer.reionize(*normalized);
   RDKit::MolOps::assignStereochemistry(*reionized, true, true);
   reionized->updateProps(m);
-  return reionized;
+  return reionized.release();
 }
 
 // The rest of MolStandardize::fragmentParent (default parameters) once its

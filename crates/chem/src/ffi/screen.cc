@@ -369,6 +369,14 @@ bool PatternScreen::may_match(ScreenState &state) const {
   return true;
 }
 
+bool may_match(const PatternScreen &screen, ScreenState &state) {
+  try {
+    return screen.may_match(state);
+  } catch (const std::exception &) {
+    return true;
+  }
+}
+
 bool has_recursive_query(const RDKit::Atom &atom) {
   std::vector<RDKit::RecursiveStructureQuery *> found;
   if (atom.hasQuery()) {

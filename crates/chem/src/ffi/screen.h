@@ -125,5 +125,9 @@ class PatternScreen {
   std::shared_ptr<const RDKit::ROMol> skeleton_;
 };
 
+// `screen.may_match(state)`, or true when that throws (RDKit's matcher then
+// throws as it would, or matches).
+bool may_match(const PatternScreen &screen, ScreenState &state);
+
 }  // namespace ffi
 }  // namespace molbatch

@@ -173,16 +173,6 @@ std::string state_key(const RDKit::ROMol &product, const Bits &atoms, const Bits
   return key;
 }
 
-// The screen's answer, or true when it throws (RDKit's matcher then throws
-// as it would, or matches).
-bool may_match(const PatternScreen &screen, ScreenState &state) {
-  try {
-    return screen.may_match(state);
-  } catch (const std::exception &) {
-    return true;
-  }
-}
-
 }  // namespace
 
 TautomerCanonicalizer::TautomerCanonicalizer() {
