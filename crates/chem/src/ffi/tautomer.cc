@@ -21,7 +21,8 @@
 // as RDKit would. And before a transform's pattern is matched against a
 // tautomer, its screen (screen.h) rules out most pairs that cannot match;
 // RDKit's matcher decides the rest, so the matches, and the count of
-// transforms applied, are RDKit's.
+// transforms applied, are RDKit's. The score's substructure terms are
+// screened the same way.
 #include "molbatch-chem/src/ffi/tautomer.h"
 #include "molbatch-chem/src/ffi/screen.h"
 
@@ -31,6 +32,7 @@
 #include <GraphMol/MolStandardize/TautomerCatalog/TautomerCatalogParams.h>
 #include <GraphMol/MolStandardize/TautomerCatalog/TautomerCatalogUtils.h>
 #include <GraphMol/SanitException.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <GraphMol/Substruct/SubstructMatch.h>
 
@@ -187,6 +189,44 @@ TautomerCanonicalizer::TautomerCanonicalizer() {
     recursive_.push_back(has_recursive_query(*transform.Mol));
     screens_.emplace_back(*transform.Mol, screen_tables_);
   }
+  // RDKit 2022.09's scoreSubstructs terms (Tautomer.cpp), in its order.
+  static const std::pair<const char *, int> terms[] = {
+      {"[#6]1([#6]=[#6][#6]([#6]=[#6]1)=,:[N,S,O])=,:[N,S,O]", 25},  // benzoquinone
+      {"[#6]=[N][OH]", 4},                                          // oxim
+      {"[#6]=,:[#8]", 2},                                           // C=O
+      {"[#7]=,:[#8]", 2},                                           // N=O
+      {"[#15]=,:[#8]", 2},                                          // P=O
+      {"[C]=[!#1;!#6]", 1},                                         // C=hetero
+      {"[C](=[!#1;!#6])[!#1;!#6]", 2},                              // C(=hetero)-hetero
+      {"[c]=!@[N]", -1},                           // aromatic C = exocyclic N
+      {"[CX4H3]", 1},                              // methyl
+      {"[#7]C(=[NR0])[#7H0]", 1},                  // guanidine terminal=N
+      {"[#7;R][#6;R]([N])=[#7;R]", 2},             // guanidine endocyclic=N
+      {"[#6]=[N+]([O-])[OH]", -4}};                // aci-nitro
+  for (const auto &[smarts, score] : terms) {
+    std::unique_ptr<RDKit::ROMol> pattern(RDKit::SmartsToMol(smarts));
+    if (!pattern) {
+      throw std::runtime_error(std::string("tautomer score term does not parse: ") + smarts);
+    }
+    PatternScreen screen(*pattern, screen_tables_);
+    score_terms_.push_back(ScoreTerm{std::move(pattern), score, std::move(screen)});
+  }
+}
+
+int TautomerCanonicalizer::score(const RDKit::ROMol &tautomer, ScreenState &state) const {
+  namespace T = RDKit::MolStandardize::TautomerScoringFunctions;
+  // scoreSubstructs: each term's score times its number of matches.
+  const bool screen = state.reset(screen_tables_, tautomer);
+  int substructs = 0;
+  for (const auto &term : score_terms_) {
+    if (screen && !may_match(term.screen, state)) {
+      continue;
+    }
+    const RDKit::SubstructMatchParameters params;
+    substructs += static_cast<int>(RDKit::SubstructMatch(tautomer, *term.pattern, params).size()) *
+                  term.score;
+  }
+  return T::scoreRings(tautomer) + substructs + T::scoreHeteroHs(tautomer);
 }
 
 TautomerCanonicalizer::~TautomerCanonicalizer() = default;
@@ -378,8 +418,7 @@ std::unique_ptr<RDKit::ROMol> TautomerCanonicalizer::canonicalize(
     int best_score = std::numeric_limits<int>::min();
     const std::string *best_smiles = nullptr;
     for (const auto &[tsmiles, taut] : found) {
-      const int score =
-          RDKit::MolStandardize::TautomerScoringFunctions::scoreTautomer(*taut.tautomer);
+      const int score = this->score(*taut.tautomer, screen_state);
       if (score > best_score || (score == best_score && tsmiles < *best_smiles)) {
         best_score = score;
         best_smiles = &tsmiles;

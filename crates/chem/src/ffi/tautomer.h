@@ -40,6 +40,16 @@ class TautomerCanonicalizer {
   // rejects has no match, so RDKit's matcher is not run on it.
   ScreenTables screen_tables_;
   std::vector<PatternScreen> screens_;
+  // TautomerScoringFunctions::scoreSubstructs' terms: pattern, score and
+  // screen (in screen_tables_ too).
+  struct ScoreTerm {
+    std::unique_ptr<RDKit::ROMol> pattern;
+    int score;
+    PatternScreen screen;
+  };
+  std::vector<ScoreTerm> score_terms_;
+  // scoreTautomer(tautomer) with its substructure terms screened.
+  int score(const RDKit::ROMol &tautomer, ScreenState &state) const;
 };
 
 }  // namespace ffi
