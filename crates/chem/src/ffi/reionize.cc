@@ -40,34 +40,19 @@ Reionizer::Reionizer() {
 
 Reionizer::~Reionizer() = default;
 
-std::unique_ptr<Reionizer::Found> Reionizer::strongest_protonated(const RDKit::ROMol &mol,
-                                                                  bool screened) {
+std::unique_ptr<Reionizer::Found> Reionizer::first_match(const RDKit::ROMol &mol,
+                                                         bool screened, Side side) {
   const auto &pairs = params_->getPairs();
-  for (unsigned int position = 0; position < pairs.size(); ++position) {
-    if (screened && !may_match(acid_screens_[position], state_)) {
+  const auto &screens = side == Side::Acids ? acid_screens_ : base_screens_;
+  const unsigned int n = pairs.size();
+  for (unsigned int k = 0; k < n; ++k) {
+    const unsigned int position = side == Side::Acids ? k : n - 1 - k;
+    if (screened && !may_match(screens[position], state_)) {
       continue;
     }
+    const auto &[acid, base] = pairs[position];
     RDKit::MatchVectType match;
-    if (RDKit::SubstructMatch(mol, *pairs[position].first, match)) {
-      auto found = std::make_unique<Found>(Found{position, {}});
-      for (const auto &[query_atom, atom] : match) {
-        found->atoms.push_back(atom);
-      }
-      return found;
-    }
-  }
-  return nullptr;
-}
-
-std::unique_ptr<Reionizer::Found> Reionizer::weakest_ionized(const RDKit::ROMol &mol,
-                                                             bool screened) {
-  const auto &pairs = params_->getPairs();
-  for (unsigned int position = pairs.size(); position-- > 0;) {
-    if (screened && !may_match(base_screens_[position], state_)) {
-      continue;
-    }
-    RDKit::MatchVectType match;
-    if (RDKit::SubstructMatch(mol, *pairs[position].second, match)) {
+    if (RDKit::SubstructMatch(mol, side == Side::Acids ? *acid : *base, match)) {
       auto found = std::make_unique<Found>(Found{position, {}});
       for (const auto &[query_atom, atom] : match) {
         found->atoms.push_back(atom);
@@ -105,7 +90,7 @@ std::unique_ptr<RDKit::RWMol> Reionizer::reionize(const RDKit::ROMol &mol) {
   // If the charge has become more positive, ionize the strongest acids.
   if (current_charge != 0) {
     while (charge_diff > 0) {
-      const auto found = strongest_protonated(*omol, screened());
+      const auto found = first_match(*omol, screened(), Side::Acids);
       if (!found) {
         break;
       }
@@ -122,8 +107,8 @@ std::unique_ptr<RDKit::RWMol> Reionizer::reionize(const RDKit::ROMol &mol) {
   std::set<std::vector<unsigned int>> already_moved;
   while (true) {
     const bool screen = screened();
-    const auto protonated = strongest_protonated(*omol, screen);
-    const auto ionized = weakest_ionized(*omol, screen);
+    const auto protonated = first_match(*omol, screen, Side::Acids);
+    const auto ionized = first_match(*omol, screen, Side::Bases);
     if (!protonated || !ionized || protonated->position >= ionized->position) {
       break;
     }

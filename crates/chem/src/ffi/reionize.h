@@ -42,14 +42,16 @@ class Reionizer {
   std::unique_ptr<RDKit::RWMol> reionize(const RDKit::ROMol &mol);
 
  private:
-  // (pattern index, matched atoms) of the first pattern of `side` (acids,
-  // or bases from the last pair back) that matches `mol`.
+  // A pattern that matched: its pair's index and the atoms it matched.
   struct Found {
     unsigned int position;
     std::vector<unsigned int> atoms;
   };
-  std::unique_ptr<Found> strongest_protonated(const RDKit::ROMol &mol, bool screened);
-  std::unique_ptr<Found> weakest_ionized(const RDKit::ROMol &mol, bool screened);
+  // The pairs' acids, looked at from the first pair (RDKit's
+  // strongestProtonated), or their bases from the last (weakestIonized).
+  enum class Side { Acids, Bases };
+  // The first pattern of `side` that matches `mol`, in that order.
+  std::unique_ptr<Found> first_match(const RDKit::ROMol &mol, bool screened, Side side);
 
   std::unique_ptr<RDKit::MolStandardize::AcidBaseCatalogParams> params_;
   // RDKit's CHARGE_CORRECTIONS: pattern and the charge it sets.
