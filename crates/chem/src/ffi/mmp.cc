@@ -32,6 +32,7 @@
 #include "molbatch-chem/src/ffi/mmp.h"
 #include "molbatch-chem/src/ffi/mod.rs.h"
 
+#include <GraphMol/Canon.h>
 #include <GraphMol/ChemTransforms/MolFragmenter.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolOps.h>
@@ -48,6 +49,24 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <boost/dynamic_bitset.hpp>
+
+// RDKit 2022.09's writer of one connected molecule from a start atom, the body of
+// MolToSmiles per fragment: exported by libRDKitSmilesParse, not declared in its headers.
+namespace RDKit {
+namespace SmilesWrite {
+std::string FragmentSmilesConstruct(ROMol &mol, int atomIdx,
+                                    std::vector<Canon::AtomColors> &colors, const UINT_VECT &ranks,
+                                    const SmilesWriteParams &params,
+                                    std::vector<unsigned int> &atomOrdering,
+                                    std::vector<unsigned int> &bondOrdering,
+                                    const boost::dynamic_bitset<> *atomsInPlay,
+                                    const boost::dynamic_bitset<> *bondsInPlay,
+                                    const std::vector<std::string> *atomSymbols,
+                                    const std::vector<std::string> *bondSymbols);
+}  // namespace SmilesWrite
+}  // namespace RDKit
 
 namespace molbatch {
 namespace ffi {
@@ -471,6 +490,155 @@ std::string canonical_order(const std::string &variable_symmetry,
   return order;
 }
 
+// One fragment as MolToSmiles writes it: its SMILES, and its atoms (the fragment's own
+// indices) in the order written.
+struct WrittenFragment {
+  std::string smiles;
+  std::vector<unsigned int> order;
+};
+
+// A molecule's fragments already written, by fragment_key.
+using WrittenFragments = std::unordered_map<std::string, WrittenFragment>;
+
+template <typename T>
+void put(std::string &key, T value) {
+  key.append(reinterpret_cast<const char *>(&value), sizeof value);
+}
+
+// What MolToSmiles' writing of `piece` (a getMolFrags copy of a fragmented molecule's
+// fragment; `atoms` its atoms there) reads that two splits of one molecule may set
+// differently: which atoms it holds (a "*", added after the molecule's `parent_atoms`, by
+// the atom it is bonded to), what stereo perception left on them (tags, CIP codes, the order
+// of their CIP ranks, possible and ring stereocentres), its bonds' directions, stereo and
+// stereo atoms, its rings, and whether stereo is still to be perceived. The rest of an atom
+// or bond is copied from the molecule alike in every split.
+std::string fragment_key(const RDKit::ROMol &piece, const std::vector<int> &atoms,
+                         size_t parent_atoms, bool stereo_done) {
+  namespace props = RDKit::common_properties;
+  std::string key;
+  put(key, stereo_done);
+  std::vector<unsigned int> cip_ranks;
+  for (const RDKit::Atom *atom : piece.atoms()) {
+    unsigned int rank = 0;
+    cip_ranks.push_back(atom->getPropIfPresent(props::_CIPRank, rank) ? rank + 1 : 0);
+  }
+  std::vector<unsigned int> distinct = cip_ranks;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (const RDKit::Atom *atom : piece.atoms()) {
+    const unsigned int i = atom->getIdx();
+    if (static_cast<size_t>(atoms[i]) < parent_atoms) {
+      put(key, atoms[i]);
+    } else {
+      put(key, -1);
+      for (const RDKit::Atom *neighbour : piece.atomNeighbors(atom)) {
+        put(key, atoms[neighbour->getIdx()]);
+      }
+    }
+    put(key, static_cast<int>(atom->getChiralTag()));
+    put(key, static_cast<unsigned int>(
+                 std::lower_bound(distinct.begin(), distinct.end(), cip_ranks[i]) -
+                 distinct.begin()));
+    std::string code;
+    atom->getPropIfPresent(props::_CIPCode, code);
+    key += code;
+    key += '|';
+    put(key, atom->hasProp(props::_ChiralityPossible));
+    bool candidate = false;
+    put(key, atom->getPropIfPresent(props::_ringStereochemCand, candidate));
+    put(key, candidate);
+    std::vector<int> ring_stereo;
+    atom->getPropIfPresent(props::_ringStereoAtoms, ring_stereo);
+    put(key, ring_stereo.size());
+    for (int r : ring_stereo) {
+      put(key, r);
+    }
+  }
+  for (const RDKit::Bond *bond : piece.bonds()) {
+    put(key, bond->getBeginAtomIdx());
+    put(key, bond->getEndAtomIdx());
+    put(key, static_cast<int>(bond->getBondDir()));
+    put(key, static_cast<int>(bond->getStereo()));
+    put(key, bond->getStereoAtoms().size());
+    for (int a : bond->getStereoAtoms()) {
+      put(key, a);
+    }
+  }
+  const RDKit::RingInfo *rings = piece.getRingInfo();
+  put(key, rings->isInitialized());
+  if (rings->isInitialized()) {
+    for (const auto &ring : rings->atomRings()) {
+      put(key, ring.size());
+      for (int a : ring) {
+        put(key, a);
+      }
+    }
+  }
+  return key;
+}
+
+// MolToSmiles' body for one fragment copy (canonical, isomeric; `stereo_done` whether the
+// whole molecule's stereo was perceived).
+WrittenFragment write_fragment(RDKit::ROMol &piece, bool stereo_done) {
+  for (RDKit::Atom *atom : piece.atoms()) {
+    atom->updatePropertyCache(false);
+  }
+  piece.setProp(RDKit::common_properties::_doIsoSmiles, 1);
+  if (!stereo_done) {
+    RDKit::MolOps::assignStereochemistry(piece, true);
+  }
+  const unsigned int n = piece.getNumAtoms();
+  std::vector<unsigned int> ranks(n);
+  RDKit::Canon::rankMolAtoms(piece, ranks, true, true, true);
+  int start = -1;
+  for (unsigned int i = 0, best = n + 1; i < n; ++i) {
+    if (ranks[i] < best) {
+      best = ranks[i];
+      start = static_cast<int>(i);
+    }
+  }
+  std::vector<RDKit::Canon::AtomColors> colors(n, RDKit::Canon::WHITE_NODE);
+  WrittenFragment written;
+  std::vector<unsigned int> bond_order;
+  written.smiles = RDKit::SmilesWrite::FragmentSmilesConstruct(
+      piece, start, colors, ranks, RDKit::SmilesWriteParams(), written.order, bond_order,
+      nullptr, nullptr, nullptr, nullptr);
+  return written;
+}
+
+// RDKit 2022.09's MolToSmiles of a fragmented molecule (canonical, isomeric) and the atom
+// output order it records: each fragment copied by getMolFrags, written on its own, the
+// writings sorted and joined by dots. A fragment already in `known` is not written again: a
+// constant piece recurs in every split that cuts its bond, and writing it was most of the
+// multi-cut splits' time.
+std::pair<std::string, std::vector<unsigned int>> write_whole(const RDKit::ROMol &frag,
+                                                              size_t parent_atoms,
+                                                              WrittenFragments &known) {
+  std::vector<std::vector<int>> mapping;
+  const auto copies = RDKit::MolOps::getMolFrags(frag, false, nullptr, &mapping, false);
+  const bool stereo_done = frag.hasProp(RDKit::common_properties::_StereochemDone);
+  std::vector<std::pair<std::string, std::vector<unsigned int>>> written;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    std::string key = fragment_key(*copies[i], mapping[i], parent_atoms, stereo_done);
+    auto found = known.find(key);
+    if (found == known.end()) {
+      found = known.emplace(std::move(key), write_fragment(*copies[i], stereo_done)).first;
+    }
+    std::vector<unsigned int> order;
+    for (unsigned int a : found->second.order) {
+      order.push_back(static_cast<unsigned int>(mapping[i][a]));
+    }
+    written.emplace_back(found->second.smiles, std::move(order));
+  }
+  std::sort(written.begin(), written.end());
+  std::pair<std::string, std::vector<unsigned int>> whole;
+  for (const auto &[smiles, order] : written) {
+    whole.first += (whole.first.empty() ? "" : ".") + smiles;
+    whole.second.insert(whole.second.end(), order.begin(), order.end());
+  }
+  return whole;
+}
+
 // A multi-cut split as mmpdb's make_multiple_cuts writes it. `frag` has its
 // attachment points unlabelled and stereo perceived; `ranks` are its tied
 // canonical ranks. The whole fragmented molecule is written as canonical
@@ -480,10 +648,9 @@ std::string canonical_order(const std::string &variable_symmetry,
 // order gives, per "*" of the variable, the constant piece across its cut.
 std::array<std::string, 4> write_multiple(const RDKit::ROMol &frag, const Pieces &pieces,
                                           const std::vector<int> &cut_of, int variable,
-                                          const std::vector<unsigned int> &ranks) {
-  const std::string smiles = RDKit::MolToSmiles(frag);
-  std::vector<unsigned int> order;
-  frag.getProp(RDKit::common_properties::_smilesAtomOutputOrder, order);
+                                          const std::vector<unsigned int> &ranks,
+                                          size_t parent_atoms, WrittenFragments &known) {
+  const auto [smiles, order] = write_whole(frag, parent_atoms, known);
   std::vector<int> piece_of(frag.getNumAtoms(), -1);
   for (size_t p = 0; p < pieces.atoms.size(); ++p) {
     for (int a : pieces.atoms[p]) {
@@ -626,7 +793,7 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
 // One combination of cut bonds.
 void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
          const Parent &parent, uint32_t max_variable_heavies, bool up_enumerate,
-         RawFragments &out, SeenSplits &seen) {
+         RawFragments &out, SeenSplits &seen, WrittenFragments &known) {
   const size_t n = bonds.size();
   if (n > 1 && !is_core_split(mol, bonds, max_variable_heavies)) {
     return;
@@ -674,7 +841,8 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   const std::vector<unsigned int> ranks = tied_ranks(*frag);
   const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
   auto written = [&](const RDKit::ROMol &m, const std::vector<unsigned int> &r) {
-    auto [constant, var, symmetry, order] = write_multiple(m, pieces, cut_of, variable, r);
+    auto [constant, var, symmetry, order] =
+        write_multiple(m, pieces, cut_of, variable, r, mol.getNumAtoms(), known);
     return Split{constant, var, symmetry, order};
   };
   push(out, seen, static_cast<uint8_t>(n), written(*frag, ranks), variable_heavies,
@@ -732,20 +900,21 @@ RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_c
   out.heavy_atoms = mol->getNumHeavyAtoms();
   const std::vector<unsigned int> bonds = cut_bonds(*mol, cut_pattern(cut_smarts));
   SeenSplits seen;
+  WrittenFragments known;
   // Which atoms were (potential) stereocentres before any cut (mmpdb's
   // chiral_flags of the parent); only needed for up-enumeration.
   const Parent parent = up_enumerate ? parent_of(*mol) : Parent();
   const size_t b = bonds.size();
   for (size_t i = 0; i < b; ++i) {
-    cut(*mol, {bonds[i]}, parent, max_variable_heavies, up_enumerate, out, seen);
+    cut(*mol, {bonds[i]}, parent, max_variable_heavies, up_enumerate, out, seen, known);
     if (max_cuts < 2) continue;
     for (size_t j = i + 1; j < b; ++j) {
       cut(*mol, {bonds[i], bonds[j]}, parent, max_variable_heavies, up_enumerate, out,
-          seen);
+          seen, known);
       if (max_cuts < 3) continue;
       for (size_t k = j + 1; k < b; ++k) {
         cut(*mol, {bonds[i], bonds[j], bonds[k]}, parent, max_variable_heavies,
-            up_enumerate, out, seen);
+            up_enumerate, out, seen, known);
       }
     }
   }
