@@ -17,10 +17,16 @@
 //! the constant's to match). So one change seen through different constants is one transform,
 //! and transforms, their counts and statistics equal mmpdb's.
 //!
+//! Hydrogen substitutions need each single-cut constant capped with hydrogen, a SMILES parse
+//! and write that the chemistry core does ([`Capper`]); the index asks for it only when the
+//! constant's heavy-atom graph is some molecule's ([`HydrogenLookup`]), about one constant in
+//! eleven on MOSES.
+//!
 //! Memory: every distinct constant and variable string is held once, interned to a `u32` (as
-//! is each labelled form the pairs use); an entry is three `u32`s (the top bit of the molecule marks an up-enumeration, so molecule
-//! indices stay below 2³¹). Molecules are added one at a time ([`MmpIndex::add`]), so a caller
-//! can fragment in batches and drop each batch's strings once added. For sets whose
+//! is each labelled form the pairs use); an entry is three `u32`s (the top bit of the molecule
+//! marks an up-enumeration, so molecule indices stay below 2³¹). Molecules are added one at a
+//! time ([`MmpIndex::add_fragmented`]), so a caller can fragment in batches and drop each
+//! batch's strings once added. For sets whose
 //! fragmentations do not fit in memory, [`SpilledIndex`] writes them to disk in buckets by
 //! constant and pairs a group of buckets at a time: pairs only ever share a constant, so each
 //! group is an [`MmpIndex`] of its own and memory follows the group, not the set.
@@ -49,17 +55,36 @@ pub struct Fragment {
     pub attachment_order: String,
     /// Heavy atoms of the variable part.
     pub variable_heavies: u32,
-    /// Single cuts: canonical SMILES of the constant capped with hydrogen.
-    pub constant_with_hydrogen: Option<String>,
+    /// Single cuts: how a hydrogen substitution finds its molecule.
+    pub hydrogen: Option<HydrogenLookup>,
 }
 
-/// A molecule as the chemistry core fragments it, for [`index_fragmented`].
+/// What finds the molecule a single cut's hydrogen substitution pairs with, as the chemistry
+/// core writes it: the molecule whose normalized SMILES is the hydrogen-capped form of
+/// [`Self::capped`] (or of the constant). Capping is chemistry (a [`Capper`]), so the index
+/// caps only constants whose [`Self::graph`] is some molecule's
+/// [`FragmentedMolecule::heavy_graph`]: equal SMILES imply equal graphs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HydrogenLookup {
+    /// A hash of the constant's heavy-atom graph.
+    pub graph: u64,
+    /// What is capped when it is not the constant itself.
+    pub capped: Option<String>,
+}
+
+/// Writes the hydrogen-capped form of a single-cut constant (the chemistry core's
+/// `capped_smiles`), `None` when it cannot.
+pub type Capper<'a> = dyn FnMut(&str) -> Option<String> + 'a;
+
+/// A molecule as the chemistry core fragments it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FragmentedMolecule {
     /// Normalized SMILES (the hydrogen-substitution lookup key).
     pub normalized: String,
     /// Heavy atoms of the molecule.
     pub heavy_atoms: u32,
+    /// A hash of its heavy-atom graph (see [`HydrogenLookup`]).
+    pub heavy_graph: u64,
     /// Its fragmentations as cut.
     pub fragments: Vec<Fragment>,
     /// mmpdb's stereo up-enumerations of its fragmentations (a new potential stereocentre
@@ -69,6 +94,35 @@ pub struct FragmentedMolecule {
 
 /// Marks an up-enumerated entry in the molecule field of [`MmpIndex`]'s entries.
 const UP_ENUMERATED: u32 = 1 << 31;
+
+impl FragmentedMolecule {
+    /// Its fragmentations that pass `options`'s filters, each with its entry's molecule field
+    /// (`molecule`, with [`UP_ENUMERATED`] for an up-enumeration).
+    fn entries<'a>(
+        &'a self,
+        molecule: u32,
+        options: &'a MmpOptions,
+    ) -> impl Iterator<Item = (&'a Fragment, u32)> + 'a {
+        debug_assert!(molecule < UP_ENUMERATED, "molecule index {molecule} ≥ 2³¹");
+        let plain = self.fragments.iter().map(move |f| (f, molecule));
+        let up = self.up_enumerated.iter();
+        plain
+            .chain(up.map(move |f| (f, molecule | UP_ENUMERATED)))
+            .filter(|(f, _)| options.keeps(f, self.heavy_atoms))
+    }
+}
+
+/// A single cut's hydrogen lookup: the constant, what is capped, the constant's graph.
+fn lookup_of(f: &Fragment) -> Option<(&str, &str, u64)> {
+    match (f.num_cuts, &f.hydrogen) {
+        (1, Some(h)) => Some((
+            &f.constant,
+            h.capped.as_deref().unwrap_or(&f.constant),
+            h.graph,
+        )),
+        _ => None,
+    }
+}
 
 /// Which fragmentations index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,8 +208,10 @@ pub struct MmpIndex {
     entries: Vec<(u32, u32, u32)>,
     /// Molecules by their normalized SMILES (interned).
     by_smiles: HashMap<u32, Vec<u32>>,
-    /// Single-cut constant → its hydrogen-capped SMILES (interned).
-    hydrogen_of: HashMap<u32, u32>,
+    /// The molecules' heavy-atom graphs.
+    graphs: HashSet<u64>,
+    /// Single cuts' hydrogen lookups: (constant, what is capped, the constant's graph).
+    lookups: HashSet<(u32, u32, u64)>,
     fragmentations: u64,
     molecules: u64,
 }
@@ -168,60 +224,30 @@ impl MmpIndex {
             strings: Interner::default(),
             entries: Vec::new(),
             by_smiles: HashMap::new(),
-            hydrogen_of: HashMap::new(),
+            graphs: HashSet::new(),
+            lookups: HashSet::new(),
             fragmentations: 0,
             molecules: 0,
         }
     }
 
-    /// Adds molecule `molecule` (its normalized SMILES, heavy atoms and fragmentations).
-    pub fn add(
-        &mut self,
-        molecule: u32,
-        normalized: &str,
-        heavy_atoms: u32,
-        fragments: &[Fragment],
-    ) {
-        self.add_parts(molecule, normalized, heavy_atoms, fragments, &[]);
-    }
-
-    /// Adds molecule `molecule` with its up-enumerated fragmentations. `molecule` must be below
-    /// 2³¹.
+    /// Adds molecule `molecule` (below 2³¹) with its fragmentations.
     pub fn add_fragmented(&mut self, molecule: u32, fragmented: &FragmentedMolecule) {
-        self.add_parts(
-            molecule,
-            &fragmented.normalized,
-            fragmented.heavy_atoms,
-            &fragmented.fragments,
-            &fragmented.up_enumerated,
-        );
-    }
-
-    fn add_parts(
-        &mut self,
-        molecule: u32,
-        normalized: &str,
-        heavy_atoms: u32,
-        fragments: &[Fragment],
-        up_enumerated: &[Fragment],
-    ) {
-        debug_assert!(molecule < UP_ENUMERATED, "molecule index {molecule} ≥ 2³¹");
         self.molecules += 1;
-        let smiles = self.strings.intern(normalized);
+        let smiles = self.strings.intern(&fragmented.normalized);
         self.by_smiles.entry(smiles).or_default().push(molecule);
-        let tagged = fragments
-            .iter()
-            .map(|f| (f, molecule))
-            .chain(up_enumerated.iter().map(|f| (f, molecule | UP_ENUMERATED)));
-        for (f, entry_molecule) in tagged {
-            if !self.options.keeps(f, heavy_atoms) {
-                continue;
-            }
+        self.graphs.insert(fragmented.heavy_graph);
+        let options = self.options;
+        for (f, entry_molecule) in fragmented.entries(molecule, &options) {
             self.fragmentations += 1;
             self.add_entry(&f.constant, entry_molecule, &entry_variable(f));
-            if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
-                let (constant, h) = (self.strings.intern(&f.constant), self.strings.intern(h));
-                self.hydrogen_of.insert(constant, h);
+            if let Some((constant, capped, graph)) = lookup_of(f) {
+                let lookup = (
+                    self.strings.intern(constant),
+                    self.strings.intern(capped),
+                    graph,
+                );
+                self.lookups.insert(lookup);
             }
         }
     }
@@ -250,10 +276,15 @@ impl MmpIndex {
     }
 
     /// Every pair, ordered by (a, b, constant, variables), keeping those `keep(variable_a,
-    /// variable_b)` accepts (e.g. mmpdb's smallest-transformation filter).
-    pub fn pairs(self, mut keep: impl FnMut(&str, &str) -> bool) -> (Vec<Pair>, MmpStrings) {
+    /// variable_b)` accepts (e.g. mmpdb's smallest-transformation filter); `cap` writes the
+    /// hydrogen-capped constants the hydrogen substitutions need.
+    pub fn pairs(
+        self,
+        cap: &mut Capper<'_>,
+        mut keep: impl FnMut(&str, &str) -> bool,
+    ) -> (Vec<Pair>, MmpStrings) {
         let mut pairs = Vec::new();
-        let strings = self.each_pair_batch(usize::MAX, &mut keep, &mut |batch, _| {
+        let strings = self.each_pair_batch(usize::MAX, cap, &mut keep, &mut |batch, _| {
             pairs.extend_from_slice(batch)
         });
         pairs.sort_unstable();
@@ -266,20 +297,29 @@ impl MmpIndex {
     pub fn each_pair_batch(
         mut self,
         batch: usize,
+        cap: &mut Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
         emit: &mut dyn FnMut(&[Pair], &MmpStrings),
     ) -> MmpStrings {
-        // Hydrogen substitutions: a single-cut constant that, capped, is a molecule.
+        // Hydrogen substitutions: a single-cut constant that, capped, is a molecule. Only
+        // constants with a molecule's graph can be one, so only those are capped.
         let hydrogen = self.strings.intern(HYDROGEN_ENTRY);
-        let mut extra = Vec::new();
-        let mut constants: Vec<u32> = self.hydrogen_of.keys().copied().collect();
-        constants.sort_unstable();
-        for constant in constants {
-            if let Some(molecules) = self.by_smiles.get(&self.hydrogen_of[&constant]) {
-                extra.extend(molecules.iter().map(|&m| (constant, m, hydrogen)));
+        let mut lookups: Vec<(u32, u32, u64)> = std::mem::take(&mut self.lookups)
+            .into_iter()
+            .filter(|(_, _, graph)| self.graphs.contains(graph))
+            .collect();
+        lookups.sort_unstable();
+        let mut molecule_of_capped: HashMap<u32, Option<u32>> = HashMap::new();
+        for (constant, capped, _) in lookups {
+            let smiles = *molecule_of_capped.entry(capped).or_insert_with(|| {
+                let written = cap(&self.strings.texts[capped as usize])?;
+                self.strings.ids.get(written.as_str()).copied()
+            });
+            if let Some(molecules) = smiles.and_then(|s| self.by_smiles.get(&s)) {
+                let found = molecules.iter().map(|&m| (constant, m, hydrogen));
+                self.entries.extend(found);
             }
         }
-        self.entries.extend(extra);
         self.entries.sort_unstable();
         self.entries.dedup();
         let mut strings = MmpStrings {
@@ -345,14 +385,16 @@ const MEMORY_PER_SPILLED_BYTE: u64 = 4;
 ///
 /// Hydrogen substitutions need every molecule's normalized SMILES beside the single-cut
 /// constants whose hydrogen-capped form they might be: both are written to a second set of
-/// buckets by that SMILES, joined bucket by bucket, and each match written to its constant's
-/// bucket as an entry with the variable `[*:1][H]`, as [`MmpIndex`] adds it in memory.
+/// buckets by heavy-atom graph ([`HydrogenLookup`]), joined bucket by bucket (capping only
+/// the constants whose graph a molecule of the bucket has), and each match written to its
+/// constant's bucket as an entry with the variable `[*:1][H]`, as [`MmpIndex`] adds it in
+/// memory.
 pub struct SpilledIndex {
     options: MmpOptions,
     dir: tempfile::TempDir,
     /// Per bucket: entries (constant, molecule | up-enumerated bit, variable).
     entries: Vec<BufWriter<File>>,
-    /// Per bucket: molecules by normalized SMILES, and hydrogen lookups (constant, capped).
+    /// Per bucket: molecules and hydrogen lookups, by heavy-atom graph.
     hydrogen: Vec<BufWriter<File>>,
     fragmentations: u64,
     molecules: u64,
@@ -364,6 +406,11 @@ const LOOKUP_RECORD: u8 = 1;
 
 fn bucket_of(text: &str) -> usize {
     bucket_in(text, SPILL_BUCKETS)
+}
+
+/// The hydrogen bucket of a heavy-atom graph (already a hash).
+fn graph_bucket(graph: u64) -> usize {
+    (graph % SPILL_BUCKETS as u64) as usize
 }
 
 /// Which of `buckets` buckets `text` goes to.
@@ -386,6 +433,14 @@ fn read_u32(input: &mut impl Read) -> io::Result<Option<u32>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+fn read_u64(input: &mut impl Read) -> io::Result<u64> {
+    let mut bytes = [0u8; 8];
+    input
+        .read_exact(&mut bytes)
+        .map_err(|_| truncated("a graph"))?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 fn read_text(input: &mut impl Read) -> io::Result<String> {
@@ -451,22 +506,13 @@ impl SpilledIndex {
         molecule: u32,
         fragmented: &FragmentedMolecule,
     ) -> io::Result<()> {
-        debug_assert!(molecule < UP_ENUMERATED, "molecule index {molecule} ≥ 2³¹");
         self.molecules += 1;
-        let out = &mut self.hydrogen[bucket_of(&fragmented.normalized)];
+        let out = &mut self.hydrogen[graph_bucket(fragmented.heavy_graph)];
         out.write_all(&[MOLECULE_RECORD])?;
+        out.write_all(&fragmented.heavy_graph.to_le_bytes())?;
         out.write_all(&molecule.to_le_bytes())?;
         write_text(out, &fragmented.normalized)?;
-        let tagged = fragmented.fragments.iter().map(|f| (f, molecule)).chain(
-            fragmented
-                .up_enumerated
-                .iter()
-                .map(|f| (f, molecule | UP_ENUMERATED)),
-        );
-        for (f, entry_molecule) in tagged {
-            if !self.options.keeps(f, fragmented.heavy_atoms) {
-                continue;
-            }
+        for (f, entry_molecule) in fragmented.entries(molecule, &self.options) {
             self.fragmentations += 1;
             write_entry(
                 &mut self.entries[bucket_of(&f.constant)],
@@ -474,11 +520,12 @@ impl SpilledIndex {
                 entry_molecule,
                 &entry_variable(f),
             )?;
-            if let (1, Some(h)) = (f.num_cuts, &f.constant_with_hydrogen) {
-                let out = &mut self.hydrogen[bucket_of(h)];
+            if let Some((constant, capped, graph)) = lookup_of(f) {
+                let out = &mut self.hydrogen[graph_bucket(graph)];
                 out.write_all(&[LOOKUP_RECORD])?;
-                write_text(out, &f.constant)?;
-                write_text(out, h)?;
+                out.write_all(&graph.to_le_bytes())?;
+                write_text(out, constant)?;
+                write_text(out, capped)?;
             }
         }
         Ok(())
@@ -507,12 +554,14 @@ impl SpilledIndex {
 
     /// Every pair `keep` accepts, handed to `emit` in batches of about `batch` pairs with the
     /// strings their ids refer to (valid during the call), pairing groups of buckets whose
-    /// working memory stays near `memory_bytes` (at least one bucket per group). Returns the
-    /// groups paired (empty buckets pair nothing and count in no group).
+    /// working memory stays near `memory_bytes` (at least one bucket per group); `cap` writes
+    /// the hydrogen-capped constants. Returns the groups paired (empty buckets pair nothing
+    /// and count in no group).
     pub fn each_pair_batch(
         mut self,
         memory_bytes: u64,
         batch: usize,
+        cap: &mut Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
         emit: &mut dyn FnMut(&[Pair], &MmpStrings),
     ) -> io::Result<usize> {
@@ -520,7 +569,7 @@ impl SpilledIndex {
             out.flush()?;
         }
         for bucket in 0..SPILL_BUCKETS {
-            self.join_hydrogen(bucket)?;
+            self.join_hydrogen(bucket, cap)?;
         }
         let mut sizes = Vec::with_capacity(SPILL_BUCKETS);
         for out in &mut self.entries {
@@ -546,7 +595,7 @@ impl SpilledIndex {
             for bucket in start..end {
                 self.read_entries(bucket, &mut index)?;
             }
-            index.each_pair_batch(batch, keep, emit);
+            index.each_pair_batch(batch, cap, keep, emit);
             groups += 1;
             start = end;
         }
@@ -558,11 +607,13 @@ impl SpilledIndex {
     }
 
     /// Joins one hydrogen bucket: each constant whose capped form is a molecule's normalized
-    /// SMILES gets that molecule with the hydrogen variable.
-    fn join_hydrogen(&mut self, bucket: usize) -> io::Result<()> {
+    /// SMILES gets that molecule with the hydrogen variable. Constants whose graph no molecule
+    /// has are not capped.
+    fn join_hydrogen(&mut self, bucket: usize, cap: &mut Capper<'_>) -> io::Result<()> {
         let mut input = BufReader::new(File::open(self.path("hydrogen", bucket))?);
         let mut molecules: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut lookups: HashSet<(String, String)> = HashSet::new();
+        let mut graphs: HashSet<u64> = HashSet::new();
+        let mut lookups: HashSet<(u64, String, String)> = HashSet::new();
         let mut kind = [0u8; 1];
         loop {
             match input.read_exact(&mut kind) {
@@ -570,21 +621,32 @@ impl SpilledIndex {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(e),
             }
+            let graph = read_u64(&mut input)?;
             if kind[0] == MOLECULE_RECORD {
                 let molecule = read_u32(&mut input)?.ok_or_else(|| truncated("a molecule"))?;
+                graphs.insert(graph);
                 molecules
                     .entry(read_text(&mut input)?)
                     .or_default()
                     .push(molecule);
             } else {
                 let constant = read_text(&mut input)?;
-                lookups.insert((constant, read_text(&mut input)?));
+                lookups.insert((graph, constant, read_text(&mut input)?));
             }
         }
-        let mut lookups: Vec<(String, String)> = lookups.into_iter().collect();
+        let mut lookups: Vec<(String, String)> = lookups
+            .into_iter()
+            .filter(|(graph, _, _)| graphs.contains(graph))
+            .map(|(_, constant, capped)| (constant, capped))
+            .collect();
         lookups.sort_unstable();
+        let mut written: HashMap<String, Option<String>> = HashMap::new();
         for (constant, capped) in lookups {
-            for &m in molecules.get(&capped).into_iter().flatten() {
+            let smiles = written
+                .entry(capped)
+                .or_insert_with_key(|capped| cap(capped));
+            let found = smiles.as_ref().and_then(|s| molecules.get(s));
+            for &m in found.into_iter().flatten() {
                 write_entry(
                     &mut self.entries[bucket_of(&constant)],
                     &constant,
@@ -618,53 +680,8 @@ fn write_entry(
     write_text(out, variable)
 }
 
-/// Molecules fragmented per parallel batch by [`index_molecules`]: a batch's fragment strings
-/// are interned and dropped before the next batch, so memory follows the distinct strings.
+/// Molecules fragmented per part: a part's strings are indexed and dropped before the next.
 pub const FRAGMENT_BATCH: usize = 2_000;
-
-/// What a fragmenter returns for one SMILES: its normalized SMILES, heavy atoms and
-/// fragmentations; `None` when it cannot read the molecule (it is left out).
-pub type Fragmented = Option<(String, u32, Vec<Fragment>)>;
-
-/// Indexes `(molecule, SMILES)`s, fragmenting each batch on the current rayon pool.
-pub fn index_molecules(
-    molecules: &[(u32, &str)],
-    options: MmpOptions,
-    fragment: impl Fn(&str) -> Fragmented + Sync,
-) -> MmpIndex {
-    index_fragmented(molecules, options, |smiles| {
-        fragment(smiles).map(|(normalized, heavy_atoms, fragments)| FragmentedMolecule {
-            normalized,
-            heavy_atoms,
-            fragments,
-            up_enumerated: Vec::new(),
-        })
-    })
-}
-
-/// Indexes `(molecule, SMILES)`s with up-enumerated fragmentations, which mmpdb's pairs need
-/// on series with symmetric groups beside the cuts; `None` from `fragment` leaves the molecule
-/// out. Molecule indices must be below 2³¹.
-pub fn index_fragmented(
-    molecules: &[(u32, &str)],
-    options: MmpOptions,
-    fragment: impl Fn(&str) -> Option<FragmentedMolecule> + Sync,
-) -> MmpIndex {
-    use rayon::prelude::*;
-    let mut index = MmpIndex::new(options);
-    for batch in molecules.chunks(FRAGMENT_BATCH) {
-        let fragmented: Vec<(u32, Option<FragmentedMolecule>)> = batch
-            .par_iter()
-            .map(|&(m, smiles)| (m, fragment(smiles)))
-            .collect();
-        for (m, f) in fragmented {
-            if let Some(f) = f {
-                index.add_fragmented(m, &f);
-            }
-        }
-    }
-    index
-}
 
 /// The strings the pairs' ids refer to, once the index is consumed: the index's, and the
 /// labelled parts of the pairs.
@@ -1168,8 +1185,19 @@ mod tests {
             .collect()
     }
 
+    /// The tests' heavy-atom graph of a SMILES: its length, so that unlike SMILES often
+    /// share one and only capping tells them apart.
+    fn graph(smiles: &str) -> u64 {
+        smiles.len() as u64
+    }
+
+    /// The tests' capping: the constant without its `*`.
+    fn cap(constant: &str) -> Option<String> {
+        Some(constant.replacen('*', "", 1))
+    }
+
     /// A fragmentation whose variable's attachment points are unalike and in order.
-    fn frag(cuts: u8, c: &str, v: &str, heavies: u32, h: Option<&str>) -> Fragment {
+    fn frag(cuts: u8, c: &str, v: &str, heavies: u32) -> Fragment {
         Fragment {
             num_cuts: cuts,
             constant: c.to_owned(),
@@ -1177,7 +1205,25 @@ mod tests {
             variable_symmetry: ["1", "12", "123"][usize::from(cuts) - 1].to_owned(),
             attachment_order: ["0", "01", "012"][usize::from(cuts) - 1].to_owned(),
             variable_heavies: heavies,
-            constant_with_hydrogen: h.map(str::to_owned),
+            hydrogen: (cuts == 1).then(|| HydrogenLookup {
+                graph: graph(&cap(c).unwrap()),
+                capped: None,
+            }),
+        }
+    }
+
+    /// A molecule with its fragmentations.
+    fn molecule(
+        normalized: &str,
+        heavy_atoms: u32,
+        fragments: Vec<Fragment>,
+    ) -> FragmentedMolecule {
+        FragmentedMolecule {
+            normalized: normalized.to_owned(),
+            heavy_atoms,
+            heavy_graph: graph(normalized),
+            fragments,
+            up_enumerated: Vec::new(),
         }
     }
 
@@ -1185,23 +1231,20 @@ mod tests {
     fn shared_constants_pair_and_hydrogen_caps_find_the_parent() {
         let mut index = MmpIndex::new(MmpOptions::default());
         // toluene, chlorobenzene, benzene
-        index.add(
+        index.add_fragmented(
             0,
-            "Cc1ccccc1",
-            7,
-            &[
-                frag(1, "*c1ccccc1", "*C", 1, Some("c1ccccc1")),
-                frag(1, "*C", "*c1ccccc1", 6, Some("C")),
-            ],
+            &molecule(
+                "Cc1ccccc1",
+                7,
+                vec![frag(1, "*c1ccccc1", "*C", 1), frag(1, "*C", "*c1ccccc1", 6)],
+            ),
         );
-        index.add(
+        index.add_fragmented(
             1,
-            "Clc1ccccc1",
-            7,
-            &[frag(1, "*c1ccccc1", "*Cl", 1, Some("c1ccccc1"))],
+            &molecule("Clc1ccccc1", 7, vec![frag(1, "*c1ccccc1", "*Cl", 1)]),
         );
-        index.add(2, "c1ccccc1", 6, &[]);
-        let (pairs, strings) = index.pairs(|_, _| true);
+        index.add_fragmented(2, &molecule("c1ccccc1", 6, vec![]));
+        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
         let shown = shown(&pairs, &strings);
         assert_eq!(
             shown,
@@ -1227,18 +1270,73 @@ mod tests {
     }
 
     #[test]
+    fn only_constants_with_a_molecules_graph_are_capped() {
+        // The tests' graph is the SMILES's length: "*c1ccncc1" capped has benzene's graph
+        // but is not benzene; nothing has the graph of "*CCCCCCCCCCC" capped. An
+        // up-enumerated constant caps the constant as cut.
+        for spilled in [false, true] {
+            let mut capped = Vec::new();
+            let mut counting_cap = |c: &str| {
+                capped.push(c.to_owned());
+                cap(c)
+            };
+            let up = Fragment {
+                hydrogen: Some(HydrogenLookup {
+                    graph: graph("c1ccccc1"),
+                    capped: Some("*c1ccccc1".to_owned()),
+                }),
+                ..frag(1, "*[C@H]1ccccc1", "*F", 1)
+            };
+            let molecules = [
+                molecule("c1ccccc1", 6, Vec::new()),
+                molecule("Oc1ccncc1", 7, vec![frag(1, "*c1ccncc1", "*O", 1)]),
+                molecule("OCCCCCCCCCCC", 12, vec![frag(1, "*CCCCCCCCCCC", "*O", 1)]),
+                FragmentedMolecule {
+                    up_enumerated: vec![up],
+                    ..molecule("Fc1ccccc1", 7, Vec::new())
+                },
+            ];
+            let mut pairs = Vec::new();
+            if spilled {
+                let mut index = SpilledIndex::new(MmpOptions::default(), None).unwrap();
+                for (m, f) in molecules.iter().enumerate() {
+                    index.add_fragmented(m as u32, f).unwrap();
+                }
+                index
+                    .each_pair_batch(
+                        1 << 20,
+                        10,
+                        &mut counting_cap,
+                        &mut |_, _| true,
+                        &mut |p, s| pairs.extend(resolved(p, s)),
+                    )
+                    .unwrap();
+            } else {
+                let mut index = MmpIndex::new(MmpOptions::default());
+                for (m, f) in molecules.iter().enumerate() {
+                    index.add_fragmented(m as u32, f);
+                }
+                let (found, strings) = index.pairs(&mut counting_cap, |_, _| true);
+                pairs = resolved(&found, &strings);
+            }
+            capped.sort();
+            assert_eq!(capped, ["*c1ccccc1", "*c1ccncc1"], "spilled {spilled}");
+            let shown: Vec<_> = pairs.iter().map(|p| (p.0, p.1, p.4.as_str())).collect();
+            assert_eq!(shown, [(3, 0, HYDROGEN_VARIABLE)], "spilled {spilled}");
+        }
+    }
+
+    #[test]
     fn up_enumerations_pair_with_plain_splits_only() {
         let mut index = MmpIndex::new(MmpOptions::default());
-        let molecule = |normalized: &str, plain: &str, up: &[&str]| FragmentedMolecule {
-            normalized: normalized.to_owned(),
-            heavy_atoms: 10,
-            fragments: vec![frag(2, "k", plain, 3, None)],
-            up_enumerated: up.iter().map(|v| frag(2, "k", v, 3, None)).collect(),
+        let series = |normalized: &str, plain: &str, up: &[&str]| FragmentedMolecule {
+            up_enumerated: up.iter().map(|v| frag(2, "k", v, 3)).collect(),
+            ..molecule(normalized, 10, vec![frag(2, "k", plain, 3)])
         };
-        index.add_fragmented(0, &molecule("x", "a", &["a@", "a@@"]));
-        index.add_fragmented(1, &molecule("y", "b", &["b@", "b@@"]));
-        index.add_fragmented(2, &molecule("z", "a@", &[]));
-        let (pairs, strings) = index.pairs(|_, _| true);
+        index.add_fragmented(0, &series("x", "a", &["a@", "a@@"]));
+        index.add_fragmented(1, &series("y", "b", &["b@", "b@@"]));
+        index.add_fragmented(2, &series("z", "a@", &[]));
+        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
         let mut shown = shown(&pairs, &strings);
         shown.sort();
         // Each molecule's up-enumerations meet the others' plain splits, never each other;
@@ -1288,36 +1386,24 @@ mod tests {
             let variable = ["*C", "*Cl", "*O", "*N"][m as usize % 4];
             let normalized = format!("{}-{m}", variable);
             let mut fragments = vec![
-                frag(
-                    1,
-                    &constant,
-                    variable,
-                    1,
-                    Some(&format!("c1ccc(C{})cc1", m % 7)),
-                ),
-                frag(2, &format!("k{}", m % 5), &format!("v{}", m % 3), 2, None),
-                frag(2, "big", "huge", 40, None),
+                frag(1, &constant, variable, 1),
+                frag(2, &format!("k{}", m % 5), &format!("v{}", m % 3), 2),
+                frag(2, "big", "huge", 40),
             ];
             if m % 11 == 0 {
-                fragments.push(frag(1, "*C", &constant, 6, Some("C")));
+                fragments.push(frag(1, "*C", &constant, 6));
             }
             molecules.push(FragmentedMolecule {
-                normalized,
-                heavy_atoms: 12,
-                fragments,
                 up_enumerated: (m % 9 == 0)
-                    .then(|| frag(2, &format!("k{}", m % 5), "v@", 2, None))
+                    .then(|| frag(2, &format!("k{}", m % 5), "v@", 2))
                     .into_iter()
                     .collect(),
+                ..molecule(&normalized, 12, fragments)
             });
         }
         // Molecules that are the hydrogen-capped constants.
         for k in 0..7 {
-            molecules.push(FragmentedMolecule {
-                normalized: format!("c1ccc(C{k})cc1"),
-                heavy_atoms: 7,
-                ..FragmentedMolecule::default()
-            });
+            molecules.push(molecule(&format!("c1ccc(C{k})cc1"), 7, Vec::new()));
         }
         let mut memory = MmpIndex::new(MmpOptions::default());
         for (m, f) in molecules.iter().enumerate() {
@@ -1325,7 +1411,7 @@ mod tests {
         }
         let fragmentations = memory.fragmentations();
         let keep = |a: &str, b: &str| !(a == "v0" && b == "v1");
-        let (pairs, strings) = memory.pairs(keep);
+        let (pairs, strings) = memory.pairs(&mut cap, keep);
         let expected = resolved(&pairs, &strings);
         assert!(expected.iter().any(|p| p.4 == HYDROGEN_VARIABLE));
         assert!(expected.iter().any(|p| p.3 == "v@" || p.4 == "v@"));
@@ -1347,10 +1433,16 @@ mod tests {
             let mut got = Vec::new();
             let mut batches = 0;
             let groups = spilled
-                .each_pair_batch(memory_bytes, batch, &mut |a, b| keep(a, b), &mut |p, s| {
-                    batches += 1;
-                    got.extend(resolved(p, s));
-                })
+                .each_pair_batch(
+                    memory_bytes,
+                    batch,
+                    &mut cap,
+                    &mut |a, b| keep(a, b),
+                    &mut |p, s| {
+                        batches += 1;
+                        got.extend(resolved(p, s));
+                    },
+                )
                 .unwrap();
             got.sort();
             assert_eq!(got, expected, "memory {memory_bytes}, batch {batch}");
@@ -1370,14 +1462,16 @@ mod tests {
         let mut index = MmpIndex::new(MmpOptions::default());
         for m in 0..90u32 {
             let variable = format!("*C{}", m % 23);
-            index.add(
+            index.add_fragmented(
                 m,
-                &format!("x{m}"),
-                9,
-                &[frag(1, &format!("k{}", m % 4), &variable, 2, None)],
+                &molecule(
+                    &format!("x{m}"),
+                    9,
+                    vec![frag(1, &format!("k{}", m % 4), &variable, 2)],
+                ),
             );
         }
-        let (pairs, strings) = index.pairs(|_, _| true);
+        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
         let activity = |m: u32| (!m.is_multiple_of(3)).then(|| 5.0 + f64::from(m % 13) * 0.37);
         let expected = transform_summaries(&pairs, &strings, activity);
         assert!(expected.len() > 200, "{}", expected.len());
@@ -1413,9 +1507,12 @@ mod tests {
         // a prefix of "[*:1]C(C)": the order is the joined strings', not the parts'.
         let mut index = MmpIndex::new(MmpOptions::default());
         for (m, v) in ["*C", "*C(C)", "*O", "*CC"].iter().enumerate() {
-            index.add(m as u32, &format!("x{m}"), 9, &[frag(1, "k", v, 2, None)]);
+            index.add_fragmented(
+                m as u32,
+                &molecule(&format!("x{m}"), 9, vec![frag(1, "k", v, 2)]),
+            );
         }
-        let (pairs, strings) = index.pairs(|_, _| true);
+        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
         let got: Vec<String> = transform_summaries(&pairs, &strings, |_| None)
             .into_iter()
             .map(|t| t.transform)
@@ -1433,15 +1530,13 @@ mod tests {
             max_variable_heavies: 3,
             max_variable_ratio: Some(0.2),
         });
-        index.add(
+        index.add_fragmented(
             0,
-            "x",
-            10,
-            &[frag(2, "k", "v4", 4, None), frag(2, "k", "v3", 3, None)],
+            &molecule("x", 10, vec![frag(2, "k", "v4", 4), frag(2, "k", "v3", 3)]),
         );
-        index.add(1, "y", 10, &[frag(2, "k", "w2", 2, None)]);
+        index.add_fragmented(1, &molecule("y", 10, vec![frag(2, "k", "w2", 2)]));
         assert_eq!(index.fragmentations(), 1);
-        let (pairs, strings) = index.pairs(|a, b| !(a == "v3" && b == "w2"));
+        let (pairs, strings) = index.pairs(&mut cap, |a, b| !(a == "v3" && b == "w2"));
         assert!(pairs.is_empty());
         assert_eq!(strings.text(0), "x");
     }

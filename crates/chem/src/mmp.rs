@@ -44,13 +44,26 @@ pub struct Fragmentation {
     pub attachment_order: String,
     /// Heavy atoms of the variable part.
     pub variable_heavies: u32,
-    /// Single cuts: canonical SMILES of the constant with its attachment point replaced by
-    /// hydrogen, the molecule a hydrogen substitution pairs with; `None` for several cuts.
-    pub constant_with_hydrogen: Option<String>,
+    /// Single cuts: how a hydrogen substitution finds its molecule; `None` for several cuts.
+    pub hydrogen: Option<HydrogenLookup>,
     /// One of mmpdb's stereo up-enumerations of a split rather than the split as cut: it may
     /// pair only with fragmentations that are not (always `false` without
     /// [`FragmentOptions::up_enumerate`]).
     pub up_enumerated: bool,
+}
+
+/// What finds the molecule a single cut's hydrogen substitution pairs with: the one whose
+/// [`Fragments::normalized`] is [`capped_smiles`] of [`Self::capped`]. Capping is a SMILES
+/// parse and write, and most constants are no molecule of a set, so an index caps only those
+/// whose [`Self::graph`] is a molecule's [`Fragments::heavy_graph`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HydrogenLookup {
+    /// A hash of the constant's graph without hydrogens and dummies, labelled by element: a
+    /// molecule whose SMILES its capped form is has the same [`Fragments::heavy_graph`].
+    pub graph: u64,
+    /// What is capped when it is not the constant itself: mmpdb caps the constant of some
+    /// up-enumerated splits as cut, without the new stereocentre.
+    pub capped: Option<String>,
 }
 
 /// Every fragmentation of one molecule.
@@ -60,6 +73,9 @@ pub struct Fragments {
     pub normalized: String,
     /// Heavy atoms of the molecule.
     pub heavy_atoms: u32,
+    /// A hash of its graph without hydrogens and dummies, labelled by element (see
+    /// [`HydrogenLookup`]); equal canonical SMILES give equal hashes.
+    pub heavy_graph: u64,
     /// Distinct fragmentations, in cut order.
     pub fragmentations: Vec<Fragmentation>,
 }
@@ -103,12 +119,15 @@ fn rejected(smiles: &str, status: ffi::Status, message: String) -> ChemError {
 /// Fragments a (standardised) SMILES.
 ///
 /// ```
-/// use molbatch_chem::mmp::{fragment, FragmentOptions};
+/// use molbatch_chem::mmp::{capped_smiles, fragment, FragmentOptions};
 /// let f = fragment("Cc1ccccc1", &FragmentOptions::default())?;
 /// let pairs: Vec<(&str, &str)> =
 ///     f.fragmentations.iter().map(|f| (f.constant.as_str(), f.variable.as_str())).collect();
 /// assert_eq!(pairs, [("*C", "*c1ccccc1"), ("*c1ccccc1", "*C")]);
-/// assert_eq!(f.fragmentations[1].constant_with_hydrogen.as_deref(), Some("c1ccccc1"));
+/// let benzene = fragment("c1ccccc1", &FragmentOptions::default())?;
+/// let lookup = f.fragmentations[1].hydrogen.as_ref().unwrap();
+/// assert_eq!(lookup.graph, benzene.heavy_graph);
+/// assert_eq!(capped_smiles("*c1ccccc1").as_deref(), Some(benzene.normalized.as_str()));
 /// # Ok::<(), molbatch_chem::ChemError>(())
 /// ```
 pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, ChemError> {
@@ -127,6 +146,7 @@ pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, Ch
     Ok(Fragments {
         normalized: raw.normalized,
         heavy_atoms: raw.heavy_atoms,
+        heavy_graph: raw.heavy_graph,
         fragmentations: raw
             .fragmentations
             .into_iter()
@@ -137,12 +157,22 @@ pub fn fragment(smiles: &str, options: &FragmentOptions) -> Result<Fragments, Ch
                 variable_symmetry: f.variable_symmetry,
                 attachment_order: f.attachment_order,
                 variable_heavies: f.variable_heavies,
-                constant_with_hydrogen: (f.num_cuts == 1 && !f.constant_with_h.is_empty())
-                    .then_some(f.constant_with_h),
+                hydrogen: (f.num_cuts == 1).then(|| HydrogenLookup {
+                    graph: f.constant_graph,
+                    capped: (!f.cap_from.is_empty()).then_some(f.cap_from),
+                }),
                 up_enumerated: f.up_enumerated,
             })
             .collect(),
     })
+}
+
+/// mmpdb's hydrogen-capped form of a single-cut constant: its first `*` replaced by hydrogen,
+/// canonical SMILES; `None` when RDKit cannot read it.
+pub fn capped_smiles(constant: &str) -> Option<String> {
+    ffi::mmp_capped(constant)
+        .ok()
+        .filter(|capped| !capped.is_empty())
 }
 
 /// What mmpdb's `--smallest-transformation-only` compares of a variable part: its single-cut
@@ -263,8 +293,53 @@ mod tests {
     }
 
     #[test]
+    fn a_capped_constant_has_the_graph_of_its_lookup() {
+        // Stereo, charges, isotopes, explicit hydrogens, symmetric groups (with
+        // up-enumeration): the capped form of every single-cut constant, read as a molecule,
+        // hashes as the lookup says, so the index never skips a molecule it is.
+        let options = FragmentOptions {
+            up_enumerate: true,
+            ..FragmentOptions::default()
+        };
+        let mut checked = 0;
+        for smiles in [
+            "C[C@H](N)C(=O)Oc1ccc(C(C)C)cc1",
+            "[2H]C([2H])([2H])c1ccc(Cl)cc1",
+            "O=[N+]([O-])c1ccc(C(C)(C)C)cc1",
+            "CC(C)Cc1ccc(N)cc1OC",
+            "C/C=C/c1ccc(N(C)C)cc1",
+            "C[S@](=O)c1ccc(C2CC(C)C2)cc1",
+            "[H]N([H])c1ccc(C(F)(F)F)cc1",
+            "CC(C)(O)c1ccc(-c2ccc[nH]2)cc1",
+        ] {
+            for f in fragment(smiles, &options).unwrap().fragmentations {
+                let Some(lookup) = &f.hydrogen else {
+                    assert_ne!(f.num_cuts, 1, "{smiles}: {f:?}");
+                    continue;
+                };
+                let capped = capped_smiles(lookup.capped.as_deref().unwrap_or(&f.constant))
+                    .unwrap_or_else(|| panic!("{smiles}: {f:?} does not cap"));
+                let molecule = fragment(&capped, &options).unwrap();
+                assert_eq!(molecule.normalized, capped, "{smiles}: {f:?}");
+                assert_eq!(molecule.heavy_graph, lookup.graph, "{smiles}: {f:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked}");
+        // Different heavy graphs hash apart; bond orders, charges and hydrogens do not count.
+        let graph = |s: &str| fragment(s, &options).unwrap().heavy_graph;
+        assert_ne!(graph("CCO"), graph("COC"));
+        assert_ne!(graph("CCCC"), graph("CC(C)C"));
+        assert_eq!(graph("c1ccccc1C"), graph("C1CCCCC1C"));
+        assert_eq!(graph("OCC"), graph("[O-]C[CH3]"));
+    }
+
+    #[test]
     fn unreadable_smiles_is_an_error() {
         assert!(fragment("C1CC", &FragmentOptions::default()).is_err());
         assert!(fragment("", &FragmentOptions::default()).is_err());
+        // Its own dummies would be taken for attachment points.
+        let dummy = fragment("*c1ccc(CC(C)C)cc1OC", &FragmentOptions::default()).unwrap_err();
+        assert!(dummy.to_string().contains("dummy atoms"), "{dummy}");
     }
 }

@@ -24,13 +24,13 @@
 use std::collections::{HashMap, HashSet};
 
 use molbatch_analysis::mmp::{
-    Fragment, FragmentedMolecule, MmpIndex, MmpOptions, MmpStrings, Pair, SpilledIndex,
-    SpilledTransformSums, FRAGMENT_BATCH,
+    Fragment, FragmentedMolecule, HydrogenLookup, MmpIndex, MmpOptions, MmpStrings, Pair,
+    SpilledIndex, SpilledTransformSums, FRAGMENT_BATCH,
 };
 use molbatch_analysis::similarity::{
     sparse_similarity_matrix, tanimoto, Fingerprint, FingerprintIndex,
 };
-use molbatch_chem::mmp::{fragment, reduction, FragmentOptions, Reduction};
+use molbatch_chem::mmp::{capped_smiles, fragment, reduction, FragmentOptions, Reduction};
 use molbatch_proto::analysis::MmpParams;
 use molbatch_proto::pages::{self, PageSeries};
 use molbatch_proto::{internal as ipb, v1 as pb};
@@ -88,6 +88,7 @@ fn fragmented(smiles: &str, options: &FragmentOptions) -> Option<FragmentedMolec
     let mut out = FragmentedMolecule {
         normalized: f.normalized,
         heavy_atoms: f.heavy_atoms,
+        heavy_graph: f.heavy_graph,
         ..FragmentedMolecule::default()
     };
     for x in f.fragmentations {
@@ -98,7 +99,10 @@ fn fragmented(smiles: &str, options: &FragmentOptions) -> Option<FragmentedMolec
             variable_symmetry: x.variable_symmetry,
             attachment_order: x.attachment_order,
             variable_heavies: x.variable_heavies,
-            constant_with_hydrogen: x.constant_with_hydrogen,
+            hydrogen: x.hydrogen.map(|h| HydrogenLookup {
+                graph: h.graph,
+                capped: h.capped,
+            }),
         };
         if x.up_enumerated {
             out.up_enumerated.push(part);
@@ -150,6 +154,7 @@ pub fn pack_fragments(records: Vec<FragmentRecord>) -> Vec<u8> {
                 let FragmentedMolecule {
                     normalized,
                     heavy_atoms,
+                    heavy_graph,
                     fragments,
                     up_enumerated,
                 } = molecule;
@@ -157,6 +162,7 @@ pub fn pack_fragments(records: Vec<FragmentRecord>) -> Vec<u8> {
                     index: u64::from(index),
                     normalized,
                     heavy_atoms,
+                    heavy_graph,
                     fragments: fragments.into_iter().map(fragment_message).collect(),
                     up_enumerated: up_enumerated.into_iter().map(fragment_message).collect(),
                 }
@@ -174,7 +180,7 @@ fn fragment_message(f: Fragment) -> ipb::MmpFragment {
         variable_symmetry,
         attachment_order,
         variable_heavies,
-        constant_with_hydrogen,
+        hydrogen,
     } = f;
     ipb::MmpFragment {
         num_cuts: u32::from(num_cuts),
@@ -183,7 +189,8 @@ fn fragment_message(f: Fragment) -> ipb::MmpFragment {
         variable_symmetry,
         attachment_order,
         variable_heavies,
-        constant_with_hydrogen,
+        constant_graph: hydrogen.as_ref().map(|h| h.graph),
+        capped: hydrogen.and_then(|h| h.capped).unwrap_or_default(),
     }
 }
 
@@ -204,6 +211,7 @@ pub fn unpack_fragments(stored: &[u8]) -> Result<Vec<FragmentRecord>, AnalysisEr
                 index,
                 normalized,
                 heavy_atoms,
+                heavy_graph,
                 fragments,
                 up_enumerated,
             } = m;
@@ -222,6 +230,7 @@ pub fn unpack_fragments(stored: &[u8]) -> Result<Vec<FragmentRecord>, AnalysisEr
                 FragmentedMolecule {
                     normalized,
                     heavy_atoms,
+                    heavy_graph,
                     fragments: fragments_of(fragments)?,
                     up_enumerated: fragments_of(up_enumerated)?,
                 },
@@ -239,12 +248,27 @@ fn fragment_of_message(f: ipb::MmpFragment) -> Result<Fragment, String> {
         variable_symmetry,
         attachment_order,
         variable_heavies,
-        constant_with_hydrogen,
+        constant_graph,
+        capped,
     } = f;
     let cuts = u8::try_from(num_cuts)
         .ok()
         .filter(|n| (1..=3).contains(n))
         .ok_or_else(|| format!("a fragmentation has {num_cuts} cuts"))?;
+    let hydrogen = match (cuts, constant_graph) {
+        (1, None) => {
+            return Err(
+                "a single cut has no constant graph (stored by an older molbatch; \
+                        run the analysis again)"
+                    .to_owned(),
+            )
+        }
+        (1, Some(graph)) => Some(HydrogenLookup {
+            graph,
+            capped: (!capped.is_empty()).then_some(capped),
+        }),
+        _ => None,
+    };
     Ok(Fragment {
         num_cuts: cuts,
         constant,
@@ -252,7 +276,7 @@ fn fragment_of_message(f: ipb::MmpFragment) -> Result<Fragment, String> {
         variable_symmetry,
         attachment_order,
         variable_heavies,
-        constant_with_hydrogen,
+        hydrogen,
     })
 }
 
@@ -306,7 +330,7 @@ pub fn matched_pairs(
         }
     }
     let fragmentations = index.fragmentations();
-    let (pairs, strings) = index.pairs(pair_filter(params));
+    let (pairs, strings) = index.pairs(&mut capped_smiles, pair_filter(params));
     Ok((pairs, strings, fragmentations))
 }
 
@@ -464,6 +488,7 @@ impl MmpGathering {
         index.each_pair_batch(
             memory_bytes - sums_budget,
             PAIRS_PER_PAGE,
+            &mut capped_smiles,
             &mut keep,
             &mut |batch, strings| {
                 if failed.is_some() {
@@ -1065,7 +1090,7 @@ mod tests {
         assert_eq!(paged.transforms, transforms[..top]);
     }
 
-    fn fragment(num_cuts: u8, constant: &str, with_hydrogen: Option<&str>) -> Fragment {
+    fn fragment(num_cuts: u8, constant: &str, hydrogen: Option<HydrogenLookup>) -> Fragment {
         Fragment {
             num_cuts,
             constant: constant.to_owned(),
@@ -1073,7 +1098,7 @@ mod tests {
             variable_symmetry: "1".repeat(usize::from(num_cuts)),
             attachment_order: "012"[..usize::from(num_cuts)].to_owned(),
             variable_heavies: 1,
-            constant_with_hydrogen: with_hydrogen.map(str::to_owned),
+            hydrogen,
         }
     }
 
@@ -1085,8 +1110,24 @@ mod tests {
                 FragmentedMolecule {
                     normalized: "CC(C)c1ccccc1".to_owned(),
                     heavy_atoms: 9,
+                    heavy_graph: u64::MAX - 3,
                     fragments: vec![
-                        fragment(1, "[*]c1ccccc1", Some("c1ccccc1")),
+                        fragment(
+                            1,
+                            "[*]c1ccccc1",
+                            Some(HydrogenLookup {
+                                graph: 1 << 63,
+                                capped: None,
+                            }),
+                        ),
+                        fragment(
+                            1,
+                            "[*][C@H]1CCCCC1",
+                            Some(HydrogenLookup {
+                                graph: 7,
+                                capped: Some("[*]C1CCCCC1".to_owned()),
+                            }),
+                        ),
                         fragment(2, "[*]C.[*]C", None),
                     ],
                     up_enumerated: vec![fragment(3, "[*]C[C@]([*])[*]", None)],
@@ -1117,11 +1158,20 @@ mod tests {
             index: 1 << 31,
             ..Default::default()
         };
+        // A single cut as stored before the index capped lazily: no graph to look up by.
+        let without_graph = ipb::MmpFragmentedMolecule {
+            fragments: vec![ipb::MmpFragment {
+                num_cuts: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
         for bad in [
             stored[..stored.len() / 2].to_vec(),
             pages::pack(b"\xff\xff\xff"),
             out_of_range(too_many_cuts),
             out_of_range(beyond_the_index),
+            out_of_range(without_graph),
         ] {
             let e = unpack_fragments(&bad).unwrap_err();
             assert!(

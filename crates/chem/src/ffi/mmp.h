@@ -29,5 +29,9 @@ RawFragments mmp_fragment(rust::Str smiles, rust::Str cut_smarts, uint32_t max_c
 // Ar, Kr).
 RawReduction mmp_reduction(rust::Str variable, rust::Str cut_smarts);
 
+// mmpdb's replace_wildcard_with_H of a single-cut constant: its first "*"
+// as hydrogen, written canonically; empty when RDKit cannot read it.
+rust::String mmp_capped(rust::Str constant);
+
 }  // namespace ffi
 }  // namespace molbatch

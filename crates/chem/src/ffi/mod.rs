@@ -187,9 +187,12 @@ mod bridge {
         attachment_order: String,
         /// Heavy atoms of the variable part.
         variable_heavies: u32,
-        /// Single cuts: canonical SMILES of the constant with its attachment
-        /// point replaced by hydrogen (empty otherwise).
-        constant_with_h: String,
+        /// Single cuts: the SMILES whose hydrogen-capped form a hydrogen
+        /// substitution looks for, when it is not `constant` (mmpdb caps some
+        /// up-enumerated constants as cut); empty otherwise.
+        cap_from: String,
+        /// Single cuts: the constant's heavy-graph hash (see `heavy_graph`).
+        constant_graph: u64,
         /// One of mmpdb's stereo up-enumerations (a new potential
         /// stereocentre given a configuration), not the split as cut.
         up_enumerated: bool,
@@ -205,6 +208,11 @@ mod bridge {
         normalized: String,
         /// Heavy atoms of the molecule.
         heavy_atoms: u32,
+        /// A hash of the molecule's graph of atoms other than hydrogen and
+        /// dummies, labelled by element: equal for molecules of equal
+        /// canonical SMILES, and for a single-cut constant and its
+        /// hydrogen-capped form.
+        heavy_graph: u64,
         /// Distinct fragmentations.
         fragmentations: Vec<RawFragmentation>,
     }
@@ -447,6 +455,9 @@ mod bridge {
         ) -> Result<RawFragments>;
         /// The single-cut pieces of a labelled variable part.
         fn mmp_reduction(variable: &str, cut_smarts: &str) -> Result<RawReduction>;
+        /// A single-cut constant with its attachment point as hydrogen,
+        /// canonical; empty when unreadable.
+        fn mmp_capped(constant: &str) -> Result<String>;
 
         include!("molbatch-chem/src/ffi/inchi.h");
         /// Standard InChI and InChIKey of the molecule a SMILES parses to,
@@ -504,12 +515,12 @@ mod bridge {
 
 pub(crate) use bridge::{
     alert_matches, generic_scaffold, graph_framework, inchi_library, inchi_of_smiles, is_plain,
-    mmp_fragment, mmp_reduction, molblock_2d, murcko_scaffold, new_context, new_rgroup_session,
-    png, process, query_fingerprint, query_pattern, rdkit_version, rgroup_add, rgroup_core,
-    rgroup_process, rgroup_rows, scaffolds, search_key, silence_rdkit_logs, smiles_of_inchi,
-    stereo_insensitive_smiles, substructure_match, substructure_query, svg, svg_highlighted,
-    tautomer_pair, AddOutcome, AlertRule, Context, InputKind, RawAlertMatches, RawRecord,
-    ScaffoldRecord, Status, SubstructureQuery,
+    mmp_capped, mmp_fragment, mmp_reduction, molblock_2d, murcko_scaffold, new_context,
+    new_rgroup_session, png, process, query_fingerprint, query_pattern, rdkit_version, rgroup_add,
+    rgroup_core, rgroup_process, rgroup_rows, scaffolds, search_key, silence_rdkit_logs,
+    smiles_of_inchi, stereo_insensitive_smiles, substructure_match, substructure_query, svg,
+    svg_highlighted, tautomer_pair, AddOutcome, AlertRule, Context, InputKind, RawAlertMatches,
+    RawRecord, ScaffoldRecord, Status, SubstructureQuery,
 };
 
 /// The invalid-molecule code of a bridge status; `None` for `Ok`.
