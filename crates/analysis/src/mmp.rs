@@ -20,7 +20,7 @@
 //! Hydrogen substitutions need each single-cut constant capped with hydrogen, a SMILES parse
 //! and write that the chemistry core does ([`Capper`]); the index asks for it only when the
 //! constant's heavy-atom graph is some molecule's ([`HydrogenLookup`]), about one constant in
-//! eleven on MOSES.
+//! twelve on MOSES.
 //!
 //! Memory: every distinct constant and variable string is held once, interned to a `u32` (as
 //! is each labelled form the pairs use); an entry is three `u32`s (the top bit of the molecule

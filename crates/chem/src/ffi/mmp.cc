@@ -160,7 +160,7 @@ uint64_t mix(uint64_t h, uint64_t x) {
 // single-cut constant and its hydrogen-capped form (capping turns a dummy
 // into a hydrogen; parsing and writing keep the other atoms and bonds). It
 // lets the index cap only constants that may be a molecule of the set: at
-// 50,000 MOSES molecules one in eleven.
+// 50,000 MOSES molecules about one in twelve.
 uint64_t heavy_graph(const RDKit::ROMol &mol, const std::vector<int> *atoms) {
   std::vector<int> kept;
   std::vector<int> position(mol.getNumAtoms(), -1);
