@@ -789,6 +789,9 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
                         : 1;
   const int second = 1 - first;
   set_dummy_isotopes(frag, pieces, 0);
+  // MolFragmentToSmiles updates the property cache of its copy of the whole
+  // molecule when it is stale; updating it once here spares that per piece.
+  frag.updatePropertyCache(false);
   std::array<std::string, 2> plain;
   std::array<unsigned int, 2> heavies{};
   for (int p = 0; p < 2; ++p) {
