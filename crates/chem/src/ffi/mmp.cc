@@ -452,14 +452,15 @@ void keep_bond_directions(const RDKit::ROMol &mol, const std::vector<unsigned in
   }
 }
 
-// Whether cutting `bonds` (two or three) leaves one piece touching every cut
-// and one piece per cut touching only it, with at most `max_variable_heavies`
-// heavy atoms in that centre piece (the variable part): decided on the
-// molecule's graph, before fragmentOnBonds copies the molecule, because most
-// combinations of three cuts fail it (on a peptide with 80 cuttable bonds,
-// all but a few of 85,000).
-bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
-                   uint32_t max_variable_heavies) {
+// The molecule's atoms as cutting `bonds` leaves them: each atom's piece
+// (the index of one of its atoms) and each piece's heavy atoms, found on the
+// molecule's graph before fragmentOnBonds copies the molecule.
+struct CutPieces {
+  std::vector<unsigned int> piece;
+  std::vector<unsigned int> heavies;
+};
+
+CutPieces cut_pieces(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds) {
   const unsigned int atoms = mol.getNumAtoms();
   std::vector<unsigned int> parent(atoms);
   for (unsigned int i = 0; i < atoms; ++i) {
@@ -478,25 +479,37 @@ bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bon
     }
     parent[find(bond->getBeginAtomIdx())] = find(bond->getEndAtomIdx());
   }
-  std::vector<unsigned int> touching(atoms, 0);
-  for (unsigned int b : bonds) {
-    const RDKit::Bond *bond = mol.getBondWithIdx(b);
-    ++touching[find(bond->getBeginAtomIdx())];
-    ++touching[find(bond->getEndAtomIdx())];
-  }
-  std::vector<unsigned int> heavies(atoms, 0);
-  for (const RDKit::Atom *atom : mol.atoms()) {
-    if (atom->getAtomicNum() > 1) {
-      ++heavies[find(atom->getIdx())];
+  CutPieces p{std::vector<unsigned int>(atoms), std::vector<unsigned int>(atoms, 0)};
+  for (unsigned int i = 0; i < atoms; ++i) {
+    p.piece[i] = find(i);
+    if (mol.getAtomWithIdx(i)->getAtomicNum() > 1) {
+      ++p.heavies[p.piece[i]];
     }
   }
+  return p;
+}
+
+// Whether cutting `bonds` (two or three) leaves one piece touching every cut
+// and one piece per cut touching only it, with at most `max_variable_heavies`
+// heavy atoms in that centre piece (the variable part). Most combinations of
+// three cuts fail it (on a peptide with 80 cuttable bonds, all but a few of
+// 85,000).
+bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
+                   uint32_t max_variable_heavies) {
+  const CutPieces p = cut_pieces(mol, bonds);
+  std::vector<unsigned int> touching(mol.getNumAtoms(), 0);
+  for (unsigned int b : bonds) {
+    const RDKit::Bond *bond = mol.getBondWithIdx(b);
+    ++touching[p.piece[bond->getBeginAtomIdx()]];
+    ++touching[p.piece[bond->getEndAtomIdx()]];
+  }
   size_t centres = 0, ends = 0;
-  for (unsigned int i = 0; i < atoms; ++i) {
-    if (find(i) != i || touching[i] == 0) {
+  for (unsigned int i = 0; i < mol.getNumAtoms(); ++i) {
+    if (p.piece[i] != i || touching[i] == 0) {
       continue;
     }
     if (touching[i] == bonds.size()) {
-      if (heavies[i] > max_variable_heavies) {
+      if (p.heavies[i] > max_variable_heavies) {
         return false;
       }
       ++centres;
@@ -507,6 +520,19 @@ bool is_core_split(const RDKit::ROMol &mol, const std::vector<unsigned int> &bon
     }
   }
   return centres == 1 && ends == bonds.size();
+}
+
+// Whether cutting `bond` leaves two pieces, one of them with at most
+// `max_variable_heavies` heavy atoms: otherwise neither piece can be a
+// variable part and the cut gives no split. On drug-like molecules that is
+// a good part of the single cuts (both sides larger than 10 heavy atoms).
+bool is_single_split(const RDKit::ROMol &mol, unsigned int bond,
+                     uint32_t max_variable_heavies) {
+  const CutPieces p = cut_pieces(mol, {bond});
+  const RDKit::Bond *b = mol.getBondWithIdx(bond);
+  const unsigned int x = p.piece[b->getBeginAtomIdx()], y = p.piece[b->getEndAtomIdx()];
+  return x != y &&
+         (p.heavies[x] <= max_variable_heavies || p.heavies[y] <= max_variable_heavies);
 }
 
 // mmpdb's get_symmetry_class: which of two or three values are equal.
@@ -825,12 +851,8 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
     }
   }
   const bool changed = second_after != plain[second];
-  std::array<uint64_t, 2> graphs{};
-  for (int p = 0; p < 2; ++p) {
-    graphs[p] = heavy_graph(frag, &pieces.atoms[p]);
-  }
   if (heavies[second] <= max_variable_heavies) {
-    const uint64_t g = graphs[first];
+    const uint64_t g = heavy_graph(frag, &pieces.atoms[first]);
     push(out, seen, 1, Split{plain[first], plain[second]}, heavies[second], plain[first], g);
     for (const auto &u : ups) {
       push(out, seen, 1, Split{u, plain[second]}, heavies[second], u, g, true);
@@ -842,7 +864,7 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
     }
   }
   if (heavies[first] <= max_variable_heavies) {
-    const uint64_t g = graphs[second];
+    const uint64_t g = heavy_graph(frag, &pieces.atoms[second]);
     push(out, seen, 1, Split{plain[second], plain[first]}, heavies[first], plain[second], g);
     if (changed) {
       push(out, seen, 1, Split{second_after, plain[first]}, heavies[first], second_after, g,
@@ -859,7 +881,8 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
          const Parent &parent, uint32_t max_variable_heavies, bool up_enumerate,
          RawFragments &out, SeenSplits &seen, WrittenFragments &known) {
   const size_t n = bonds.size();
-  if (n > 1 && !is_core_split(mol, bonds, max_variable_heavies)) {
+  if (n > 1 ? !is_core_split(mol, bonds, max_variable_heavies)
+            : !is_single_split(mol, bonds[0], max_variable_heavies)) {
     return;
   }
   std::vector<std::pair<unsigned int, unsigned int>> labels;
