@@ -33,10 +33,13 @@
 
 mod labels;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 /// One fragmentation of a molecule, as the chemistry core writes it (mmpdb's fragment record).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,8 +76,8 @@ pub struct HydrogenLookup {
 }
 
 /// Writes the hydrogen-capped form of a single-cut constant (the chemistry core's
-/// `capped_smiles`), `None` when it cannot.
-pub type Capper<'a> = dyn FnMut(&str) -> Option<String> + 'a;
+/// `capped_smiles`), `None` when it cannot; called from several threads at once.
+pub type Capper<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
 
 /// A molecule as the chemistry core fragments it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -173,11 +176,11 @@ pub struct Pair {
     pub variable_b: u32,
 }
 
-/// Interned strings.
+/// Interned strings, each held once (shared by the table and the list).
 #[derive(Debug, Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32>,
-    texts: Vec<Box<str>>,
+    ids: HashMap<Arc<str>, u32>,
+    texts: Vec<Arc<str>>,
     /// Bytes of the distinct strings.
     text_bytes: usize,
 }
@@ -188,10 +191,10 @@ impl Interner {
             return id;
         }
         let id = self.texts.len() as u32;
-        let boxed: Box<str> = text.into();
+        let shared: Arc<str> = text.into();
         self.text_bytes += text.len();
-        self.texts.push(boxed.clone());
-        self.ids.insert(boxed, id);
+        self.texts.push(Arc::clone(&shared));
+        self.ids.insert(shared, id);
         id
     }
 }
@@ -280,7 +283,7 @@ impl MmpIndex {
     /// hydrogen-capped constants the hydrogen substitutions need.
     pub fn pairs(
         self,
-        cap: &mut Capper<'_>,
+        cap: &Capper<'_>,
         mut keep: impl FnMut(&str, &str) -> bool,
     ) -> (Vec<Pair>, MmpStrings) {
         let mut pairs = Vec::new();
@@ -297,7 +300,7 @@ impl MmpIndex {
     pub fn each_pair_batch(
         mut self,
         batch: usize,
-        cap: &mut Capper<'_>,
+        cap: &Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
         emit: &mut dyn FnMut(&[Pair], &MmpStrings),
     ) -> MmpStrings {
@@ -561,15 +564,26 @@ impl SpilledIndex {
         mut self,
         memory_bytes: u64,
         batch: usize,
-        cap: &mut Capper<'_>,
+        cap: &Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
         emit: &mut dyn FnMut(&[Pair], &MmpStrings),
     ) -> io::Result<usize> {
         for out in &mut self.hydrogen {
             out.flush()?;
         }
-        for bucket in 0..SPILL_BUCKETS {
-            self.join_hydrogen(bucket, cap)?;
+        // The buckets' joins (mostly capping) on every core; their entries written in bucket
+        // order.
+        let found = (0..SPILL_BUCKETS)
+            .into_par_iter()
+            .map(|bucket| self.hydrogen_matches(bucket, cap))
+            .collect::<io::Result<Vec<_>>>()?;
+        for (constant, molecule) in found.into_iter().flatten() {
+            write_entry(
+                &mut self.entries[bucket_of(&constant)],
+                &constant,
+                molecule,
+                HYDROGEN_ENTRY,
+            )?;
         }
         let mut sizes = Vec::with_capacity(SPILL_BUCKETS);
         for out in &mut self.entries {
@@ -607,9 +621,9 @@ impl SpilledIndex {
     }
 
     /// Joins one hydrogen bucket: each constant whose capped form is a molecule's normalized
-    /// SMILES gets that molecule with the hydrogen variable. Constants whose graph no molecule
-    /// has are not capped.
-    fn join_hydrogen(&mut self, bucket: usize, cap: &mut Capper<'_>) -> io::Result<()> {
+    /// SMILES, with that molecule (for an entry with the hydrogen variable), in the order of
+    /// the constants. Constants whose graph no molecule has are not capped.
+    fn hydrogen_matches(&self, bucket: usize, cap: &Capper<'_>) -> io::Result<Vec<(String, u32)>> {
         let mut input = BufReader::new(File::open(self.path("hydrogen", bucket))?);
         let mut molecules: HashMap<String, Vec<u32>> = HashMap::new();
         let mut graphs: HashSet<u64> = HashSet::new();
@@ -641,21 +655,17 @@ impl SpilledIndex {
             .collect();
         lookups.sort_unstable();
         let mut written: HashMap<String, Option<String>> = HashMap::new();
+        let mut found = Vec::new();
         for (constant, capped) in lookups {
             let smiles = written
                 .entry(capped)
                 .or_insert_with_key(|capped| cap(capped));
-            let found = smiles.as_ref().and_then(|s| molecules.get(s));
-            for &m in found.into_iter().flatten() {
-                write_entry(
-                    &mut self.entries[bucket_of(&constant)],
-                    &constant,
-                    m,
-                    HYDROGEN_ENTRY,
-                )?;
+            let matches = smiles.as_ref().and_then(|s| molecules.get(s));
+            for &m in matches.into_iter().flatten() {
+                found.push((constant.clone(), m));
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     fn read_entries(&self, bucket: usize, index: &mut MmpIndex) -> io::Result<()> {
@@ -698,6 +708,13 @@ impl MmpStrings {
         self.strings.texts.get(id as usize).map_or("", |t| t)
     }
 
+    /// What the transform sums read of `pairs` ([`PairSides`]).
+    pub fn sides<'s>(&'s self, pairs: &'s [Pair]) -> impl Iterator<Item = PairSides<'s>> + 's {
+        pairs
+            .iter()
+            .map(|p| (p.a, p.b, self.text(p.variable_a), self.text(p.variable_b)))
+    }
+
     /// `text` (an id) with its i-th `*` labelled `labels[i] + 1`, interned.
     fn relabel(&mut self, text: u32, labels: [usize; 3]) -> u32 {
         let key = (text, labels.map(|l| l as u8));
@@ -732,12 +749,18 @@ impl MmpStrings {
             } else {
                 (one, other, p1, p2)
             };
-        let pieces: Vec<&str> = self.text(constant).split('.').collect();
+        // A constant has one piece per cut, at most three.
+        let mut pieces = [""; 3];
+        let mut cuts = 0;
+        for piece in self.text(constant).split('.').take(3) {
+            pieces[cuts] = piece;
+            cuts += 1;
+        }
         // One cut: every `*` is `[*:1]`.
-        let (left, right, constant_labels) = if pieces.len() == 1 {
+        let (left, right, constant_labels) = if cuts == 1 {
             ([0; 3], [0; 3], [0; 3])
         } else {
-            let constant_symmetry = labels::symmetry_class(&pieces);
+            let constant_symmetry = labels::symmetry_class(&pieces[..cuts]);
             let (right, constant) =
                 labels::smirks_order(sym1, order1, constant_symmetry, sym2, order2);
             ([0, 1, 2], right, constant)
@@ -779,7 +802,7 @@ pub fn transform_summaries(
     activity: impl Fn(u32) -> Option<f64>,
 ) -> Vec<TransformSummary> {
     let mut sums = TransformSums::default();
-    sums.add(pairs, strings, activity);
+    sums.add(strings.sides(pairs), activity);
     sums.summaries().collect()
 }
 
@@ -795,20 +818,22 @@ pub struct TransformSums {
 /// One transform's count, Σδ, Σδ² and pairs with both activities.
 type Sums = (u64, f64, f64, u64);
 
+/// What the transform sums read of a pair: its molecules and its variable parts, `(a, b,
+/// variable_a, variable_b)`.
+pub type PairSides<'s> = (u32, u32, &'s str, &'s str);
+
 impl TransformSums {
     /// Adds a batch of pairs.
-    pub fn add(
+    pub fn add<'s>(
         &mut self,
-        pairs: &[Pair],
-        strings: &MmpStrings,
+        pairs: impl IntoIterator<Item = PairSides<'s>>,
         activity: impl Fn(u32) -> Option<f64>,
     ) {
-        for p in pairs {
-            let (x, y) = (strings.text(p.variable_a), strings.text(p.variable_b));
+        for (a, b, x, y) in pairs {
             let key = (self.variables.intern(x), self.variables.intern(y));
             let e = self.sums.entry(key).or_insert((0, 0.0, 0.0, 0));
             e.0 += 1;
-            if let (Some(pa), Some(pb)) = (activity(p.a), activity(p.b)) {
+            if let (Some(pa), Some(pb)) = (activity(a), activity(b)) {
                 let d = pb - pa;
                 e.1 += d;
                 e.2 += d * d;
@@ -830,11 +855,13 @@ impl TransformSums {
     /// Bytes the sums hold, estimated from the tables' capacities and the strings.
     pub fn held_bytes(&self) -> usize {
         // (u32, u32) → Sums: 40 bytes and a control byte per slot; an interned string is held
-        // twice (the table's key and the list) behind two 16-byte boxes, with its id.
+        // once, behind two 16-byte pointers (the table's key, with its id, and the list) and
+        // after its 16-byte reference counts.
         self.sums.capacity() * 41
             + self.variables.ids.capacity() * 25
             + self.variables.texts.capacity() * 16
-            + self.variables.text_bytes * 2
+            + self.variables.texts.len() * 16
+            + self.variables.text_bytes
     }
 
     /// The statistics, most frequent first (ties by transform), made one at a time: memory
@@ -844,10 +871,12 @@ impl TransformSums {
         let mut sorted: Vec<((u32, u32), Sums)> = sums.into_iter().collect();
         {
             let text = |id: u32| variables.texts[id as usize].as_bytes();
-            // As the strings `x>>y` compare, without writing them.
-            let key = |(x, y): (u32, u32)| text(x).iter().chain(b">>").chain(text(y));
-            sorted
-                .sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| key(a.0).cmp(key(b.0))));
+            let key = |(x, y): (u32, u32)| [text(x), b">>".as_slice(), text(y)];
+            sorted.sort_unstable_by(|a, b| {
+                b.1 .0
+                    .cmp(&a.1 .0)
+                    .then_with(|| cmp_joined(key(a.0), key(b.0)))
+            });
         }
         sorted.into_iter().map(move |((x, y), sums)| {
             summary(
@@ -872,6 +901,36 @@ impl TransformSums {
                 sums,
             )
         })
+    }
+}
+
+/// How the concatenations of `a`'s and of `b`'s parts compare, without writing them: a run
+/// of slice comparisons rather than one byte at a time.
+fn cmp_joined(a: [&[u8]; 3], b: [&[u8]; 3]) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a.iter().copied(), b.iter().copied());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(next) => x = next,
+                None => break,
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(next) => y = next,
+                None => break,
+            }
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.len().cmp(&y.len());
+        }
+        let n = x.len().min(y.len());
+        let order = x[..n].cmp(&y[..n]);
+        if order.is_ne() {
+            return order;
+        }
+        (x, y) = (&x[n..], &y[n..]);
     }
 }
 
@@ -973,13 +1032,12 @@ impl SpilledTransformSums {
 
     /// Adds a batch of pairs, as [`TransformSums::add`], writing the sums out when they pass
     /// the limit.
-    pub fn add(
+    pub fn add<'s>(
         &mut self,
-        pairs: &[Pair],
-        strings: &MmpStrings,
+        pairs: impl IntoIterator<Item = PairSides<'s>>,
         activity: impl Fn(u32) -> Option<f64>,
     ) -> io::Result<()> {
-        self.memory.add(pairs, strings, activity);
+        self.memory.add(pairs, activity);
         if self.memory.held_bytes() > self.limit {
             self.write_out()?;
         }
@@ -1244,7 +1302,7 @@ mod tests {
             &molecule("Clc1ccccc1", 7, vec![frag(1, "*c1ccccc1", "*Cl", 1)]),
         );
         index.add_fragmented(2, &molecule("c1ccccc1", 6, vec![]));
-        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
+        let (pairs, strings) = index.pairs(&cap, |_, _| true);
         let shown = shown(&pairs, &strings);
         assert_eq!(
             shown,
@@ -1275,9 +1333,9 @@ mod tests {
         // but is not benzene; nothing has the graph of "*CCCCCCCCCCC" capped. An
         // up-enumerated constant caps the constant as cut.
         for spilled in [false, true] {
-            let mut capped = Vec::new();
-            let mut counting_cap = |c: &str| {
-                capped.push(c.to_owned());
+            let capped = std::sync::Mutex::new(Vec::new());
+            let counting_cap = |c: &str| {
+                capped.lock().unwrap().push(c.to_owned());
                 cap(c)
             };
             let up = Fragment {
@@ -1303,22 +1361,19 @@ mod tests {
                     index.add_fragmented(m as u32, f).unwrap();
                 }
                 index
-                    .each_pair_batch(
-                        1 << 20,
-                        10,
-                        &mut counting_cap,
-                        &mut |_, _| true,
-                        &mut |p, s| pairs.extend(resolved(p, s)),
-                    )
+                    .each_pair_batch(1 << 20, 10, &counting_cap, &mut |_, _| true, &mut |p, s| {
+                        pairs.extend(resolved(p, s))
+                    })
                     .unwrap();
             } else {
                 let mut index = MmpIndex::new(MmpOptions::default());
                 for (m, f) in molecules.iter().enumerate() {
                     index.add_fragmented(m as u32, f);
                 }
-                let (found, strings) = index.pairs(&mut counting_cap, |_, _| true);
+                let (found, strings) = index.pairs(&counting_cap, |_, _| true);
                 pairs = resolved(&found, &strings);
             }
+            let mut capped = capped.into_inner().unwrap();
             capped.sort();
             assert_eq!(capped, ["*c1ccccc1", "*c1ccncc1"], "spilled {spilled}");
             let shown: Vec<_> = pairs.iter().map(|p| (p.0, p.1, p.4.as_str())).collect();
@@ -1336,7 +1391,7 @@ mod tests {
         index.add_fragmented(0, &series("x", "a", &["a@", "a@@"]));
         index.add_fragmented(1, &series("y", "b", &["b@", "b@@"]));
         index.add_fragmented(2, &series("z", "a@", &[]));
-        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
+        let (pairs, strings) = index.pairs(&cap, |_, _| true);
         let mut shown = shown(&pairs, &strings);
         shown.sort();
         // Each molecule's up-enumerations meet the others' plain splits, never each other;
@@ -1411,7 +1466,7 @@ mod tests {
         }
         let fragmentations = memory.fragmentations();
         let keep = |a: &str, b: &str| !(a == "v0" && b == "v1");
-        let (pairs, strings) = memory.pairs(&mut cap, keep);
+        let (pairs, strings) = memory.pairs(&cap, keep);
         let expected = resolved(&pairs, &strings);
         assert!(expected.iter().any(|p| p.4 == HYDROGEN_VARIABLE));
         assert!(expected.iter().any(|p| p.3 == "v@" || p.4 == "v@"));
@@ -1436,7 +1491,7 @@ mod tests {
                 .each_pair_batch(
                     memory_bytes,
                     batch,
-                    &mut cap,
+                    &cap,
                     &mut |a, b| keep(a, b),
                     &mut |p, s| {
                         batches += 1;
@@ -1471,14 +1526,14 @@ mod tests {
                 ),
             );
         }
-        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
+        let (pairs, strings) = index.pairs(&cap, |_, _| true);
         let activity = |m: u32| (!m.is_multiple_of(3)).then(|| 5.0 + f64::from(m % 13) * 0.37);
         let expected = transform_summaries(&pairs, &strings, activity);
         assert!(expected.len() > 200, "{}", expected.len());
         for (limit, spills) in [(1, true), (4_000, true), (usize::MAX, false)] {
             let mut sums = SpilledTransformSums::new(limit, None);
             for batch in pairs.chunks(37) {
-                sums.add(batch, &strings, activity).unwrap();
+                sums.add(strings.sides(batch), activity).unwrap();
             }
             assert_eq!(sums.spilled(), spills, "limit {limit}");
             let summaries = sums.summaries().unwrap();
@@ -1512,7 +1567,7 @@ mod tests {
                 &molecule(&format!("x{m}"), 9, vec![frag(1, "k", v, 2)]),
             );
         }
-        let (pairs, strings) = index.pairs(&mut cap, |_, _| true);
+        let (pairs, strings) = index.pairs(&cap, |_, _| true);
         let got: Vec<String> = transform_summaries(&pairs, &strings, |_| None)
             .into_iter()
             .map(|t| t.transform)
@@ -1522,6 +1577,22 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(got.len(), 6);
         assert!(got[0].starts_with("[*:1]C(C)>>"), "{got:?}");
+    }
+
+    #[test]
+    fn joined_parts_compare_as_their_concatenations() {
+        let words = ["", "C", "CC", "C(C)", ">>", "C>", ">C", "[*:1]C"];
+        for x in words {
+            for y in words {
+                for z in words {
+                    for w in words {
+                        let (a, b) = ([x, ">>", y], [z, ">", w]);
+                        let got = cmp_joined(a.map(str::as_bytes), b.map(str::as_bytes));
+                        assert_eq!(got, a.concat().cmp(&b.concat()), "{a:?} {b:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -1536,7 +1607,7 @@ mod tests {
         );
         index.add_fragmented(1, &molecule("y", 10, vec![frag(2, "k", "w2", 2)]));
         assert_eq!(index.fragmentations(), 1);
-        let (pairs, strings) = index.pairs(&mut cap, |a, b| !(a == "v3" && b == "w2"));
+        let (pairs, strings) = index.pairs(&cap, |a, b| !(a == "v3" && b == "w2"));
         assert!(pairs.is_empty());
         assert_eq!(strings.text(0), "x");
     }

@@ -330,7 +330,7 @@ pub fn matched_pairs(
         }
     }
     let fragmentations = index.fragmentations();
-    let (pairs, strings) = index.pairs(&mut capped_smiles, pair_filter(params));
+    let (pairs, strings) = index.pairs(&capped_smiles, pair_filter(params));
     Ok((pairs, strings, fragmentations))
 }
 
@@ -483,51 +483,59 @@ impl MmpGathering {
         let mut pairs_page = Pager::new(PageSeries::MmpPairs);
         let mut first_page: Option<Vec<pb::MatchedPair>> = None;
         let mut pair_count = 0u64;
-        let mut failed: Option<AnalysisError> = None;
+        // The pairs are found and summed on a thread of their own and handed over with their
+        // strings a batch at a time, so that finding the next batch overlaps paging and
+        // storing this one; at most two batches wait. When the pages fail, the finder runs on
+        // to its end with no one taking its batches; when the sums fail, it hands over
+        // nothing more.
         let mut keep = pair_filter(&params);
-        index.each_pair_batch(
-            memory_bytes - sums_budget,
-            PAIRS_PER_PAGE,
-            &mut capped_smiles,
-            &mut keep,
-            &mut |batch, strings| {
-                if failed.is_some() {
-                    return;
-                }
-                if let Err(e) = sums.add(batch, strings, activity) {
-                    failed = Some(e.into());
-                    return;
-                }
-                for p in batch {
-                    pair_count += 1;
-                    if activity(p.a).is_some() && activity(p.b).is_some() {
-                        matched.insert(ordered(p.a, p.b));
-                    }
-                    let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
-                    pairs_page.items.push(pb::MatchedPair {
-                        a: u64::from(p.a),
-                        b: u64::from(p.b),
-                        constant: strings.text(p.constant).to_owned(),
-                        variable_a: va.to_owned(),
-                        variable_b: vb.to_owned(),
-                        transform: format!("{va}>>{vb}"),
-                        tanimoto: sim(p.a, p.b),
-                        delta_p_activity: activity(p.a).zip(activity(p.b)).map(|(x, y)| y - x),
-                    });
-                    if pairs_page.items.len() == PAIRS_PER_PAGE {
-                        let page = pairs_page.take();
-                        first_page.get_or_insert_with(|| page.clone());
-                        if let Err(e) = pages(pairs_page.stored(page, false, pairs_response)) {
+        let group_budget = memory_bytes - sums_budget;
+        let running_sums = &mut sums;
+        std::thread::scope(|scope| -> Result<(), AnalysisError> {
+            let (handover, batches) = std::sync::mpsc::sync_channel::<Vec<FoundPair>>(2);
+            let finder = scope.spawn(move || -> Result<(), AnalysisError> {
+                let mut failed = None;
+                index.each_pair_batch(
+                    group_budget,
+                    PAIRS_PER_PAGE,
+                    &capped_smiles,
+                    &mut keep,
+                    &mut |batch, strings| {
+                        if failed.is_some() {
+                            return;
+                        }
+                        if let Err(e) = running_sums.add(strings.sides(batch), activity) {
                             failed = Some(e);
                             return;
                         }
+                        let found = batch.iter().map(|p| FoundPair::of(p, strings)).collect();
+                        // Only a receiver that gave up (its pages failed) refuses a batch.
+                        let _ = handover.send(found);
+                    },
+                )?;
+                failed.map_or(Ok(()), |e| Err(e.into()))
+            });
+            for batch in batches {
+                for FoundPair { a, b, mut pair } in batch {
+                    pair_count += 1;
+                    if activity(a).is_some() && activity(b).is_some() {
+                        matched.insert(ordered(a, b));
+                    }
+                    pair.tanimoto = sim(a, b);
+                    pair.delta_p_activity = activity(a).zip(activity(b)).map(|(x, y)| y - x);
+                    pairs_page.items.push(pair);
+                    if pairs_page.items.len() == PAIRS_PER_PAGE {
+                        let page = pairs_page.take();
+                        first_page.get_or_insert_with(|| page.clone());
+                        pages(pairs_page.stored(page, false, pairs_response))?;
                     }
                 }
-            },
-        )?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
+            }
+            finder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok(())
+        })?;
         let page = pairs_page.take();
         let first_page = first_page.unwrap_or_else(|| page.clone());
         pages(pairs_page.stored(page, true, pairs_response))?;
@@ -594,6 +602,34 @@ fn transforms_response(transforms: Vec<pb::TransformStats>, next_page_token: Str
     .encode_to_vec()
 }
 
+/// A pair as the finder hands it over: its molecules and its page item, strings written,
+/// with the similarity and ΔpActivity still to be filled in.
+struct FoundPair {
+    a: u32,
+    b: u32,
+    pair: pb::MatchedPair,
+}
+
+impl FoundPair {
+    fn of(p: &Pair, strings: &MmpStrings) -> Self {
+        let (va, vb) = (strings.text(p.variable_a), strings.text(p.variable_b));
+        Self {
+            a: p.a,
+            b: p.b,
+            pair: pb::MatchedPair {
+                a: u64::from(p.a),
+                b: u64::from(p.b),
+                constant: strings.text(p.constant).to_owned(),
+                variable_a: va.to_owned(),
+                variable_b: vb.to_owned(),
+                transform: format!("{va}>>{vb}"),
+                tanimoto: 0.0,
+                delta_p_activity: None,
+            },
+        }
+    }
+}
+
 /// Numbers the pages of one series and fills in their next page tokens.
 struct Pager<T> {
     series: PageSeries,
@@ -610,8 +646,10 @@ impl<T> Pager<T> {
         }
     }
 
+    /// The items so far; the next page's are gathered in as much room.
     fn take(&mut self) -> Vec<T> {
-        std::mem::take(&mut self.items)
+        let room = self.items.len();
+        std::mem::replace(&mut self.items, Vec::with_capacity(room))
     }
 
     /// The next page of the series holding `items`, encoded by `encode(items, token)`.
