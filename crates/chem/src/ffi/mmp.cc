@@ -112,6 +112,18 @@ std::string fragment_smiles(const RDKit::ROMol &mol, const std::vector<int> &ato
   return RDKit::MolFragmentToSmiles(mol, atoms, nullptr, nullptr, nullptr, true);
 }
 
+// updatePropertyCache(false) of the atoms that have none. A molecule fragmentOnBonds made,
+// and a getMolFrags copy of one, keep the valences their atoms had (a cut bond becomes a
+// bond of the same type to a new dummy), so only the new dummies are computed; computing
+// the others again gave the same values and was 5% of the fragmenter.
+void update_stale_atoms(RDKit::ROMol &mol) {
+  for (RDKit::Atom *atom : mol.atoms()) {
+    if (atom->needsUpdatePropertyCache()) {
+      atom->updatePropertyCache(false);
+    }
+  }
+}
+
 // mmpdb's replace_wildcard_with_H: the first "*" of an unlabelled
 // single-cut constant becomes [H], then Chem.CanonSmiles.
 std::string capped_smiles(const std::string &constant) {
@@ -666,9 +678,7 @@ std::string fragment_key(const RDKit::ROMol &piece, const std::vector<int> &atom
 // MolToSmiles' body for one fragment copy (canonical, isomeric; `stereo_done` whether the
 // whole molecule's stereo was perceived).
 WrittenFragment write_fragment(RDKit::ROMol &piece, bool stereo_done) {
-  for (RDKit::Atom *atom : piece.atoms()) {
-    atom->updatePropertyCache(false);
-  }
+  update_stale_atoms(piece);
   piece.setProp(RDKit::common_properties::_doIsoSmiles, 1);
   if (!stereo_done) {
     RDKit::MolOps::assignStereochemistry(piece, true);
@@ -717,9 +727,7 @@ std::pair<std::string, std::vector<unsigned int>> write_whole(
                               mapping[i].end()) {
       std::vector<unsigned int> &tied = found->second.tied;
       if (tied.empty()) {
-        for (RDKit::Atom *atom : copies[i]->atoms()) {
-          atom->updatePropertyCache(false);
-        }
+        update_stale_atoms(*copies[i]);
         tied = tied_ranks(*copies[i]);
       }
       for (size_t a = 0; a < tied.size(); ++a) {
@@ -833,6 +841,77 @@ std::vector<int> heavy_side(const RDKit::ROMol &frag, const std::vector<int> &pi
   return atoms;
 }
 
+// fragment_smiles of both pieces of a single cut, as two MolFragmentToSmiles calls write
+// them, on one copy of `frag`: each call copies the whole molecule and perceives its stereo
+// again, which was about a fifth of the fragmenter. The copy keeps every ring (each lies in
+// one piece, and a piece's atoms see only their own), and the pieces are written one after
+// the other on it, as MolToSmiles writes the fragments of one molecule.
+std::array<std::string, 2> piece_smiles(const RDKit::ROMol &frag, const Pieces &pieces) {
+  namespace props = RDKit::common_properties;
+  RDKit::ROMol copy(frag, true);
+  copy.setProp(props::_doIsoSmiles, 1);
+  const RDKit::RingInfo *rings = frag.getRingInfo();
+  if (rings->isInitialized()) {
+    copy.getRingInfo()->reset();
+    copy.getRingInfo()->initialize();
+    for (size_t r = 0; r < rings->numRings(); ++r) {
+      copy.getRingInfo()->addRing(rings->atomRings()[r], rings->bondRings()[r]);
+    }
+  }
+  if (copy.needsUpdatePropertyCache()) {
+    for (RDKit::Atom *atom : copy.atoms()) {
+      atom->updatePropertyCache(false);
+    }
+  }
+  if (!frag.hasProp(props::_StereochemDone)) {
+    RDKit::MolOps::assignStereochemistry(copy, true);
+  } else {
+    copy.setProp(props::_StereochemDone, 1);
+    for (const RDKit::Atom *atom : frag.atoms()) {
+      std::string code;
+      if (atom->getPropIfPresent(props::_CIPCode, code)) {
+        copy.getAtomWithIdx(atom->getIdx())->setProp(props::_CIPCode, code);
+      }
+    }
+  }
+  const unsigned int n = copy.getNumAtoms();
+  std::array<std::string, 2> written;
+  for (int p = 0; p < 2; ++p) {
+    const std::vector<int> &atoms = pieces.atoms[p];
+    boost::dynamic_bitset<> atoms_in_play(n), bonds_in_play(copy.getNumBonds());
+    for (int a : atoms) {
+      atoms_in_play.set(a);
+    }
+    for (int a : atoms) {
+      for (const RDKit::Bond *bond : copy.atomBonds(copy.getAtomWithIdx(a))) {
+        if (atoms_in_play[bond->getOtherAtomIdx(a)]) {
+          bonds_in_play.set(bond->getIdx());
+        }
+      }
+    }
+    std::vector<unsigned int> ranks(n);
+    RDKit::Canon::rankFragmentAtoms(copy, ranks, atoms_in_play, bonds_in_play);
+    std::vector<RDKit::Canon::AtomColors> colors(n, RDKit::Canon::BLACK_NODE);
+    for (int a : atoms) {
+      colors[a] = RDKit::Canon::WHITE_NODE;
+      // Writing the other piece marked this one's stereocentres as cut off from it.
+      copy.getAtomWithIdx(a)->clearProp(props::_brokenChirality);
+    }
+    std::vector<unsigned int> atom_order, bond_order;
+    // A piece is connected: one traversal from its lowest-ranked atom writes it.
+    int start = -1;
+    for (unsigned int a : atoms) {
+      if (start < 0 || ranks[a] < ranks[start]) {
+        start = static_cast<int>(a);
+      }
+    }
+    written[p] = RDKit::SmilesWrite::FragmentSmilesConstruct(
+        copy, start, colors, ranks, RDKit::SmilesWriteParams(), atom_order, bond_order,
+        &atoms_in_play, &bonds_in_play, nullptr, nullptr);
+  }
+  return written;
+}
+
 // One cut (mmpdb's make_single_cut). Both parts are written before stereo
 // is perceived again; with `up_enumerate` the piece holding atom 0 is then
 // written under each configuration of its new potential stereocentres,
@@ -847,13 +926,10 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
                         : 1;
   const int second = 1 - first;
   set_dummy_isotopes(frag, pieces, 0);
-  // MolFragmentToSmiles updates the property cache of its copy of the whole
-  // molecule when it is stale; updating it once here spares that per piece.
-  frag.updatePropertyCache(false);
-  std::array<std::string, 2> plain;
+  update_stale_atoms(frag);
+  const std::array<std::string, 2> plain = piece_smiles(frag, pieces);
   std::array<unsigned int, 2> heavies{};
   for (int p = 0; p < 2; ++p) {
-    plain[p] = fragment_smiles(frag, pieces.atoms[p]);
     heavies[p] = heavy_count(frag, pieces.atoms[p]);
   }
   // The first piece per configuration, and the second piece as written
@@ -863,7 +939,6 @@ void single_cut(const RDKit::ROMol &mol, RDKit::ROMol &frag, const Pieces &piece
   const std::vector<int> first_atoms =
       up_enumerate ? heavy_side(frag, pieces.atoms[first]) : std::vector<int>();
   if (parent.any(first_atoms)) {
-    frag.updatePropertyCache(false);
     RDKit::MolOps::assignStereochemistry(frag, true, true);
     const std::vector<int> centres =
         new_centres(first_atoms, parent.flags, chiral_flags(mol, tied_ranks(frag)));
@@ -971,7 +1046,7 @@ void cut(const RDKit::ROMol &mol, const std::vector<unsigned int> &bonds,
   // centre left with two of them (or the last two arms of an isopropyl cut)
   // loses its tag and enantiomers give the same split.
   set_dummy_isotopes(*frag, pieces, 0);
-  frag->updatePropertyCache(false);
+  update_stale_atoms(*frag);
   RDKit::MolOps::assignStereochemistry(*frag, true, true);
   const unsigned int variable_heavies = heavy_count(*frag, pieces.atoms[variable]);
   auto written = [&](const RDKit::ROMol &m, const std::vector<unsigned int> *r) {
