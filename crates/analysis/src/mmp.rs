@@ -37,6 +37,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -288,7 +289,8 @@ impl MmpIndex {
     ) -> (Vec<Pair>, MmpStrings) {
         let mut pairs = Vec::new();
         let strings = self.each_pair_batch(usize::MAX, cap, &mut keep, &mut |batch, _| {
-            pairs.extend_from_slice(batch)
+            pairs.extend_from_slice(batch);
+            ControlFlow::Continue(())
         });
         pairs.sort_unstable();
         (pairs, strings)
@@ -296,13 +298,14 @@ impl MmpIndex {
 
     /// Every pair `keep` accepts (called with the transform's two sides), handed to `emit` in
     /// batches of about `batch` pairs (whole constant groups; within a group ordered by (a, b,
-    /// variables)), so memory holds one batch of pairs at a time.
+    /// variables)), so memory holds one batch of pairs at a time. When `emit` breaks, no
+    /// further pairs are found.
     pub fn each_pair_batch(
         mut self,
         batch: usize,
         cap: &Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
-        emit: &mut dyn FnMut(&[Pair], &MmpStrings),
+        emit: &mut dyn FnMut(&[Pair], &MmpStrings) -> ControlFlow<()>,
     ) -> MmpStrings {
         // Hydrogen substitutions: a single-cut constant that, capped, is a molecule. Only
         // constants with a molecule's graph can be one, so only those are capped.
@@ -345,12 +348,14 @@ impl MmpIndex {
             }
             pairs[start..].sort_unstable();
             if pairs.len() >= batch {
-                emit(&pairs, &strings);
+                if emit(&pairs, &strings).is_break() {
+                    return strings;
+                }
                 pairs.clear();
             }
         }
         if !pairs.is_empty() {
-            emit(&pairs, &strings);
+            let _ = emit(&pairs, &strings);
         }
         strings
     }
@@ -559,14 +564,15 @@ impl SpilledIndex {
     /// strings their ids refer to (valid during the call), pairing groups of buckets whose
     /// working memory stays near `memory_bytes` (at least one bucket per group); `cap` writes
     /// the hydrogen-capped constants. Returns the groups paired (empty buckets pair nothing
-    /// and count in no group).
+    /// and count in no group). When `emit` breaks, no further pairs are found (a caller whose
+    /// pages failed stops the pairing there).
     pub fn each_pair_batch(
         mut self,
         memory_bytes: u64,
         batch: usize,
         cap: &Capper<'_>,
         keep: &mut dyn FnMut(&str, &str) -> bool,
-        emit: &mut dyn FnMut(&[Pair], &MmpStrings),
+        emit: &mut dyn FnMut(&[Pair], &MmpStrings) -> ControlFlow<()>,
     ) -> io::Result<usize> {
         for out in &mut self.hydrogen {
             out.flush()?;
@@ -609,8 +615,15 @@ impl SpilledIndex {
             for bucket in start..end {
                 self.read_entries(bucket, &mut index)?;
             }
-            index.each_pair_batch(batch, cap, keep, emit);
+            let mut flow = ControlFlow::Continue(());
+            index.each_pair_batch(batch, cap, keep, &mut |pairs, strings| {
+                flow = emit(pairs, strings);
+                flow
+            });
             groups += 1;
+            if flow.is_break() {
+                break;
+            }
             start = end;
         }
         Ok(groups)
@@ -1362,7 +1375,8 @@ mod tests {
                 }
                 index
                     .each_pair_batch(1 << 20, 10, &counting_cap, &mut |_, _| true, &mut |p, s| {
-                        pairs.extend(resolved(p, s))
+                        pairs.extend(resolved(p, s));
+                        ControlFlow::Continue(())
                     })
                     .unwrap();
             } else {
@@ -1496,6 +1510,7 @@ mod tests {
                     &mut |p, s| {
                         batches += 1;
                         got.extend(resolved(p, s));
+                        ControlFlow::Continue(())
                     },
                 )
                 .unwrap();
@@ -1508,6 +1523,26 @@ mod tests {
             }
             assert!(batches >= groups.min(expected.len()), "{batches} batches");
         }
+
+        // An emit that breaks (its pages failed) ends the pairing: no other batch, no other
+        // group.
+        let mut spilled = SpilledIndex::new(MmpOptions::default(), None).unwrap();
+        for (m, f) in molecules.iter().enumerate() {
+            spilled.add_fragmented(m as u32, f).unwrap();
+        }
+        let mut batches = 0;
+        let groups = spilled
+            .each_pair_batch(1, 1, &cap, &mut |a, b| keep(a, b), &mut |_, _| {
+                batches += 1;
+                ControlFlow::Break(())
+            })
+            .unwrap();
+        assert_eq!(batches, 1);
+        assert!(
+            groups < buckets.len(),
+            "{groups} of {} groups",
+            buckets.len()
+        );
     }
 
     #[test]

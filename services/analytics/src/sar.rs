@@ -22,6 +22,7 @@
 //! potencies already differ enough and whose lengths and character counts allow it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use molbatch_analysis::mmp::{
     Fragment, FragmentedMolecule, HydrogenLookup, MmpIndex, MmpOptions, MmpStrings, Pair,
@@ -485,9 +486,8 @@ impl MmpGathering {
         let mut pair_count = 0u64;
         // The pairs are found and summed on a thread of their own and handed over with their
         // strings a batch at a time, so that finding the next batch overlaps paging and
-        // storing this one; at most two batches wait. When the pages fail, the finder runs on
-        // to its end with no one taking its batches; when the sums fail, it hands over
-        // nothing more.
+        // storing this one; at most two batches wait. When the pages or the sums fail, the
+        // finder stops at its next batch.
         let mut keep = pair_filter(&params);
         let group_budget = memory_bytes - sums_budget;
         let running_sums = &mut sums;
@@ -501,16 +501,16 @@ impl MmpGathering {
                     &capped_smiles,
                     &mut keep,
                     &mut |batch, strings| {
-                        if failed.is_some() {
-                            return;
-                        }
                         if let Err(e) = running_sums.add(strings.sides(batch), activity) {
                             failed = Some(e);
-                            return;
+                            return ControlFlow::Break(());
                         }
                         let found = batch.iter().map(|p| FoundPair::of(p, strings)).collect();
                         // Only a receiver that gave up (its pages failed) refuses a batch.
-                        let _ = handover.send(found);
+                        match handover.send(found) {
+                            Ok(()) => ControlFlow::Continue(()),
+                            Err(_) => ControlFlow::Break(()),
+                        }
                     },
                 )?;
                 failed.map_or(Ok(()), |e| Err(e.into()))
