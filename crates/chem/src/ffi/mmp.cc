@@ -858,11 +858,7 @@ std::array<std::string, 2> piece_smiles(const RDKit::ROMol &frag, const Pieces &
       copy.getRingInfo()->addRing(rings->atomRings()[r], rings->bondRings()[r]);
     }
   }
-  if (copy.needsUpdatePropertyCache()) {
-    for (RDKit::Atom *atom : copy.atoms()) {
-      atom->updatePropertyCache(false);
-    }
-  }
+  update_stale_atoms(copy);
   if (!frag.hasProp(props::_StereochemDone)) {
     RDKit::MolOps::assignStereochemistry(copy, true);
   } else {
